@@ -1,0 +1,38 @@
+# nocoplatform — the two commands are `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= nocoplatform.settings.local
+
+.PHONY: run test lint format setup clean-venv
+
+$(BIN)/.installed: pyproject.toml
+	@./scripts/ensure-system-deps
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+
+setup: $(BIN)/.installed node_modules/.package-lock.json
+
+run: setup
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py create_demo_base
+	$(BIN)/uvicorn nocoplatform.asgi:application --host $(HOST) --port $(PORT)
+
+test: setup
+	DJANGO_SETTINGS_MODULE=nocoplatform.settings.test $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,283 @@
+"""Meta REST API (NocoDB v2 paths): bases, data sources, schema sync, tables and columns.
+
+Views only parse the request, call a service or selector and shape the answer; errors are
+domain exceptions mapped in nocoplatform.api.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bases import records, selectors, services, schema_services
+from bases import serializers as out
+from bases import sync as meta_sync
+from bases.connections import ConnectionConfig, check_connection
+from nocoplatform.errors import InvalidInput
+from permissions.checks import actor_from_request
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: `{error, message}`"),
+    401: OpenApiResponse(description="Missing or invalid token"),
+    403: OpenApiResponse(description="Not allowed for your role or token"),
+    404: OpenApiResponse(description="Not found (or not visible to you)"),
+    409: OpenApiResponse(description="Conflict, e.g. SCHEMA_OUT_OF_SYNC"),
+    503: OpenApiResponse(description="The base's database cannot be reached"),
+}
+
+
+def _body(request: Request) -> dict:
+    data = request.data
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.", code="INVALID_BODY")
+    return data
+
+
+def _flag(data: dict, key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"`{key}` must be true or false.")
+    return value
+
+
+def _config(data: dict) -> ConnectionConfig:
+    src = data.get("config") if isinstance(data.get("config"), dict) else data
+    merged = {**src}
+    if "type" in data and "type" not in merged:
+        merged["type"] = data["type"]
+    return ConnectionConfig.from_dict(merged)
+
+
+class BaseListApi(APIView):
+    @extend_schema(summary="List bases you can see", responses={200: dict, **ERRORS}, tags=["Bases"])
+    def get(self, request: Request) -> Response:
+        bases = list(selectors.base_list(actor=actor_from_request(request)).prefetch_related("sources"))
+        return Response({"list": [out.base_json(b) for b in bases], "pageInfo": out.page_info(len(bases), max(len(bases), 1))})
+
+    @extend_schema(
+        summary="Create a base (built-in store), or connect an external database",
+        description="Body: `{title, description?}` for a base from scratch; add `url` "
+        "(postgresql://, mysql://, sqlite:///path) or `type` + `config.connection` fields, or "
+        "`sources: [{type, config}]` (NocoDB's shape), to connect an external database.",
+        request=dict, responses={201: dict, **ERRORS}, tags=["Bases"],
+    )
+    def post(self, request: Request) -> Response:
+        data = _body(request)
+        actor = actor_from_request(request)
+        source_data = None
+        if isinstance(data.get("sources"), list) and data["sources"]:
+            source_data = data["sources"][0]
+        elif data.get("url") or data.get("type") or data.get("config"):
+            source_data = data
+        if source_data is None:
+            base = services.base_create(actor=actor, title=data.get("title", ""), description=data.get("description", ""))
+            return Response(out.base_json(base), status=201)
+        if not isinstance(source_data, dict):
+            raise InvalidInput("`sources` must be a list of objects.")
+        base, changes = services.base_connect(
+            actor=actor, title=data.get("title", ""), config=_config(source_data),
+            description=data.get("description", ""),
+            allow_data_edit=not _flag(source_data, "is_data_readonly", False),
+            allow_schema_edit=not _flag(source_data, "is_schema_readonly", False),
+        )
+        return Response(out.base_json(base) | {"synced": meta_sync.as_dicts(changes)}, status=201)
+
+
+class BaseDetailApi(APIView):
+    @extend_schema(summary="Read a base", responses={200: dict, **ERRORS}, tags=["Bases"])
+    def get(self, request: Request, base_id: str) -> Response:
+        base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
+        return Response(out.base_json(base))
+
+    @extend_schema(summary="Change a base's title or description", request=dict, responses={200: dict, **ERRORS}, tags=["Bases"])
+    def patch(self, request: Request, base_id: str) -> Response:
+        actor = actor_from_request(request)
+        data = _body(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
+        base = services.base_update(actor=actor, base=base, title=data.get("title"), description=data.get("description"))
+        return Response(out.base_json(base))
+
+    @extend_schema(summary="Delete a base (external data is left untouched)", responses={200: dict, **ERRORS}, tags=["Bases"])
+    def delete(self, request: Request, base_id: str) -> Response:
+        actor = actor_from_request(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
+        services.base_delete(actor=actor, base=base)
+        return Response({"deleted": True})
+
+
+class SourceListApi(APIView):
+    @extend_schema(summary="A base's data sources", responses={200: dict, **ERRORS}, tags=["Bases"])
+    def get(self, request: Request, base_id: str) -> Response:
+        base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
+        sources = list(base.sources.all())
+        return Response({"list": [out.source_json(s) for s in sources], "pageInfo": out.page_info(len(sources), max(len(sources), 1))})
+
+
+class SourceDetailApi(APIView):
+    @extend_schema(summary="Read a data source (never its password)", responses={200: dict, **ERRORS}, tags=["Bases"])
+    def get(self, request: Request, base_id: str, source_id: str) -> Response:
+        actor = actor_from_request(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
+        return Response(out.source_json(selectors.source_get(actor=actor, base=base, source_id=source_id)))
+
+    @extend_schema(
+        summary="Change a data source: connection, alias, allow data/schema edit",
+        description="`config` or `url` changes the connection (tested first; a blank password keeps "
+        "the stored one). `is_data_readonly` / `is_schema_readonly` switch edits off.",
+        request=dict, responses={200: dict, **ERRORS}, tags=["Bases"],
+    )
+    def patch(self, request: Request, base_id: str, source_id: str) -> Response:
+        actor = actor_from_request(request)
+        data = _body(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
+        source = selectors.source_get(actor=actor, base=base, source_id=source_id)
+        config = _config(data) if (data.get("config") or data.get("url")) else None
+        source = services.source_update(
+            actor=actor, source=source, config=config, alias=data.get("alias"),
+            allow_data_edit=None if "is_data_readonly" not in data else not _flag(data, "is_data_readonly", False),
+            allow_schema_edit=None if "is_schema_readonly" not in data else not _flag(data, "is_schema_readonly", False),
+        )
+        return Response(out.source_json(source))
+
+
+class ConnectionTestApi(APIView):
+    @extend_schema(
+        summary="Test database connection settings without saving them",
+        request=dict, responses={200: dict, **ERRORS}, tags=["Bases"],
+    )
+    def post(self, request: Request) -> Response:
+        check_connection(_config(_body(request)))
+        return Response({"ok": True, "message": "Connected."})
+
+
+class MetaDiffApi(APIView):
+    @extend_schema(summary="What changed in the database since the last sync", responses={200: dict, **ERRORS}, tags=["Bases"])
+    def get(self, request: Request, base_id: str) -> Response:
+        actor = actor_from_request(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
+        changes = services.base_sync(actor=actor, base=base, apply=False)
+        return Response({"list": meta_sync.as_dicts(changes), "in_sync": not changes})
+
+    @extend_schema(summary="Apply the database's schema to the metadata (sync)", request=None, responses={200: dict, **ERRORS}, tags=["Bases"])
+    def post(self, request: Request, base_id: str) -> Response:
+        actor = actor_from_request(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
+        changes = services.base_sync(actor=actor, base=base, apply=True)
+        return Response({"list": meta_sync.as_dicts(changes), "applied": True})
+
+
+class TableListApi(APIView):
+    @extend_schema(summary="A base's tables", responses={200: dict, **ERRORS}, tags=["Tables"])
+    def get(self, request: Request, base_id: str) -> Response:
+        base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
+        include_mm = request.query_params.get("includeM2M") in ("true", "1")
+        tables = [t for t in base.tables.all() if include_mm or not t.is_junction]
+        return Response({"list": [out.table_json(t, with_columns=False) for t in tables], "pageInfo": out.page_info(len(tables), max(len(tables), 1))})
+
+    @extend_schema(
+        summary="Create a table",
+        description="Body: `{title, table_name?, columns: [{title, uidt, column_name?, options?}]}`. "
+        "An auto-numbered `id` primary key is always added.",
+        request=dict, responses={201: dict, **ERRORS}, tags=["Tables"],
+    )
+    def post(self, request: Request, base_id: str) -> Response:
+        actor = actor_from_request(request)
+        data = _body(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
+        columns = data.get("columns")
+        if columns is not None and not isinstance(columns, list):
+            raise InvalidInput("`columns` must be a list.")
+        columns = [c for c in (columns or []) if not (isinstance(c, dict) and (c.get("pk") or c.get("uidt") == "ID"))]
+        table = schema_services.table_create(
+            actor=actor, base=base, title=data.get("title", ""), columns=columns or None,
+            table_name=str(data.get("table_name") or ""),
+        )
+        return Response(out.table_json(table), status=201)
+
+
+class TableDetailApi(APIView):
+    @extend_schema(summary="A table with its columns", responses={200: dict, **ERRORS}, tags=["Tables"])
+    def get(self, request: Request, table_id: str) -> Response:
+        table = selectors.table_get(actor=actor_from_request(request), table_id=table_id)
+        return Response(out.table_json(table))
+
+    @extend_schema(summary="Rename a table (its title) or change its description", request=dict, responses={200: dict, **ERRORS}, tags=["Tables"])
+    def patch(self, request: Request, table_id: str) -> Response:
+        actor = actor_from_request(request)
+        data = _body(request)
+        table = selectors.table_get(actor=actor, table_id=table_id)
+        table = schema_services.table_update(actor=actor, table=table, title=data.get("title"), description=data.get("description"))
+        return Response(out.table_json(table))
+
+    @extend_schema(summary="Drop a table from the database", responses={200: dict, **ERRORS}, tags=["Tables"])
+    def delete(self, request: Request, table_id: str) -> Response:
+        actor = actor_from_request(request)
+        table = selectors.table_get(actor=actor, table_id=table_id)
+        schema_services.table_delete(actor=actor, table=table)
+        return Response({"deleted": True})
+
+
+class ColumnListApi(APIView):
+    @extend_schema(
+        summary="Add a column or a link",
+        description="`{title, uidt, column_name?, options?}`; links: `{title, uidt: "
+        "'LinkToAnotherRecord', relation: hm|bt|mm, related_table_id}`.",
+        request=dict, responses={201: dict, **ERRORS}, tags=["Columns"],
+    )
+    def post(self, request: Request, table_id: str) -> Response:
+        actor = actor_from_request(request)
+        table = selectors.table_get(actor=actor, table_id=table_id)
+        field = schema_services.field_create(actor=actor, table=table, data=_body(request))
+        return Response(out.column_json(field), status=201)
+
+
+class ColumnDetailApi(APIView):
+    @extend_schema(summary="Read a column", responses={200: dict, **ERRORS}, tags=["Columns"])
+    def get(self, request: Request, column_id: str) -> Response:
+        field = selectors.field_get(actor=actor_from_request(request), field_id=column_id)
+        return Response(out.column_json(field))
+
+    @extend_schema(
+        summary="Rename, retype or change options of a column",
+        description="`title` renames at the meta level, `column_name` renames the column. A new "
+        "`uidt` the column can hold (text → Email, URL, PhoneNumber, SingleSelect, MultiSelect; "
+        "integer → Rating; number → Currency, Percent, Duration) changes only metadata, after "
+        "checking the stored values; other types alter the column (422 if the database refuses).",
+        request=dict, responses={200: dict, **ERRORS}, tags=["Columns"],
+    )
+    def patch(self, request: Request, column_id: str) -> Response:
+        actor = actor_from_request(request)
+        field = selectors.field_get(actor=actor, field_id=column_id)
+        field = schema_services.field_update(actor=actor, field=field, data=_body(request))
+        return Response(out.column_json(field))
+
+    @extend_schema(summary="Drop a column (or remove a link)", responses={200: dict, **ERRORS}, tags=["Columns"])
+    def delete(self, request: Request, column_id: str) -> Response:
+        actor = actor_from_request(request)
+        field = selectors.field_get(actor=actor, field_id=column_id)
+        schema_services.field_delete(actor=actor, field=field)
+        return Response({"deleted": True})
+
+
+class RecordListApi(APIView):
+    """Minimal listing (fields, limit, offset); the records API issue brings the full dialect."""
+
+    @extend_schema(summary="List records", responses={200: dict, **ERRORS}, tags=["Records"])
+    def get(self, request: Request, table_id: str) -> Response:
+        table = selectors.table_get(actor=actor_from_request(request), table_id=table_id, operation="records.read")
+        params = request.query_params
+        fields = params.get("fields") or params.get("f")
+        try:
+            limit = int(params.get("limit") or params.get("l") or 25)
+            offset = int(params.get("offset") or params.get("o") or 0)
+        except ValueError:
+            raise InvalidInput("`limit` and `offset` must be whole numbers.", code="INVALID_LIMIT")
+        rows = records.list_records(
+            table, fields=[f.strip() for f in fields.split(",") if f.strip()] if fields else None,
+            limit=limit, offset=offset,
+        )
+        page = offset // limit + 1
+        info = {"page": page, "pageSize": limit, "isFirstPage": offset == 0, "isLastPage": len(rows) < limit}
+        return Response({"list": rows, "pageInfo": info})

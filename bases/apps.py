@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BasesConfig(AppConfig):
+    name = "bases"
+    verbose_name = "Bases and data sources"

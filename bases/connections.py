@@ -1,0 +1,458 @@
+"""Connections to user databases.
+
+A data source's settings become a Django database alias registered at run time, so the same
+backends, schema editors, introspection and `transaction.atomic(using=…)` serve user databases as
+the meta DB. PostgreSQL aliases use psycopg's pool (Django's `OPTIONS["pool"]`): under ASGI every
+request runs in a fresh thread, so thread-persistent connections would not be reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+from django.db import OperationalError as DjangoOperationalError
+
+from nocoplatform.errors import DatabaseUnavailable, InvalidInput
+
+KIND_ALIASES = {
+    "postgres": "pg",
+    "postgresql": "pg",
+    "pg": "pg",
+    "mysql": "mysql2",
+    "mysql2": "mysql2",
+    "mariadb": "mysql2",
+    "sqlite": "sqlite3",
+    "sqlite3": "sqlite3",
+}
+DEFAULT_PORTS = {"pg": 5432, "mysql2": 3306}
+ENGINES = {
+    "pg": "django.db.backends.postgresql",
+    "mysql2": "django.db.backends.mysql",
+    "sqlite3": "django.db.backends.sqlite3",
+}
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Where a data source lives. `password` never leaves the server (see `public`)."""
+
+    kind: str
+    host: str = ""
+    port: int | None = None
+    user: str = ""
+    password: str = field(default="", repr=False)
+    database: str = ""
+    schema: str = ""
+    path: str = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> ConnectionConfig:
+        url = (url or "").strip()
+        parts = urlsplit(url)
+        scheme = parts.scheme.split("+")[0].lower()
+        kind = KIND_ALIASES.get(scheme)
+        if not kind:
+            raise InvalidInput(
+                "Unsupported database URL: use postgresql://, mysql:// or sqlite:///path.",
+                code="INVALID_DATABASE_URL",
+            )
+        if kind == "sqlite3":
+            path = unquote(parts.path)
+            if parts.netloc and parts.netloc != "localhost":
+                path = "/" + parts.netloc + path  # sqlite://relative is not supported
+            if not path or path == "/":
+                raise InvalidInput("sqlite:/// needs a file path.", code="INVALID_DATABASE_URL")
+            return cls(kind=kind, path=path)
+        query = parse_qs(parts.query)
+        schema = (query.get("schema") or query.get("search_path") or [""])[0]
+        try:
+            port = parts.port
+        except ValueError:
+            raise InvalidInput("The port in the database URL is not a number.", code="INVALID_DATABASE_URL")
+        return cls(
+            kind=kind,
+            host=parts.hostname or "",
+            port=port,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            database=unquote(parts.path.lstrip("/")),
+            schema=schema,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ConnectionConfig:
+        if data.get("url"):
+            return cls.from_url(data["url"])
+        kind = KIND_ALIASES.get(str(data.get("type") or data.get("kind") or "").lower())
+        if not kind:
+            raise InvalidInput(
+                "Give a database `url`, or `type` (pg, mysql2, sqlite3) with its connection fields.",
+                code="INVALID_CONNECTION",
+            )
+        conn = data.get("connection") if isinstance(data.get("connection"), dict) else data
+        port = conn.get("port")
+        if port not in (None, ""):
+            try:
+                port = int(port)
+            except (TypeError, ValueError):
+                raise InvalidInput("`port` must be a number.", code="INVALID_CONNECTION")
+        else:
+            port = None
+        schema = data.get("schema") or conn.get("schema") or ""
+        search_path = data.get("searchPath")
+        if not schema and isinstance(search_path, list) and search_path:
+            schema = search_path[0]
+        return cls(
+            kind=kind,
+            host=str(conn.get("host") or ""),
+            port=port,
+            user=str(conn.get("user") or conn.get("username") or ""),
+            password=str(conn.get("password") or ""),
+            database=str(conn.get("database") or conn.get("name") or ""),
+            schema=str(schema),
+            path=str(conn.get("path") or conn.get("filename") or ""),
+        )
+
+    def validate(self) -> None:
+        if self.kind == "sqlite3":
+            if not self.path:
+                raise InvalidInput("A SQLite source needs a file path.", code="INVALID_CONNECTION")
+            return
+        if not self.host:
+            raise InvalidInput("`host` is required.", code="INVALID_CONNECTION")
+        if not self.database:
+            raise InvalidInput("`database` is required.", code="INVALID_CONNECTION")
+        if self.port is not None and not 0 < self.port < 65536:
+            raise InvalidInput("`port` must be between 1 and 65535.", code="INVALID_CONNECTION")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def public(self) -> dict:
+        """What responses and pages may show: everything but the password."""
+        data = {k: v for k, v in asdict(self).items() if k != "password" and v not in ("", None)}
+        data["type"] = data.pop("kind")
+        return data
+
+    @property
+    def effective_schema(self) -> str:
+        if self.kind == "pg":
+            return self.schema or "public"
+        return ""
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:12]
+
+    def django_settings(self, *, pooled: bool = True) -> dict:
+        timeout = settings.NOCO_CONNECT_TIMEOUT
+        if self.kind == "sqlite3":
+            return {
+                "ENGINE": ENGINES["sqlite3"],
+                "NAME": self.path,
+                "OPTIONS": {"timeout": 20, "init_command": "PRAGMA foreign_keys=ON;"},
+                "CONN_MAX_AGE": 0,
+            }
+        base = {
+            "ENGINE": ENGINES[self.kind],
+            "NAME": self.database,
+            "USER": self.user,
+            "PASSWORD": self.password,
+            "HOST": self.host,
+            "PORT": str(self.port or DEFAULT_PORTS[self.kind]),
+            "CONN_MAX_AGE": 0,
+        }
+        if self.kind == "pg":
+            options: dict = {"connect_timeout": timeout}
+            if self.schema:
+                options["options"] = f"-c search_path={_pg_ident(self.schema)}"
+            if pooled:
+                options["pool"] = {"min_size": 0, "max_size": 8, "timeout": timeout}
+            base["OPTIONS"] = options
+        else:
+            base["OPTIONS"] = {
+                "connect_timeout": timeout,
+                "charset": "utf8mb4",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
+            }
+        return base
+
+    def with_password_of(self, other: ConnectionConfig) -> ConnectionConfig:
+        """Keep the stored password when an edit form leaves the password blank."""
+        if self.password or not other:
+            return self
+        return replace(self, password=other.password)
+
+
+def _pg_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# --- aliases ---------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_registered: dict[str, str] = {}  # source id -> alias currently registered
+
+
+def alias_for(source_id: str, config: ConnectionConfig) -> str:
+    """Register (once) and return the Django alias of a data source's current settings."""
+    alias = f"src_{source_id}_{config.fingerprint()}"
+    if _registered.get(source_id) == alias and alias in connections.settings:
+        return alias
+    with _lock:
+        old = _registered.get(source_id)
+        if old and old != alias:
+            _forget(old)
+        if alias not in connections.settings:
+            configured = connections.configure_settings(
+                {"default": {"ENGINE": "django.db.backends.dummy"}, alias: config.django_settings()}
+            )
+            connections.settings[alias] = configured[alias]
+        _registered[source_id] = alias
+    return alias
+
+
+def forget_source(source_id: str) -> None:
+    with _lock:
+        alias = _registered.pop(source_id, None)
+        if alias:
+            _forget(alias)
+
+
+def forget_all() -> None:
+    """Close and unregister every user-database alias (tests, shutdown)."""
+    with _lock:
+        for alias in list(_registered.values()):
+            _forget(alias)
+        _registered.clear()
+
+
+def _forget(alias: str) -> None:
+    try:
+        conn = connections[alias]
+        conn.close()
+        close_pool = getattr(conn, "close_pool", None)
+        if close_pool:
+            close_pool()
+    except Exception:  # noqa: BLE001 - a broken connection must not stop forgetting it
+        pass
+    connections.settings.pop(alias, None)
+    try:
+        del connections[alias]
+    except (AttributeError, KeyError):
+        pass
+
+
+@contextmanager
+def unavailable_as_503(title: str):
+    """Turn "cannot reach the database" into a 503 for that base only."""
+    try:
+        yield
+    except DjangoOperationalError as exc:
+        if is_connection_failure(exc):
+            raise DatabaseUnavailable(
+                f"The database of '{title}' cannot be reached right now: {describe(exc)}",
+            ) from exc
+        raise
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc
+    name = type(cause).__name__
+    if name in {"PoolTimeout", "ConnectionTimeout"}:
+        return True
+    code = _mysql_code(cause)
+    if code in {2002, 2003, 2005, 2006, 2013, 1045, 1049}:
+        return True
+    text = str(cause).lower()
+    markers = (
+        "connection refused",
+        "could not connect",
+        "could not translate host",
+        "connection timeout",
+        "timeout expired",
+        "server closed the connection",
+        "couldn't get a connection",
+        "password authentication failed",
+        "does not exist",
+        "unable to open database file",
+        "terminating connection",
+    )
+    return any(m in text for m in markers) and "relation" not in text and "column" not in text
+
+
+def describe(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return text[:300]
+
+
+def _mysql_code(exc: BaseException) -> int | None:
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0]
+    return None
+
+
+# --- testing a connection --------------------------------------------------------------------
+
+
+class ConnectionProblem(InvalidInput):
+    """Why a connection attempt failed, with a stable code per cause."""
+
+
+def check_connection(config: ConnectionConfig) -> None:
+    """Connect once without the pool and raise ConnectionProblem naming what is wrong."""
+    config.validate()
+    if config.kind == "sqlite3":
+        _check_sqlite(config)
+        return
+    if config.kind == "pg":
+        _check_postgres(config)
+    else:
+        _check_mysql(config)
+
+
+def _check_sqlite(config: ConnectionConfig) -> None:
+    path = Path(config.path).expanduser()
+    own = [Path(settings.NOCO_STORE_DIR).resolve(), Path(settings.VAR_DIR).resolve()]
+    meta = settings.DATABASES["default"].get("NAME")
+    resolved = path.resolve()
+    if any(resolved.is_relative_to(p) for p in own) or (meta and str(resolved) == str(Path(str(meta)).resolve())):
+        raise ConnectionProblem("That file belongs to the platform itself.", code="FORBIDDEN_PATH")
+    allowed = [Path(p).resolve() for p in settings.NOCO_SQLITE_ALLOWED_DIRS]
+    if allowed and not any(resolved.is_relative_to(p) for p in allowed):
+        raise ConnectionProblem(
+            "SQLite files may only be opened from the folders in NOCO_SQLITE_ALLOWED_DIRS.",
+            code="FORBIDDEN_PATH",
+        )
+    if not path.exists():
+        raise ConnectionProblem(f"No SQLite file at {config.path}.", code="UNKNOWN_DATABASE")
+    try:
+        conn = sqlite3.connect(f"file:{resolved}?mode=rw", uri=True, timeout=settings.NOCO_CONNECT_TIMEOUT)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "not a database" in text:
+            raise ConnectionProblem(f"{config.path} is not a SQLite database.", code="NOT_A_DATABASE")
+        raise ConnectionProblem(
+            f"Cannot open {config.path} for reading and writing: {text}", code="MISSING_PRIVILEGES"
+        )
+
+
+def _check_postgres(config: ConnectionConfig) -> None:
+    import psycopg
+
+    kwargs = {
+        "host": config.host,
+        "port": config.port or 5432,
+        "user": config.user or None,
+        "password": config.password or None,
+        "dbname": config.database,
+        "connect_timeout": settings.NOCO_CONNECT_TIMEOUT,
+    }
+    try:
+        conn = psycopg.connect(**kwargs)
+    except psycopg.OperationalError as exc:
+        raise _classify_pg(config, exc)
+    try:
+        with conn.cursor() as cur:
+            schema = config.effective_schema
+            cur.execute("SELECT has_schema_privilege(%s, 'USAGE') FROM pg_namespace WHERE nspname = %s", [schema, schema])
+            row = cur.fetchone()
+            if row is None:
+                raise ConnectionProblem(
+                    f"Schema '{schema}' does not exist in database '{config.database}'.",
+                    code="UNKNOWN_SCHEMA",
+                )
+            if not row[0]:
+                raise ConnectionProblem(
+                    f"User '{config.user}' has no USAGE privilege on schema '{schema}'.",
+                    code="MISSING_PRIVILEGES",
+                )
+    finally:
+        conn.close()
+
+
+def _classify_pg(config: ConnectionConfig, exc: Exception) -> ConnectionProblem:
+    text = str(exc)
+    low = text.lower()
+    where = f"{config.host}:{config.port or 5432}"
+    if "could not translate host name" in low or "name or service not known" in low or "nodename nor servname" in low:
+        return ConnectionProblem(f"Unknown host '{config.host}'.", code="UNKNOWN_HOST")
+    if "connection refused" in low:
+        return ConnectionProblem(f"Connection refused by {where}: is PostgreSQL running there?", code="CONNECTION_REFUSED")
+    if "timeout" in low or "timed out" in low:
+        return ConnectionProblem(f"No answer from {where} within {settings.NOCO_CONNECT_TIMEOUT} s.", code="CONNECTION_TIMEOUT")
+    if "password authentication failed" in low or ("role" in low and "does not exist" in low) or "no password supplied" in low:
+        return ConnectionProblem(f"Bad credentials for user '{config.user}'.", code="BAD_CREDENTIALS")
+    if "database" in low and "does not exist" in low:
+        return ConnectionProblem(f"Database '{config.database}' does not exist on {where}.", code="UNKNOWN_DATABASE")
+    if "permission denied" in low:
+        return ConnectionProblem(f"User '{config.user}' may not connect to '{config.database}'.", code="MISSING_PRIVILEGES")
+    return ConnectionProblem(f"Cannot connect to {where}: {describe(exc)}", code="CONNECTION_FAILED")
+
+
+def _check_mysql(config: ConnectionConfig) -> None:
+    import MySQLdb
+
+    try:
+        conn = MySQLdb.connect(
+            host=config.host,
+            port=config.port or 3306,
+            user=config.user,
+            password=config.password,
+            database=config.database,
+            connect_timeout=settings.NOCO_CONNECT_TIMEOUT,
+        )
+    except MySQLdb.OperationalError as exc:
+        raise _classify_mysql(config, exc)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()")
+        except MySQLdb.OperationalError as exc:
+            raise ConnectionProblem(f"Cannot read the schema of '{config.database}': {describe(exc)}", code="MISSING_PRIVILEGES")
+    finally:
+        conn.close()
+
+
+def _classify_mysql(config: ConnectionConfig, exc: Exception) -> ConnectionProblem:
+    code = _mysql_code(exc)
+    where = f"{config.host}:{config.port or 3306}"
+    if code == 2005:
+        return ConnectionProblem(f"Unknown host '{config.host}'.", code="UNKNOWN_HOST")
+    if code in (2002, 2003):
+        text = str(exc).lower()
+        if "timed out" in text or "(110)" in text:
+            return ConnectionProblem(f"No answer from {where} within {settings.NOCO_CONNECT_TIMEOUT} s.", code="CONNECTION_TIMEOUT")
+        return ConnectionProblem(f"Connection refused by {where}: is MySQL/MariaDB running there?", code="CONNECTION_REFUSED")
+    if code == 1045:
+        return ConnectionProblem(f"Bad credentials for user '{config.user}'.", code="BAD_CREDENTIALS")
+    if code == 1049:
+        return ConnectionProblem(f"Database '{config.database}' does not exist on {where}.", code="UNKNOWN_DATABASE")
+    if code in (1044, 1142, 1227):
+        return ConnectionProblem(f"User '{config.user}' lacks privileges on '{config.database}'.", code="MISSING_PRIVILEGES")
+    return ConnectionProblem(f"Cannot connect to {where}: {describe(exc)}", code="CONNECTION_FAILED")
+
+
+__all__ = [
+    "ConnectionConfig",
+    "ConnectionProblem",
+    "DatabaseError",
+    "alias_for",
+    "check_connection",
+    "forget_all",
+    "forget_source",
+    "unavailable_as_503",
+]

@@ -1,0 +1,465 @@
+"""Writes for tables and fields: DDL on the user database, then the metadata to match."""
+
+from __future__ import annotations
+
+from django.db import DatabaseError, models, transaction
+from django.db.models import F, Max
+
+from bases import fieldtypes as ft
+from bases import schema
+from bases import sync as meta_sync
+from bases.models import Base, DataSource, Field, Table
+from bases.sources import source_alias, user_db
+from nocoplatform.errors import Conflict, Forbidden, InvalidInput, Unprocessable
+from permissions.checks import Actor, require
+
+
+def _schema_source(actor: Actor, base: Base, operation: str) -> DataSource:
+    require(actor, operation, base)
+    source = base.sources.order_by("created_at").first()
+    if source is None:
+        raise Conflict("This base has no data source.")
+    if not source.allow_schema_edit:
+        raise Forbidden(
+            "Schema editing is switched off for this data source (data source settings).",
+            code="SCHEMA_EDIT_DISABLED",
+        )
+    return source
+
+
+def _check_editable(table: Table) -> None:
+    if not table.source.allow_schema_edit:
+        raise Forbidden("Schema editing is switched off for this data source.", code="SCHEMA_EDIT_DISABLED")
+    if table.kind == Table.Kind.VIEW:
+        raise Forbidden("A database view's columns cannot be edited.", code="TABLE_READ_ONLY")
+    if table.read_only_reason == "no primary key":
+        raise Forbidden("Tables without a primary key cannot be edited.", code="TABLE_READ_ONLY")
+
+
+def _ddl_error(exc: DatabaseError) -> Unprocessable:
+    cause = exc.__cause__ or exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return Unprocessable(f"The database refused the change: {text}", code="DDL_FAILED")
+
+
+def _bump(source: DataSource) -> None:
+    DataSource.objects.filter(pk=source.pk).update(meta_version=F("meta_version") + 1)
+
+
+def _clean_title(title: str, what: str = "A field") -> str:
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput(f"{what} needs a title.")
+    if len(title) > 255:
+        raise InvalidInput("A title is at most 255 characters.")
+    return title
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+def table_create(*, actor: Actor, base: Base, title: str, columns: list[dict] | None = None, table_name: str = "") -> Table:
+    """Create a table with an auto-numbered `id` and the given columns ({title, uidt, options})."""
+    source = _schema_source(actor, base, "table.create")
+    title = _clean_title(title, "A table")
+    if base.tables.filter(title__iexact=title).exists():
+        raise Conflict(f"A table called '{title}' exists already.", code="DUPLICATE_TITLE")
+    alias = source_alias(source)
+    with user_db(source) as conn:
+        existing = set(conn.introspection.table_names())
+        name = schema.column_name_for(table_name or title, existing)
+        specs = [_column_spec(c, i) for i, c in enumerate(columns or [{"title": "title", "uidt": "SingleLineText"}])]
+        taken = {"id"}
+        attrs: dict = {"__module__": "bases.dynamic", "id": models.BigAutoField(primary_key=True)}
+        for i, spec in enumerate(specs):
+            spec["column_name"] = schema.column_name_for(spec.get("column_name") or spec["title"], taken)
+            taken.add(spec["column_name"])
+            field = schema.new_column_field(spec["uidt"], options=spec["options"])
+            field.db_column = spec["column_name"]
+            attrs[f"c{i}"] = field
+        from django.apps.registry import Apps
+
+        attrs["Meta"] = type("Meta", (), {"app_label": "noco_dynamic", "db_table": name, "apps": Apps()})
+        model = type("NewTable", (models.Model,), attrs)
+        try:
+            with schema.editor(alias) as ed:
+                ed.create_model(model)
+        except DatabaseError as exc:
+            raise _ddl_error(exc)
+    with transaction.atomic():
+        order = (base.tables.aggregate(m=Max("order"))["m"] or 0) + 1
+        table = Table.objects.create(base=base, source=source, table_name=name, title=title, order=order)
+        fields = meta_sync.refresh_table(table)
+        for spec in specs:
+            field = fields[spec["column_name"]]
+            field.title, field.uidt, field.options = spec["title"], spec["uidt"], spec["options"]
+            field.description = spec.get("description", "")
+            field.save()
+        if "id" in fields:
+            fields["id"].title = "Id" if not any(s["title"].lower() == "id" for s in specs) else "id"
+            fields["id"].save()
+    return table
+
+
+def table_update(*, actor: Actor, table: Table, title: str | None = None, description: str | None = None) -> Table:
+    require(actor, "table.update", table.base)
+    if title is not None:
+        title = _clean_title(title, "A table")
+        if table.base.tables.filter(title__iexact=title).exclude(pk=table.pk).exists():
+            raise Conflict(f"A table called '{title}' exists already.", code="DUPLICATE_TITLE")
+        table.title = title
+    if description is not None:
+        table.description = description
+    table.save()
+    _bump(table.source)
+    return table
+
+
+def table_delete(*, actor: Actor, table: Table) -> None:
+    require(actor, "table.delete", table.base)
+    source = table.source
+    if not source.allow_schema_edit:
+        raise Forbidden("Schema editing is switched off for this data source.", code="SCHEMA_EDIT_DISABLED")
+    alias = source_alias(source)
+    with user_db(source) as conn:
+        qn = conn.ops.quote_name
+        kind = "VIEW" if table.kind == Table.Kind.VIEW else "TABLE"
+        try:
+            with schema.editor(alias) as ed:
+                ed.execute(f"DROP {kind} {qn(table.table_name)}")
+        except DatabaseError as exc:
+            raise _ddl_error(exc)
+    with user_db(source):
+        meta_sync.sync(source)
+
+
+# --- fields ----------------------------------------------------------------------------------
+
+
+def _column_spec(data: dict, index: int = 0) -> dict:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"column {index + 1} must be an object")
+    uidt = data.get("uidt") or "SingleLineText"
+    if uidt not in ft.CREATABLE:
+        raise InvalidInput(
+            f"column {index + 1}: '{uidt}' is not a type a column can be created with "
+            f"({', '.join(ft.CREATABLE)}).", code="UNKNOWN_FIELD_TYPE",
+        )
+    options = _clean_options(uidt, data.get("options") or data.get("meta") or {}, data)
+    return {
+        "title": _clean_title(data.get("title") or data.get("column_name") or ""),
+        "uidt": uidt,
+        "options": options,
+        "description": str(data.get("description") or ""),
+        "column_name": str(data.get("column_name") or ""),
+    }
+
+
+def _clean_options(uidt: str, options: dict, data: dict) -> dict:
+    if not isinstance(options, dict):
+        raise InvalidInput("`options` must be an object")
+    out = dict(options)
+    if uidt in ("SingleSelect", "MultiSelect"):
+        choices = data.get("choices", options.get("choices"))
+        if choices is None and isinstance(data.get("colOptions"), dict):
+            choices = data["colOptions"].get("options")
+        out["choices"] = ft.normalise_choices(choices)
+    if uidt in ("Decimal", "Currency", "Percent"):
+        precision = out.get("precision", 2)
+        if not isinstance(precision, int) or not 0 <= precision <= 8:
+            raise InvalidInput("`precision` must be a whole number from 0 to 8")
+    return out
+
+
+def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
+    require(actor, "fields.create", table.base)
+    if data.get("uidt") == "LinkToAnotherRecord":
+        return link_create(actor=actor, table=table, data=data)
+    _check_editable(table)
+    spec = _column_spec(data)
+    if table.fields.filter(title__iexact=spec["title"]).exists():
+        raise Conflict(f"A field called '{spec['title']}' exists already.", code="DUPLICATE_TITLE")
+    source = table.source
+    alias = source_alias(source)
+    with user_db(source):
+        info = schema.live_table(alias, table.table_name)
+        name = schema.column_name_for(spec["column_name"] or spec["title"], {c.name for c in info.columns})
+        model = schema.build_model(source_vendor(alias), info)
+        field = schema.new_column_field(spec["uidt"], options=spec["options"])
+        field.set_attributes_from_name(f"new_{name}")
+        field.db_column = name
+        field.column = name
+        field.model = model
+        try:
+            with schema.editor(alias) as ed:
+                ed.add_field(model, field)
+        except DatabaseError as exc:
+            raise _ddl_error(exc)
+        fields = meta_sync.refresh_table(table)
+    new = fields[name]
+    new.title, new.uidt, new.options, new.description = spec["title"], spec["uidt"], spec["options"], spec["description"]
+    new.order = (table.fields.aggregate(m=Max("order"))["m"] or 0) + 1
+    new.save()
+    return new
+
+
+def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
+    """Rename (title or column), retype (meta-level when the column can hold it, else DDL), options."""
+    table = field.table
+    require(actor, "fields.update", table.base)
+    if not isinstance(data, dict):
+        raise InvalidInput("expected an object")
+    if "title" in data:
+        title = _clean_title(data["title"])
+        if table.fields.filter(title__iexact=title).exclude(pk=field.pk).exists():
+            raise Conflict(f"A field called '{title}' exists already.", code="DUPLICATE_TITLE")
+        field.title = title
+    if "description" in data:
+        field.description = str(data["description"] or "")
+    new_uidt = data.get("uidt") or field.uidt
+    if field.is_virtual:
+        if new_uidt != field.uidt:
+            raise InvalidInput("A link field's type cannot be changed.")
+        field.save()
+        _bump(table.source)
+        return field
+    new_column = (data.get("column_name") or "").strip()
+    needs_ddl = (new_column and new_column != field.column_name) or (
+        new_uidt != field.uidt and not ft.get(new_uidt).fits(field.column_type)
+    )
+    options = _clean_options(new_uidt, data.get("options", field.options if new_uidt == field.uidt else {}), data) if (
+        "options" in data or "choices" in data or new_uidt != field.uidt or "colOptions" in data
+    ) else field.options
+    if new_uidt != field.uidt and new_uidt not in ft.CREATABLE:
+        raise InvalidInput(f"A field cannot be changed to '{new_uidt}'.", code="UNKNOWN_FIELD_TYPE")
+    if needs_ddl:
+        if field.is_pk or field.uidt == "ForeignKey":
+            raise Forbidden("Key columns cannot be renamed or retyped here.", code="KEY_COLUMN")
+        _check_editable(table)
+        renames = _alter_column(field, new_uidt, options, new_column or field.column_name)
+        fields = meta_sync.refresh_table(table, renames)
+        field = fields[new_column or field.column_name] if (new_column or field.column_name) in fields else field
+        if "title" in data:
+            field.title = _clean_title(data["title"])
+        elif new_column and field.title == (renames and next(iter(renames))):
+            field.title = new_column
+    elif new_uidt != field.uidt:
+        options = _meta_retype(field, new_uidt, options)
+    field.uidt = new_uidt
+    field.options = options
+    field.save()
+    _bump(table.source)
+    return field
+
+
+def _meta_retype(field: Field, uidt: str, options: dict) -> dict:
+    """Check the stored values fit the new type; for selects, collect them as options."""
+    from bases import records
+
+    values = records.distinct_values(field, limit=5000)
+    kind = ft.get(uidt)
+    if uidt in ("SingleSelect", "MultiSelect"):
+        seen = []
+        for value in values:
+            parts = str(value).split(",") if uidt == "MultiSelect" else [str(value)]
+            seen += [p.strip() for p in parts if p.strip() and p.strip() not in seen]
+        current = [c["title"] for c in options.get("choices", [])]
+        return {**options, "choices": ft.normalise_choices(options.get("choices", []) + [v for v in seen if v not in current])}
+    bad = []
+    for value in values:
+        try:
+            kind.parse(value, options)
+        except Exception:  # noqa: BLE001 - any parse failure means the value does not fit
+            bad.append(value)
+    if bad:
+        raise Unprocessable(
+            f"{len(bad)} stored value(s) are not valid for {kind.label}, for example '{bad[0]}'. "
+            "Fix them first.", code="VALUES_DO_NOT_FIT",
+        )
+    return options
+
+
+def _alter_column(field: Field, uidt: str, options: dict, new_name: str) -> dict[str, str]:
+    table = field.table
+    source = table.source
+    alias = source_alias(source)
+    with user_db(source):
+        info = schema.live_table(alias, table.table_name)
+        col = info.column(field.column_name)
+        if col is None:
+            from nocoplatform.errors import SchemaOutOfSync
+
+            raise SchemaOutOfSync(f"Column '{field.column_name}' is gone from the database. Sync the base's schema.")
+        vendor = source_vendor(alias)
+        model = schema.build_model(vendor, info)
+        old = next(f for f in model._meta.local_fields if f.column == col.name)
+        if ft.get(uidt).fits(col.column_type) and uidt == field.uidt:
+            new = schema.column_field(vendor, col, single_pk=False)
+        elif ft.get(uidt).fits(col.column_type):
+            new = schema.column_field(vendor, col, single_pk=False)
+        else:
+            new = schema.new_column_field(uidt, options=options, null=col.nullable)
+        new.set_attributes_from_name(old.name)
+        new.db_column = new_name
+        new.column = new_name
+        new.model = model
+        indexes = schema.sqlite_indexes(alias, table.table_name) if vendor == "sqlite" else []
+        try:
+            with schema.editor(alias) as ed:
+                ed.alter_field(model, old, new, strict=True)
+        except DatabaseError as exc:
+            raise _ddl_error(exc)
+        if indexes:
+            schema.restore_sqlite_indexes(alias, indexes, {col.name: new_name})
+    return {col.name: new_name} if new_name != col.name else {}
+
+
+def field_delete(*, actor: Actor, field: Field) -> None:
+    table = field.table
+    require(actor, "fields.delete", table.base)
+    if field.is_virtual:
+        return link_delete(actor=actor, field=field)
+    _check_editable(table)
+    if field.is_pk:
+        raise Forbidden("The primary key cannot be deleted.", code="KEY_COLUMN")
+    source = table.source
+    alias = source_alias(source)
+    with user_db(source):
+        info = schema.live_table(alias, table.table_name)
+        vendor = source_vendor(alias)
+        model = schema.build_model(vendor, info)
+        old = next((f for f in model._meta.local_fields if f.column == field.column_name), None)
+        if old is not None:
+            indexes = schema.sqlite_indexes(alias, table.table_name) if vendor == "sqlite" else []
+            try:
+                with schema.editor(alias) as ed:
+                    ed.remove_field(model, old)
+            except DatabaseError as exc:
+                raise _ddl_error(exc)
+            if indexes:
+                schema.restore_sqlite_indexes(alias, indexes)
+        if field.uidt == "ForeignKey":
+            meta_sync.sync(source)
+        else:
+            meta_sync.refresh_table(table)
+    _bump(source)
+
+
+# --- links -----------------------------------------------------------------------------------
+
+
+def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
+    """Add a link: has-many/belongs-to (a foreign key column) or many-to-many (a junction table)."""
+    require(actor, "fields.create", table.base)
+    _check_editable(table)
+    title = _clean_title(data.get("title") or "")
+    relation = data.get("relation") or data.get("type") or "hm"
+    if relation not in ("hm", "bt", "mm"):
+        raise InvalidInput("`relation` must be hm (has many), bt (belongs to) or mm (many to many).")
+    related_id = data.get("related_table_id") or data.get("childId") or data.get("parentId")
+    related = Table.objects.filter(pk=related_id, base=table.base).select_related("source").first()
+    if related is None:
+        raise InvalidInput("`related_table_id` must name a table of this base.", code="TABLE_NOT_FOUND")
+    if related.source_id != table.source_id:
+        raise InvalidInput("Links across data sources are not supported.")
+    _check_editable(related)
+    if table.fields.filter(title__iexact=title).exists():
+        raise Conflict(f"A field called '{title}' exists already.", code="DUPLICATE_TITLE")
+    source = table.source
+    alias = source_alias(source)
+    vendor = source_vendor(alias)
+    with user_db(source) as conn:
+        if relation == "mm":
+            existing = set(conn.introspection.table_names())
+            jname = schema.column_name_for(f"_nc_m2m_{table.table_name}_{related.table_name}", existing)
+            a_info = schema.live_table(alias, table.table_name)
+            b_info = schema.live_table(alias, related.table_name)
+            a = schema.build_model(vendor, a_info)
+            b = schema.build_model(vendor, b_info) if related.pk != table.pk else a
+            from django.apps.registry import Apps
+
+            a_col = schema.column_name_for(f"{table.table_name}_id", set())
+            b_col = schema.column_name_for(f"{related.table_name}_id", {a_col})
+            attrs = {
+                "__module__": "bases.dynamic",
+                "id": models.BigAutoField(primary_key=True),
+                "left": models.ForeignKey(a, on_delete=models.CASCADE, db_column=a_col, related_name="+"),
+                "right": models.ForeignKey(b, on_delete=models.CASCADE, db_column=b_col, related_name="+"),
+                "Meta": type("Meta", (), {"app_label": "noco_dynamic", "db_table": jname, "apps": a._meta.apps}),
+            }
+            junction = type("Junction", (models.Model,), attrs)
+            try:
+                with schema.editor(alias) as ed:
+                    ed.create_model(junction)
+            except DatabaseError as exc:
+                raise _ddl_error(exc)
+            key = lambda o: o.get("relation") == "mm" and o.get("junction") == jname and o.get("self_column") == a_col  # noqa: E731
+        else:
+            child, parent = (related, table) if relation == "hm" else (table, related)
+            c_info = schema.live_table(alias, child.table_name)
+            p_info = schema.live_table(alias, parent.table_name)
+            if len(p_info.pk_columns) != 1:
+                raise Forbidden("The linked table needs a single-column primary key.", code="TABLE_READ_ONLY")
+            child_model = schema.build_model(vendor, c_info)
+            parent_model = schema.build_model(vendor, p_info, apps=child_model._meta.apps) if child.pk != parent.pk else child_model
+            fk_col = schema.column_name_for(f"{parent.table_name}_id", {c.name for c in c_info.columns})
+            fk = models.ForeignKey(parent_model, on_delete=models.SET_NULL, null=True, db_column=fk_col, related_name="+")
+            fk.set_attributes_from_name(f"link_{fk_col}")
+            fk.column = fk_col
+            fk.model = child_model
+            indexes = schema.sqlite_indexes(alias, child.table_name) if vendor == "sqlite" else []
+            try:
+                with schema.editor(alias) as ed:
+                    ed.add_field(child_model, fk)
+            except DatabaseError as exc:
+                raise _ddl_error(exc)
+            if indexes:
+                schema.restore_sqlite_indexes(alias, indexes)
+            wanted = "hm" if relation == "hm" else "bt"
+            key = lambda o: o.get("relation") == wanted and o.get("fk_column") == fk_col  # noqa: E731
+        meta_sync.sync(source)
+    link = next(f for f in table.fields.filter(uidt="LinkToAnotherRecord") if key(f.options))
+    link.title = title
+    link.save()
+    return link
+
+
+def link_delete(*, actor: Actor, field: Field) -> None:
+    """Remove a link and what holds it: the foreign key column, or the junction table."""
+    table = field.table
+    require(actor, "fields.delete", table.base)
+    _check_editable(table)
+    options = field.options
+    source = table.source
+    alias = source_alias(source)
+    vendor = source_vendor(alias)
+    with user_db(source) as conn:
+        if options.get("relation") == "mm":
+            junction = Table.objects.filter(pk=options.get("junction_table_id")).first()
+            if junction:
+                try:
+                    with schema.editor(alias) as ed:
+                        ed.execute(f"DROP TABLE {conn.ops.quote_name(junction.table_name)}")
+                except DatabaseError as exc:
+                    raise _ddl_error(exc)
+        else:
+            child = table if options.get("relation") == "bt" else field.related_table
+            info = schema.live_table(alias, child.table_name)
+            model = schema.build_model(vendor, info)
+            old = next((f for f in model._meta.local_fields if f.column == options.get("fk_column")), None)
+            if old is not None:
+                indexes = schema.sqlite_indexes(alias, child.table_name) if vendor == "sqlite" else []
+                try:
+                    with schema.editor(alias) as ed:
+                        ed.remove_field(model, old)
+                except DatabaseError as exc:
+                    raise _ddl_error(exc)
+                if indexes:
+                    schema.restore_sqlite_indexes(alias, indexes)
+        meta_sync.sync(source)
+
+
+def source_vendor(alias: str) -> str:
+    from django.db import connections
+
+    return connections[alias].vendor

@@ -1,0 +1,120 @@
+"""Writes for bases and data sources: create, connect, change settings, sync, delete."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from bases import sync as meta_sync
+from bases.connections import ConnectionConfig, check_connection, forget_source
+from bases.models import Base, DataSource
+from bases.sources import builtin_config, config_of, drop_builtin, prepare_builtin, store_config
+from nocoplatform.errors import Forbidden, InvalidInput
+from permissions.checks import Actor, require
+from permissions.services import membership_create
+
+
+def _clean_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput("A base needs a title.", code="INVALID_INPUT")
+    if len(title) > 200:
+        raise InvalidInput("A title is at most 200 characters.")
+    return title
+
+
+def base_create(*, actor: Actor, title: str, description: str = "") -> Base:
+    """A base from scratch: its tables live in the built-in store."""
+    if not actor.is_authenticated:
+        raise Forbidden("Log in to create a base.")
+    if actor.token is not None and (actor.token.read_only or actor.token.base_id):
+        raise Forbidden("This API token may not create bases.")
+    title = _clean_title(title)
+    with transaction.atomic():
+        base = Base.objects.create(title=title, description=description or "", created_by=actor.user)
+        membership_create(base=base, user=actor.user, role="owner")
+        source = DataSource(base=base, alias="Built-in", is_builtin=True)
+        config = builtin_config(base.pk)
+        store_config(source, config)
+        source.save()
+    prepare_builtin(config)
+    return base
+
+
+def base_connect(
+    *, actor: Actor, title: str, config: ConnectionConfig, description: str = "",
+    allow_data_edit: bool = True, allow_schema_edit: bool = False,
+) -> tuple[Base, list[meta_sync.Change]]:
+    """A base on an external database: test the connection, then read its schema."""
+    if not actor.is_authenticated:
+        raise Forbidden("Log in to connect a database.")
+    if actor.token is not None and (actor.token.read_only or actor.token.base_id):
+        raise Forbidden("This API token may not create bases.")
+    title = _clean_title(title)
+    check_connection(config)
+    with transaction.atomic():
+        base = Base.objects.create(title=title, description=description or "", created_by=actor.user)
+        membership_create(base=base, user=actor.user, role="owner")
+        source = DataSource(
+            base=base, alias=config.database or config.path.rsplit("/", 1)[-1],
+            allow_data_edit=allow_data_edit, allow_schema_edit=allow_schema_edit,
+        )
+        store_config(source, config)
+        source.save()
+        changes = meta_sync.sync(source)
+    return base, changes
+
+
+def source_update(
+    *, actor: Actor, source: DataSource, config: ConnectionConfig | None = None,
+    alias: str | None = None, allow_data_edit: bool | None = None, allow_schema_edit: bool | None = None,
+) -> DataSource:
+    require(actor, "source.manage", source.base)
+    if config is not None:
+        if source.is_builtin:
+            raise InvalidInput("The built-in store's connection cannot be changed.")
+        config = config.with_password_of(config_of(source))
+        check_connection(config)
+        store_config(source, config)
+        forget_source(source.pk)
+    if alias is not None:
+        source.alias = alias.strip()[:200]
+    if allow_data_edit is not None:
+        source.allow_data_edit = bool(allow_data_edit)
+    if allow_schema_edit is not None:
+        source.allow_schema_edit = bool(allow_schema_edit)
+    source.meta_version += 1
+    source.save()
+    return source
+
+
+def base_update(*, actor: Actor, base: Base, title: str | None = None, description: str | None = None) -> Base:
+    require(actor, "base.update", base)
+    if title is not None:
+        base.title = _clean_title(title)
+    if description is not None:
+        base.description = description
+    base.save()
+    return base
+
+
+def base_sync(*, actor: Actor, base: Base, apply: bool) -> list[meta_sync.Change]:
+    """The schema diff of every source of a base, applied when `apply`."""
+    require(actor, "base.sync", base)
+    changes: list[meta_sync.Change] = []
+    for source in base.sources.all():
+        from bases.sources import user_db
+
+        with user_db(source):
+            changes += meta_sync.sync(source) if apply else meta_sync.diff(source)
+    return changes
+
+
+def base_delete(*, actor: Actor, base: Base) -> None:
+    """Delete a base's metadata; the built-in store's data goes with it, external data stays."""
+    require(actor, "base.delete", base)
+    builtin = [config_of(s) for s in base.sources.filter(is_builtin=True)]
+    for source in base.sources.all():
+        forget_source(source.pk)
+    base.delete()
+    for config in builtin:
+        drop_builtin(config)

@@ -1,0 +1,111 @@
+"""From a DataSource row to a live connection alias, and the built-in store's locations."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+
+from bases.connections import ConnectionConfig, alias_for, is_connection_failure, describe
+from bases.crypto import decrypt_json, encrypt_json
+from bases.models import DataSource
+from nocoplatform.errors import DatabaseUnavailable, SchemaOutOfSync
+
+
+def config_of(source: DataSource) -> ConnectionConfig:
+    cached = getattr(source, "_config", None)
+    if cached is None:
+        cached = ConnectionConfig(**decrypt_json(source.config_encrypted))
+        source._config = cached
+    return cached
+
+
+def store_config(source: DataSource, config: ConnectionConfig) -> None:
+    source.config_encrypted = encrypt_json(config.to_dict())
+    source.kind = config.kind
+    source._config = config
+
+
+def source_alias(source: DataSource) -> str:
+    return alias_for(source.pk, config_of(source))
+
+
+def builtin_config(base_id: str) -> ConnectionConfig:
+    """Where a base created from scratch keeps its tables."""
+    if settings.NOCO_STORE_URL:
+        store = ConnectionConfig.from_url(settings.NOCO_STORE_URL)
+        if store.kind != "pg":
+            raise ValueError("NOCO_STORE_URL must be a postgresql:// URL")
+        from dataclasses import replace
+
+        return replace(store, schema=f"noco_{base_id}")
+    Path(settings.NOCO_STORE_DIR).mkdir(parents=True, exist_ok=True)
+    return ConnectionConfig(kind="sqlite3", path=str(Path(settings.NOCO_STORE_DIR) / f"{base_id}.sqlite3"))
+
+
+def prepare_builtin(config: ConnectionConfig) -> None:
+    """Create the built-in store's file or schema."""
+    if config.kind == "sqlite3":
+        import sqlite3
+
+        sqlite3.connect(config.path).close()
+        return
+    import psycopg
+
+    with psycopg.connect(
+        host=config.host, port=config.port or 5432, user=config.user or None,
+        password=config.password or None, dbname=config.database, autocommit=True,
+    ) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+
+
+def drop_builtin(config: ConnectionConfig) -> None:
+    if config.kind == "sqlite3":
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(config.path + suffix).unlink(missing_ok=True)
+        return
+    import psycopg
+
+    with psycopg.connect(
+        host=config.host, port=config.port or 5432, user=config.user or None,
+        password=config.password or None, dbname=config.database, autocommit=True,
+    ) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{config.schema}" CASCADE')
+
+
+@contextmanager
+def user_db(source: DataSource, *, title: str = ""):
+    """Yield the Django connection of a data source, mapping its failures to domain errors.
+
+    Unreachable → 503 for this base only. A missing table or column (changed outside the
+    platform, not yet synced) → 409 SCHEMA_OUT_OF_SYNC.
+    """
+    alias = source_alias(source)
+    conn = connections[alias]
+    try:
+        yield conn
+    except DatabaseError as exc:
+        if is_connection_failure(exc):
+            raise DatabaseUnavailable(
+                f"The database of this base cannot be reached right now: {describe(exc)}"
+            ) from exc
+        if is_missing_object(exc):
+            raise SchemaOutOfSync(
+                "The database schema changed outside the platform and this request touches a "
+                f"table or column that is gone ({describe(exc)}). Sync the base's schema.",
+            ) from exc
+        raise
+
+
+def is_missing_object(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate in ("42703", "42P01"):  # undefined column / undefined table
+        return True
+    args = getattr(cause, "args", ())
+    if args and args[0] in (1054, 1146):  # MySQL unknown column / table doesn't exist
+        return True
+    text = str(cause).lower()
+    return "no such column" in text or "no such table" in text

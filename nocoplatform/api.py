@@ -1,0 +1,87 @@
+"""REST plumbing shared by every API module: orjson output and the one error mapping."""
+
+import logging
+
+import orjson
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.renderers import BaseRenderer
+from rest_framework.response import Response
+
+from nocoplatform.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+class OrjsonRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(
+            data, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS, default=_default
+        )
+
+
+def _default(value):
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return str(value) if not value == value.to_integral_value() else int(value)
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, set):
+        return sorted(value)
+    return str(value)
+
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: ("AUTHENTICATION_REQUIRED", 401),
+    exceptions.AuthenticationFailed: ("INVALID_TOKEN", 401),
+    exceptions.PermissionDenied: ("FORBIDDEN", 403),
+    exceptions.NotFound: ("NOT_FOUND", 404),
+    exceptions.MethodNotAllowed: ("METHOD_NOT_ALLOWED", 405),
+    exceptions.ParseError: ("INVALID_JSON", 400),
+    exceptions.UnsupportedMediaType: ("UNSUPPORTED_MEDIA_TYPE", 415),
+    exceptions.Throttled: ("TOO_MANY_REQUESTS", 429),
+    exceptions.ValidationError: ("INVALID_INPUT", 400),
+}
+
+
+def error_response(code: str, message: str, status_code: int, details=None) -> Response:
+    body = {"error": code, "message": message}
+    if details:
+        body["details"] = details
+    return Response(body, status=status_code)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return error_response(exc.code, exc.message, exc.status, exc.details or None)
+    if isinstance(exc, Http404):
+        return error_response("NOT_FOUND", "Not found.", status.HTTP_404_NOT_FOUND)
+    for cls, (code, status_code) in _DRF_CODES.items():
+        if isinstance(exc, cls):
+            detail = exc.detail
+            if isinstance(exc, exceptions.ValidationError):
+                return error_response(code, _first_message(detail), status_code, detail)
+            if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+                response = error_response(code, str(detail), status_code)
+                response["WWW-Authenticate"] = 'Bearer realm="api"'
+                return response
+            return error_response(code, str(detail), exc.status_code or status_code)
+    if isinstance(exc, exceptions.APIException):
+        return error_response("ERROR", str(exc.detail), exc.status_code)
+    return None
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            return f"{key}: {_first_message(value)}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)

@@ -1,0 +1,1 @@
+"""View metadata (grid, gallery, kanban, calendar, form) arrives with the grid issue."""

@@ -1,0 +1,220 @@
+"""HTML pages: accounts, home, base, table, data-source settings, API tokens.
+
+Thin: parse the form, call a service or selector, render. Domain errors raised here become a
+friendly error page (nocoplatform.errors.DomainErrorMiddleware); form-level problems are shown
+next to the form with the user's input kept.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from bases import records, selectors, services, schema_services
+from bases import sync as meta_sync
+from bases.connections import check_connection
+from bases.models import Table
+from bases.sources import config_of
+from nocoplatform.errors import DomainError, Forbidden
+from permissions.checks import Actor, can, role_of
+from permissions.models import ApiToken
+from permissions.services import api_token_create, api_token_revoke
+from views.forms import BaseForm, ColumnForm, SignupForm, SourceSettingsForm, TableForm, TokenForm
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user)
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.NOCO_SIGNUP_ENABLED:
+        raise Http404("Sign-up is switched off on this server.")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    bases = selectors.base_list(actor=_actor(request))
+    return render(request, "views/home.html", {"bases": bases})
+
+
+@login_required
+def base_new(request: HttpRequest) -> HttpResponse:
+    form = BaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            config = form.connection_config()
+            actor = _actor(request)
+            if config is None:
+                base = services.base_create(actor=actor, title=form.cleaned_data["title"])
+            else:
+                base, changes = services.base_connect(
+                    actor=actor, title=form.cleaned_data["title"], config=config,
+                    allow_data_edit=form.cleaned_data["allow_data_edit"],
+                    allow_schema_edit=form.cleaned_data["allow_schema_edit"],
+                )
+                messages.success(request, f"Connected: {base.tables.count()} tables and views found.")
+            return redirect("base", base_id=base.pk)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+    return render(request, "views/base_new.html", {"form": form})
+
+
+@login_required
+@require_POST
+def connection_test(request: HttpRequest) -> HttpResponse:
+    """htmx: test the connection details typed so far, without saving anything."""
+    form = BaseForm(request.POST)
+    ok, message = False, "Fill in the connection details."
+    if form.is_valid():
+        try:
+            config = form.connection_config()
+            if config is None:
+                message = "A base from scratch needs no connection."
+                ok = True
+            else:
+                check_connection(config)
+                ok, message = True, "Connected successfully."
+        except DomainError as exc:
+            message = f"{exc.message} ({exc.code})"
+    else:
+        message = "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
+    return render(request, "views/partials/connection_result.html", {"ok": ok, "message": message})
+
+
+def _base_context(request: HttpRequest, base_id: str, operation: str = "base.read") -> dict:
+    actor = _actor(request)
+    base = selectors.base_get(actor=actor, base_id=base_id, operation=operation)
+    tables = [t for t in base.tables.all() if not t.is_junction]
+    return {
+        "base": base, "tables": tables, "role": role_of(actor, base),
+        "can_schema": can(actor, "table.create", base), "can_manage": can(actor, "source.manage", base),
+        "can_sync": can(actor, "base.sync", base),
+    }
+
+
+@login_required
+def base_page(request: HttpRequest, base_id: str) -> HttpResponse:
+    ctx = _base_context(request, base_id)
+    table_form = TableForm(request.POST or None)
+    if request.method == "POST":
+        if table_form.is_valid():
+            try:
+                table = schema_services.table_create(actor=_actor(request), base=ctx["base"], title=table_form.cleaned_data["title"])
+                return redirect("table", base_id=base_id, table_id=table.pk)
+            except DomainError as exc:
+                table_form.add_error("title", exc.message)
+    ctx["table_form"] = table_form
+    return render(request, "views/base.html", ctx)
+
+
+@login_required
+def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
+    ctx = _base_context(request, base_id)
+    table = selectors.table_get(actor=_actor(request), table_id=table_id)
+    if table.base_id != ctx["base"].pk:
+        raise Http404("Table not found.")
+    column_form = ColumnForm(request.POST or None)
+    if request.method == "POST" and column_form.is_valid():
+        data = {"title": column_form.cleaned_data["title"], "uidt": column_form.cleaned_data["uidt"]}
+        if column_form.cleaned_data["choices"]:
+            data["choices"] = [c.strip() for c in column_form.cleaned_data["choices"].split(",") if c.strip()]
+        try:
+            schema_services.field_create(actor=_actor(request), table=table, data=data)
+            messages.success(request, f"Field '{data['title']}' added.")
+            return redirect("table", base_id=base_id, table_id=table_id)
+        except DomainError as exc:
+            column_form.add_error(None, exc.message)
+    fields = list(table.fields.all())
+    rows, error = [], None
+    try:
+        columns = [f for f in fields if f.column_name]
+        rows = records.list_records(table, limit=50)
+    except DomainError as exc:
+        error = exc
+    ctx.update({"table": table, "fields": fields, "columns": [f for f in fields if f.column_name], "rows": rows,
+                "rows_error": error, "column_form": column_form})
+    return render(request, "views/table.html", ctx)
+
+
+@login_required
+@require_POST
+def field_delete(request: HttpRequest, base_id: str, field_id: str) -> HttpResponse:
+    field = selectors.field_get(actor=_actor(request), field_id=field_id)
+    schema_services.field_delete(actor=_actor(request), field=field)
+    messages.success(request, f"Field '{field.title}' deleted.")
+    return redirect("table", base_id=base_id, table_id=field.table_id)
+
+
+@login_required
+def source_settings(request: HttpRequest, base_id: str) -> HttpResponse:
+    ctx = _base_context(request, base_id)
+    base = ctx["base"]
+    source = base.sources.order_by("created_at").first()
+    form = SourceSettingsForm(
+        request.POST or None,
+        initial={"allow_data_edit": source.allow_data_edit, "allow_schema_edit": source.allow_schema_edit},
+    )
+    if request.method == "POST":
+        if not ctx["can_manage"]:
+            raise Forbidden("Only owners change data-source settings.")
+        if form.is_valid():
+            services.source_update(
+                actor=_actor(request), source=source,
+                allow_data_edit=form.cleaned_data["allow_data_edit"],
+                allow_schema_edit=form.cleaned_data["allow_schema_edit"],
+            )
+            messages.success(request, "Settings saved.")
+            return redirect("source_settings", base_id=base_id)
+    ctx.update({"source": source, "config": {} if source.is_builtin else config_of(source).public(), "form": form})
+    return render(request, "views/source_settings.html", ctx)
+
+
+@login_required
+def sync_diff(request: HttpRequest, base_id: str) -> HttpResponse:
+    """htmx: the schema diff, with an Apply button; POST applies it."""
+    actor = _actor(request)
+    base = selectors.base_get(actor=actor, base_id=base_id, operation="base.sync")
+    apply = request.method == "POST"
+    changes = services.base_sync(actor=actor, base=base, apply=apply)
+    return render(request, "views/partials/sync_diff.html", {"base": base, "changes": changes, "applied": apply})
+
+
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    bases = list(selectors.base_list(actor=actor))
+    form = TokenForm(request.POST or None, bases=bases)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        base = next((b for b in bases if b.pk == form.cleaned_data["base"]), None)
+        try:
+            _, new_token = api_token_create(
+                user=request.user, name=form.cleaned_data["name"], base=base, read_only=form.cleaned_data["read_only"]
+            )
+            form = TokenForm(bases=bases)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+    items = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True).select_related("base")
+    return render(request, "views/tokens.html", {"form": form, "tokens": items, "new_token": new_token})
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    api_token_revoke(user=request.user, token_id=token_id)
+    messages.success(request, "Token revoked.")
+    return redirect("tokens")
+
+
+__all__ = ["Table", "meta_sync"]
