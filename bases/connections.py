@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError, connections
+from django.db.utils import load_backend
 from django.db import OperationalError as DjangoOperationalError
 
 from nocoplatform.errors import DatabaseUnavailable, InvalidInput
@@ -196,26 +197,47 @@ def _pg_ident(name: str) -> str:
 
 
 # --- aliases ---------------------------------------------------------------------------------
+#
+# Each data source's settings get an alias. The wrapper for an alias is created per thread and
+# set into django.db.connections for that thread only (so `transaction.atomic(using=alias)` and
+# schema editors work), but the alias is deliberately not added to `connections.settings`:
+# Django iterates that for its own databases (tests, `migrate`, check framework), and user
+# databases are none of its business. We close them at request boundaries ourselves, exactly as
+# Django does for its own (see `_close_at_request_boundary`).
 
 _lock = threading.Lock()
-_registered: dict[str, str] = {}  # source id -> alias currently registered
+_settings: dict[str, dict] = {}  # alias -> complete Django settings dict
+_registered: dict[str, str] = {}  # source id -> alias currently in use
+_local = threading.local()
+
+
+def _thread_wrappers() -> dict:
+    wrappers = getattr(_local, "wrappers", None)
+    if wrappers is None:
+        wrappers = _local.wrappers = {}
+    return wrappers
 
 
 def alias_for(source_id: str, config: ConnectionConfig) -> str:
-    """Register (once) and return the Django alias of a data source's current settings."""
+    """Return the alias of a data source's current settings, usable in this thread."""
     alias = f"src_{source_id}_{config.fingerprint()}"
-    if _registered.get(source_id) == alias and alias in connections.settings:
-        return alias
-    with _lock:
-        old = _registered.get(source_id)
-        if old and old != alias:
-            _forget(old)
-        if alias not in connections.settings:
-            configured = connections.configure_settings(
-                {"default": {"ENGINE": "django.db.backends.dummy"}, alias: config.django_settings()}
-            )
-            connections.settings[alias] = configured[alias]
-        _registered[source_id] = alias
+    if _registered.get(source_id) != alias or alias not in _settings:
+        with _lock:
+            old = _registered.get(source_id)
+            if old and old != alias:
+                _forget(old)
+            if alias not in _settings:
+                configured = connections.configure_settings(
+                    {"default": {"ENGINE": "django.db.backends.dummy"}, alias: config.django_settings()}
+                )
+                _settings[alias] = configured[alias]
+            _registered[source_id] = alias
+    wrappers = _thread_wrappers()
+    if alias not in wrappers:
+        settings_dict = _settings[alias]
+        wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
+        wrappers[alias] = wrapper
+        connections[alias] = wrapper
     return alias
 
 
@@ -227,27 +249,48 @@ def forget_source(source_id: str) -> None:
 
 
 def forget_all() -> None:
-    """Close and unregister every user-database alias (tests, shutdown)."""
+    """Close and drop every user-database connection and pool (tests, shutdown)."""
     with _lock:
-        for alias in list(_registered.values()):
+        for alias in list(_settings):
             _forget(alias)
         _registered.clear()
 
 
 def _forget(alias: str) -> None:
-    try:
-        conn = connections[alias]
-        conn.close()
-        close_pool = getattr(conn, "close_pool", None)
-        if close_pool:
-            close_pool()
-    except Exception:  # noqa: BLE001 - a broken connection must not stop forgetting it
-        pass
-    connections.settings.pop(alias, None)
-    try:
-        del connections[alias]
-    except (AttributeError, KeyError):
-        pass
+    wrapper = _thread_wrappers().pop(alias, None)
+    if wrapper is not None:
+        try:
+            wrapper.close()
+            close_pool = getattr(wrapper, "close_pool", None)
+            if close_pool:
+                close_pool()
+        except Exception:  # noqa: BLE001 - a broken connection must not stop forgetting it
+            pass
+        try:
+            del connections[alias]
+        except (AttributeError, KeyError):
+            pass
+    _settings.pop(alias, None)
+
+
+def close_thread_connections(**kwargs) -> None:
+    """Give back this thread's user-database connections (to the pool, for PostgreSQL)."""
+    for wrapper in list(_thread_wrappers().values()):
+        try:
+            if wrapper.get_autocommit() and not wrapper.in_atomic_block:
+                wrapper.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection may raise; it is gone anyway
+            pass
+
+
+def _close_at_request_boundary() -> None:
+    from django.core.signals import request_finished, request_started
+
+    request_started.connect(close_thread_connections, dispatch_uid="noco-user-db-start")
+    request_finished.connect(close_thread_connections, dispatch_uid="noco-user-db-finish")
+
+
+_close_at_request_boundary()
 
 
 @contextmanager

@@ -1,0 +1,148 @@
+"""Shared fixtures: users, API clients, and throwaway external databases on the real servers.
+
+PostgreSQL, MariaDB and Redis are the machine's real services. When one does not answer, its
+tests are skipped with a message saying so — except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from bases.connections import forget_all
+from permissions.checks import Actor
+from permissions.services import api_token_create
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def service_missing(name: str, exc: Exception):
+    message = f"{name} is not reachable ({exc}); start it or see README 'Running the tests'."
+    if IN_CI:
+        pytest.fail(message + " CI=true requires every service.")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _forget_user_db_aliases():
+    yield
+    forget_all()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="ada@example.com", email="ada@example.com", password="pw-ada-12345")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(username="bob@example.com", email="bob@example.com", password="pw-bob-12345")
+
+
+@pytest.fixture
+def actor(user):
+    return Actor(user=user)
+
+
+@pytest.fixture
+def web(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api(user):
+    _, raw = api_token_create(user=user, name="tests")
+    c = APIClient()
+    c.credentials(HTTP_XC_TOKEN=raw)
+    return c
+
+
+@dataclass
+class ExternalDB:
+    """A fresh, empty database (PG schema, MariaDB database or SQLite file) for one test."""
+
+    kind: str
+    url: str
+    _conn: object
+
+    def execute(self, *statements: str) -> None:
+        cur = self._conn.cursor()
+        for sql in statements:
+            cur.execute(sql)
+        if self.kind == "sqlite":
+            self._conn.commit()
+        cur.close()
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        cur = self._conn.cursor()
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+        cur.close()
+        return [tuple(r) for r in rows]
+
+    def q(self, name: str) -> str:
+        return f"`{name}`" if self.kind == "mysql" else f'"{name}"'
+
+
+@pytest.fixture
+def pg_db():
+    import psycopg
+
+    url = settings.TEST_POSTGRES_URL
+    schema = "noco_t_" + secrets.token_hex(4)
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        service_missing("PostgreSQL", exc)
+    conn.execute(f'CREATE SCHEMA "{schema}"')
+    conn.execute(f'SET search_path TO "{schema}"')
+    yield ExternalDB("pg", f"{url}?schema={schema}", conn)
+    forget_all()
+    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    conn.close()
+
+
+@pytest.fixture
+def mysql_db():
+    import MySQLdb
+
+    parts = urlsplit(settings.TEST_MYSQL_URL)
+    name = "noco_t_" + secrets.token_hex(4)
+    kwargs = {"host": parts.hostname, "port": parts.port or 3306, "user": parts.username or "root", "password": parts.password or ""}
+    try:
+        conn = MySQLdb.connect(**kwargs, connect_timeout=3)
+    except MySQLdb.OperationalError as exc:
+        service_missing("MariaDB/MySQL", exc)
+    conn.autocommit(True)
+    conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    conn.select_db(name)
+    auth = parts.username or "root"
+    if parts.password:
+        auth += f":{parts.password}"
+    yield ExternalDB("mysql", f"mysql://{auth}@{parts.hostname}:{parts.port or 3306}/{name}", conn)
+    forget_all()
+    conn.cursor().execute(f"DROP DATABASE `{name}`")
+    conn.close()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    path = tmp_path / f"ext_{secrets.token_hex(4)}.sqlite3"
+    conn = sqlite3.connect(path)
+    yield ExternalDB("sqlite", f"sqlite:///{path}", conn)
+    forget_all()
+    conn.close()
+
+
+@pytest.fixture(params=["pg", "mysql", "sqlite"])
+def external_db(request):
+    """The same test on PostgreSQL, MariaDB and SQLite."""
+    return request.getfixturevalue({"pg": "pg_db", "mysql": "mysql_db", "sqlite": "sqlite_db"}[request.param])
