@@ -6,7 +6,7 @@ domain exceptions mapped in nocoplatform.api.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -85,6 +85,11 @@ class BaseListApi(APIView):
         return Response(out.base_json(base) | {"synced": meta_sync.as_dicts(changes)}, status=201)
 
 
+@extend_schema_view(get=extend_schema(exclude=True), post=extend_schema(exclude=True))
+class BaseListAliasApi(BaseListApi):
+    """`/api/v2/meta/bases` without the slash, as NocoDB clients call it; kept out of the docs."""
+
+
 class BaseDetailApi(APIView):
     @extend_schema(summary="Read a base", responses={200: dict, **ERRORS}, tags=["Bases"])
     def get(self, request: Request, base_id: str) -> Response:
@@ -108,7 +113,7 @@ class BaseDetailApi(APIView):
 
 
 class SourceListApi(APIView):
-    @extend_schema(summary="A base's data sources", responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(summary="A base's data sources", operation_id="meta_bases_sources_list", responses={200: dict, **ERRORS}, tags=["Bases"])
     def get(self, request: Request, base_id: str) -> Response:
         base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
         sources = list(base.sources.all())

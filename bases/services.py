@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 
 from bases import sync as meta_sync
@@ -50,6 +51,7 @@ def base_connect(
     if actor.token is not None and (actor.token.read_only or actor.token.base_id):
         raise Forbidden("This API token may not create bases.")
     title = _clean_title(title)
+    _check_sqlite_allowed(actor, config)
     check_connection(config)
     with transaction.atomic():
         base = Base.objects.create(title=title, description=description or "", created_by=actor.user)
@@ -64,6 +66,16 @@ def base_connect(
     return base, changes
 
 
+def _check_sqlite_allowed(actor: Actor, config: ConnectionConfig) -> None:
+    """A SQLite path is a file on this server: only admins may open arbitrary ones; others only
+    inside NOCO_SQLITE_ALLOWED_DIRS (checked in check_connection)."""
+    if config.kind == "sqlite3" and not settings.NOCO_SQLITE_ALLOWED_DIRS and not actor.user.is_staff:
+        raise Forbidden(
+            "Only administrators may connect SQLite files, unless NOCO_SQLITE_ALLOWED_DIRS lists "
+            "folders open to everyone.", code="FORBIDDEN_PATH",
+        )
+
+
 def source_update(
     *, actor: Actor, source: DataSource, config: ConnectionConfig | None = None,
     alias: str | None = None, allow_data_edit: bool | None = None, allow_schema_edit: bool | None = None,
@@ -73,6 +85,7 @@ def source_update(
         if source.is_builtin:
             raise InvalidInput("The built-in store's connection cannot be changed.")
         config = config.with_password_of(config_of(source))
+        _check_sqlite_allowed(actor, config)
         check_connection(config)
         store_config(source, config)
         forget_source(source.pk)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularJSONAPIView
 
 from bases import api as bases_api
 from permissions import api as tokens_api
@@ -22,9 +22,10 @@ meta = [
 
 urlpatterns = [
     path("api/v2/meta/", include(meta)),
-    path("api/v2/meta/bases", bases_api.BaseListApi.as_view()),
+    # NocoDB clients call this path without the trailing slash; same view, kept out of the docs.
+    path("api/v2/meta/bases", bases_api.BaseListAliasApi.as_view()),
     path("api/v2/tables/<str:table_id>/records", bases_api.RecordListApi.as_view(), name="api-records"),
-    path("api/v2/meta/openapi.json", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v2/meta/openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
     path("", include("views.urls")),
 ]

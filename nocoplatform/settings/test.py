@@ -19,3 +19,5 @@ NOCO_CONNECT_TIMEOUT = 3
 TEST_POSTGRES_URL = env.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_MYSQL_URL = env.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 TEST_REDIS_URL = env.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Tests connect SQLite files made in the temp folder as ordinary (non-admin) users.
+NOCO_SQLITE_ALLOWED_DIRS = [tempfile.gettempdir()]

@@ -1,0 +1,45 @@
+"""A newcomer's first minutes: log in, open the demo base, look at a table, add a base."""
+
+import pytest
+
+from tests.browser.conftest import shot
+
+pytestmark = pytest.mark.browser
+
+
+def login(page, url):
+    page.goto(url + "/")
+    page.fill("input[name=username]", "admin@example.com")
+    page.fill("input[name=password]", "browser-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+
+
+def test_login_demo_base_and_table(page, live_server_url):
+    page.goto(live_server_url + "/")
+    assert page.locator("h1").inner_text() == "Log in"
+    shot(page, "login")
+    login(page, live_server_url)
+    page.click("text=Demo CRM")
+    page.wait_for_selector("text=projects")
+    shot(page, "demo-base")
+    page.click("aside >> text=projects")
+    page.wait_for_selector("table.data tbody tr")
+    assert page.locator("table.data tbody tr").count() == 50
+    headers = page.locator("table.data th").all_inner_texts()
+    assert "status" in headers and "budget" in headers
+    shot(page, "demo-projects")
+
+
+def test_connection_test_button_reports_error(page, live_server_url):
+    login(page, live_server_url)
+    page.goto(live_server_url + "/bases/new/")
+    page.fill("input[name=title]", "Warehouse")
+    page.check("input[name=mode][value=url]")
+    page.fill("input[name=url]", "postgresql://app:secret@127.0.0.1:1/warehouse")
+    page.click("text=Test connection")
+    result = page.locator("#connection-result")
+    result.locator(".error").wait_for()
+    assert "CONNECTION_REFUSED" in result.inner_text()
+    assert "secret" not in result.inner_text()
+    shot(page, "connection-test")
