@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bases import records, selectors, services, schema_services
+from bases import records, schema_services, selectors, services
 from bases import serializers as out
 from bases import sync as meta_sync
 from bases.connections import ConnectionConfig, check_connection
@@ -31,7 +31,9 @@ ERRORS = {
 def _body(request: Request) -> dict:
     data = request.data
     if not isinstance(data, dict):
-        raise InvalidInput("The request body must be a JSON object.", code="INVALID_BODY")
+        raise InvalidInput(
+            "The request body must be a JSON object.", code="INVALID_BODY"
+        )
     return data
 
 
@@ -51,17 +53,32 @@ def _config(data: dict) -> ConnectionConfig:
 
 
 class BaseListApi(APIView):
-    @extend_schema(summary="List bases you can see", responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="List bases you can see",
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
+    )
     def get(self, request: Request) -> Response:
-        bases = list(selectors.base_list(actor=actor_from_request(request)).prefetch_related("sources"))
-        return Response({"list": [out.base_json(b) for b in bases], "pageInfo": out.page_info(len(bases), max(len(bases), 1))})
+        bases = list(
+            selectors.base_list(actor=actor_from_request(request)).prefetch_related(
+                "sources"
+            )
+        )
+        return Response(
+            {
+                "list": [out.base_json(b) for b in bases],
+                "pageInfo": out.page_info(len(bases), max(len(bases), 1)),
+            }
+        )
 
     @extend_schema(
         summary="Create a base (built-in store), or connect an external database",
         description="Body: `{title, description?}` for a base from scratch; add `url` "
         "(postgresql://, mysql://, sqlite:///path) or `type` + `config.connection` fields, or "
         "`sources: [{type, config}]` (NocoDB's shape), to connect an external database.",
-        request=dict, responses={201: dict, **ERRORS}, tags=["Bases"],
+        request=dict,
+        responses={201: dict, **ERRORS},
+        tags=["Bases"],
     )
     def post(self, request: Request) -> Response:
         data = _body(request)
@@ -72,17 +89,25 @@ class BaseListApi(APIView):
         elif data.get("url") or data.get("type") or data.get("config"):
             source_data = data
         if source_data is None:
-            base = services.base_create(actor=actor, title=data.get("title", ""), description=data.get("description", ""))
+            base = services.base_create(
+                actor=actor,
+                title=data.get("title", ""),
+                description=data.get("description", ""),
+            )
             return Response(out.base_json(base), status=201)
         if not isinstance(source_data, dict):
             raise InvalidInput("`sources` must be a list of objects.")
         base, changes = services.base_connect(
-            actor=actor, title=data.get("title", ""), config=_config(source_data),
+            actor=actor,
+            title=data.get("title", ""),
+            config=_config(source_data),
             description=data.get("description", ""),
             allow_data_edit=not _flag(source_data, "is_data_readonly", False),
             allow_schema_edit=not _flag(source_data, "is_schema_readonly", False),
         )
-        return Response(out.base_json(base) | {"synced": meta_sync.as_dicts(changes)}, status=201)
+        return Response(
+            out.base_json(base) | {"synced": meta_sync.as_dicts(changes)}, status=201
+        )
 
 
 @extend_schema_view(get=extend_schema(exclude=True), post=extend_schema(exclude=True))
@@ -91,20 +116,36 @@ class BaseListAliasApi(BaseListApi):
 
 
 class BaseDetailApi(APIView):
-    @extend_schema(summary="Read a base", responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="Read a base", responses={200: dict, **ERRORS}, tags=["Bases"]
+    )
     def get(self, request: Request, base_id: str) -> Response:
         base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
         return Response(out.base_json(base))
 
-    @extend_schema(summary="Change a base's title or description", request=dict, responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="Change a base's title or description",
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
+    )
     def patch(self, request: Request, base_id: str) -> Response:
         actor = actor_from_request(request)
         data = _body(request)
         base = selectors.base_get(actor=actor, base_id=base_id)
-        base = services.base_update(actor=actor, base=base, title=data.get("title"), description=data.get("description"))
+        base = services.base_update(
+            actor=actor,
+            base=base,
+            title=data.get("title"),
+            description=data.get("description"),
+        )
         return Response(out.base_json(base))
 
-    @extend_schema(summary="Delete a base (external data is left untouched)", responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="Delete a base (external data is left untouched)",
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
+    )
     def delete(self, request: Request, base_id: str) -> Response:
         actor = actor_from_request(request)
         base = selectors.base_get(actor=actor, base_id=base_id)
@@ -113,25 +154,45 @@ class BaseDetailApi(APIView):
 
 
 class SourceListApi(APIView):
-    @extend_schema(summary="A base's data sources", operation_id="meta_bases_sources_list", responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="A base's data sources",
+        operation_id="meta_bases_sources_list",
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
+    )
     def get(self, request: Request, base_id: str) -> Response:
         base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
         sources = list(base.sources.all())
-        return Response({"list": [out.source_json(s) for s in sources], "pageInfo": out.page_info(len(sources), max(len(sources), 1))})
+        return Response(
+            {
+                "list": [out.source_json(s) for s in sources],
+                "pageInfo": out.page_info(len(sources), max(len(sources), 1)),
+            }
+        )
 
 
 class SourceDetailApi(APIView):
-    @extend_schema(summary="Read a data source (never its password)", responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="Read a data source (never its password)",
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
+    )
     def get(self, request: Request, base_id: str, source_id: str) -> Response:
         actor = actor_from_request(request)
         base = selectors.base_get(actor=actor, base_id=base_id)
-        return Response(out.source_json(selectors.source_get(actor=actor, base=base, source_id=source_id)))
+        return Response(
+            out.source_json(
+                selectors.source_get(actor=actor, base=base, source_id=source_id)
+            )
+        )
 
     @extend_schema(
         summary="Change a data source: connection, alias, allow data/schema edit",
         description="`config` or `url` changes the connection (tested first; a blank password keeps "
         "the stored one). `is_data_readonly` / `is_schema_readonly` switch edits off.",
-        request=dict, responses={200: dict, **ERRORS}, tags=["Bases"],
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
     )
     def patch(self, request: Request, base_id: str, source_id: str) -> Response:
         actor = actor_from_request(request)
@@ -140,9 +201,16 @@ class SourceDetailApi(APIView):
         source = selectors.source_get(actor=actor, base=base, source_id=source_id)
         config = _config(data) if (data.get("config") or data.get("url")) else None
         source = services.source_update(
-            actor=actor, source=source, config=config, alias=data.get("alias"),
-            allow_data_edit=None if "is_data_readonly" not in data else not _flag(data, "is_data_readonly", False),
-            allow_schema_edit=None if "is_schema_readonly" not in data else not _flag(data, "is_schema_readonly", False),
+            actor=actor,
+            source=source,
+            config=config,
+            alias=data.get("alias"),
+            allow_data_edit=None
+            if "is_data_readonly" not in data
+            else not _flag(data, "is_data_readonly", False),
+            allow_schema_edit=None
+            if "is_schema_readonly" not in data
+            else not _flag(data, "is_schema_readonly", False),
         )
         return Response(out.source_json(source))
 
@@ -150,7 +218,9 @@ class SourceDetailApi(APIView):
 class ConnectionTestApi(APIView):
     @extend_schema(
         summary="Test database connection settings without saving them",
-        request=dict, responses={200: dict, **ERRORS}, tags=["Bases"],
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
     )
     def post(self, request: Request) -> Response:
         check_connection(_config(_body(request)))
@@ -158,14 +228,23 @@ class ConnectionTestApi(APIView):
 
 
 class MetaDiffApi(APIView):
-    @extend_schema(summary="What changed in the database since the last sync", responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="What changed in the database since the last sync",
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
+    )
     def get(self, request: Request, base_id: str) -> Response:
         actor = actor_from_request(request)
         base = selectors.base_get(actor=actor, base_id=base_id)
         changes = services.base_sync(actor=actor, base=base, apply=False)
         return Response({"list": meta_sync.as_dicts(changes), "in_sync": not changes})
 
-    @extend_schema(summary="Apply the database's schema to the metadata (sync)", request=None, responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="Apply the database's schema to the metadata (sync)",
+        request=None,
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
+    )
     def post(self, request: Request, base_id: str) -> Response:
         actor = actor_from_request(request)
         base = selectors.base_get(actor=actor, base_id=base_id)
@@ -174,18 +253,27 @@ class MetaDiffApi(APIView):
 
 
 class TableListApi(APIView):
-    @extend_schema(summary="A base's tables", responses={200: dict, **ERRORS}, tags=["Tables"])
+    @extend_schema(
+        summary="A base's tables", responses={200: dict, **ERRORS}, tags=["Tables"]
+    )
     def get(self, request: Request, base_id: str) -> Response:
         base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
         include_mm = request.query_params.get("includeM2M") in ("true", "1")
         tables = [t for t in base.tables.all() if include_mm or not t.is_junction]
-        return Response({"list": [out.table_json(t, with_columns=False) for t in tables], "pageInfo": out.page_info(len(tables), max(len(tables), 1))})
+        return Response(
+            {
+                "list": [out.table_json(t, with_columns=False) for t in tables],
+                "pageInfo": out.page_info(len(tables), max(len(tables), 1)),
+            }
+        )
 
     @extend_schema(
         summary="Create a table",
         description="Body: `{title, table_name?, columns: [{title, uidt, column_name?, options?}]}`. "
         "An auto-numbered `id` primary key is always added.",
-        request=dict, responses={201: dict, **ERRORS}, tags=["Tables"],
+        request=dict,
+        responses={201: dict, **ERRORS},
+        tags=["Tables"],
     )
     def post(self, request: Request, base_id: str) -> Response:
         actor = actor_from_request(request)
@@ -194,29 +282,56 @@ class TableListApi(APIView):
         columns = data.get("columns")
         if columns is not None and not isinstance(columns, list):
             raise InvalidInput("`columns` must be a list.")
-        columns = [c for c in (columns or []) if not (isinstance(c, dict) and (c.get("pk") or c.get("uidt") == "ID"))]
+        columns = [
+            c
+            for c in (columns or [])
+            if not (isinstance(c, dict) and (c.get("pk") or c.get("uidt") == "ID"))
+        ]
         table = schema_services.table_create(
-            actor=actor, base=base, title=data.get("title", ""), columns=columns or None,
+            actor=actor,
+            base=base,
+            title=data.get("title", ""),
+            columns=columns or None,
             table_name=str(data.get("table_name") or ""),
         )
         return Response(out.table_json(table), status=201)
 
 
 class TableDetailApi(APIView):
-    @extend_schema(summary="A table with its columns", responses={200: dict, **ERRORS}, tags=["Tables"])
+    @extend_schema(
+        summary="A table with its columns",
+        responses={200: dict, **ERRORS},
+        tags=["Tables"],
+    )
     def get(self, request: Request, table_id: str) -> Response:
-        table = selectors.table_get(actor=actor_from_request(request), table_id=table_id)
+        table = selectors.table_get(
+            actor=actor_from_request(request), table_id=table_id
+        )
         return Response(out.table_json(table))
 
-    @extend_schema(summary="Rename a table (its title) or change its description", request=dict, responses={200: dict, **ERRORS}, tags=["Tables"])
+    @extend_schema(
+        summary="Rename a table (its title) or change its description",
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Tables"],
+    )
     def patch(self, request: Request, table_id: str) -> Response:
         actor = actor_from_request(request)
         data = _body(request)
         table = selectors.table_get(actor=actor, table_id=table_id)
-        table = schema_services.table_update(actor=actor, table=table, title=data.get("title"), description=data.get("description"))
+        table = schema_services.table_update(
+            actor=actor,
+            table=table,
+            title=data.get("title"),
+            description=data.get("description"),
+        )
         return Response(out.table_json(table))
 
-    @extend_schema(summary="Drop a table from the database", responses={200: dict, **ERRORS}, tags=["Tables"])
+    @extend_schema(
+        summary="Drop a table from the database",
+        responses={200: dict, **ERRORS},
+        tags=["Tables"],
+    )
     def delete(self, request: Request, table_id: str) -> Response:
         actor = actor_from_request(request)
         table = selectors.table_get(actor=actor, table_id=table_id)
@@ -229,19 +344,27 @@ class ColumnListApi(APIView):
         summary="Add a column or a link",
         description="`{title, uidt, column_name?, options?}`; links: `{title, uidt: "
         "'LinkToAnotherRecord', relation: hm|bt|mm, related_table_id}`.",
-        request=dict, responses={201: dict, **ERRORS}, tags=["Columns"],
+        request=dict,
+        responses={201: dict, **ERRORS},
+        tags=["Columns"],
     )
     def post(self, request: Request, table_id: str) -> Response:
         actor = actor_from_request(request)
         table = selectors.table_get(actor=actor, table_id=table_id)
-        field = schema_services.field_create(actor=actor, table=table, data=_body(request))
+        field = schema_services.field_create(
+            actor=actor, table=table, data=_body(request)
+        )
         return Response(out.column_json(field), status=201)
 
 
 class ColumnDetailApi(APIView):
-    @extend_schema(summary="Read a column", responses={200: dict, **ERRORS}, tags=["Columns"])
+    @extend_schema(
+        summary="Read a column", responses={200: dict, **ERRORS}, tags=["Columns"]
+    )
     def get(self, request: Request, column_id: str) -> Response:
-        field = selectors.field_get(actor=actor_from_request(request), field_id=column_id)
+        field = selectors.field_get(
+            actor=actor_from_request(request), field_id=column_id
+        )
         return Response(out.column_json(field))
 
     @extend_schema(
@@ -250,15 +373,23 @@ class ColumnDetailApi(APIView):
         "`uidt` the column can hold (text → Email, URL, PhoneNumber, SingleSelect, MultiSelect; "
         "integer → Rating; number → Currency, Percent, Duration) changes only metadata, after "
         "checking the stored values; other types alter the column (422 if the database refuses).",
-        request=dict, responses={200: dict, **ERRORS}, tags=["Columns"],
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Columns"],
     )
     def patch(self, request: Request, column_id: str) -> Response:
         actor = actor_from_request(request)
         field = selectors.field_get(actor=actor, field_id=column_id)
-        field = schema_services.field_update(actor=actor, field=field, data=_body(request))
+        field = schema_services.field_update(
+            actor=actor, field=field, data=_body(request)
+        )
         return Response(out.column_json(field))
 
-    @extend_schema(summary="Drop a column (or remove a link)", responses={200: dict, **ERRORS}, tags=["Columns"])
+    @extend_schema(
+        summary="Drop a column (or remove a link)",
+        responses={200: dict, **ERRORS},
+        tags=["Columns"],
+    )
     def delete(self, request: Request, column_id: str) -> Response:
         actor = actor_from_request(request)
         field = selectors.field_get(actor=actor, field_id=column_id)
@@ -269,20 +400,37 @@ class ColumnDetailApi(APIView):
 class RecordListApi(APIView):
     """Minimal listing (fields, limit, offset); the records API issue brings the full dialect."""
 
-    @extend_schema(summary="List records", responses={200: dict, **ERRORS}, tags=["Records"])
+    @extend_schema(
+        summary="List records", responses={200: dict, **ERRORS}, tags=["Records"]
+    )
     def get(self, request: Request, table_id: str) -> Response:
-        table = selectors.table_get(actor=actor_from_request(request), table_id=table_id, operation="records.read")
+        table = selectors.table_get(
+            actor=actor_from_request(request),
+            table_id=table_id,
+            operation="records.read",
+        )
         params = request.query_params
         fields = params.get("fields") or params.get("f")
         try:
             limit = int(params.get("limit") or params.get("l") or 25)
             offset = int(params.get("offset") or params.get("o") or 0)
         except ValueError:
-            raise InvalidInput("`limit` and `offset` must be whole numbers.", code="INVALID_LIMIT")
+            raise InvalidInput(
+                "`limit` and `offset` must be whole numbers.", code="INVALID_LIMIT"
+            )
         rows = records.list_records(
-            table, fields=[f.strip() for f in fields.split(",") if f.strip()] if fields else None,
-            limit=limit, offset=offset,
+            table,
+            fields=[f.strip() for f in fields.split(",") if f.strip()]
+            if fields
+            else None,
+            limit=limit,
+            offset=offset,
         )
         page = offset // limit + 1
-        info = {"page": page, "pageSize": limit, "isFirstPage": offset == 0, "isLastPage": len(rows) < limit}
+        info = {
+            "page": page,
+            "pageSize": limit,
+            "isFirstPage": offset == 0,
+            "isLastPage": len(rows) < limit,
+        }
         return Response({"list": rows, "pageInfo": info})

@@ -22,15 +22,39 @@ from nocoplatform.errors import InvalidInput
 
 # Abstract column types: what the database column is, independent of dialect.
 TEXT, LONGTEXT, INTEGER, BIGINT, DECIMAL, FLOAT, BOOLEAN = (
-    "text", "longtext", "integer", "bigint", "decimal", "float", "boolean",
+    "text",
+    "longtext",
+    "integer",
+    "bigint",
+    "decimal",
+    "float",
+    "boolean",
 )
 DATE, DATETIME, TIME, JSON, UUID, DURATION, BINARY, OTHER = (
-    "date", "datetime", "time", "json", "uuid", "duration", "binary", "other",
+    "date",
+    "datetime",
+    "time",
+    "json",
+    "uuid",
+    "duration",
+    "binary",
+    "other",
 )
 TEXTUAL = (TEXT, LONGTEXT)
 NUMERIC = (INTEGER, BIGINT, DECIMAL, FLOAT)
 
-SELECT_COLOURS = ["#cfdffe", "#d0f1fd", "#c2f5e9", "#ffdaf6", "#ffdce5", "#fee2d5", "#ffeab6", "#d1f7c4", "#ede2fe", "#eeeeee"]
+SELECT_COLOURS = [
+    "#cfdffe",
+    "#d0f1fd",
+    "#c2f5e9",
+    "#ffdaf6",
+    "#ffdce5",
+    "#fee2d5",
+    "#ffeab6",
+    "#d1f7c4",
+    "#ede2fe",
+    "#eeeeee",
+]
 
 
 class FieldType:
@@ -54,7 +78,12 @@ class FieldType:
 
 
 class SingleLineText(FieldType):
-    uidt, label, column_types, default_column_type = "SingleLineText", "Single line text", TEXTUAL, TEXT
+    uidt, label, column_types, default_column_type = (
+        "SingleLineText",
+        "Single line text",
+        TEXTUAL,
+        TEXT,
+    )
 
     def parse(self, value, options):
         if value is None:
@@ -131,7 +160,12 @@ class MultiSelect(SingleLineText):
 
 
 class Number(FieldType):
-    uidt, label, column_types, default_column_type = "Number", "Number", (INTEGER, BIGINT), BIGINT
+    uidt, label, column_types, default_column_type = (
+        "Number",
+        "Number",
+        (INTEGER, BIGINT),
+        BIGINT,
+    )
 
     def parse(self, value, options):
         if value is None or value == "":
@@ -152,7 +186,12 @@ class Rating(Number):
 
 
 class Decimal(FieldType):
-    uidt, label, column_types, default_column_type = "Decimal", "Decimal", (DECIMAL, FLOAT, INTEGER, BIGINT), DECIMAL
+    uidt, label, column_types, default_column_type = (
+        "Decimal",
+        "Decimal",
+        (DECIMAL, FLOAT, INTEGER, BIGINT),
+        DECIMAL,
+    )
 
     def parse(self, value, options):
         if value is None or value == "":
@@ -177,11 +216,20 @@ class Percent(Decimal):
 
 
 class Duration(Decimal):
-    uidt, label, column_types = "Duration", "Duration", (DECIMAL, FLOAT, INTEGER, BIGINT, DURATION)
+    uidt, label, column_types = (
+        "Duration",
+        "Duration",
+        (DECIMAL, FLOAT, INTEGER, BIGINT, DURATION),
+    )
 
 
 class Checkbox(FieldType):
-    uidt, label, column_types, default_column_type = "Checkbox", "Checkbox", (BOOLEAN,), BOOLEAN
+    uidt, label, column_types, default_column_type = (
+        "Checkbox",
+        "Checkbox",
+        (BOOLEAN,),
+        BOOLEAN,
+    )
     _true = {"true", "1", "yes", "on", "checked"}
     _false = {"false", "0", "no", "off", "", "unchecked"}
 
@@ -209,7 +257,12 @@ class Date(FieldType):
 
 
 class DateTime(FieldType):
-    uidt, label, column_types, default_column_type = "DateTime", "Date and time", (DATETIME,), DATETIME
+    uidt, label, column_types, default_column_type = (
+        "DateTime",
+        "Date and time",
+        (DATETIME,),
+        DATETIME,
+    )
 
     def parse(self, value, options):
         if value in (None, ""):
@@ -262,14 +315,23 @@ class UUIDType(FieldType):
 class ID(FieldType):
     """An auto-generated primary key."""
 
-    uidt, label, column_types, default_column_type = "ID", "ID", (INTEGER, BIGINT), BIGINT
+    uidt, label, column_types, default_column_type = (
+        "ID",
+        "ID",
+        (INTEGER, BIGINT),
+        BIGINT,
+    )
     read_only = True
 
 
 class ForeignKey(FieldType):
     """The column behind a belongs-to link; shown through the link field."""
 
-    uidt, label, column_types = "ForeignKey", "Foreign key", (INTEGER, BIGINT, TEXT, UUID)
+    uidt, label, column_types = (
+        "ForeignKey",
+        "Foreign key",
+        (INTEGER, BIGINT, TEXT, UUID),
+    )
 
 
 class SpecificDBType(FieldType):
@@ -286,23 +348,70 @@ class LinkToAnotherRecord(FieldType):
 REGISTRY: dict[str, FieldType] = {
     t.uidt: t()
     for t in (
-        SingleLineText, LongText, Email, URL, PhoneNumber, SingleSelect, MultiSelect,
-        Number, Rating, Decimal, Currency, Percent, Duration, Checkbox, Date, DateTime, Time,
-        JSONType, UUIDType, ID, ForeignKey, SpecificDBType, LinkToAnotherRecord,
+        SingleLineText,
+        LongText,
+        Email,
+        URL,
+        PhoneNumber,
+        SingleSelect,
+        MultiSelect,
+        Number,
+        Rating,
+        Decimal,
+        Currency,
+        Percent,
+        Duration,
+        Checkbox,
+        Date,
+        DateTime,
+        Time,
+        JSONType,
+        UUIDType,
+        ID,
+        ForeignKey,
+        SpecificDBType,
+        LinkToAnotherRecord,
     )
 }
 # Types a user may give a new column.
 CREATABLE = [
-    "SingleLineText", "LongText", "Number", "Decimal", "Checkbox", "Date", "DateTime", "Time",
-    "JSON", "Email", "URL", "PhoneNumber", "SingleSelect", "MultiSelect", "Rating", "Currency",
-    "Percent", "Duration", "UUID",
+    "SingleLineText",
+    "LongText",
+    "Number",
+    "Decimal",
+    "Checkbox",
+    "Date",
+    "DateTime",
+    "Time",
+    "JSON",
+    "Email",
+    "URL",
+    "PhoneNumber",
+    "SingleSelect",
+    "MultiSelect",
+    "Rating",
+    "Currency",
+    "Percent",
+    "Duration",
+    "UUID",
 ]
 # The field type an introspected column gets by default.
 DEFAULT_UIDT = {
-    TEXT: "SingleLineText", LONGTEXT: "LongText", INTEGER: "Number", BIGINT: "Number",
-    DECIMAL: "Decimal", FLOAT: "Decimal", BOOLEAN: "Checkbox", DATE: "Date",
-    DATETIME: "DateTime", TIME: "Time", JSON: "JSON", UUID: "UUID", DURATION: "Duration",
-    BINARY: "SpecificDBType", OTHER: "SpecificDBType",
+    TEXT: "SingleLineText",
+    LONGTEXT: "LongText",
+    INTEGER: "Number",
+    BIGINT: "Number",
+    DECIMAL: "Decimal",
+    FLOAT: "Decimal",
+    BOOLEAN: "Checkbox",
+    DATE: "Date",
+    DATETIME: "DateTime",
+    TIME: "Time",
+    JSON: "JSON",
+    UUID: "UUID",
+    DURATION: "Duration",
+    BINARY: "SpecificDBType",
+    OTHER: "SpecificDBType",
 }
 
 
@@ -311,12 +420,17 @@ def get(uidt: str) -> FieldType:
         return REGISTRY[uidt]
     except KeyError:
         raise InvalidInput(
-            f"Unknown field type '{uidt}'. Known types: {', '.join(CREATABLE)}.", code="UNKNOWN_FIELD_TYPE"
+            f"Unknown field type '{uidt}'. Known types: {', '.join(CREATABLE)}.",
+            code="UNKNOWN_FIELD_TYPE",
         )
 
 
 def choice_titles(options: dict) -> list[str]:
-    return [c["title"] for c in options.get("choices", []) if isinstance(c, dict) and "title" in c]
+    return [
+        c["title"]
+        for c in options.get("choices", [])
+        if isinstance(c, dict) and "title" in c
+    ]
 
 
 def normalise_choices(raw) -> list[dict]:
@@ -341,11 +455,15 @@ def normalise_choices(raw) -> list[dict]:
     return out
 
 
-def column_model_field(column_type: str, *, null: bool, options: dict | None = None) -> models.Field:
+def column_model_field(
+    column_type: str, *, null: bool, options: dict | None = None
+) -> models.Field:
     """The Django field that creates a column of an abstract column type (for the schema editor)."""
     options = options or {}
     if column_type == TEXT:
-        return models.CharField(max_length=int(options.get("max_length") or 255), null=null)
+        return models.CharField(
+            max_length=int(options.get("max_length") or 255), null=null
+        )
     if column_type == LONGTEXT:
         return models.TextField(null=null)
     if column_type == INTEGER:
@@ -354,7 +472,9 @@ def column_model_field(column_type: str, *, null: bool, options: dict | None = N
         return models.BigIntegerField(null=null)
     if column_type == DECIMAL:
         return models.DecimalField(
-            max_digits=int(options.get("max_digits") or 20), decimal_places=int(options.get("precision", 2)), null=null
+            max_digits=int(options.get("max_digits") or 20),
+            decimal_places=int(options.get("precision", 2)),
+            null=null,
         )
     if column_type == FLOAT:
         return models.FloatField(null=null)
@@ -379,12 +499,30 @@ def column_model_field(column_type: str, *, null: bool, options: dict | None = N
 
 # Django field class names (from introspection) → abstract column types.
 DJANGO_TO_COLUMN = {
-    "CharField": TEXT, "TextField": LONGTEXT, "GenericIPAddressField": TEXT, "SlugField": TEXT,
-    "EmailField": TEXT, "URLField": TEXT,
-    "AutoField": INTEGER, "SmallAutoField": INTEGER, "BigAutoField": BIGINT,
-    "IntegerField": INTEGER, "SmallIntegerField": INTEGER, "PositiveIntegerField": INTEGER,
-    "PositiveSmallIntegerField": INTEGER, "BigIntegerField": BIGINT, "PositiveBigIntegerField": BIGINT,
-    "DecimalField": DECIMAL, "FloatField": FLOAT, "BooleanField": BOOLEAN, "NullBooleanField": BOOLEAN,
-    "DateField": DATE, "DateTimeField": DATETIME, "TimeField": TIME, "JSONField": JSON,
-    "UUIDField": UUID, "DurationField": DURATION, "BinaryField": BINARY,
+    "CharField": TEXT,
+    "TextField": LONGTEXT,
+    "GenericIPAddressField": TEXT,
+    "SlugField": TEXT,
+    "EmailField": TEXT,
+    "URLField": TEXT,
+    "AutoField": INTEGER,
+    "SmallAutoField": INTEGER,
+    "BigAutoField": BIGINT,
+    "IntegerField": INTEGER,
+    "SmallIntegerField": INTEGER,
+    "PositiveIntegerField": INTEGER,
+    "PositiveSmallIntegerField": INTEGER,
+    "BigIntegerField": BIGINT,
+    "PositiveBigIntegerField": BIGINT,
+    "DecimalField": DECIMAL,
+    "FloatField": FLOAT,
+    "BooleanField": BOOLEAN,
+    "NullBooleanField": BOOLEAN,
+    "DateField": DATE,
+    "DateTimeField": DATETIME,
+    "TimeField": TIME,
+    "JSONField": JSON,
+    "UUIDField": UUID,
+    "DurationField": DURATION,
+    "BinaryField": BINARY,
 }

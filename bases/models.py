@@ -32,7 +32,9 @@ def new_field_id() -> str:
 
 
 class Base(models.Model):
-    id = models.CharField(primary_key=True, max_length=20, default=new_base_id, editable=False)
+    id = models.CharField(
+        primary_key=True, max_length=20, default=new_base_id, editable=False
+    )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     created_by = models.ForeignKey(
@@ -54,7 +56,9 @@ class DataSource(models.Model):
         MYSQL = "mysql2", "MySQL / MariaDB"
         SQLITE = "sqlite3", "SQLite"
 
-    id = models.CharField(primary_key=True, max_length=20, default=new_source_id, editable=False)
+    id = models.CharField(
+        primary_key=True, max_length=20, default=new_source_id, editable=False
+    )
     base = models.ForeignKey(Base, on_delete=models.CASCADE, related_name="sources")
     alias = models.CharField(max_length=200, blank=True, default="")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -82,9 +86,13 @@ class Table(models.Model):
         TABLE = "table", "Table"
         VIEW = "view", "Database view"
 
-    id = models.CharField(primary_key=True, max_length=20, default=new_table_id, editable=False)
+    id = models.CharField(
+        primary_key=True, max_length=20, default=new_table_id, editable=False
+    )
     base = models.ForeignKey(Base, on_delete=models.CASCADE, related_name="tables")
-    source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="tables")
+    source = models.ForeignKey(
+        DataSource, on_delete=models.CASCADE, related_name="tables"
+    )
     table_name = models.CharField(max_length=255)
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True, default="")
@@ -101,7 +109,9 @@ class Table(models.Model):
     class Meta:
         ordering = ["order", "title"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "table_name"], name="unique_table_per_source")
+            models.UniqueConstraint(
+                fields=["source", "table_name"], name="unique_table_per_source"
+            )
         ]
 
     def __str__(self) -> str:
@@ -115,7 +125,9 @@ class Table(models.Model):
 class Field(models.Model):
     """A column of a table, or a virtual field (link) that has no column of its own."""
 
-    id = models.CharField(primary_key=True, max_length=20, default=new_field_id, editable=False)
+    id = models.CharField(
+        primary_key=True, max_length=20, default=new_field_id, editable=False
+    )
     table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="fields")
     # Database column; empty for virtual fields (has-many and many-to-many links).
     column_name = models.CharField(max_length=255, blank=True, default="")
@@ -132,7 +144,8 @@ class Field(models.Model):
     is_auto = models.BooleanField(default=False)
     is_system = models.BooleanField(default=False)
     is_unique = models.BooleanField(default=False)
-    default = models.TextField(blank=True, null=True)
+    # NULL: the column has no default; "" is a default of the empty string.
+    default = models.TextField(blank=True, null=True)  # noqa: DJ001
     # Display/behaviour options: select choices with colours, precision, formats, link details.
     options = models.JSONField(default=dict, blank=True)
     related_table = models.ForeignKey(

@@ -21,10 +21,18 @@ def _columns(table: Table) -> list[Field]:
     return [f for f in table.fields.all() if f.column_name]
 
 
-def list_records(table: Table, *, fields: Iterable[str] | None = None, limit: int = 25, offset: int = 0) -> list[dict]:
+def list_records(
+    table: Table,
+    *,
+    fields: Iterable[str] | None = None,
+    limit: int = 25,
+    offset: int = 0,
+) -> list[dict]:
     """A page of rows as {field title: value}, in primary-key order."""
     if not 0 < limit <= MAX_PAGE:
-        raise InvalidInput(f"`limit` must be from 1 to {MAX_PAGE}.", code="INVALID_LIMIT")
+        raise InvalidInput(
+            f"`limit` must be from 1 to {MAX_PAGE}.", code="INVALID_LIMIT"
+        )
     if offset < 0:
         raise InvalidInput("`offset` may not be negative.", code="INVALID_OFFSET")
     columns = _columns(table)
@@ -47,7 +55,9 @@ def list_records(table: Table, *, fields: Iterable[str] | None = None, limit: in
         with conn.cursor() as cur:
             cur.execute(sql, [limit, offset])
             rows = cur.fetchall()
-    return [{f.title: _out(f, v) for f, v in zip(columns, row, strict=True)} for row in rows]
+    return [
+        {f.title: _out(f, v) for f, v in zip(columns, row, strict=True)} for row in rows
+    ]
 
 
 def _out(field: Field, value):
@@ -70,7 +80,8 @@ def distinct_values(field: Field, *, limit: int = 1000) -> list:
         col = qn(field.column_name)
         with conn.cursor() as cur:
             cur.execute(
-                f"SELECT DISTINCT {col} FROM {qn(table.table_name)} WHERE {col} IS NOT NULL LIMIT %s", [limit]
+                f"SELECT DISTINCT {col} FROM {qn(table.table_name)} WHERE {col} IS NOT NULL LIMIT %s",
+                [limit],
             )
             return [r[0] for r in cur.fetchall() if r[0] != ""]
 
@@ -78,9 +89,15 @@ def distinct_values(field: Field, *, limit: int = 1000) -> list:
 def _writable(table: Table) -> DataSource:
     source = table.source
     if not source.allow_data_edit:
-        raise Forbidden("Data editing is switched off for this data source.", code="DATA_EDIT_DISABLED")
+        raise Forbidden(
+            "Data editing is switched off for this data source.",
+            code="DATA_EDIT_DISABLED",
+        )
     if table.read_only_reason:
-        raise Forbidden(f"This table is read-only: {table.read_only_reason}.", code="TABLE_READ_ONLY")
+        raise Forbidden(
+            f"This table is read-only: {table.read_only_reason}.",
+            code="TABLE_READ_ONLY",
+        )
     return source
 
 
@@ -95,7 +112,9 @@ def insert_many(table: Table, rows: list[dict], *, batch_size: int = 500) -> int
             raise InvalidInput(f"row {i}: expected an object")
         for key in row:
             if key not in by_key:
-                raise InvalidInput(f"row {i}: unknown field '{key}'", code="FIELD_NOT_FOUND")
+                raise InvalidInput(
+                    f"row {i}: unknown field '{key}'", code="FIELD_NOT_FOUND"
+                )
             if by_key[key] not in used:
                 used.append(by_key[key])
     values = []
@@ -106,7 +125,9 @@ def insert_many(table: Table, rows: list[dict], *, batch_size: int = 500) -> int
             try:
                 out.append(ft.get(f.uidt).parse(by_field.get(f), f.options))
             except InvalidInput as exc:
-                raise InvalidInput(f"row {i}, field '{f.title}': {exc.message}", code="INVALID_VALUE")
+                raise InvalidInput(
+                    f"row {i}, field '{f.title}': {exc.message}", code="INVALID_VALUE"
+                )
         values.append(out)
     if not rows:
         return 0
@@ -120,11 +141,16 @@ def insert_many(table: Table, rows: list[dict], *, batch_size: int = 500) -> int
                 chunk = values[start : start + batch_size]
                 if used:
                     row_sql = "(" + ", ".join(["%s"] * len(used)) + ")"
-                    sql = f"INSERT INTO {qn(table.table_name)} ({cols}) VALUES " + ", ".join([row_sql] * len(chunk))
+                    sql = (
+                        f"INSERT INTO {qn(table.table_name)} ({cols}) VALUES "
+                        + ", ".join([row_sql] * len(chunk))
+                    )
                     cur.execute(sql, [_db_value(conn, v) for row in chunk for v in row])
                 else:
                     for _ in chunk:
-                        cur.execute(f"INSERT INTO {qn(table.table_name)} DEFAULT VALUES")
+                        cur.execute(
+                            f"INSERT INTO {qn(table.table_name)} DEFAULT VALUES"
+                        )
     return len(values)
 
 

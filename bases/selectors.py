@@ -38,7 +38,11 @@ def table_get(*, actor: Actor, table_id: str, operation: str = "table.read") -> 
 
 
 def field_get(*, actor: Actor, field_id: str, operation: str = "table.read") -> Field:
-    field = Field.objects.select_related("table__base", "table__source").filter(pk=field_id).first()
+    field = (
+        Field.objects.select_related("table__base", "table__source")
+        .filter(pk=field_id)
+        .first()
+    )
     if field is None:
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
     try:

@@ -88,7 +88,14 @@ def table_json(table: Table, *, with_columns: bool = True) -> dict:
         fields = list(table.fields.all())
         data["columns"] = [column_json(f) for f in fields]
         # The display value: the first text column, as NocoDB's primary value.
-        pv = next((f for f in fields if f.uidt in ("SingleLineText", "LongText") and not f.is_pk), None)
+        pv = next(
+            (
+                f
+                for f in fields
+                if f.uidt in ("SingleLineText", "LongText") and not f.is_pk
+            ),
+            None,
+        )
         for col in data["columns"]:
             col["pv"] = pv is not None and col["id"] == pv.id
     return data

@@ -8,7 +8,13 @@ from django.db import transaction
 from bases import sync as meta_sync
 from bases.connections import ConnectionConfig, check_connection, forget_source
 from bases.models import Base, DataSource
-from bases.sources import builtin_config, config_of, drop_builtin, prepare_builtin, store_config
+from bases.sources import (
+    builtin_config,
+    config_of,
+    drop_builtin,
+    prepare_builtin,
+    store_config,
+)
 from nocoplatform.errors import Forbidden, InvalidInput
 from permissions.checks import Actor, require
 from permissions.services import membership_create
@@ -31,7 +37,9 @@ def base_create(*, actor: Actor, title: str, description: str = "") -> Base:
         raise Forbidden("This API token may not create bases.")
     title = _clean_title(title)
     with transaction.atomic():
-        base = Base.objects.create(title=title, description=description or "", created_by=actor.user)
+        base = Base.objects.create(
+            title=title, description=description or "", created_by=actor.user
+        )
         membership_create(base=base, user=actor.user, role="owner")
         source = DataSource(base=base, alias="Built-in", is_builtin=True)
         config = builtin_config(base.pk)
@@ -42,8 +50,13 @@ def base_create(*, actor: Actor, title: str, description: str = "") -> Base:
 
 
 def base_connect(
-    *, actor: Actor, title: str, config: ConnectionConfig, description: str = "",
-    allow_data_edit: bool = True, allow_schema_edit: bool = False,
+    *,
+    actor: Actor,
+    title: str,
+    config: ConnectionConfig,
+    description: str = "",
+    allow_data_edit: bool = True,
+    allow_schema_edit: bool = False,
 ) -> tuple[Base, list[meta_sync.Change]]:
     """A base on an external database: test the connection, then read its schema."""
     if not actor.is_authenticated:
@@ -54,11 +67,15 @@ def base_connect(
     _check_sqlite_allowed(actor, config)
     check_connection(config)
     with transaction.atomic():
-        base = Base.objects.create(title=title, description=description or "", created_by=actor.user)
+        base = Base.objects.create(
+            title=title, description=description or "", created_by=actor.user
+        )
         membership_create(base=base, user=actor.user, role="owner")
         source = DataSource(
-            base=base, alias=config.database or config.path.rsplit("/", 1)[-1],
-            allow_data_edit=allow_data_edit, allow_schema_edit=allow_schema_edit,
+            base=base,
+            alias=config.database or config.path.rsplit("/", 1)[-1],
+            allow_data_edit=allow_data_edit,
+            allow_schema_edit=allow_schema_edit,
         )
         store_config(source, config)
         source.save()
@@ -69,16 +86,26 @@ def base_connect(
 def _check_sqlite_allowed(actor: Actor, config: ConnectionConfig) -> None:
     """A SQLite path is a file on this server: only admins may open arbitrary ones; others only
     inside NOCO_SQLITE_ALLOWED_DIRS (checked in check_connection)."""
-    if config.kind == "sqlite3" and not settings.NOCO_SQLITE_ALLOWED_DIRS and not actor.user.is_staff:
+    if (
+        config.kind == "sqlite3"
+        and not settings.NOCO_SQLITE_ALLOWED_DIRS
+        and not actor.user.is_staff
+    ):
         raise Forbidden(
             "Only administrators may connect SQLite files, unless NOCO_SQLITE_ALLOWED_DIRS lists "
-            "folders open to everyone.", code="FORBIDDEN_PATH",
+            "folders open to everyone.",
+            code="FORBIDDEN_PATH",
         )
 
 
 def source_update(
-    *, actor: Actor, source: DataSource, config: ConnectionConfig | None = None,
-    alias: str | None = None, allow_data_edit: bool | None = None, allow_schema_edit: bool | None = None,
+    *,
+    actor: Actor,
+    source: DataSource,
+    config: ConnectionConfig | None = None,
+    alias: str | None = None,
+    allow_data_edit: bool | None = None,
+    allow_schema_edit: bool | None = None,
 ) -> DataSource:
     require(actor, "source.manage", source.base)
     if config is not None:
@@ -100,7 +127,13 @@ def source_update(
     return source
 
 
-def base_update(*, actor: Actor, base: Base, title: str | None = None, description: str | None = None) -> Base:
+def base_update(
+    *,
+    actor: Actor,
+    base: Base,
+    title: str | None = None,
+    description: str | None = None,
+) -> Base:
     require(actor, "base.update", base)
     if title is not None:
         base.title = _clean_title(title)

@@ -22,7 +22,9 @@ class OrjsonRenderer(BaseRenderer):
         if data is None:
             return b""
         return orjson.dumps(
-            data, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS, default=_default
+            data,
+            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS,
+            default=_default,
         )
 
 
@@ -68,7 +70,9 @@ def exception_handler(exc, context):
             detail = exc.detail
             if isinstance(exc, exceptions.ValidationError):
                 return error_response(code, _first_message(detail), status_code, detail)
-            if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+            if isinstance(
+                exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated
+            ):
                 response = error_response(code, str(detail), status_code)
                 response["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response

@@ -12,7 +12,9 @@ class DomainError(Exception):
     status = 400
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict | None = None
+    ):
         super().__init__(message)
         self.message = message
         if code:
@@ -77,5 +79,9 @@ class DomainErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not isinstance(exception, DomainError) or request.path.startswith("/api/"):
             return None
-        template = "views/error_partial.html" if getattr(request, "htmx", False) else "views/error.html"
+        template = (
+            "views/error_partial.html"
+            if getattr(request, "htmx", False)
+            else "views/error.html"
+        )
         return render(request, template, {"error": exception}, status=exception.status)

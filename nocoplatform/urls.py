@@ -8,24 +8,60 @@ from permissions import api as tokens_api
 meta = [
     path("bases/", bases_api.BaseListApi.as_view(), name="api-bases"),
     path("bases/<str:base_id>", bases_api.BaseDetailApi.as_view(), name="api-base"),
-    path("bases/<str:base_id>/sources", bases_api.SourceListApi.as_view(), name="api-sources"),
-    path("bases/<str:base_id>/sources/<str:source_id>", bases_api.SourceDetailApi.as_view(), name="api-source"),
-    path("bases/<str:base_id>/meta-diff", bases_api.MetaDiffApi.as_view(), name="api-meta-diff"),
-    path("bases/<str:base_id>/tables", bases_api.TableListApi.as_view(), name="api-tables"),
+    path(
+        "bases/<str:base_id>/sources",
+        bases_api.SourceListApi.as_view(),
+        name="api-sources",
+    ),
+    path(
+        "bases/<str:base_id>/sources/<str:source_id>",
+        bases_api.SourceDetailApi.as_view(),
+        name="api-source",
+    ),
+    path(
+        "bases/<str:base_id>/meta-diff",
+        bases_api.MetaDiffApi.as_view(),
+        name="api-meta-diff",
+    ),
+    path(
+        "bases/<str:base_id>/tables",
+        bases_api.TableListApi.as_view(),
+        name="api-tables",
+    ),
     path("tables/<str:table_id>", bases_api.TableDetailApi.as_view(), name="api-table"),
-    path("tables/<str:table_id>/columns", bases_api.ColumnListApi.as_view(), name="api-columns"),
-    path("columns/<str:column_id>", bases_api.ColumnDetailApi.as_view(), name="api-column"),
-    path("connection/test", bases_api.ConnectionTestApi.as_view(), name="api-connection-test"),
+    path(
+        "tables/<str:table_id>/columns",
+        bases_api.ColumnListApi.as_view(),
+        name="api-columns",
+    ),
+    path(
+        "columns/<str:column_id>",
+        bases_api.ColumnDetailApi.as_view(),
+        name="api-column",
+    ),
+    path(
+        "connection/test",
+        bases_api.ConnectionTestApi.as_view(),
+        name="api-connection-test",
+    ),
     path("tokens", tokens_api.TokenListApi.as_view(), name="api-tokens"),
-    path("tokens/<int:token_id>", tokens_api.TokenDetailApi.as_view(), name="api-token"),
+    path(
+        "tokens/<int:token_id>", tokens_api.TokenDetailApi.as_view(), name="api-token"
+    ),
 ]
 
 urlpatterns = [
     path("api/v2/meta/", include(meta)),
     # NocoDB clients call this path without the trailing slash; same view, kept out of the docs.
     path("api/v2/meta/bases", bases_api.BaseListAliasApi.as_view()),
-    path("api/v2/tables/<str:table_id>/records", bases_api.RecordListApi.as_view(), name="api-records"),
-    path("api/v2/meta/openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"),
+    path(
+        "api/v2/tables/<str:table_id>/records",
+        bases_api.RecordListApi.as_view(),
+        name="api-records",
+    ),
+    path(
+        "api/v2/meta/openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"
+    ),
     path("admin/", admin.site.urls),
     path("", include("views.urls")),
 ]

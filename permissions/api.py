@@ -26,14 +26,20 @@ def token_json(token: ApiToken) -> dict:
 
 
 class TokenListApi(APIView):
-    @extend_schema(summary="Your API tokens (never their secrets)", responses={200: dict}, tags=["Tokens"])
+    @extend_schema(
+        summary="Your API tokens (never their secrets)",
+        responses={200: dict},
+        tags=["Tokens"],
+    )
     def get(self, request: Request) -> Response:
         tokens = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True)
         return Response({"list": [token_json(t) for t in tokens]})
 
     @extend_schema(
         summary="Create an API token; the answer carries the secret this once",
-        request=dict, responses={201: dict}, tags=["Tokens"],
+        request=dict,
+        responses={201: dict},
+        tags=["Tokens"],
     )
     def post(self, request: Request) -> Response:
         actor = actor_from_request(request)
@@ -46,12 +52,16 @@ class TokenListApi(APIView):
         read_only = data.get("read_only", False)
         if not isinstance(read_only, bool):
             raise InvalidInput("`read_only` must be true or false.")
-        token, raw = api_token_create(user=request.user, name=data.get("name", ""), base=base, read_only=read_only)
+        token, raw = api_token_create(
+            user=request.user, name=data.get("name", ""), base=base, read_only=read_only
+        )
         return Response(token_json(token) | {"token": raw}, status=201)
 
 
 class TokenDetailApi(APIView):
-    @extend_schema(summary="Revoke an API token", responses={200: dict}, tags=["Tokens"])
+    @extend_schema(
+        summary="Revoke an API token", responses={200: dict}, tags=["Tokens"]
+    )
     def delete(self, request: Request, token_id: int) -> Response:
         actor = actor_from_request(request)
         if actor.token is not None and actor.token.pk != token_id:

@@ -31,7 +31,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         now = timezone.now()
         # Write last_used_at at most once a minute: no write on every request.
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        if (
+            token.last_used_at is None
+            or (now - token.last_used_at).total_seconds() > 60
+        ):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 

@@ -15,7 +15,6 @@ from nocoplatform.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
     from bases.models import Base
-
     from permissions.models import ApiToken
 
 READ = {"base.read", "table.read", "records.read", "views.read"}
@@ -59,14 +58,19 @@ class Actor:
 
     @property
     def is_authenticated(self) -> bool:
-        return bool(self.user is not None and getattr(self.user, "is_authenticated", False))
+        return bool(
+            self.user is not None and getattr(self.user, "is_authenticated", False)
+        )
 
 
 def actor_from_request(request) -> Actor:
     token = getattr(request, "auth", None)
     from permissions.models import ApiToken
 
-    return Actor(user=getattr(request, "user", None), token=token if isinstance(token, ApiToken) else None)
+    return Actor(
+        user=getattr(request, "user", None),
+        token=token if isinstance(token, ApiToken) else None,
+    )
 
 
 def role_of(actor: Actor, base: Base) -> str | None:
@@ -85,7 +89,9 @@ def role_of(actor: Actor, base: Base) -> str | None:
         from permissions.models import Membership
 
         cache[base.pk] = (
-            Membership.objects.filter(base_id=base.pk, user_id=actor.user.pk).values_list("role", flat=True).first()
+            Membership.objects.filter(base_id=base.pk, user_id=actor.user.pk)
+            .values_list("role", flat=True)
+            .first()
         )
     return cache[base.pk]
 
@@ -105,7 +111,11 @@ def require(actor: Actor, operation: str, base: Base) -> None:
     if role_of(actor, base) is None:
         raise NotFound("Base not found.", code="BASE_NOT_FOUND")
     if not can(actor, operation, base):
-        if actor.token is not None and actor.token.read_only and operation in ROLE_OPERATIONS[role_of(actor, base)]:
+        if (
+            actor.token is not None
+            and actor.token.read_only
+            and operation in ROLE_OPERATIONS[role_of(actor, base)]
+        ):
             raise Forbidden("This API token is read-only.", code="TOKEN_READ_ONLY")
         raise Forbidden(f"Your role does not allow '{operation}' in this base.")
 

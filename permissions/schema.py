@@ -9,6 +9,15 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return [
-            {"type": "apiKey", "in": "header", "name": "xc-token", "description": "API token from the API tokens page"},
-            {"type": "http", "scheme": "bearer", "description": "The same API token as a Bearer token"},
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "xc-token",
+                "description": "API token from the API tokens page",
+            },
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The same API token as a Bearer token",
+            },
         ]

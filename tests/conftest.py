@@ -24,7 +24,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def service_missing(name: str, exc: Exception):
-    message = f"{name} is not reachable ({exc}); start it or see README 'Running the tests'."
+    message = (
+        f"{name} is not reachable ({exc}); start it or see README 'Running the tests'."
+    )
     if IN_CI:
         pytest.fail(message + " CI=true requires every service.")
     pytest.skip(message)
@@ -38,12 +40,16 @@ def _forget_user_db_aliases():
 
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user(username="ada@example.com", email="ada@example.com", password="pw-ada-12345")
+    return django_user_model.objects.create_user(
+        username="ada@example.com", email="ada@example.com", password="pw-ada-12345"
+    )
 
 
 @pytest.fixture
 def other_user(django_user_model):
-    return django_user_model.objects.create_user(username="bob@example.com", email="bob@example.com", password="pw-bob-12345")
+    return django_user_model.objects.create_user(
+        username="bob@example.com", email="bob@example.com", password="pw-bob-12345"
+    )
 
 
 @pytest.fixture
@@ -116,7 +122,12 @@ def mysql_db():
 
     parts = urlsplit(settings.TEST_MYSQL_URL)
     name = "noco_t_" + secrets.token_hex(4)
-    kwargs = {"host": parts.hostname, "port": parts.port or 3306, "user": parts.username or "root", "password": parts.password or ""}
+    kwargs = {
+        "host": parts.hostname,
+        "port": parts.port or 3306,
+        "user": parts.username or "root",
+        "password": parts.password or "",
+    }
     try:
         conn = MySQLdb.connect(**kwargs, connect_timeout=3)
     except MySQLdb.OperationalError as exc:
@@ -127,7 +138,9 @@ def mysql_db():
     auth = parts.username or "root"
     if parts.password:
         auth += f":{parts.password}"
-    yield ExternalDB("mysql", f"mysql://{auth}@{parts.hostname}:{parts.port or 3306}/{name}", conn)
+    yield ExternalDB(
+        "mysql", f"mysql://{auth}@{parts.hostname}:{parts.port or 3306}/{name}", conn
+    )
     forget_all()
     conn.cursor().execute(f"DROP DATABASE `{name}`")
     conn.close()
@@ -145,4 +158,6 @@ def sqlite_db(tmp_path):
 @pytest.fixture(params=["pg", "mysql", "sqlite"])
 def external_db(request):
     """The same test on PostgreSQL, MariaDB and SQLite."""
-    return request.getfixturevalue({"pg": "pg_db", "mysql": "mysql_db", "sqlite": "sqlite_db"}[request.param])
+    return request.getfixturevalue(
+        {"pg": "pg_db", "mysql": "mysql_db", "sqlite": "sqlite_db"}[request.param]
+    )

@@ -15,16 +15,21 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from bases import records, selectors, services, schema_services
-from bases import sync as meta_sync
+from bases import records, schema_services, selectors, services
 from bases.connections import check_connection
-from bases.models import Table
 from bases.sources import config_of
 from nocoplatform.errors import DomainError, Forbidden
 from permissions.checks import Actor, can, role_of
 from permissions.models import ApiToken
 from permissions.services import api_token_create, api_token_revoke
-from views.forms import BaseForm, ColumnForm, SignupForm, SourceSettingsForm, TableForm, TokenForm
+from views.forms import (
+    BaseForm,
+    ColumnForm,
+    SignupForm,
+    SourceSettingsForm,
+    TableForm,
+    TokenForm,
+)
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -56,14 +61,20 @@ def base_new(request: HttpRequest) -> HttpResponse:
             config = form.connection_config()
             actor = _actor(request)
             if config is None:
-                base = services.base_create(actor=actor, title=form.cleaned_data["title"])
+                base = services.base_create(
+                    actor=actor, title=form.cleaned_data["title"]
+                )
             else:
                 base, changes = services.base_connect(
-                    actor=actor, title=form.cleaned_data["title"], config=config,
+                    actor=actor,
+                    title=form.cleaned_data["title"],
+                    config=config,
                     allow_data_edit=form.cleaned_data["allow_data_edit"],
                     allow_schema_edit=form.cleaned_data["allow_schema_edit"],
                 )
-                messages.success(request, f"Connected: {base.tables.count()} tables and views found.")
+                messages.success(
+                    request, f"Connected: {base.tables.count()} tables and views found."
+                )
             return redirect("base", base_id=base.pk)
         except DomainError as exc:
             form.add_error(None, exc.message)
@@ -89,16 +100,23 @@ def connection_test(request: HttpRequest) -> HttpResponse:
             message = f"{exc.message} ({exc.code})"
     else:
         message = "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
-    return render(request, "views/partials/connection_result.html", {"ok": ok, "message": message})
+    return render(
+        request, "views/partials/connection_result.html", {"ok": ok, "message": message}
+    )
 
 
-def _base_context(request: HttpRequest, base_id: str, operation: str = "base.read") -> dict:
+def _base_context(
+    request: HttpRequest, base_id: str, operation: str = "base.read"
+) -> dict:
     actor = _actor(request)
     base = selectors.base_get(actor=actor, base_id=base_id, operation=operation)
     tables = [t for t in base.tables.all() if not t.is_junction]
     return {
-        "base": base, "tables": tables, "role": role_of(actor, base),
-        "can_schema": can(actor, "table.create", base), "can_manage": can(actor, "source.manage", base),
+        "base": base,
+        "tables": tables,
+        "role": role_of(actor, base),
+        "can_schema": can(actor, "table.create", base),
+        "can_manage": can(actor, "source.manage", base),
         "can_sync": can(actor, "base.sync", base),
     }
 
@@ -110,7 +128,11 @@ def base_page(request: HttpRequest, base_id: str) -> HttpResponse:
     if request.method == "POST":
         if table_form.is_valid():
             try:
-                table = schema_services.table_create(actor=_actor(request), base=ctx["base"], title=table_form.cleaned_data["title"])
+                table = schema_services.table_create(
+                    actor=_actor(request),
+                    base=ctx["base"],
+                    title=table_form.cleaned_data["title"],
+                )
                 return redirect("table", base_id=base_id, table_id=table.pk)
             except DomainError as exc:
                 table_form.add_error("title", exc.message)
@@ -126,9 +148,16 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
         raise Http404("Table not found.")
     column_form = ColumnForm(request.POST or None)
     if request.method == "POST" and column_form.is_valid():
-        data = {"title": column_form.cleaned_data["title"], "uidt": column_form.cleaned_data["uidt"]}
+        data = {
+            "title": column_form.cleaned_data["title"],
+            "uidt": column_form.cleaned_data["uidt"],
+        }
         if column_form.cleaned_data["choices"]:
-            data["choices"] = [c.strip() for c in column_form.cleaned_data["choices"].split(",") if c.strip()]
+            data["choices"] = [
+                c.strip()
+                for c in column_form.cleaned_data["choices"].split(",")
+                if c.strip()
+            ]
         try:
             schema_services.field_create(actor=_actor(request), table=table, data=data)
             messages.success(request, f"Field '{data['title']}' added.")
@@ -138,12 +167,19 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
     fields = list(table.fields.all())
     rows, error = [], None
     try:
-        columns = [f for f in fields if f.column_name]
         rows = records.list_records(table, limit=50)
     except DomainError as exc:
         error = exc
-    ctx.update({"table": table, "fields": fields, "columns": [f for f in fields if f.column_name], "rows": rows,
-                "rows_error": error, "column_form": column_form})
+    ctx.update(
+        {
+            "table": table,
+            "fields": fields,
+            "columns": [f for f in fields if f.column_name],
+            "rows": rows,
+            "rows_error": error,
+            "column_form": column_form,
+        }
+    )
     return render(request, "views/table.html", ctx)
 
 
@@ -163,20 +199,30 @@ def source_settings(request: HttpRequest, base_id: str) -> HttpResponse:
     source = base.sources.order_by("created_at").first()
     form = SourceSettingsForm(
         request.POST or None,
-        initial={"allow_data_edit": source.allow_data_edit, "allow_schema_edit": source.allow_schema_edit},
+        initial={
+            "allow_data_edit": source.allow_data_edit,
+            "allow_schema_edit": source.allow_schema_edit,
+        },
     )
     if request.method == "POST":
         if not ctx["can_manage"]:
             raise Forbidden("Only owners change data-source settings.")
         if form.is_valid():
             services.source_update(
-                actor=_actor(request), source=source,
+                actor=_actor(request),
+                source=source,
                 allow_data_edit=form.cleaned_data["allow_data_edit"],
                 allow_schema_edit=form.cleaned_data["allow_schema_edit"],
             )
             messages.success(request, "Settings saved.")
             return redirect("source_settings", base_id=base_id)
-    ctx.update({"source": source, "config": {} if source.is_builtin else config_of(source).public(), "form": form})
+    ctx.update(
+        {
+            "source": source,
+            "config": {} if source.is_builtin else config_of(source).public(),
+            "form": form,
+        }
+    )
     return render(request, "views/source_settings.html", ctx)
 
 
@@ -187,7 +233,11 @@ def sync_diff(request: HttpRequest, base_id: str) -> HttpResponse:
     base = selectors.base_get(actor=actor, base_id=base_id, operation="base.sync")
     apply = request.method == "POST"
     changes = services.base_sync(actor=actor, base=base, apply=apply)
-    return render(request, "views/partials/sync_diff.html", {"base": base, "changes": changes, "applied": apply})
+    return render(
+        request,
+        "views/partials/sync_diff.html",
+        {"base": base, "changes": changes, "applied": apply},
+    )
 
 
 @login_required
@@ -200,13 +250,22 @@ def tokens(request: HttpRequest) -> HttpResponse:
         base = next((b for b in bases if b.pk == form.cleaned_data["base"]), None)
         try:
             _, new_token = api_token_create(
-                user=request.user, name=form.cleaned_data["name"], base=base, read_only=form.cleaned_data["read_only"]
+                user=request.user,
+                name=form.cleaned_data["name"],
+                base=base,
+                read_only=form.cleaned_data["read_only"],
             )
             form = TokenForm(bases=bases)
         except DomainError as exc:
             form.add_error(None, exc.message)
-    items = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True).select_related("base")
-    return render(request, "views/tokens.html", {"form": form, "tokens": items, "new_token": new_token})
+    items = ApiToken.objects.filter(
+        user=request.user, revoked_at__isnull=True
+    ).select_related("base")
+    return render(
+        request,
+        "views/tokens.html",
+        {"form": form, "tokens": items, "new_token": new_token},
+    )
 
 
 @login_required
@@ -216,5 +275,3 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     messages.success(request, "Token revoked.")
     return redirect("tokens")
 
-
-__all__ = ["Table", "meta_sync"]

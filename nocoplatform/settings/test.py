@@ -12,11 +12,18 @@ NOCO_STORE_DIR = _tmp / "store"
 SECRET_KEY = "test-secret-key-not-for-production-use-0123456789abcdef"
 NOCO_ENCRYPTION_KEY = "test-encryption-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_tmp / "meta.sqlite3")}}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(_tmp / "meta.sqlite3"),
+    }
+}
 ALLOWED_HOSTS = ["*"]
 NOCO_STORE_URL = None
 NOCO_CONNECT_TIMEOUT = 3
-TEST_POSTGRES_URL = env.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_POSTGRES_URL = env.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 TEST_MYSQL_URL = env.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 TEST_REDIS_URL = env.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # Tests connect SQLite files made in the temp folder as ordinary (non-admin) users.

@@ -26,8 +26,14 @@ def test_ensure_admin_and_demo_are_idempotent(capsys, monkeypatch):
     tables = {t.title: t for t in base.tables.all()}
     assert set(tables) == {"clients", "projects", "tasks"}
     assert len(records.list_records(tables["tasks"], limit=1000)) == 400
-    links = {(f.table.title, f.options["relation"], f.related_table.title) for t in tables.values() for f in t.fields.filter(uidt="LinkToAnotherRecord")}
+    links = {
+        (f.table.title, f.options["relation"], f.related_table.title)
+        for t in tables.values()
+        for f in t.fields.filter(uidt="LinkToAnotherRecord")
+    }
     assert links == {
-        ("clients", "hm", "projects"), ("projects", "bt", "clients"),
-        ("projects", "hm", "tasks"), ("tasks", "bt", "projects"),
+        ("clients", "hm", "projects"),
+        ("projects", "bt", "clients"),
+        ("projects", "hm", "tasks"),
+        ("tasks", "bt", "projects"),
     }

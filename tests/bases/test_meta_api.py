@@ -24,18 +24,32 @@ def test_table_and_column_lifecycle(api):
     base = create_base(api)
     response = api.post(
         f"/api/v2/meta/bases/{base['id']}/tables",
-        {"title": "Contacts", "columns": [{"title": "Name", "uidt": "SingleLineText"}, {"title": "Age", "uidt": "Number"}]},
+        {
+            "title": "Contacts",
+            "columns": [
+                {"title": "Name", "uidt": "SingleLineText"},
+                {"title": "Age", "uidt": "Number"},
+            ],
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
     table = response.json()
     by_title = {c["title"]: c for c in table["columns"]}
-    assert by_title["Name"]["uidt"] == "SingleLineText" and by_title["Name"]["pv"] is True
+    assert (
+        by_title["Name"]["uidt"] == "SingleLineText" and by_title["Name"]["pv"] is True
+    )
     assert by_title["Id"]["pk"] and by_title["Id"]["ai"]
 
     response = api.post(
         f"/api/v2/meta/tables/{table['id']}/columns",
-        {"title": "Status", "uidt": "SingleSelect", "colOptions": {"options": [{"title": "new"}, {"title": "won", "color": "#00ff00"}]}},
+        {
+            "title": "Status",
+            "uidt": "SingleSelect",
+            "colOptions": {
+                "options": [{"title": "new"}, {"title": "won", "color": "#00ff00"}]
+            },
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -43,12 +57,17 @@ def test_table_and_column_lifecycle(api):
     assert [o["title"] for o in status["colOptions"]["options"]] == ["new", "won"]
     assert status["colOptions"]["options"][1]["color"] == "#00ff00"
 
-    response = api.patch(f"/api/v2/meta/columns/{status['id']}", {"title": "Stage"}, format="json")
+    response = api.patch(
+        f"/api/v2/meta/columns/{status['id']}", {"title": "Stage"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["title"] == "Stage"
 
     response = api.delete(f"/api/v2/meta/columns/{by_title['Age']['id']}")
     assert response.status_code == 200
-    titles = [c["title"] for c in api.get(f"/api/v2/meta/tables/{table['id']}").json()["columns"]]
+    titles = [
+        c["title"]
+        for c in api.get(f"/api/v2/meta/tables/{table['id']}").json()["columns"]
+    ]
     assert "Age" not in titles and "Stage" in titles
 
     assert api.delete(f"/api/v2/meta/tables/{table['id']}").status_code == 200
@@ -68,8 +87,19 @@ def test_duplicate_titles_conflict(api):
     [
         ({"title": ""}, "INVALID_INPUT"),
         ({"title": "x", "columns": "nope"}, "INVALID_INPUT"),
-        ({"title": "x", "columns": [{"title": "a", "uidt": "Bogus"}]}, "UNKNOWN_FIELD_TYPE"),
-        ({"title": "x", "columns": [{"title": "a", "uidt": "Decimal", "options": {"precision": 99}}]}, "INVALID_INPUT"),
+        (
+            {"title": "x", "columns": [{"title": "a", "uidt": "Bogus"}]},
+            "UNKNOWN_FIELD_TYPE",
+        ),
+        (
+            {
+                "title": "x",
+                "columns": [
+                    {"title": "a", "uidt": "Decimal", "options": {"precision": 99}}
+                ],
+            },
+            "INVALID_INPUT",
+        ),
     ],
 )
 def test_bad_table_input_is_400_naming_the_problem(api, body, code):
@@ -81,20 +111,31 @@ def test_bad_table_input_is_400_naming_the_problem(api, body, code):
 
 
 def test_malformed_json_and_wrong_body_type(api):
-    response = api.post("/api/v2/meta/bases/", data="{not json", content_type="application/json")
+    response = api.post(
+        "/api/v2/meta/bases/", data="{not json", content_type="application/json"
+    )
     assert response.status_code == 400 and response.json()["error"] == "INVALID_JSON"
     response = api.post("/api/v2/meta/bases/", [1, 2], format="json")
     assert response.status_code == 400 and response.json()["error"] == "INVALID_BODY"
 
 
 def test_connection_test_endpoint_reports_specific_errors(api):
-    response = api.post("/api/v2/meta/connection/test", {"url": "postgresql://u:secret@127.0.0.1:1/db"}, format="json")
+    response = api.post(
+        "/api/v2/meta/connection/test",
+        {"url": "postgresql://u:secret@127.0.0.1:1/db"},
+        format="json",
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["error"] == "CONNECTION_REFUSED"
     assert "secret" not in response.content.decode()
-    response = api.post("/api/v2/meta/connection/test", {"url": "oracle://x"}, format="json")
-    assert response.status_code == 400 and response.json()["error"] == "INVALID_DATABASE_URL"
+    response = api.post(
+        "/api/v2/meta/connection/test", {"url": "oracle://x"}, format="json"
+    )
+    assert (
+        response.status_code == 400
+        and response.json()["error"] == "INVALID_DATABASE_URL"
+    )
 
 
 def test_openapi_document_lists_meta_endpoints(api):
@@ -111,11 +152,17 @@ def test_sqlite_paths_are_for_admins_unless_folders_are_opened(api, settings, tm
     import sqlite3
 
     sqlite3.connect(path).close()
-    response = api.post("/api/v2/meta/bases/", {"title": "S", "url": f"sqlite:///{path}"}, format="json")
+    response = api.post(
+        "/api/v2/meta/bases/", {"title": "S", "url": f"sqlite:///{path}"}, format="json"
+    )
     assert response.status_code == 403 and response.json()["error"] == "FORBIDDEN_PATH"
     settings.NOCO_SQLITE_ALLOWED_DIRS = [str(tmp_path / "elsewhere")]
-    response = api.post("/api/v2/meta/bases/", {"title": "S", "url": f"sqlite:///{path}"}, format="json")
+    response = api.post(
+        "/api/v2/meta/bases/", {"title": "S", "url": f"sqlite:///{path}"}, format="json"
+    )
     assert response.status_code == 400 and response.json()["error"] == "FORBIDDEN_PATH"
     settings.NOCO_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
-    response = api.post("/api/v2/meta/bases/", {"title": "S", "url": f"sqlite:///{path}"}, format="json")
+    response = api.post(
+        "/api/v2/meta/bases/", {"title": "S", "url": f"sqlite:///{path}"}, format="json"
+    )
     assert response.status_code == 201

@@ -14,7 +14,12 @@ from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
 
 
 def _free_port() -> int:
@@ -26,14 +31,30 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server_url(tmp_path_factory):
     var = tmp_path_factory.mktemp("browser-var")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local", "NOCO_VAR_DIR": str(var),
-           "NOCO_ADMIN_EMAIL": "admin@example.com", "NOCO_ADMIN_PASSWORD": "browser-pass-123"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local",
+        "NOCO_VAR_DIR": str(var),
+        "NOCO_ADMIN_EMAIL": "admin@example.com",
+        "NOCO_ADMIN_PASSWORD": "browser-pass-123",
+    }
     py = sys.executable
-    for cmd in (["migrate", "--noinput", "-v0"], ["ensure_admin"], ["create_demo_base"]):
-        subprocess.run([py, "manage.py", *cmd], cwd=ROOT, env=env, check=True, capture_output=True)
+    for cmd in (
+        ["migrate", "--noinput", "-v0"],
+        ["ensure_admin"],
+        ["create_demo_base"],
+    ):
+        subprocess.run(
+            [py, "manage.py", *cmd], cwd=ROOT, env=env, check=True, capture_output=True
+        )
     port = _free_port()
-    proc = subprocess.Popen([py, "-m", "uvicorn", "nocoplatform.asgi:application", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [py, "-m", "uvicorn", "nocoplatform.asgi:application", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:

@@ -27,7 +27,9 @@ def test_token_is_stored_hashed_and_shown_once(user):
     assert listing["list"][0]["prefix"] == raw[:10]
 
 
-@pytest.mark.parametrize("header,template", [("HTTP_XC_TOKEN", "{}"), ("HTTP_AUTHORIZATION", "Bearer {}")])
+@pytest.mark.parametrize(
+    "header,template", [("HTTP_XC_TOKEN", "{}"), ("HTTP_AUTHORIZATION", "Bearer {}")]
+)
 def test_both_token_headers_authenticate(user, header, template):
     base = base_create(actor=Actor(user=user), title="Mine")
     _, raw = api_token_create(user=user, name="ci")
@@ -64,7 +66,10 @@ def test_base_scoped_token_sees_only_its_base(user):
     response = c.get(f"/api/v2/meta/bases/{two.pk}")
     assert response.status_code == 404 and response.json()["error"] == "BASE_NOT_FOUND"
     # A scoped token cannot create bases either.
-    assert c.post("/api/v2/meta/bases/", {"title": "Three"}, format="json").status_code == 403
+    assert (
+        c.post("/api/v2/meta/bases/", {"title": "Three"}, format="json").status_code
+        == 403
+    )
 
 
 def test_read_only_token_reads_but_cannot_write(user):
@@ -72,11 +77,18 @@ def test_read_only_token_reads_but_cannot_write(user):
     _, raw = api_token_create(user=user, name="ro", read_only=True)
     c = client_with("HTTP_XC_TOKEN", raw)
     assert c.get(f"/api/v2/meta/bases/{base.pk}/tables").status_code == 200
-    response = c.post(f"/api/v2/meta/bases/{base.pk}/tables", {"title": "t"}, format="json")
+    response = c.post(
+        f"/api/v2/meta/bases/{base.pk}/tables", {"title": "t"}, format="json"
+    )
     assert response.status_code == 403
     assert response.json()["error"] == "TOKEN_READ_ONLY"
     assert base.tables.count() == 0
-    assert c.patch(f"/api/v2/meta/bases/{base.pk}", {"title": "x"}, format="json").status_code == 403
+    assert (
+        c.patch(
+            f"/api/v2/meta/bases/{base.pk}", {"title": "x"}, format="json"
+        ).status_code
+        == 403
+    )
     base.refresh_from_db()
     assert base.title == "Mine"
 
@@ -89,7 +101,7 @@ def test_other_users_base_is_404_like_a_missing_one(user, other_user):
     missing = c.get("/api/v2/meta/bases/pdoesnotexist00")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json() == missing.json()
-    table_hidden = c.get("/api/v2/meta/bases/%s/tables" % theirs.pk)
+    table_hidden = c.get(f"/api/v2/meta/bases/{theirs.pk}/tables")
     assert table_hidden.status_code == 404
 
 
@@ -99,7 +111,12 @@ def test_create_api_token_command_prints_a_working_token(user, capsys):
     raw = capsys.readouterr().out.strip()
     token = ApiToken.objects.get(token_hash=hash_token(raw))
     assert token.base_id == base.pk and token.read_only
-    assert client_with("HTTP_XC_TOKEN", raw).get(f"/api/v2/meta/bases/{base.pk}").status_code == 200
+    assert (
+        client_with("HTTP_XC_TOKEN", raw)
+        .get(f"/api/v2/meta/bases/{base.pk}")
+        .status_code
+        == 200
+    )
 
 
 def test_token_api_validates_input(user, api):
@@ -109,7 +126,9 @@ def test_token_api_validates_input(user, api):
     c.force_login(user)
     response = c.post("/api/v2/meta/tokens", {"name": ""}, format="json")
     assert response.status_code == 400 and response.json()["error"] == "INVALID_INPUT"
-    response = c.post("/api/v2/meta/tokens", {"name": "x", "read_only": "yes"}, format="json")
+    response = c.post(
+        "/api/v2/meta/tokens", {"name": "x", "read_only": "yes"}, format="json"
+    )
     assert response.status_code == 400
     response = c.post("/api/v2/meta/tokens", {"name": "web"}, format="json")
     assert response.status_code == 201 and response.json()["token"].startswith("nc_")

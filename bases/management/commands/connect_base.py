@@ -15,17 +15,30 @@ class Command(BaseCommand):
         parser.add_argument("url", help="postgresql://…, mysql://… or sqlite:///path")
         parser.add_argument("--owner", help="owner's email (default: the first admin)")
         parser.add_argument("--allow-schema-edit", action="store_true")
-        parser.add_argument("--read-only", action="store_true", help="switch data edits off")
+        parser.add_argument(
+            "--read-only", action="store_true", help="switch data edits off"
+        )
 
     def handle(self, *args, title, url, owner, allow_schema_edit, read_only, **options):
         User = get_user_model()
-        user = User.objects.filter(email__iexact=owner).first() if owner else User.objects.filter(is_superuser=True).order_by("pk").first()
+        user = (
+            User.objects.filter(email__iexact=owner).first()
+            if owner
+            else User.objects.filter(is_superuser=True).order_by("pk").first()
+        )
         if user is None:
-            raise CommandError(f"No user {owner}." if owner else "No admin user yet: run `manage.py ensure_admin`.")
+            raise CommandError(
+                f"No user {owner}."
+                if owner
+                else "No admin user yet: run `manage.py ensure_admin`."
+            )
         try:
             base, changes = base_connect(
-                actor=Actor(user=user), title=title, config=ConnectionConfig.from_url(url),
-                allow_schema_edit=allow_schema_edit, allow_data_edit=not read_only,
+                actor=Actor(user=user),
+                title=title,
+                config=ConnectionConfig.from_url(url),
+                allow_schema_edit=allow_schema_edit,
+                allow_data_edit=not read_only,
             )
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}")

@@ -8,7 +8,9 @@ class Command(BaseCommand):
     help = "Create the demo CRM base for the first admin (once; later runs keep existing data)."
 
     def handle(self, *args, **options):
-        admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+        admin = (
+            get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+        )
         if admin is None:
             self.stderr.write("No admin yet: run `manage.py ensure_admin` first.")
             return

@@ -7,11 +7,15 @@ from nocoplatform.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Re-read a base's database schema, apply it to the metadata and print the diff."
+    help = (
+        "Re-read a base's database schema, apply it to the metadata and print the diff."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("base_id")
-        parser.add_argument("--dry-run", action="store_true", help="only print the diff")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="only print the diff"
+        )
 
     def handle(self, *args, base_id, dry_run, **options):
         base = Base.objects.filter(pk=base_id).first()
@@ -21,7 +25,9 @@ class Command(BaseCommand):
         try:
             for source in base.sources.all():
                 with user_db(source):
-                    changes += meta_sync.diff(source) if dry_run else meta_sync.sync(source)
+                    changes += (
+                        meta_sync.diff(source) if dry_run else meta_sync.sync(source)
+                    )
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}")
         for change in changes:

@@ -25,7 +25,9 @@ class Command(BaseCommand):
             if base_obj is None:
                 raise CommandError(f"No base {base}.")
         try:
-            _, raw = api_token_create(user=user, name=name, base=base_obj, read_only=read_only)
+            _, raw = api_token_create(
+                user=user, name=name, base=base_obj, read_only=read_only
+            )
         except DomainError as exc:
             raise CommandError(exc.message)
         self.stdout.write(raw)

@@ -18,8 +18,14 @@ class Command(BaseCommand):
         email = env.get("NOCO_ADMIN_EMAIL", "admin@example.com")
         password = env.get("NOCO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=email, email=email, password=password)
-        shown = password if not env.get("NOCO_ADMIN_PASSWORD") else "(the NOCO_ADMIN_PASSWORD you set)"
-        self.stdout.write(self.style.SUCCESS(
-            "\n  First admin created — this login is printed only once:\n"
-            f"    email:    {email}\n    password: {shown}\n"
-        ))
+        shown = (
+            password
+            if not env.get("NOCO_ADMIN_PASSWORD")
+            else "(the NOCO_ADMIN_PASSWORD you set)"
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\n  First admin created — this login is printed only once:\n"
+                f"    email:    {email}\n    password: {shown}\n"
+            )
+        )
