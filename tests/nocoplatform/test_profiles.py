@@ -1,0 +1,53 @@
+"""The production profile's Redis-backed pieces work against the real Redis."""
+
+import importlib
+import secrets
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+from tests.conftest import service_missing
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    url = settings.TEST_REDIS_URL
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as exc:
+        service_missing("Redis", exc)
+    return url
+
+
+def test_production_settings_use_redis_for_cache_channels_and_celery(monkeypatch, redis_url):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("NOCO_SECRET_KEY", "x" * 50)
+    import nocoplatform.settings.base as base
+    import nocoplatform.settings.production as production
+
+    importlib.reload(base)
+    prod = importlib.reload(production)
+    assert prod.CACHES["default"]["BACKEND"].endswith("RedisCache")
+    assert prod.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert prod.CELERY_BROKER_URL == redis_url
+    assert prod.DEBUG is False and prod.SESSION_COOKIE_SECURE is True
+
+    from channels_redis.core import RedisChannelLayer
+
+    layer = RedisChannelLayer(hosts=[redis_url], prefix="noco-test-" + secrets.token_hex(3))
+    async_to_sync(layer.send)("probe", {"type": "probe", "n": 1})
+    assert async_to_sync(layer.receive)("probe") == {"type": "probe", "n": 1}
+
+
+def test_local_profile_needs_no_redis(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    import nocoplatform.settings.base as base
+    import nocoplatform.settings.local as local
+
+    importlib.reload(base)
+    local = importlib.reload(local)
+    assert local.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert local.CELERY_BROKER_URL == "memory://"
