@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bases import records, schema_services, selectors, services
+from bases import schema_services, selectors, services
 from bases import serializers as out
 from bases import sync as meta_sync
 from bases.connections import ConnectionConfig, check_connection
@@ -395,42 +395,3 @@ class ColumnDetailApi(APIView):
         field = selectors.field_get(actor=actor, field_id=column_id)
         schema_services.field_delete(actor=actor, field=field)
         return Response({"deleted": True})
-
-
-class RecordListApi(APIView):
-    """Minimal listing (fields, limit, offset); the records API issue brings the full dialect."""
-
-    @extend_schema(
-        summary="List records", responses={200: dict, **ERRORS}, tags=["Records"]
-    )
-    def get(self, request: Request, table_id: str) -> Response:
-        table = selectors.table_get(
-            actor=actor_from_request(request),
-            table_id=table_id,
-            operation="records.read",
-        )
-        params = request.query_params
-        fields = params.get("fields") or params.get("f")
-        try:
-            limit = int(params.get("limit") or params.get("l") or 25)
-            offset = int(params.get("offset") or params.get("o") or 0)
-        except ValueError:
-            raise InvalidInput(
-                "`limit` and `offset` must be whole numbers.", code="INVALID_LIMIT"
-            )
-        rows = records.list_records(
-            table,
-            fields=[f.strip() for f in fields.split(",") if f.strip()]
-            if fields
-            else None,
-            limit=limit,
-            offset=offset,
-        )
-        page = offset // limit + 1
-        info = {
-            "page": page,
-            "pageSize": limit,
-            "isFirstPage": offset == 0,
-            "isLastPage": len(rows) < limit,
-        }
-        return Response({"list": rows, "pageInfo": info})

@@ -300,8 +300,18 @@ class JSONType(FieldType):
         return value
 
 
+class UUIDColumn(models.Field):
+    """uuid on PostgreSQL, char(36) elsewhere (the text form every client sends)."""
+
+    def db_type(self, connection):
+        return "uuid" if connection.vendor == "postgresql" else "char(36)"
+
+
 class UUIDType(FieldType):
     uidt, label, column_types, default_column_type = "UUID", "UUID", (UUID, TEXT), UUID
+
+    def model_field(self, *, null: bool, options: dict) -> models.Field:
+        return UUIDColumn(null=null)
 
     def parse(self, value, options):
         if value in (None, ""):

@@ -1,76 +1,366 @@
-"""The records service: every read and write of user rows goes through here.
+"""Reading records: the one path from a request to rows, for the API, pages and exports alike.
 
-This first version covers listing a page, reading distinct values and bulk inserts; the
-records API issue grows it into the full query layer (where/sort/cursor compiled per dialect).
-Identifiers come only from metadata and are quoted by the dialect; values are always bound.
+A request becomes a ListQuery (bases.query.params), compiled here to one SELECT per page, plus one
+query per link field shown (never one per row). Deep pages use a keyset cursor; `totalRows` comes
+from a bounded count, exact up to NOCO_EXACT_COUNT_LIMIT and an estimate beyond it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
 
 from bases import fieldtypes as ft
-from bases.models import DataSource, Field, Table
+from bases.models import Field, Table
+from bases.query.params import FieldResolver, ListQuery, parse_list_query
+from bases.query.sql import Dialect, decode_cursor, encode_cursor, keyset_after, sort_signature
 from bases.sources import user_db
-from nocoplatform.errors import Forbidden, InvalidInput
+from nocoplatform.errors import Forbidden, InvalidInput, NotFound
 
-MAX_PAGE = 1000
+PK_SEPARATOR = "___"  # NocoDB's separator for composite primary keys in record ids
 
 
-def _columns(table: Table) -> list[Field]:
-    return [f for f in table.fields.all() if f.column_name]
+@dataclass
+class TableMeta:
+    """A table's fields, loaded once per request."""
+
+    table: Table
+    fields: list[Field]
+
+    def __post_init__(self):
+        self.columns = [f for f in self.fields if f.column_name]
+        self.pk = [f for f in self.columns if f.is_pk]
+        self.resolve = FieldResolver(self.fields)
+        self.pv = next((f for f in self.columns if f.uidt in ("SingleLineText", "LongText") and not f.is_pk), None)
+
+    @classmethod
+    def of(cls, table: Table) -> TableMeta:
+        return cls(table, list(table.fields.select_related("related_table").all()))
+
+    def require_pk(self) -> list[Field]:
+        if not self.pk:
+            raise Forbidden(f"'{self.table.title}' has no primary key: {self.table.read_only_reason or 'read-only'}.", code="TABLE_READ_ONLY")
+        return self.pk
+
+    def record_id(self, row_pk_values: list) -> str | int:
+        if len(row_pk_values) == 1:
+            return row_pk_values[0]
+        return PK_SEPARATOR.join(str(v) for v in row_pk_values)
+
+    def parse_record_id(self, record_id) -> list:
+        pk = self.require_pk()
+        parts = [record_id] if len(pk) == 1 else str(record_id).split(PK_SEPARATOR)
+        if len(parts) != len(pk):
+            raise InvalidInput(f"A record id of '{self.table.title}' has {len(pk)} parts joined by '{PK_SEPARATOR}'.", code="INVALID_RECORD_ID")
+        out = []
+        for f, part in zip(pk, parts, strict=True):
+            try:
+                value = ft.get(f.uidt if f.uidt not in ("ID", "ForeignKey") else ("Number" if f.column_type in ("integer", "bigint") else "SingleLineText")).parse(part, f.options)
+            except InvalidInput:
+                raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
+            out.append(value)
+        return out
+
+
+@dataclass
+class RecordPage:
+    rows: list[dict]
+    page_info: dict
+
+    # A page reads like its list of rows in Python code (`page[0]`, `for row in page`).
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def list_records(
-    table: Table,
-    *,
-    fields: Iterable[str] | None = None,
-    limit: int = 25,
-    offset: int = 0,
-) -> list[dict]:
-    """A page of rows as {field title: value}, in primary-key order."""
-    if not 0 < limit <= MAX_PAGE:
-        raise InvalidInput(
-            f"`limit` must be from 1 to {MAX_PAGE}.", code="INVALID_LIMIT"
-        )
-    if offset < 0:
-        raise InvalidInput("`offset` may not be negative.", code="INVALID_OFFSET")
-    columns = _columns(table)
-    if fields is not None:
-        wanted = list(fields)
-        by_title = {f.title: f for f in columns} | {f.column_name: f for f in columns}
-        missing = [w for w in wanted if w not in by_title]
-        if missing:
-            raise InvalidInput(f"Unknown field '{missing[0]}'.", code="FIELD_NOT_FOUND")
-        columns = [by_title[w] for w in wanted]
-    pk = [f for f in _columns(table) if f.is_pk]
+    table: Table, params=None, *, query: ListQuery | None = None, meta: TableMeta | None = None, extra=None,
+    fields: list[str] | None = None, limit: int | None = None, offset: int | None = None,
+) -> RecordPage:
+    """A page of records, from request `params` (or, for Python callers, `fields`/`limit`/`offset`).
+
+    `extra(dialect) -> (sql, params)` adds a condition (linked records).
+    """
+    if fields is not None or limit is not None or offset is not None:
+        params = dict(params or {})
+        if fields is not None:
+            params["fields"] = ",".join(fields)
+        if limit is not None:
+            params["limit"] = str(limit)
+        if offset is not None:
+            params["offset"] = str(offset)
+    meta = meta or TableMeta.of(table)
+    query = query or parse_list_query(table, meta.fields, params or {})
     with user_db(table.source) as conn:
-        qn = conn.ops.quote_name
-        select = ", ".join(qn(f.column_name) for f in columns) or "1"
-        order = ", ".join(qn(f.column_name) for f in pk)
-        sql = f"SELECT {select} FROM {qn(table.table_name)}"
-        if order:
-            sql += f" ORDER BY {order}"
-        sql += " LIMIT %s OFFSET %s"
+        d = Dialect(conn)
+        q = d.quote
+        where_sql, where_params = _where(d, meta, query)
+        if extra is not None:
+            extra_sql, extra_params = extra(d)
+            where_sql = f"({where_sql}) AND ({extra_sql})" if where_sql else extra_sql
+            where_params = [*where_params, *extra_params]
+        sort_keys = [(q(k.field.column_name), k.descending, k.field) for k in query.sort]
+        pk_keys = [(q(f.column_name), False, f) for f in meta.pk]
+        order_keys = sort_keys + [k for k in pk_keys if k[2] not in [s[2] for s in sort_keys]]
+        wanted = _select_fields(meta, query.fields)
+        internal = [k[2] for k in order_keys if k[2] not in wanted]
+        select_fields = wanted + internal
+        conditions, params_ = ([where_sql], list(where_params)) if where_sql else ([], [])
+        signature = sort_signature([f"{k[2].id}:{k[1]}" for k in order_keys] + [str(hash_where(query))])
+        if query.cursor:
+            if not order_keys:
+                raise InvalidInput("This table has no primary key, so it cannot be paged with a cursor.", code="INVALID_CURSOR")
+            values = decode_cursor(query.cursor, signature, [k[2] for k in order_keys])
+            ks_sql, ks_params = keyset_after(d, [(k[0], k[1]) for k in order_keys], [d.to_db(k[2], v) for k, v in zip(order_keys, values, strict=True)])
+            conditions.append(ks_sql)
+            params_ += ks_params
+        sql = f"SELECT {', '.join(q(f.column_name) for f in select_fields) or '1'} FROM {q(table.table_name)}"
+        if conditions:
+            sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
+        if order_keys:
+            sql += " ORDER BY " + ", ".join(d.order_term(k[0], k[1]) for k in order_keys)
+        sql += " LIMIT %s"
+        params_.append(query.limit + 1)
+        if query.offset and not query.cursor:
+            sql += " OFFSET %s"
+            params_.append(query.offset)
         with conn.cursor() as cur:
-            cur.execute(sql, [limit, offset])
-            rows = cur.fetchall()
-    return [
-        {f.title: _out(f, v) for f, v in zip(columns, row, strict=True)} for row in rows
-    ]
+            cur.execute(sql, params_)
+            raw_rows = cur.fetchall()
+        has_more = len(raw_rows) > query.limit
+        raw_rows = raw_rows[: query.limit]
+        rows = [
+            {f.title: d.from_db(f, v) for f, v in zip(select_fields, raw, strict=True)} for raw in raw_rows
+        ]
+        links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
+        if links and rows:
+            _load_links(conn, d, meta, links, rows)
+        next_cursor = None
+        if has_more and order_keys and raw_rows:
+            last = raw_rows[-1]
+            idx = {f.id: i for i, f in enumerate(select_fields)}
+            next_cursor = encode_cursor(signature, [last[idx[k[2].id]] for k in order_keys])
+        hidden = [f for f in select_fields if f not in query.fields]
+        for row in rows:
+            for f in hidden:
+                row.pop(f.title, None)
+        total, estimated = _total(conn, d, table, where_sql, where_params, query, len(rows), has_more)
+    page_info = {
+        "totalRows": total,
+        "page": query.offset // query.limit + 1 if not query.cursor else None,
+        "pageSize": query.limit,
+        "isFirstPage": query.offset == 0 and not query.cursor,
+        "isLastPage": not has_more,
+    }
+    if estimated:
+        page_info["totalRowsEstimated"] = True
+    if next_cursor:
+        page_info["next"] = next_cursor
+    return RecordPage(rows, page_info)
 
 
-def _out(field: Field, value):
-    if field.column_type == ft.BOOLEAN and value is not None:
-        return bool(value)
-    if field.column_type == ft.JSON and isinstance(value, str):
-        import json
+def hash_where(query: ListQuery) -> int:
+    if query.where is None:
+        return 0
+    from bases.query.where import render_where
 
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+    import zlib
+
+    return zlib.crc32(render_where(query.where).encode())
+
+
+def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
+    out = [f for f in fields if f.column_name]
+    # Link fields need the key they join on.
+    for f in fields:
+        if f.uidt != "LinkToAnotherRecord":
+            continue
+        o = f.options
+        needed = o.get("fk_column") if o.get("relation") == "bt" else o.get("ref_column")
+        col = meta.resolve.by_column.get(needed)
+        if col is not None and col not in out:
+            out.append(col)
+    return out
+
+
+def _where(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
+    if query.where is None:
+        return "", []
+    from bases.query.where import compile_where
+
+    resolve = getattr(query, "_resolve", meta.resolve)
+    return compile_where(query.where, resolve=resolve, vendor=d.vendor, quote=d.quote)
+
+
+def _total(conn, d: Dialect, table: Table, where_sql: str, where_params: list, query: ListQuery, page_rows: int, has_more: bool) -> tuple[int, bool]:
+    """Exact when cheap (a bounded count); beyond the bound, the planner's estimate, flagged."""
+    if not has_more and not query.cursor:
+        return query.offset + page_rows, False
+    bound = getattr(settings, "NOCO_EXACT_COUNT_LIMIT", 10_000)
+    q = d.quote
+    where = f" WHERE {where_sql}" if where_sql else ""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {q(table.table_name)}{where} LIMIT %s) bounded", [*where_params, bound + 1])
+        counted = cur.fetchone()[0]
+        if counted <= bound:
+            return counted, False
+        estimate = _estimate(cur, d, table, where)
+    return max(estimate or 0, bound + 1), True
+
+
+def _estimate(cur, d: Dialect, table: Table, where: str) -> int | None:
+    q = d.quote
+    try:
+        if d.vendor == "postgresql":
+            if not where:
+                cur.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [q(table.table_name)])
+                row = cur.fetchone()
+                return int(row[0]) if row and row[0] and row[0] > 0 else None
+            return None
+        if d.vendor == "mysql" and not where:
+            cur.execute("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", [table.table_name])
+            row = cur.fetchone()
+            return int(row[0]) if row and row[0] else None
+    except Exception:  # noqa: BLE001 - an estimate is optional
+        return None
+    return None
+
+
+def count_records(table: Table, params=None, *, meta: TableMeta | None = None) -> int:
+    """Always exact."""
+    meta = meta or TableMeta.of(table)
+    query = parse_list_query(table, meta.fields, params or {})
+    with user_db(table.source) as conn:
+        d = Dialect(conn)
+        where_sql, where_params = _where(d, meta, query)
+        sql = f"SELECT COUNT(*) FROM {d.quote(table.table_name)}"
+        if where_sql:
+            sql += f" WHERE {where_sql}"
+        with conn.cursor() as cur:
+            cur.execute(sql, where_params)
+            return int(cur.fetchone()[0])
+
+
+def get_record(table: Table, record_id, params=None, *, meta: TableMeta | None = None) -> dict:
+    meta = meta or TableMeta.of(table)
+    pk_values = meta.parse_record_id(record_id)
+    query = parse_list_query(table, meta.fields, {k: v for k, v in (params or {}).items() if k in ("fields", "f")})
+    with user_db(table.source) as conn:
+        d = Dialect(conn)
+        q = d.quote
+        wanted = _select_fields(meta, query.fields)
+        internal = [f for f in meta.pk if f not in wanted]
+        select_fields = wanted + internal
+        cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
+        sql = f"SELECT {', '.join(q(f.column_name) for f in select_fields)} FROM {q(table.table_name)} WHERE {cond}"
+        with conn.cursor() as cur:
+            cur.execute(sql, [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)])
+            raw = cur.fetchone()
+        if raw is None:
+            raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
+        row = {f.title: d.from_db(f, v) for f, v in zip(select_fields, raw, strict=True)}
+        links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
+        if links:
+            _load_links(conn, d, meta, links, [row])
+        for f in select_fields:
+            if f not in query.fields:
+                row.pop(f.title, None)
+    return row
+
+
+# --- links -----------------------------------------------------------------------------------
+
+
+def list_linked(table: Table, link: Field, record_id, params=None) -> RecordPage:
+    """The records of the related table linked to one record, with the list dialect."""
+    meta = TableMeta.of(table)
+    pk_values = meta.parse_record_id(record_id)
+    o = link.options
+    relation = o.get("relation")
+    own_column = o.get("fk_column") if relation == "bt" else o.get("ref_column")
+    with user_db(table.source) as conn:
+        d = Dialect(conn)
+        q = d.quote
+        cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
+        with conn.cursor() as cur:
+            cur.execute(
+                f"SELECT {q(own_column)} FROM {q(table.table_name)} WHERE {cond}",
+                [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)],
+            )
+            row = cur.fetchone()
+    if row is None:
+        raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
+    value = row[0]
+    related = link.related_table
+
+    def extra(dialect: Dialect):
+        qq = dialect.quote
+        if value is None:
+            return "1 = 0", []
+        if relation == "bt":
+            return f"{qq(o['ref_column'])} = %s", [value]
+        if relation == "hm":
+            return f"{qq(o['fk_column'])} = %s", [value]
+        junction = Table.objects.get(pk=o["junction_table_id"])
+        return (
+            f"{qq(o['other_ref_column'])} IN (SELECT {qq(o['other_column'])} FROM {qq(junction.table_name)} "
+            f"WHERE {qq(o['self_column'])} = %s)",
+            [value],
+        )
+
+    return list_records(related, params, extra=extra)
+
+
+
+def _load_links(conn, d: Dialect, meta: TableMeta, links: list[Field], rows: list[dict]) -> None:
+    """Fill link cells for a page: one query per link field. has-many / many-to-many give a count
+    (as NocoDB's v2 API does), belongs-to gives the linked record's id and display value."""
+    q = d.quote
+    by_column = meta.resolve.by_column
+    for link in links:
+        o = link.options
+        related = link.related_table
+        if o.get("relation") == "bt":
+            fk = by_column.get(o.get("fk_column"))
+            keys = sorted({r.get(fk.title) for r in rows if fk and r.get(fk.title) is not None}, key=str)
+            rel_meta = TableMeta.of(related)
+            ref = rel_meta.resolve.by_column.get(o.get("ref_column"))
+            found = {}
+            if keys and ref is not None:
+                cols = [ref] + ([rel_meta.pv] if rel_meta.pv else [])
+                marks = ", ".join(["%s"] * len(keys))
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT {', '.join(q(c.column_name) for c in cols)} FROM {q(related.table_name)} WHERE {q(ref.column_name)} IN ({marks})", keys)
+                    for values in cur.fetchall():
+                        found[values[0]] = {c.title: d.from_db(c, v) for c, v in zip(cols, values, strict=True)}
+            for r in rows:
+                r[link.title] = found.get(r.get(fk.title)) if fk else None
+            continue
+        ref = by_column.get(o.get("ref_column"))
+        keys = sorted({r.get(ref.title) for r in rows if ref and r.get(ref.title) is not None}, key=str)
+        counts = {}
+        if keys:
+            marks = ", ".join(["%s"] * len(keys))
+            if o.get("relation") == "hm":
+                src_table, src_col = related.table_name, o.get("fk_column")
+            else:
+                junction = Table.objects.filter(pk=o.get("junction_table_id")).first()
+                src_table, src_col = (junction.table_name if junction else None), o.get("self_column")
+            if src_table:
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT {q(src_col)}, COUNT(*) FROM {q(src_table)} WHERE {q(src_col)} IN ({marks}) GROUP BY {q(src_col)}", keys)
+                    counts = dict(cur.fetchall())
+        for r in rows:
+            r[link.title] = int(counts.get(r.get(ref.title), 0)) if ref else 0
+
+
+# --- used by schema services and the demo ------------------------------------------------------
 
 
 def distinct_values(field: Field, *, limit: int = 1000) -> list:
@@ -79,90 +369,12 @@ def distinct_values(field: Field, *, limit: int = 1000) -> list:
         qn = conn.ops.quote_name
         col = qn(field.column_name)
         with conn.cursor() as cur:
-            cur.execute(
-                f"SELECT DISTINCT {col} FROM {qn(table.table_name)} WHERE {col} IS NOT NULL LIMIT %s",
-                [limit],
-            )
+            cur.execute(f"SELECT DISTINCT {col} FROM {qn(table.table_name)} WHERE {col} IS NOT NULL LIMIT %s", [limit])
             return [r[0] for r in cur.fetchall() if r[0] != ""]
 
 
-def _writable(table: Table) -> DataSource:
-    source = table.source
-    if not source.allow_data_edit:
-        raise Forbidden(
-            "Data editing is switched off for this data source.",
-            code="DATA_EDIT_DISABLED",
-        )
-    if table.read_only_reason:
-        raise Forbidden(
-            f"This table is read-only: {table.read_only_reason}.",
-            code="TABLE_READ_ONLY",
-        )
-    return source
+def insert_many(table: Table, rows: list[dict]) -> int:
+    """Bulk insert for scripts (demo data): all or nothing."""
+    from bases.record_services import insert_rows
 
-
-def insert_many(table: Table, rows: list[dict], *, batch_size: int = 500) -> int:
-    """Insert rows ({field title or column: value}) in multi-row statements, all or nothing."""
-    source = _writable(table)
-    columns = [f for f in _columns(table) if not f.is_auto]
-    by_key = {f.title: f for f in columns} | {f.column_name: f for f in columns}
-    used: list[Field] = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise InvalidInput(f"row {i}: expected an object")
-        for key in row:
-            if key not in by_key:
-                raise InvalidInput(
-                    f"row {i}: unknown field '{key}'", code="FIELD_NOT_FOUND"
-                )
-            if by_key[key] not in used:
-                used.append(by_key[key])
-    values = []
-    for i, row in enumerate(rows):
-        by_field = {by_key[k]: v for k, v in row.items()}
-        out = []
-        for f in used:
-            try:
-                out.append(ft.get(f.uidt).parse(by_field.get(f), f.options))
-            except InvalidInput as exc:
-                raise InvalidInput(
-                    f"row {i}, field '{f.title}': {exc.message}", code="INVALID_VALUE"
-                )
-        values.append(out)
-    if not rows:
-        return 0
-    from django.db import transaction
-
-    with user_db(source) as conn:
-        qn = conn.ops.quote_name
-        cols = ", ".join(qn(f.column_name) for f in used)
-        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
-            for start in range(0, len(values), batch_size):
-                chunk = values[start : start + batch_size]
-                if used:
-                    row_sql = "(" + ", ".join(["%s"] * len(used)) + ")"
-                    sql = (
-                        f"INSERT INTO {qn(table.table_name)} ({cols}) VALUES "
-                        + ", ".join([row_sql] * len(chunk))
-                    )
-                    cur.execute(sql, [_db_value(conn, v) for row in chunk for v in row])
-                else:
-                    for _ in chunk:
-                        cur.execute(
-                            f"INSERT INTO {qn(table.table_name)} DEFAULT VALUES"
-                        )
-    return len(values)
-
-
-def _db_value(conn, value):
-    import datetime as dt
-    import json
-    import uuid
-
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    if isinstance(value, uuid.UUID):
-        return value.hex if conn.vendor != "postgresql" else value
-    if isinstance(value, dt.datetime) and conn.vendor == "mysql":
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
+    return len(insert_rows(table, rows, max_rows=None))

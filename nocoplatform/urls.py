@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from bases import api as bases_api
+from bases import records_api
 from permissions import api as tokens_api
 
 meta = [
@@ -54,10 +55,13 @@ urlpatterns = [
     path("api/v2/meta/", include(meta)),
     # NocoDB clients call this path without the trailing slash; same view, kept out of the docs.
     path("api/v2/meta/bases", bases_api.BaseListAliasApi.as_view()),
+    path("api/v2/tables/<str:table_id>/records", records_api.RecordsApi.as_view(), name="api-records"),
+    path("api/v2/tables/<str:table_id>/records/count", records_api.RecordCountApi.as_view(), name="api-records-count"),
+    path("api/v2/tables/<str:table_id>/records/<str:record_id>", records_api.RecordApi.as_view(), name="api-record"),
     path(
-        "api/v2/tables/<str:table_id>/records",
-        bases_api.RecordListApi.as_view(),
-        name="api-records",
+        "api/v2/tables/<str:table_id>/links/<str:link_field_id>/records/<str:record_id>",
+        records_api.LinksApi.as_view(),
+        name="api-links",
     ),
     path(
         "api/v2/meta/openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"

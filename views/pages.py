@@ -167,7 +167,7 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
     fields = list(table.fields.all())
     rows, error = [], None
     try:
-        rows = records.list_records(table, limit=50)
+        rows = records.list_records(table, {"limit": 50}).rows
     except DomainError as exc:
         error = exc
     ctx.update(

@@ -1,0 +1,137 @@
+"""Turn a records request (query string) into a validated ListQuery.
+
+Accepts NocoDB's names and their short aliases: where/w, sort/s, fields/f, limit/l, offset/o, plus
+our `cursor` and `page`. Every problem is an InvalidInput naming the parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from bases.models import Field, Table
+from nocoplatform.errors import InvalidInput
+
+DEFAULT_LIMIT = 25
+
+
+@dataclass
+class SortKey:
+    field: Field
+    descending: bool = False
+
+
+@dataclass
+class ListQuery:
+    table: Table
+    fields: list[Field]  # what the caller sees, in order
+    where: object | None = None  # bases.query.where AST
+    sort: list[SortKey] = field(default_factory=list)
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    cursor: str | None = None
+
+
+class FieldResolver:
+    """Find a table's fields by title (first) or column name; one dict lookup each."""
+
+    def __init__(self, fields: list[Field]):
+        self.fields = fields
+        self.by_title = {f.title: f for f in fields}
+        self.by_column = {f.column_name: f for f in fields if f.column_name}
+        self.by_id = {f.id: f for f in fields}
+
+    def __call__(self, name: str) -> Field:
+        found = self.by_title.get(name) or self.by_column.get(name) or self.by_id.get(name)
+        if found is None:
+            raise InvalidInput(f"Unknown field '{name}'.", code="FIELD_NOT_FOUND")
+        return found
+
+
+def _param(params, *names: str) -> str | None:
+    for name in names:
+        value = params.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _int(params, names: tuple[str, ...], default: int, *, low: int, high: int) -> int:
+    raw = _param(params, *names)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InvalidInput(f"`{names[0]}` must be a whole number, not '{raw}'.", code="INVALID_PARAMETER")
+    if not low <= value <= high:
+        raise InvalidInput(f"`{names[0]}` must be from {low} to {high}.", code="INVALID_PARAMETER")
+    return value
+
+
+def parse_fields(resolve: FieldResolver, raw) -> list[Field]:
+    if isinstance(raw, list):
+        names = [str(n) for n in raw]
+    else:
+        names = [n for n in str(raw).split(",")]
+    names = [n.strip() for n in names if n.strip()]
+    out: list[Field] = []
+    for name in names:
+        f = resolve(name)
+        if f not in out:
+            out.append(f)
+    return out
+
+
+def parse_sort(resolve: FieldResolver, raw: str) -> list[SortKey]:
+    keys: list[SortKey] = []
+    for part in str(raw).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        descending = part.startswith("-")
+        name = part[1:].strip() if part[0] in "+-" else part
+        f = resolve(name)
+        if f.is_virtual:
+            raise InvalidInput(f"Cannot sort by the link field '{f.title}'.", code="SORT_NOT_SUPPORTED")
+        if f.column_type in ("json", "binary", "other"):
+            raise InvalidInput(f"Cannot sort by '{f.title}' ({f.uidt}).", code="SORT_NOT_SUPPORTED")
+        if any(k.field.pk == f.pk for k in keys):
+            continue
+        keys.append(SortKey(f, descending))
+        if len(keys) > 10:
+            raise InvalidInput("At most 10 sort fields.", code="INVALID_PARAMETER")
+    return keys
+
+
+def parse_list_query(table: Table, fields: list[Field], params, *, visible: list[Field] | None = None) -> ListQuery:
+    """`fields`: every field of the table; `visible`: the ones the caller may see (default all)."""
+    visible = fields if visible is None else visible
+    resolve = FieldResolver(visible)
+    max_limit = getattr(settings, "NOCO_MAX_PAGE_SIZE", 1000)
+    query = ListQuery(table=table, fields=[f for f in visible if not f.is_system])
+    raw_fields = _param(params, "fields", "f")
+    if raw_fields:
+        query.fields = parse_fields(resolve, raw_fields)
+    raw_sort = _param(params, "sort", "s")
+    if raw_sort:
+        query.sort = parse_sort(resolve, raw_sort)
+    raw_where = _param(params, "where", "w")
+    if raw_where:
+        from bases.query.where import parse_where
+
+        query.where = parse_where(raw_where)
+        query._resolve = resolve
+    query.limit = _int(params, ("limit", "l", "pageSize"), DEFAULT_LIMIT, low=1, high=max_limit)
+    offset = _int(params, ("offset", "o"), 0, low=0, high=10**12)
+    page = _param(params, "page")
+    if page not in (None, "") and not offset:
+        offset = (_int(params, ("page",), 1, low=1, high=10**9) - 1) * query.limit
+    query.offset = offset
+    cursor = _param(params, "cursor")
+    if cursor:
+        if offset:
+            raise InvalidInput("Use either `cursor` or `offset`, not both.", code="INVALID_PARAMETER")
+        query.cursor = str(cursor)
+    return query

@@ -1,0 +1,186 @@
+"""Dialect details for building SQL over user tables: quoting, NULL ordering, value adaptation,
+keyset predicates and cursors. Identifiers come from metadata only; values are `%s` parameters."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import hashlib
+import json
+import sqlite3
+import uuid
+
+import orjson
+
+from bases.models import Field
+from nocoplatform.errors import InvalidInput
+
+
+class Dialect:
+    def __init__(self, conn):
+        self.conn = conn
+        self.vendor = conn.vendor
+        # SQLite reads a double-quoted name that is no column as a string literal (the "DQS"
+        # misfeature), so a dropped column would silently read as its own name. Backticks are
+        # always identifiers there.
+        self.quote = _sqlite_quote if self.vendor == "sqlite" else conn.ops.quote_name
+
+    @property
+    def supports_returning(self) -> bool:
+        if self.vendor == "postgresql":
+            return True
+        if self.vendor == "sqlite":
+            return sqlite3.sqlite_version_info >= (3, 35)
+        return bool(getattr(self.conn, "mysql_is_mariadb", False)) and self.conn.mysql_version >= (10, 5)
+
+    def order_term(self, column_sql: str, descending: bool) -> str:
+        # One NULL order everywhere: NULLs first ascending, last descending (MySQL's and SQLite's
+        # default; PostgreSQL is told). Keyset cursors rely on it.
+        if self.vendor == "postgresql":
+            return f"{column_sql} {'DESC NULLS LAST' if descending else 'ASC NULLS FIRST'}"
+        return f"{column_sql} {'DESC' if descending else 'ASC'}"
+
+    def to_db(self, field: Field, value):
+        if value is None:
+            return None
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, ensure_ascii=False)
+        if field.column_type == "json" and not isinstance(value, str):
+            return json.dumps(value, ensure_ascii=False)
+        if isinstance(value, uuid.UUID):
+            # Native uuid on PostgreSQL; elsewhere the 36-character text form (see UUIDType).
+            return value if self.vendor == "postgresql" and field.column_type == "uuid" else str(value)
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None and self.vendor in ("mysql", "sqlite"):
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return value
+        if isinstance(value, decimal.Decimal) and self.vendor == "sqlite":
+            return str(value)
+        return value
+
+    def from_db(self, field: Field, value):
+        if value is None:
+            return None
+        ctype = field.column_type
+        if ctype == "boolean":
+            return bool(value)
+        if ctype == "json" and isinstance(value, (str, bytes)):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        if ctype == "datetime" and isinstance(value, str):
+            try:
+                parsed = dt.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        if ctype == "date" and isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value[:10])
+            except ValueError:
+                return value
+        if isinstance(value, (bytes, memoryview)):
+            return bytes(value).hex()
+        return value
+
+
+def _sqlite_quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def keyset_after(dialect: Dialect, keys: list[tuple[str, bool]], values: list) -> tuple[str, list]:
+    """SQL for "rows after this one" in ORDER BY `keys` (column sql, descending), NULL-aware.
+
+    With NULLs first ascending and last descending, for one key c and last value v:
+      ascending,  v NULL:     c IS NOT NULL            | tie: c IS NULL
+      ascending,  v not NULL: c > v                    | tie: c = v
+      descending, v NULL:     (nothing after)          | tie: c IS NULL
+      descending, v not NULL: c < v OR c IS NULL       | tie: c = v
+    The last key is the primary key (never NULL).
+    """
+    (col, desc), value = keys[0], values[0]
+    params: list = []
+    if value is None:
+        after = None if desc else f"{col} IS NOT NULL"
+        tie = f"{col} IS NULL"
+    else:
+        after = f"({col} < %s OR {col} IS NULL)" if desc else f"{col} > %s"
+        params_after = [value]
+        tie = f"{col} = %s"
+    if len(keys) == 1:
+        if after is None:
+            return "1 = 0", []
+        return after, (params_after if value is not None else [])
+    rest_sql, rest_params = keyset_after(dialect, keys[1:], values[1:])
+    tie_params = [value] if value is not None else []
+    tie_sql = f"({tie} AND ({rest_sql}))"
+    if after is None:
+        return tie_sql, tie_params + rest_params
+    params = (params_after if value is not None else []) + tie_params + rest_params
+    return f"({after} OR {tie_sql})", params
+
+
+def _jsonable(value):
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    return value
+
+
+def sort_signature(parts: list[str]) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:10]
+
+
+def encode_cursor(signature: str, values: list) -> str:
+    raw = orjson.dumps({"s": signature, "v": [_jsonable(v) for v in values]})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, signature: str, fields: list[Field]) -> list:
+    from bases import fieldtypes as ft
+
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = data["v"]
+        ok = data["s"] == signature and isinstance(values, list) and len(values) == len(fields)
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise InvalidInput(
+            "`cursor` is not valid for this query (cursors belong to one sort and filter).",
+            code="INVALID_CURSOR",
+        )
+    out = []
+    for field, value in zip(fields, values, strict=True):
+        if value is None:
+            out.append(None)
+            continue
+        kind = ft.REGISTRY.get(field.uidt)
+        try:
+            if field.column_type in ("integer", "bigint"):
+                out.append(int(value))
+            elif field.column_type in ("decimal", "float"):
+                out.append(decimal.Decimal(str(value)))
+            elif field.column_type == "date":
+                out.append(dt.date.fromisoformat(value))
+            elif field.column_type == "datetime":
+                out.append(dt.datetime.fromisoformat(value))
+            elif field.column_type == "time":
+                out.append(dt.time.fromisoformat(value))
+            elif field.column_type == "boolean":
+                out.append(bool(value))
+            else:
+                out.append(value if kind is None else value)
+        except (ValueError, TypeError, decimal.InvalidOperation):
+            raise InvalidInput("`cursor` is damaged.", code="INVALID_CURSOR")
+    return out

@@ -1,0 +1,306 @@
+"""Writing records: create, update, delete (one or bulk, all or nothing) and link/unlink.
+
+Every write validates values through the field types, touches only the fields given, and runs in
+one transaction on the user database. Bulk requests name the index of the row that failed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+
+from bases import fieldtypes as ft
+from bases.models import DataSource, Field, Table
+from bases.query.sql import Dialect
+from bases.records import TableMeta
+from bases.sources import user_db
+from nocoplatform.errors import Forbidden, InvalidInput, NotFound, Unprocessable
+
+READ_ONLY_UIDTS = {"ID", "SpecificDBType", "LinkToAnotherRecord"}
+
+
+def _writable(table: Table) -> DataSource:
+    source = table.source
+    if not source.allow_data_edit:
+        raise Forbidden("Data editing is switched off for this data source.", code="DATA_EDIT_DISABLED")
+    if table.read_only_reason:
+        raise Forbidden(f"'{table.title}' is read-only: {table.read_only_reason}.", code="TABLE_READ_ONLY")
+    return source
+
+
+def _as_list(body, what: str, max_rows: int | None) -> tuple[list, bool]:
+    if isinstance(body, dict):
+        return [body], False
+    if isinstance(body, list):
+        if not body:
+            raise InvalidInput(f"Send at least one {what}.", code="INVALID_BODY")
+        if max_rows is not None and len(body) > max_rows:
+            raise InvalidInput(f"At most {max_rows} {what}s per request; split the rest.", code="TOO_MANY_RECORDS")
+        return body, True
+    raise InvalidInput(f"Send a {what} object or a list of them.", code="INVALID_BODY")
+
+
+def _values(meta: TableMeta, row, index: int | None, *, for_update: bool) -> dict[Field, object]:
+    where = f"row {index}: " if index is not None else ""
+    if not isinstance(row, dict):
+        raise InvalidInput(f"{where}expected an object.", code="INVALID_BODY")
+    out: dict[Field, object] = {}
+    for key, value in row.items():
+        try:
+            field = meta.resolve(key)
+        except InvalidInput:
+            raise InvalidInput(f"{where}unknown field '{key}'.", code="FIELD_NOT_FOUND")
+        if field.is_pk and for_update:
+            continue
+        if field.uidt in READ_ONLY_UIDTS and not (field.is_pk and not for_update):
+            if field.uidt == "ID" and not for_update:
+                pass  # an explicit id on insert is allowed where the database accepts it
+            else:
+                raise InvalidInput(f"{where}'{field.title}' is read-only.", code="READ_ONLY_FIELD")
+        parse_as = field.uidt
+        if parse_as in ("ID", "ForeignKey"):
+            parse_as = "Number" if field.column_type in ("integer", "bigint") else "SingleLineText"
+        try:
+            parsed = ft.get(parse_as).parse(value, field.options)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{where}field '{field.title}': {exc.message}", code="INVALID_VALUE")
+        if parsed is None and not field.is_nullable and not field.is_auto:
+            raise InvalidInput(f"{where}field '{field.title}' is required.", code="INVALID_VALUE")
+        out[field] = parsed
+    return out
+
+
+def _pk_values(meta: TableMeta, row, index: int | None) -> list:
+    where = f"row {index}: " if index is not None else ""
+    pk = meta.require_pk()
+    if not isinstance(row, dict):
+        raise InvalidInput(f"{where}expected an object with the record's id.", code="INVALID_BODY")
+    values = []
+    for f in pk:
+        key = f.title if f.title in row else (f.column_name if f.column_name in row else None)
+        if key is None and len(pk) == 1:
+            key = next((k for k in ("Id", "id", "ID") if k in row), None)
+        if key is None:
+            raise InvalidInput(f"{where}missing the primary key '{f.title}'.", code="MISSING_PRIMARY_KEY")
+        values.append(meta.parse_record_id(row[key])[0] if len(pk) == 1 else row[key])
+    return values
+
+
+def _db_error(exc: DatabaseError, index: int | None) -> Unprocessable:
+    cause = exc.__cause__ or exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    where = f"row {index}: " if index is not None else ""
+    return Unprocessable(f"{where}the database refused the value: {text}", code="CONSTRAINT_VIOLATION")
+
+
+def insert_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None) -> list:
+    """Insert one or many rows; return their primary key values (in order)."""
+    source = _writable(table)
+    meta = meta or TableMeta.of(table)
+    items, _ = _as_list(rows, "record", max_rows)
+    parsed = [_values(meta, row, i if len(items) > 1 else None, for_update=False) for i, row in enumerate(items)]
+    ids: list = []
+    with user_db(source) as conn:
+        d = Dialect(conn)
+        q = d.quote
+        with transaction.atomic(using=conn.alias):
+            # Rows with the same set of fields go in one multi-row statement.
+            groups: dict[tuple, list[int]] = {}
+            for i, values in enumerate(parsed):
+                groups.setdefault(tuple(f.id for f in values), []).append(i)
+            result: dict[int, list] = {}
+            for key, indexes in groups.items():
+                fields = list(parsed[indexes[0]].keys())
+                for start in range(0, len(indexes), 500):
+                    chunk = indexes[start : start + 500]
+                    result.update(_insert_chunk(conn, d, q, table, meta, fields, [parsed[i] for i in chunk], chunk, len(items) > 1))
+            ids = [result[i] for i in range(len(items))]
+    return ids
+
+
+def _insert_chunk(conn, d, q, table, meta, fields, values_list, indexes, bulk: bool) -> dict[int, list]:
+    pk = meta.pk
+    cols = ", ".join(q(f.column_name) for f in fields)
+    head = f"INSERT INTO {q(table.table_name)} ({cols})" if fields else f"INSERT INTO {q(table.table_name)}"
+    returning = f" RETURNING {', '.join(q(f.column_name) for f in pk)}" if pk and d.supports_returning else ""
+    out: dict[int, list] = {}
+    with conn.cursor() as cur:
+        if not fields:
+            for i in indexes:
+                default_sql = " DEFAULT VALUES" if d.vendor != "mysql" else " () VALUES ()"
+                try:
+                    cur.execute(head + default_sql + returning)
+                except DatabaseError as exc:
+                    raise _db_error(exc, i if bulk else None)
+                out[i] = list(cur.fetchone()) if returning else [cur.lastrowid]
+            return out
+        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        if returning or len(values_list) == 1:
+            params = [d.to_db(f, v[f]) for v in values_list for f in fields]
+            try:
+                with transaction.atomic(using=conn.alias):
+                    cur.execute(f"{head} VALUES {', '.join([row_sql] * len(values_list))}{returning}", params)
+                    fetched = cur.fetchall() if returning else None
+            except DatabaseError as exc:
+                if len(values_list) == 1:
+                    raise _db_error(exc, indexes[0] if bulk else None)
+                # Fall through: insert row by row to name the row the database refuses.
+            else:
+                if returning:
+                    return {i: list(r) for i, r in zip(indexes, fetched, strict=True)}
+                return {indexes[0]: (_explicit_pk(meta, values_list[0]) or [cur.lastrowid]) if pk else []}
+        # Row by row (MySQL without RETURNING, or to find the failing row), each in a savepoint.
+        for i, values in zip(indexes, values_list, strict=True):
+            try:
+                with transaction.atomic(using=conn.alias):
+                    cur.execute(f"{head} VALUES {row_sql}{returning}", [d.to_db(f, values[f]) for f in fields])
+                    # Read RETURNING inside the savepoint: SQLite cannot release it mid-statement.
+                    returned = list(cur.fetchone()) if returning else None
+            except DatabaseError as exc:
+                raise _db_error(exc, i if bulk else None)
+            if returning:
+                out[i] = returned
+            else:
+                out[i] = (_explicit_pk(meta, values) or [cur.lastrowid]) if pk else []
+    return out
+
+
+def _explicit_pk(meta: TableMeta, values: dict) -> list | None:
+    given = [values.get(f) for f in meta.pk]
+    return given if all(v is not None for v in given) else None
+
+
+def update_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None) -> list:
+    """Update the given fields of one or many rows (each carries its primary key)."""
+    source = _writable(table)
+    meta = meta or TableMeta.of(table)
+    items, bulk = _as_list(rows, "record", max_rows)
+    plan = []
+    for i, row in enumerate(items):
+        index = i if bulk else None
+        plan.append((_pk_values(meta, row, index), _values(meta, row, index, for_update=True)))
+    with user_db(source) as conn:
+        d = Dialect(conn)
+        q = d.quote
+        cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
+        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+            for i, (pk_values, values) in enumerate(plan):
+                key = [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)]
+                try:
+                    if values:
+                        sets = ", ".join(f"{q(f.column_name)} = %s" for f in values)
+                        cur.execute(f"UPDATE {q(table.table_name)} SET {sets} WHERE {cond}", [d.to_db(f, v) for f, v in values.items()] + key)
+                        found = cur.rowcount
+                        if found == 0 and d.vendor == "mysql":
+                            found = _exists(cur, q, table, cond, key)  # MySQL counts changed rows only
+                    else:
+                        found = _exists(cur, q, table, cond, key)
+                except DatabaseError as exc:
+                    raise _db_error(exc, i if bulk else None)
+                if not found:
+                    where = f"row {i}: " if bulk else ""
+                    raise NotFound(f"{where}record {meta.record_id(pk_values)} not found.", code="RECORD_NOT_FOUND")
+    return [pk for pk, _ in plan]
+
+
+def _exists(cur, q, table, cond, key) -> int:
+    cur.execute(f"SELECT 1 FROM {q(table.table_name)} WHERE {cond}", key)
+    return 1 if cur.fetchone() else 0
+
+
+def delete_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None) -> list:
+    source = _writable(table)
+    meta = meta or TableMeta.of(table)
+    items, bulk = _as_list(rows, "record", max_rows)
+    keys = [_pk_values(meta, row, i if bulk else None) for i, row in enumerate(items)]
+    with user_db(source) as conn:
+        d = Dialect(conn)
+        q = d.quote
+        cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
+        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+            for i, pk_values in enumerate(keys):
+                try:
+                    cur.execute(f"DELETE FROM {q(table.table_name)} WHERE {cond}", [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)])
+                except IntegrityError as exc:
+                    raise _db_error(exc, i if bulk else None)
+                if cur.rowcount == 0:
+                    where = f"row {i}: " if bulk else ""
+                    raise NotFound(f"{where}record {meta.record_id(pk_values)} not found.", code="RECORD_NOT_FOUND")
+    return keys
+
+
+# --- links -----------------------------------------------------------------------------------
+
+
+def _link_targets(related_meta: TableMeta, body) -> list:
+    items, _ = _as_list(body, "linked record", settings.NOCO_MAX_PAGE_SIZE if hasattr(settings, "NOCO_MAX_PAGE_SIZE") else 1000)
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            out.append(_pk_values(related_meta, item, i)[0])
+        else:
+            out.append(related_meta.parse_record_id(item)[0])
+    return out
+
+
+def link_records(table: Table, link: Field, record_id, body, *, unlink: bool = False) -> int:
+    """Link (or unlink) records of the related table to one record; returns how many."""
+    source = _writable(table)
+    meta = TableMeta.of(table)
+    related = link.related_table
+    related_meta = TableMeta.of(related)
+    related_meta.require_pk()
+    o = link.options
+    this_pk = meta.parse_record_id(record_id)
+    targets = _link_targets(related_meta, body)
+    with user_db(source) as conn:
+        d = Dialect(conn)
+        q = d.quote
+        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+            this_ref = _ref_value(cur, q, d, meta, this_pk, o.get("fk_column") if o.get("relation") == "bt" else o.get("ref_column"))
+            rel_pk = related_meta.pk[0]
+            for t in targets:
+                _require_row(cur, q, d, related_meta, [t])
+            relation = o.get("relation")
+            if relation == "bt":
+                if len(targets) > 1:
+                    raise InvalidInput("A belongs-to link holds one record.", code="INVALID_BODY")
+                target = targets[0]
+                ref_val = _ref_value(cur, q, d, related_meta, [target], o.get("ref_column"))
+                new = None if unlink else ref_val
+                if unlink and this_ref != ref_val:
+                    return 0
+                cur.execute(f"UPDATE {q(table.table_name)} SET {q(o['fk_column'])} = %s WHERE {_pk_cond(q, meta)}", [new, *[d.to_db(f, v) for f, v in zip(meta.pk, this_pk, strict=True)]])
+            elif relation == "hm":
+                marks = ", ".join(["%s"] * len(targets))
+                if unlink:
+                    cur.execute(f"UPDATE {q(related.table_name)} SET {q(o['fk_column'])} = NULL WHERE {q(rel_pk.column_name)} IN ({marks}) AND {q(o['fk_column'])} = %s", [*targets, this_ref])
+                else:
+                    cur.execute(f"UPDATE {q(related.table_name)} SET {q(o['fk_column'])} = %s WHERE {q(rel_pk.column_name)} IN ({marks})", [this_ref, *targets])
+            else:
+                junction = Table.objects.get(pk=o["junction_table_id"])
+                other_refs = [_ref_value(cur, q, d, related_meta, [t], o.get("other_ref_column")) for t in targets]
+                jt, sc, oc = q(junction.table_name), q(o["self_column"]), q(o["other_column"])
+                for other in other_refs:
+                    cur.execute(f"DELETE FROM {jt} WHERE {sc} = %s AND {oc} = %s", [this_ref, other])
+                    if not unlink:
+                        cur.execute(f"INSERT INTO {jt} ({sc}, {oc}) VALUES (%s, %s)", [this_ref, other])
+    return len(targets)
+
+
+def _pk_cond(q, meta: TableMeta) -> str:
+    return " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
+
+
+def _require_row(cur, q, d, meta: TableMeta, pk_values: list) -> None:
+    cur.execute(f"SELECT 1 FROM {q(meta.table.table_name)} WHERE {_pk_cond(q, meta)}", [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)])
+    if cur.fetchone() is None:
+        raise NotFound(f"Record {meta.record_id(pk_values)} of '{meta.table.title}' not found.", code="RECORD_NOT_FOUND")
+
+
+def _ref_value(cur, q, d, meta: TableMeta, pk_values: list, column: str | None):
+    cur.execute(f"SELECT {q(column)} FROM {q(meta.table.table_name)} WHERE {_pk_cond(q, meta)}", [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)])
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"Record {meta.record_id(pk_values)} of '{meta.table.title}' not found.", code="RECORD_NOT_FOUND")
+    return row[0]

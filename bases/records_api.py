@@ -1,0 +1,124 @@
+"""Records REST API in NocoDB's v2 dialect: /api/v2/tables/{tableId}/records and links.
+
+Thin views: authorise through the selectors (404 for tables the caller cannot see), hand the
+query string or body to the records service, shape the answer as NocoDB clients expect.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bases import record_services, records, selectors
+from bases.api import ERRORS
+from nocoplatform.errors import InvalidInput, NotFound
+from permissions.checks import actor_from_request
+
+LIST_PARAMS = [
+    OpenApiParameter("where", str, description="Filter, e.g. `(status,eq,active)~and(budget,gt,100)`; alias `w`. See docs/where.md."),
+    OpenApiParameter("sort", str, description="Comma list of fields, `-` for descending; alias `s`."),
+    OpenApiParameter("fields", str, description="Comma list of fields to return; alias `f`."),
+    OpenApiParameter("limit", int, description="Page size, 1–1000 (default 25); alias `l`."),
+    OpenApiParameter("offset", int, description="Rows to skip; alias `o`. For deep pages prefer `cursor`."),
+    OpenApiParameter("cursor", str, description="`pageInfo.next` of the previous page: the next page at constant speed."),
+    OpenApiParameter("viewId", str, description="Apply a view's filters, sorts and fields."),
+]
+
+
+def _table(request: Request, table_id: str, operation: str):
+    table = selectors.table_get(actor=actor_from_request(request), table_id=table_id, operation=operation)
+    view_id = request.query_params.get("viewId")
+    if view_id:
+        raise NotFound("View not found.", code="VIEW_NOT_FOUND")  # views arrive with the grid
+    return table
+
+
+def _ids(meta: records.TableMeta, keys: list[list]) -> list[dict]:
+    return [{f.title: v for f, v in zip(meta.pk, key, strict=True)} for key in keys]
+
+
+def _body(request: Request):
+    if request.data is None or request.data == {} and not request.body:
+        raise InvalidInput("The request body is empty.", code="INVALID_BODY")
+    return request.data
+
+
+class RecordsApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(summary="List records", parameters=LIST_PARAMS, responses={200: dict, **ERRORS}, tags=["Records"])
+    def get(self, request: Request, table_id: str) -> Response:
+        table = _table(request, table_id, "records.read")
+        page = records.list_records(table, request.query_params)
+        return Response({"list": page.rows, "pageInfo": page.page_info})
+
+    @extend_schema(summary="Create one record (object) or many (array, ≤1000, all or nothing)", request=dict, responses={200: dict, **ERRORS}, tags=["Records"])
+    def post(self, request: Request, table_id: str) -> Response:
+        table = _table(request, table_id, "records.create")
+        meta = records.TableMeta.of(table)
+        body = _body(request)
+        keys = record_services.insert_rows(table, body, meta=meta)
+        ids = _ids(meta, keys)
+        return Response(ids if isinstance(body, list) else ids[0])
+
+    @extend_schema(summary="Update records: object or array, each with its primary key", request=dict, responses={200: dict, **ERRORS}, tags=["Records"])
+    def patch(self, request: Request, table_id: str) -> Response:
+        table = _table(request, table_id, "records.update")
+        meta = records.TableMeta.of(table)
+        body = _body(request)
+        ids = _ids(meta, record_services.update_rows(table, body, meta=meta))
+        return Response(ids if isinstance(body, list) else ids[0])
+
+    @extend_schema(summary="Delete records: `{\"Id\": 1}` or an array", request=dict, responses={200: dict, **ERRORS}, tags=["Records"])
+    def delete(self, request: Request, table_id: str) -> Response:
+        table = _table(request, table_id, "records.delete")
+        meta = records.TableMeta.of(table)
+        body = _body(request)
+        ids = _ids(meta, record_services.delete_rows(table, body, meta=meta))
+        return Response(ids if isinstance(body, list) else ids[0])
+
+
+class RecordCountApi(APIView):
+    @extend_schema(summary="Count records (always exact)", parameters=LIST_PARAMS[:1] + LIST_PARAMS[-1:], responses={200: dict, **ERRORS}, tags=["Records"])
+    def get(self, request: Request, table_id: str) -> Response:
+        table = _table(request, table_id, "records.read")
+        return Response({"count": records.count_records(table, request.query_params)})
+
+
+class RecordApi(APIView):
+    @extend_schema(summary="Read one record", parameters=LIST_PARAMS[2:3], responses={200: dict, **ERRORS}, tags=["Records"])
+    def get(self, request: Request, table_id: str, record_id: str) -> Response:
+        table = _table(request, table_id, "records.read")
+        return Response(records.get_record(table, record_id, request.query_params))
+
+
+class LinksApi(APIView):
+    parser_classes = [JSONParser]
+
+    def _link(self, request, table_id, link_field_id, operation):
+        table = _table(request, table_id, operation)
+        link = table.fields.filter(pk=link_field_id, uidt="LinkToAnotherRecord").select_related("related_table__source").first()
+        if link is None:
+            raise NotFound("Link field not found.", code="FIELD_NOT_FOUND")
+        return table, link
+
+    @extend_schema(summary="List the records linked to a record", parameters=LIST_PARAMS, responses={200: dict, **ERRORS}, tags=["Links"])
+    def get(self, request: Request, table_id: str, link_field_id: str, record_id: str) -> Response:
+        table, link = self._link(request, table_id, link_field_id, "records.read")
+        page = records.list_linked(table, link, record_id, request.query_params)
+        return Response({"list": page.rows, "pageInfo": page.page_info})
+
+    @extend_schema(summary="Link records: `[{\"Id\": 1}, …]`", request=dict, responses={200: dict, **ERRORS}, tags=["Links"])
+    def post(self, request: Request, table_id: str, link_field_id: str, record_id: str) -> Response:
+        table, link = self._link(request, table_id, link_field_id, "records.update")
+        record_services.link_records(table, link, record_id, _body(request))
+        return Response(True)
+
+    @extend_schema(summary="Unlink records: `[{\"Id\": 1}, …]`", request=dict, responses={200: dict, **ERRORS}, tags=["Links"])
+    def delete(self, request: Request, table_id: str, link_field_id: str, record_id: str) -> Response:
+        table, link = self._link(request, table_id, link_field_id, "records.update")
+        record_services.link_records(table, link, record_id, _body(request), unlink=True)
+        return Response(True)
