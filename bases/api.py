@@ -395,3 +395,12 @@ class ColumnDetailApi(APIView):
         field = selectors.field_get(actor=actor, field_id=column_id)
         schema_services.field_delete(actor=actor, field=field)
         return Response({"deleted": True})
+
+
+class BaseSwaggerApi(APIView):
+    @extend_schema(summary="The base's OpenAPI 3 document (its tables' records API)", responses={200: dict, **ERRORS}, tags=["Bases"])
+    def get(self, request: Request, base_id: str) -> Response:
+        from bases.openapi import base_document
+
+        base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
+        return Response(base_document(base))

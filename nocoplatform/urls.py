@@ -40,6 +40,7 @@ meta = [
         bases_api.ColumnDetailApi.as_view(),
         name="api-column",
     ),
+    path("bases/<str:base_id>/swagger.json", bases_api.BaseSwaggerApi.as_view(), name="api-base-swagger"),
     path(
         "connection/test",
         bases_api.ConnectionTestApi.as_view(),

@@ -275,3 +275,10 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     messages.success(request, "Token revoked.")
     return redirect("tokens")
 
+
+
+@login_required
+def swagger(request: HttpRequest, base_id: str) -> HttpResponse:
+    ctx = _base_context(request, base_id)
+    ctx["spec_url"] = f"/api/v2/meta/bases/{base_id}/swagger.json"
+    return render(request, "views/swagger.html", ctx)

@@ -33,6 +33,7 @@ urlpatterns = [
         "bases/<str:base_id>/settings/", pages.source_settings, name="source_settings"
     ),
     path("bases/<str:base_id>/sync/", pages.sync_diff, name="sync_diff"),
+    path("bases/<str:base_id>/api/", pages.swagger, name="swagger"),
     path("bases/<str:base_id>/tables/<str:table_id>/", pages.table_page, name="table"),
     path(
         "bases/<str:base_id>/fields/<str:field_id>/delete",
