@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,6 +25,7 @@ from bases.connections import forget_all
 from permissions.checks import Actor
 from permissions.services import api_token_create
 
+LIVE_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -161,3 +167,74 @@ def external_db(request):
     return request.getfixturevalue(
         {"pg": "pg_db", "mysql": "mysql_db", "sqlite": "sqlite_db"}[request.param]
     )
+
+
+class LiveServer(str):
+    """The server's base URL (a str), plus `manage(...)` to run management commands against it."""
+
+    def __new__(cls, url: str, env: dict):
+        obj = super().__new__(cls, url)
+        obj.env = env
+        return obj
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=LIVE_ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout.strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server_url(tmp_path_factory):
+    """A real server (uvicorn, the `make run` profile) with the demo base, for browser and client tests."""
+    var = tmp_path_factory.mktemp("live-var")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local",
+        "NOCO_VAR_DIR": str(var),
+        "NOCO_ADMIN_EMAIL": "admin@example.com",
+        "NOCO_ADMIN_PASSWORD": "browser-pass-123",
+    }
+    py = sys.executable
+    for cmd in (
+        ["migrate", "--noinput", "-v0"],
+        ["ensure_admin"],
+        ["create_demo_base"],
+    ):
+        subprocess.run(
+            [py, "manage.py", *cmd],
+            cwd=LIVE_ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    port = _free_port()
+    proc = subprocess.Popen(
+        [py, "-m", "uvicorn", "nocoplatform.asgi:application", "--port", str(port)],
+        cwd=LIVE_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    url_holder = LiveServer(url, env)
+    yield url_holder
+    proc.terminate()
+    proc.wait(10)
