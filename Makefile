@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= nocoplatform.settings.local
+# Two workers: the suite waits on databases and browsers more than on CPU.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test lint format setup clean-venv
 

@@ -398,7 +398,11 @@ class ColumnDetailApi(APIView):
 
 
 class BaseSwaggerApi(APIView):
-    @extend_schema(summary="The base's OpenAPI 3 document (its tables' records API)", responses={200: dict, **ERRORS}, tags=["Bases"])
+    @extend_schema(
+        summary="The base's OpenAPI 3 document (its tables' records API)",
+        responses={200: dict, **ERRORS},
+        tags=["Bases"],
+    )
     def get(self, request: Request, base_id: str) -> Response:
         from bases.openapi import base_document
 

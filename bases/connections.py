@@ -9,17 +9,18 @@ request runs in a fresh thread, so thread-persistent connections would not be re
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError, connections
-from django.db.utils import load_backend
 from django.db import OperationalError as DjangoOperationalError
+from django.db.utils import load_backend
 
 from nocoplatform.errors import DatabaseUnavailable, InvalidInput
 
@@ -39,6 +40,8 @@ ENGINES = {
     "mysql2": "django.db.backends.mysql",
     "sqlite3": "django.db.backends.sqlite3",
 }
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,19 @@ class ConnectionConfig:
             if parts.netloc and parts.netloc != "localhost":
                 path = "/" + parts.netloc + path  # sqlite://relative is not supported
             if not path or path == "/":
-                raise InvalidInput("sqlite:/// needs a file path.", code="INVALID_DATABASE_URL")
+                raise InvalidInput(
+                    "sqlite:/// needs a file path.", code="INVALID_DATABASE_URL"
+                )
             return cls(kind=kind, path=path)
         query = parse_qs(parts.query)
         schema = (query.get("schema") or query.get("search_path") or [""])[0]
         try:
             port = parts.port
         except ValueError:
-            raise InvalidInput("The port in the database URL is not a number.", code="INVALID_DATABASE_URL")
+            raise InvalidInput(
+                "The port in the database URL is not a number.",
+                code="INVALID_DATABASE_URL",
+            )
         return cls(
             kind=kind,
             host=parts.hostname or "",
@@ -98,13 +106,17 @@ class ConnectionConfig:
                 "Give a database `url`, or `type` (pg, mysql2, sqlite3) with its connection fields.",
                 code="INVALID_CONNECTION",
             )
-        conn = data.get("connection") if isinstance(data.get("connection"), dict) else data
+        conn = (
+            data.get("connection") if isinstance(data.get("connection"), dict) else data
+        )
         port = conn.get("port")
         if port not in (None, ""):
             try:
                 port = int(port)
             except (TypeError, ValueError):
-                raise InvalidInput("`port` must be a number.", code="INVALID_CONNECTION")
+                raise InvalidInput(
+                    "`port` must be a number.", code="INVALID_CONNECTION"
+                )
         else:
             port = None
         schema = data.get("schema") or conn.get("schema") or ""
@@ -125,21 +137,29 @@ class ConnectionConfig:
     def validate(self) -> None:
         if self.kind == "sqlite3":
             if not self.path:
-                raise InvalidInput("A SQLite source needs a file path.", code="INVALID_CONNECTION")
+                raise InvalidInput(
+                    "A SQLite source needs a file path.", code="INVALID_CONNECTION"
+                )
             return
         if not self.host:
             raise InvalidInput("`host` is required.", code="INVALID_CONNECTION")
         if not self.database:
             raise InvalidInput("`database` is required.", code="INVALID_CONNECTION")
         if self.port is not None and not 0 < self.port < 65536:
-            raise InvalidInput("`port` must be between 1 and 65535.", code="INVALID_CONNECTION")
+            raise InvalidInput(
+                "`port` must be between 1 and 65535.", code="INVALID_CONNECTION"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def public(self) -> dict:
         """What responses and pages may show: everything but the password."""
-        data = {k: v for k, v in asdict(self).items() if k != "password" and v not in ("", None)}
+        data = {
+            k: v
+            for k, v in asdict(self).items()
+            if k != "password" and v not in ("", None)
+        }
         data["type"] = data.pop("kind")
         return data
 
@@ -150,14 +170,20 @@ class ConnectionConfig:
         return ""
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:12]
+        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[
+            :12
+        ]
 
     def django_settings(self, *, pooled: bool = True) -> dict:
         timeout = settings.NOCO_CONNECT_TIMEOUT
         if self.kind == "sqlite3":
             return {
                 "ENGINE": ENGINES["sqlite3"],
-                "NAME": self.path,
+                # mode=rw: a file that went away is an error, not a new empty database (Django
+                # opens SQLite with uri=True).
+                "NAME": "file:"
+                + quote(str(Path(self.path).expanduser().resolve()))
+                + "?mode=rw",
                 "OPTIONS": {"timeout": 20, "init_command": "PRAGMA foreign_keys=ON;"},
                 "CONN_MAX_AGE": 0,
             }
@@ -228,14 +254,19 @@ def alias_for(source_id: str, config: ConnectionConfig) -> str:
                 _forget(old)
             if alias not in _settings:
                 configured = connections.configure_settings(
-                    {"default": {"ENGINE": "django.db.backends.dummy"}, alias: config.django_settings()}
+                    {
+                        "default": {"ENGINE": "django.db.backends.dummy"},
+                        alias: config.django_settings(),
+                    }
                 )
                 _settings[alias] = configured[alias]
             _registered[source_id] = alias
     wrappers = _thread_wrappers()
     if alias not in wrappers:
         settings_dict = _settings[alias]
-        wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
+        wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(
+            settings_dict, alias
+        )
         wrappers[alias] = wrapper
         connections[alias] = wrapper
     return alias
@@ -264,8 +295,8 @@ def _forget(alias: str) -> None:
             close_pool = getattr(wrapper, "close_pool", None)
             if close_pool:
                 close_pool()
-        except Exception:  # noqa: BLE001 - a broken connection must not stop forgetting it
-            pass
+        except Exception:  # a broken connection must not stop forgetting it
+            log.debug("closing %s failed", alias, exc_info=True)
         try:
             del connections[alias]
         except (AttributeError, KeyError):
@@ -276,18 +307,22 @@ def _forget(alias: str) -> None:
 def close_thread_connections(**kwargs) -> None:
     """Give back this thread's user-database connections (to the pool, for PostgreSQL)."""
     for wrapper in list(_thread_wrappers().values()):
+        if wrapper.connection is None:
+            continue  # get_autocommit() would connect first: to an unreachable server, slowly
         try:
             if wrapper.get_autocommit() and not wrapper.in_atomic_block:
                 wrapper.close()
-        except Exception:  # noqa: BLE001 - closing a dead connection may raise; it is gone anyway
-            pass
+        except Exception:  # closing a dead connection may raise; it is gone anyway
+            log.debug("closing %s failed", wrapper.alias, exc_info=True)
 
 
 def _close_at_request_boundary() -> None:
     from django.core.signals import request_finished, request_started
 
     request_started.connect(close_thread_connections, dispatch_uid="noco-user-db-start")
-    request_finished.connect(close_thread_connections, dispatch_uid="noco-user-db-finish")
+    request_finished.connect(
+        close_thread_connections, dispatch_uid="noco-user-db-finish"
+    )
 
 
 _close_at_request_boundary()
@@ -328,12 +363,20 @@ def is_connection_failure(exc: BaseException) -> bool:
         "unable to open database file",
         "terminating connection",
     )
-    return any(m in text for m in markers) and "relation" not in text and "column" not in text
+    return (
+        any(m in text for m in markers)
+        and "relation" not in text
+        and "column" not in text
+    )
 
 
 def describe(exc: BaseException) -> str:
     cause = exc.__cause__ or exc
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    text = (
+        str(cause).strip().splitlines()[0]
+        if str(cause).strip()
+        else type(cause).__name__
+    )
     return text[:300]
 
 
@@ -368,8 +411,12 @@ def _check_sqlite(config: ConnectionConfig) -> None:
     own = [Path(settings.NOCO_STORE_DIR).resolve(), Path(settings.VAR_DIR).resolve()]
     meta = settings.DATABASES["default"].get("NAME")
     resolved = path.resolve()
-    if any(resolved.is_relative_to(p) for p in own) or (meta and str(resolved) == str(Path(str(meta)).resolve())):
-        raise ConnectionProblem("That file belongs to the platform itself.", code="FORBIDDEN_PATH")
+    if any(resolved.is_relative_to(p) for p in own) or (
+        meta and str(resolved) == str(Path(str(meta)).resolve())
+    ):
+        raise ConnectionProblem(
+            "That file belongs to the platform itself.", code="FORBIDDEN_PATH"
+        )
     allowed = [Path(p).resolve() for p in settings.NOCO_SQLITE_ALLOWED_DIRS]
     if allowed and not any(resolved.is_relative_to(p) for p in allowed):
         raise ConnectionProblem(
@@ -377,9 +424,13 @@ def _check_sqlite(config: ConnectionConfig) -> None:
             code="FORBIDDEN_PATH",
         )
     if not path.exists():
-        raise ConnectionProblem(f"No SQLite file at {config.path}.", code="UNKNOWN_DATABASE")
+        raise ConnectionProblem(
+            f"No SQLite file at {config.path}.", code="UNKNOWN_DATABASE"
+        )
     try:
-        conn = sqlite3.connect(f"file:{resolved}?mode=rw", uri=True, timeout=settings.NOCO_CONNECT_TIMEOUT)
+        conn = sqlite3.connect(
+            f"file:{resolved}?mode=rw", uri=True, timeout=settings.NOCO_CONNECT_TIMEOUT
+        )
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         finally:
@@ -387,9 +438,12 @@ def _check_sqlite(config: ConnectionConfig) -> None:
     except sqlite3.DatabaseError as exc:
         text = str(exc)
         if "not a database" in text:
-            raise ConnectionProblem(f"{config.path} is not a SQLite database.", code="NOT_A_DATABASE")
+            raise ConnectionProblem(
+                f"{config.path} is not a SQLite database.", code="NOT_A_DATABASE"
+            )
         raise ConnectionProblem(
-            f"Cannot open {config.path} for reading and writing: {text}", code="MISSING_PRIVILEGES"
+            f"Cannot open {config.path} for reading and writing: {text}",
+            code="MISSING_PRIVILEGES",
         )
 
 
@@ -411,7 +465,10 @@ def _check_postgres(config: ConnectionConfig) -> None:
     try:
         with conn.cursor() as cur:
             schema = config.effective_schema
-            cur.execute("SELECT has_schema_privilege(%s, 'USAGE') FROM pg_namespace WHERE nspname = %s", [schema, schema])
+            cur.execute(
+                "SELECT has_schema_privilege(%s, 'USAGE') FROM pg_namespace WHERE nspname = %s",
+                [schema, schema],
+            )
             row = cur.fetchone()
             if row is None:
                 raise ConnectionProblem(
@@ -431,19 +488,43 @@ def _classify_pg(config: ConnectionConfig, exc: Exception) -> ConnectionProblem:
     text = str(exc)
     low = text.lower()
     where = f"{config.host}:{config.port or 5432}"
-    if "could not translate host name" in low or "name or service not known" in low or "nodename nor servname" in low:
+    if (
+        "could not translate host name" in low
+        or "name or service not known" in low
+        or "nodename nor servname" in low
+    ):
         return ConnectionProblem(f"Unknown host '{config.host}'.", code="UNKNOWN_HOST")
     if "connection refused" in low:
-        return ConnectionProblem(f"Connection refused by {where}: is PostgreSQL running there?", code="CONNECTION_REFUSED")
+        return ConnectionProblem(
+            f"Connection refused by {where}: is PostgreSQL running there?",
+            code="CONNECTION_REFUSED",
+        )
     if "timeout" in low or "timed out" in low:
-        return ConnectionProblem(f"No answer from {where} within {settings.NOCO_CONNECT_TIMEOUT} s.", code="CONNECTION_TIMEOUT")
-    if "password authentication failed" in low or ("role" in low and "does not exist" in low) or "no password supplied" in low:
-        return ConnectionProblem(f"Bad credentials for user '{config.user}'.", code="BAD_CREDENTIALS")
+        return ConnectionProblem(
+            f"No answer from {where} within {settings.NOCO_CONNECT_TIMEOUT} s.",
+            code="CONNECTION_TIMEOUT",
+        )
+    if (
+        "password authentication failed" in low
+        or ("role" in low and "does not exist" in low)
+        or "no password supplied" in low
+    ):
+        return ConnectionProblem(
+            f"Bad credentials for user '{config.user}'.", code="BAD_CREDENTIALS"
+        )
     if "database" in low and "does not exist" in low:
-        return ConnectionProblem(f"Database '{config.database}' does not exist on {where}.", code="UNKNOWN_DATABASE")
+        return ConnectionProblem(
+            f"Database '{config.database}' does not exist on {where}.",
+            code="UNKNOWN_DATABASE",
+        )
     if "permission denied" in low:
-        return ConnectionProblem(f"User '{config.user}' may not connect to '{config.database}'.", code="MISSING_PRIVILEGES")
-    return ConnectionProblem(f"Cannot connect to {where}: {describe(exc)}", code="CONNECTION_FAILED")
+        return ConnectionProblem(
+            f"User '{config.user}' may not connect to '{config.database}'.",
+            code="MISSING_PRIVILEGES",
+        )
+    return ConnectionProblem(
+        f"Cannot connect to {where}: {describe(exc)}", code="CONNECTION_FAILED"
+    )
 
 
 def _check_mysql(config: ConnectionConfig) -> None:
@@ -463,9 +544,14 @@ def _check_mysql(config: ConnectionConfig) -> None:
     try:
         cur = conn.cursor()
         try:
-            cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()")
+            cur.execute(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
+            )
         except MySQLdb.OperationalError as exc:
-            raise ConnectionProblem(f"Cannot read the schema of '{config.database}': {describe(exc)}", code="MISSING_PRIVILEGES")
+            raise ConnectionProblem(
+                f"Cannot read the schema of '{config.database}': {describe(exc)}",
+                code="MISSING_PRIVILEGES",
+            )
     finally:
         conn.close()
 
@@ -478,15 +564,31 @@ def _classify_mysql(config: ConnectionConfig, exc: Exception) -> ConnectionProbl
     if code in (2002, 2003):
         text = str(exc).lower()
         if "timed out" in text or "(110)" in text:
-            return ConnectionProblem(f"No answer from {where} within {settings.NOCO_CONNECT_TIMEOUT} s.", code="CONNECTION_TIMEOUT")
-        return ConnectionProblem(f"Connection refused by {where}: is MySQL/MariaDB running there?", code="CONNECTION_REFUSED")
+            return ConnectionProblem(
+                f"No answer from {where} within {settings.NOCO_CONNECT_TIMEOUT} s.",
+                code="CONNECTION_TIMEOUT",
+            )
+        return ConnectionProblem(
+            f"Connection refused by {where}: is MySQL/MariaDB running there?",
+            code="CONNECTION_REFUSED",
+        )
     if code == 1045:
-        return ConnectionProblem(f"Bad credentials for user '{config.user}'.", code="BAD_CREDENTIALS")
+        return ConnectionProblem(
+            f"Bad credentials for user '{config.user}'.", code="BAD_CREDENTIALS"
+        )
     if code == 1049:
-        return ConnectionProblem(f"Database '{config.database}' does not exist on {where}.", code="UNKNOWN_DATABASE")
+        return ConnectionProblem(
+            f"Database '{config.database}' does not exist on {where}.",
+            code="UNKNOWN_DATABASE",
+        )
     if code in (1044, 1142, 1227):
-        return ConnectionProblem(f"User '{config.user}' lacks privileges on '{config.database}'.", code="MISSING_PRIVILEGES")
-    return ConnectionProblem(f"Cannot connect to {where}: {describe(exc)}", code="CONNECTION_FAILED")
+        return ConnectionProblem(
+            f"User '{config.user}' lacks privileges on '{config.database}'.",
+            code="MISSING_PRIVILEGES",
+        )
+    return ConnectionProblem(
+        f"Cannot connect to {where}: {describe(exc)}", code="CONNECTION_FAILED"
+    )
 
 
 __all__ = [

@@ -61,9 +61,13 @@ def introspect(alias: str, only: set[str] | None = None) -> list[TableInfo]:
         for info in intro.get_table_list(cursor):
             if info.type not in ("t", "v", "p"):
                 continue
-            if _is_system_table(conn.vendor, info.name) or (only is not None and info.name not in only):
+            if _is_system_table(conn.vendor, info.name) or (
+                only is not None and info.name not in only
+            ):
                 continue
-            table = TableInfo(name=info.name, kind="view" if info.type == "v" else "table")
+            table = TableInfo(
+                name=info.name, kind="view" if info.type == "v" else "table"
+            )
             raw_types = _raw_types(conn, cursor, info.name)
             constraints = intro.get_constraints(cursor, info.name)
             pk_cols = set()
@@ -75,10 +79,23 @@ def introspect(alias: str, only: set[str] | None = None) -> list[TableInfo]:
                     unique_cols.add(c["columns"][0])
             for desc in intro.get_table_description(cursor, info.name):
                 raw = raw_types.get(desc.name, {})
-                table.columns.append(_column(conn, intro, desc, raw, desc.name in pk_cols, desc.name in unique_cols))
+                table.columns.append(
+                    _column(
+                        conn,
+                        intro,
+                        desc,
+                        raw,
+                        desc.name in pk_cols,
+                        desc.name in unique_cols,
+                    )
+                )
             if table.kind == "table":
-                for column, (ref_column, ref_table) in intro.get_relations(cursor, info.name).items():
-                    table.foreign_keys.append(ForeignKeyInfo(column, ref_table, ref_column))
+                for column, (ref_column, ref_table) in intro.get_relations(
+                    cursor, info.name
+                ).items():
+                    table.foreign_keys.append(
+                        ForeignKeyInfo(column, ref_table, ref_column)
+                    )
             tables.append(table)
     return tables
 
@@ -99,18 +116,43 @@ def _column(conn, intro, desc, raw: dict, is_pk: bool, is_unique: bool) -> Colum
         column_type = ft.TEXT
     elif conn.vendor == "mysql" and low.startswith("tinyint(1)"):
         column_type = ft.BOOLEAN
-    elif conn.vendor == "mysql" and low in ("json",):
+    elif low in (
+        "json",
+        "jsonb",
+    ):  # PostgreSQL's json (not jsonb) and SQLite's declared JSON
         column_type = ft.JSON
+    elif conn.vendor == "mysql" and re.match(
+        r"(tiny|medium|long)?blob|(var)?binary", low
+    ):
+        column_type = ft.BINARY  # Django reads MySQL BLOBs as TextField
     elif django_type is None:
-        column_type = ft.OTHER
+        column_type = _sqlite_declared(low) if conn.vendor == "sqlite" else ft.OTHER
     else:
         column_type = ft.DJANGO_TO_COLUMN.get(django_type, ft.OTHER)
     if conn.vendor == "sqlite" and column_type == ft.OTHER and not db_type:
-        column_type = ft.LONGTEXT  # SQLite columns without a declared type hold anything
-    is_auto = bool(django_type and django_type.endswith("AutoField")) or raw.get("auto", False)
+        column_type = (
+            ft.LONGTEXT
+        )  # SQLite columns without a declared type hold anything
+    if conn.vendor == "sqlite":
+        # Django calls every integer primary key an AutoField; only a lone INTEGER PRIMARY KEY
+        # (the rowid alias) or AUTOINCREMENT numbers itself.
+        is_auto = bool(raw.get("auto", False))
+    else:
+        is_auto = bool(django_type and django_type.endswith("AutoField")) or raw.get(
+            "auto", False
+        )
+    precision, scale = desc.precision, desc.scale
+    if (
+        column_type == ft.DECIMAL and precision is None
+    ):  # SQLite: only the declared type says
+        match = re.search(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)", db_type)
+        if match:
+            precision, scale = int(match.group(1)), int(match.group(2) or 0)
     default = desc.default
     if default is not None:
         default = str(default)
+        if conn.vendor == "mysql" and default == "NULL":
+            default = None  # MariaDB reports "no default" as the literal NULL
     return ColumnInfo(
         name=desc.name,
         db_type=db_type or (django_type or ""),
@@ -121,10 +163,30 @@ def _column(conn, intro, desc, raw: dict, is_pk: bool, is_unique: bool) -> Colum
         is_auto=is_auto,
         is_unique=is_unique or is_pk,
         enum_values=enum_values,
-        max_length=desc.internal_size if column_type == ft.TEXT and desc.internal_size and desc.internal_size > 0 else None,
-        precision=desc.precision if column_type == ft.DECIMAL else None,
-        scale=desc.scale if column_type == ft.DECIMAL else None,
+        max_length=desc.internal_size
+        if column_type == ft.TEXT and desc.internal_size and desc.internal_size > 0
+        else None,
+        precision=precision if column_type == ft.DECIMAL else None,
+        scale=scale if column_type == ft.DECIMAL else None,
     )
+
+
+def _sqlite_declared(low: str) -> str:
+    """Column type of a SQLite declared type Django's introspection does not know."""
+    name = low.split("(", 1)[0].strip()
+    if name in ("timestamp", "timestamptz", "datetime2"):
+        return ft.DATETIME
+    if name in ("numeric", "number"):
+        return ft.DECIMAL
+    if name in ("double", "double precision", "float"):
+        return ft.FLOAT
+    if "int" in name:
+        return ft.INTEGER
+    if "char" in name:
+        return ft.TEXT
+    if "clob" in name or name == "string":
+        return ft.LONGTEXT
+    return ft.OTHER
 
 
 def _raw_types(conn, cursor, table: str) -> dict[str, dict]:
@@ -153,17 +215,28 @@ def _raw_types(conn, cursor, table: str) -> dict[str, dict]:
         )
         out = {}
         for name, type_text, extra in cursor.fetchall():
-            type_text = type_text.decode() if isinstance(type_text, bytes) else type_text
+            type_text = (
+                type_text.decode() if isinstance(type_text, bytes) else type_text
+            )
             enum = []
             match = re.fullmatch(r"(?:enum|set)\((.*)\)", type_text, flags=re.I)
             if match and type_text.lower().startswith("enum"):
-                enum = [v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", match.group(1))]
-            out[name] = {"type": type_text, "enum": enum, "auto": "auto_increment" in (extra or "")}
+                enum = [
+                    v.replace("''", "'")
+                    for v in re.findall(r"'((?:[^']|'')*)'", match.group(1))
+                ]
+            out[name] = {
+                "type": type_text,
+                "enum": enum,
+                "auto": "auto_increment" in (extra or ""),
+            }
         return out
     cursor.execute(f"PRAGMA table_info({conn.ops.quote_name(table)})")
     rows = cursor.fetchall()
     auto = False
-    cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [table])
+    cursor.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [table]
+    )
     row = cursor.fetchone()
     if row and row[0] and "autoincrement" in row[0].lower():
         auto = True
@@ -173,7 +246,9 @@ def _raw_types(conn, cursor, table: str) -> dict[str, dict]:
             "type": r[2],
             "enum": [],
             # INTEGER PRIMARY KEY is the rowid alias: it numbers itself.
-            "auto": bool(r[5]) and pk_count == 1 and (auto or r[2].upper() == "INTEGER"),
+            "auto": bool(r[5])
+            and pk_count == 1
+            and (auto or r[2].upper() == "INTEGER"),
         }
         for r in rows
     }
@@ -187,7 +262,12 @@ def junction_columns(table: TableInfo) -> tuple[ForeignKeyInfo, ForeignKeyInfo] 
     for col in table.columns:
         if col.name in fk_cols or (col.is_pk and col.is_auto):
             continue
-        if col.column_type in (ft.DATETIME,) and col.name.lower() in {"created_at", "updated_at", "created", "modified"}:
+        if col.column_type in (ft.DATETIME,) and col.name.lower() in {
+            "created_at",
+            "updated_at",
+            "created",
+            "modified",
+        }:
             continue
         return None
     a, b = table.foreign_keys

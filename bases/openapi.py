@@ -13,13 +13,19 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 PAGE_INFO = {
     "type": "object",
     "properties": {
-        "totalRows": {"type": "integer", "description": "Exact, or an estimate when totalRowsEstimated is true"},
+        "totalRows": {
+            "type": "integer",
+            "description": "Exact, or an estimate when totalRowsEstimated is true",
+        },
         "totalRowsEstimated": {"type": "boolean"},
         "page": {"type": "integer", "nullable": True},
         "pageSize": {"type": "integer"},
         "isFirstPage": {"type": "boolean"},
         "isLastPage": {"type": "boolean"},
-        "next": {"type": "string", "description": "Cursor of the next page: pass as `cursor`"},
+        "next": {
+            "type": "string",
+            "description": "Cursor of the next page: pass as `cursor`",
+        },
     },
 }
 WHERE_HELP = (
@@ -59,14 +65,30 @@ def field_schema(field: Field) -> dict:
     elif u == "MultiSelect":
         schema = {"type": "string", "description": "comma-separated options"}
     elif u == "ForeignKey":
-        schema = {"type": "integer"} if field.column_type in ("integer", "bigint") else {"type": "string"}
+        schema = (
+            {"type": "integer"}
+            if field.column_type in ("integer", "bigint")
+            else {"type": "string"}
+        )
     elif u == "LinkToAnotherRecord":
         if field.options.get("relation") == "bt":
-            schema = {"type": "object", "readOnly": True, "description": "the linked record's id and display value"}
+            schema = {
+                "type": "object",
+                "readOnly": True,
+                "description": "the linked record's id and display value",
+            }
         else:
-            schema = {"type": "integer", "readOnly": True, "description": "number of linked records"}
+            schema = {
+                "type": "integer",
+                "readOnly": True,
+                "description": "number of linked records",
+            }
     elif u == "SpecificDBType":
-        schema = {"type": "string", "readOnly": True, "description": f"database type {field.db_type}"}
+        schema = {
+            "type": "string",
+            "readOnly": True,
+            "description": f"database type {field.db_type}",
+        }
     else:
         schema = {"type": "string"}
     if field.is_nullable and u != "LinkToAnotherRecord":
@@ -79,26 +101,102 @@ def field_schema(field: Field) -> dict:
 
 
 def _name(table: Table) -> str:
-    cleaned = "".join(ch if ch.isalnum() else "_" for ch in table.title).strip("_") or "Table"
+    cleaned = (
+        "".join(ch if ch.isalnum() else "_" for ch in table.title).strip("_") or "Table"
+    )
     return f"{cleaned}_{table.pk}"
 
 
 def _params(*names: str) -> list[dict]:
     known = {
-        "where": {"name": "where", "in": "query", "schema": {"type": "string"}, "description": WHERE_HELP},
-        "sort": {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": "Comma list of fields; `-` for descending."},
-        "fields": {"name": "fields", "in": "query", "schema": {"type": "string"}, "description": "Comma list of fields to return."},
-        "limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 25}},
-        "offset": {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
-        "cursor": {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "pageInfo.next of the previous page"},
-        "recordId": {"name": "recordId", "in": "path", "required": True, "schema": {"type": "string"}, "description": "primary key (composite keys joined by ___)"},
+        "where": {
+            "name": "where",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": WHERE_HELP,
+        },
+        "sort": {
+            "name": "sort",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "Comma list of fields; `-` for descending.",
+        },
+        "fields": {
+            "name": "fields",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "Comma list of fields to return.",
+        },
+        "limit": {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 25},
+        },
+        "offset": {
+            "name": "offset",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "default": 0},
+        },
+        "cursor": {
+            "name": "cursor",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "pageInfo.next of the previous page",
+        },
+        "recordId": {
+            "name": "recordId",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "primary key (composite keys joined by ___)",
+        },
     }
     return [known[n] for n in names]
 
 
 def _errors(*codes: int) -> dict:
-    text = {400: "Invalid input", 401: "Missing or invalid token", 403: "Not allowed", 404: "Not found", 409: "Schema out of sync", 422: "Refused by the database", 503: "Database unavailable"}
-    return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
+    text = {
+        400: "Invalid input",
+        401: "Missing or invalid token",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Schema out of sync",
+        422: "Refused by the database",
+        503: "Database unavailable",
+    }
+    return {
+        str(c): {
+            "description": text[c],
+            "content": {"application/json": {"schema": ERROR}},
+        }
+        for c in codes
+    }
+
+
+def _ref(name: str, kind: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}_{kind}"}
+
+
+def _one_or_many(name: str, kind: str) -> dict:
+    return {
+        "oneOf": [
+            _ref(name, kind),
+            {"type": "array", "items": _ref(name, kind), "maxItems": 1000},
+        ]
+    }
+
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(schema: dict) -> dict:
+    return {
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
 
 
 def base_document(base: Base) -> dict:
@@ -106,7 +204,10 @@ def base_document(base: Base) -> dict:
         "Error": {
             "type": "object",
             "required": ["error", "message"],
-            "properties": {"error": {"type": "string", "example": "FIELD_NOT_FOUND"}, "message": {"type": "string"}},
+            "properties": {
+                "error": {"type": "string", "example": "FIELD_NOT_FOUND"},
+                "message": {"type": "string"},
+            },
         },
         "PageInfo": PAGE_INFO,
     }
@@ -114,50 +215,200 @@ def base_document(base: Base) -> dict:
     for table in base.tables.filter(is_junction=False).select_related("source"):
         meta = TableMeta.of(table)
         name = _name(table)
-        record = {"type": "object", "properties": {f.title: field_schema(f) for f in meta.fields}}
+        record = {
+            "type": "object",
+            "properties": {f.title: field_schema(f) for f in meta.fields},
+        }
         writable = {
             f.title: {k: v for k, v in field_schema(f).items() if k != "readOnly"}
             for f in meta.fields
-            if f.column_name and f.uidt not in ("ID", "SpecificDBType") and not (f.is_pk and f.is_auto)
+            if f.column_name
+            and f.uidt not in ("ID", "SpecificDBType")
+            and not (f.is_pk and f.is_auto)
         }
-        required = [f.title for f in meta.fields if f.column_name and not f.is_nullable and not f.is_auto and f.default is None and f.title in writable]
-        request = {"type": "object", "properties": writable, **({"required": required} if required else {})}
-        ids = {"type": "object", "properties": {f.title: field_schema(f) for f in meta.pk}}
+        required = [
+            f.title
+            for f in meta.fields
+            if f.column_name
+            and not f.is_nullable
+            and not f.is_auto
+            and f.default is None
+            and f.title in writable
+        ]
+        request = {
+            "type": "object",
+            "properties": writable,
+            **({"required": required} if required else {}),
+        }
+        ids = {
+            "type": "object",
+            "properties": {f.title: field_schema(f) for f in meta.pk},
+        }
         schemas[f"{name}_Record"] = record
         schemas[f"{name}_Request"] = request
         schemas[f"{name}_Id"] = ids
-        ref = lambda s: {"$ref": f"#/components/schemas/{name}_{s}"}  # noqa: E731
-        one_or_many = lambda s: {"oneOf": [ref(s), {"type": "array", "items": ref(s), "maxItems": 1000}]}  # noqa: E731
-        json_body = lambda schema: {"required": True, "content": {"application/json": {"schema": schema}}}  # noqa: E731
-        ok = lambda schema: {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}  # noqa: E731
         tag = [table.title]
         base_path = f"/api/v2/tables/{table.pk}/records"
-        list_schema = {"type": "object", "properties": {"list": {"type": "array", "items": ref("Record")}, "pageInfo": {"$ref": "#/components/schemas/PageInfo"}}}
+        list_schema = {
+            "type": "object",
+            "properties": {
+                "list": {"type": "array", "items": _ref(name, "Record")},
+                "pageInfo": {"$ref": "#/components/schemas/PageInfo"},
+            },
+        }
         entry = {
-            "get": {"tags": tag, "summary": f"List {table.title}", "operationId": f"{name}_list", "parameters": _params("where", "sort", "fields", "limit", "offset", "cursor"), "responses": {**ok(list_schema), **_errors(400, 401, 404, 409, 503)}},
+            "get": {
+                "tags": tag,
+                "summary": f"List {table.title}",
+                "operationId": f"{name}_list",
+                "parameters": _params(
+                    "where", "sort", "fields", "limit", "offset", "cursor"
+                ),
+                "responses": {**_ok(list_schema), **_errors(400, 401, 404, 409, 503)},
+            },
         }
         if not table.read_only_reason:
-            entry["post"] = {"tags": tag, "summary": f"Create {table.title} (one or up to 1000)", "operationId": f"{name}_create", "requestBody": json_body(one_or_many("Request")), "responses": {**ok(one_or_many("Id")), **_errors(400, 401, 403, 404, 422, 503)}}
-            patch_body = {"allOf": [ref("Request")], "description": "include the primary key"}
-            entry["patch"] = {"tags": tag, "summary": f"Update {table.title}", "operationId": f"{name}_update", "requestBody": json_body({"oneOf": [patch_body, {"type": "array", "items": patch_body}]}), "responses": {**ok(one_or_many("Id")), **_errors(400, 401, 403, 404, 422, 503)}}
-            entry["delete"] = {"tags": tag, "summary": f"Delete {table.title}", "operationId": f"{name}_delete", "requestBody": json_body(one_or_many("Id")), "responses": {**ok(one_or_many("Id")), **_errors(400, 401, 403, 404, 422, 503)}}
+            entry["post"] = {
+                "tags": tag,
+                "summary": f"Create {table.title} (one or up to 1000)",
+                "operationId": f"{name}_create",
+                "requestBody": _json_body(_one_or_many(name, "Request")),
+                "responses": {
+                    **_ok(_one_or_many(name, "Id")),
+                    **_errors(400, 401, 403, 404, 422, 503),
+                },
+            }
+            patch_body = {
+                "allOf": [_ref(name, "Request")],
+                "description": "include the primary key",
+            }
+            entry["patch"] = {
+                "tags": tag,
+                "summary": f"Update {table.title}",
+                "operationId": f"{name}_update",
+                "requestBody": _json_body(
+                    {"oneOf": [patch_body, {"type": "array", "items": patch_body}]}
+                ),
+                "responses": {
+                    **_ok(_one_or_many(name, "Id")),
+                    **_errors(400, 401, 403, 404, 422, 503),
+                },
+            }
+            entry["delete"] = {
+                "tags": tag,
+                "summary": f"Delete {table.title}",
+                "operationId": f"{name}_delete",
+                "requestBody": _json_body(_one_or_many(name, "Id")),
+                "responses": {
+                    **_ok(_one_or_many(name, "Id")),
+                    **_errors(400, 401, 403, 404, 422, 503),
+                },
+            }
         paths[base_path] = entry
-        paths[f"{base_path}/count"] = {"get": {"tags": tag, "summary": f"Count {table.title}", "operationId": f"{name}_count", "parameters": _params("where"), "responses": {**ok({"type": "object", "properties": {"count": {"type": "integer"}}}), **_errors(400, 401, 404, 503)}}}
+        paths[f"{base_path}/count"] = {
+            "get": {
+                "tags": tag,
+                "summary": f"Count {table.title}",
+                "operationId": f"{name}_count",
+                "parameters": _params("where"),
+                "responses": {
+                    **_ok(
+                        {"type": "object", "properties": {"count": {"type": "integer"}}}
+                    ),
+                    **_errors(400, 401, 404, 503),
+                },
+            }
+        }
         if meta.pk:
-            paths[f"{base_path}/{{recordId}}"] = {"get": {"tags": tag, "summary": f"Read one {table.title} record", "operationId": f"{name}_read", "parameters": _params("recordId", "fields"), "responses": {**ok(ref("Record")), **_errors(400, 401, 404, 503)}}}
-        for link in (f for f in meta.fields if f.uidt == "LinkToAnotherRecord" and meta.pk):
+            paths[f"{base_path}/{{recordId}}"] = {
+                "get": {
+                    "tags": tag,
+                    "summary": f"Read one {table.title} record",
+                    "operationId": f"{name}_read",
+                    "parameters": _params("recordId", "fields"),
+                    "responses": {
+                        **_ok(_ref(name, "Record")),
+                        **_errors(400, 401, 404, 503),
+                    },
+                }
+            }
+        for link in (
+            f for f in meta.fields if f.uidt == "LinkToAnotherRecord" and meta.pk
+        ):
             related = link.related_table
-            link_path = f"/api/v2/tables/{table.pk}/links/{link.pk}/records/{{recordId}}"
-            target = {"type": "array", "items": {"type": "object", "description": f"a {related.title} record id, e.g. {{\"Id\": 1}}"}}
+            link_path = (
+                f"/api/v2/tables/{table.pk}/links/{link.pk}/records/{{recordId}}"
+            )
+            target = {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": f'a {related.title} record id, e.g. {{"Id": 1}}',
+                },
+            }
             lid = f"{name}_{link.pk}"
             paths[link_path] = {
-                "get": {"tags": tag, "summary": f"{link.title}: list linked {related.title}", "operationId": f"{lid}_list", "parameters": _params("recordId", "where", "sort", "fields", "limit", "offset", "cursor"), "responses": {**ok({"type": "object", "properties": {"list": {"type": "array", "items": {"type": "object"}}, "pageInfo": {"$ref": "#/components/schemas/PageInfo"}}}), **_errors(400, 401, 404, 503)}},
-                "post": {"tags": tag, "summary": f"{link.title}: link {related.title}", "operationId": f"{lid}_link", "parameters": _params("recordId"), "requestBody": json_body(target), "responses": {**ok({"type": "boolean"}), **_errors(400, 401, 403, 404, 503)}},
-                "delete": {"tags": tag, "summary": f"{link.title}: unlink {related.title}", "operationId": f"{lid}_unlink", "parameters": _params("recordId"), "requestBody": json_body(target), "responses": {**ok({"type": "boolean"}), **_errors(400, 401, 403, 404, 503)}},
+                "get": {
+                    "tags": tag,
+                    "summary": f"{link.title}: list linked {related.title}",
+                    "operationId": f"{lid}_list",
+                    "parameters": _params(
+                        "recordId",
+                        "where",
+                        "sort",
+                        "fields",
+                        "limit",
+                        "offset",
+                        "cursor",
+                    ),
+                    "responses": {
+                        **_ok(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "list": {
+                                        "type": "array",
+                                        "items": {"type": "object"},
+                                    },
+                                    "pageInfo": {
+                                        "$ref": "#/components/schemas/PageInfo"
+                                    },
+                                },
+                            }
+                        ),
+                        **_errors(400, 401, 404, 503),
+                    },
+                },
+                "post": {
+                    "tags": tag,
+                    "summary": f"{link.title}: link {related.title}",
+                    "operationId": f"{lid}_link",
+                    "parameters": _params("recordId"),
+                    "requestBody": _json_body(target),
+                    "responses": {
+                        **_ok({"type": "boolean"}),
+                        **_errors(400, 401, 403, 404, 503),
+                    },
+                },
+                "delete": {
+                    "tags": tag,
+                    "summary": f"{link.title}: unlink {related.title}",
+                    "operationId": f"{lid}_unlink",
+                    "parameters": _params("recordId"),
+                    "requestBody": _json_body(target),
+                    "responses": {
+                        **_ok({"type": "boolean"}),
+                        **_errors(400, 401, 403, 404, 503),
+                    },
+                },
             }
     return {
         "openapi": "3.0.3",
-        "info": {"title": f"{base.title} — records API", "version": "2", "description": f"Records of the base '{base.title}' in NocoDB's v2 dialect. Errors are `{{error, message}}`."},
+        "info": {
+            "title": f"{base.title} — records API",
+            "version": "2",
+            "description": f"Records of the base '{base.title}' in NocoDB's v2 dialect. Errors are `{{error, message}}`.",
+        },
         "servers": [{"url": "/"}],
         "security": [{"xcToken": []}, {"bearerToken": []}],
         "paths": paths,

@@ -22,9 +22,15 @@ READ_ONLY_UIDTS = {"ID", "SpecificDBType", "LinkToAnotherRecord"}
 def _writable(table: Table) -> DataSource:
     source = table.source
     if not source.allow_data_edit:
-        raise Forbidden("Data editing is switched off for this data source.", code="DATA_EDIT_DISABLED")
+        raise Forbidden(
+            "Data editing is switched off for this data source.",
+            code="DATA_EDIT_DISABLED",
+        )
     if table.read_only_reason:
-        raise Forbidden(f"'{table.title}' is read-only: {table.read_only_reason}.", code="TABLE_READ_ONLY")
+        raise Forbidden(
+            f"'{table.title}' is read-only: {table.read_only_reason}.",
+            code="TABLE_READ_ONLY",
+        )
     return source
 
 
@@ -35,12 +41,17 @@ def _as_list(body, what: str, max_rows: int | None) -> tuple[list, bool]:
         if not body:
             raise InvalidInput(f"Send at least one {what}.", code="INVALID_BODY")
         if max_rows is not None and len(body) > max_rows:
-            raise InvalidInput(f"At most {max_rows} {what}s per request; split the rest.", code="TOO_MANY_RECORDS")
+            raise InvalidInput(
+                f"At most {max_rows} {what}s per request; split the rest.",
+                code="TOO_MANY_RECORDS",
+            )
         return body, True
     raise InvalidInput(f"Send a {what} object or a list of them.", code="INVALID_BODY")
 
 
-def _values(meta: TableMeta, row, index: int | None, *, for_update: bool) -> dict[Field, object]:
+def _values(
+    meta: TableMeta, row, index: int | None, *, for_update: bool
+) -> dict[Field, object]:
     where = f"row {index}: " if index is not None else ""
     if not isinstance(row, dict):
         raise InvalidInput(f"{where}expected an object.", code="INVALID_BODY")
@@ -56,16 +67,26 @@ def _values(meta: TableMeta, row, index: int | None, *, for_update: bool) -> dic
             if field.uidt == "ID" and not for_update:
                 pass  # an explicit id on insert is allowed where the database accepts it
             else:
-                raise InvalidInput(f"{where}'{field.title}' is read-only.", code="READ_ONLY_FIELD")
+                raise InvalidInput(
+                    f"{where}'{field.title}' is read-only.", code="READ_ONLY_FIELD"
+                )
         parse_as = field.uidt
         if parse_as in ("ID", "ForeignKey"):
-            parse_as = "Number" if field.column_type in ("integer", "bigint") else "SingleLineText"
+            parse_as = (
+                "Number"
+                if field.column_type in ("integer", "bigint")
+                else "SingleLineText"
+            )
         try:
             parsed = ft.get(parse_as).parse(value, field.options)
         except InvalidInput as exc:
-            raise InvalidInput(f"{where}field '{field.title}': {exc.message}", code="INVALID_VALUE")
+            raise InvalidInput(
+                f"{where}field '{field.title}': {exc.message}", code="INVALID_VALUE"
+            )
         if parsed is None and not field.is_nullable and not field.is_auto:
-            raise InvalidInput(f"{where}field '{field.title}' is required.", code="INVALID_VALUE")
+            raise InvalidInput(
+                f"{where}field '{field.title}' is required.", code="INVALID_VALUE"
+            )
         out[field] = parsed
     return out
 
@@ -74,31 +95,51 @@ def _pk_values(meta: TableMeta, row, index: int | None) -> list:
     where = f"row {index}: " if index is not None else ""
     pk = meta.require_pk()
     if not isinstance(row, dict):
-        raise InvalidInput(f"{where}expected an object with the record's id.", code="INVALID_BODY")
+        raise InvalidInput(
+            f"{where}expected an object with the record's id.", code="INVALID_BODY"
+        )
     values = []
     for f in pk:
-        key = f.title if f.title in row else (f.column_name if f.column_name in row else None)
+        key = (
+            f.title
+            if f.title in row
+            else (f.column_name if f.column_name in row else None)
+        )
         if key is None and len(pk) == 1:
             key = next((k for k in ("Id", "id", "ID") if k in row), None)
         if key is None:
-            raise InvalidInput(f"{where}missing the primary key '{f.title}'.", code="MISSING_PRIMARY_KEY")
+            raise InvalidInput(
+                f"{where}missing the primary key '{f.title}'.",
+                code="MISSING_PRIMARY_KEY",
+            )
         values.append(meta.parse_record_id(row[key])[0] if len(pk) == 1 else row[key])
     return values
 
 
 def _db_error(exc: DatabaseError, index: int | None) -> Unprocessable:
     cause = exc.__cause__ or exc
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    text = (
+        str(cause).strip().splitlines()[0]
+        if str(cause).strip()
+        else type(cause).__name__
+    )
     where = f"row {index}: " if index is not None else ""
-    return Unprocessable(f"{where}the database refused the value: {text}", code="CONSTRAINT_VIOLATION")
+    return Unprocessable(
+        f"{where}the database refused the value: {text}", code="CONSTRAINT_VIOLATION"
+    )
 
 
-def insert_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None) -> list:
+def insert_rows(
+    table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None
+) -> list:
     """Insert one or many rows; return their primary key values (in order)."""
     source = _writable(table)
     meta = meta or TableMeta.of(table)
     items, _ = _as_list(rows, "record", max_rows)
-    parsed = [_values(meta, row, i if len(items) > 1 else None, for_update=False) for i, row in enumerate(items)]
+    parsed = [
+        _values(meta, row, i if len(items) > 1 else None, for_update=False)
+        for i, row in enumerate(items)
+    ]
     ids: list = []
     with user_db(source) as conn:
         d = Dialect(conn)
@@ -109,25 +150,49 @@ def insert_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableM
             for i, values in enumerate(parsed):
                 groups.setdefault(tuple(f.id for f in values), []).append(i)
             result: dict[int, list] = {}
-            for key, indexes in groups.items():
+            for indexes in groups.values():
                 fields = list(parsed[indexes[0]].keys())
                 for start in range(0, len(indexes), 500):
                     chunk = indexes[start : start + 500]
-                    result.update(_insert_chunk(conn, d, q, table, meta, fields, [parsed[i] for i in chunk], chunk, len(items) > 1))
+                    result.update(
+                        _insert_chunk(
+                            conn,
+                            d,
+                            q,
+                            table,
+                            meta,
+                            fields,
+                            [parsed[i] for i in chunk],
+                            chunk,
+                            len(items) > 1,
+                        )
+                    )
             ids = [result[i] for i in range(len(items))]
     return ids
 
 
-def _insert_chunk(conn, d, q, table, meta, fields, values_list, indexes, bulk: bool) -> dict[int, list]:
+def _insert_chunk(
+    conn, d, q, table, meta, fields, values_list, indexes, bulk: bool
+) -> dict[int, list]:
     pk = meta.pk
     cols = ", ".join(q(f.column_name) for f in fields)
-    head = f"INSERT INTO {q(table.table_name)} ({cols})" if fields else f"INSERT INTO {q(table.table_name)}"
-    returning = f" RETURNING {', '.join(q(f.column_name) for f in pk)}" if pk and d.supports_returning else ""
+    head = (
+        f"INSERT INTO {q(table.table_name)} ({cols})"
+        if fields
+        else f"INSERT INTO {q(table.table_name)}"
+    )
+    returning = (
+        f" RETURNING {', '.join(q(f.column_name) for f in pk)}"
+        if pk and d.supports_returning
+        else ""
+    )
     out: dict[int, list] = {}
     with conn.cursor() as cur:
         if not fields:
             for i in indexes:
-                default_sql = " DEFAULT VALUES" if d.vendor != "mysql" else " () VALUES ()"
+                default_sql = (
+                    " DEFAULT VALUES" if d.vendor != "mysql" else " () VALUES ()"
+                )
                 try:
                     cur.execute(head + default_sql + returning)
                 except DatabaseError as exc:
@@ -139,7 +204,10 @@ def _insert_chunk(conn, d, q, table, meta, fields, values_list, indexes, bulk: b
             params = [d.to_db(f, v[f]) for v in values_list for f in fields]
             try:
                 with transaction.atomic(using=conn.alias):
-                    cur.execute(f"{head} VALUES {', '.join([row_sql] * len(values_list))}{returning}", params)
+                    cur.execute(
+                        f"{head} VALUES {', '.join([row_sql] * len(values_list))}{returning}",
+                        params,
+                    )
                     fetched = cur.fetchall() if returning else None
             except DatabaseError as exc:
                 if len(values_list) == 1:
@@ -148,12 +216,19 @@ def _insert_chunk(conn, d, q, table, meta, fields, values_list, indexes, bulk: b
             else:
                 if returning:
                     return {i: list(r) for i, r in zip(indexes, fetched, strict=True)}
-                return {indexes[0]: (_explicit_pk(meta, values_list[0]) or [cur.lastrowid]) if pk else []}
+                return {
+                    indexes[0]: (_explicit_pk(meta, values_list[0]) or [cur.lastrowid])
+                    if pk
+                    else []
+                }
         # Row by row (MySQL without RETURNING, or to find the failing row), each in a savepoint.
         for i, values in zip(indexes, values_list, strict=True):
             try:
                 with transaction.atomic(using=conn.alias):
-                    cur.execute(f"{head} VALUES {row_sql}{returning}", [d.to_db(f, values[f]) for f in fields])
+                    cur.execute(
+                        f"{head} VALUES {row_sql}{returning}",
+                        [d.to_db(f, values[f]) for f in fields],
+                    )
                     # Read RETURNING inside the savepoint: SQLite cannot release it mid-statement.
                     returned = list(cur.fetchone()) if returning else None
             except DatabaseError as exc:
@@ -170,7 +245,9 @@ def _explicit_pk(meta: TableMeta, values: dict) -> list | None:
     return given if all(v is not None for v in given) else None
 
 
-def update_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None) -> list:
+def update_rows(
+    table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None
+) -> list:
     """Update the given fields of one or many rows (each carries its primary key)."""
     source = _writable(table)
     meta = meta or TableMeta.of(table)
@@ -178,7 +255,9 @@ def update_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableM
     plan = []
     for i, row in enumerate(items):
         index = i if bulk else None
-        plan.append((_pk_values(meta, row, index), _values(meta, row, index, for_update=True)))
+        plan.append(
+            (_pk_values(meta, row, index), _values(meta, row, index, for_update=True))
+        )
     with user_db(source) as conn:
         d = Dialect(conn)
         q = d.quote
@@ -189,17 +268,25 @@ def update_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableM
                 try:
                     if values:
                         sets = ", ".join(f"{q(f.column_name)} = %s" for f in values)
-                        cur.execute(f"UPDATE {q(table.table_name)} SET {sets} WHERE {cond}", [d.to_db(f, v) for f, v in values.items()] + key)
+                        cur.execute(
+                            f"UPDATE {q(table.table_name)} SET {sets} WHERE {cond}",
+                            [d.to_db(f, v) for f, v in values.items()] + key,
+                        )
                         found = cur.rowcount
                         if found == 0 and d.vendor == "mysql":
-                            found = _exists(cur, q, table, cond, key)  # MySQL counts changed rows only
+                            found = _exists(
+                                cur, q, table, cond, key
+                            )  # MySQL counts changed rows only
                     else:
                         found = _exists(cur, q, table, cond, key)
                 except DatabaseError as exc:
                     raise _db_error(exc, i if bulk else None)
                 if not found:
                     where = f"row {i}: " if bulk else ""
-                    raise NotFound(f"{where}record {meta.record_id(pk_values)} not found.", code="RECORD_NOT_FOUND")
+                    raise NotFound(
+                        f"{where}record {meta.record_id(pk_values)} not found.",
+                        code="RECORD_NOT_FOUND",
+                    )
     return [pk for pk, _ in plan]
 
 
@@ -208,7 +295,9 @@ def _exists(cur, q, table, cond, key) -> int:
     return 1 if cur.fetchone() else 0
 
 
-def delete_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None) -> list:
+def delete_rows(
+    table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None
+) -> list:
     source = _writable(table)
     meta = meta or TableMeta.of(table)
     items, bulk = _as_list(rows, "record", max_rows)
@@ -220,12 +309,21 @@ def delete_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableM
         with transaction.atomic(using=conn.alias), conn.cursor() as cur:
             for i, pk_values in enumerate(keys):
                 try:
-                    cur.execute(f"DELETE FROM {q(table.table_name)} WHERE {cond}", [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)])
+                    cur.execute(
+                        f"DELETE FROM {q(table.table_name)} WHERE {cond}",
+                        [
+                            d.to_db(f, v)
+                            for f, v in zip(meta.pk, pk_values, strict=True)
+                        ],
+                    )
                 except IntegrityError as exc:
                     raise _db_error(exc, i if bulk else None)
                 if cur.rowcount == 0:
                     where = f"row {i}: " if bulk else ""
-                    raise NotFound(f"{where}record {meta.record_id(pk_values)} not found.", code="RECORD_NOT_FOUND")
+                    raise NotFound(
+                        f"{where}record {meta.record_id(pk_values)} not found.",
+                        code="RECORD_NOT_FOUND",
+                    )
     return keys
 
 
@@ -233,7 +331,7 @@ def delete_rows(table: Table, rows, *, max_rows: int | None = 1000, meta: TableM
 
 
 def _link_targets(related_meta: TableMeta, body) -> list:
-    items, _ = _as_list(body, "linked record", settings.NOCO_MAX_PAGE_SIZE if hasattr(settings, "NOCO_MAX_PAGE_SIZE") else 1000)
+    items, _ = _as_list(body, "linked record", settings.NOCO_MAX_PAGE_SIZE)
     out = []
     for i, item in enumerate(items):
         if isinstance(item, dict):
@@ -243,7 +341,9 @@ def _link_targets(related_meta: TableMeta, body) -> list:
     return out
 
 
-def link_records(table: Table, link: Field, record_id, body, *, unlink: bool = False) -> int:
+def link_records(
+    table: Table, link: Field, record_id, body, *, unlink: bool = False
+) -> int:
     """Link (or unlink) records of the related table to one record; returns how many."""
     source = _writable(table)
     meta = TableMeta.of(table)
@@ -257,34 +357,72 @@ def link_records(table: Table, link: Field, record_id, body, *, unlink: bool = F
         d = Dialect(conn)
         q = d.quote
         with transaction.atomic(using=conn.alias), conn.cursor() as cur:
-            this_ref = _ref_value(cur, q, d, meta, this_pk, o.get("fk_column") if o.get("relation") == "bt" else o.get("ref_column"))
+            this_ref = _ref_value(
+                cur,
+                q,
+                d,
+                meta,
+                this_pk,
+                o.get("fk_column")
+                if o.get("relation") == "bt"
+                else o.get("ref_column"),
+            )
             rel_pk = related_meta.pk[0]
             for t in targets:
                 _require_row(cur, q, d, related_meta, [t])
             relation = o.get("relation")
             if relation == "bt":
                 if len(targets) > 1:
-                    raise InvalidInput("A belongs-to link holds one record.", code="INVALID_BODY")
+                    raise InvalidInput(
+                        "A belongs-to link holds one record.", code="INVALID_BODY"
+                    )
                 target = targets[0]
-                ref_val = _ref_value(cur, q, d, related_meta, [target], o.get("ref_column"))
+                ref_val = _ref_value(
+                    cur, q, d, related_meta, [target], o.get("ref_column")
+                )
                 new = None if unlink else ref_val
                 if unlink and this_ref != ref_val:
                     return 0
-                cur.execute(f"UPDATE {q(table.table_name)} SET {q(o['fk_column'])} = %s WHERE {_pk_cond(q, meta)}", [new, *[d.to_db(f, v) for f, v in zip(meta.pk, this_pk, strict=True)]])
+                cur.execute(
+                    f"UPDATE {q(table.table_name)} SET {q(o['fk_column'])} = %s WHERE {_pk_cond(q, meta)}",
+                    [
+                        new,
+                        *[d.to_db(f, v) for f, v in zip(meta.pk, this_pk, strict=True)],
+                    ],
+                )
             elif relation == "hm":
                 marks = ", ".join(["%s"] * len(targets))
                 if unlink:
-                    cur.execute(f"UPDATE {q(related.table_name)} SET {q(o['fk_column'])} = NULL WHERE {q(rel_pk.column_name)} IN ({marks}) AND {q(o['fk_column'])} = %s", [*targets, this_ref])
+                    cur.execute(
+                        f"UPDATE {q(related.table_name)} SET {q(o['fk_column'])} = NULL WHERE {q(rel_pk.column_name)} IN ({marks}) AND {q(o['fk_column'])} = %s",
+                        [*targets, this_ref],
+                    )
                 else:
-                    cur.execute(f"UPDATE {q(related.table_name)} SET {q(o['fk_column'])} = %s WHERE {q(rel_pk.column_name)} IN ({marks})", [this_ref, *targets])
+                    cur.execute(
+                        f"UPDATE {q(related.table_name)} SET {q(o['fk_column'])} = %s WHERE {q(rel_pk.column_name)} IN ({marks})",
+                        [this_ref, *targets],
+                    )
             else:
                 junction = Table.objects.get(pk=o["junction_table_id"])
-                other_refs = [_ref_value(cur, q, d, related_meta, [t], o.get("other_ref_column")) for t in targets]
-                jt, sc, oc = q(junction.table_name), q(o["self_column"]), q(o["other_column"])
+                other_refs = [
+                    _ref_value(cur, q, d, related_meta, [t], o.get("other_ref_column"))
+                    for t in targets
+                ]
+                jt, sc, oc = (
+                    q(junction.table_name),
+                    q(o["self_column"]),
+                    q(o["other_column"]),
+                )
                 for other in other_refs:
-                    cur.execute(f"DELETE FROM {jt} WHERE {sc} = %s AND {oc} = %s", [this_ref, other])
+                    cur.execute(
+                        f"DELETE FROM {jt} WHERE {sc} = %s AND {oc} = %s",
+                        [this_ref, other],
+                    )
                     if not unlink:
-                        cur.execute(f"INSERT INTO {jt} ({sc}, {oc}) VALUES (%s, %s)", [this_ref, other])
+                        cur.execute(
+                            f"INSERT INTO {jt} ({sc}, {oc}) VALUES (%s, %s)",
+                            [this_ref, other],
+                        )
     return len(targets)
 
 
@@ -293,14 +431,26 @@ def _pk_cond(q, meta: TableMeta) -> str:
 
 
 def _require_row(cur, q, d, meta: TableMeta, pk_values: list) -> None:
-    cur.execute(f"SELECT 1 FROM {q(meta.table.table_name)} WHERE {_pk_cond(q, meta)}", [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)])
+    cur.execute(
+        f"SELECT 1 FROM {q(meta.table.table_name)} WHERE {_pk_cond(q, meta)}",
+        [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)],
+    )
     if cur.fetchone() is None:
-        raise NotFound(f"Record {meta.record_id(pk_values)} of '{meta.table.title}' not found.", code="RECORD_NOT_FOUND")
+        raise NotFound(
+            f"Record {meta.record_id(pk_values)} of '{meta.table.title}' not found.",
+            code="RECORD_NOT_FOUND",
+        )
 
 
 def _ref_value(cur, q, d, meta: TableMeta, pk_values: list, column: str | None):
-    cur.execute(f"SELECT {q(column)} FROM {q(meta.table.table_name)} WHERE {_pk_cond(q, meta)}", [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)])
+    cur.execute(
+        f"SELECT {q(column)} FROM {q(meta.table.table_name)} WHERE {_pk_cond(q, meta)}",
+        [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)],
+    )
     row = cur.fetchone()
     if row is None:
-        raise NotFound(f"Record {meta.record_id(pk_values)} of '{meta.table.title}' not found.", code="RECORD_NOT_FOUND")
+        raise NotFound(
+            f"Record {meta.record_id(pk_values)} of '{meta.table.title}' not found.",
+            code="RECORD_NOT_FOUND",
+        )
     return row[0]

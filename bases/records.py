@@ -7,14 +7,22 @@ from a bounded count, exact up to NOCO_EXACT_COUNT_LIMIT and an estimate beyond 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from bases import fieldtypes as ft
 from bases.models import Field, Table
 from bases.query.params import FieldResolver, ListQuery, parse_list_query
-from bases.query.sql import Dialect, decode_cursor, encode_cursor, keyset_after, sort_signature
+from bases.query.sql import (
+    Dialect,
+    decode_cursor,
+    encode_cursor,
+    keyset_after,
+    sort_signature,
+)
 from bases.sources import user_db
 from nocoplatform.errors import Forbidden, InvalidInput, NotFound
 
@@ -32,15 +40,35 @@ class TableMeta:
         self.columns = [f for f in self.fields if f.column_name]
         self.pk = [f for f in self.columns if f.is_pk]
         self.resolve = FieldResolver(self.fields)
-        self.pv = next((f for f in self.columns if f.uidt in ("SingleLineText", "LongText") and not f.is_pk), None)
+        self.pv = next(
+            (
+                f
+                for f in self.columns
+                if f.uidt in ("SingleLineText", "LongText") and not f.is_pk
+            ),
+            None,
+        )
 
     @classmethod
     def of(cls, table: Table) -> TableMeta:
-        return cls(table, list(table.fields.select_related("related_table").all()))
+        cached = getattr(table, "_table_meta", None)
+        if cached is not None:
+            return cached
+        from bases import metacache
+
+        fresh = metacache.get_table(table.pk)
+        if fresh is not None and fresh.source.meta_version == table.source.meta_version:
+            return fresh._table_meta
+        return cls(
+            table, list(table.fields.select_related("related_table__source").all())
+        )
 
     def require_pk(self) -> list[Field]:
         if not self.pk:
-            raise Forbidden(f"'{self.table.title}' has no primary key: {self.table.read_only_reason or 'read-only'}.", code="TABLE_READ_ONLY")
+            raise Forbidden(
+                f"'{self.table.title}' has no primary key: {self.table.read_only_reason or 'read-only'}.",
+                code="TABLE_READ_ONLY",
+            )
         return self.pk
 
     def record_id(self, row_pk_values: list) -> str | int:
@@ -52,11 +80,22 @@ class TableMeta:
         pk = self.require_pk()
         parts = [record_id] if len(pk) == 1 else str(record_id).split(PK_SEPARATOR)
         if len(parts) != len(pk):
-            raise InvalidInput(f"A record id of '{self.table.title}' has {len(pk)} parts joined by '{PK_SEPARATOR}'.", code="INVALID_RECORD_ID")
+            raise InvalidInput(
+                f"A record id of '{self.table.title}' has {len(pk)} parts joined by '{PK_SEPARATOR}'.",
+                code="INVALID_RECORD_ID",
+            )
         out = []
         for f, part in zip(pk, parts, strict=True):
             try:
-                value = ft.get(f.uidt if f.uidt not in ("ID", "ForeignKey") else ("Number" if f.column_type in ("integer", "bigint") else "SingleLineText")).parse(part, f.options)
+                value = ft.get(
+                    f.uidt
+                    if f.uidt not in ("ID", "ForeignKey")
+                    else (
+                        "Number"
+                        if f.column_type in ("integer", "bigint")
+                        else "SingleLineText"
+                    )
+                ).parse(part, f.options)
             except InvalidInput:
                 raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
             out.append(value)
@@ -80,8 +119,15 @@ class RecordPage:
 
 
 def list_records(
-    table: Table, params=None, *, query: ListQuery | None = None, meta: TableMeta | None = None, extra=None,
-    fields: list[str] | None = None, limit: int | None = None, offset: int | None = None,
+    table: Table,
+    params=None,
+    *,
+    query: ListQuery | None = None,
+    meta: TableMeta | None = None,
+    extra=None,
+    fields: list[str] | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
 ) -> RecordPage:
     """A page of records, from request `params` (or, for Python callers, `fields`/`limit`/`offset`).
 
@@ -105,26 +151,43 @@ def list_records(
             extra_sql, extra_params = extra(d)
             where_sql = f"({where_sql}) AND ({extra_sql})" if where_sql else extra_sql
             where_params = [*where_params, *extra_params]
-        sort_keys = [(q(k.field.column_name), k.descending, k.field) for k in query.sort]
+        sort_keys = [
+            (q(k.field.column_name), k.descending, k.field) for k in query.sort
+        ]
         pk_keys = [(q(f.column_name), False, f) for f in meta.pk]
-        order_keys = sort_keys + [k for k in pk_keys if k[2] not in [s[2] for s in sort_keys]]
+        order_keys = sort_keys + [
+            k for k in pk_keys if k[2] not in [s[2] for s in sort_keys]
+        ]
         wanted = _select_fields(meta, query.fields)
         internal = [k[2] for k in order_keys if k[2] not in wanted]
         select_fields = wanted + internal
-        conditions, params_ = ([where_sql], list(where_params)) if where_sql else ([], [])
-        signature = sort_signature([f"{k[2].id}:{k[1]}" for k in order_keys] + [str(hash_where(query))])
+        conditions, params_ = (
+            ([where_sql], list(where_params)) if where_sql else ([], [])
+        )
+        signature = sort_signature(
+            [f"{k[2].id}:{k[1]}" for k in order_keys] + [str(hash_where(query))]
+        )
         if query.cursor:
             if not order_keys:
-                raise InvalidInput("This table has no primary key, so it cannot be paged with a cursor.", code="INVALID_CURSOR")
+                raise InvalidInput(
+                    "This table has no primary key, so it cannot be paged with a cursor.",
+                    code="INVALID_CURSOR",
+                )
             values = decode_cursor(query.cursor, signature, [k[2] for k in order_keys])
-            ks_sql, ks_params = keyset_after(d, [(k[0], k[1]) for k in order_keys], [d.to_db(k[2], v) for k, v in zip(order_keys, values, strict=True)])
+            ks_sql, ks_params = keyset_after(
+                d,
+                [(k[0], k[1], k[2].is_nullable and not k[2].is_pk) for k in order_keys],
+                [d.to_db(k[2], v) for k, v in zip(order_keys, values, strict=True)],
+            )
             conditions.append(ks_sql)
             params_ += ks_params
         sql = f"SELECT {', '.join(q(f.column_name) for f in select_fields) or '1'} FROM {q(table.table_name)}"
         if conditions:
             sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
         if order_keys:
-            sql += " ORDER BY " + ", ".join(d.order_term(k[0], k[1]) for k in order_keys)
+            sql += " ORDER BY " + ", ".join(
+                d.order_term(k[0], k[1]) for k in order_keys
+            )
         sql += " LIMIT %s"
         params_.append(query.limit + 1)
         if query.offset and not query.cursor:
@@ -136,7 +199,8 @@ def list_records(
         has_more = len(raw_rows) > query.limit
         raw_rows = raw_rows[: query.limit]
         rows = [
-            {f.title: d.from_db(f, v) for f, v in zip(select_fields, raw, strict=True)} for raw in raw_rows
+            {f.title: d.from_db(f, v) for f, v in zip(select_fields, raw, strict=True)}
+            for raw in raw_rows
         ]
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         if links and rows:
@@ -145,12 +209,16 @@ def list_records(
         if has_more and order_keys and raw_rows:
             last = raw_rows[-1]
             idx = {f.id: i for i, f in enumerate(select_fields)}
-            next_cursor = encode_cursor(signature, [last[idx[k[2].id]] for k in order_keys])
+            next_cursor = encode_cursor(
+                signature, [last[idx[k[2].id]] for k in order_keys]
+            )
         hidden = [f for f in select_fields if f not in query.fields]
         for row in rows:
             for f in hidden:
                 row.pop(f.title, None)
-        total, estimated = _total(conn, d, table, where_sql, where_params, query, len(rows), has_more)
+        total, estimated = _total(
+            conn, d, table, where_sql, where_params, query, len(rows), has_more
+        )
     page_info = {
         "totalRows": total,
         "page": query.offset // query.limit + 1 if not query.cursor else None,
@@ -168,9 +236,9 @@ def list_records(
 def hash_where(query: ListQuery) -> int:
     if query.where is None:
         return 0
-    from bases.query.where import render_where
-
     import zlib
+
+    from bases.query.where import render_where
 
     return zlib.crc32(render_where(query.where).encode())
 
@@ -182,7 +250,9 @@ def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
         if f.uidt != "LinkToAnotherRecord":
             continue
         o = f.options
-        needed = o.get("fk_column") if o.get("relation") == "bt" else o.get("ref_column")
+        needed = (
+            o.get("fk_column") if o.get("relation") == "bt" else o.get("ref_column")
+        )
         col = meta.resolve.by_column.get(needed)
         if col is not None and col not in out:
             out.append(col)
@@ -198,36 +268,63 @@ def _where(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
     return compile_where(query.where, resolve=resolve, vendor=d.vendor, quote=d.quote)
 
 
-def _total(conn, d: Dialect, table: Table, where_sql: str, where_params: list, query: ListQuery, page_rows: int, has_more: bool) -> tuple[int, bool]:
-    """Exact when cheap (a bounded count); beyond the bound, the planner's estimate, flagged."""
+def _total(
+    conn,
+    d: Dialect,
+    table: Table,
+    where_sql: str,
+    where_params: list,
+    query: ListQuery,
+    page_rows: int,
+    has_more: bool,
+) -> tuple[int, bool]:
+    """Exact when cheap, else the planner's estimate, flagged: never a full count on a list.
+
+    A last page knows its total. Otherwise, when the planner expects many more rows than
+    NOCO_EXACT_COUNT_LIMIT, its estimate is used as is; else a count bounded at that limit runs
+    (exact below it).
+    """
     if not has_more and not query.cursor:
         return query.offset + page_rows, False
-    bound = getattr(settings, "NOCO_EXACT_COUNT_LIMIT", 10_000)
+    bound = settings.NOCO_EXACT_COUNT_LIMIT
     q = d.quote
     where = f" WHERE {where_sql}" if where_sql else ""
     with conn.cursor() as cur:
-        cur.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {q(table.table_name)}{where} LIMIT %s) bounded", [*where_params, bound + 1])
+        estimate = _estimate(cur, d, table, where, where_params)
+        if estimate is not None and estimate > 2 * bound:
+            return estimate, True
+        cur.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {q(table.table_name)}{where} LIMIT %s) bounded",
+            [*where_params, bound + 1],
+        )
         counted = cur.fetchone()[0]
-        if counted <= bound:
-            return counted, False
-        estimate = _estimate(cur, d, table, where)
+    if counted <= bound:
+        return counted, False
     return max(estimate or 0, bound + 1), True
 
 
-def _estimate(cur, d: Dialect, table: Table, where: str) -> int | None:
+def _estimate(cur, d: Dialect, table: Table, where: str, params: list) -> int | None:
+    """The planner's row estimate for the filtered table (PostgreSQL, MySQL); None elsewhere."""
     q = d.quote
     try:
         if d.vendor == "postgresql":
-            if not where:
-                cur.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [q(table.table_name)])
-                row = cur.fetchone()
-                return int(row[0]) if row and row[0] and row[0] > 0 else None
-            return None
-        if d.vendor == "mysql" and not where:
-            cur.execute("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", [table.table_name])
-            row = cur.fetchone()
-            return int(row[0]) if row and row[0] else None
-    except Exception:  # noqa: BLE001 - an estimate is optional
+            cur.execute(
+                f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {q(table.table_name)}{where}",
+                params,
+            )
+            plan = cur.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            return int(plan[0]["Plan"]["Plan Rows"])
+        if d.vendor == "mysql":
+            cur.execute(f"EXPLAIN SELECT 1 FROM {q(table.table_name)}{where}", params)
+            names = [c[0] for c in cur.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            return (
+                int(rows[0]["rows"])
+                if rows and rows[0].get("rows") is not None
+                else None
+            )
+    except (DatabaseError, KeyError, IndexError, TypeError, ValueError):
         return None
     return None
 
@@ -247,10 +344,16 @@ def count_records(table: Table, params=None, *, meta: TableMeta | None = None) -
             return int(cur.fetchone()[0])
 
 
-def get_record(table: Table, record_id, params=None, *, meta: TableMeta | None = None) -> dict:
+def get_record(
+    table: Table, record_id, params=None, *, meta: TableMeta | None = None
+) -> dict:
     meta = meta or TableMeta.of(table)
     pk_values = meta.parse_record_id(record_id)
-    query = parse_list_query(table, meta.fields, {k: v for k, v in (params or {}).items() if k in ("fields", "f")})
+    query = parse_list_query(
+        table,
+        meta.fields,
+        {k: v for k, v in (params or {}).items() if k in ("fields", "f")},
+    )
     with user_db(table.source) as conn:
         d = Dialect(conn)
         q = d.quote
@@ -260,11 +363,15 @@ def get_record(table: Table, record_id, params=None, *, meta: TableMeta | None =
         cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
         sql = f"SELECT {', '.join(q(f.column_name) for f in select_fields)} FROM {q(table.table_name)} WHERE {cond}"
         with conn.cursor() as cur:
-            cur.execute(sql, [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)])
+            cur.execute(
+                sql, [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)]
+            )
             raw = cur.fetchone()
         if raw is None:
             raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
-        row = {f.title: d.from_db(f, v) for f, v in zip(select_fields, raw, strict=True)}
+        row = {
+            f.title: d.from_db(f, v) for f, v in zip(select_fields, raw, strict=True)
+        }
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         if links:
             _load_links(conn, d, meta, links, [row])
@@ -317,8 +424,9 @@ def list_linked(table: Table, link: Field, record_id, params=None) -> RecordPage
     return list_records(related, params, extra=extra)
 
 
-
-def _load_links(conn, d: Dialect, meta: TableMeta, links: list[Field], rows: list[dict]) -> None:
+def _load_links(
+    conn, d: Dialect, meta: TableMeta, links: list[Field], rows: list[dict]
+) -> None:
     """Fill link cells for a page: one query per link field. has-many / many-to-many give a count
     (as NocoDB's v2 API does), belongs-to gives the linked record's id and display value."""
     q = d.quote
@@ -328,7 +436,10 @@ def _load_links(conn, d: Dialect, meta: TableMeta, links: list[Field], rows: lis
         related = link.related_table
         if o.get("relation") == "bt":
             fk = by_column.get(o.get("fk_column"))
-            keys = sorted({r.get(fk.title) for r in rows if fk and r.get(fk.title) is not None}, key=str)
+            keys = sorted(
+                {r.get(fk.title) for r in rows if fk and r.get(fk.title) is not None},
+                key=str,
+            )
             rel_meta = TableMeta.of(related)
             ref = rel_meta.resolve.by_column.get(o.get("ref_column"))
             found = {}
@@ -336,14 +447,23 @@ def _load_links(conn, d: Dialect, meta: TableMeta, links: list[Field], rows: lis
                 cols = [ref] + ([rel_meta.pv] if rel_meta.pv else [])
                 marks = ", ".join(["%s"] * len(keys))
                 with conn.cursor() as cur:
-                    cur.execute(f"SELECT {', '.join(q(c.column_name) for c in cols)} FROM {q(related.table_name)} WHERE {q(ref.column_name)} IN ({marks})", keys)
+                    cur.execute(
+                        f"SELECT {', '.join(q(c.column_name) for c in cols)} FROM {q(related.table_name)} WHERE {q(ref.column_name)} IN ({marks})",
+                        keys,
+                    )
                     for values in cur.fetchall():
-                        found[values[0]] = {c.title: d.from_db(c, v) for c, v in zip(cols, values, strict=True)}
+                        found[values[0]] = {
+                            c.title: d.from_db(c, v)
+                            for c, v in zip(cols, values, strict=True)
+                        }
             for r in rows:
                 r[link.title] = found.get(r.get(fk.title)) if fk else None
             continue
         ref = by_column.get(o.get("ref_column"))
-        keys = sorted({r.get(ref.title) for r in rows if ref and r.get(ref.title) is not None}, key=str)
+        keys = sorted(
+            {r.get(ref.title) for r in rows if ref and r.get(ref.title) is not None},
+            key=str,
+        )
         counts = {}
         if keys:
             marks = ", ".join(["%s"] * len(keys))
@@ -351,10 +471,16 @@ def _load_links(conn, d: Dialect, meta: TableMeta, links: list[Field], rows: lis
                 src_table, src_col = related.table_name, o.get("fk_column")
             else:
                 junction = Table.objects.filter(pk=o.get("junction_table_id")).first()
-                src_table, src_col = (junction.table_name if junction else None), o.get("self_column")
+                src_table, src_col = (
+                    (junction.table_name if junction else None),
+                    o.get("self_column"),
+                )
             if src_table:
                 with conn.cursor() as cur:
-                    cur.execute(f"SELECT {q(src_col)}, COUNT(*) FROM {q(src_table)} WHERE {q(src_col)} IN ({marks}) GROUP BY {q(src_col)}", keys)
+                    cur.execute(
+                        f"SELECT {q(src_col)}, COUNT(*) FROM {q(src_table)} WHERE {q(src_col)} IN ({marks}) GROUP BY {q(src_col)}",
+                        keys,
+                    )
                     counts = dict(cur.fetchall())
         for r in rows:
             r[link.title] = int(counts.get(r.get(ref.title), 0)) if ref else 0
@@ -369,7 +495,10 @@ def distinct_values(field: Field, *, limit: int = 1000) -> list:
         qn = conn.ops.quote_name
         col = qn(field.column_name)
         with conn.cursor() as cur:
-            cur.execute(f"SELECT DISTINCT {col} FROM {qn(table.table_name)} WHERE {col} IS NOT NULL LIMIT %s", [limit])
+            cur.execute(
+                f"SELECT DISTINCT {col} FROM {qn(table.table_name)} WHERE {col} IS NOT NULL LIMIT %s",
+                [limit],
+            )
             return [r[0] for r in cur.fetchall() if r[0] != ""]
 
 

@@ -18,21 +18,45 @@ from nocoplatform.errors import InvalidInput, NotFound
 from permissions.checks import actor_from_request
 
 LIST_PARAMS = [
-    OpenApiParameter("where", str, description="Filter, e.g. `(status,eq,active)~and(budget,gt,100)`; alias `w`. See docs/where.md."),
-    OpenApiParameter("sort", str, description="Comma list of fields, `-` for descending; alias `s`."),
-    OpenApiParameter("fields", str, description="Comma list of fields to return; alias `f`."),
-    OpenApiParameter("limit", int, description="Page size, 1–1000 (default 25); alias `l`."),
-    OpenApiParameter("offset", int, description="Rows to skip; alias `o`. For deep pages prefer `cursor`."),
-    OpenApiParameter("cursor", str, description="`pageInfo.next` of the previous page: the next page at constant speed."),
-    OpenApiParameter("viewId", str, description="Apply a view's filters, sorts and fields."),
+    OpenApiParameter(
+        "where",
+        str,
+        description="Filter, e.g. `(status,eq,active)~and(budget,gt,100)`; alias `w`. See docs/where.md.",
+    ),
+    OpenApiParameter(
+        "sort", str, description="Comma list of fields, `-` for descending; alias `s`."
+    ),
+    OpenApiParameter(
+        "fields", str, description="Comma list of fields to return; alias `f`."
+    ),
+    OpenApiParameter(
+        "limit", int, description="Page size, 1–1000 (default 25); alias `l`."
+    ),
+    OpenApiParameter(
+        "offset",
+        int,
+        description="Rows to skip; alias `o`. For deep pages prefer `cursor`.",
+    ),
+    OpenApiParameter(
+        "cursor",
+        str,
+        description="`pageInfo.next` of the previous page: the next page at constant speed.",
+    ),
+    OpenApiParameter(
+        "viewId", str, description="Apply a view's filters, sorts and fields."
+    ),
 ]
 
 
 def _table(request: Request, table_id: str, operation: str):
-    table = selectors.table_get(actor=actor_from_request(request), table_id=table_id, operation=operation)
+    table = selectors.table_get(
+        actor=actor_from_request(request), table_id=table_id, operation=operation
+    )
     view_id = request.query_params.get("viewId")
     if view_id:
-        raise NotFound("View not found.", code="VIEW_NOT_FOUND")  # views arrive with the grid
+        raise NotFound(
+            "View not found.", code="VIEW_NOT_FOUND"
+        )  # views arrive with the grid
     return table
 
 
@@ -49,13 +73,23 @@ def _body(request: Request):
 class RecordsApi(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(summary="List records", parameters=LIST_PARAMS, responses={200: dict, **ERRORS}, tags=["Records"])
+    @extend_schema(
+        summary="List records",
+        parameters=LIST_PARAMS,
+        responses={200: dict, **ERRORS},
+        tags=["Records"],
+    )
     def get(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.read")
         page = records.list_records(table, request.query_params)
         return Response({"list": page.rows, "pageInfo": page.page_info})
 
-    @extend_schema(summary="Create one record (object) or many (array, ≤1000, all or nothing)", request=dict, responses={200: dict, **ERRORS}, tags=["Records"])
+    @extend_schema(
+        summary="Create one record (object) or many (array, ≤1000, all or nothing)",
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Records"],
+    )
     def post(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.create")
         meta = records.TableMeta.of(table)
@@ -64,7 +98,12 @@ class RecordsApi(APIView):
         ids = _ids(meta, keys)
         return Response(ids if isinstance(body, list) else ids[0])
 
-    @extend_schema(summary="Update records: object or array, each with its primary key", request=dict, responses={200: dict, **ERRORS}, tags=["Records"])
+    @extend_schema(
+        summary="Update records: object or array, each with its primary key",
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Records"],
+    )
     def patch(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.update")
         meta = records.TableMeta.of(table)
@@ -72,7 +111,12 @@ class RecordsApi(APIView):
         ids = _ids(meta, record_services.update_rows(table, body, meta=meta))
         return Response(ids if isinstance(body, list) else ids[0])
 
-    @extend_schema(summary="Delete records: `{\"Id\": 1}` or an array", request=dict, responses={200: dict, **ERRORS}, tags=["Records"])
+    @extend_schema(
+        summary='Delete records: `{"Id": 1}` or an array',
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Records"],
+    )
     def delete(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.delete")
         meta = records.TableMeta.of(table)
@@ -82,14 +126,24 @@ class RecordsApi(APIView):
 
 
 class RecordCountApi(APIView):
-    @extend_schema(summary="Count records (always exact)", parameters=LIST_PARAMS[:1] + LIST_PARAMS[-1:], responses={200: dict, **ERRORS}, tags=["Records"])
+    @extend_schema(
+        summary="Count records (always exact)",
+        parameters=LIST_PARAMS[:1] + LIST_PARAMS[-1:],
+        responses={200: dict, **ERRORS},
+        tags=["Records"],
+    )
     def get(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.read")
         return Response({"count": records.count_records(table, request.query_params)})
 
 
 class RecordApi(APIView):
-    @extend_schema(summary="Read one record", parameters=LIST_PARAMS[2:3], responses={200: dict, **ERRORS}, tags=["Records"])
+    @extend_schema(
+        summary="Read one record",
+        parameters=LIST_PARAMS[2:3],
+        responses={200: dict, **ERRORS},
+        tags=["Records"],
+    )
     def get(self, request: Request, table_id: str, record_id: str) -> Response:
         table = _table(request, table_id, "records.read")
         return Response(records.get_record(table, record_id, request.query_params))
@@ -100,25 +154,52 @@ class LinksApi(APIView):
 
     def _link(self, request, table_id, link_field_id, operation):
         table = _table(request, table_id, operation)
-        link = table.fields.filter(pk=link_field_id, uidt="LinkToAnotherRecord").select_related("related_table__source").first()
+        link = (
+            table.fields.filter(pk=link_field_id, uidt="LinkToAnotherRecord")
+            .select_related("related_table__source")
+            .first()
+        )
         if link is None:
             raise NotFound("Link field not found.", code="FIELD_NOT_FOUND")
         return table, link
 
-    @extend_schema(summary="List the records linked to a record", parameters=LIST_PARAMS, responses={200: dict, **ERRORS}, tags=["Links"])
-    def get(self, request: Request, table_id: str, link_field_id: str, record_id: str) -> Response:
+    @extend_schema(
+        summary="List the records linked to a record",
+        parameters=LIST_PARAMS,
+        responses={200: dict, **ERRORS},
+        tags=["Links"],
+    )
+    def get(
+        self, request: Request, table_id: str, link_field_id: str, record_id: str
+    ) -> Response:
         table, link = self._link(request, table_id, link_field_id, "records.read")
         page = records.list_linked(table, link, record_id, request.query_params)
         return Response({"list": page.rows, "pageInfo": page.page_info})
 
-    @extend_schema(summary="Link records: `[{\"Id\": 1}, …]`", request=dict, responses={200: dict, **ERRORS}, tags=["Links"])
-    def post(self, request: Request, table_id: str, link_field_id: str, record_id: str) -> Response:
+    @extend_schema(
+        summary='Link records: `[{"Id": 1}, …]`',
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Links"],
+    )
+    def post(
+        self, request: Request, table_id: str, link_field_id: str, record_id: str
+    ) -> Response:
         table, link = self._link(request, table_id, link_field_id, "records.update")
         record_services.link_records(table, link, record_id, _body(request))
         return Response(True)
 
-    @extend_schema(summary="Unlink records: `[{\"Id\": 1}, …]`", request=dict, responses={200: dict, **ERRORS}, tags=["Links"])
-    def delete(self, request: Request, table_id: str, link_field_id: str, record_id: str) -> Response:
+    @extend_schema(
+        summary='Unlink records: `[{"Id": 1}, …]`',
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Links"],
+    )
+    def delete(
+        self, request: Request, table_id: str, link_field_id: str, record_id: str
+    ) -> Response:
         table, link = self._link(request, table_id, link_field_id, "records.update")
-        record_services.link_records(table, link, record_id, _body(request), unlink=True)
+        record_services.link_records(
+            table, link, record_id, _body(request), unlink=True
+        )
         return Response(True)

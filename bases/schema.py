@@ -8,6 +8,7 @@ dialect can roll DDL back (PostgreSQL, SQLite).
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
@@ -19,6 +20,8 @@ from bases import fieldtypes as ft
 from bases.introspection import ColumnInfo, TableInfo, introspect
 
 _counter = 0
+
+log = logging.getLogger(__name__)
 
 
 class RawTypeField(models.Field):
@@ -37,8 +40,20 @@ class RawTypeField(models.Field):
         return name, path, args, kwargs
 
 
+class _BareSQL(RawSQL):
+    """A SQLite default as PRAGMA table_info reports it (its parentheses stripped): the schema
+    editor wraps it in one pair again, so rebuilding a table keeps the default as it was."""
+
+    def as_sql(self, compiler, connection):
+        return self.sql, self.params
+
+
 def build_model(
-    vendor: str, info: TableInfo, *, apps: Apps | None = None, replace: dict[str, models.Field] | None = None
+    vendor: str,
+    info: TableInfo,
+    *,
+    apps: Apps | None = None,
+    replace: dict[str, models.Field] | None = None,
 ) -> type[models.Model]:
     """A throwaway model class for one live table. `replace` swaps the field built for a column."""
     global _counter
@@ -54,11 +69,21 @@ def build_model(
             field = replace[col.name]
         elif col.name in fks:
             fk = fks[col.name]
-            target = stubs.get(fk.ref_table) or _stub(apps, fk.ref_table, fk.ref_column, vendor)
-            stubs[fk.ref_table] = target
+            # The stub's key has the referencing column's own declared type: Django gives a
+            # foreign key column the type of its target, and SQLite rebuilds must keep it.
+            stub_key = (fk.ref_table, fk.ref_column, col.db_type)
+            target = stubs.get(stub_key) or _stub(
+                apps, fk.ref_table, fk.ref_column, vendor, col.db_type
+            )
+            stubs[stub_key] = target
             field = models.ForeignKey(
-                target, on_delete=models.DO_NOTHING, db_column=col.name, null=col.nullable,
-                to_field=fk.ref_column, related_name="+", primary_key=col.is_pk and len(info.pk_columns) == 1,
+                target,
+                on_delete=models.DO_NOTHING,
+                db_column=col.name,
+                null=col.nullable,
+                to_field="key",
+                related_name="+",
+                primary_key=col.is_pk and len(info.pk_columns) == 1,
             )
         else:
             field = column_field(vendor, col, single_pk=len(info.pk_columns) == 1)
@@ -66,18 +91,44 @@ def build_model(
         attrs[f"c{i}"] = field
     if not has_pk:
         raise ValueError("tables without a primary key cannot be edited")
-    meta = type("Meta", (), {"app_label": "noco_dynamic", "db_table": info.name, "apps": apps, "managed": True})
+    meta = type(
+        "Meta",
+        (),
+        {
+            "app_label": "noco_dynamic",
+            "db_table": info.name,
+            "apps": apps,
+            "managed": True,
+        },
+    )
     attrs["Meta"] = meta
     return type(f"Dyn{_counter}", (models.Model,), attrs)
 
 
-def _stub(apps: Apps, table: str, column: str, vendor: str) -> type[models.Model]:
+def _stub(
+    apps: Apps, table: str, column: str, vendor: str, raw_type: str = ""
+) -> type[models.Model]:
     global _counter
     _counter += 1
-    meta = type("Meta", (), {"app_label": "noco_dynamic", "db_table": table, "apps": apps, "managed": False})
+    meta = type(
+        "Meta",
+        (),
+        {
+            "app_label": "noco_dynamic",
+            "db_table": table,
+            "apps": apps,
+            "managed": False,
+        },
+    )
+    key = (
+        RawTypeField(raw_type=raw_type, primary_key=True, db_column=column)
+        if raw_type
+        else (models.BigIntegerField(primary_key=True, db_column=column))
+    )
     return type(
-        f"Stub{_counter}", (models.Model,),
-        {"__module__": "bases.dynamic", "Meta": meta, "key": models.BigIntegerField(primary_key=True, db_column=column)},
+        f"Stub{_counter}",
+        (models.Model,),
+        {"__module__": "bases.dynamic", "Meta": meta, "key": key},
     )
 
 
@@ -86,9 +137,13 @@ def column_field(vendor: str, col: ColumnInfo, *, single_pk: bool) -> models.Fie
     if col.is_pk and single_pk:
         kwargs = {"primary_key": True}
         if col.is_auto:
-            return models.BigAutoField(**kwargs) if col.column_type == ft.BIGINT else models.AutoField(**kwargs)
+            return (
+                models.BigAutoField(**kwargs)
+                if col.column_type == ft.BIGINT
+                else models.AutoField(**kwargs)
+            )
     if vendor == "sqlite" and col.default is not None and not col.is_pk:
-        kwargs["db_default"] = RawSQL(col.default, [])
+        kwargs["db_default"] = _BareSQL(col.default, [])
     if col.is_unique and not col.is_pk:
         kwargs["unique"] = True
     return RawTypeField(raw_type=col.db_type or "text", **kwargs)
@@ -117,7 +172,9 @@ def live_table(alias: str, table_name: str) -> TableInfo:
     if not infos:
         from nocoplatform.errors import SchemaOutOfSync
 
-        raise SchemaOutOfSync(f"Table '{table_name}' no longer exists in the database. Sync the base's schema.")
+        raise SchemaOutOfSync(
+            f"Table '{table_name}' no longer exists in the database. Sync the base's schema."
+        )
     return infos[0]
 
 
@@ -136,7 +193,9 @@ def sqlite_indexes(alias: str, table: str) -> list[tuple[str, str]]:
         return cur.fetchall()
 
 
-def restore_sqlite_indexes(alias: str, indexes: list[tuple[str, str]], renamed: dict[str, str] | None = None) -> None:
+def restore_sqlite_indexes(
+    alias: str, indexes: list[tuple[str, str]], renamed: dict[str, str] | None = None
+) -> None:
     conn = connections[alias]
     with conn.cursor() as cur:
         cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
@@ -148,5 +207,5 @@ def restore_sqlite_indexes(alias: str, indexes: list[tuple[str, str]], renamed: 
                 sql = sql.replace(conn.ops.quote_name(old), conn.ops.quote_name(new))
             try:
                 cur.execute(sql)
-            except Exception:  # noqa: BLE001 - an index on a dropped column cannot come back
-                pass
+            except Exception:  # an index on a dropped column cannot come back
+                log.info("index %s not restored after the table rebuild", name)

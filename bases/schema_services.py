@@ -29,16 +29,27 @@ def _schema_source(actor: Actor, base: Base, operation: str) -> DataSource:
 
 def _check_editable(table: Table) -> None:
     if not table.source.allow_schema_edit:
-        raise Forbidden("Schema editing is switched off for this data source.", code="SCHEMA_EDIT_DISABLED")
+        raise Forbidden(
+            "Schema editing is switched off for this data source.",
+            code="SCHEMA_EDIT_DISABLED",
+        )
     if table.kind == Table.Kind.VIEW:
-        raise Forbidden("A database view's columns cannot be edited.", code="TABLE_READ_ONLY")
+        raise Forbidden(
+            "A database view's columns cannot be edited.", code="TABLE_READ_ONLY"
+        )
     if table.read_only_reason == "no primary key":
-        raise Forbidden("Tables without a primary key cannot be edited.", code="TABLE_READ_ONLY")
+        raise Forbidden(
+            "Tables without a primary key cannot be edited.", code="TABLE_READ_ONLY"
+        )
 
 
 def _ddl_error(exc: DatabaseError) -> Unprocessable:
     cause = exc.__cause__ or exc
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    text = (
+        str(cause).strip().splitlines()[0]
+        if str(cause).strip()
+        else type(cause).__name__
+    )
     return Unprocessable(f"The database refused the change: {text}", code="DDL_FAILED")
 
 
@@ -58,28 +69,49 @@ def _clean_title(title: str, what: str = "A field") -> str:
 # --- tables ----------------------------------------------------------------------------------
 
 
-def table_create(*, actor: Actor, base: Base, title: str, columns: list[dict] | None = None, table_name: str = "") -> Table:
+def table_create(
+    *,
+    actor: Actor,
+    base: Base,
+    title: str,
+    columns: list[dict] | None = None,
+    table_name: str = "",
+) -> Table:
     """Create a table with an auto-numbered `id` and the given columns ({title, uidt, options})."""
     source = _schema_source(actor, base, "table.create")
     title = _clean_title(title, "A table")
     if base.tables.filter(title__iexact=title).exists():
-        raise Conflict(f"A table called '{title}' exists already.", code="DUPLICATE_TITLE")
+        raise Conflict(
+            f"A table called '{title}' exists already.", code="DUPLICATE_TITLE"
+        )
     alias = source_alias(source)
     with user_db(source) as conn:
         existing = set(conn.introspection.table_names())
         name = schema.column_name_for(table_name or title, existing)
-        specs = [_column_spec(c, i) for i, c in enumerate(columns or [{"title": "title", "uidt": "SingleLineText"}])]
+        specs = [
+            _column_spec(c, i)
+            for i, c in enumerate(
+                columns or [{"title": "title", "uidt": "SingleLineText"}]
+            )
+        ]
         taken = {"id"}
-        attrs: dict = {"__module__": "bases.dynamic", "id": models.BigAutoField(primary_key=True)}
+        attrs: dict = {
+            "__module__": "bases.dynamic",
+            "id": models.BigAutoField(primary_key=True),
+        }
         for i, spec in enumerate(specs):
-            spec["column_name"] = schema.column_name_for(spec.get("column_name") or spec["title"], taken)
+            spec["column_name"] = schema.column_name_for(
+                spec.get("column_name") or spec["title"], taken
+            )
             taken.add(spec["column_name"])
             field = schema.new_column_field(spec["uidt"], options=spec["options"])
             field.db_column = spec["column_name"]
             attrs[f"c{i}"] = field
         from django.apps.registry import Apps
 
-        attrs["Meta"] = type("Meta", (), {"app_label": "noco_dynamic", "db_table": name, "apps": Apps()})
+        attrs["Meta"] = type(
+            "Meta", (), {"app_label": "noco_dynamic", "db_table": name, "apps": Apps()}
+        )
         model = type("NewTable", (models.Model,), attrs)
         try:
             with schema.editor(alias) as ed:
@@ -88,25 +120,41 @@ def table_create(*, actor: Actor, base: Base, title: str, columns: list[dict] | 
             raise _ddl_error(exc)
     with transaction.atomic():
         order = (base.tables.aggregate(m=Max("order"))["m"] or 0) + 1
-        table = Table.objects.create(base=base, source=source, table_name=name, title=title, order=order)
+        table = Table.objects.create(
+            base=base, source=source, table_name=name, title=title, order=order
+        )
         fields = meta_sync.refresh_table(table)
         for spec in specs:
             field = fields[spec["column_name"]]
-            field.title, field.uidt, field.options = spec["title"], spec["uidt"], spec["options"]
+            field.title, field.uidt, field.options = (
+                spec["title"],
+                spec["uidt"],
+                spec["options"],
+            )
             field.description = spec.get("description", "")
             field.save()
         if "id" in fields:
-            fields["id"].title = "Id" if not any(s["title"].lower() == "id" for s in specs) else "id"
+            fields["id"].title = (
+                "Id" if not any(s["title"].lower() == "id" for s in specs) else "id"
+            )
             fields["id"].save()
     return table
 
 
-def table_update(*, actor: Actor, table: Table, title: str | None = None, description: str | None = None) -> Table:
+def table_update(
+    *,
+    actor: Actor,
+    table: Table,
+    title: str | None = None,
+    description: str | None = None,
+) -> Table:
     require(actor, "table.update", table.base)
     if title is not None:
         title = _clean_title(title, "A table")
         if table.base.tables.filter(title__iexact=title).exclude(pk=table.pk).exists():
-            raise Conflict(f"A table called '{title}' exists already.", code="DUPLICATE_TITLE")
+            raise Conflict(
+                f"A table called '{title}' exists already.", code="DUPLICATE_TITLE"
+            )
         table.title = title
     if description is not None:
         table.description = description
@@ -119,7 +167,10 @@ def table_delete(*, actor: Actor, table: Table) -> None:
     require(actor, "table.delete", table.base)
     source = table.source
     if not source.allow_schema_edit:
-        raise Forbidden("Schema editing is switched off for this data source.", code="SCHEMA_EDIT_DISABLED")
+        raise Forbidden(
+            "Schema editing is switched off for this data source.",
+            code="SCHEMA_EDIT_DISABLED",
+        )
     alias = source_alias(source)
     with user_db(source) as conn:
         qn = conn.ops.quote_name
@@ -143,7 +194,8 @@ def _column_spec(data: dict, index: int = 0) -> dict:
     if uidt not in ft.CREATABLE:
         raise InvalidInput(
             f"column {index + 1}: '{uidt}' is not a type a column can be created with "
-            f"({', '.join(ft.CREATABLE)}).", code="UNKNOWN_FIELD_TYPE",
+            f"({', '.join(ft.CREATABLE)}).",
+            code="UNKNOWN_FIELD_TYPE",
         )
     options = _clean_options(uidt, data.get("options") or data.get("meta") or {}, data)
     return {
@@ -178,12 +230,16 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     _check_editable(table)
     spec = _column_spec(data)
     if table.fields.filter(title__iexact=spec["title"]).exists():
-        raise Conflict(f"A field called '{spec['title']}' exists already.", code="DUPLICATE_TITLE")
+        raise Conflict(
+            f"A field called '{spec['title']}' exists already.", code="DUPLICATE_TITLE"
+        )
     source = table.source
     alias = source_alias(source)
     with user_db(source):
         info = schema.live_table(alias, table.table_name)
-        name = schema.column_name_for(spec["column_name"] or spec["title"], {c.name for c in info.columns})
+        name = schema.column_name_for(
+            spec["column_name"] or spec["title"], {c.name for c in info.columns}
+        )
         model = schema.build_model(source_vendor(alias), info)
         field = schema.new_column_field(spec["uidt"], options=spec["options"])
         field.set_attributes_from_name(f"new_{name}")
@@ -197,7 +253,12 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
             raise _ddl_error(exc)
         fields = meta_sync.refresh_table(table)
     new = fields[name]
-    new.title, new.uidt, new.options, new.description = spec["title"], spec["uidt"], spec["options"], spec["description"]
+    new.title, new.uidt, new.options, new.description = (
+        spec["title"],
+        spec["uidt"],
+        spec["options"],
+        spec["description"],
+    )
     new.order = (table.fields.aggregate(m=Max("order"))["m"] or 0) + 1
     new.save()
     return new
@@ -212,7 +273,9 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
     if "title" in data:
         title = _clean_title(data["title"])
         if table.fields.filter(title__iexact=title).exclude(pk=field.pk).exists():
-            raise Conflict(f"A field called '{title}' exists already.", code="DUPLICATE_TITLE")
+            raise Conflict(
+                f"A field called '{title}' exists already.", code="DUPLICATE_TITLE"
+            )
         field.title = title
     if "description" in data:
         field.description = str(data["description"] or "")
@@ -227,18 +290,43 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
     needs_ddl = (new_column and new_column != field.column_name) or (
         new_uidt != field.uidt and not ft.get(new_uidt).fits(field.column_type)
     )
-    options = _clean_options(new_uidt, data.get("options", field.options if new_uidt == field.uidt else {}), data) if (
-        "options" in data or "choices" in data or new_uidt != field.uidt or "colOptions" in data
-    ) else field.options
+    options = (
+        _clean_options(
+            new_uidt,
+            data.get("options", field.options if new_uidt == field.uidt else {}),
+            data,
+        )
+        if (
+            "options" in data
+            or "choices" in data
+            or new_uidt != field.uidt
+            or "colOptions" in data
+        )
+        else field.options
+    )
     if new_uidt != field.uidt and new_uidt not in ft.CREATABLE:
-        raise InvalidInput(f"A field cannot be changed to '{new_uidt}'.", code="UNKNOWN_FIELD_TYPE")
+        raise InvalidInput(
+            f"A field cannot be changed to '{new_uidt}'.", code="UNKNOWN_FIELD_TYPE"
+        )
     if needs_ddl:
         if field.is_pk or field.uidt == "ForeignKey":
-            raise Forbidden("Key columns cannot be renamed or retyped here.", code="KEY_COLUMN")
+            raise Forbidden(
+                "Key columns cannot be renamed or retyped here.", code="KEY_COLUMN"
+            )
         _check_editable(table)
-        renames = _alter_column(field, new_uidt, options, new_column or field.column_name)
+        if new_uidt != field.uidt:
+            # SQLite converts nothing on a rebuild ('abc' would land in an integer column), and
+            # the other dialects' errors say less: check the stored values first, everywhere.
+            options = _meta_retype(field, new_uidt, options)
+        renames = _alter_column(
+            field, new_uidt, options, new_column or field.column_name
+        )
         fields = meta_sync.refresh_table(table, renames)
-        field = fields[new_column or field.column_name] if (new_column or field.column_name) in fields else field
+        field = (
+            fields[new_column or field.column_name]
+            if (new_column or field.column_name) in fields
+            else field
+        )
         if "title" in data:
             field.title = _clean_title(data["title"])
         elif new_column and field.title == (renames and next(iter(renames))):
@@ -264,7 +352,12 @@ def _meta_retype(field: Field, uidt: str, options: dict) -> dict:
             parts = str(value).split(",") if uidt == "MultiSelect" else [str(value)]
             seen += [p.strip() for p in parts if p.strip() and p.strip() not in seen]
         current = [c["title"] for c in options.get("choices", [])]
-        return {**options, "choices": ft.normalise_choices(options.get("choices", []) + [v for v in seen if v not in current])}
+        return {
+            **options,
+            "choices": ft.normalise_choices(
+                options.get("choices", []) + [v for v in seen if v not in current]
+            ),
+        }
     bad = []
     for value in values:
         try:
@@ -274,12 +367,15 @@ def _meta_retype(field: Field, uidt: str, options: dict) -> dict:
     if bad:
         raise Unprocessable(
             f"{len(bad)} stored value(s) are not valid for {kind.label}, for example '{bad[0]}'. "
-            "Fix them first.", code="VALUES_DO_NOT_FIT",
+            "Fix them first.",
+            code="VALUES_DO_NOT_FIT",
         )
     return options
 
 
-def _alter_column(field: Field, uidt: str, options: dict, new_name: str) -> dict[str, str]:
+def _alter_column(
+    field: Field, uidt: str, options: dict, new_name: str
+) -> dict[str, str]:
     table = field.table
     source = table.source
     alias = source_alias(source)
@@ -289,7 +385,9 @@ def _alter_column(field: Field, uidt: str, options: dict, new_name: str) -> dict
         if col is None:
             from nocoplatform.errors import SchemaOutOfSync
 
-            raise SchemaOutOfSync(f"Column '{field.column_name}' is gone from the database. Sync the base's schema.")
+            raise SchemaOutOfSync(
+                f"Column '{field.column_name}' is gone from the database. Sync the base's schema."
+            )
         vendor = source_vendor(alias)
         model = schema.build_model(vendor, info)
         old = next(f for f in model._meta.local_fields if f.column == col.name)
@@ -303,7 +401,9 @@ def _alter_column(field: Field, uidt: str, options: dict, new_name: str) -> dict
         new.db_column = new_name
         new.column = new_name
         new.model = model
-        indexes = schema.sqlite_indexes(alias, table.table_name) if vendor == "sqlite" else []
+        indexes = (
+            schema.sqlite_indexes(alias, table.table_name) if vendor == "sqlite" else []
+        )
         try:
             with schema.editor(alias) as ed:
                 ed.alter_field(model, old, new, strict=True)
@@ -328,9 +428,15 @@ def field_delete(*, actor: Actor, field: Field) -> None:
         info = schema.live_table(alias, table.table_name)
         vendor = source_vendor(alias)
         model = schema.build_model(vendor, info)
-        old = next((f for f in model._meta.local_fields if f.column == field.column_name), None)
+        old = next(
+            (f for f in model._meta.local_fields if f.column == field.column_name), None
+        )
         if old is not None:
-            indexes = schema.sqlite_indexes(alias, table.table_name) if vendor == "sqlite" else []
+            indexes = (
+                schema.sqlite_indexes(alias, table.table_name)
+                if vendor == "sqlite"
+                else []
+            )
             try:
                 with schema.editor(alias) as ed:
                     ed.remove_field(model, old)
@@ -355,37 +461,62 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
     title = _clean_title(data.get("title") or "")
     relation = data.get("relation") or data.get("type") or "hm"
     if relation not in ("hm", "bt", "mm"):
-        raise InvalidInput("`relation` must be hm (has many), bt (belongs to) or mm (many to many).")
-    related_id = data.get("related_table_id") or data.get("childId") or data.get("parentId")
-    related = Table.objects.filter(pk=related_id, base=table.base).select_related("source").first()
+        raise InvalidInput(
+            "`relation` must be hm (has many), bt (belongs to) or mm (many to many)."
+        )
+    related_id = (
+        data.get("related_table_id") or data.get("childId") or data.get("parentId")
+    )
+    related = (
+        Table.objects.filter(pk=related_id, base=table.base)
+        .select_related("source")
+        .first()
+    )
     if related is None:
-        raise InvalidInput("`related_table_id` must name a table of this base.", code="TABLE_NOT_FOUND")
+        raise InvalidInput(
+            "`related_table_id` must name a table of this base.", code="TABLE_NOT_FOUND"
+        )
     if related.source_id != table.source_id:
         raise InvalidInput("Links across data sources are not supported.")
     _check_editable(related)
     if table.fields.filter(title__iexact=title).exists():
-        raise Conflict(f"A field called '{title}' exists already.", code="DUPLICATE_TITLE")
+        raise Conflict(
+            f"A field called '{title}' exists already.", code="DUPLICATE_TITLE"
+        )
     source = table.source
     alias = source_alias(source)
     vendor = source_vendor(alias)
     with user_db(source) as conn:
         if relation == "mm":
             existing = set(conn.introspection.table_names())
-            jname = schema.column_name_for(f"_nc_m2m_{table.table_name}_{related.table_name}", existing)
+            jname = schema.column_name_for(
+                f"_nc_m2m_{table.table_name}_{related.table_name}", existing
+            )
             a_info = schema.live_table(alias, table.table_name)
             b_info = schema.live_table(alias, related.table_name)
             a = schema.build_model(vendor, a_info)
             b = schema.build_model(vendor, b_info) if related.pk != table.pk else a
-            from django.apps.registry import Apps
 
             a_col = schema.column_name_for(f"{table.table_name}_id", set())
             b_col = schema.column_name_for(f"{related.table_name}_id", {a_col})
             attrs = {
                 "__module__": "bases.dynamic",
                 "id": models.BigAutoField(primary_key=True),
-                "left": models.ForeignKey(a, on_delete=models.CASCADE, db_column=a_col, related_name="+"),
-                "right": models.ForeignKey(b, on_delete=models.CASCADE, db_column=b_col, related_name="+"),
-                "Meta": type("Meta", (), {"app_label": "noco_dynamic", "db_table": jname, "apps": a._meta.apps}),
+                "left": models.ForeignKey(
+                    a, on_delete=models.CASCADE, db_column=a_col, related_name="+"
+                ),
+                "right": models.ForeignKey(
+                    b, on_delete=models.CASCADE, db_column=b_col, related_name="+"
+                ),
+                "Meta": type(
+                    "Meta",
+                    (),
+                    {
+                        "app_label": "noco_dynamic",
+                        "db_table": jname,
+                        "apps": a._meta.apps,
+                    },
+                ),
             }
             junction = type("Junction", (models.Model,), attrs)
             try:
@@ -393,21 +524,46 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
                     ed.create_model(junction)
             except DatabaseError as exc:
                 raise _ddl_error(exc)
-            key = lambda o: o.get("relation") == "mm" and o.get("junction") == jname and o.get("self_column") == a_col  # noqa: E731
+
+            def key(o: dict) -> bool:
+                return (
+                    o.get("relation") == "mm"
+                    and o.get("junction") == jname
+                    and o.get("self_column") == a_col
+                )
         else:
             child, parent = (related, table) if relation == "hm" else (table, related)
             c_info = schema.live_table(alias, child.table_name)
             p_info = schema.live_table(alias, parent.table_name)
             if len(p_info.pk_columns) != 1:
-                raise Forbidden("The linked table needs a single-column primary key.", code="TABLE_READ_ONLY")
+                raise Forbidden(
+                    "The linked table needs a single-column primary key.",
+                    code="TABLE_READ_ONLY",
+                )
             child_model = schema.build_model(vendor, c_info)
-            parent_model = schema.build_model(vendor, p_info, apps=child_model._meta.apps) if child.pk != parent.pk else child_model
-            fk_col = schema.column_name_for(f"{parent.table_name}_id", {c.name for c in c_info.columns})
-            fk = models.ForeignKey(parent_model, on_delete=models.SET_NULL, null=True, db_column=fk_col, related_name="+")
+            parent_model = (
+                schema.build_model(vendor, p_info, apps=child_model._meta.apps)
+                if child.pk != parent.pk
+                else child_model
+            )
+            fk_col = schema.column_name_for(
+                f"{parent.table_name}_id", {c.name for c in c_info.columns}
+            )
+            fk = models.ForeignKey(
+                parent_model,
+                on_delete=models.SET_NULL,
+                null=True,
+                db_column=fk_col,
+                related_name="+",
+            )
             fk.set_attributes_from_name(f"link_{fk_col}")
             fk.column = fk_col
             fk.model = child_model
-            indexes = schema.sqlite_indexes(alias, child.table_name) if vendor == "sqlite" else []
+            indexes = (
+                schema.sqlite_indexes(alias, child.table_name)
+                if vendor == "sqlite"
+                else []
+            )
             try:
                 with schema.editor(alias) as ed:
                     ed.add_field(child_model, fk)
@@ -418,7 +574,9 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
             wanted = "hm" if relation == "hm" else "bt"
             key = lambda o: o.get("relation") == wanted and o.get("fk_column") == fk_col  # noqa: E731
         meta_sync.sync(source)
-    link = next(f for f in table.fields.filter(uidt="LinkToAnotherRecord") if key(f.options))
+    link = next(
+        f for f in table.fields.filter(uidt="LinkToAnotherRecord") if key(f.options)
+    )
     link.title = title
     link.save()
     return link
@@ -439,16 +597,29 @@ def link_delete(*, actor: Actor, field: Field) -> None:
             if junction:
                 try:
                     with schema.editor(alias) as ed:
-                        ed.execute(f"DROP TABLE {conn.ops.quote_name(junction.table_name)}")
+                        ed.execute(
+                            f"DROP TABLE {conn.ops.quote_name(junction.table_name)}"
+                        )
                 except DatabaseError as exc:
                     raise _ddl_error(exc)
         else:
             child = table if options.get("relation") == "bt" else field.related_table
             info = schema.live_table(alias, child.table_name)
             model = schema.build_model(vendor, info)
-            old = next((f for f in model._meta.local_fields if f.column == options.get("fk_column")), None)
+            old = next(
+                (
+                    f
+                    for f in model._meta.local_fields
+                    if f.column == options.get("fk_column")
+                ),
+                None,
+            )
             if old is not None:
-                indexes = schema.sqlite_indexes(alias, child.table_name) if vendor == "sqlite" else []
+                indexes = (
+                    schema.sqlite_indexes(alias, child.table_name)
+                    if vendor == "sqlite"
+                    else []
+                )
                 try:
                     with schema.editor(alias) as ed:
                         ed.remove_field(model, old)

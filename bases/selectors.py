@@ -27,7 +27,9 @@ def source_get(*, actor: Actor, base: Base, source_id: str) -> DataSource:
 
 
 def table_get(*, actor: Actor, table_id: str, operation: str = "table.read") -> Table:
-    table = Table.objects.select_related("base", "source").filter(pk=table_id).first()
+    from bases import metacache
+
+    table = metacache.get_table(table_id)
     if table is None:
         raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
     try:

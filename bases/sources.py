@@ -8,7 +8,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connections
 
-from bases.connections import ConnectionConfig, alias_for, is_connection_failure, describe
+from bases.connections import (
+    ConnectionConfig,
+    alias_for,
+    describe,
+    is_connection_failure,
+)
 from bases.crypto import decrypt_json, encrypt_json
 from bases.models import DataSource
 from nocoplatform.errors import DatabaseUnavailable, SchemaOutOfSync
@@ -42,7 +47,9 @@ def builtin_config(base_id: str) -> ConnectionConfig:
 
         return replace(store, schema=f"noco_{base_id}")
     Path(settings.NOCO_STORE_DIR).mkdir(parents=True, exist_ok=True)
-    return ConnectionConfig(kind="sqlite3", path=str(Path(settings.NOCO_STORE_DIR) / f"{base_id}.sqlite3"))
+    return ConnectionConfig(
+        kind="sqlite3", path=str(Path(settings.NOCO_STORE_DIR) / f"{base_id}.sqlite3")
+    )
 
 
 def prepare_builtin(config: ConnectionConfig) -> None:
@@ -55,8 +62,12 @@ def prepare_builtin(config: ConnectionConfig) -> None:
     import psycopg
 
     with psycopg.connect(
-        host=config.host, port=config.port or 5432, user=config.user or None,
-        password=config.password or None, dbname=config.database, autocommit=True,
+        host=config.host,
+        port=config.port or 5432,
+        user=config.user or None,
+        password=config.password or None,
+        dbname=config.database,
+        autocommit=True,
     ) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
 
@@ -69,8 +80,12 @@ def drop_builtin(config: ConnectionConfig) -> None:
     import psycopg
 
     with psycopg.connect(
-        host=config.host, port=config.port or 5432, user=config.user or None,
-        password=config.password or None, dbname=config.database, autocommit=True,
+        host=config.host,
+        port=config.port or 5432,
+        user=config.user or None,
+        password=config.password or None,
+        dbname=config.database,
+        autocommit=True,
     ) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{config.schema}" CASCADE')
 

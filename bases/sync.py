@@ -21,7 +21,9 @@ from bases.models import DataSource, Field, Table
 
 @dataclass
 class Change:
-    kind: str  # table_added, table_removed, table_renamed, column_added, column_removed,
+    kind: (
+        str  # table_added, table_removed, table_renamed, column_added, column_removed,
+    )
     # column_renamed, column_retyped, link_added, link_removed
     table: str
     column: str = ""
@@ -29,7 +31,9 @@ class Change:
 
     def __str__(self) -> str:
         where = f"{self.table}.{self.column}" if self.column else self.table
-        return f"{self.kind.replace('_', ' ')}: {where}" + (f" ({self.detail})" if self.detail else "")
+        return f"{self.kind.replace('_', ' ')}: {where}" + (
+            f" ({self.detail})" if self.detail else ""
+        )
 
 
 def read_schema(source: DataSource) -> list[TableInfo]:
@@ -75,17 +79,29 @@ class _Plan:
         removed = [n for n in self.tables if n not in self.snapshot]
         added = [n for n in self.snapshot if n not in self.tables]
         for old in list(removed):
-            old_cols = {f.column_name for f in self.fields.get(old, []) if f.column_name}
-            same = [n for n in added if {c.name for c in self.snapshot[n].columns} == old_cols]
+            old_cols = {
+                f.column_name for f in self.fields.get(old, []) if f.column_name
+            }
+            same = [
+                n
+                for n in added
+                if {c.name for c in self.snapshot[n].columns} == old_cols
+            ]
             if len(same) == 1:
                 self.table_renames[old] = same[0]
                 removed.remove(old)
                 added.remove(same[0])
-                self.changes.append(Change("table_renamed", old, detail=f"now {same[0]}"))
-        self.changes += [Change("table_added", n, detail=self.snapshot[n].kind) for n in added]
+                self.changes.append(
+                    Change("table_renamed", old, detail=f"now {same[0]}")
+                )
+        self.changes += [
+            Change("table_added", n, detail=self.snapshot[n].kind) for n in added
+        ]
         self.changes += [Change("table_removed", n) for n in removed]
         for name, info in self.snapshot.items():
-            old_name = next((o for o, n in self.table_renames.items() if n == name), name)
+            old_name = next(
+                (o for o, n in self.table_renames.items() if n == name), name
+            )
             if old_name in self.tables:
                 self._diff_columns(info, self.fields.get(old_name, []))
         self._diff_links()
@@ -100,9 +116,13 @@ class _Plan:
             old, new = removed[0], added[0]
             if by_column[old].column_type == live[new].column_type:
                 self.column_renames[(info.name, old)] = new
-                self.changes.append(Change("column_renamed", info.name, old, f"now {new}"))
+                self.changes.append(
+                    Change("column_renamed", info.name, old, f"now {new}")
+                )
                 removed, added = [], []
-        self.changes += [Change("column_added", info.name, n, live[n].db_type) for n in added]
+        self.changes += [
+            Change("column_added", info.name, n, live[n].db_type) for n in added
+        ]
         self.changes += [Change("column_removed", info.name, n) for n in removed]
         for name, col in live.items():
             field = by_column.get(name)
@@ -110,10 +130,19 @@ class _Plan:
                 continue
             if field.column_type != col.column_type or field.db_type != col.db_type:
                 self.changes.append(
-                    Change("column_retyped", info.name, name, f"{field.db_type or field.column_type} → {col.db_type}")
+                    Change(
+                        "column_retyped",
+                        info.name,
+                        name,
+                        f"{field.db_type or field.column_type} → {col.db_type}",
+                    )
                 )
             elif field.is_nullable != col.nullable or field.is_pk != col.is_pk:
-                self.changes.append(Change("column_retyped", info.name, name, "nullability or key changed"))
+                self.changes.append(
+                    Change(
+                        "column_retyped", info.name, name, "nullability or key changed"
+                    )
+                )
 
     def _desired_links(self) -> dict[tuple, dict]:
         """Every link field the foreign keys call for, keyed by what identifies it."""
@@ -129,19 +158,30 @@ class _Plan:
                     continue
                 if info.name not in junctions:
                     links[("bt", info.name, fk.column)] = {
-                        "table": info.name, "relation": "bt", "related": fk.ref_table,
-                        "fk_column": fk.column, "ref_column": fk.ref_column,
+                        "table": info.name,
+                        "relation": "bt",
+                        "related": fk.ref_table,
+                        "fk_column": fk.column,
+                        "ref_column": fk.ref_column,
                     }
                     links[("hm", fk.ref_table, info.name, fk.column)] = {
-                        "table": fk.ref_table, "relation": "hm", "related": info.name,
-                        "fk_column": fk.column, "ref_column": fk.ref_column,
+                        "table": fk.ref_table,
+                        "relation": "hm",
+                        "related": info.name,
+                        "fk_column": fk.column,
+                        "ref_column": fk.ref_column,
                     }
         for jname, (a, b) in junctions.items():
             for this, other in ((a, b), (b, a)):
                 links[("mm", this.ref_table, jname, this.column, other.column)] = {
-                    "table": this.ref_table, "relation": "mm", "related": other.ref_table,
-                    "junction": jname, "self_column": this.column, "other_column": other.column,
-                    "ref_column": this.ref_column, "other_ref_column": other.ref_column,
+                    "table": this.ref_table,
+                    "relation": "mm",
+                    "related": other.ref_table,
+                    "junction": jname,
+                    "self_column": this.column,
+                    "other_column": other.column,
+                    "ref_column": this.ref_column,
+                    "other_ref_column": other.ref_column,
                 }
         return links
 
@@ -152,7 +192,10 @@ class _Plan:
             for f in fields:
                 if f.uidt != "LinkToAnotherRecord":
                     continue
-                out[_link_key(table_name, f.options, self.table_renames)] = f
+                options = f.options
+                if "related" not in options and f.related_table_id:
+                    options = {**options, "related": f.related_table.table_name}
+                out[_link_key(table_name, options, self.table_renames)] = f
         return out
 
     def _diff_links(self) -> None:
@@ -160,7 +203,13 @@ class _Plan:
         self.existing_links = self._existing_links()
         for key, link in self.desired_links.items():
             if key not in self.existing_links:
-                self.changes.append(Change("link_added", link["table"], detail=f"{link['relation']} {link['related']}"))
+                self.changes.append(
+                    Change(
+                        "link_added",
+                        link["table"],
+                        detail=f"{link['relation']} {link['related']}",
+                    )
+                )
         for key, field in self.existing_links.items():
             if key not in self.desired_links:
                 self.changes.append(Change("link_removed", key[1], field.title))
@@ -179,20 +228,29 @@ class _Plan:
         for name in [n for n in self.tables if n not in self.snapshot]:
             self.tables.pop(name).delete()
         next_order = max((t.order for t in self.tables.values()), default=0) + 1
-        junction_names = {link["junction"] for link in self._desired_links().values() if link["relation"] == "mm"}
+        junction_names = {
+            link["junction"]
+            for link in self._desired_links().values()
+            if link["relation"] == "mm"
+        }
         for name, info in self.snapshot.items():
             table = self.tables.get(name)
             if table is None:
                 table = Table.objects.create(
-                    base_id=self.source.base_id, source=self.source, table_name=name,
-                    title=name, order=next_order,
+                    base_id=self.source.base_id,
+                    source=self.source,
+                    table_name=name,
+                    title=name,
+                    order=next_order,
                 )
                 next_order += 1
                 self.tables[name] = table
             table.kind = info.kind
             table.is_junction = name in junction_names
             table.read_only_reason = _read_only_reason(info)
-            table.save(update_fields=["kind", "is_junction", "read_only_reason", "updated_at"])
+            table.save(
+                update_fields=["kind", "is_junction", "read_only_reason", "updated_at"]
+            )
             self._apply_columns(table, info, renames)
         self._apply_links()
 
@@ -207,12 +265,16 @@ class _Plan:
             field = self.existing_links.get(key)
             table = self.tables[link["table"]]
             related = self.tables[link["related"]]
-            options = {k: v for k, v in link.items() if k not in ("table", "related")}
+            options = {
+                k: v for k, v in link.items() if k != "table"
+            }  # _link_key needs "related"
             if link["relation"] == "mm":
                 options["junction_table_id"] = self.tables[link["junction"]].pk
             options["related_table_id"] = related.pk
             if field is None:
-                taken = set(Field.objects.filter(table=table).values_list("title", flat=True))
+                taken = set(
+                    Field.objects.filter(table=table).values_list("title", flat=True)
+                )
                 title = related.title if link["relation"] == "bt" else related.title
                 if title in taken:
                     title = f"{related.title} ({link.get('fk_column') or link.get('junction')})"
@@ -220,14 +282,28 @@ class _Plan:
                 base_title = title
                 while title in taken:
                     title, n = f"{base_title} {n}", n + 1
-                order = (Field.objects.filter(table=table).order_by("-order").values_list("order", flat=True).first() or 0) + 1
-                field = Field(table=table, title=title, uidt="LinkToAnotherRecord", column_type="", order=order)
+                order = (
+                    Field.objects.filter(table=table)
+                    .order_by("-order")
+                    .values_list("order", flat=True)
+                    .first()
+                    or 0
+                ) + 1
+                field = Field(
+                    table=table,
+                    title=title,
+                    uidt="LinkToAnotherRecord",
+                    column_type="",
+                    order=order,
+                )
             field.options = {**field.options, **options}
             field.related_table = related
             field.save()
 
 
-def apply_columns(table: Table, info: TableInfo, fields: list[Field], renames: dict | None = None) -> dict[str, Field]:
+def apply_columns(
+    table: Table, info: TableInfo, fields: list[Field], renames: dict | None = None
+) -> dict[str, Field]:
     """Make a table's column fields match its live columns; return them by column name."""
     renames = renames or {}
     existing = {f.column_name: f for f in fields if f.column_name}
@@ -254,7 +330,12 @@ def apply_columns(table: Table, info: TableInfo, fields: list[Field], renames: d
             field.uidt = _default_uidt(col, col.name in fk_cols)
             field.options = {**field.options, **_default_options(col)}
         elif col.enum_values:
-            field.options = {**field.options, "choices": _merge_choices(field.options.get("choices"), col.enum_values)}
+            field.options = {
+                **field.options,
+                "choices": _merge_choices(
+                    field.options.get("choices"), col.enum_values
+                ),
+            }
         field.db_type = col.db_type[:200]
         field.column_type = col.column_type
         field.is_pk = col.is_pk
@@ -275,10 +356,17 @@ def refresh_table(table: Table, renames: dict | None = None) -> dict[str, Field]
         raise LookupError(f"table {table.table_name} is gone")
     fields = list(Field.objects.filter(table=table))
     with transaction.atomic():
-        result = apply_columns(table, infos[0], fields, {(table.table_name, o): n for o, n in (renames or {}).items()})
+        result = apply_columns(
+            table,
+            infos[0],
+            fields,
+            {(table.table_name, o): n for o, n in (renames or {}).items()},
+        )
         table.read_only_reason = _read_only_reason(infos[0])
         table.save(update_fields=["read_only_reason", "updated_at"])
-        DataSource.objects.filter(pk=table.source_id).update(meta_version=F("meta_version") + 1)
+        DataSource.objects.filter(pk=table.source_id).update(
+            meta_version=F("meta_version") + 1
+        )
     return result
 
 
@@ -288,8 +376,19 @@ def _link_key(table_name: str, options: dict, renames: dict) -> tuple:
     if relation == "bt":
         return ("bt", table_name, options.get("fk_column"))
     if relation == "hm":
-        return ("hm", table_name, renames.get(related, related), options.get("fk_column"))
-    return ("mm", table_name, renames.get(options.get("junction"), options.get("junction")), options.get("self_column"), options.get("other_column"))
+        return (
+            "hm",
+            table_name,
+            renames.get(related, related),
+            options.get("fk_column"),
+        )
+    return (
+        "mm",
+        table_name,
+        renames.get(options.get("junction"), options.get("junction")),
+        options.get("self_column"),
+        options.get("other_column"),
+    )
 
 
 def _read_only_reason(info: TableInfo) -> str:
@@ -323,7 +422,10 @@ def _default_options(col: ColumnInfo) -> dict:
 def _merge_choices(current, values: list[str]) -> list[dict]:
     colours = {c["title"]: c["color"] for c in (current or []) if isinstance(c, dict)}
     return [
-        {"title": v, "color": colours.get(v) or ft.SELECT_COLOURS[i % len(ft.SELECT_COLOURS)]}
+        {
+            "title": v,
+            "color": colours.get(v) or ft.SELECT_COLOURS[i % len(ft.SELECT_COLOURS)],
+        }
         for i, v in enumerate(values)
     ]
 

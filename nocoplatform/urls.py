@@ -40,7 +40,11 @@ meta = [
         bases_api.ColumnDetailApi.as_view(),
         name="api-column",
     ),
-    path("bases/<str:base_id>/swagger.json", bases_api.BaseSwaggerApi.as_view(), name="api-base-swagger"),
+    path(
+        "bases/<str:base_id>/swagger.json",
+        bases_api.BaseSwaggerApi.as_view(),
+        name="api-base-swagger",
+    ),
     path(
         "connection/test",
         bases_api.ConnectionTestApi.as_view(),
@@ -56,9 +60,21 @@ urlpatterns = [
     path("api/v2/meta/", include(meta)),
     # NocoDB clients call this path without the trailing slash; same view, kept out of the docs.
     path("api/v2/meta/bases", bases_api.BaseListAliasApi.as_view()),
-    path("api/v2/tables/<str:table_id>/records", records_api.RecordsApi.as_view(), name="api-records"),
-    path("api/v2/tables/<str:table_id>/records/count", records_api.RecordCountApi.as_view(), name="api-records-count"),
-    path("api/v2/tables/<str:table_id>/records/<str:record_id>", records_api.RecordApi.as_view(), name="api-record"),
+    path(
+        "api/v2/tables/<str:table_id>/records",
+        records_api.RecordsApi.as_view(),
+        name="api-records",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/records/count",
+        records_api.RecordCountApi.as_view(),
+        name="api-records-count",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/records/<str:record_id>",
+        records_api.RecordApi.as_view(),
+        name="api-record",
+    ),
     path(
         "api/v2/tables/<str:table_id>/links/<str:link_field_id>/records/<str:record_id>",
         records_api.LinksApi.as_view(),

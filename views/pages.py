@@ -276,7 +276,6 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("tokens")
 
 
-
 @login_required
 def swagger(request: HttpRequest, base_id: str) -> HttpResponse:
     ctx = _base_context(request, base_id)

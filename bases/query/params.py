@@ -43,7 +43,9 @@ class FieldResolver:
         self.by_id = {f.id: f for f in fields}
 
     def __call__(self, name: str) -> Field:
-        found = self.by_title.get(name) or self.by_column.get(name) or self.by_id.get(name)
+        found = (
+            self.by_title.get(name) or self.by_column.get(name) or self.by_id.get(name)
+        )
         if found is None:
             raise InvalidInput(f"Unknown field '{name}'.", code="FIELD_NOT_FOUND")
         return found
@@ -64,9 +66,14 @@ def _int(params, names: tuple[str, ...], default: int, *, low: int, high: int) -
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise InvalidInput(f"`{names[0]}` must be a whole number, not '{raw}'.", code="INVALID_PARAMETER")
+        raise InvalidInput(
+            f"`{names[0]}` must be a whole number, not '{raw}'.",
+            code="INVALID_PARAMETER",
+        )
     if not low <= value <= high:
-        raise InvalidInput(f"`{names[0]}` must be from {low} to {high}.", code="INVALID_PARAMETER")
+        raise InvalidInput(
+            f"`{names[0]}` must be from {low} to {high}.", code="INVALID_PARAMETER"
+        )
     return value
 
 
@@ -94,9 +101,13 @@ def parse_sort(resolve: FieldResolver, raw: str) -> list[SortKey]:
         name = part[1:].strip() if part[0] in "+-" else part
         f = resolve(name)
         if f.is_virtual:
-            raise InvalidInput(f"Cannot sort by the link field '{f.title}'.", code="SORT_NOT_SUPPORTED")
+            raise InvalidInput(
+                f"Cannot sort by the link field '{f.title}'.", code="SORT_NOT_SUPPORTED"
+            )
         if f.column_type in ("json", "binary", "other"):
-            raise InvalidInput(f"Cannot sort by '{f.title}' ({f.uidt}).", code="SORT_NOT_SUPPORTED")
+            raise InvalidInput(
+                f"Cannot sort by '{f.title}' ({f.uidt}).", code="SORT_NOT_SUPPORTED"
+            )
         if any(k.field.pk == f.pk for k in keys):
             continue
         keys.append(SortKey(f, descending))
@@ -105,11 +116,13 @@ def parse_sort(resolve: FieldResolver, raw: str) -> list[SortKey]:
     return keys
 
 
-def parse_list_query(table: Table, fields: list[Field], params, *, visible: list[Field] | None = None) -> ListQuery:
+def parse_list_query(
+    table: Table, fields: list[Field], params, *, visible: list[Field] | None = None
+) -> ListQuery:
     """`fields`: every field of the table; `visible`: the ones the caller may see (default all)."""
     visible = fields if visible is None else visible
     resolve = FieldResolver(visible)
-    max_limit = getattr(settings, "NOCO_MAX_PAGE_SIZE", 1000)
+    max_limit = settings.NOCO_MAX_PAGE_SIZE
     query = ListQuery(table=table, fields=[f for f in visible if not f.is_system])
     raw_fields = _param(params, "fields", "f")
     if raw_fields:
@@ -123,7 +136,9 @@ def parse_list_query(table: Table, fields: list[Field], params, *, visible: list
 
         query.where = parse_where(raw_where)
         query._resolve = resolve
-    query.limit = _int(params, ("limit", "l", "pageSize"), DEFAULT_LIMIT, low=1, high=max_limit)
+    query.limit = _int(
+        params, ("limit", "l", "pageSize"), DEFAULT_LIMIT, low=1, high=max_limit
+    )
     offset = _int(params, ("offset", "o"), 0, low=0, high=10**12)
     page = _param(params, "page")
     if page not in (None, "") and not offset:
@@ -132,6 +147,8 @@ def parse_list_query(table: Table, fields: list[Field], params, *, visible: list
     cursor = _param(params, "cursor")
     if cursor:
         if offset:
-            raise InvalidInput("Use either `cursor` or `offset`, not both.", code="INVALID_PARAMETER")
+            raise InvalidInput(
+                "Use either `cursor` or `offset`, not both.", code="INVALID_PARAMETER"
+            )
         query.cursor = str(cursor)
     return query

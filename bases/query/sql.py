@@ -32,13 +32,17 @@ class Dialect:
             return True
         if self.vendor == "sqlite":
             return sqlite3.sqlite_version_info >= (3, 35)
-        return bool(getattr(self.conn, "mysql_is_mariadb", False)) and self.conn.mysql_version >= (10, 5)
+        return bool(
+            getattr(self.conn, "mysql_is_mariadb", False)
+        ) and self.conn.mysql_version >= (10, 5)
+
+    @property
+    def nulls_first_ascending(self) -> bool:
+        # Each database's own NULL order, so ORDER BY matches plain indexes (PostgreSQL sorts NULLs
+        # as largest; MySQL and SQLite as smallest). The keyset predicate follows the same rule.
+        return self.vendor != "postgresql"
 
     def order_term(self, column_sql: str, descending: bool) -> str:
-        # One NULL order everywhere: NULLs first ascending, last descending (MySQL's and SQLite's
-        # default; PostgreSQL is told). Keyset cursors rely on it.
-        if self.vendor == "postgresql":
-            return f"{column_sql} {'DESC NULLS LAST' if descending else 'ASC NULLS FIRST'}"
         return f"{column_sql} {'DESC' if descending else 'ASC'}"
 
     def to_db(self, field: Field, value):
@@ -50,7 +54,11 @@ class Dialect:
             return json.dumps(value, ensure_ascii=False)
         if isinstance(value, uuid.UUID):
             # Native uuid on PostgreSQL; elsewhere the 36-character text form (see UUIDType).
-            return value if self.vendor == "postgresql" and field.column_type == "uuid" else str(value)
+            return (
+                value
+                if self.vendor == "postgresql" and field.column_type == "uuid"
+                else str(value)
+            )
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None and self.vendor in ("mysql", "sqlite"):
                 value = value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -92,36 +100,38 @@ def _sqlite_quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def keyset_after(dialect: Dialect, keys: list[tuple[str, bool]], values: list) -> tuple[str, list]:
-    """SQL for "rows after this one" in ORDER BY `keys` (column sql, descending), NULL-aware.
+def keyset_after(
+    dialect: Dialect, keys: list[tuple[str, bool, bool]], values: list
+) -> tuple[str, list]:
+    """SQL for "rows after this one" in ORDER BY `keys` (column sql, descending, nullable).
 
-    With NULLs first ascending and last descending, for one key c and last value v:
-      ascending,  v NULL:     c IS NOT NULL            | tie: c IS NULL
-      ascending,  v not NULL: c > v                    | tie: c = v
-      descending, v NULL:     (nothing after)          | tie: c IS NULL
-      descending, v not NULL: c < v OR c IS NULL       | tie: c = v
-    The last key is the primary key (never NULL).
+    Whether NULLs come first depends on the dialect and direction: first ascending on MySQL and
+    SQLite (last on PostgreSQL), the reverse descending. For one key c and last value v:
+      NULLs come first, v NULL:     after: c IS NOT NULL         tie: c IS NULL
+      NULLs come first, v not NULL: after: c beyond v            tie: c = v
+      NULLs come last,  v NULL:     after: nothing               tie: c IS NULL
+      NULLs come last,  v not NULL: after: c beyond v OR NULL    tie: c = v
+    Non-nullable keys skip the NULL cases. The last key is the primary key (never NULL).
     """
-    (col, desc), value = keys[0], values[0]
-    params: list = []
+    (col, desc, nullable), value = keys[0], values[0]
+    nulls_first = dialect.nulls_first_ascending != desc
+    beyond = f"{col} < %s" if desc else f"{col} > %s"
     if value is None:
-        after = None if desc else f"{col} IS NOT NULL"
-        tie = f"{col} IS NULL"
+        after, after_params = (f"{col} IS NOT NULL", []) if nulls_first else (None, [])
+        tie, tie_params = f"{col} IS NULL", []
     else:
-        after = f"({col} < %s OR {col} IS NULL)" if desc else f"{col} > %s"
-        params_after = [value]
-        tie = f"{col} = %s"
+        after, after_params = (
+            (beyond if nulls_first or not nullable else f"({beyond} OR {col} IS NULL)"),
+            [value],
+        )
+        tie, tie_params = f"{col} = %s", [value]
     if len(keys) == 1:
-        if after is None:
-            return "1 = 0", []
-        return after, (params_after if value is not None else [])
+        return (after, after_params) if after else ("1 = 0", [])
     rest_sql, rest_params = keyset_after(dialect, keys[1:], values[1:])
-    tie_params = [value] if value is not None else []
-    tie_sql = f"({tie} AND ({rest_sql}))"
+    tie_sql = f"({tie} AND {rest_sql})"
     if after is None:
         return tie_sql, tie_params + rest_params
-    params = (params_after if value is not None else []) + tie_params + rest_params
-    return f"({after} OR {tie_sql})", params
+    return f"({after} OR {tie_sql})", after_params + tie_params + rest_params
 
 
 def _jsonable(value):
@@ -152,7 +162,11 @@ def decode_cursor(cursor: str, signature: str, fields: list[Field]) -> list:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
         values = data["v"]
-        ok = data["s"] == signature and isinstance(values, list) and len(values) == len(fields)
+        ok = (
+            data["s"] == signature
+            and isinstance(values, list)
+            and len(values) == len(fields)
+        )
     except (ValueError, KeyError, TypeError):
         ok = False
     if not ok:

@@ -156,3 +156,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.get("LOG_LEVEL", "INFO")},
 }
+# Records API: largest page, and up to how many rows a list's totalRows is counted exactly
+# (beyond it: the planner's estimate, flagged `totalRowsEstimated`; /count is always exact).
+NOCO_MAX_PAGE_SIZE = env.get_int("NOCO_MAX_PAGE_SIZE", 1000)
+NOCO_EXACT_COUNT_LIMIT = env.get_int("NOCO_EXACT_COUNT_LIMIT", 10_000)

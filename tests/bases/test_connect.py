@@ -24,10 +24,16 @@ SECRET = "Sup3r-S3cret-pw-4711"
 
 
 def _pk(kind: str) -> str:
-    return {"pg": "SERIAL PRIMARY KEY", "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT", "sqlite": "INTEGER PRIMARY KEY"}[kind]
+    return {
+        "pg": "SERIAL PRIMARY KEY",
+        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
+        "sqlite": "INTEGER PRIMARY KEY",
+    }[kind]
 
 
-def _with_netloc(url: str, *, user=None, password=None, host=None, port=None, path=None, query=None) -> str:
+def _with_netloc(
+    url: str, *, user=None, password=None, host=None, port=None, path=None, query=None
+) -> str:
     parts = urlsplit(url)
     user = parts.username if user is None else user
     password = parts.password if password is None else password
@@ -39,7 +45,15 @@ def _with_netloc(url: str, *, user=None, password=None, host=None, port=None, pa
     netloc += "@" + host
     if port:
         netloc += f":{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path if path is None else path, parts.query if query is None else query, ""))
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            parts.path if path is None else path,
+            parts.query if query is None else query,
+            "",
+        )
+    )
 
 
 def _closed_port() -> int:
@@ -74,11 +88,16 @@ def test_connect_good_case_creates_base_source_and_tables(external_db, actor, us
         f"INSERT INTO {q('customers')} (name) VALUES ('Ann')",
     )
     config = ConnectionConfig.from_url(external_db.url)
-    base, changes = base_connect(actor=actor, title="  Shop  ", config=config, description="d")
+    base, changes = base_connect(
+        actor=actor, title="  Shop  ", config=config, description="d"
+    )
     assert base.title == "Shop" and base.description == "d"
     assert base.created_by == user
     source = base.sources.get()
-    assert source.kind == {"pg": "pg", "mysql": "mysql2", "sqlite": "sqlite3"}[external_db.kind]
+    assert (
+        source.kind
+        == {"pg": "pg", "mysql": "mysql2", "sqlite": "sqlite3"}[external_db.kind]
+    )
     assert source.is_builtin is False
     assert source.allow_data_edit is True and source.allow_schema_edit is False
     assert source.last_synced_at is not None
@@ -95,19 +114,26 @@ def test_connect_good_case_creates_base_source_and_tables(external_db, actor, us
 def test_connect_flags_are_stored(sqlite_db, actor):
     sqlite_db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
     base, _ = base_connect(
-        actor=actor, title="RO", config=ConnectionConfig.from_url(sqlite_db.url),
-        allow_data_edit=False, allow_schema_edit=True,
+        actor=actor,
+        title="RO",
+        config=ConnectionConfig.from_url(sqlite_db.url),
+        allow_data_edit=False,
+        allow_schema_edit=True,
     )
     source = base.sources.get()
     assert source.allow_data_edit is False and source.allow_schema_edit is True
     data = source_json(source)
     assert data["is_data_readonly"] is True and data["is_schema_readonly"] is False
-    assert data["config"]["type"] == "sqlite3" and data["config"]["path"].endswith(".sqlite3")
+    assert data["config"]["type"] == "sqlite3" and data["config"]["path"].endswith(
+        ".sqlite3"
+    )
 
 
 @pytest.mark.django_db
 def test_connect_empty_database_gives_empty_base(external_db, actor):
-    base, changes = base_connect(actor=actor, title="Empty", config=ConnectionConfig.from_url(external_db.url))
+    base, changes = base_connect(
+        actor=actor, title="Empty", config=ConnectionConfig.from_url(external_db.url)
+    )
     assert base.tables.count() == 0
     assert changes == []
 
@@ -130,8 +156,12 @@ def test_pg_password_is_kept_secret_everywhere(pg_db, actor, api):
     assert SECRET not in json.dumps(source_json(source), default=str)
     assert SECRET not in json.dumps(base_json(base), default=str)
     assert "password" not in source_json(source)["config"]
-    for path in (f"/api/v2/meta/bases/{base.pk}", f"/api/v2/meta/bases/{base.pk}/sources",
-                 f"/api/v2/meta/bases/{base.pk}/sources/{source.pk}", "/api/v2/meta/bases/"):
+    for path in (
+        f"/api/v2/meta/bases/{base.pk}",
+        f"/api/v2/meta/bases/{base.pk}/sources",
+        f"/api/v2/meta/bases/{base.pk}/sources/{source.pk}",
+        "/api/v2/meta/bases/",
+    ):
         resp = api.get(path)
         assert resp.status_code == 200, (path, resp.content)
         assert SECRET.encode() not in resp.content
@@ -143,7 +173,9 @@ def test_source_update_blank_password_keeps_stored_one(pg_db, actor):
     base, _ = base_connect(actor=actor, title="Secret", config=config)
     source = base.sources.get()
     version = source.meta_version
-    source_update(actor=actor, source=source, config=replace(config, password=""), alias="renamed")
+    source_update(
+        actor=actor, source=source, config=replace(config, password=""), alias="renamed"
+    )
     source = DataSource.objects.get(pk=source.pk)
     assert config_of(source).password == SECRET
     assert source.alias == "renamed"
@@ -157,7 +189,11 @@ def test_source_update_with_bad_settings_changes_nothing(pg_db, actor):
     source = base.sources.get()
     stored = source.config_encrypted
     with pytest.raises(ConnectionProblem) as info:
-        source_update(actor=actor, source=source, config=replace(config, port=_closed_port(), password=SECRET))
+        source_update(
+            actor=actor,
+            source=source,
+            config=replace(config, port=_closed_port(), password=SECRET),
+        )
     assert info.value.code == "CONNECTION_REFUSED"
     _assert_no_secret(info.value)
     assert DataSource.objects.get(pk=source.pk).config_encrypted == stored
@@ -173,7 +209,9 @@ def _server_url(kind: str) -> str:
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", ["pg", "mysql"])
 def test_unknown_host(kind, actor):
-    config = ConnectionConfig.from_url(_with_netloc(_server_url(kind), host="no-such-host.invalid", password=SECRET))
+    config = ConnectionConfig.from_url(
+        _with_netloc(_server_url(kind), host="no-such-host.invalid", password=SECRET)
+    )
     problem = _problem(config)
     assert problem.code == "UNKNOWN_HOST"
     assert problem.status == 400
@@ -189,14 +227,26 @@ def test_unknown_host(kind, actor):
 def test_connection_refused(kind):
     port = _closed_port()
     for p in (1, port):
-        problem = _problem(ConnectionConfig.from_url(_with_netloc(_server_url(kind), host="127.0.0.1", port=p, password=SECRET)))
+        problem = _problem(
+            ConnectionConfig.from_url(
+                _with_netloc(
+                    _server_url(kind), host="127.0.0.1", port=p, password=SECRET
+                )
+            )
+        )
         assert problem.code == "CONNECTION_REFUSED", problem.message
         assert f"127.0.0.1:{p}" in problem.message
         _assert_no_secret(problem)
 
 
 def test_pg_unknown_role_is_bad_credentials():
-    problem = _problem(ConnectionConfig.from_url(_with_netloc(settings.TEST_POSTGRES_URL, user="no_such_role_x1", password=SECRET)))
+    problem = _problem(
+        ConnectionConfig.from_url(
+            _with_netloc(
+                settings.TEST_POSTGRES_URL, user="no_such_role_x1", password=SECRET
+            )
+        )
+    )
     assert problem.code == "BAD_CREDENTIALS"
     assert "no_such_role_x1" in problem.message
     _assert_no_secret(problem)
@@ -204,7 +254,11 @@ def test_pg_unknown_role_is_bad_credentials():
 
 @pytest.mark.parametrize("user", ["root", "no_such_user_x1"])
 def test_mysql_bad_credentials(user):
-    problem = _problem(ConnectionConfig.from_url(_with_netloc(settings.TEST_MYSQL_URL, user=user, password=SECRET)))
+    problem = _problem(
+        ConnectionConfig.from_url(
+            _with_netloc(settings.TEST_MYSQL_URL, user=user, password=SECRET)
+        )
+    )
     assert problem.code == "BAD_CREDENTIALS"
     assert user in problem.message
     _assert_no_secret(problem)
@@ -212,13 +266,21 @@ def test_mysql_bad_credentials(user):
 
 @pytest.mark.parametrize("kind", ["pg", "mysql"])
 def test_unknown_database(kind):
-    problem = _problem(ConnectionConfig.from_url(_with_netloc(_server_url(kind), path="/no_such_db_x1")))
+    problem = _problem(
+        ConnectionConfig.from_url(
+            _with_netloc(_server_url(kind), path="/no_such_db_x1")
+        )
+    )
     assert problem.code == "UNKNOWN_DATABASE"
     assert "no_such_db_x1" in problem.message
 
 
 def test_pg_unknown_schema():
-    problem = _problem(ConnectionConfig.from_url(_with_netloc(settings.TEST_POSTGRES_URL, query="schema=no_such_schema_x1")))
+    problem = _problem(
+        ConnectionConfig.from_url(
+            _with_netloc(settings.TEST_POSTGRES_URL, query="schema=no_such_schema_x1")
+        )
+    )
     assert problem.code == "UNKNOWN_SCHEMA"
     assert "no_such_schema_x1" in problem.message
 
@@ -254,11 +316,17 @@ def test_sqlite_platform_files_are_forbidden():
     import sqlite3
 
     sqlite3.connect(meta).close()
-    assert _problem(ConnectionConfig.from_url(f"sqlite:///{meta}")).code == "FORBIDDEN_PATH"
+    assert (
+        _problem(ConnectionConfig.from_url(f"sqlite:///{meta}")).code
+        == "FORBIDDEN_PATH"
+    )
     store = settings.NOCO_STORE_DIR
     store.mkdir(parents=True, exist_ok=True)
     (store / "x.sqlite3").touch()
-    assert _problem(ConnectionConfig.from_url(f"sqlite:///{store}/x.sqlite3")).code == "FORBIDDEN_PATH"
+    assert (
+        _problem(ConnectionConfig.from_url(f"sqlite:///{store}/x.sqlite3")).code
+        == "FORBIDDEN_PATH"
+    )
     # Through `..` tricks too.
     sneaky = f"sqlite:///{store}/../store/x.sqlite3"
     assert _problem(ConnectionConfig.from_url(sneaky)).code == "FORBIDDEN_PATH"
@@ -273,7 +341,10 @@ def test_sqlite_allowed_dirs(tmp_path, settings):
     sqlite3.connect(tmp_path / "b.sqlite3").close()
     settings.NOCO_SQLITE_ALLOWED_DIRS = [str(allowed)]
     check_connection(ConnectionConfig.from_url(f"sqlite:///{allowed}/a.sqlite3"))
-    assert _problem(ConnectionConfig.from_url(f"sqlite:///{tmp_path}/b.sqlite3")).code == "FORBIDDEN_PATH"
+    assert (
+        _problem(ConnectionConfig.from_url(f"sqlite:///{tmp_path}/b.sqlite3")).code
+        == "FORBIDDEN_PATH"
+    )
 
 
 @pytest.mark.parametrize(
@@ -305,8 +376,16 @@ def test_missing_host_or_database_is_invalid_connection():
 
 @pytest.mark.django_db
 def test_connection_test_api_reports_code_without_password(api):
-    body = {"type": "pg", "connection": {"host": "127.0.0.1", "port": _closed_port(), "user": "postgres",
-                                          "password": SECRET, "database": "test"}}
+    body = {
+        "type": "pg",
+        "connection": {
+            "host": "127.0.0.1",
+            "port": _closed_port(),
+            "user": "postgres",
+            "password": SECRET,
+            "database": "test",
+        },
+    }
     resp = api.post("/api/v2/meta/connection/test", body, format="json")
     assert resp.status_code == 400, resp.content
     assert resp.json()["error"] == "CONNECTION_REFUSED"

@@ -12,11 +12,17 @@ from bases.sync import diff
 
 
 def _pk(kind: str) -> str:
-    return {"pg": "SERIAL PRIMARY KEY", "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT", "sqlite": "INTEGER PRIMARY KEY"}[kind]
+    return {
+        "pg": "SERIAL PRIMARY KEY",
+        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
+        "sqlite": "INTEGER PRIMARY KEY",
+    }[kind]
 
 
 def _connect(db, actor, title="Intro"):
-    base, _ = base_connect(actor=actor, title=title, config=ConnectionConfig.from_url(db.url))
+    base, _ = base_connect(
+        actor=actor, title=title, config=ConnectionConfig.from_url(db.url)
+    )
     tables = {t.table_name: t for t in base.tables.all()}
     return base, tables
 
@@ -35,7 +41,9 @@ def _library(db) -> None:
         f"CREATE TABLE {q('book_tags')} (book_id INTEGER NOT NULL REFERENCES {q('books')}(id), "
         f"tag_id INTEGER NOT NULL REFERENCES {q('tags')}(id), PRIMARY KEY (book_id, tag_id))",
     )
-    if db.kind == "mysql":  # MariaDB ignores inline REFERENCES: declare the keys properly.
+    if (
+        db.kind == "mysql"
+    ):  # MariaDB ignores inline REFERENCES: declare the keys properly.
         db.execute(
             "ALTER TABLE `books` ADD FOREIGN KEY (author_id) REFERENCES `authors`(id)",
             "ALTER TABLE `book_tags` ADD FOREIGN KEY (book_id) REFERENCES `books`(id), "
@@ -79,12 +87,25 @@ def test_junction_table_gives_many_to_many_on_both_sides(external_db, actor):
     assert len(mm_books) == 1 and len(mm_tags) == 1
     b, t = mm_books[0], mm_tags[0]
     assert b.related_table == tables["tags"] and t.related_table == tables["books"]
-    assert b.options["junction"] == "book_tags" and b.options["junction_table_id"] == junction.pk
-    assert b.options["self_column"] == "book_id" and b.options["other_column"] == "tag_id"
-    assert t.options["self_column"] == "tag_id" and t.options["other_column"] == "book_id"
+    assert (
+        b.options["junction"] == "book_tags"
+        and b.options["junction_table_id"] == junction.pk
+    )
+    assert (
+        b.options["self_column"] == "book_id" and b.options["other_column"] == "tag_id"
+    )
+    assert (
+        t.options["self_column"] == "tag_id" and t.options["other_column"] == "book_id"
+    )
     # A junction does not produce has-many links on the tables it joins.
     assert not any(f.options.get("relation") == "hm" for f in tags.values())
-    assert [f.options.get("relation") for f in books.values() if f.uidt == "LinkToAnotherRecord"] == ["mm"]
+    every_link = [
+        f for t in tables.values() for f in t.fields.filter(uidt="LinkToAnotherRecord")
+    ]
+    assert not any(f.related_table == junction for f in every_link)
+    assert sorted(
+        f.options["relation"] for f in books.values() if f.uidt == "LinkToAnotherRecord"
+    ) == ["bt", "mm"]
     # The junction's own key columns are foreign keys, not auto ids.
     jf = {f.column_name: f for f in junction.fields.all()}
     assert jf["book_id"].uidt == "ForeignKey" and jf["tag_id"].uidt == "ForeignKey"
@@ -108,9 +129,15 @@ def test_junction_with_own_id_and_timestamp_is_still_a_junction(external_db, act
     base, tables = _connect(external_db, actor)
     assert tables["a_b"].is_junction is True
     assert tables["a_b_qty"].is_junction is False
-    qty_links = sorted(f.options["relation"] for f in tables["a_b_qty"].fields.filter(uidt="LinkToAnotherRecord"))
+    qty_links = sorted(
+        f.options["relation"]
+        for f in tables["a_b_qty"].fields.filter(uidt="LinkToAnotherRecord")
+    )
     assert qty_links == ["bt", "bt"]
-    a_links = sorted(f.options["relation"] for f in tables["a"].fields.filter(uidt="LinkToAnotherRecord"))
+    a_links = sorted(
+        f.options["relation"]
+        for f in tables["a"].fields.filter(uidt="LinkToAnotherRecord")
+    )
     assert a_links == ["hm", "mm"]
 
 
@@ -125,13 +152,21 @@ def test_view_and_table_without_primary_key_are_read_only(external_db, actor):
     base, tables = _connect(external_db, actor)
     assert set(tables) == {"people", "people_names", "logs"}
     view = tables["people_names"]
-    assert view.kind == "view" and view.read_only_reason == "database view" and view.is_read_only
+    assert (
+        view.kind == "view"
+        and view.read_only_reason == "database view"
+        and view.is_read_only
+    )
     assert set(_fields(view)) == {"id", "name"}
     logs = tables["logs"]
     assert logs.kind == "table" and logs.read_only_reason == "no primary key"
     assert not any(f.is_pk for f in logs.fields.all())
     people = tables["people"]
-    assert people.kind == "table" and people.read_only_reason == "" and not people.is_read_only
+    assert (
+        people.kind == "table"
+        and people.read_only_reason == ""
+        and not people.is_read_only
+    )
 
 
 def _types_table(db) -> None:
@@ -164,9 +199,20 @@ def test_column_types_are_mapped(external_db, actor):
     base, tables = _connect(external_db, actor)
     f = {x.column_name: x for x in tables["t"].fields.all()}
     expected = {
-        "id": "ID", "s": "SingleLineText", "lt": "LongText", "n": "Number", "bn": "Number",
-        "d": "Decimal", "b": "Checkbox", "dt": "Date", "ts": "DateTime", "tstz": "DateTime",
-        "tm": "Time", "j": "JSON", "f": "Decimal", "bin": "SpecificDBType",
+        "id": "ID",
+        "s": "SingleLineText",
+        "lt": "LongText",
+        "n": "Number",
+        "bn": "Number",
+        "d": "Decimal",
+        "b": "Checkbox",
+        "dt": "Date",
+        "ts": "DateTime",
+        "tstz": "DateTime",
+        "tm": "Time",
+        "j": "JSON",
+        "f": "Decimal",
+        "bin": "SpecificDBType",
     }
     if external_db.kind == "pg":
         expected |= {"jb": "JSON", "m": "SingleSelect", "u": "UUID"}
@@ -190,7 +236,13 @@ def test_auto_increment_primary_key(external_db, actor):
     _types_table(external_db)
     base, tables = _connect(external_db, actor)
     pk = tables["t"].fields.get(column_name="id")
-    assert pk.uidt == "ID" and pk.is_pk and pk.is_auto and pk.is_unique and not pk.is_nullable
+    assert (
+        pk.uidt == "ID"
+        and pk.is_pk
+        and pk.is_auto
+        and pk.is_unique
+        and not pk.is_nullable
+    )
     others = tables["t"].fields.exclude(column_name="id").exclude(column_name="")
     assert not any(x.is_pk or x.is_auto for x in others)
 
@@ -218,7 +270,11 @@ def test_enum_becomes_single_select_with_choices(external_db, actor):
     base, tables = _connect(external_db, actor)
     m = tables["t"].fields.get(column_name="m")
     assert m.uidt == "SingleSelect"
-    assert [c["title"] for c in m.options["choices"]] == ["happy", "sad", "it's complicated"]
+    assert [c["title"] for c in m.options["choices"]] == [
+        "happy",
+        "sad",
+        "it's complicated",
+    ]
     assert all(c["color"].startswith("#") for c in m.options["choices"])
     assert m.options.get("enum") is True
 
@@ -232,7 +288,9 @@ def test_nullability_defaults_and_uniqueness(external_db, actor):
     assert f["lt"].is_nullable is True and f["n"].is_nullable is True
     assert f["n"].default == "7"
     assert "hello" in f["s"].default
-    assert f["b"].default is not None and ("0" in f["b"].default or "false" in f["b"].default.lower())
+    assert f["b"].default is not None and (
+        "0" in f["b"].default or "false" in f["b"].default.lower()
+    )
     assert f["lt"].default is None
     if external_db.kind != "sqlite":
         assert f["u"].is_unique is True
@@ -246,7 +304,9 @@ def test_introspect_directly_and_only_filter(external_db, actor):
     alias = source_alias(base.sources.get())
     infos = {t.name: t for t in introspect(alias)}
     assert set(infos) == {"authors", "books", "tags", "book_tags"}
-    assert [(fk.column, fk.ref_table, fk.ref_column) for fk in infos["books"].foreign_keys] == [("author_id", "authors", "id")]
+    assert [
+        (fk.column, fk.ref_table, fk.ref_column) for fk in infos["books"].foreign_keys
+    ] == [("author_id", "authors", "id")]
     assert sorted(infos["book_tags"].pk_columns) == ["book_id", "tag_id"]
     pair = junction_columns(infos["book_tags"])
     assert pair is not None and {fk.ref_table for fk in pair} == {"books", "tags"}

@@ -16,17 +16,35 @@ def test_demo_base_document_validates_and_is_typed(api, user):
     validate(doc)
     projects = base.tables.get(title="projects")
     paths = doc["paths"]
-    assert {f"/api/v2/tables/{projects.pk}/records", f"/api/v2/tables/{projects.pk}/records/count", f"/api/v2/tables/{projects.pk}/records/{{recordId}}"} <= set(paths)
-    record = next(v for k, v in doc["components"]["schemas"].items() if k.startswith("projects_") and k.endswith("_Record"))
+    assert {
+        f"/api/v2/tables/{projects.pk}/records",
+        f"/api/v2/tables/{projects.pk}/records/count",
+        f"/api/v2/tables/{projects.pk}/records/{{recordId}}",
+    } <= set(paths)
+    record = next(
+        v
+        for k, v in doc["components"]["schemas"].items()
+        if k.startswith("projects_") and k.endswith("_Record")
+    )
     props = record["properties"]
     assert props["budget"]["type"] == "number"
     assert props["due date"] == {"type": "string", "format": "date", "nullable": True}
-    assert props["status"]["enum"] == ["planned", "active", "on hold", "done", "cancelled"]
+    assert props["status"]["enum"] == [
+        "planned",
+        "active",
+        "on hold",
+        "done",
+        "cancelled",
+    ]
     assert props["done"]["type"] == "boolean"
     assert props["Id"]["readOnly"] is True
     link_paths = [p for p in paths if "/links/" in p and projects.pk in p]
     assert len(link_paths) == 2  # clients (bt) and tasks (hm)
-    where = next(p for p in paths[f"/api/v2/tables/{projects.pk}/records"]["get"]["parameters"] if p["name"] == "where")
+    where = next(
+        p
+        for p in paths[f"/api/v2/tables/{projects.pk}/records"]["get"]["parameters"]
+        if p["name"] == "where"
+    )
     assert "~and" in where["description"]
 
 

@@ -16,7 +16,9 @@ def test_nocodb_sdk_record_calls(live_server_url):
     node = shutil.which("node")
     sdk = LIVE_ROOT / "node_modules" / "nocodb-sdk"
     if not node or not sdk.exists():
-        message = "node and `npm ci` (nocodb-sdk) are needed for the SDK compatibility test"
+        message = (
+            "node and `npm ci` (nocodb-sdk) are needed for the SDK compatibility test"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -24,21 +26,40 @@ def test_nocodb_sdk_record_calls(live_server_url):
     token = server.manage("create_api_token", "admin@example.com", "--name", "sdk")
     ids = json.loads(
         server.manage(
-            "shell", "-c",
+            "shell",
+            "-c",
             "import json; from bases.models import Table; "
             "p = Table.objects.get(title='projects'); t = Table.objects.get(title='tasks'); "
             "l = p.fields.get(uidt='LinkToAnotherRecord', related_table=t); "
             "print(json.dumps([p.pk, t.pk, l.pk]))",
         ).splitlines()[-1]
     )
-    env = {"PATH": "/usr/bin:/bin:/usr/local/bin", "BASE_URL": server, "TOKEN": token, "PROJECTS": ids[0], "TASKS": ids[1], "LINK": ids[2], "NODE_PATH": str(LIVE_ROOT / "node_modules")}
-    done = subprocess.run([node, str(SCRIPT)], cwd=LIVE_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "BASE_URL": server,
+        "TOKEN": token,
+        "PROJECTS": ids[0],
+        "TASKS": ids[1],
+        "LINK": ids[2],
+        "NODE_PATH": str(LIVE_ROOT / "node_modules"),
+    }
+    done = subprocess.run(
+        [node, str(SCRIPT)],
+        cwd=LIVE_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
 
     listed = out["list"]["list"]
     assert 0 < len(listed) <= 5
-    assert all(set(r) == {"Id", "name", "status", "budget"} and r["status"] == "active" for r in listed)
+    assert all(
+        set(r) == {"Id", "name", "status", "budget"} and r["status"] == "active"
+        for r in listed
+    )
     budgets = [r["budget"] for r in listed]
     assert budgets == sorted(budgets, reverse=True)
     assert out["list"]["pageInfo"]["pageSize"] == 5
@@ -54,4 +75,7 @@ def test_nocodb_sdk_record_calls(live_server_url):
     assert out["nestedAfter"]["list"] == []
     assert len(out["deleted"]) == 3
     assert out["countAfter"] == {"count": 0}
-    assert out["badWhere"]["status"] == 400 and out["badWhere"]["body"]["error"] == "FIELD_NOT_FOUND"
+    assert (
+        out["badWhere"]["status"] == 400
+        and out["badWhere"]["body"]["error"] == "FIELD_NOT_FOUND"
+    )
