@@ -19,22 +19,35 @@ _tables: dict[str, tuple[int, Table]] = {}
 MAX_ENTRIES = 5000
 
 
-def _current_version(table_id: str) -> int | None:
+def _current_version(table_id: str, user_id) -> tuple[int, str, str | None] | None:
+    """(meta_version, base id, the user's role in that base) in one query."""
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT s.meta_version FROM bases_table t JOIN bases_datasource s ON s.id = t.source_id WHERE t.id = %s",
-            [table_id],
+            "SELECT s.meta_version, t.base_id, m.role FROM bases_table t "
+            "JOIN bases_datasource s ON s.id = t.source_id "
+            "LEFT JOIN permissions_membership m ON m.base_id = t.base_id AND m.user_id = %s "
+            "WHERE t.id = %s",
+            [user_id, table_id],
         )
-        row = cur.fetchone()
-    return None if row is None else row[0]
+        return cur.fetchone()
 
 
-def get_table(table_id: str) -> Table | None:
-    """The table with `.base`, `.source` and its TableMeta preloaded, or None if missing."""
-    version = _current_version(table_id)
-    if version is None:
+def get_table(table_id: str, user=None) -> Table | None:
+    """The table with `.base`, `.source` and its TableMeta preloaded, or None if missing.
+
+    With `user`, their role in the table's base is read by the same query and remembered on the
+    user object for this request (permissions.checks.role_of reads it there).
+    """
+    row = _current_version(table_id, getattr(user, "pk", None))
+    if row is None:
         _tables.pop(table_id, None)
         return None
+    version, base_id, role = row
+    if user is not None and getattr(user, "is_authenticated", False):
+        roles = getattr(user, "_noco_roles", None)
+        if roles is None:
+            roles = user._noco_roles = {}
+        roles[base_id] = role
     cached = _tables.get(table_id)
     if cached is not None and cached[0] == version:
         return cached[1]

@@ -8,6 +8,7 @@ from a bounded count, exact up to NOCO_EXACT_COUNT_LIMIT and an estimate beyond 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -290,7 +291,7 @@ def _total(
     q = d.quote
     where = f" WHERE {where_sql}" if where_sql else ""
     with conn.cursor() as cur:
-        estimate = _estimate(cur, d, table, where, where_params)
+        estimate = _cached_estimate(cur, d, table, where, where_params)
         if estimate is not None and estimate > 2 * bound:
             return estimate, True
         cur.execute(
@@ -301,6 +302,27 @@ def _total(
     if counted <= bound:
         return counted, False
     return max(estimate or 0, bound + 1), True
+
+
+_estimates: dict[tuple, tuple[float, int | None]] = {}
+ESTIMATE_TTL = (
+    30.0  # seconds; an estimate is approximate anyway, planning it costs a round trip
+)
+
+
+def _cached_estimate(
+    cur, d: Dialect, table: Table, where: str, params: list
+) -> int | None:
+    key = (table.pk, where, tuple(str(p) for p in params))
+    now = time.monotonic()
+    hit = _estimates.get(key)
+    if hit is not None and now - hit[0] < ESTIMATE_TTL:
+        return hit[1]
+    value = _estimate(cur, d, table, where, params)
+    if len(_estimates) > 10_000:
+        _estimates.clear()
+    _estimates[key] = (now, value)
+    return value
 
 
 def _estimate(cur, d: Dialect, table: Table, where: str, params: list) -> int | None:

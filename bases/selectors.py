@@ -29,7 +29,7 @@ def source_get(*, actor: Actor, base: Base, source_id: str) -> DataSource:
 def table_get(*, actor: Actor, table_id: str, operation: str = "table.read") -> Table:
     from bases import metacache
 
-    table = metacache.get_table(table_id)
+    table = metacache.get_table(table_id, actor.user)
     if table is None:
         raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
     try:

@@ -46,6 +46,10 @@ def env() -> dict:
         "NOCO_ADMIN_EMAIL": "bench@example.com",
         "NOCO_ADMIN_PASSWORD": "bench-password-1",
         "LOG_LEVEL": "WARNING",
+        # The production profile's meta DB: PostgreSQL (pooled), not the embedded SQLite file.
+        "DATABASE_URL": os.environ.get(
+            "BENCH_META_URL", "postgresql://postgres@127.0.0.1:5432/noco_bench_meta"
+        ),
     }
 
 
@@ -63,6 +67,14 @@ def manage(*args: str) -> str:
 
 def setup() -> dict:
     VAR.mkdir(parents=True, exist_ok=True)
+    meta_url = env()["DATABASE_URL"]
+    admin_url, meta_db = meta_url.rsplit("/", 1)
+    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [meta_db]
+        ).fetchone():
+            conn.execute(f'CREATE DATABASE "{meta_db}"')
+            (VAR / "state.json").unlink(missing_ok=True)
     build(PG_URL, SCHEMA)
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'DROP TABLE IF EXISTS "{SCHEMA}".inserts')
