@@ -1,7 +1,5 @@
 """API token authentication: `xc-token: <token>` (NocoDB's header) or `Authorization: Bearer`."""
 
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -21,26 +19,12 @@ def token_from_headers(request) -> str | None:
 
 def _token_and_user(token_hash: str):
     """One query for the token and its user (this runs on every API request)."""
-    User = get_user_model()
-    token_fields = ApiToken._meta.concrete_fields
-    user_fields = User._meta.concrete_fields
-    cols = [f"t.{connection.ops.quote_name(f.column)}" for f in token_fields]
-    cols += [f"u.{connection.ops.quote_name(f.column)}" for f in user_fields]
-    sql = (
-        f"SELECT {', '.join(cols)} FROM {ApiToken._meta.db_table} t "
-        f"JOIN {User._meta.db_table} u ON u.{User._meta.pk.column} = t.user_id "
-        "WHERE t.token_hash = %s AND t.revoked_at IS NULL"
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=token_hash, revoked_at__isnull=True)
+        .first()
     )
-    with connection.cursor() as cur:
-        cur.execute(sql, [token_hash])
-        row = cur.fetchone()
-    if row is None:
-        return None, None
-    n = len(token_fields)
-    token = ApiToken.from_db("default", [f.attname for f in token_fields], row[:n])
-    user = User.from_db("default", [f.attname for f in user_fields], row[n:])
-    token.user = user
-    return token, user
+    return (token, token.user) if token is not None else (None, None)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
