@@ -17,6 +17,7 @@ from bases.sources import user_db
 from nocoplatform.errors import Forbidden, InvalidInput, NotFound, Unprocessable
 
 READ_ONLY_UIDTS = {"ID", "SpecificDBType", "LinkToAnotherRecord"}
+PK_ALIASES = ("Id", "id", "ID")
 
 
 def _writable(table: Table) -> DataSource:
@@ -60,7 +61,14 @@ def _values(
         try:
             field = meta.resolve(key)
         except InvalidInput:
-            raise InvalidInput(f"{where}unknown field '{key}'.", code="FIELD_NOT_FOUND")
+            if key in PK_ALIASES and len(meta.pk) == 1:
+                field = meta.pk[
+                    0
+                ]  # NocoDB clients name the key "Id" whatever its title
+            else:
+                raise InvalidInput(
+                    f"{where}unknown field '{key}'.", code="FIELD_NOT_FOUND"
+                )
         if field.is_pk and for_update:
             continue
         if field.uidt in READ_ONLY_UIDTS and not (field.is_pk and not for_update):
@@ -106,7 +114,7 @@ def _pk_values(meta: TableMeta, row, index: int | None) -> list:
             else (f.column_name if f.column_name in row else None)
         )
         if key is None and len(pk) == 1:
-            key = next((k for k in ("Id", "id", "ID") if k in row), None)
+            key = next((k for k in PK_ALIASES if k in row), None)
         if key is None:
             raise InvalidInput(
                 f"{where}missing the primary key '{f.title}'.",

@@ -116,10 +116,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(workers: int) -> tuple[subprocess.Popen, str]:
+def serve(workers: int, server: str) -> tuple[subprocess.Popen, str]:
+    """The production HTTP profile: gunicorn sync workers on the WSGI app (measured faster than
+    uvicorn workers on the ASGI app for this request/response API; see RESULTS.md)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
+    if server == "gunicorn":
+        cmd = [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "nocoplatform.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
+    else:
+        cmd = [
             str(ROOT / ".venv/bin/uvicorn"),
             "nocoplatform.asgi:application",
             "--port",
@@ -129,10 +142,8 @@ def serve(workers: int) -> tuple[subprocess.Popen, str]:
             "--no-access-log",
             "--log-level",
             "warning",
-        ],
-        cwd=ROOT,
-        env=env(),
-    )
+        ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env())
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -226,7 +237,6 @@ def median_of(runs: list[dict]) -> dict:
 def bulk_insert(
     url: str, token: str, table_id: str, total: int = 100_000, per_request: int = 1000
 ) -> dict:
-    rows = [{"id": None} for _ in range(per_request)]
     started = time.perf_counter()
     n = 0
     for batch in range(total // per_request):
@@ -288,17 +298,19 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
     parser.add_argument("--connections", default="1,8")
     parser.add_argument("--only", default="")
     args = parser.parse_args()
     state = setup()
     token, tables = state["token"], state["tables"]
     projects, inserts = tables["projects"], tables["inserts"]
-    proc, url = serve(args.workers)
+    proc, url = serve(args.workers, args.server)
     results: dict = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "workers": args.workers,
+        "server": args.server,
         "duration_s": args.duration,
         "runs": args.runs,
         "cpus": os.cpu_count(),

@@ -346,3 +346,17 @@ def test_read_only_sources_and_tables_refuse_writes(api, shop):
     assert api.post(url(clients), {"name": "x"}, format="json").status_code == 200
     junction = shop["order_tags"]
     assert junction.is_junction
+
+
+def test_id_alias_names_the_primary_key_whatever_its_title(api, shop):
+    clients = shop["clients"]  # its key's title is "id"
+    rid = api.post(url(clients), {"name": "Ann"}, format="json").json()["id"]
+    assert (
+        api.patch(url(clients), {"Id": rid, "city": "Porto"}, format="json").status_code
+        == 200
+    )
+    assert api.get(url(clients, f"/{rid}"), {"fields": "city"}).json() == {
+        "city": "Porto"
+    }
+    assert api.delete(url(clients), [{"Id": rid}], format="json").status_code == 200
+    assert api.get(url(clients, "/count")).json() == {"count": 0}
