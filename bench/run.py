@@ -207,7 +207,9 @@ def psycopg_baseline(sql: str, params_fn, connections: int, duration: float) -> 
             i = n
             while time.perf_counter() < stop:
                 t0 = time.perf_counter()
-                conn.execute(sql, params_fn(i), prepare=True).fetchall()
+                cur = conn.execute(sql, params_fn(i), prepare=True)
+                if cur.description:
+                    cur.fetchall()
                 mine.append(time.perf_counter() - t0)
                 i += connections
         with lock:
