@@ -6,6 +6,8 @@ one transaction on the user database. Bulk requests name the index of the row th
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
@@ -33,6 +35,19 @@ def _writable(table: Table) -> DataSource:
             code="TABLE_READ_ONLY",
         )
     return source
+
+
+@contextmanager
+def _write_transaction(conn):
+    """One transaction on the user database. Constraints checked only at COMMIT (deferred
+    foreign keys) become the same 422 as immediate ones, never a 500."""
+    try:
+        with transaction.atomic(using=conn.alias):
+            yield
+    except DatabaseError as exc:
+        if isinstance(exc, (IntegrityError,)) or "constraint" in str(exc).lower():
+            raise _db_error(exc, None)
+        raise
 
 
 def _as_list(body, what: str, max_rows: int | None) -> tuple[list, bool]:
@@ -167,7 +182,7 @@ def insert_rows(
     with user_db(source) as conn:
         d = Dialect(conn)
         q = d.quote
-        with transaction.atomic(using=conn.alias):
+        with _write_transaction(conn):
             # Rows with the same set of fields go in one multi-row statement.
             groups: dict[tuple, list[int]] = {}
             for i, values in enumerate(parsed):
@@ -304,7 +319,7 @@ def update_rows(
         d = Dialect(conn)
         q = d.quote
         cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
-        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+        with _write_transaction(conn), conn.cursor() as cur:
             for i, (pk_values, values) in enumerate(plan):
                 key = [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)]
                 try:
@@ -348,7 +363,7 @@ def delete_rows(
         d = Dialect(conn)
         q = d.quote
         cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
-        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+        with _write_transaction(conn), conn.cursor() as cur:
             for i, pk_values in enumerate(keys):
                 try:
                     cur.execute(
@@ -398,7 +413,7 @@ def link_records(
     with user_db(source) as conn:
         d = Dialect(conn)
         q = d.quote
-        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+        with _write_transaction(conn), conn.cursor() as cur:
             this_ref = _ref_value(
                 cur,
                 q,

@@ -360,3 +360,18 @@ def test_id_alias_names_the_primary_key_whatever_its_title(api, shop):
     }
     assert api.delete(url(clients), [{"Id": rid}], format="json").status_code == 200
     assert api.get(url(clients, "/count")).json() == {"count": 0}
+
+
+def test_deferred_foreign_key_failing_at_commit_is_422_not_500(api, user):
+    """Tables the platform creates on SQLite check foreign keys at COMMIT (found by schemathesis)."""
+    from bases.demo import create_demo_base
+
+    base = create_demo_base(user)
+    tasks = base.tables.get(title="tasks")
+    before = api.get(url(tasks, "/count")).json()["count"]
+    response = api.post(
+        url(tasks), {"title": "orphan", "projects_id": 999999}, format="json"
+    )
+    assert response.status_code == 422, response.content
+    assert response.json()["error"] == "CONSTRAINT_VIOLATION"
+    assert api.get(url(tasks, "/count")).json()["count"] == before
