@@ -176,8 +176,10 @@ class Number(FieldType):
             number = decimal.Decimal(str(value).strip())
         except decimal.InvalidOperation:
             raise InvalidInput(f"'{value}' is not a number")
-        if number != number.to_integral_value():
+        if not number.is_finite() or number != number.to_integral_value():
             raise InvalidInput(f"'{value}' is not a whole number")
+        if abs(number) >= 2**63:
+            raise InvalidInput(f"'{value}' is too large for a whole number")
         return int(number)
 
 

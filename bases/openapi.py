@@ -143,6 +143,12 @@ def _params(*names: str) -> list[dict]:
             "schema": {"type": "string"},
             "description": "pageInfo.next of the previous page",
         },
+        "viewId": {
+            "name": "viewId",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "Apply a view's filter, sort and fields",
+        },
         "recordId": {
             "name": "recordId",
             "in": "path",
@@ -262,7 +268,7 @@ def base_document(base: Base) -> dict:
                 "summary": f"List {table.title}",
                 "operationId": f"{name}_list",
                 "parameters": _params(
-                    "where", "sort", "fields", "limit", "offset", "cursor"
+                    "where", "sort", "fields", "limit", "offset", "cursor", "viewId"
                 ),
                 "responses": {**_ok(list_schema), **_errors(400, 401, 404, 409, 503)},
             },
@@ -310,7 +316,7 @@ def base_document(base: Base) -> dict:
                 "tags": tag,
                 "summary": f"Count {table.title}",
                 "operationId": f"{name}_count",
-                "parameters": _params("where"),
+                "parameters": _params("where", "viewId"),
                 "responses": {
                     **_ok(
                         {"type": "object", "properties": {"count": {"type": "integer"}}}

@@ -129,6 +129,7 @@ def list_records(
     fields: list[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    view=None,
 ) -> RecordPage:
     """A page of records, from request `params` (or, for Python callers, `fields`/`limit`/`offset`).
 
@@ -143,7 +144,7 @@ def list_records(
         if offset is not None:
             params["offset"] = str(offset)
     meta = meta or TableMeta.of(table)
-    query = query or parse_list_query(table, meta.fields, params or {})
+    query = query or parse_list_query(table, meta.fields, params or {}, view=view)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         q = d.quote
@@ -351,10 +352,12 @@ def _estimate(cur, d: Dialect, table: Table, where: str, params: list) -> int | 
     return None
 
 
-def count_records(table: Table, params=None, *, meta: TableMeta | None = None) -> int:
+def count_records(
+    table: Table, params=None, *, meta: TableMeta | None = None, view=None
+) -> int:
     """Always exact."""
     meta = meta or TableMeta.of(table)
-    query = parse_list_query(table, meta.fields, params or {})
+    query = parse_list_query(table, meta.fields, params or {}, view=view)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         where_sql, where_params = _where(d, meta, query)
@@ -367,7 +370,7 @@ def count_records(table: Table, params=None, *, meta: TableMeta | None = None) -
 
 
 def get_record(
-    table: Table, record_id, params=None, *, meta: TableMeta | None = None
+    table: Table, record_id, params=None, *, meta: TableMeta | None = None, view=None
 ) -> dict:
     meta = meta or TableMeta.of(table)
     pk_values = meta.parse_record_id(record_id)
@@ -375,6 +378,7 @@ def get_record(
         table,
         meta.fields,
         {k: v for k, v in (params or {}).items() if k in ("fields", "f")},
+        view=view,
     )
     with user_db(table.source) as conn:
         d = Dialect(conn)

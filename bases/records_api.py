@@ -49,15 +49,22 @@ LIST_PARAMS = [
 
 
 def _table(request: Request, table_id: str, operation: str):
-    table = selectors.table_get(
+    return selectors.table_get(
         actor=actor_from_request(request), table_id=table_id, operation=operation
     )
+
+
+def _view(request: Request, table):
+    """The view named by `viewId`, which must belong to this table (404 otherwise)."""
     view_id = request.query_params.get("viewId")
-    if view_id:
-        raise NotFound(
-            "View not found.", code="VIEW_NOT_FOUND"
-        )  # views arrive with the grid
-    return table
+    if not view_id:
+        return None
+    from views.models import View
+
+    view = View.objects.filter(pk=view_id, table_id=table.pk).first()
+    if view is None:
+        raise NotFound("View not found.", code="VIEW_NOT_FOUND")
+    return view
 
 
 def _ids(meta: records.TableMeta, keys: list[list]) -> list[dict]:
@@ -81,7 +88,9 @@ class RecordsApi(APIView):
     )
     def get(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.read")
-        page = records.list_records(table, request.query_params)
+        page = records.list_records(
+            table, request.query_params, view=_view(request, table)
+        )
         return Response({"list": page.rows, "pageInfo": page.page_info})
 
     @extend_schema(
@@ -92,6 +101,7 @@ class RecordsApi(APIView):
     )
     def post(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.create")
+        _view(request, table)  # a viewId must still name a view of this table
         meta = records.TableMeta.of(table)
         body = _body(request)
         keys = record_services.insert_rows(table, body, meta=meta)
@@ -106,6 +116,7 @@ class RecordsApi(APIView):
     )
     def patch(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.update")
+        _view(request, table)  # a viewId must still name a view of this table
         meta = records.TableMeta.of(table)
         body = _body(request)
         ids = _ids(meta, record_services.update_rows(table, body, meta=meta))
@@ -119,6 +130,7 @@ class RecordsApi(APIView):
     )
     def delete(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.delete")
+        _view(request, table)  # a viewId must still name a view of this table
         meta = records.TableMeta.of(table)
         body = _body(request)
         ids = _ids(meta, record_services.delete_rows(table, body, meta=meta))
@@ -134,7 +146,13 @@ class RecordCountApi(APIView):
     )
     def get(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.read")
-        return Response({"count": records.count_records(table, request.query_params)})
+        return Response(
+            {
+                "count": records.count_records(
+                    table, request.query_params, view=_view(request, table)
+                )
+            }
+        )
 
 
 class RecordApi(APIView):
@@ -146,7 +164,11 @@ class RecordApi(APIView):
     )
     def get(self, request: Request, table_id: str, record_id: str) -> Response:
         table = _table(request, table_id, "records.read")
-        return Response(records.get_record(table, record_id, request.query_params))
+        return Response(
+            records.get_record(
+                table, record_id, request.query_params, view=_view(request, table)
+            )
+        )
 
 
 class LinksApi(APIView):

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularJSONAPIView
 from bases import api as bases_api
 from bases import records_api
 from permissions import api as tokens_api
+from views import api as views_api
 
 meta = [
     path("bases/", bases_api.BaseListApi.as_view(), name="api-bases"),
@@ -50,6 +51,15 @@ meta = [
         bases_api.ConnectionTestApi.as_view(),
         name="api-connection-test",
     ),
+    path(
+        "tables/<str:table_id>/views", views_api.ViewListApi.as_view(), name="api-views"
+    ),
+    path(
+        "tables/<str:table_id>/grids",
+        views_api.GridCreateApi.as_view(),
+        name="api-grids",
+    ),
+    path("views/<str:view_id>", views_api.ViewDetailApi.as_view(), name="api-view"),
     path("tokens", tokens_api.TokenListApi.as_view(), name="api-tokens"),
     path(
         "tokens/<int:token_id>", tokens_api.TokenDetailApi.as_view(), name="api-token"

@@ -116,25 +116,56 @@ def parse_sort(resolve: FieldResolver, raw: str) -> list[SortKey]:
     return keys
 
 
+def view_fields(view, visible: list[Field]) -> list[Field]:
+    """A view's fields in its order, less the hidden ones."""
+    by_id = {f.id: f for f in visible}
+    ordered = [by_id[i] for i in view.field_order if i in by_id]
+    ordered += [f for f in visible if f not in ordered]
+    hidden = set(view.hidden_fields)
+    return [f for f in ordered if f.id not in hidden and not f.is_system]
+
+
 def parse_list_query(
-    table: Table, fields: list[Field], params, *, visible: list[Field] | None = None
+    table: Table,
+    fields: list[Field],
+    params,
+    *,
+    visible: list[Field] | None = None,
+    view=None,
 ) -> ListQuery:
-    """`fields`: every field of the table; `visible`: the ones the caller may see (default all)."""
+    """`fields`: every field of the table; `visible`: the ones the caller may see (default all).
+
+    With a `view`, its filter is ANDed with `where`, and its sort and fields apply unless the
+    request gives its own.
+    """
     visible = fields if visible is None else visible
     resolve = FieldResolver(visible)
     max_limit = settings.NOCO_MAX_PAGE_SIZE
     query = ListQuery(table=table, fields=[f for f in visible if not f.is_system])
+    if view is not None:
+        query.fields = view_fields(view, visible)
     raw_fields = _param(params, "fields", "f")
     if raw_fields:
         query.fields = parse_fields(resolve, raw_fields)
-    raw_sort = _param(params, "sort", "s")
+    raw_sort = _param(params, "sort", "s") or (view.sort if view is not None else None)
     if raw_sort:
         query.sort = parse_sort(resolve, raw_sort)
     raw_where = _param(params, "where", "w")
-    if raw_where:
-        from bases.query.where import parse_where
+    view_where = view.where if view is not None else ""
+    if raw_where or view_where:
+        from bases.query.where import And, parse_where
 
-        query.where = parse_where(raw_where)
+        nodes = [
+            n
+            for n in (
+                parse_where(view_where) if view_where else None,
+                parse_where(raw_where) if raw_where else None,
+            )
+            if n is not None
+        ]
+        query.where = (
+            nodes[0] if len(nodes) == 1 else And(tuple(nodes)) if nodes else None
+        )
         query._resolve = resolve
     query.limit = _int(
         params, ("limit", "l", "pageSize"), DEFAULT_LIMIT, low=1, high=max_limit

@@ -375,3 +375,21 @@ def test_deferred_foreign_key_failing_at_commit_is_422_not_500(api, user):
     assert response.status_code == 422, response.content
     assert response.json()["error"] == "CONSTRAINT_VIOLATION"
     assert api.get(url(tasks, "/count")).json()["count"] == before
+
+
+@pytest.mark.parametrize(
+    "value", ["-Infinity", "NaN", "1e400", "99999999999999999999999"]
+)
+def test_non_finite_or_huge_numbers_are_400_not_500(api, shop, value):
+    """Found by schemathesis: `-Infinity` as a record id overflowed int()."""
+    clients, orders = shop["clients"], shop["orders"]
+    assert api.get(url(clients, f"/{value}")).status_code == 404
+    response = api.post(url(orders), {"label": "x", "client_id": value}, format="json")
+    assert response.status_code == 400 and response.json()["error"] == "INVALID_VALUE"
+    link = next(f for f in clients.fields.filter(uidt="LinkToAnotherRecord"))
+    response = api.post(
+        f"/api/v2/tables/{clients.pk}/links/{link.pk}/records/{value}",
+        [{"id": 1}],
+        format="json",
+    )
+    assert response.status_code == 404

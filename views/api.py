@@ -1,0 +1,150 @@
+"""Views over REST (NocoDB v2 meta paths): list a table's views, create, change, delete."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bases import selectors
+from bases.api import ERRORS, _body
+from nocoplatform.errors import NotFound
+from permissions.checks import actor_from_request
+from views import services
+from views.models import View
+
+
+def view_json(view: View) -> dict:
+    return {
+        "id": view.id,
+        "fk_model_id": view.table_id,
+        "title": view.title,
+        "type": view.type,
+        "order": view.order,
+        "where": view.where,
+        "sort": view.sort,
+        "field_order": view.field_order,
+        "hidden_fields": view.hidden_fields,
+        "options": view.options,
+        "created_at": view.created_at,
+        "updated_at": view.updated_at,
+    }
+
+
+def _view(request: Request, view_id: str, operation: str) -> View:
+    view = View.objects.select_related("table").filter(pk=view_id).first()
+    if view is None:
+        raise NotFound("View not found.", code="VIEW_NOT_FOUND")
+    try:
+        selectors.table_get(
+            actor=actor_from_request(request),
+            table_id=view.table_id,
+            operation=operation,
+        )
+    except NotFound:
+        raise NotFound("View not found.", code="VIEW_NOT_FOUND")
+    return view
+
+
+class ViewListApi(APIView):
+    @extend_schema(
+        summary="A table's views (a default grid view is created on first use)",
+        responses={200: dict, **ERRORS},
+        tags=["Views"],
+    )
+    def get(self, request: Request, table_id: str) -> Response:
+        table = selectors.table_get(
+            actor=actor_from_request(request), table_id=table_id, operation="views.read"
+        )
+        services.default_view(table)
+        views = list(table.views.all())
+        return Response(
+            {
+                "list": [view_json(v) for v in views],
+                "pageInfo": {
+                    "totalRows": len(views),
+                    "page": 1,
+                    "pageSize": len(views),
+                    "isFirstPage": True,
+                    "isLastPage": True,
+                },
+            }
+        )
+
+    @extend_schema(
+        summary="Create a view",
+        description="`{title, type?: grid|gallery|kanban|calendar|form, where?, sort?, field_order?, hidden_fields?}`; "
+        "`where` and `sort` use the records API's dialect and are checked against the table.",
+        request=dict,
+        responses={201: dict, **ERRORS},
+        tags=["Views"],
+    )
+    def post(self, request: Request, table_id: str) -> Response:
+        actor = actor_from_request(request)
+        table = selectors.table_get(
+            actor=actor, table_id=table_id, operation="views.read"
+        )
+        data = _body(request)
+        view = services.view_create(
+            actor=actor,
+            table=table,
+            title=data.get("title"),
+            type=data.get("type") or View.Type.GRID,
+            data=data,
+        )
+        return Response(view_json(view), status=201)
+
+
+class GridCreateApi(APIView):
+    """NocoDB's `POST /api/v2/meta/tables/{tableId}/grids`."""
+
+    @extend_schema(
+        summary="Create a grid view (NocoDB's path)",
+        request=dict,
+        responses={201: dict, **ERRORS},
+        tags=["Views"],
+    )
+    def post(self, request: Request, table_id: str) -> Response:
+        actor = actor_from_request(request)
+        table = selectors.table_get(
+            actor=actor, table_id=table_id, operation="views.read"
+        )
+        data = _body(request)
+        view = services.view_create(
+            actor=actor,
+            table=table,
+            title=data.get("title"),
+            type=View.Type.GRID,
+            data=data,
+        )
+        return Response(view_json(view), status=201)
+
+
+class ViewDetailApi(APIView):
+    @extend_schema(
+        summary="Read a view", responses={200: dict, **ERRORS}, tags=["Views"]
+    )
+    def get(self, request: Request, view_id: str) -> Response:
+        return Response(view_json(_view(request, view_id, "views.read")))
+
+    @extend_schema(
+        summary="Change a view's title, filter, sort, fields or options",
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=["Views"],
+    )
+    def patch(self, request: Request, view_id: str) -> Response:
+        view = _view(request, view_id, "views.read")
+        view = services.view_update(
+            actor=actor_from_request(request), view=view, data=_body(request)
+        )
+        return Response(view_json(view))
+
+    @extend_schema(
+        summary="Delete a view (a table keeps at least one)",
+        responses={200: dict, **ERRORS},
+        tags=["Views"],
+    )
+    def delete(self, request: Request, view_id: str) -> Response:
+        view = _view(request, view_id, "views.read")
+        services.view_delete(actor=actor_from_request(request), view=view)
+        return Response({"deleted": True})

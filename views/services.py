@@ -1,0 +1,130 @@
+"""Writes for views: create, change (filter, sort, fields, title), delete."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Max
+
+from bases.models import Table
+from bases.query.params import FieldResolver, parse_sort
+from nocoplatform.errors import Conflict, InvalidInput
+from permissions.checks import Actor, require
+from views.models import View
+
+
+def _clean_title(title) -> str:
+    title = str(title or "").strip()
+    if not title:
+        raise InvalidInput("A view needs a title.")
+    if len(title) > 255:
+        raise InvalidInput("A title is at most 255 characters.")
+    return title
+
+
+def _validate(
+    table: Table, *, where: str, sort: str, field_order: list, hidden: list
+) -> None:
+    """Refuse a filter, sort or field list that does not fit the table (400 naming it)."""
+    from bases.query.where import compile_where, parse_where
+
+    fields = list(table.fields.all())
+    resolve = FieldResolver(fields)
+    if where:
+        node = parse_where(where)
+        compile_where(node, resolve=resolve, vendor="sqlite", quote=lambda n: f'"{n}"')
+    if sort:
+        parse_sort(resolve, sort)
+    ids = {f.id for f in fields}
+    for name, value in (("field_order", field_order), ("hidden_fields", hidden)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidInput(f"`{name}` must be a list of field ids.")
+        unknown = [v for v in value if v not in ids]
+        if unknown:
+            raise InvalidInput(
+                f"`{name}`: no field '{unknown[0]}' in this table.",
+                code="FIELD_NOT_FOUND",
+            )
+
+
+def default_view(table: Table) -> View:
+    """Every table has at least one grid view (created on first use)."""
+    view = table.views.order_by("order", "created_at").first()
+    if view is None:
+        view, _ = View.objects.get_or_create(
+            table=table, order=0, defaults={"title": "Default view"}
+        )
+    return view
+
+
+def view_create(
+    *,
+    actor: Actor,
+    table: Table,
+    title: str,
+    type: str = View.Type.GRID,
+    data: dict | None = None,
+) -> View:
+    require(actor, "views.create", table.base)
+    if type not in View.Type.values:
+        raise InvalidInput(f"Unknown view type '{type}'.")
+    title = _clean_title(title)
+    if table.views.filter(title__iexact=title).exists():
+        raise Conflict(
+            f"A view called '{title}' exists already.", code="DUPLICATE_TITLE"
+        )
+    data = data or {}
+    where, sort = str(data.get("where") or ""), str(data.get("sort") or "")
+    field_order, hidden = data.get("field_order") or [], data.get("hidden_fields") or []
+    _validate(table, where=where, sort=sort, field_order=field_order, hidden=hidden)
+    with transaction.atomic():
+        order = (table.views.aggregate(m=Max("order"))["m"] or 0) + 1
+        return View.objects.create(
+            table=table,
+            title=title,
+            type=type,
+            order=order,
+            where=where,
+            sort=sort,
+            field_order=field_order,
+            hidden_fields=hidden,
+            created_by=actor.user,
+        )
+
+
+def view_update(*, actor: Actor, view: View, data: dict) -> View:
+    require(actor, "views.update", view.table.base)
+    if not isinstance(data, dict):
+        raise InvalidInput("expected an object")
+    if "title" in data:
+        title = _clean_title(data["title"])
+        if view.table.views.filter(title__iexact=title).exclude(pk=view.pk).exists():
+            raise Conflict(
+                f"A view called '{title}' exists already.", code="DUPLICATE_TITLE"
+            )
+        view.title = title
+    where = str(data.get("where", view.where) or "")
+    sort = str(data.get("sort", view.sort) or "")
+    field_order = data.get("field_order", view.field_order) or []
+    hidden = data.get("hidden_fields", view.hidden_fields) or []
+    _validate(
+        view.table, where=where, sort=sort, field_order=field_order, hidden=hidden
+    )
+    view.where, view.sort, view.field_order, view.hidden_fields = (
+        where,
+        sort,
+        field_order,
+        hidden,
+    )
+    if "options" in data:
+        if not isinstance(data["options"], dict):
+            raise InvalidInput("`options` must be an object.")
+        view.options = data["options"]
+    view.save()
+    return view
+
+
+def view_delete(*, actor: Actor, view: View) -> None:
+    require(actor, "views.delete", view.table.base)
+    if view.table.views.count() == 1:
+        raise Conflict("A table keeps at least one view.", code="LAST_VIEW")
+    view.delete()
