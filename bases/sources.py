@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, DataError, connections
 
 from bases.connections import (
     ConnectionConfig,
@@ -16,7 +16,7 @@ from bases.connections import (
 )
 from bases.crypto import decrypt_json, encrypt_json
 from bases.models import DataSource
-from nocoplatform.errors import DatabaseUnavailable, SchemaOutOfSync
+from nocoplatform.errors import DatabaseUnavailable, InvalidInput, SchemaOutOfSync
 
 
 def config_of(source: DataSource) -> ConnectionConfig:
@@ -105,6 +105,12 @@ def user_db(source: DataSource, *, title: str = ""):
         if is_connection_failure(exc):
             raise DatabaseUnavailable(
                 f"The database of this base cannot be reached right now: {describe(exc)}"
+            ) from exc
+        if isinstance(exc, DataError):
+            # A value the database cannot take (NUL byte, out of range, bad literal): the
+            # caller's input, so a 400 naming it — never a 500.
+            raise InvalidInput(
+                f"The database refused a value: {describe(exc)}", code="INVALID_VALUE"
             ) from exc
         if is_missing_object(exc):
             raise SchemaOutOfSync(
