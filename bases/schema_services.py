@@ -427,23 +427,7 @@ def field_delete(*, actor: Actor, field: Field) -> None:
     with user_db(source):
         info = schema.live_table(alias, table.table_name)
         vendor = source_vendor(alias)
-        model = schema.build_model(vendor, info)
-        old = next(
-            (f for f in model._meta.local_fields if f.column == field.column_name), None
-        )
-        if old is not None:
-            indexes = (
-                schema.sqlite_indexes(alias, table.table_name)
-                if vendor == "sqlite"
-                else []
-            )
-            try:
-                with schema.editor(alias) as ed:
-                    ed.remove_field(model, old)
-            except DatabaseError as exc:
-                raise _ddl_error(exc)
-            if indexes:
-                schema.restore_sqlite_indexes(alias, indexes)
+        _drop_column(alias, vendor, info, field.column_name)
         if field.uidt == "ForeignKey":
             meta_sync.sync(source)
         else:
@@ -605,29 +589,24 @@ def link_delete(*, actor: Actor, field: Field) -> None:
         else:
             child = table if options.get("relation") == "bt" else field.related_table
             info = schema.live_table(alias, child.table_name)
-            model = schema.build_model(vendor, info)
-            old = next(
-                (
-                    f
-                    for f in model._meta.local_fields
-                    if f.column == options.get("fk_column")
-                ),
-                None,
-            )
-            if old is not None:
-                indexes = (
-                    schema.sqlite_indexes(alias, child.table_name)
-                    if vendor == "sqlite"
-                    else []
-                )
-                try:
-                    with schema.editor(alias) as ed:
-                        ed.remove_field(model, old)
-                except DatabaseError as exc:
-                    raise _ddl_error(exc)
-                if indexes:
-                    schema.restore_sqlite_indexes(alias, indexes)
+            _drop_column(alias, vendor, info, options.get("fk_column"))
         meta_sync.sync(source)
+
+
+def _drop_column(alias: str, vendor: str, info, column: str | None) -> None:
+    """DROP one column of a live table (SQLite: rebuild, then restore the other indexes)."""
+    model = schema.build_model(vendor, info)
+    old = next((f for f in model._meta.local_fields if f.column == column), None)
+    if old is None:
+        return
+    indexes = schema.sqlite_indexes(alias, info.name) if vendor == "sqlite" else []
+    try:
+        with schema.editor(alias) as ed:
+            ed.remove_field(model, old)
+    except DatabaseError as exc:
+        raise _ddl_error(exc)
+    if indexes:
+        schema.restore_sqlite_indexes(alias, indexes)
 
 
 def source_vendor(alias: str) -> str:

@@ -59,17 +59,7 @@ def prepare_builtin(config: ConnectionConfig) -> None:
 
         sqlite3.connect(config.path).close()
         return
-    import psycopg
-
-    with psycopg.connect(
-        host=config.host,
-        port=config.port or 5432,
-        user=config.user or None,
-        password=config.password or None,
-        dbname=config.database,
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+    _store_execute(config, f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
 
 
 def drop_builtin(config: ConnectionConfig) -> None:
@@ -77,6 +67,11 @@ def drop_builtin(config: ConnectionConfig) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(config.path + suffix).unlink(missing_ok=True)
         return
+    _store_execute(config, f'DROP SCHEMA IF EXISTS "{config.schema}" CASCADE')
+
+
+def _store_execute(config: ConnectionConfig, sql: str) -> None:
+    """One statement on the PostgreSQL built-in store, outside any pool or transaction."""
     import psycopg
 
     with psycopg.connect(
@@ -87,7 +82,7 @@ def drop_builtin(config: ConnectionConfig) -> None:
         dbname=config.database,
         autocommit=True,
     ) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{config.schema}" CASCADE')
+        conn.execute(sql)
 
 
 @contextmanager

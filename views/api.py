@@ -45,6 +45,17 @@ def _view(request: Request, view_id: str, operation: str) -> View:
     return view
 
 
+def _create(request: Request, table_id: str, view_type: str | None) -> Response:
+    actor = actor_from_request(request)
+    table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
+    data = _body(request)
+    kind = view_type or data.get("type") or View.Type.GRID
+    view = services.view_create(
+        actor=actor, table=table, title=data.get("title"), type=kind, data=data
+    )
+    return Response(view_json(view), status=201)
+
+
 class ViewListApi(APIView):
     @extend_schema(
         summary="A table's views (a default grid view is created on first use)",
@@ -79,19 +90,7 @@ class ViewListApi(APIView):
         tags=["Views"],
     )
     def post(self, request: Request, table_id: str) -> Response:
-        actor = actor_from_request(request)
-        table = selectors.table_get(
-            actor=actor, table_id=table_id, operation="views.read"
-        )
-        data = _body(request)
-        view = services.view_create(
-            actor=actor,
-            table=table,
-            title=data.get("title"),
-            type=data.get("type") or View.Type.GRID,
-            data=data,
-        )
-        return Response(view_json(view), status=201)
+        return _create(request, table_id, None)
 
 
 class GridCreateApi(APIView):
@@ -104,19 +103,7 @@ class GridCreateApi(APIView):
         tags=["Views"],
     )
     def post(self, request: Request, table_id: str) -> Response:
-        actor = actor_from_request(request)
-        table = selectors.table_get(
-            actor=actor, table_id=table_id, operation="views.read"
-        )
-        data = _body(request)
-        view = services.view_create(
-            actor=actor,
-            table=table,
-            title=data.get("title"),
-            type=View.Type.GRID,
-            data=data,
-        )
-        return Response(view_json(view), status=201)
+        return _create(request, table_id, View.Type.GRID)
 
 
 class ViewDetailApi(APIView):
