@@ -66,5 +66,11 @@ def get_table(table_id: str, user=None) -> Table | None:
     return table
 
 
+def cached(table_id: str, version: int) -> Table | None:
+    """The cached table if it is at `version` (already checked by the caller), else None."""
+    entry = _tables.get(table_id)
+    return entry[1] if entry is not None and entry[0] == version else None
+
+
 def clear() -> None:
     _tables.clear()

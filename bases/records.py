@@ -466,16 +466,16 @@ def _load_links(
                 {r.get(fk.title) for r in rows if fk and r.get(fk.title) is not None},
                 key=str,
             )
-            rel_meta = TableMeta.of(related)
+            rel_meta = _related_meta(meta, related)
             ref = rel_meta.resolve.by_column.get(o.get("ref_column"))
             found = {}
             if keys and ref is not None:
                 cols = [ref] + ([rel_meta.pv] if rel_meta.pv else [])
-                marks = ", ".join(["%s"] * len(keys))
+                in_sql, in_params = d.in_list(q(ref.column_name), keys)
                 with conn.cursor() as cur:
                     cur.execute(
-                        f"SELECT {', '.join(q(c.column_name) for c in cols)} FROM {q(related.table_name)} WHERE {q(ref.column_name)} IN ({marks})",
-                        keys,
+                        f"SELECT {', '.join(q(c.column_name) for c in cols)} FROM {q(related.table_name)} WHERE {in_sql}",
+                        in_params,
                     )
                     for values in cur.fetchall():
                         found[values[0]] = {
@@ -492,7 +492,6 @@ def _load_links(
         )
         counts = {}
         if keys:
-            marks = ", ".join(["%s"] * len(keys))
             if o.get("relation") == "hm":
                 src_table, src_col = related.table_name, o.get("fk_column")
             else:
@@ -502,14 +501,27 @@ def _load_links(
                     o.get("self_column"),
                 )
             if src_table:
+                in_sql, in_params = d.in_list(q(src_col), keys)
                 with conn.cursor() as cur:
                     cur.execute(
-                        f"SELECT {q(src_col)}, COUNT(*) FROM {q(src_table)} WHERE {q(src_col)} IN ({marks}) GROUP BY {q(src_col)}",
-                        keys,
+                        f"SELECT {q(src_col)}, COUNT(*) FROM {q(src_table)} WHERE {in_sql} GROUP BY {q(src_col)}",
+                        in_params,
                     )
                     counts = dict(cur.fetchall())
         for r in rows:
             r[link.title] = int(counts.get(r.get(ref.title), 0)) if ref else 0
+
+
+def _related_meta(meta: TableMeta, related: Table) -> TableMeta:
+    """The linked table's metadata. Links stay within one data source, whose version this
+    request has already checked, so a cached copy of that version needs no second query."""
+    from bases import metacache
+
+    if related.source_id == meta.table.source_id:
+        cached = metacache.cached(related.pk, meta.table.source.meta_version)
+        if cached is not None:
+            return cached._table_meta
+    return TableMeta.of(related)
 
 
 # --- used by schema services and the demo ------------------------------------------------------

@@ -45,6 +45,12 @@ class Dialect:
     def order_term(self, column_sql: str, descending: bool) -> str:
         return f"{column_sql} {'DESC' if descending else 'ASC'}"
 
+    def in_list(self, column_sql: str, values: list) -> tuple[str, list]:
+        """`column IN (…)`; on PostgreSQL one array parameter (`= ANY(%s)`) instead of N."""
+        if self.vendor == "postgresql":
+            return f"{column_sql} = ANY(%s)", [list(values)]
+        return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", list(values)
+
     def to_db(self, field: Field, value):
         if value is None:
             return None
