@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -85,6 +86,10 @@ def _store_execute(config: ConnectionConfig, sql: str) -> None:
         conn.execute(sql)
 
 
+# alias -> (monotonic time until which the database counts as down, why)
+_down: dict[str, tuple[float, str]] = {}
+
+
 @contextmanager
 def user_db(source: DataSource, *, title: str = ""):
     """Yield the Django connection of a data source, mapping its failures to domain errors.
@@ -93,14 +98,27 @@ def user_db(source: DataSource, *, title: str = ""):
     platform, not yet synced) → 409 SCHEMA_OUT_OF_SYNC.
     """
     alias = source_alias(source)
+    down = _down.get(alias)
+    if down is not None and time.monotonic() < down[0]:
+        # Fail fast while the database is known to be down: each attempt can wait for the
+        # connect timeout, and workers stuck on one dead base would stall every other base.
+        retry = max(1, round(down[0] - time.monotonic()))
+        raise DatabaseUnavailable(
+            f"The database of this base cannot be reached right now: {down[1]} (next try in {retry} s)"
+        )
     conn = connections[alias]
     try:
         yield conn
     except DatabaseError as exc:
         if is_connection_failure(exc):
+            _down[alias] = (
+                time.monotonic() + settings.NOCO_UNAVAILABLE_RETRY_AFTER,
+                describe(exc),
+            )
             raise DatabaseUnavailable(
                 f"The database of this base cannot be reached right now: {describe(exc)}"
             ) from exc
+        _down.pop(alias, None)
         if isinstance(exc, DataError):
             # A value the database cannot take (NUL byte, out of range, bad literal): the
             # caller's input, so a 400 naming it — never a 500.

@@ -155,6 +155,9 @@ NOCO_ENCRYPTION_KEY = env.get("NOCO_ENCRYPTION_KEY") or SECRET_KEY
 NOCO_STORE_DIR = VAR_DIR / "store"
 NOCO_STORE_URL = env.get("NOCO_STORE_URL")
 NOCO_CONNECT_TIMEOUT = env.get_int("NOCO_CONNECT_TIMEOUT", 5)
+# After a base's database fails to answer, its requests fail fast (503) for this many seconds
+# before the next attempt, so one dead database cannot tie up every worker.
+NOCO_UNAVAILABLE_RETRY_AFTER = env.get_int("NOCO_UNAVAILABLE_RETRY_AFTER", 10)
 # Folders from which `sqlite:///` external databases may be opened. Empty: anywhere except the
 # platform's own files (meta DB and store).
 NOCO_SQLITE_ALLOWED_DIRS = env.get_list("NOCO_SQLITE_ALLOWED_DIRS", [])

@@ -28,3 +28,6 @@ TEST_MYSQL_URL = env.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 TEST_REDIS_URL = env.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # Tests connect SQLite files made in the temp folder as ordinary (non-admin) users.
 NOCO_SQLITE_ALLOWED_DIRS = [tempfile.gettempdir()]
+# Outage memory off by default in tests (they break and mend databases at will); the test of
+# the fail-fast behaviour turns it on.
+NOCO_UNAVAILABLE_RETRY_AFTER = 0

@@ -174,3 +174,22 @@ def test_sqlite_file_deleted_gives_503_and_is_not_recreated(tmp_path, actor, api
     _assert_503(api.post(f"/api/v2/meta/bases/{base.pk}/meta-diff"))
     assert not path.exists()
     assert base.tables.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_dead_database_fails_fast_until_its_retry_time(pg_db, actor, api, settings):
+    """One dead database must not tie up workers: after a failure, 503 at once for a while."""
+    settings.NOCO_UNAVAILABLE_RETRY_AFTER = 30
+    base, table = _connect(pg_db, actor, "Dead")
+    source = base.sources.get()
+    good = config_of(source)
+    _break(source, replace(good, port=_closed_port()))
+    _assert_503(api.get(f"/api/v2/tables/{table.pk}/records"))
+    started = time.monotonic()
+    again = api.get(f"/api/v2/tables/{table.pk}/records")
+    assert time.monotonic() - started < 0.3
+    _assert_503(again)
+    assert "next try in" in again.json()["message"]
+    # Fixing the connection settings (a new alias) is tried at once, not after the wait.
+    _break(source, good)
+    _assert_healthy(api, base, table)
