@@ -7,6 +7,8 @@ next to the form with the user's input kept.
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -165,22 +167,102 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
         except DomainError as exc:
             column_form.add_error(None, exc.message)
     fields = list(table.fields.all())
+    columns = [f for f in fields if f.column_name]
+    meta = records.TableMeta.of(table)
     rows, error = [], None
     try:
-        rows = records.list_records(table, {"limit": 50}).rows
+        page = records.list_records(
+            table, {"limit": 50, "fields": ",".join(f.id for f in columns)}
+        )
+        rows = [_row_cells(meta, columns, row) for row in page.rows]
     except DomainError as exc:
         error = exc
     ctx.update(
         {
             "table": table,
             "fields": fields,
-            "columns": [f for f in fields if f.column_name],
+            "columns": columns,
             "rows": rows,
             "rows_error": error,
             "column_form": column_form,
+            "can_edit": can(_actor(request), "records.update", ctx["base"])
+            and not table.read_only_reason
+            and table.source.allow_data_edit,
         }
     )
     return render(request, "views/table.html", ctx)
+
+
+def _row_cells(meta, columns, row: dict) -> dict:
+    """One row for the template: its record id and (field, value) cells in column order."""
+    record_id = meta.record_id([row.get(f.title) for f in meta.pk]) if meta.pk else None
+    return {"id": record_id, "cells": [(f, row.get(f.title)) for f in columns]}
+
+
+def _editable(field) -> bool:
+    return (
+        bool(field.column_name)
+        and field.uidt not in ("ID", "SpecificDBType")
+        and not field.is_pk
+    )
+
+
+@login_required
+def cell(
+    request: HttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
+) -> HttpResponse:
+    """htmx: a grid cell — `?edit=1` gives its editor; POST saves it.
+
+    A value the field or the database refuses comes back in the editor with the reason, the
+    typed text kept, never lost.
+    """
+    actor = _actor(request)
+    table = selectors.table_get(actor=actor, table_id=table_id)
+    if table.base_id != base_id:
+        raise Http404("Table not found.")
+    meta = records.TableMeta.of(table)
+    field = meta.resolve.by_id.get(field_id)
+    if field is None or not field.column_name:
+        raise Http404("Field not found.")
+    ctx = {"base_id": base_id, "table": table, "record_id": record_id, "field": field}
+    if request.method == "POST":
+        selectors.table_get(actor=actor, table_id=table_id, operation="records.update")
+        if not _editable(field):
+            raise Forbidden(f"'{field.title}' is read-only.")
+        typed = request.POST.get("value", "")
+        value = (
+            typed == "true"
+            if field.uidt == "Checkbox"
+            else (None if typed == "" else typed)
+        )
+        pk_title = meta.require_pk()[0].title
+        try:
+            from bases.record_services import update_rows
+
+            update_rows(table, {pk_title: record_id, field.title: value}, meta=meta)
+        except DomainError as exc:
+            return render(
+                request,
+                "views/partials/cell_edit.html",
+                {**ctx, "value": typed, "error": exc.message},
+            )
+    row = records.get_record(table, record_id, {"fields": field.id}, meta=meta)
+    value = row.get(field.title)
+    if request.GET.get("edit") and _editable(field):
+        selectors.table_get(actor=actor, table_id=table_id, operation="records.update")
+        shown = (
+            ""
+            if value is None
+            else (
+                json.dumps(value, ensure_ascii=False) if field.uidt == "JSON" else value
+            )
+        )
+        return render(request, "views/partials/cell_edit.html", {**ctx, "value": shown})
+    return render(
+        request,
+        "views/partials/cell.html",
+        {**ctx, "value": value, "can_edit": _editable(field)},
+    )
 
 
 @login_required

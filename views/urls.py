@@ -36,6 +36,11 @@ urlpatterns = [
     path("bases/<str:base_id>/api/", pages.swagger, name="swagger"),
     path("bases/<str:base_id>/tables/<str:table_id>/", pages.table_page, name="table"),
     path(
+        "bases/<str:base_id>/tables/<str:table_id>/cells/<str:record_id>/<str:field_id>",
+        pages.cell,
+        name="cell",
+    ),
+    path(
         "bases/<str:base_id>/fields/<str:field_id>/delete",
         pages.field_delete,
         name="field_delete",

@@ -68,3 +68,51 @@ def test_schema_sync_diff_shows_and_applies(page, live_server_url):
     page.locator("#sync-diff .ok").wait_for()
     assert "matches the database" in page.locator("#sync-diff").inner_text()
     shot(page, "sync")
+
+
+def test_edit_cells_in_the_browser(page, live_server_url):
+    login(page, live_server_url)
+    page.click("text=Demo CRM")
+    page.click("aside >> text=clients")
+    row = page.locator("table.data tbody tr").nth(2)
+    cell = row.locator("td").nth(1)  # name
+    cell.dblclick()
+    editor = row.locator("td.editing input[name=value]")
+    editor.fill("Zoë & Co")
+    editor.press("Enter")
+    page.wait_for_selector(
+        "table.data tbody tr:nth-child(3) td.cell.editable >> text=Zoë & Co"
+    )
+    email = row.locator("td").nth(2)
+    email.dblclick()
+    box = row.locator("td.editing input[name=value]")
+    box.fill("not-an-email")
+    box.press("Enter")
+    error = row.locator("td.invalid .cell-error")
+    error.wait_for()
+    assert "not a valid email" in error.inner_text()
+    assert row.locator("td.invalid input[name=value]").input_value() == "not-an-email"
+    shot(page, "cell-edit-error")
+    page.reload()
+    assert "Zoë & Co" in page.locator("table.data tbody tr").nth(2).inner_text()
+
+
+def test_escape_cancels_a_cell_edit(page, live_server_url):
+    login(page, live_server_url)
+    page.click("text=Demo CRM")
+    page.click("aside >> text=tasks")
+    row = page.locator("table.data tbody tr").first
+    before = row.locator("td").nth(1).inner_text()
+    row.locator("td").nth(1).dblclick()
+    box = row.locator("td.editing input[name=value]")
+    box.fill("never saved")
+    box.press("Escape")
+    page.wait_for_selector(
+        "table.data tbody tr:first-child td.editing", state="detached"
+    )
+    assert row.locator("td").nth(1).inner_text() == before
+    page.reload()
+    assert (
+        page.locator("table.data tbody tr").first.locator("td").nth(1).inner_text()
+        == before
+    )

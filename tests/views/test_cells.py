@@ -1,0 +1,76 @@
+"""Editing one cell from the table page: saved through the records service, errors keep the text."""
+
+import pytest
+
+from bases import records
+from bases.demo import create_demo_base
+from permissions.services import membership_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def projects(user):
+    return create_demo_base(user).tables.get(title="projects")
+
+
+def cell_url(table, record_id, field):
+    return f"/bases/{table.base_id}/tables/{table.pk}/cells/{record_id}/{field.pk}"
+
+
+def test_table_page_cells_line_up_with_headers(web, projects):
+    page = web.get(f"/bases/{projects.base_id}/tables/{projects.pk}/").content.decode()
+    header = page.split("<thead>")[1].split("</thead>")[0]
+    first_row = page.split("<tbody>")[1].split("</tr>")[0]
+    assert (
+        header.count("<th")
+        == first_row.count("<td")
+        == projects.fields.exclude(column_name="").count()
+    )
+
+
+def test_edit_and_save_a_cell(web, projects):
+    name = projects.fields.get(title="name")
+    editor = web.get(cell_url(projects, 1, name), {"edit": "1"}, HTTP_HX_REQUEST="true")
+    assert editor.status_code == 200 and b'name="value"' in editor.content
+    saved = web.post(
+        cell_url(projects, 1, name),
+        {"value": "Renamed <b>project</b>"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert saved.status_code == 200
+    assert (
+        b"Renamed &lt;b&gt;project&lt;/b&gt;" in saved.content
+    )  # escaped, never markup
+    assert records.get_record(projects, 1)["name"] == "Renamed <b>project</b>"
+
+
+def test_invalid_value_keeps_the_typed_text_and_says_why(web, projects):
+    budget = projects.fields.get(title="budget")
+    before = records.get_record(projects, 2)["budget"]
+    response = web.post(
+        cell_url(projects, 2, budget), {"value": "12abc"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'value="12abc"' in body and "not a number" in body
+    assert records.get_record(projects, 2)["budget"] == before
+
+
+def test_read_only_cells_and_roles(web, projects, other_user, client):
+    id_field = projects.fields.get(is_pk=True)
+    assert (
+        web.post(
+            cell_url(projects, 1, id_field), {"value": "9"}, HTTP_HX_REQUEST="true"
+        ).status_code
+        == 403
+    )
+    name = projects.fields.get(title="name")
+    membership_create(base=projects.base, user=other_user, role="viewer")
+    client.force_login(other_user)
+    assert client.post(cell_url(projects, 1, name), {"value": "x"}).status_code == 403
+    assert records.get_record(projects, 1)["name"] != "x"
+    client.logout()
+    assert (
+        client.post(cell_url(projects, 1, name), {"value": "x"}).status_code == 302
+    )  # to login
