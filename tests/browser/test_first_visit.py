@@ -116,3 +116,38 @@ def test_escape_cancels_a_cell_edit(page, live_server_url):
         page.locator("table.data tbody tr").first.locator("td").nth(1).inner_text()
         == before
     )
+
+
+def test_arrow_keys_and_enter_edit_like_a_spreadsheet(page, live_server_url):
+    login(page, live_server_url)
+    page.click("text=Demo CRM")
+    page.click("aside >> text=projects")
+    first = (
+        page.locator("table.data tbody tr").first.locator("td").nth(1)
+    )  # row 1, name
+    first.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")  # row 2, status
+    focused = page.evaluate("document.activeElement.dataset.field")
+    status_id = (
+        page.locator("table.data tbody tr")
+        .nth(1)
+        .locator("td")
+        .nth(2)
+        .get_attribute("data-field")
+    )
+    assert focused == status_id
+    page.keyboard.press("ArrowLeft")  # row 2, name
+    page.keyboard.press("Enter")
+    box = (
+        page.locator("table.data tbody tr")
+        .nth(1)
+        .locator("td.editing input[name=value]")
+    )
+    box.fill("Typed with the keyboard")
+    box.press("Enter")
+    page.wait_for_selector("text=Typed with the keyboard")
+    assert (
+        page.evaluate("document.activeElement.innerText").strip()
+        == "Typed with the keyboard"
+    )
