@@ -160,7 +160,7 @@ def _db_error(exc: DatabaseError, index: int | None) -> Unprocessable:
     )
     where = f"row {index}: " if index is not None else ""
     return Unprocessable(
-        f"{where}the database refused the value: {text}", code="CONSTRAINT_VIOLATION"
+        f"{where}the database refused the change: {text}", code="CONSTRAINT_VIOLATION"
     )
 
 

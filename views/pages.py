@@ -188,6 +188,12 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
             "can_edit": can(_actor(request), "records.update", ctx["base"])
             and not table.read_only_reason
             and table.source.allow_data_edit,
+            "can_add": can(_actor(request), "records.create", ctx["base"])
+            and not table.read_only_reason
+            and table.source.allow_data_edit,
+            "can_delete": can(_actor(request), "records.delete", ctx["base"])
+            and not table.read_only_reason
+            and table.source.allow_data_edit,
         }
     )
     return render(request, "views/table.html", ctx)
@@ -363,3 +369,48 @@ def swagger(request: HttpRequest, base_id: str) -> HttpResponse:
     ctx = _base_context(request, base_id)
     ctx["spec_url"] = f"/api/v2/meta/bases/{base_id}/swagger.json"
     return render(request, "views/swagger.html", ctx)
+
+
+@login_required
+@require_POST
+def row_add(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
+    """htmx: append a blank row (the database fills defaults), then show the page again."""
+    from django_htmx.http import HttpResponseClientRefresh
+
+    from bases.record_services import insert_rows
+
+    table = selectors.table_get(
+        actor=_actor(request), table_id=table_id, operation="records.create"
+    )
+    if table.base_id != base_id:
+        raise Http404("Table not found.")
+    try:
+        insert_rows(table, {})
+    except DomainError as exc:
+        return render(request, "views/error_partial.html", {"error": exc})
+    return HttpResponseClientRefresh()
+
+
+@login_required
+@require_POST
+def row_delete(
+    request: HttpRequest, base_id: str, table_id: str, record_id: str
+) -> HttpResponse:
+    """htmx: delete one row (the page asks for confirmation first); the row leaves the table."""
+    from bases.record_services import delete_rows
+
+    table = selectors.table_get(
+        actor=_actor(request), table_id=table_id, operation="records.delete"
+    )
+    if table.base_id != base_id:
+        raise Http404("Table not found.")
+    meta = records.TableMeta.of(table)
+    try:
+        delete_rows(table, {meta.require_pk()[0].title: record_id}, meta=meta)
+    except DomainError as exc:
+        # Shown above the table (e.g. other rows still link to this one); the row stays.
+        from django_htmx.http import reswap, retarget
+
+        response = render(request, "views/error_partial.html", {"error": exc})
+        return reswap(retarget(response, "#row-error"), "innerHTML")
+    return HttpResponse("")

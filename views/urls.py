@@ -36,6 +36,14 @@ urlpatterns = [
     path("bases/<str:base_id>/api/", pages.swagger, name="swagger"),
     path("bases/<str:base_id>/tables/<str:table_id>/", pages.table_page, name="table"),
     path(
+        "bases/<str:base_id>/tables/<str:table_id>/rows", pages.row_add, name="row_add"
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/rows/<str:record_id>/delete",
+        pages.row_delete,
+        name="row_delete",
+    ),
+    path(
         "bases/<str:base_id>/tables/<str:table_id>/cells/<str:record_id>/<str:field_id>",
         pages.cell,
         name="cell",

@@ -151,3 +151,32 @@ def test_arrow_keys_and_enter_edit_like_a_spreadsheet(page, live_server_url):
         page.evaluate("document.activeElement.innerText").strip()
         == "Typed with the keyboard"
     )
+
+
+def test_add_and_delete_a_row(page, live_server_url):
+    login(page, live_server_url)
+    page.click("text=Demo CRM")
+    page.click("aside >> text=tasks")
+    rows = page.locator("table.data tbody tr")
+    before = rows.count()
+    first_id = rows.first.locator("td").first.inner_text()
+    page.on("dialog", lambda dialog: dialog.accept())
+    rows.first.locator("td.row-actions button").click()
+    page.wait_for_function(
+        f"document.querySelectorAll('table.data tbody tr').length === {before - 1}"
+    )
+    page.reload()
+    assert (
+        page.locator("table.data tbody tr").first.locator("td").first.inner_text()
+        != first_id
+    )
+    page.click("text=+ Add row")
+    page.wait_for_load_state("load")
+    page.wait_for_selector("table.data tbody tr")
+    # A client that projects still point to cannot go: the reason shows, the row stays.
+    page.click("aside >> text=clients")
+    page.locator("table.data tbody tr").first.locator("td.row-actions button").click()
+    page.locator("#row-error .error").wait_for()
+    assert "refused" in page.locator("#row-error").inner_text()
+    assert page.locator("table.data tbody tr").count() == 40
+    shot(page, "rows")

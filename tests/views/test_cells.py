@@ -22,9 +22,11 @@ def test_table_page_cells_line_up_with_headers(web, projects):
     page = web.get(f"/bases/{projects.base_id}/tables/{projects.pk}/").content.decode()
     header = page.split("<thead>")[1].split("</thead>")[0]
     first_row = page.split("<tbody>")[1].split("</tr>")[0]
+    assert header.count("<th") == first_row.count(
+        "<td"
+    )  # data cells + the row's delete button
     assert (
-        header.count("<th")
-        == first_row.count("<td")
+        first_row.count('<td class="cell')
         == projects.fields.exclude(column_name="").count()
     )
 
@@ -74,3 +76,56 @@ def test_read_only_cells_and_roles(web, projects, other_user, client):
     assert (
         client.post(cell_url(projects, 1, name), {"value": "x"}).status_code == 302
     )  # to login
+
+
+def test_add_and_delete_rows_from_the_table_page(web, projects):
+    before = records.count_records(projects)
+    response = web.post(
+        f"/bases/{projects.base_id}/tables/{projects.pk}/rows", HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and response.headers["HX-Refresh"] == "true"
+    assert records.count_records(projects) == before + 1
+    newest = records.list_records(
+        projects, {"sort": "-Id", "limit": 1, "fields": "Id"}
+    ).rows[0]["Id"]
+    response = web.post(
+        f"/bases/{projects.base_id}/tables/{projects.pk}/rows/{newest}/delete",
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert records.count_records(projects) == before
+
+
+def test_viewers_cannot_add_or_delete_rows(client, projects, other_user):
+    membership_create(base=projects.base, user=other_user, role="viewer")
+    client.force_login(other_user)
+    page = client.get(
+        f"/bases/{projects.base_id}/tables/{projects.pk}/"
+    ).content.decode()
+    assert "+ Add row" not in page and "Delete this row" not in page
+    before = records.count_records(projects)
+    assert (
+        client.post(f"/bases/{projects.base_id}/tables/{projects.pk}/rows").status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/bases/{projects.base_id}/tables/{projects.pk}/rows/1/delete"
+        ).status_code
+        == 403
+    )
+    assert records.count_records(projects) == before
+
+
+def test_a_refused_delete_says_why_and_keeps_the_row(web, user):
+    clients = create_demo_base(user).tables.get(title="clients")
+    before = records.count_records(clients)
+    response = web.post(
+        f"/bases/{clients.base_id}/tables/{clients.pk}/rows/1/delete",
+        HTTP_HX_REQUEST="true",
+    )
+    assert (
+        response.status_code == 200 and response.headers["HX-Retarget"] == "#row-error"
+    )
+    assert b"refused" in response.content
+    assert records.count_records(clients) == before
