@@ -72,7 +72,7 @@ def _ids(meta: records.TableMeta, keys: list[list]) -> list[dict]:
 
 
 def _body(request: Request):
-    if request.data is None or request.data == {} and not request.body:
+    if request.data is None or (request.data == {} and not request.body):
         raise InvalidInput("The request body is empty.", code="INVALID_BODY")
     return request.data
 

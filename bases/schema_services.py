@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.db import DatabaseError, models, transaction
 from django.db.models import F, Max
 
@@ -401,16 +403,8 @@ def _alter_column(
         new.db_column = new_name
         new.column = new_name
         new.model = model
-        indexes = (
-            schema.sqlite_indexes(alias, table.table_name) if vendor == "sqlite" else []
-        )
-        try:
-            with schema.editor(alias) as ed:
-                ed.alter_field(model, old, new, strict=True)
-        except DatabaseError as exc:
-            raise _ddl_error(exc)
-        if indexes:
-            schema.restore_sqlite_indexes(alias, indexes, {col.name: new_name})
+        with _table_ddl(alias, vendor, table.table_name, {col.name: new_name}) as ed:
+            ed.alter_field(model, old, new, strict=True)
     return {col.name: new_name} if new_name != col.name else {}
 
 
@@ -543,18 +537,8 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
             fk.set_attributes_from_name(f"link_{fk_col}")
             fk.column = fk_col
             fk.model = child_model
-            indexes = (
-                schema.sqlite_indexes(alias, child.table_name)
-                if vendor == "sqlite"
-                else []
-            )
-            try:
-                with schema.editor(alias) as ed:
-                    ed.add_field(child_model, fk)
-            except DatabaseError as exc:
-                raise _ddl_error(exc)
-            if indexes:
-                schema.restore_sqlite_indexes(alias, indexes)
+            with _table_ddl(alias, vendor, child.table_name) as ed:
+                ed.add_field(child_model, fk)
             wanted = "hm" if relation == "hm" else "bt"
             key = lambda o: o.get("relation") == wanted and o.get("fk_column") == fk_col  # noqa: E731
         meta_sync.sync(source)
@@ -593,20 +577,28 @@ def link_delete(*, actor: Actor, field: Field) -> None:
         meta_sync.sync(source)
 
 
+@contextmanager
+def _table_ddl(alias: str, vendor: str, table_name: str, renamed: dict | None = None):
+    """A schema editor for DDL on one table. Database refusals become 422; on SQLite, where
+    altering a table rebuilds it, the table's other indexes are put back afterwards."""
+    indexes = schema.sqlite_indexes(alias, table_name) if vendor == "sqlite" else []
+    try:
+        with schema.editor(alias) as ed:
+            yield ed
+    except DatabaseError as exc:
+        raise _ddl_error(exc)
+    if indexes:
+        schema.restore_sqlite_indexes(alias, indexes, renamed)
+
+
 def _drop_column(alias: str, vendor: str, info, column: str | None) -> None:
     """DROP one column of a live table (SQLite: rebuild, then restore the other indexes)."""
     model = schema.build_model(vendor, info)
     old = next((f for f in model._meta.local_fields if f.column == column), None)
     if old is None:
         return
-    indexes = schema.sqlite_indexes(alias, info.name) if vendor == "sqlite" else []
-    try:
-        with schema.editor(alias) as ed:
-            ed.remove_field(model, old)
-    except DatabaseError as exc:
-        raise _ddl_error(exc)
-    if indexes:
-        schema.restore_sqlite_indexes(alias, indexes)
+    with _table_ddl(alias, vendor, info.name) as ed:
+        ed.remove_field(model, old)
 
 
 def source_vendor(alias: str) -> str:
