@@ -1,9 +1,32 @@
 """API token authentication: `xc-token: <token>` (NocoDB's header) or `Authorization: Bearer`."""
 
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from permissions.models import ApiToken, hash_token
+
+# Write last_used_at at most once a minute: no write on every request.
+TOUCH_EVERY = timedelta(seconds=60)
+_USER_FIELDS = {
+    "id",
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+}
+_TOKEN_FIELDS = {"id", "user_id", "name", "prefix", "base_id", "read_only"}
+
+
+def _in_model_order(model, wanted: set[str]) -> list:
+    """The wanted concrete fields in the model's own order, as Model.from_db expects them."""
+    return [f for f in model._meta.concrete_fields if f.attname in wanted]
 
 
 def token_from_headers(request) -> str | None:
@@ -17,14 +40,52 @@ def token_from_headers(request) -> str | None:
     return None
 
 
-def _token_and_user(token_hash: str):
-    """One query for the token and its user (this runs on every API request)."""
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(token_hash=token_hash, revoked_at__isnull=True)
-        .first()
-    )
-    return (token, token.user) if token is not None else (None, None)
+_sql_cache: list = []
+
+
+def _sql() -> tuple[str, list, list]:
+    # Raw SQL, built once: this runs on every API request, and compiling the equivalent ORM
+    # query cost more than the round trip itself (bench/RESULTS.md). Identifiers come from the
+    # models' metadata; the only values are bound parameters.
+    if not _sql_cache:
+        user = get_user_model()
+        u = connection.ops.quote_name
+        t_fields = _in_model_order(ApiToken, _TOKEN_FIELDS)
+        u_fields = _in_model_order(user, _USER_FIELDS)
+        t_cols = ", ".join(f"t.{u(f.column)}" for f in t_fields)
+        u_cols = ", ".join(f"u.{u(f.column)}" for f in u_fields)
+        sql = (
+            f"SELECT {t_cols}, {u_cols}, "
+            f"(t.{u('last_used_at')} IS NULL OR t.{u('last_used_at')} < %s) "
+            f"FROM {u(ApiToken._meta.db_table)} t "
+            f"JOIN {u(user._meta.db_table)} u ON u.{u(user._meta.pk.column)} = t.{u('user_id')} "
+            f"WHERE t.{u('token_hash')} = %s AND t.{u('revoked_at')} IS NULL"
+        )
+        _sql_cache.append((sql, t_fields, u_fields))
+    return _sql_cache[0]
+
+
+def _token_and_user(token_hash: str, now):
+    """One query for the token, its user and whether last_used_at is due for a write."""
+    sql, t_fields, u_fields = _sql()
+    with connection.cursor() as cur:
+        cur.execute(sql, [now - TOUCH_EVERY, token_hash])
+        row = cur.fetchone()
+    if row is None:
+        return None, None, False
+    n = len(t_fields)
+    token = _instance(ApiToken, t_fields, row[:n])
+    user = _instance(get_user_model(), u_fields, row[n:-1])
+    return token, user, bool(row[-1])
+
+
+def _instance(model, fields: list, values):
+    # SQLite answers 0/1 for booleans; every other column here needs no conversion.
+    values = [
+        bool(v) if f.get_internal_type() == "BooleanField" else v
+        for f, v in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -32,15 +93,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         raw = token_from_headers(request)
         if raw is None:
             return None
-        token, user = _token_and_user(hash_token(raw))
+        now = timezone.now()
+        token, user, stale = _token_and_user(hash_token(raw), now)
         if token is None or not user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
-        now = timezone.now()
-        # Write last_used_at at most once a minute: no write on every request.
-        if (
-            token.last_used_at is None
-            or (now - token.last_used_at).total_seconds() > 60
-        ):
+        if stale:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return user, token
 

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -132,3 +134,49 @@ def test_token_api_validates_input(user, api):
     assert response.status_code == 400
     response = c.post("/api/v2/meta/tokens", {"name": "web"}, format="json")
     assert response.status_code == 201 and response.json()["token"].startswith("nc_")
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(user):
+    token, raw = api_token_create(user=user, name="ci")
+    c = client_with("HTTP_XC_TOKEN", raw)
+    assert c.get("/api/v2/meta/bases/").status_code == 200
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    assert c.get("/api/v2/meta/bases/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first
+    ApiToken.objects.filter(pk=token.pk).update(
+        last_used_at=first - timedelta(minutes=2)
+    )
+    assert c.get("/api/v2/meta/bases/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first - timedelta(minutes=1)
+
+
+def test_token_of_a_deactivated_user_is_refused(user):
+    _, raw = api_token_create(user=user, name="ci")
+    user.is_active = False
+    user.save()
+    r = client_with("HTTP_XC_TOKEN", raw).get("/api/v2/meta/bases/")
+    assert r.status_code == 401 and r.json()["error"] == "INVALID_TOKEN"
+
+
+def test_token_request_acts_as_its_user(user):
+    """The user built from the token query is the real one (id, flags), not a blank stand-in."""
+    user.is_superuser = True
+    user.save()
+    token, raw = api_token_create(user=user, name="ci", read_only=True)
+    from django.utils import timezone
+
+    from permissions.auth import _token_and_user
+
+    got_token, got_user, _ = _token_and_user(hash_token(raw), timezone.now())
+    assert (got_user.pk, got_user.email, got_user.is_superuser, got_user.is_active) == (
+        user.pk,
+        user.email,
+        True,
+        True,
+    )
+    assert (got_token.pk, got_token.read_only, got_token.base_id) == (
+        token.pk,
+        True,
+        None,
+    )

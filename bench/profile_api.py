@@ -1,0 +1,118 @@
+"""Server time per request, in process: the WSGI app called directly, no HTTP, no load generator.
+
+    .venv/bin/python bench/profile_api.py [--n 2000] [--only S1,S4] [--profile S1]
+
+Uses the dataset and bench base that bench/run.py sets up. Prints the median and p90 of the time
+the app spends on each scenario's request (the part of a request our code controls), and with
+--profile the top functions by cumulative time. wrk figures (bench/run.py) add HTTP parsing, the
+server's worker model and the load generator sharing the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import env, setup  # noqa: E402
+
+
+def environ(method: str, path: str, token: str, body: bytes = b"") -> dict:
+    path, _, query = path.partition("?")
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_XC_TOKEN": token,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--profile", default="")
+    args = parser.parse_args()
+    state = setup()
+    os.environ.update(env())
+    import django
+
+    django.setup()
+    from django.core.wsgi import get_wsgi_application
+
+    app = get_wsgi_application()
+    token, projects = state["token"], state["tables"]["projects"]
+    rec = f"/api/v2/tables/{projects}/records"
+    scenarios = {
+        "S1": (
+            "GET",
+            f"{rec}?where=(status,eq,active)&sort=-created_at&fields=id,name,status,created_at&limit=25",
+            None,
+        ),
+        "S2": ("GET", f"{rec}?limit=25", None),
+        "S4": ("GET", lambda i: f"{rec}/{(i * 104729) % 1000000 + 1}", None),
+        "S5": ("GET", f"{rec}?limit=100", None),
+        "PATCH": (
+            "PATCH",
+            rec,
+            lambda i: f'{{"id": {(i * 7919) % 100000 + 1}, "priority": {i % 5 + 1}}}'.encode(),
+        ),
+    }
+    only = {s for s in args.only.split(",") if s}
+
+    def call(method, path, body, i):
+        status = []
+        p = path(i) if callable(path) else path
+        b = body(i) if callable(body) else b""
+        out = app(
+            environ(method, p, token, b), lambda s, h, *a: status.append(s)
+        )
+        data = b"".join(out)
+        if not status[0].startswith("200"):
+            raise SystemExit(f"{p}: {status[0]} {data[:300]!r}")
+
+    for name, (method, path, body) in scenarios.items():
+        if only and name not in only:
+            continue
+        for i in range(50):
+            call(method, path, body, i)
+        times = []
+        prof = cProfile.Profile() if name == args.profile else None
+        for i in range(args.n):
+            t0 = time.perf_counter()
+            if prof:
+                prof.enable()
+            call(method, path, body, i)
+            if prof:
+                prof.disable()
+            times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        print(
+            f"{name:>6}: median {statistics.median(times):.3f} ms, p90 {times[int(len(times) * 0.9)]:.3f} ms"
+        )
+        if prof:
+            s = io.StringIO()
+            pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(45)
+            print(s.getvalue())
+
+
+if __name__ == "__main__":
+    main()
