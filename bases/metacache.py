@@ -38,7 +38,12 @@ def get_table(table_id: str, user=None) -> Table | None:
     With `user`, their role in the table's base is read by the same query and remembered on the
     user object for this request (permissions.checks.role_of reads it there).
     """
-    row = _current_version(table_id, getattr(user, "pk", None))
+    prefetched = getattr(user, "_noco_table_versions", None)
+    if prefetched is not None and table_id in prefetched:
+        # Read with the API token in the same round trip (permissions.auth), this request.
+        row = prefetched.pop(table_id)
+    else:
+        row = _current_version(table_id, getattr(user, "pk", None))
     if row is None:
         _tables.pop(table_id, None)
         return None

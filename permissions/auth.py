@@ -54,29 +54,45 @@ def _sql() -> tuple[str, list, list]:
         u_fields = _in_model_order(user, _USER_FIELDS)
         t_cols = ", ".join(f"t.{u(f.column)}" for f in t_fields)
         u_cols = ", ".join(f"u.{u(f.column)}" for f in u_fields)
+        # When the URL names a table, the same round trip reads what every records request
+        # needs next: the table's metadata version, its base and the user's role there
+        # (bases.metacache.get_table takes them from the user object instead of querying).
         sql = (
             f"SELECT {t_cols}, {u_cols}, "
-            f"(t.{u('last_used_at')} IS NULL OR t.{u('last_used_at')} < %s) "
+            f"(t.{u('last_used_at')} IS NULL OR t.{u('last_used_at')} < %s), "
+            "s.meta_version, tb.base_id, m.role "
             f"FROM {u(ApiToken._meta.db_table)} t "
             f"JOIN {u(user._meta.db_table)} u ON u.{u(user._meta.pk.column)} = t.{u('user_id')} "
+            "LEFT JOIN bases_table tb ON tb.id = %s "
+            "LEFT JOIN bases_datasource s ON s.id = tb.source_id "
+            "LEFT JOIN permissions_membership m "
+            "ON m.base_id = tb.base_id AND m.user_id = t.user_id "
             f"WHERE t.{u('token_hash')} = %s AND t.{u('revoked_at')} IS NULL"
         )
         _sql_cache.append((sql, t_fields, u_fields))
     return _sql_cache[0]
 
 
-def _token_and_user(token_hash: str, now):
-    """One query for the token, its user and whether last_used_at is due for a write."""
+def _token_and_user(token_hash: str, now, table_id: str | None = None):
+    """One query for the token, its user and whether last_used_at is due for a write.
+
+    With `table_id`, the table's (meta_version, base id, role) is remembered on the user for
+    bases.metacache.get_table (None when no such table)."""
     sql, t_fields, u_fields = _sql()
     with connection.cursor() as cur:
-        cur.execute(sql, [now - TOUCH_EVERY, token_hash])
+        cur.execute(sql, [now - TOUCH_EVERY, table_id, token_hash])
         row = cur.fetchone()
     if row is None:
         return None, None, False
-    n = len(t_fields)
+    n, m = len(t_fields), len(t_fields) + len(u_fields)
     token = _instance(ApiToken, t_fields, row[:n])
-    user = _instance(get_user_model(), u_fields, row[n:-1])
-    return token, user, bool(row[-1])
+    user = _instance(get_user_model(), u_fields, row[n:m])
+    if table_id is not None:
+        version, base_id, role = row[m + 1 :]
+        user._noco_table_versions = {
+            table_id: (version, base_id, role) if version is not None else None
+        }
+    return token, user, bool(row[m])
 
 
 def _instance(model, fields: list, values):
@@ -94,7 +110,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if raw is None:
             return None
         now = timezone.now()
-        token, user, stale = _token_and_user(hash_token(raw), now)
+        kwargs = (getattr(request, "parser_context", None) or {}).get("kwargs") or {}
+        table_id = kwargs.get("table_id")
+        token, user, stale = _token_and_user(
+            hash_token(raw), now, str(table_id) if table_id is not None else None
+        )
         if token is None or not user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         if stale:

@@ -5,6 +5,7 @@ import pytest
 from bases.connections import ConnectionConfig
 from bases.services import base_connect
 from permissions.checks import Actor
+from permissions.services import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -486,3 +487,25 @@ def test_injection_attempts_through_every_parameter_are_inert(
     names = sorted(r["name"] for r in api.get(url(clients)).json()["list"])
     assert names == ["Ann", "Bob"]
     assert len(external_db.query(f"SELECT id FROM {external_db.q('clients')}")) == 2
+
+
+def test_a_token_request_reads_the_meta_db_once(api, shop, django_assert_num_queries):
+    """Token, user, the table's metadata version and the caller's role: one round trip."""
+    clients = shop["clients"]
+    api.get(url(clients))  # warm the per-process metadata cache
+    with django_assert_num_queries(1):
+        assert api.get(url(clients), {"limit": 1}).status_code == 200
+    with django_assert_num_queries(1):
+        assert api.get(url(clients, "/1")).status_code in (200, 404)
+
+
+def test_the_prefetched_role_is_the_callers(api, shop, other_user):
+    """The role read with the token is the token user's in the table's base, nothing broader."""
+    from rest_framework.test import APIClient
+
+    _, raw = api_token_create(user=other_user, name="outsider")
+    outsider = APIClient()
+    outsider.credentials(HTTP_XC_TOKEN=raw)
+    response = outsider.get(url(shop["clients"]))
+    assert response.status_code == 404 and response.json()["error"] == "TABLE_NOT_FOUND"
+    assert outsider.get("/api/v2/tables/nope/records").status_code == 404
