@@ -197,7 +197,10 @@ class ConnectionConfig:
             "CONN_MAX_AGE": 0,
         }
         if self.kind == "pg":
-            options: dict = {"connect_timeout": timeout}
+            # Server-side binding: values travel as parameters, not spliced into the text, so
+            # psycopg prepares the statements a connection keeps running (the hot ones of
+            # every page), and PostgreSQL plans them once instead of on every request.
+            options: dict = {"connect_timeout": timeout, "server_side_binding": True}
             if self.schema:
                 options["options"] = f"-c search_path={_pg_ident(self.schema)}"
             if pooled:
