@@ -74,7 +74,9 @@ def main() -> None:
         "PATCH": (
             "PATCH",
             rec,
-            lambda i: f'{{"id": {(i * 7919) % 100000 + 1}, "priority": {i % 5 + 1}}}'.encode(),
+            lambda i: (
+                f'{{"id": {(i * 7919) % 100000 + 1}, "priority": {i % 5 + 1}}}'.encode()
+            ),
         ),
     }
     only = {s for s in args.only.split(",") if s}
@@ -83,9 +85,7 @@ def main() -> None:
         status = []
         p = path(i) if callable(path) else path
         b = body(i) if callable(body) else b""
-        out = app(
-            environ(method, p, token, b), lambda s, h, *a: status.append(s)
-        )
+        out = app(environ(method, p, token, b), lambda s, h, *a: status.append(s))
         data = b"".join(out)
         if not status[0].startswith("200"):
             raise SystemExit(f"{p}: {status[0]} {data[:300]!r}")

@@ -12,7 +12,9 @@ def test_token_request_skips_session_middleware_and_keeps_security_headers(api, 
     base = base_create(actor=actor, title="Fast")
     response = api.get(f"/api/v2/meta/bases/{base.pk}")
     assert response.status_code == 200 and response.json()["id"] == base.pk
-    assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still ran
+    assert (
+        response["X-Content-Type-Options"] == "nosniff"
+    )  # SecurityMiddleware still ran
     assert "X-Frame-Options" not in response  # the page-only middleware did not
     assert "sessionid" not in response.cookies
 
