@@ -6,8 +6,10 @@ one transaction on the user database. Bulk requests name the index of the row th
 
 from __future__ import annotations
 
+import itertools
 from contextlib import contextmanager
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
@@ -243,20 +245,10 @@ def _insert_chunk(
             and len(values_list) > 1
             and all(f.db_type for f in fields)
         ):
-            # One array parameter per column instead of rows × columns placeholders: psycopg
-            # then has ~nothing to parse, and PostgreSQL plans one small statement.
-            arrays = ", ".join(f"%s::{f.db_type}[]" for f in fields)
-            params = [[d.to_db(f, v[f]) for v in values_list] for f in fields]
-            try:
-                with transaction.atomic(using=conn.alias):
-                    cur.execute(
-                        f"{head} SELECT * FROM unnest({arrays}){returning}", params
-                    )
-                    fetched = cur.fetchall() if returning else None
-            except DatabaseError:
-                pass  # fall through: row by row names the row the database refuses
-            else:
+            fetched = _copy_insert(conn, d, table, fields, values_list, returning)
+            if fetched is not None:
                 return {i: list(r) for i, r in zip(indexes, fetched, strict=True)}
+            # else fall through: row by row names the row the database refuses
         elif returning or len(values_list) == 1:
             params = [d.to_db(f, v[f]) for v in values_list for f in fields]
             try:
@@ -295,6 +287,49 @@ def _insert_chunk(
             else:
                 out[i] = (_explicit_pk(meta, values) or [cur.lastrowid]) if pk else []
     return out
+
+
+_bulk_tables = itertools.count()
+
+
+def _copy_insert(conn, d, table, fields, values_list, returning: str):
+    """PostgreSQL bulk insert: COPY the rows into a temporary table, then one INSERT … SELECT.
+
+    COPY sends the values in psycopg's C row format (no statement to parse, no per-value
+    placeholder), the fastest way in; the INSERT keeps RETURNING, defaults, constraints and
+    triggers of the real table. Rows keep their order through an ordinal column, so the keys
+    returned match the request's rows. None when the database refuses any row (the caller then
+    inserts row by row to name it).
+    """
+    q = d.quote
+    tmp = q(f"_noco_bulk_{next(_bulk_tables)}")
+    cols = ", ".join(q(f.column_name) for f in fields)
+    typed = ", ".join(f"{q(f.column_name)} {f.db_type}" for f in fields)
+    # Values leave the parsers ready for psycopg; only JSON needs its text form here.
+    convert = [(i, f) for i, f in enumerate(fields) if f.column_type == "json"]
+    try:
+        with transaction.atomic(using=conn.alias):
+            raw = conn.connection.cursor()
+            raw.execute(
+                f"CREATE TEMPORARY TABLE {tmp} (_noco_ord serial, {typed}) ON COMMIT DROP"
+            )
+            with raw.copy(f"COPY {tmp} ({cols}) FROM STDIN") as copy:
+                for values in values_list:
+                    row = [values[f] for f in fields]
+                    for i, f in convert:
+                        row[i] = d.to_db(f, row[i])
+                    copy.write_row(row)
+            raw.execute(
+                f"INSERT INTO {q(table.table_name)} ({cols}) "
+                f"SELECT {cols} FROM {tmp} ORDER BY _noco_ord{returning}"
+            )
+            fetched = raw.fetchall() if returning else [[] for _ in values_list]
+            raw.execute(f"DROP TABLE {tmp}")
+            raw.close()
+    except (DatabaseError, psycopg.Error):
+        # A raw psycopg cursor raises psycopg's errors; the savepoint has been rolled back.
+        return None
+    return fetched
 
 
 def _explicit_pk(meta: TableMeta, values: dict) -> list | None:

@@ -200,10 +200,7 @@ def list_records(
             raw_rows = cur.fetchall()
         has_more = len(raw_rows) > query.limit
         raw_rows = raw_rows[: query.limit]
-        rows = [
-            {f.title: d.from_db(f, v) for f, v in zip(select_fields, raw, strict=True)}
-            for raw in raw_rows
-        ]
+        rows = d.rows_as_dicts(select_fields, raw_rows)
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         if links and rows:
             _load_links(conn, d, meta, links, rows)
@@ -395,9 +392,7 @@ def get_record(
             raw = cur.fetchone()
         if raw is None:
             raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
-        row = {
-            f.title: d.from_db(f, v) for f, v in zip(select_fields, raw, strict=True)
-        }
+        row = d.rows_as_dicts(select_fields, [raw])[0]
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         if links:
             _load_links(conn, d, meta, links, [row])

@@ -7,13 +7,13 @@ query string or body to the records service, shape the answer as NocoDB clients 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import record_services, records, selectors
 from bases.api import ERRORS
+from nocoplatform.api import OrjsonParser
 from nocoplatform.errors import InvalidInput, NotFound
 from permissions.checks import actor_from_request
 
@@ -78,7 +78,7 @@ def _body(request: Request):
 
 
 class RecordsApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [OrjsonParser]
 
     @extend_schema(
         summary="List records",
@@ -172,7 +172,7 @@ class RecordApi(APIView):
 
 
 class LinksApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [OrjsonParser]
 
     def _link(self, request, table_id, link_field_id, operation):
         table = _table(request, table_id, operation)

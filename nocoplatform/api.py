@@ -5,6 +5,7 @@ import logging
 import orjson
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
@@ -26,6 +27,20 @@ class OrjsonRenderer(BaseRenderer):
             option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS,
             default=_default,
         )
+
+
+class OrjsonParser(BaseParser):
+    """JSON request bodies through orjson (several times faster than the json module on bulk
+    writes of 1000 records). Invalid JSON is DRF's ParseError: 400 INVALID_JSON."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = stream.read() if stream is not None else b""
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}")
 
 
 def _default(value):

@@ -73,6 +73,31 @@ class Dialect:
             return str(value)
         return value
 
+    # Column types whose values psycopg already hands over in their final form (PostgreSQL's
+    # typed protocol: bool, int, Decimal, date, UUID, str), so reading them needs no Python
+    # work per cell. MySQL and SQLite values can be bytes or loosely typed: always converted.
+    _AS_IS = {
+        "postgresql": frozenset(
+            ("text", "longtext", "integer", "bigint", "decimal", "float", "boolean")
+            + ("date", "uuid")
+        )
+    }
+
+    def rows_as_dicts(self, fields: list[Field], raw_rows) -> list[dict]:
+        """Database rows as {title: value} dicts, converting only the cells that need it."""
+        titles = [f.title for f in fields]
+        as_is = self._AS_IS.get(self.vendor, ())
+        convert = [(i, f) for i, f in enumerate(fields) if f.column_type not in as_is]
+        if not convert:
+            return [dict(zip(titles, raw, strict=True)) for raw in raw_rows]
+        out = []
+        for raw in raw_rows:
+            values = list(raw)
+            for i, f in convert:
+                values[i] = self.from_db(f, values[i])
+            out.append(dict(zip(titles, values, strict=True)))
+        return out
+
     def from_db(self, field: Field, value):
         if value is None:
             return None

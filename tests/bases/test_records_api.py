@@ -509,3 +509,56 @@ def test_the_prefetched_role_is_the_callers(api, shop, other_user):
     response = outsider.get(url(shop["clients"]))
     assert response.status_code == 404 and response.json()["error"] == "TABLE_NOT_FOUND"
     assert outsider.get("/api/v2/tables/nope/records").status_code == 404
+
+
+def test_bulk_insert_keeps_every_value_and_the_row_order(api, external_db, user):
+    """Bulk inserts (COPY on PostgreSQL) return each row's key in request order and store
+    text with tabs, newlines, backslashes, quotes and unicode, JSON, decimals, dates, NULLs
+    exactly."""
+    q, pk = external_db.q, _pk(external_db)
+    json_type = {"pg": "JSONB", "mysql": "JSON", "sqlite": "JSON"}[external_db.kind]
+    ts = {"pg": "TIMESTAMPTZ", "mysql": "DATETIME", "sqlite": "DATETIME"}[
+        external_db.kind
+    ]
+    external_db.execute(
+        f"CREATE TABLE {q('items')} (id {pk}, label VARCHAR(200), note TEXT, "
+        f"price DECIMAL(10,2), due DATE, at {ts}, meta {json_type})"
+    )
+    base, _ = base_connect(
+        actor=Actor(user=user),
+        title="Items",
+        config=ConnectionConfig.from_url(external_db.url),
+    )
+    items = base.tables.get(table_name="items")
+    tricky = [
+        "tab\there",
+        "line\nbreak",
+        "back\\slash \\N",
+        "quote ' \" ,",
+        "ünï 😀",
+        "",
+    ]
+    rows = [
+        {
+            "label": f"row {i}",
+            "note": tricky[i % len(tricky)] if i % 7 else None,
+            "price": f"{i}.25",
+            "due": "2025-03-0" + str(1 + i % 9),
+            "at": "2025-03-01T10:00:00Z",
+            "meta": {"i": i, "tags": ["a", "b\tc"]} if i % 5 else None,
+        }
+        for i in range(250)
+    ]
+    response = api.post(url(items), rows, format="json")
+    assert response.status_code == 200, response.json()
+    ids = [r["id"] for r in response.json()]
+    assert len(set(ids)) == 250
+    for i in (0, 1, 2, 3, 4, 5, 6, 7, 137, 249):
+        got = api.get(url(items, f"/{ids[i]}")).json()
+        want = rows[i]
+        assert got["label"] == want["label"]
+        assert got["note"] == want["note"]
+        assert str(got["price"]) in (f"{i}.25", f"{i}.2500")
+        assert got["due"] == want["due"]
+        assert got["at"].startswith("2025-03-01T10:00:00")
+        assert got["meta"] == want["meta"]
