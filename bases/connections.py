@@ -8,6 +8,7 @@ request runs in a fresh thread, so thread-persistent connections would not be re
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import sqlite3
@@ -169,7 +170,9 @@ class ConnectionConfig:
             return self.schema or "public"
         return ""
 
+    @functools.cached_property
     def fingerprint(self) -> str:
+        # Cached: every request to a base asks for its alias (frozen, so it cannot go stale).
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[
             :12
         ]
@@ -249,7 +252,7 @@ def _thread_wrappers() -> dict:
 
 def alias_for(source_id: str, config: ConnectionConfig) -> str:
     """Return the alias of a data source's current settings, usable in this thread."""
-    alias = f"src_{source_id}_{config.fingerprint()}"
+    alias = f"src_{source_id}_{config.fingerprint}"
     if _registered.get(source_id) != alias or alias not in _settings:
         with _lock:
             old = _registered.get(source_id)
