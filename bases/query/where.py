@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import decimal
+import functools
 import re
 import uuid
 from collections.abc import Callable
@@ -403,6 +404,13 @@ def parse_where(text: str | None) -> WhereNode | None:
             f"The where expression is longer than {MAX_LENGTH} characters.",
             code="TOO_MANY_CONDITIONS",
         )
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_cached(text: str) -> WhereNode:
+    # The tree is immutable (frozen dataclasses, tuples), so one parse serves every request
+    # that repeats the same filter: a client polling a list, a view's saved filter.
     return _Parser(text).parse()
 
 
