@@ -26,21 +26,45 @@ from bases.query.sql import (
 )
 from bases.sources import user_db
 from nocoplatform.errors import Forbidden, InvalidInput, NotFound
+from permissions.checks import (
+    Actor,
+    field_hidden,
+    field_read_only,
+    require,
+    role_of,
+)
 
 PK_SEPARATOR = "___"  # NocoDB's separator for composite primary keys in record ids
 
 
-@dataclass
 class TableMeta:
-    """A table's fields, loaded once per request."""
+    """A table's fields, loaded once per request.
 
-    table: Table
-    fields: list[Field]
+    The metadata cache holds one unrestricted TableMeta per table. Records functions work on an
+    actor's view of it, `TableMeta.of(table, actor=...)`: `fields` (and `resolve`, `columns`,
+    `pv`) hold only the fields that actor may see, `read_only` the ids of fields they may not
+    write, and `internal` resolves every field for the query layer's own needs (join keys).
+    """
 
-    def __post_init__(self):
+    def __init__(
+        self,
+        table: Table,
+        fields: list[Field],
+        *,
+        all_fields: list[Field] | None = None,
+        read_only: frozenset = frozenset(),
+    ):
+        self.table = table
+        self.fields = fields
+        self.all_fields = fields if all_fields is None else all_fields
+        self.restricted = all_fields is not None
+        self.read_only = read_only
         self.columns = [f for f in self.fields if f.column_name]
-        self.pk = [f for f in self.columns if f.is_pk]
+        self.pk = [f for f in self.all_fields if f.column_name and f.is_pk]
         self.resolve = FieldResolver(self.fields)
+        self.internal = (
+            FieldResolver(self.all_fields) if self.restricted else self.resolve
+        )
         self.pv = next(
             (
                 f
@@ -49,9 +73,19 @@ class TableMeta:
             ),
             None,
         )
+        self._rules_loaded = False
+        self._by_role: dict = {}
 
     @classmethod
-    def of(cls, table: Table) -> TableMeta:
+    def of(cls, table: Table, *, actor: Actor) -> TableMeta:
+        """The table's metadata as `actor` may see it (NotFound if the table is not theirs).
+
+        `actor=permissions.checks.SYSTEM` gives every field (scripts, schema checks).
+        """
+        return cls.unrestricted(table).for_actor(actor)
+
+    @classmethod
+    def unrestricted(cls, table: Table) -> TableMeta:
         cached = getattr(table, "_table_meta", None)
         if cached is not None:
             return cached
@@ -60,9 +94,56 @@ class TableMeta:
         fresh = metacache.get_table(table.pk)
         if fresh is not None and fresh.source.meta_version == table.source.meta_version:
             return fresh._table_meta
-        return cls(
+        meta = cls(
             table, list(table.fields.select_related("related_table__source").all())
         )
+        table._table_meta = meta
+        return meta
+
+    def _load_rules(self) -> None:
+        """Field rules, one query per metadata version (they are cached with this object)."""
+        if self._rules_loaded:
+            return
+        from permissions.models import FieldRule
+
+        rules = {
+            r[0]: (r[1], r[2])
+            for r in FieldRule.objects.filter(
+                field__table_id=self.table.pk
+            ).values_list("field_id", "hidden_below", "read_only_below")
+        }
+        for f in self.all_fields:
+            f._noco_rule = rules.get(f.id, ("", ""))
+        self._rules_loaded = True
+
+    def for_actor(self, actor: Actor) -> TableMeta:
+        if actor.system:
+            return self
+        role = role_of(actor, self.table)
+        if role is None:
+            raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
+        self._load_rules()
+        hidden = {
+            f.id for f in self.all_fields if field_hidden(f, role) and not f.is_pk
+        }
+        for f in self.all_fields:
+            # A link into a table the actor cannot see is hidden with it.
+            if f.related_table_id and f.related_table is not None:
+                if role_of(actor, f.related_table) is None:
+                    hidden.add(f.id)
+        key = (role, frozenset(hidden))
+        meta = self._by_role.get(key)
+        if meta is None:
+            meta = TableMeta(
+                self.table,
+                [f for f in self.all_fields if f.id not in hidden],
+                all_fields=self.all_fields,
+                read_only=frozenset(
+                    f.id for f in self.all_fields if field_read_only(f, role)
+                ),
+            )
+            self._by_role[key] = meta
+        return meta
 
     def require_pk(self) -> list[Field]:
         if not self.pk:
@@ -119,12 +200,24 @@ class RecordPage:
         return len(self.rows)
 
 
+def _reading(table: Table, actor: Actor) -> TableMeta:
+    """Authorise a read and give the actor's view of the table's fields."""
+    require(actor, "records.read", table)
+    return TableMeta.of(table, actor=actor)
+
+
+def _parse(table: Table, meta: TableMeta, params, view) -> ListQuery:
+    return parse_list_query(
+        table, meta.all_fields, params or {}, visible=meta.fields, view=view
+    )
+
+
 def list_records(
     table: Table,
     params=None,
     *,
+    actor: Actor,
     query: ListQuery | None = None,
-    meta: TableMeta | None = None,
     extra=None,
     fields: list[str] | None = None,
     limit: int | None = None,
@@ -133,7 +226,10 @@ def list_records(
 ) -> RecordPage:
     """A page of records, from request `params` (or, for Python callers, `fields`/`limit`/`offset`).
 
-    `extra(dialect) -> (sql, params)` adds a condition (linked records).
+    `actor` is mandatory: only the fields they may see are selected, and naming a hidden field
+    in `fields`, `where` or `sort` is FIELD_NOT_FOUND (400), like an unknown one.
+    `extra(dialect) -> (sql, params)` adds a condition (linked records). A prebuilt `query` must
+    come from this actor's TableMeta.
     """
     if fields is not None or limit is not None or offset is not None:
         params = dict(params or {})
@@ -143,8 +239,8 @@ def list_records(
             params["limit"] = str(limit)
         if offset is not None:
             params["offset"] = str(offset)
-    meta = meta or TableMeta.of(table)
-    query = query or parse_list_query(table, meta.fields, params or {}, view=view)
+    meta = _reading(table, actor)
+    query = query or _parse(table, meta, params, view)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         q = d.quote
@@ -206,7 +302,7 @@ def list_records(
         ]
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         if links and rows:
-            _load_links(conn, d, meta, links, rows)
+            _load_links(conn, d, meta, links, rows, actor)
         next_cursor = None
         if has_more and order_keys and raw_rows:
             last = raw_rows[-1]
@@ -236,13 +332,17 @@ def list_records(
 
 
 def hash_where(query: ListQuery) -> int:
-    if query.where is None:
+    if query.where is None and query.view_where is None:
         return 0
     import zlib
 
     from bases.query.where import render_where
 
-    return zlib.crc32(render_where(query.where).encode())
+    text = "|".join(
+        render_where(n) if n is not None else ""
+        for n in (query.view_where, query.where)
+    )
+    return zlib.crc32(text.encode())
 
 
 def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
@@ -255,19 +355,30 @@ def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
         needed = (
             o.get("fk_column") if o.get("relation") == "bt" else o.get("ref_column")
         )
-        col = meta.resolve.by_column.get(needed)
+        col = meta.internal.by_column.get(needed)
         if col is not None and col not in out:
             out.append(col)
     return out
 
 
 def _where(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
-    if query.where is None:
-        return "", []
     from bases.query.where import compile_where
 
-    resolve = getattr(query, "_resolve", meta.resolve)
-    return compile_where(query.where, resolve=resolve, vendor=d.vendor, quote=d.quote)
+    parts, params = [], []
+    for node, resolve in (
+        (query.view_where, getattr(query, "_view_resolve", meta.internal)),
+        (query.where, getattr(query, "_resolve", meta.resolve)),
+    ):
+        if node is None:
+            continue
+        sql, values = compile_where(
+            node, resolve=resolve, vendor=d.vendor, quote=d.quote
+        )
+        parts.append(sql)
+        params += values
+    if len(parts) > 1:
+        return " AND ".join(f"({p})" for p in parts), params
+    return (parts[0], params) if parts else ("", [])
 
 
 def _total(
@@ -352,12 +463,10 @@ def _estimate(cur, d: Dialect, table: Table, where: str, params: list) -> int | 
     return None
 
 
-def count_records(
-    table: Table, params=None, *, meta: TableMeta | None = None, view=None
-) -> int:
-    """Always exact."""
-    meta = meta or TableMeta.of(table)
-    query = parse_list_query(table, meta.fields, params or {}, view=view)
+def count_records(table: Table, params=None, *, actor: Actor, view=None) -> int:
+    """Always exact. Filtering on a field hidden from `actor` is FIELD_NOT_FOUND."""
+    meta = _reading(table, actor)
+    query = _parse(table, meta, params, view)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         where_sql, where_params = _where(d, meta, query)
@@ -370,15 +479,16 @@ def count_records(
 
 
 def get_record(
-    table: Table, record_id, params=None, *, meta: TableMeta | None = None, view=None
+    table: Table, record_id, params=None, *, actor: Actor, view=None
 ) -> dict:
-    meta = meta or TableMeta.of(table)
+    """One record with the fields `actor` may see (RECORD_NOT_FOUND if missing)."""
+    meta = _reading(table, actor)
     pk_values = meta.parse_record_id(record_id)
-    query = parse_list_query(
+    query = _parse(
         table,
-        meta.fields,
+        meta,
         {k: v for k, v in (params or {}).items() if k in ("fields", "f")},
-        view=view,
+        view,
     )
     with user_db(table.source) as conn:
         d = Dialect(conn)
@@ -400,7 +510,7 @@ def get_record(
         }
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         if links:
-            _load_links(conn, d, meta, links, [row])
+            _load_links(conn, d, meta, links, [row], actor)
         for f in select_fields:
             if f not in query.fields:
                 row.pop(f.title, None)
@@ -410,9 +520,16 @@ def get_record(
 # --- links -----------------------------------------------------------------------------------
 
 
-def list_linked(table: Table, link: Field, record_id, params=None) -> RecordPage:
-    """The records of the related table linked to one record, with the list dialect."""
-    meta = TableMeta.of(table)
+def list_linked(
+    table: Table, link: Field, record_id, params=None, *, actor: Actor
+) -> RecordPage:
+    """The records of the related table linked to one record, with the list dialect.
+
+    The link field must be visible to `actor`, and the related table's rows come through
+    list_records with the same actor (its hidden fields stay hidden)."""
+    meta = _reading(table, actor)
+    if link.id not in meta.resolve.by_id:
+        raise NotFound("Link field not found.", code="FIELD_NOT_FOUND")
     pk_values = meta.parse_record_id(record_id)
     o = link.options
     relation = o.get("relation")
@@ -447,16 +564,21 @@ def list_linked(table: Table, link: Field, record_id, params=None) -> RecordPage
             [value],
         )
 
-    return list_records(related, params, extra=extra)
+    return list_records(related, params, actor=actor, extra=extra)
 
 
 def _load_links(
-    conn, d: Dialect, meta: TableMeta, links: list[Field], rows: list[dict]
+    conn,
+    d: Dialect,
+    meta: TableMeta,
+    links: list[Field],
+    rows: list[dict],
+    actor: Actor,
 ) -> None:
     """Fill link cells for a page: one query per link field. has-many / many-to-many give a count
     (as NocoDB's v2 API does), belongs-to gives the linked record's id and display value."""
     q = d.quote
-    by_column = meta.resolve.by_column
+    by_column = meta.internal.by_column
     for link in links:
         o = link.options
         related = link.related_table
@@ -466,8 +588,10 @@ def _load_links(
                 {r.get(fk.title) for r in rows if fk and r.get(fk.title) is not None},
                 key=str,
             )
-            rel_meta = _related_meta(meta, related)
-            ref = rel_meta.resolve.by_column.get(o.get("ref_column"))
+            rel_all = _related_meta(meta, related)
+            # The display value is the related table's primary value as *this actor* sees it.
+            rel_meta = rel_all.for_actor(actor)
+            ref = rel_all.internal.by_column.get(o.get("ref_column"))
             found = {}
             if keys and ref is not None:
                 cols = [ref] + ([rel_meta.pv] if rel_meta.pv else [])
@@ -521,7 +645,7 @@ def _related_meta(meta: TableMeta, related: Table) -> TableMeta:
         cached = metacache.cached(related.pk, meta.table.source.meta_version)
         if cached is not None:
             return cached._table_meta
-    return TableMeta.of(related)
+    return TableMeta.unrestricted(related)
 
 
 # --- used by schema services and the demo ------------------------------------------------------
@@ -543,5 +667,6 @@ def distinct_values(field: Field, *, limit: int = 1000) -> list:
 def insert_many(table: Table, rows: list[dict]) -> int:
     """Bulk insert for scripts (demo data): all or nothing."""
     from bases.record_services import insert_rows
+    from permissions.checks import SYSTEM
 
-    return len(insert_rows(table, rows, max_rows=None))
+    return len(insert_rows(table, rows, actor=SYSTEM, max_rows=None))
