@@ -51,6 +51,7 @@ OWN = CREATE | {
     "base.delete",
     "source.manage",
     "members.manage",
+    "members.audit",  # read table overrides and field rules
     "comments.moderate",
 }
 
@@ -61,7 +62,8 @@ ROLE_OPERATIONS: dict[str, frozenset[str]] = {
     "commenter": frozenset(COMMENT),
     "viewer": frozenset(READ),
 }
-READ_ONLY_OPERATIONS = frozenset(READ)
+# What a read-only token keeps (intersected with its user's role, so audit stays owners-only).
+READ_ONLY_OPERATIONS = frozenset(READ | {"members.audit"})
 # Higher is more; used for "up to creator", "read-only below editor" and the like.
 RANK = {"viewer": 1, "commenter": 2, "editor": 3, "creator": 4, "owner": 5}
 NO_ACCESS = "none"

@@ -86,6 +86,8 @@ def members(request: HttpRequest, base_id: str) -> HttpResponse:
                 messages.success(request, message)
             return redirect("members", base_id=base_id)
         except DomainError as exc:
+            if exc.status in (403, 404):
+                raise  # refused, not a typo: the error page with its status
             ctx["error"] = exc.message
     ctx["typed"] = typed
     ctx["last_invite"] = request.session.pop("last_invite", None)

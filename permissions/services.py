@@ -258,7 +258,7 @@ def _bump(source_id) -> None:
 
 
 def table_role_list(*, actor: Actor, table: Table) -> list[TableRole]:
-    require(actor, "members.manage", table.base)
+    require(actor, "members.audit", table.base)
     return list(table.member_roles.select_related("user").order_by("id"))
 
 
@@ -286,7 +286,7 @@ def table_role_clear(*, actor: Actor, table: Table, user_id) -> None:
 
 
 def field_rule_get(*, actor: Actor, field: Field) -> FieldRule | None:
-    require(actor, "members.manage", field.table.base)
+    require(actor, "members.audit", field.table.base)
     return FieldRule.objects.filter(field=field).first()
 
 

@@ -139,6 +139,9 @@ def base_page(request: HttpRequest, base_id: str) -> HttpResponse:
     ctx = _base_context(request, base_id)
     table_form = TableForm(request.POST or None)
     if request.method == "POST":
+        if not ctx["can_schema"]:
+            # The form is not shown to this user; a hand-made POST is refused, not half-shown.
+            raise Forbidden("Your role does not allow creating tables in this base.")
         if table_form.is_valid():
             try:
                 table = schema_services.table_create(
@@ -160,6 +163,8 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
     if table.base_id != ctx["base"].pk:
         raise Http404("Table not found.")
     column_form = ColumnForm(request.POST or None)
+    if request.method == "POST" and not can(_actor(request), "fields.create", table):
+        raise Forbidden("Your role does not allow adding fields to this table.")
     if request.method == "POST" and column_form.is_valid():
         data = {
             "title": column_form.cleaned_data["title"],
