@@ -50,6 +50,7 @@ def _members_context(request: HttpRequest, base_id: str) -> dict:
         ],
         "table_role_choices": TableRole.ROLE_CHOICES,
     }
+    ctx["owner_count"] = sum(1 for m in ctx["members"] if m.role == Role.OWNER)
     if ctx["can_invite"]:
         ctx["invites"] = services.invite_list(actor=actor, base=base)
     if can_manage:

@@ -136,7 +136,7 @@ def test_comment_text_is_escaped_in_the_partial_and_the_table_page_has_badges(wo
     page = web.get(f"/bases/{w.base.pk}/tables/{t.pk}/").content.decode()
     assert 'aria-label="Comments on row 1"' in page
     first_row = page.split('aria-label="Comments on row 1"')[1][:80]
-    assert '<span class="comment-count">2</span>' in first_row
+    assert '<span class="comment-count badge">2</span>' in first_row
     # Typed text stays when refused for being empty.
     r = web.post(url, {"text": "   "})
     assert r.status_code == 200 and b"A comment needs some text." in r.content
