@@ -333,8 +333,9 @@ class TableDetailApi(APIView):
         )
         from bases.records import TableMeta
 
-        table._table_meta = None  # re-read below
-        fields = TableMeta.of(table, actor=actor).fields
+        # Fresh metadata after the change (the cached table object is shared: never mutate it).
+        fresh = selectors.table_get(actor=actor, table_id=table_id)
+        fields = TableMeta.of(fresh, actor=actor).fields
         return Response(out.table_json(table, fields=fields))
 
     @extend_schema(

@@ -61,7 +61,18 @@ def _clean_role(role, allowed=Role.values) -> str:
     return role
 
 
+def _int_id(value, what: str = "user_id") -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise InvalidInput(f"`{what}` must be a number.", code="INVALID_PARAMETER")
+    if number < 1 or number > 2**62:
+        raise InvalidInput(f"`{what}` must be a number.", code="INVALID_PARAMETER")
+    return number
+
+
 def _membership(base: Base, user_id) -> Membership:
+    user_id = _int_id(user_id)
     membership = (
         Membership.objects.select_related("user")
         .filter(base=base, user_id=user_id)
@@ -210,6 +221,7 @@ def invite_list(*, actor: Actor, base: Base) -> list[Invite]:
 
 def invite_revoke(*, actor: Actor, base: Base, invite_id) -> None:
     require(actor, "members.invite", base)
+    invite_id = _int_id(invite_id, "invite_id")
     deleted, _ = base.invites.filter(pk=invite_id, accepted_at__isnull=True).delete()
     if not deleted:
         raise NotFound("Invite not found.", code="INVITE_NOT_FOUND")
@@ -280,6 +292,7 @@ def table_role_set(*, actor: Actor, table: Table, user_id, role: str) -> TableRo
 
 def table_role_clear(*, actor: Actor, table: Table, user_id) -> None:
     require(actor, "members.manage", table.base)
+    user_id = _int_id(user_id)
     deleted, _ = TableRole.objects.filter(table=table, user_id=user_id).delete()
     if not deleted:
         raise NotFound("No override for this member.", code="OVERRIDE_NOT_FOUND")

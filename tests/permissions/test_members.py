@@ -264,3 +264,29 @@ def test_members_page_shows_controls_by_role(world):
     )
     assert 'id="invite-form"' not in viewer_page and "<select" not in viewer_page
     assert APIClient().get(f"/bases/{w.base.pk}/members/").status_code == 302
+
+
+def test_bad_ids_are_400_not_500(world):
+    w = world
+    c = token_client(w.tokens["owner"])
+    for body in (
+        {"user_id": "abc", "roles": "viewer"},
+        {"user_id": None, "roles": "viewer"},
+        {"roles": "viewer"},
+    ):
+        r = c.post(
+            f"/api/v2/meta/tables/{w.table('clients').pk}/roles", body, format="json"
+        )
+        assert r.status_code == 400, (body, r.content)
+    web = session_client(w.users["owner"])
+    r = web.post(
+        f"/bases/{w.base.pk}/members/", {"action": "revoke_invite", "invite_id": "x"}
+    )
+    assert r.status_code == 200 and b"invite_id" in r.content
+    r = web.post(
+        f"/bases/{w.base.pk}/members/",
+        {"action": "role", "user_id": "1e9", "role": "viewer"},
+    )
+    assert r.status_code == 200 and b"user_id" in r.content
+    r = c.post(users_url(w), ["not", "an", "object"], format="json")
+    assert r.status_code == 400
