@@ -290,3 +290,25 @@ def test_bad_ids_are_400_not_500(world):
     assert r.status_code == 200 and b"user_id" in r.content
     r = c.post(users_url(w), ["not", "an", "object"], format="json")
     assert r.status_code == 400
+
+
+def test_existing_account_joins_by_logging_in(world, client):
+    w = world
+    r = token_client(w.tokens["owner"]).post(
+        users_url(w),
+        {"email": "outsider@example.com", "roles": "commenter"},
+        format="json",
+    )
+    link = r.json()["invite_url"].replace("http://testserver", "")
+    page = client.get(link).content.decode()
+    assert f"/login/?next={link}" in page
+    logged_in = client.post(
+        f"/login/?next={link}",
+        {"username": "outsider@example.com", "password": "pw-12345-xyz", "next": link},
+    )
+    assert logged_in.status_code == 302 and logged_in["Location"] == link
+    assert client.post(link).status_code == 302
+    assert (
+        Membership.objects.get(base=w.base, user=w.users["outsider"]).role
+        == "commenter"
+    )
