@@ -349,3 +349,36 @@ def test_permissions_cost_at_most_one_extra_meta_query_on_the_hot_path(world):
         role="viewer",
     )
     assert count() <= plain + 1
+
+
+def test_views_api_does_not_name_hidden_fields(world):
+    w = world
+    t = w.table("clients")
+    email = w.field("clients", "email")
+    view = view_create(
+        actor=owner(w),
+        table=t,
+        title="by address",
+        data={
+            "where": "(email,like,%example%)",
+            "sort": "-email",
+            "hidden_fields": [email.pk],
+        },
+    )
+    hide(w, "clients", "email")
+    c = token_client(w.tokens["editor"])
+    for body in (
+        c.get(f"/api/v2/meta/views/{view.pk}").json(),
+        next(
+            v
+            for v in c.get(f"/api/v2/meta/tables/{t.pk}/views").json()["list"]
+            if v["id"] == view.pk
+        ),
+    ):
+        text = json.dumps(body)
+        assert "email" not in text and email.pk not in text
+        assert body["where"] is None and body["sort"] is None
+    creator_view = (
+        token_client(w.tokens["creator"]).get(f"/api/v2/meta/views/{view.pk}").json()
+    )
+    assert creator_view["where"] == "(email,like,%example%)"
