@@ -73,11 +73,10 @@ class TableMeta:
         fresh = metacache.get_table(table.pk)
         if fresh is not None and fresh.source.meta_version == table.source.meta_version:
             return fresh._table_meta
-        meta = cls(
+        # A stale table object (its version moved): fresh fields, not remembered on the object.
+        return cls(
             table, list(table.fields.select_related("related_table__source").all())
         )
-        table._table_meta = meta
-        return meta
 
     def _load_rules(self) -> None:
         """Field rules, one query per metadata version (they are cached with this object)."""
