@@ -257,9 +257,12 @@ class TableListApi(APIView):
         summary="A base's tables", responses={200: dict, **ERRORS}, tags=["Tables"]
     )
     def get(self, request: Request, base_id: str) -> Response:
-        base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
+        actor = actor_from_request(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
         include_mm = request.query_params.get("includeM2M") in ("true", "1")
-        tables = [t for t in base.tables.all() if include_mm or not t.is_junction]
+        tables = selectors.table_list(
+            actor=actor, base=base, include_junctions=include_mm
+        )
         return Response(
             {
                 "list": [out.table_json(t, with_columns=False) for t in tables],
@@ -304,10 +307,13 @@ class TableDetailApi(APIView):
         tags=["Tables"],
     )
     def get(self, request: Request, table_id: str) -> Response:
-        table = selectors.table_get(
-            actor=actor_from_request(request), table_id=table_id
-        )
-        return Response(out.table_json(table))
+        actor = actor_from_request(request)
+        table = selectors.table_get(actor=actor, table_id=table_id)
+        from bases.records import TableMeta
+
+        # Only the columns this caller may see: a hidden field's name is not revealed either.
+        fields = TableMeta.of(table, actor=actor).fields
+        return Response(out.table_json(table, fields=fields))
 
     @extend_schema(
         summary="Rename a table (its title) or change its description",
@@ -325,7 +331,12 @@ class TableDetailApi(APIView):
             title=data.get("title"),
             description=data.get("description"),
         )
-        return Response(out.table_json(table))
+        from bases.records import TableMeta
+
+        # Fresh metadata after the change (the cached table object is shared: never mutate it).
+        fresh = selectors.table_get(actor=actor, table_id=table_id)
+        fields = TableMeta.of(fresh, actor=actor).fields
+        return Response(out.table_json(table, fields=fields))
 
     @extend_schema(
         summary="Drop a table from the database",
@@ -406,5 +417,6 @@ class BaseSwaggerApi(APIView):
     def get(self, request: Request, base_id: str) -> Response:
         from bases.openapi import base_document
 
-        base = selectors.base_get(actor=actor_from_request(request), base_id=base_id)
-        return Response(base_document(base))
+        actor = actor_from_request(request)
+        base = selectors.base_get(actor=actor, base_id=base_id)
+        return Response(base_document(base, actor=actor))

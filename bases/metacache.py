@@ -19,15 +19,21 @@ _tables: dict[str, tuple[int, Table]] = {}
 MAX_ENTRIES = 5000
 
 
-def _current_version(table_id: str, user_id) -> tuple[int, str, str | None] | None:
-    """(meta_version, base id, the user's role in that base) in one query."""
+def _current_version(table_id: str, user_id):
+    """(meta_version, base id, the user's base role, their override for this table, whether
+    they have any override in the base) in one query."""
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT s.meta_version, t.base_id, m.role FROM bases_table t "
+            "SELECT s.meta_version, t.base_id, m.role, r.role, "
+            "EXISTS (SELECT 1 FROM permissions_tablerole r2 "
+            "JOIN bases_table t2 ON t2.id = r2.table_id "
+            "WHERE r2.user_id = %s AND t2.base_id = t.base_id) "
+            "FROM bases_table t "
             "JOIN bases_datasource s ON s.id = t.source_id "
             "LEFT JOIN permissions_membership m ON m.base_id = t.base_id AND m.user_id = %s "
+            "LEFT JOIN permissions_tablerole r ON r.table_id = t.id AND r.user_id = %s "
             "WHERE t.id = %s",
-            [user_id, table_id],
+            [user_id, user_id, user_id, table_id],
         )
         return cur.fetchone()
 
@@ -35,8 +41,9 @@ def _current_version(table_id: str, user_id) -> tuple[int, str, str | None] | No
 def get_table(table_id: str, user=None) -> Table | None:
     """The table with `.base`, `.source` and its TableMeta preloaded, or None if missing.
 
-    With `user`, their role in the table's base is read by the same query and remembered on the
-    user object for this request (permissions.checks.role_of reads it there).
+    With `user`, their role in the table's base and their override for this table are read by
+    the same query and remembered on the user object for this request (permissions.checks reads
+    them there), so authorising the request costs no further query.
     """
     prefetched = getattr(user, "_noco_table_versions", None)
     if prefetched is not None and table_id in prefetched:
@@ -47,12 +54,15 @@ def get_table(table_id: str, user=None) -> Table | None:
     if row is None:
         _tables.pop(table_id, None)
         return None
-    version, base_id, role = row
+    version, base_id, role, override, any_override = row
     if user is not None and getattr(user, "is_authenticated", False):
-        roles = getattr(user, "_noco_roles", None)
-        if roles is None:
-            roles = user._noco_roles = {}
-        roles[base_id] = role
+        from permissions.checks import perm_cache
+
+        cache = perm_cache(user)
+        cache.roles[base_id] = role
+        cache.table_roles[table_id] = override
+        if not any_override:
+            cache.overrides_known.add(base_id)
     cached = _tables.get(table_id)
     if cached is not None and cached[0] == version:
         return cached[1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bases.models import Base, Field, Table
 from bases.records import TableMeta
+from permissions.checks import Actor, visible_tables
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 PAGE_INFO = {
@@ -205,7 +206,9 @@ def _ok(schema: dict) -> dict:
     }
 
 
-def base_document(base: Base) -> dict:
+def base_document(base: Base, *, actor: Actor) -> dict:
+    """The document as `actor` sees the base: only their tables and visible fields; fields
+    read-only for them are left out of the request bodies."""
     schemas: dict = {
         "Error": {
             "type": "object",
@@ -218,8 +221,9 @@ def base_document(base: Base) -> dict:
         "PageInfo": PAGE_INFO,
     }
     paths: dict = {}
-    for table in base.tables.filter(is_junction=False).select_related("source"):
-        meta = TableMeta.of(table)
+    tables = base.tables.filter(is_junction=False).select_related("source")
+    for table in visible_tables(actor, tables):
+        meta = TableMeta.of(table, actor=actor)
         name = _name(table)
         record = {
             "type": "object",
@@ -229,6 +233,7 @@ def base_document(base: Base) -> dict:
             f.title: {k: v for k, v in field_schema(f).items() if k != "readOnly"}
             for f in meta.fields
             if f.column_name
+            and f.id not in meta.read_only
             and f.uidt not in ("ID", "SpecificDBType")
             and not (f.is_pk and f.is_auto)
         }

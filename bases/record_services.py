@@ -19,12 +19,18 @@ from bases.query.sql import Dialect
 from bases.records import TableMeta
 from bases.sources import user_db
 from nocoplatform.errors import Forbidden, InvalidInput, NotFound, Unprocessable
+from permissions.checks import Actor, require
 
 READ_ONLY_UIDTS = {"ID", "SpecificDBType", "LinkToAnotherRecord"}
 PK_ALIASES = ("Id", "id", "ID")
 
 
-def _writable(table: Table) -> DataSource:
+def _writable(
+    table: Table, actor: Actor, operation: str
+) -> tuple[DataSource, TableMeta]:
+    """Authorise a write; the data source and the actor's view of the table's fields."""
+    require(actor, operation, table)
+    meta = TableMeta.of(table, actor=actor)
     source = table.source
     if not source.allow_data_edit:
         raise Forbidden(
@@ -36,7 +42,7 @@ def _writable(table: Table) -> DataSource:
             f"'{table.title}' is read-only: {table.read_only_reason}.",
             code="TABLE_READ_ONLY",
         )
-    return source
+    return source, meta
 
 
 @contextmanager
@@ -69,6 +75,8 @@ def _as_list(body, what: str, max_rows: int | None) -> tuple[list, bool]:
 
 def _column_for(meta: TableMeta, key: str, where: str, for_update: bool):
     """(field, parser) for a body key, or None for a key to skip; raises on a bad key."""
+    # meta.resolve knows only the fields the actor may see: a hidden field is "unknown" here,
+    # exactly like a field that does not exist (its existence is not revealed).
     try:
         field = meta.resolve(key)
     except InvalidInput:
@@ -78,6 +86,11 @@ def _column_for(meta: TableMeta, key: str, where: str, for_update: bool):
             raise InvalidInput(f"{where}unknown field '{key}'.", code="FIELD_NOT_FOUND")
     if field.is_pk and for_update:
         return None
+    if field.id in meta.read_only:
+        # Mass assignment of a field the actor may read but not write is refused, not ignored.
+        raise Forbidden(
+            f"{where}'{field.title}' is read-only for you.", code="FIELD_READ_ONLY"
+        )
     # An explicit id on insert is allowed where the database accepts it.
     explicit_id = field.uidt == "ID" and not for_update
     if field.uidt in READ_ONLY_UIDTS and not explicit_id:
@@ -167,11 +180,13 @@ def _db_error(exc: DatabaseError, index: int | None) -> Unprocessable:
 
 
 def insert_rows(
-    table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None
+    table: Table, rows, *, actor: Actor, max_rows: int | None = 1000
 ) -> list:
-    """Insert one or many rows; return their primary key values (in order)."""
-    source = _writable(table)
-    meta = meta or TableMeta.of(table)
+    """Insert one or many rows as `actor`; return their primary key values (in order).
+
+    Keys naming fields hidden from the actor are FIELD_NOT_FOUND (400); read-only ones 403.
+    """
+    source, meta = _writable(table, actor, "records.create")
     items, _ = _as_list(rows, "record", max_rows)
     columns: dict = {}
     parsed = [
@@ -338,11 +353,13 @@ def _explicit_pk(meta: TableMeta, values: dict) -> list | None:
 
 
 def update_rows(
-    table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None
+    table: Table, rows, *, actor: Actor, max_rows: int | None = 1000
 ) -> list:
-    """Update the given fields of one or many rows (each carries its primary key)."""
-    source = _writable(table)
-    meta = meta or TableMeta.of(table)
+    """Update the given fields of one or many rows (each carries its primary key) as `actor`.
+
+    Hidden fields are FIELD_NOT_FOUND (400), read-only ones FIELD_READ_ONLY (403).
+    """
+    source, meta = _writable(table, actor, "records.update")
     items, bulk = _as_list(rows, "record", max_rows)
     plan = []
     for i, row in enumerate(items):
@@ -388,10 +405,10 @@ def _exists(cur, q, table, cond, key) -> int:
 
 
 def delete_rows(
-    table: Table, rows, *, max_rows: int | None = 1000, meta: TableMeta | None = None
+    table: Table, rows, *, actor: Actor, max_rows: int | None = 1000
 ) -> list:
-    source = _writable(table)
-    meta = meta or TableMeta.of(table)
+    """Delete one or many rows (each given by its primary key) as `actor`."""
+    source, meta = _writable(table, actor, "records.delete")
     items, bulk = _as_list(rows, "record", max_rows)
     keys = [_pk_values(meta, row, i if bulk else None) for i, row in enumerate(items)]
     with user_db(source) as conn:
@@ -434,13 +451,17 @@ def _link_targets(related_meta: TableMeta, body) -> list:
 
 
 def link_records(
-    table: Table, link: Field, record_id, body, *, unlink: bool = False
+    table: Table, link: Field, record_id, body, *, actor: Actor, unlink: bool = False
 ) -> int:
-    """Link (or unlink) records of the related table to one record; returns how many."""
-    source = _writable(table)
-    meta = TableMeta.of(table)
+    """Link (or unlink) records of the related table to one record as `actor`; returns how
+    many. The link field must be visible and writable for them, the related table visible."""
+    source, meta = _writable(table, actor, "records.update")
+    if link.id not in meta.resolve.by_id:
+        raise NotFound("Link field not found.", code="FIELD_NOT_FOUND")
+    if link.id in meta.read_only:
+        raise Forbidden(f"'{link.title}' is read-only for you.", code="FIELD_READ_ONLY")
     related = link.related_table
-    related_meta = TableMeta.of(related)
+    related_meta = TableMeta.of(related, actor=actor)
     related_meta.require_pk()
     o = link.options
     this_pk = meta.parse_record_id(record_id)

@@ -3,6 +3,11 @@
 A request becomes a ListQuery (bases.query.params), compiled here to one SELECT per page, plus one
 query per link field shown (never one per row). Deep pages use a keyset cursor; `totalRows` comes
 from a bounded count, exact up to NOCO_EXACT_COUNT_LIMIT and an estimate beyond it.
+
+Every public function takes a mandatory keyword `actor` (permissions.checks.Actor; `SYSTEM` for
+scripts). It checks `records.read` itself, selects only the fields the actor may see
+(`TableMeta.of(table, actor=...)`), and treats a hidden field named in `fields`, `where` or `sort`
+exactly like an unknown one (400 FIELD_NOT_FOUND). Callers never pass a TableMeta in.
 """
 
 from __future__ import annotations
@@ -14,9 +19,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError
 
-from bases import fieldtypes as ft
 from bases.models import Field, Table
-from bases.query.params import FieldResolver, ListQuery, parse_list_query
+from bases.query.params import ListQuery, parse_list_query
 from bases.query.sql import (
     Dialect,
     decode_cursor,
@@ -25,82 +29,9 @@ from bases.query.sql import (
     sort_signature,
 )
 from bases.sources import user_db
-from nocoplatform.errors import Forbidden, InvalidInput, NotFound
-
-PK_SEPARATOR = "___"  # NocoDB's separator for composite primary keys in record ids
-
-
-@dataclass
-class TableMeta:
-    """A table's fields, loaded once per request."""
-
-    table: Table
-    fields: list[Field]
-
-    def __post_init__(self):
-        self.columns = [f for f in self.fields if f.column_name]
-        self.pk = [f for f in self.columns if f.is_pk]
-        self.resolve = FieldResolver(self.fields)
-        self.pv = next(
-            (
-                f
-                for f in self.columns
-                if f.uidt in ("SingleLineText", "LongText") and not f.is_pk
-            ),
-            None,
-        )
-
-    @classmethod
-    def of(cls, table: Table) -> TableMeta:
-        cached = getattr(table, "_table_meta", None)
-        if cached is not None:
-            return cached
-        from bases import metacache
-
-        fresh = metacache.get_table(table.pk)
-        if fresh is not None and fresh.source.meta_version == table.source.meta_version:
-            return fresh._table_meta
-        return cls(
-            table, list(table.fields.select_related("related_table__source").all())
-        )
-
-    def require_pk(self) -> list[Field]:
-        if not self.pk:
-            raise Forbidden(
-                f"'{self.table.title}' has no primary key: {self.table.read_only_reason or 'read-only'}.",
-                code="TABLE_READ_ONLY",
-            )
-        return self.pk
-
-    def record_id(self, row_pk_values: list) -> str | int:
-        if len(row_pk_values) == 1:
-            return row_pk_values[0]
-        return PK_SEPARATOR.join(str(v) for v in row_pk_values)
-
-    def parse_record_id(self, record_id) -> list:
-        pk = self.require_pk()
-        parts = [record_id] if len(pk) == 1 else str(record_id).split(PK_SEPARATOR)
-        if len(parts) != len(pk):
-            raise InvalidInput(
-                f"A record id of '{self.table.title}' has {len(pk)} parts joined by '{PK_SEPARATOR}'.",
-                code="INVALID_RECORD_ID",
-            )
-        out = []
-        for f, part in zip(pk, parts, strict=True):
-            try:
-                value = ft.get(
-                    f.uidt
-                    if f.uidt not in ("ID", "ForeignKey")
-                    else (
-                        "Number"
-                        if f.column_type in ("integer", "bigint")
-                        else "SingleLineText"
-                    )
-                ).parse(part, f.options)
-            except InvalidInput:
-                raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
-            out.append(value)
-        return out
+from bases.table_meta import PK_SEPARATOR, TableMeta  # noqa: F401 - re-exported
+from nocoplatform.errors import InvalidInput, NotFound
+from permissions.checks import Actor, require
 
 
 @dataclass
@@ -119,12 +50,24 @@ class RecordPage:
         return len(self.rows)
 
 
+def _reading(table: Table, actor: Actor) -> TableMeta:
+    """Authorise a read and give the actor's view of the table's fields."""
+    require(actor, "records.read", table)
+    return TableMeta.of(table, actor=actor)
+
+
+def _parse(table: Table, meta: TableMeta, params, view) -> ListQuery:
+    return parse_list_query(
+        table, meta.all_fields, params or {}, visible=meta.fields, view=view
+    )
+
+
 def list_records(
     table: Table,
     params=None,
     *,
+    actor: Actor,
     query: ListQuery | None = None,
-    meta: TableMeta | None = None,
     extra=None,
     fields: list[str] | None = None,
     limit: int | None = None,
@@ -133,7 +76,10 @@ def list_records(
 ) -> RecordPage:
     """A page of records, from request `params` (or, for Python callers, `fields`/`limit`/`offset`).
 
-    `extra(dialect) -> (sql, params)` adds a condition (linked records).
+    `actor` is mandatory: only the fields they may see are selected, and naming a hidden field
+    in `fields`, `where` or `sort` is FIELD_NOT_FOUND (400), like an unknown one.
+    `extra(dialect) -> (sql, params)` adds a condition (linked records). A prebuilt `query` must
+    come from this actor's TableMeta.
     """
     if fields is not None or limit is not None or offset is not None:
         params = dict(params or {})
@@ -143,8 +89,8 @@ def list_records(
             params["limit"] = str(limit)
         if offset is not None:
             params["offset"] = str(offset)
-    meta = meta or TableMeta.of(table)
-    query = query or parse_list_query(table, meta.fields, params or {}, view=view)
+    meta = _reading(table, actor)
+    query = query or _parse(table, meta, params, view)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         q = d.quote
@@ -203,7 +149,7 @@ def list_records(
         rows = d.rows_as_dicts(select_fields, raw_rows)
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         if links and rows:
-            _load_links(conn, d, meta, links, rows)
+            _load_links(conn, d, meta, links, rows, actor)
         next_cursor = None
         if has_more and order_keys and raw_rows:
             last = raw_rows[-1]
@@ -233,13 +179,17 @@ def list_records(
 
 
 def hash_where(query: ListQuery) -> int:
-    if query.where is None:
+    if query.where is None and query.view_where is None:
         return 0
     import zlib
 
     from bases.query.where import render_where
 
-    return zlib.crc32(render_where(query.where).encode())
+    text = "|".join(
+        render_where(n) if n is not None else ""
+        for n in (query.view_where, query.where)
+    )
+    return zlib.crc32(text.encode())
 
 
 def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
@@ -252,19 +202,30 @@ def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
         needed = (
             o.get("fk_column") if o.get("relation") == "bt" else o.get("ref_column")
         )
-        col = meta.resolve.by_column.get(needed)
+        col = meta.internal.by_column.get(needed)
         if col is not None and col not in out:
             out.append(col)
     return out
 
 
 def _where(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
-    if query.where is None:
-        return "", []
     from bases.query.where import compile_where
 
-    resolve = getattr(query, "_resolve", meta.resolve)
-    return compile_where(query.where, resolve=resolve, vendor=d.vendor, quote=d.quote)
+    parts, params = [], []
+    for node, resolve in (
+        (query.view_where, getattr(query, "_view_resolve", meta.internal)),
+        (query.where, getattr(query, "_resolve", meta.resolve)),
+    ):
+        if node is None:
+            continue
+        sql, values = compile_where(
+            node, resolve=resolve, vendor=d.vendor, quote=d.quote
+        )
+        parts.append(sql)
+        params += values
+    if len(parts) > 1:
+        return " AND ".join(f"({p})" for p in parts), params
+    return (parts[0], params) if parts else ("", [])
 
 
 def _total(
@@ -349,12 +310,10 @@ def _estimate(cur, d: Dialect, table: Table, where: str, params: list) -> int | 
     return None
 
 
-def count_records(
-    table: Table, params=None, *, meta: TableMeta | None = None, view=None
-) -> int:
-    """Always exact."""
-    meta = meta or TableMeta.of(table)
-    query = parse_list_query(table, meta.fields, params or {}, view=view)
+def count_records(table: Table, params=None, *, actor: Actor, view=None) -> int:
+    """Always exact. Filtering on a field hidden from `actor` is FIELD_NOT_FOUND."""
+    meta = _reading(table, actor)
+    query = _parse(table, meta, params, view)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         where_sql, where_params = _where(d, meta, query)
@@ -367,15 +326,16 @@ def count_records(
 
 
 def get_record(
-    table: Table, record_id, params=None, *, meta: TableMeta | None = None, view=None
+    table: Table, record_id, params=None, *, actor: Actor, view=None
 ) -> dict:
-    meta = meta or TableMeta.of(table)
+    """One record with the fields `actor` may see (RECORD_NOT_FOUND if missing)."""
+    meta = _reading(table, actor)
     pk_values = meta.parse_record_id(record_id)
-    query = parse_list_query(
+    query = _parse(
         table,
-        meta.fields,
+        meta,
         {k: v for k, v in (params or {}).items() if k in ("fields", "f")},
-        view=view,
+        view,
     )
     with user_db(table.source) as conn:
         d = Dialect(conn)
@@ -395,7 +355,7 @@ def get_record(
         row = d.rows_as_dicts(select_fields, [raw])[0]
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         if links:
-            _load_links(conn, d, meta, links, [row])
+            _load_links(conn, d, meta, links, [row], actor)
         for f in select_fields:
             if f not in query.fields:
                 row.pop(f.title, None)
@@ -405,9 +365,16 @@ def get_record(
 # --- links -----------------------------------------------------------------------------------
 
 
-def list_linked(table: Table, link: Field, record_id, params=None) -> RecordPage:
-    """The records of the related table linked to one record, with the list dialect."""
-    meta = TableMeta.of(table)
+def list_linked(
+    table: Table, link: Field, record_id, params=None, *, actor: Actor
+) -> RecordPage:
+    """The records of the related table linked to one record, with the list dialect.
+
+    The link field must be visible to `actor`, and the related table's rows come through
+    list_records with the same actor (its hidden fields stay hidden)."""
+    meta = _reading(table, actor)
+    if link.id not in meta.resolve.by_id:
+        raise NotFound("Link field not found.", code="FIELD_NOT_FOUND")
     pk_values = meta.parse_record_id(record_id)
     o = link.options
     relation = o.get("relation")
@@ -442,16 +409,21 @@ def list_linked(table: Table, link: Field, record_id, params=None) -> RecordPage
             [value],
         )
 
-    return list_records(related, params, extra=extra)
+    return list_records(related, params, actor=actor, extra=extra)
 
 
 def _load_links(
-    conn, d: Dialect, meta: TableMeta, links: list[Field], rows: list[dict]
+    conn,
+    d: Dialect,
+    meta: TableMeta,
+    links: list[Field],
+    rows: list[dict],
+    actor: Actor,
 ) -> None:
     """Fill link cells for a page: one query per link field. has-many / many-to-many give a count
     (as NocoDB's v2 API does), belongs-to gives the linked record's id and display value."""
     q = d.quote
-    by_column = meta.resolve.by_column
+    by_column = meta.internal.by_column
     for link in links:
         o = link.options
         related = link.related_table
@@ -461,8 +433,10 @@ def _load_links(
                 {r.get(fk.title) for r in rows if fk and r.get(fk.title) is not None},
                 key=str,
             )
-            rel_meta = _related_meta(meta, related)
-            ref = rel_meta.resolve.by_column.get(o.get("ref_column"))
+            rel_all = _related_meta(meta, related)
+            # The display value is the related table's primary value as *this actor* sees it.
+            rel_meta = rel_all.for_actor(actor)
+            ref = rel_all.internal.by_column.get(o.get("ref_column"))
             found = {}
             if keys and ref is not None:
                 cols = [ref] + ([rel_meta.pv] if rel_meta.pv else [])
@@ -516,7 +490,7 @@ def _related_meta(meta: TableMeta, related: Table) -> TableMeta:
         cached = metacache.cached(related.pk, meta.table.source.meta_version)
         if cached is not None:
             return cached._table_meta
-    return TableMeta.of(related)
+    return TableMeta.unrestricted(related)
 
 
 # --- used by schema services and the demo ------------------------------------------------------
@@ -538,5 +512,6 @@ def distinct_values(field: Field, *, limit: int = 1000) -> list:
 def insert_many(table: Table, rows: list[dict]) -> int:
     """Bulk insert for scripts (demo data): all or nothing."""
     from bases.record_services import insert_rows
+    from permissions.checks import SYSTEM
 
-    return len(insert_rows(table, rows, max_rows=None))
+    return len(insert_rows(table, rows, actor=SYSTEM, max_rows=None))

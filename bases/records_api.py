@@ -89,7 +89,10 @@ class RecordsApi(APIView):
     def get(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.read")
         page = records.list_records(
-            table, request.query_params, view=_view(request, table)
+            table,
+            request.query_params,
+            actor=actor_from_request(request),
+            view=_view(request, table),
         )
         return Response({"list": page.rows, "pageInfo": page.page_info})
 
@@ -102,9 +105,10 @@ class RecordsApi(APIView):
     def post(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.create")
         _view(request, table)  # a viewId must still name a view of this table
-        meta = records.TableMeta.of(table)
+        actor = actor_from_request(request)
+        meta = records.TableMeta.of(table, actor=actor)
         body = _body(request)
-        keys = record_services.insert_rows(table, body, meta=meta)
+        keys = record_services.insert_rows(table, body, actor=actor)
         ids = _ids(meta, keys)
         return Response(ids if isinstance(body, list) else ids[0])
 
@@ -117,9 +121,10 @@ class RecordsApi(APIView):
     def patch(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.update")
         _view(request, table)  # a viewId must still name a view of this table
-        meta = records.TableMeta.of(table)
+        actor = actor_from_request(request)
+        meta = records.TableMeta.of(table, actor=actor)
         body = _body(request)
-        ids = _ids(meta, record_services.update_rows(table, body, meta=meta))
+        ids = _ids(meta, record_services.update_rows(table, body, actor=actor))
         return Response(ids if isinstance(body, list) else ids[0])
 
     @extend_schema(
@@ -131,9 +136,10 @@ class RecordsApi(APIView):
     def delete(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id, "records.delete")
         _view(request, table)  # a viewId must still name a view of this table
-        meta = records.TableMeta.of(table)
+        actor = actor_from_request(request)
+        meta = records.TableMeta.of(table, actor=actor)
         body = _body(request)
-        ids = _ids(meta, record_services.delete_rows(table, body, meta=meta))
+        ids = _ids(meta, record_services.delete_rows(table, body, actor=actor))
         return Response(ids if isinstance(body, list) else ids[0])
 
 
@@ -149,7 +155,10 @@ class RecordCountApi(APIView):
         return Response(
             {
                 "count": records.count_records(
-                    table, request.query_params, view=_view(request, table)
+                    table,
+                    request.query_params,
+                    actor=actor_from_request(request),
+                    view=_view(request, table),
                 )
             }
         )
@@ -166,7 +175,11 @@ class RecordApi(APIView):
         table = _table(request, table_id, "records.read")
         return Response(
             records.get_record(
-                table, record_id, request.query_params, view=_view(request, table)
+                table,
+                record_id,
+                request.query_params,
+                actor=actor_from_request(request),
+                view=_view(request, table),
             )
         )
 
@@ -195,7 +208,13 @@ class LinksApi(APIView):
         self, request: Request, table_id: str, link_field_id: str, record_id: str
     ) -> Response:
         table, link = self._link(request, table_id, link_field_id, "records.read")
-        page = records.list_linked(table, link, record_id, request.query_params)
+        page = records.list_linked(
+            table,
+            link,
+            record_id,
+            request.query_params,
+            actor=actor_from_request(request),
+        )
         return Response({"list": page.rows, "pageInfo": page.page_info})
 
     @extend_schema(
@@ -208,7 +227,9 @@ class LinksApi(APIView):
         self, request: Request, table_id: str, link_field_id: str, record_id: str
     ) -> Response:
         table, link = self._link(request, table_id, link_field_id, "records.update")
-        record_services.link_records(table, link, record_id, _body(request))
+        record_services.link_records(
+            table, link, record_id, _body(request), actor=actor_from_request(request)
+        )
         return Response(True)
 
     @extend_schema(
@@ -222,6 +243,11 @@ class LinksApi(APIView):
     ) -> Response:
         table, link = self._link(request, table_id, link_field_id, "records.update")
         record_services.link_records(
-            table, link, record_id, _body(request), unlink=True
+            table,
+            link,
+            record_id,
+            _body(request),
+            actor=actor_from_request(request),
+            unlink=True,
         )
         return Response(True)

@@ -150,7 +150,7 @@ def table_update(
     title: str | None = None,
     description: str | None = None,
 ) -> Table:
-    require(actor, "table.update", table.base)
+    require(actor, "table.update", table)
     if title is not None:
         title = _clean_title(title, "A table")
         if table.base.tables.filter(title__iexact=title).exclude(pk=table.pk).exists():
@@ -166,7 +166,7 @@ def table_update(
 
 
 def table_delete(*, actor: Actor, table: Table) -> None:
-    require(actor, "table.delete", table.base)
+    require(actor, "table.delete", table)
     source = table.source
     if not source.allow_schema_edit:
         raise Forbidden(
@@ -226,7 +226,7 @@ def _clean_options(uidt: str, options: dict, data: dict) -> dict:
 
 
 def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
-    require(actor, "fields.create", table.base)
+    require(actor, "fields.create", table)
     if data.get("uidt") == "LinkToAnotherRecord":
         return link_create(actor=actor, table=table, data=data)
     _check_editable(table)
@@ -269,7 +269,7 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
 def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
     """Rename (title or column), retype (meta-level when the column can hold it, else DDL), options."""
     table = field.table
-    require(actor, "fields.update", table.base)
+    require(actor, "fields.update", table)
     if not isinstance(data, dict):
         raise InvalidInput("expected an object")
     if "title" in data:
@@ -410,7 +410,7 @@ def _alter_column(
 
 def field_delete(*, actor: Actor, field: Field) -> None:
     table = field.table
-    require(actor, "fields.delete", table.base)
+    require(actor, "fields.delete", table)
     if field.is_virtual:
         return link_delete(actor=actor, field=field)
     _check_editable(table)
@@ -434,7 +434,7 @@ def field_delete(*, actor: Actor, field: Field) -> None:
 
 def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
     """Add a link: has-many/belongs-to (a foreign key column) or many-to-many (a junction table)."""
-    require(actor, "fields.create", table.base)
+    require(actor, "fields.create", table)
     _check_editable(table)
     title = _clean_title(data.get("title") or "")
     relation = data.get("relation") or data.get("type") or "hm"
@@ -553,7 +553,7 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
 def link_delete(*, actor: Actor, field: Field) -> None:
     """Remove a link and what holds it: the foreign key column, or the junction table."""
     table = field.table
-    require(actor, "fields.delete", table.base)
+    require(actor, "fields.delete", table)
     _check_editable(table)
     options = field.options
     source = table.source

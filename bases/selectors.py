@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bases.models import Base, DataSource, Field, Table
 from nocoplatform.errors import NotFound
-from permissions.checks import Actor, require, visible_bases
+from permissions.checks import Actor, require, visible_bases, visible_tables
 
 
 def base_list(*, actor: Actor):
@@ -33,10 +33,16 @@ def table_get(*, actor: Actor, table_id: str, operation: str = "table.read") -> 
     if table is None:
         raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
     try:
-        require(actor, operation, table.base)
+        require(actor, operation, table)
     except NotFound:
         raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
     return table
+
+
+def table_list(*, actor: Actor, base: Base, include_junctions: bool = False) -> list:
+    """The base's tables that exist for the actor (table overrides may hide some)."""
+    tables = [t for t in base.tables.all() if include_junctions or not t.is_junction]
+    return visible_tables(actor, tables)
 
 
 def field_get(*, actor: Actor, field_id: str, operation: str = "table.read") -> Field:
@@ -48,7 +54,8 @@ def field_get(*, actor: Actor, field_id: str, operation: str = "table.read") -> 
     if field is None:
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
     try:
-        require(actor, operation, field.table.base)
+        # Hidden fields and fields of tables the actor cannot see are 404 like missing ones.
+        require(actor, operation, field)
     except NotFound:
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
     return field

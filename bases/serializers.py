@@ -68,7 +68,10 @@ def column_json(field: Field) -> dict:
     return data
 
 
-def table_json(table: Table, *, with_columns: bool = True) -> dict:
+def table_json(
+    table: Table, *, with_columns: bool = True, fields: list[Field] | None = None
+) -> dict:
+    """`fields`: the columns to describe (pass the caller's visible fields; default all)."""
     data = {
         "id": table.id,
         "base_id": table.base_id,
@@ -85,7 +88,7 @@ def table_json(table: Table, *, with_columns: bool = True) -> dict:
         "updated_at": table.updated_at,
     }
     if with_columns:
-        fields = list(table.fields.all())
+        fields = list(table.fields.all()) if fields is None else fields
         data["columns"] = [column_json(f) for f in fields]
         # The display value: the first text column, as NocoDB's primary value.
         pv = next(

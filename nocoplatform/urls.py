@@ -60,6 +60,36 @@ meta = [
         name="api-grids",
     ),
     path("views/<str:view_id>", views_api.ViewDetailApi.as_view(), name="api-view"),
+    path(
+        "bases/<str:base_id>/users",
+        tokens_api.MemberListApi.as_view(),
+        name="api-members",
+    ),
+    path(
+        "bases/<str:base_id>/users/<int:user_id>",
+        tokens_api.MemberDetailApi.as_view(),
+        name="api-member",
+    ),
+    path(
+        "tables/<str:table_id>/roles",
+        tokens_api.TableRoleListApi.as_view(),
+        name="api-table-roles",
+    ),
+    path(
+        "tables/<str:table_id>/roles/<int:user_id>",
+        tokens_api.TableRoleDetailApi.as_view(),
+        name="api-table-role",
+    ),
+    path(
+        "columns/<str:column_id>/permissions",
+        tokens_api.FieldRuleApi.as_view(),
+        name="api-field-rule",
+    ),
+    path(
+        "comments/<int:comment_id>",
+        tokens_api.CommentDetailApi.as_view(),
+        name="api-comment",
+    ),
     path("tokens", tokens_api.TokenListApi.as_view(), name="api-tokens"),
     path(
         "tokens/<int:token_id>", tokens_api.TokenDetailApi.as_view(), name="api-token"
@@ -86,6 +116,11 @@ urlpatterns = [
         name="api-record",
     ),
     path(
+        "api/v2/tables/<str:table_id>/records/<str:record_id>/comments",
+        tokens_api.CommentListApi.as_view(),
+        name="api-comments",
+    ),
+    path(
         "api/v2/tables/<str:table_id>/links/<str:link_field_id>/records/<str:record_id>",
         records_api.LinksApi.as_view(),
         name="api-links",
@@ -94,5 +129,6 @@ urlpatterns = [
         "api/v2/meta/openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"
     ),
     path("admin/", admin.site.urls),
+    path("", include("permissions.urls")),
     path("", include("views.urls")),
 ]

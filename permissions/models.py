@@ -62,3 +62,125 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+NO_ACCESS = "none"
+
+
+class TableRole(models.Model):
+    """A member's role for one table, replacing their base role there (raise or lower it).
+
+    A small explicit model rather than django-guardian object permissions, on purpose:
+    - an override is ONE ordered role per (user, table) ("none" = the table does not exist for
+      them), which a unique constraint enforces here; guardian stores sets of boolean
+      permissions, where "exactly one role, or none" would be an invariant kept by hand;
+    - the hot API path reads the override in the same SQL query as the metadata version
+      (bases/metacache.py: one LEFT JOIN on an indexed (table_id, user_id)); guardian's generic
+      (content_type, object_pk varchar, permission) rows need two more joins and a cast;
+    - guardian would need `Meta.permissions` on bases.Table (a bases migration) for codenames
+      that only ever stand for our five roles.
+    guardian stays installed and in AUTHENTICATION_BACKENDS for boolean object permissions.
+    """
+
+    ROLE_CHOICES = [
+        (Role.CREATOR, "Creator"),
+        (Role.EDITOR, "Editor"),
+        (Role.COMMENTER, "Commenter"),
+        (Role.VIEWER, "Viewer"),
+        (NO_ACCESS, "No access"),
+    ]
+
+    table = models.ForeignKey(
+        "bases.Table", on_delete=models.CASCADE, related_name="member_roles"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="table_roles"
+    )
+    role = models.CharField(max_length=20, choices=ROLE_CHOICES)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table", "user"], name="one_table_role_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} on {self.table}"
+
+
+class FieldRule(models.Model):
+    """A field read-only for roles below one level, hidden from roles below another.
+
+    Part of the table's metadata (cached with it; changes bump the source's meta_version).
+    """
+
+    field = models.OneToOneField(
+        "bases.Field", on_delete=models.CASCADE, related_name="permission_rule"
+    )
+    hidden_below = models.CharField(
+        max_length=20, choices=Role.choices, blank=True, default=""
+    )
+    read_only_below = models.CharField(
+        max_length=20, choices=Role.choices, blank=True, default=""
+    )
+
+    def __str__(self) -> str:
+        return f"{self.field}: hidden below {self.hidden_below or '-'}, read-only below {self.read_only_below or '-'}"
+
+
+class Invite(models.Model):
+    """An invitation to join a base by email; the link carries a secret stored hashed."""
+
+    base = models.ForeignKey(Base, on_delete=models.CASCADE, related_name="invites")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to {self.base} as {self.role}"
+
+
+class Comment(models.Model):
+    """One comment in a row's thread. `record_id` is the record id as the API spells it."""
+
+    base = models.ForeignKey(Base, on_delete=models.CASCADE, related_name="+")
+    table = models.ForeignKey(
+        "bases.Table", on_delete=models.CASCADE, related_name="comments"
+    )
+    record_id = models.CharField(max_length=255)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="comments",
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["table", "record_id"], name="comment_row_idx")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.table_id}/{self.record_id}"

@@ -1,25 +1,340 @@
-"""Writes for memberships and API tokens."""
+"""Writes for memberships, invites, table overrides, field rules and API tokens.
+
+Member rules (the product's promise): owners change roles and remove members; creators invite up
+to creator; nobody raises their own role; the last owner of a base can be neither removed nor
+demoted. Every service checks `require()` itself, so the API and the pages agree.
+"""
+
+from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from bases.models import Base
-from nocoplatform.errors import InvalidInput, NotFound
-from permissions.checks import Actor, role_of
-from permissions.models import ApiToken, Membership, Role, hash_token
+from bases.models import Base, DataSource, Field, Table
+from nocoplatform.errors import Conflict, Forbidden, InvalidInput, NotFound
+from permissions.checks import (
+    NO_ACCESS,
+    RANK,
+    Actor,
+    can,
+    forget,
+    require,
+    role_of,
+)
+from permissions.models import (
+    ApiToken,
+    FieldRule,
+    Invite,
+    Membership,
+    Role,
+    TableRole,
+    hash_token,
+)
 
 TOKEN_PREFIX = "nc_"
+INVITE_DAYS = 14
 
 
 def membership_create(*, base: Base, user, role: str) -> Membership:
+    """Make `user` a member (used by base creation and accepted invites; no actor check)."""
     if role not in Role.values:
-        raise InvalidInput(f"Unknown role '{role}'.")
+        raise InvalidInput(f"Unknown role '{role}'.", code="INVALID_ROLE")
     membership, _ = Membership.objects.update_or_create(
         base=base, user=user, defaults={"role": role}
     )
+    forget(user)
     return membership
+
+
+def _clean_role(role, allowed=Role.values) -> str:
+    if not isinstance(role, str) or role not in allowed:
+        raise InvalidInput(
+            f"`role` must be one of: {', '.join(allowed)}.", code="INVALID_ROLE"
+        )
+    return role
+
+
+def _int_id(value, what: str = "user_id") -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise InvalidInput(f"`{what}` must be a number.", code="INVALID_PARAMETER")
+    if number < 1 or number > 2**62:
+        raise InvalidInput(f"`{what}` must be a number.", code="INVALID_PARAMETER")
+    return number
+
+
+def _membership(base: Base, user_id) -> Membership:
+    user_id = _int_id(user_id)
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(base=base, user_id=user_id)
+        .first()
+    )
+    if membership is None:
+        raise NotFound("Member not found.", code="MEMBER_NOT_FOUND")
+    return membership
+
+
+def _other_owners(base: Base, user_id) -> int:
+    return (
+        Membership.objects.filter(base=base, role=Role.OWNER)
+        .exclude(user_id=user_id)
+        .count()
+    )
+
+
+def member_list(*, actor: Actor, base: Base) -> list[Membership]:
+    require(actor, "base.read", base)
+    return list(
+        Membership.objects.filter(base=base)
+        .select_related("user")
+        .order_by("created_at", "id")
+    )
+
+
+@transaction.atomic
+def member_update(*, actor: Actor, base: Base, user_id, role: str) -> Membership:
+    """Change a member's role (owners only); nobody raises themselves; one owner must stay."""
+    require(actor, "members.manage", base)
+    role = _clean_role(role)
+    membership = _membership(base, user_id)
+    # Lock the owners so two owners demoting each other at once cannot leave none.
+    list(Membership.objects.select_for_update().filter(base=base, role=Role.OWNER))
+    if membership.user_id == actor.user.pk and RANK[role] > RANK[membership.role]:
+        raise Forbidden("You cannot raise your own role.", code="SELF_ESCALATION")
+    if (
+        membership.role == Role.OWNER
+        and role != Role.OWNER
+        and not _other_owners(base, membership.user_id)
+    ):
+        raise Conflict(
+            "The last owner of a base cannot be demoted; make someone else owner first.",
+            code="LAST_OWNER",
+        )
+    membership.role = role
+    membership.save(update_fields=["role"])
+    forget(membership.user)
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, actor: Actor, base: Base, user_id) -> None:
+    """Owners remove members; anyone may leave. The last owner can do neither."""
+    leaving = actor.is_authenticated and str(user_id) == str(actor.user.pk)
+    require(actor, "base.read" if leaving else "members.manage", base)
+    if leaving and actor.token is not None:
+        require(actor, "members.manage", base)  # a token does not leave for its user
+    membership = _membership(base, user_id)
+    list(Membership.objects.select_for_update().filter(base=base, role=Role.OWNER))
+    if membership.role == Role.OWNER and not _other_owners(base, membership.user_id):
+        raise Conflict(
+            "The last owner of a base cannot be removed; make someone else owner first.",
+            code="LAST_OWNER",
+        )
+    TableRole.objects.filter(user_id=membership.user_id, table__base=base).delete()
+    ApiToken.objects.filter(user_id=membership.user_id, base=base).update(
+        revoked_at=timezone.now()
+    )
+    membership.delete()
+    forget(membership.user)
+
+
+# --- invites ---------------------------------------------------------------------------------
+
+
+def email_configured() -> bool:
+    """True when the server can send mail (a backend other than Django's unconfigured SMTP)."""
+    backend = settings.EMAIL_BACKEND
+    return (
+        not (
+            backend == "django.core.mail.backends.smtp.EmailBackend"
+            and settings.EMAIL_HOST in ("", "localhost")
+            and not getattr(settings, "NOCO_SMTP_ENABLED", False)
+        )
+        and "dummy" not in backend
+    )
+
+
+@transaction.atomic
+def invite_create(
+    *, actor: Actor, base: Base, email, role: str, accept_url: str = ""
+) -> tuple[Invite, str, bool]:
+    """Invite someone by email. Returns (invite, secret token, whether an email was sent).
+
+    Owners invite with any role; creators up to creator; nobody above their own role.
+    `accept_url` is the link with `{token}` in it; it is emailed when mail is configured,
+    otherwise the caller shows it to the inviter.
+    """
+    require(actor, "members.invite", base)
+    role = _clean_role(role)
+    email = str(email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput(f"'{email}' is not an email address.", code="INVALID_EMAIL")
+    own = role_of(actor, base)
+    ceiling = RANK["owner"] if can(actor, "members.manage", base) else RANK["creator"]
+    if RANK[role] > min(ceiling, RANK[own]):
+        raise Forbidden(
+            f"Your role ({own}) cannot invite someone as {role}.",
+            code="ROLE_TOO_HIGH",
+        )
+    if Membership.objects.filter(base=base, user__email__iexact=email).exists():
+        raise Conflict(f"{email} is already a member.", code="ALREADY_MEMBER")
+    raw = secrets.token_urlsafe(32)
+    invite = Invite.objects.create(
+        base=base,
+        email=email,
+        role=role,
+        token_hash=hash_token(raw),
+        invited_by=actor.user,
+    )
+    sent = False
+    if accept_url and email_configured():
+        link = accept_url.format(token=raw)
+        transaction.on_commit(
+            lambda: send_mail(
+                f"You are invited to {base.title}",
+                f"{actor.user.email or actor.user} invited you to the base "
+                f"'{base.title}' as {role}.\n\nAccept: {link}\n",
+                None,
+                [email],
+                fail_silently=True,
+            )
+        )
+        sent = True
+    return invite, raw, sent
+
+
+def invite_list(*, actor: Actor, base: Base) -> list[Invite]:
+    require(actor, "members.invite", base)
+    return list(base.invites.filter(accepted_at__isnull=True))
+
+
+def invite_revoke(*, actor: Actor, base: Base, invite_id) -> None:
+    require(actor, "members.invite", base)
+    invite_id = _int_id(invite_id, "invite_id")
+    deleted, _ = base.invites.filter(pk=invite_id, accepted_at__isnull=True).delete()
+    if not deleted:
+        raise NotFound("Invite not found.", code="INVITE_NOT_FOUND")
+
+
+def invite_get(*, raw_token: str) -> Invite:
+    invite = (
+        Invite.objects.select_related("base", "invited_by")
+        .filter(token_hash=hash_token(str(raw_token or "")), accepted_at__isnull=True)
+        .first()
+    )
+    if invite is None or (timezone.now() - invite.created_at).days > INVITE_DAYS:
+        raise NotFound(
+            "This invite link is not valid (used, revoked or expired).",
+            code="INVITE_NOT_FOUND",
+        )
+    return invite
+
+
+@transaction.atomic
+def invite_accept(*, user, raw_token: str) -> Membership:
+    """Join the base with the invite's role. The account's email must be the invited one."""
+    invite = invite_get(raw_token=raw_token)
+    if (user.email or "").strip().lower() != invite.email:
+        raise Forbidden(
+            f"This invite is for {invite.email}; sign in with that address.",
+            code="INVITE_EMAIL_MISMATCH",
+        )
+    existing = Membership.objects.filter(base=invite.base, user=user).first()
+    if existing is not None and RANK[existing.role] >= RANK[invite.role]:
+        membership = existing  # an invite never lowers a role
+    else:
+        membership = membership_create(base=invite.base, user=user, role=invite.role)
+    Invite.objects.filter(pk=invite.pk).update(
+        accepted_at=timezone.now(), accepted_by=user
+    )
+    return membership
+
+
+# --- table overrides and field rules ---------------------------------------------------------
+
+
+def _bump(source_id) -> None:
+    # Field rules are table metadata, cached with it: bump the version so caches reload them.
+    DataSource.objects.filter(pk=source_id).update(meta_version=F("meta_version") + 1)
+
+
+def table_role_list(*, actor: Actor, table: Table) -> list[TableRole]:
+    require(actor, "members.audit", table.base)
+    return list(table.member_roles.select_related("user").order_by("id"))
+
+
+@transaction.atomic
+def table_role_set(*, actor: Actor, table: Table, user_id, role: str) -> TableRole:
+    """Raise or lower a member's role for one table ("none": the table is 404 for them)."""
+    require(actor, "members.manage", table.base)
+    role = _clean_role(role, [c[0] for c in TableRole.ROLE_CHOICES])
+    membership = _membership(table.base, user_id)
+    if membership.user_id == actor.user.pk and role != NO_ACCESS:
+        if RANK[role] > RANK[membership.role]:
+            raise Forbidden("You cannot raise your own role.", code="SELF_ESCALATION")
+    override, _ = TableRole.objects.update_or_create(
+        table=table, user_id=membership.user_id, defaults={"role": role}
+    )
+    forget(membership.user)
+    return override
+
+
+def table_role_clear(*, actor: Actor, table: Table, user_id) -> None:
+    require(actor, "members.manage", table.base)
+    user_id = _int_id(user_id)
+    deleted, _ = TableRole.objects.filter(table=table, user_id=user_id).delete()
+    if not deleted:
+        raise NotFound("No override for this member.", code="OVERRIDE_NOT_FOUND")
+
+
+def field_rule_get(*, actor: Actor, field: Field) -> FieldRule | None:
+    require(actor, "members.audit", field.table.base)
+    return FieldRule.objects.filter(field=field).first()
+
+
+@transaction.atomic
+def field_rule_set(
+    *, actor: Actor, field: Field, hidden_below: str = "", read_only_below: str = ""
+) -> FieldRule | None:
+    """Hide a field from roles below `hidden_below`, make it read-only below
+    `read_only_below` ('' = no limit). Owners only; a primary key is never hidden."""
+    require(actor, "members.manage", field.table.base)
+    allowed = ["", *Role.values]
+    hidden_below = _clean_role(hidden_below or "", allowed)
+    read_only_below = _clean_role(read_only_below or "", allowed)
+    if hidden_below and field.is_pk:
+        raise InvalidInput(
+            "A primary key cannot be hidden: rows need it.", code="INVALID_RULE"
+        )
+    if hidden_below == Role.OWNER.value:
+        raise InvalidInput("Owners always see every field.", code="INVALID_RULE")
+    if not hidden_below and not read_only_below:
+        FieldRule.objects.filter(field=field).delete()
+        rule = None
+    else:
+        rule, _ = FieldRule.objects.update_or_create(
+            field=field,
+            defaults={
+                "hidden_below": hidden_below,
+                "read_only_below": read_only_below,
+            },
+        )
+    _bump(field.table.source_id)
+    return rule
+
+
+# --- API tokens ------------------------------------------------------------------------------
 
 
 @transaction.atomic

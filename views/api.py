@@ -13,6 +13,46 @@ from views import services
 from views.models import View
 
 
+def _names_in_where(node) -> set[str]:
+    from bases.query.where import And, Condition, Not, Or
+
+    if isinstance(node, Condition):
+        return {node.field}
+    if isinstance(node, (And, Or)):
+        return set().union(*(_names_in_where(c) for c in node.children))
+    if isinstance(node, Not):
+        return _names_in_where(node.child)
+    return set()
+
+
+def view_json_for(view: View, actor) -> dict:
+    """view_json without what would reveal fields hidden from `actor`: their ids leave the
+    field lists, and a filter or sort naming one is withheld (it still applies to the rows)."""
+    from bases.query.where import parse_where
+    from bases.records import TableMeta
+    from nocoplatform.errors import InvalidInput
+
+    data = view_json(view)
+    meta = TableMeta.of(view.table, actor=actor)
+    hidden = [f for f in meta.all_fields if f.id not in meta.resolve.by_id]
+    if not hidden:
+        return data
+    names = {n for f in hidden for n in (f.id, f.title, f.column_name) if n}
+    visible = set(meta.resolve.by_id)
+    data["field_order"] = [i for i in view.field_order if i in visible]
+    data["hidden_fields"] = [i for i in view.hidden_fields if i in visible]
+    try:
+        in_where = _names_in_where(parse_where(view.where)) if view.where else set()
+    except InvalidInput:
+        in_where = names
+    in_sort = {p.strip().lstrip("+-").strip() for p in (view.sort or "").split(",")}
+    if in_where & names:
+        data["where"] = None
+    if in_sort & names:
+        data["sort"] = None
+    return data
+
+
 def view_json(view: View) -> dict:
     return {
         "id": view.id,
@@ -68,9 +108,12 @@ class ViewListApi(APIView):
         )
         services.default_view(table)
         views = list(table.views.all())
+        actor = actor_from_request(request)
+        for v in views:
+            v.table = table  # the cached table: no query per view
         return Response(
             {
-                "list": [view_json(v) for v in views],
+                "list": [view_json_for(v, actor) for v in views],
                 "pageInfo": {
                     "totalRows": len(views),
                     "page": 1,
@@ -111,7 +154,11 @@ class ViewDetailApi(APIView):
         summary="Read a view", responses={200: dict, **ERRORS}, tags=["Views"]
     )
     def get(self, request: Request, view_id: str) -> Response:
-        return Response(view_json(_view(request, view_id, "views.read")))
+        return Response(
+            view_json_for(
+                _view(request, view_id, "views.read"), actor_from_request(request)
+            )
+        )
 
     @extend_schema(
         summary="Change a view's title, filter, sort, fields or options",

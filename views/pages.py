@@ -15,6 +15,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from bases import records, schema_services, selectors, services
@@ -22,6 +23,7 @@ from bases.connections import check_connection
 from bases.sources import config_of
 from nocoplatform.errors import DomainError, Forbidden
 from permissions.checks import Actor, can, role_of
+from permissions.comments import comment_counts
 from permissions.models import ApiToken
 from permissions.services import api_token_create, api_token_revoke
 from views.forms import (
@@ -41,12 +43,20 @@ def _actor(request: HttpRequest) -> Actor:
 def signup(request: HttpRequest) -> HttpResponse:
     if not settings.NOCO_SIGNUP_ENABLED:
         raise Http404("Sign-up is switched off on this server.")
-    form = SignupForm(request.POST or None)
+    form = SignupForm(
+        request.POST or None, initial={"email": request.GET.get("email", "")}
+    )
+    # `next`: back to an invite link after signing up (only a path on this site).
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})
+        return redirect(next_url or "home")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
 
 @login_required
@@ -112,7 +122,7 @@ def _base_context(
 ) -> dict:
     actor = _actor(request)
     base = selectors.base_get(actor=actor, base_id=base_id, operation=operation)
-    tables = [t for t in base.tables.all() if not t.is_junction]
+    tables = selectors.table_list(actor=actor, base=base)
     return {
         "base": base,
         "tables": tables,
@@ -120,6 +130,7 @@ def _base_context(
         "can_schema": can(actor, "table.create", base),
         "can_manage": can(actor, "source.manage", base),
         "can_sync": can(actor, "base.sync", base),
+        "can_invite": can(actor, "members.invite", base),
     }
 
 
@@ -128,6 +139,9 @@ def base_page(request: HttpRequest, base_id: str) -> HttpResponse:
     ctx = _base_context(request, base_id)
     table_form = TableForm(request.POST or None)
     if request.method == "POST":
+        if not ctx["can_schema"]:
+            # The form is not shown to this user; a hand-made POST is refused, not half-shown.
+            raise Forbidden("Your role does not allow creating tables in this base.")
         if table_form.is_valid():
             try:
                 table = schema_services.table_create(
@@ -149,6 +163,8 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
     if table.base_id != ctx["base"].pk:
         raise Http404("Table not found.")
     column_form = ColumnForm(request.POST or None)
+    if request.method == "POST" and not can(_actor(request), "fields.create", table):
+        raise Forbidden("Your role does not allow adding fields to this table.")
     if request.method == "POST" and column_form.is_valid():
         data = {
             "title": column_form.cleaned_data["title"],
@@ -166,17 +182,26 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
             return redirect("table", base_id=base_id, table_id=table_id)
         except DomainError as exc:
             column_form.add_error(None, exc.message)
-    fields = list(table.fields.all())
-    columns = [f for f in fields if f.column_name]
-    meta = records.TableMeta.of(table)
+    actor = _actor(request)
+    # Only the fields this user may see; read-only ones render without an editor.
+    meta = records.TableMeta.of(table, actor=actor)
+    fields = meta.fields
+    columns = meta.columns
     rows, error = [], None
     try:
         page = records.list_records(
-            table, {"limit": 50, "fields": ",".join(f.id for f in columns)}
+            table,
+            {"limit": 50, "fields": ",".join(f.id for f in columns)},
+            actor=actor,
         )
         rows = [_row_cells(meta, columns, row) for row in page.rows]
     except DomainError as exc:
         error = exc
+    # The comment badge of every row on the page, in one query.
+    counts = comment_counts(table=table, record_ids=[r["id"] for r in rows])
+    for r in rows:
+        r["comments"] = counts.get(str(r["id"]), 0)
+    writable_data = not table.read_only_reason and table.source.allow_data_edit
     ctx.update(
         {
             "table": table,
@@ -185,31 +210,34 @@ def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpRespons
             "rows": rows,
             "rows_error": error,
             "column_form": column_form,
-            "can_edit": can(_actor(request), "records.update", ctx["base"])
-            and not table.read_only_reason
-            and table.source.allow_data_edit,
-            "can_add": can(_actor(request), "records.create", ctx["base"])
-            and not table.read_only_reason
-            and table.source.allow_data_edit,
-            "can_delete": can(_actor(request), "records.delete", ctx["base"])
-            and not table.read_only_reason
-            and table.source.allow_data_edit,
+            "can_edit": can(actor, "records.update", table) and writable_data,
+            "can_add": can(actor, "records.create", table) and writable_data,
+            "can_delete": can(actor, "records.delete", table) and writable_data,
+            "can_comment": can(actor, "comments.create", table),
+            "can_schema": can(actor, "fields.create", table),
+            "read_only_fields": meta.read_only,
         }
     )
     return render(request, "views/table.html", ctx)
 
 
 def _row_cells(meta, columns, row: dict) -> dict:
-    """One row for the template: its record id and (field, value) cells in column order."""
+    """One row for the template: its record id and (field, value, editable) cells in column
+    order; `editable` is False for fields read-only for this user (the page's can_edit is
+    ANDed with it)."""
     record_id = meta.record_id([row.get(f.title) for f in meta.pk]) if meta.pk else None
-    return {"id": record_id, "cells": [(f, row.get(f.title)) for f in columns]}
+    return {
+        "id": record_id,
+        "cells": [(f, row.get(f.title), _editable(f, meta)) for f in columns],
+    }
 
 
-def _editable(field) -> bool:
+def _editable(field, meta=None) -> bool:
     return (
         bool(field.column_name)
         and field.uidt not in ("ID", "SpecificDBType")
         and not field.is_pk
+        and (meta is None or field.id not in meta.read_only)
     )
 
 
@@ -226,14 +254,14 @@ def cell(
     table = selectors.table_get(actor=actor, table_id=table_id)
     if table.base_id != base_id:
         raise Http404("Table not found.")
-    meta = records.TableMeta.of(table)
-    field = meta.resolve.by_id.get(field_id)
+    meta = records.TableMeta.of(table, actor=actor)
+    field = meta.resolve.by_id.get(field_id)  # a hidden field is 404 like a missing one
     if field is None or not field.column_name:
         raise Http404("Field not found.")
     ctx = {"base_id": base_id, "table": table, "record_id": record_id, "field": field}
     if request.method == "POST":
         selectors.table_get(actor=actor, table_id=table_id, operation="records.update")
-        if not _editable(field):
+        if not _editable(field, meta):
             raise Forbidden(f"'{field.title}' is read-only.")
         typed = request.POST.get("value", "")
         value = (
@@ -245,16 +273,16 @@ def cell(
         try:
             from bases.record_services import update_rows
 
-            update_rows(table, {pk_title: record_id, field.title: value}, meta=meta)
+            update_rows(table, {pk_title: record_id, field.title: value}, actor=actor)
         except DomainError as exc:
             return render(
                 request,
                 "views/partials/cell_edit.html",
                 {**ctx, "value": typed, "error": exc.message},
             )
-    row = records.get_record(table, record_id, {"fields": field.id}, meta=meta)
+    row = records.get_record(table, record_id, {"fields": field.id}, actor=actor)
     value = row.get(field.title)
-    if request.GET.get("edit") and _editable(field):
+    if request.GET.get("edit") and _editable(field, meta):
         selectors.table_get(actor=actor, table_id=table_id, operation="records.update")
         shown = (
             ""
@@ -267,7 +295,11 @@ def cell(
     return render(
         request,
         "views/partials/cell.html",
-        {**ctx, "value": value, "can_edit": _editable(field)},
+        {
+            **ctx,
+            "value": value,
+            "can_edit": _editable(field, meta) and can(actor, "records.update", table),
+        },
     )
 
 
@@ -379,13 +411,14 @@ def row_add(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
 
     from bases.record_services import insert_rows
 
+    actor = _actor(request)
     table = selectors.table_get(
-        actor=_actor(request), table_id=table_id, operation="records.create"
+        actor=actor, table_id=table_id, operation="records.create"
     )
     if table.base_id != base_id:
         raise Http404("Table not found.")
     try:
-        insert_rows(table, {})
+        insert_rows(table, {}, actor=actor)
     except DomainError as exc:
         return render(request, "views/error_partial.html", {"error": exc})
     return HttpResponseClientRefresh()
@@ -399,14 +432,15 @@ def row_delete(
     """htmx: delete one row (the page asks for confirmation first); the row leaves the table."""
     from bases.record_services import delete_rows
 
+    actor = _actor(request)
     table = selectors.table_get(
-        actor=_actor(request), table_id=table_id, operation="records.delete"
+        actor=actor, table_id=table_id, operation="records.delete"
     )
     if table.base_id != base_id:
         raise Http404("Table not found.")
-    meta = records.TableMeta.of(table)
+    meta = records.TableMeta.of(table, actor=actor)
     try:
-        delete_rows(table, {meta.require_pk()[0].title: record_id}, meta=meta)
+        delete_rows(table, {meta.require_pk()[0].title: record_id}, actor=actor)
     except DomainError as exc:
         # Shown above the table (e.g. other rows still link to this one); the row stays.
         from django_htmx.http import reswap, retarget

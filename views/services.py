@@ -64,7 +64,7 @@ def view_create(
     type: str = View.Type.GRID,
     data: dict | None = None,
 ) -> View:
-    require(actor, "views.create", table.base)
+    require(actor, "views.create", table)
     if type not in View.Type.values:
         raise InvalidInput(f"Unknown view type '{type}'.")
     title = _clean_title(title)
@@ -92,7 +92,7 @@ def view_create(
 
 
 def view_update(*, actor: Actor, view: View, data: dict) -> View:
-    require(actor, "views.update", view.table.base)
+    require(actor, "views.update", view.table)
     if not isinstance(data, dict):
         raise InvalidInput("expected an object")
     if "title" in data:
@@ -124,7 +124,7 @@ def view_update(*, actor: Actor, view: View, data: dict) -> View:
 
 
 def view_delete(*, actor: Actor, view: View) -> None:
-    require(actor, "views.delete", view.table.base)
+    require(actor, "views.delete", view.table)
     if view.table.views.count() == 1:
         raise Conflict("A table keeps at least one view.", code="LAST_VIEW")
     view.delete()

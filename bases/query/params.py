@@ -26,7 +26,10 @@ class SortKey:
 class ListQuery:
     table: Table
     fields: list[Field]  # what the caller sees, in order
-    where: object | None = None  # bases.query.where AST
+    where: object | None = None  # bases.query.where AST, the request's own filter
+    # The view's stored filter: compiled against every field of the table (its creator chose
+    # it; the caller cannot change it), while `where` only sees the caller's visible fields.
+    view_where: object | None = None
     sort: list[SortKey] = field(default_factory=list)
     limit: int = DEFAULT_LIMIT
     offset: int = 0
@@ -140,6 +143,10 @@ def parse_list_query(
     """
     visible = fields if visible is None else visible
     resolve = FieldResolver(visible)
+    # A view's own sort and filter may name fields hidden from the caller (the view's creator
+    # chose them); the request's parameters see only the caller's fields, so naming a hidden
+    # field there is FIELD_NOT_FOUND, exactly like a field that does not exist.
+    view_resolve = resolve if visible is fields else FieldResolver(fields)
     max_limit = settings.NOCO_MAX_PAGE_SIZE
     query = ListQuery(table=table, fields=[f for f in visible if not f.is_system])
     if view is not None:
@@ -147,26 +154,20 @@ def parse_list_query(
     raw_fields = _param(params, "fields", "f")
     if raw_fields:
         query.fields = parse_fields(resolve, raw_fields)
-    raw_sort = _param(params, "sort", "s") or (view.sort if view is not None else None)
+    raw_sort = _param(params, "sort", "s")
     if raw_sort:
         query.sort = parse_sort(resolve, raw_sort)
+    elif view is not None and view.sort:
+        query.sort = parse_sort(view_resolve, view.sort)
     raw_where = _param(params, "where", "w")
     view_where = view.where if view is not None else ""
     if raw_where or view_where:
-        from bases.query.where import And, parse_where
+        from bases.query.where import parse_where
 
-        nodes = [
-            n
-            for n in (
-                parse_where(view_where) if view_where else None,
-                parse_where(raw_where) if raw_where else None,
-            )
-            if n is not None
-        ]
-        query.where = (
-            nodes[0] if len(nodes) == 1 else And(tuple(nodes)) if nodes else None
-        )
+        query.where = parse_where(raw_where) if raw_where else None
+        query.view_where = parse_where(view_where) if view_where else None
         query._resolve = resolve
+        query._view_resolve = view_resolve
     query.limit = _int(
         params, ("limit", "l", "pageSize"), DEFAULT_LIMIT, low=1, high=max_limit
     )

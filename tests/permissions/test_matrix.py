@@ -1,0 +1,799 @@
+"""The permission matrix: every page and API endpoint × every kind of caller.
+
+URL patterns are enumerated from the resolver: an endpoint missing from CASES (or SKIPPED, with
+a reason) fails the test, so a new endpoint cannot be forgotten. For each case and caller the
+expected outcome follows from the case's minimum role alone (not from permissions.checks), and
+every refused write must leave the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from bases import schema_services
+from bases.models import Base
+from bases.record_services import insert_rows
+from permissions.checks import SYSTEM, Actor
+from permissions.models import Comment, Invite, TableRole
+from permissions.services import api_token_create, membership_create
+from tests.permissions.conftest import (
+    ROLES,
+    make_user,
+    session_client,
+    snapshot,
+    token_client,
+)
+from views.services import view_create
+
+pytestmark = pytest.mark.django_db
+
+RANK = {"viewer": 1, "commenter": 2, "editor": 3, "creator": 4, "owner": 5}
+
+
+@dataclass
+class Case:
+    name: str  # URL pattern name (or route)
+    method: str
+    path: Callable  # (world, victim) -> path
+    need: str  # "anyone" | "user" | "session" (a logged-in user, not a token) | a role
+    body: object = None
+    victim: Callable | None = (
+        None  # (world, acting user) -> dict, a fresh object to act on
+    )
+    api: bool = True
+    # False when a read-only token may do it although it is not a GET
+    write: bool | None = None
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "GET" if self.write is None else self.write
+
+
+def _victim_base(w, who):
+    base = Base.objects.create(title="victim", created_by=w.users["owner"])
+    for role in ROLES:
+        membership_create(base=base, user=w.users[role], role=role)
+    return {"base": base}
+
+
+def _victim_table(w, who):
+    t = schema_services.table_create(
+        actor=SYSTEM,
+        base=w.base,
+        title=f"victim {Comment.objects.count()}{TableRole.objects.count()}{_n()}",
+    )
+    return {"table": t}
+
+
+_counter = [0]
+
+
+def _n():
+    _counter[0] += 1
+    return _counter[0]
+
+
+def _victim_field(w, who):
+    f = schema_services.field_create(
+        actor=SYSTEM,
+        table=w.table("clients"),
+        data={"title": f"victim {_n()}", "uidt": "SingleLineText"},
+    )
+    return {"field": f}
+
+
+def _victim_view(w, who):
+    view = view_create(
+        actor=Actor(user=w.users["owner"]),
+        table=w.table("clients"),
+        title=f"victim {_n()}",
+    )
+    return {"view": view}
+
+
+def _victim_member(w, who):
+    u = make_user(f"victim{_n()}@example.com")
+    membership_create(base=w.base, user=u, role="viewer")
+    return {"user": u}
+
+
+def _victim_override(w, who):
+    v = _victim_member(w, who)
+    TableRole.objects.create(table=w.table("clients"), user=v["user"], role="viewer")
+    return v
+
+
+def _own_comment(w, who):
+    author = who or w.users["owner"]
+    return {
+        "comment": Comment.objects.create(
+            base=w.base,
+            table=w.table("clients"),
+            record_id="1",
+            author=author,
+            text="mine",
+        )
+    }
+
+
+def _owners_comment(w, who):
+    return _own_comment(w, None)
+
+
+def _own_token(w, who):
+    user = who or w.users["owner"]
+    return {"token": api_token_create(user=user, name="victim")[0]}
+
+
+def _victim_row(w, who):
+    ids = insert_rows(w.table("clients"), {"name": "victim"}, actor=SYSTEM)
+    return {"row": ids[0][0]}
+
+
+def B(w, v):
+    return w.base.pk
+
+
+def T(w, name="clients"):
+    return w.table(name).pk
+
+
+API = "/api/v2"
+CASES = [
+    Case("api-bases", "GET", lambda w, v: f"{API}/meta/bases/", "user"),
+    Case(
+        "api-bases",
+        "POST",
+        lambda w, v: f"{API}/meta/bases/",
+        "user",
+        body={"title": ""},
+    ),
+    Case("api/v2/meta/bases", "GET", lambda w, v: f"{API}/meta/bases", "user"),
+    Case("api-base", "GET", lambda w, v: f"{API}/meta/bases/{B(w, v)}", "viewer"),
+    Case(
+        "api-base",
+        "PATCH",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}",
+        "owner",
+        body={"title": ""},
+    ),
+    Case(
+        "api-base",
+        "DELETE",
+        lambda w, v: f"{API}/meta/bases/{v['base'].pk}",
+        "owner",
+        victim=_victim_base,
+    ),
+    Case(
+        "api-sources",
+        "GET",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/sources",
+        "viewer",
+    ),
+    Case(
+        "api-source",
+        "GET",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/sources/{w.base.sources.first().pk}",
+        "viewer",
+    ),
+    Case(
+        "api-source",
+        "PATCH",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/sources/{w.base.sources.first().pk}",
+        "owner",
+        body={"allow_data_edit": True},
+    ),
+    Case(
+        "api-meta-diff",
+        "GET",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/meta-diff",
+        "creator",
+        write=True,
+    ),
+    Case(
+        "api-meta-diff",
+        "POST",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/meta-diff",
+        "creator",
+    ),
+    Case(
+        "api-tables", "GET", lambda w, v: f"{API}/meta/bases/{B(w, v)}/tables", "viewer"
+    ),
+    Case(
+        "api-tables",
+        "POST",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/tables",
+        "creator",
+        body={"title": ""},
+    ),
+    Case("api-table", "GET", lambda w, v: f"{API}/meta/tables/{T(w)}", "viewer"),
+    Case(
+        "api-table",
+        "PATCH",
+        lambda w, v: f"{API}/meta/tables/{T(w)}",
+        "creator",
+        body={"title": ""},
+    ),
+    Case(
+        "api-table",
+        "DELETE",
+        lambda w, v: f"{API}/meta/tables/{v['table'].pk}",
+        "creator",
+        victim=_victim_table,
+    ),
+    Case(
+        "api-columns",
+        "POST",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/columns",
+        "creator",
+        body={"title": ""},
+    ),
+    Case(
+        "api-column",
+        "GET",
+        lambda w, v: f"{API}/meta/columns/{w.field('clients', 'name').pk}",
+        "viewer",
+    ),
+    Case(
+        "api-column",
+        "PATCH",
+        lambda w, v: f"{API}/meta/columns/{w.field('clients', 'name').pk}",
+        "creator",
+        body={"title": ""},
+    ),
+    Case(
+        "api-column",
+        "DELETE",
+        lambda w, v: f"{API}/meta/columns/{v['field'].pk}",
+        "creator",
+        victim=_victim_field,
+    ),
+    Case(
+        "api-base-swagger",
+        "GET",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/swagger.json",
+        "viewer",
+    ),
+    Case(
+        "api-connection-test",
+        "POST",
+        lambda w, v: f"{API}/meta/connection/test",
+        "user",
+        body={},
+        write=False,
+    ),
+    Case(
+        "api-views",
+        "GET",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/views",
+        "viewer",
+        write=False,
+    ),
+    Case(
+        "api-views",
+        "POST",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/views",
+        "creator",
+        body={"title": ""},
+    ),
+    Case(
+        "api-grids",
+        "POST",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/grids",
+        "creator",
+        body={"title": ""},
+    ),
+    Case(
+        "api-view",
+        "GET",
+        lambda w, v: f"{API}/meta/views/{v['view'].pk}",
+        "viewer",
+        victim=_victim_view,
+    ),
+    Case(
+        "api-view",
+        "PATCH",
+        lambda w, v: f"{API}/meta/views/{v['view'].pk}",
+        "creator",
+        body={"title": ""},
+        victim=_victim_view,
+    ),
+    Case(
+        "api-view",
+        "DELETE",
+        lambda w, v: f"{API}/meta/views/{v['view'].pk}",
+        "creator",
+        victim=_victim_view,
+    ),
+    Case(
+        "api-members", "GET", lambda w, v: f"{API}/meta/bases/{B(w, v)}/users", "viewer"
+    ),
+    Case(
+        "api-members",
+        "POST",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/users",
+        "creator",
+        body={"email": "not an email", "roles": "viewer"},
+    ),
+    Case(
+        "api-member",
+        "PATCH",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/users/{v['user'].pk}",
+        "owner",
+        body={"roles": "bogus"},
+        victim=_victim_member,
+    ),
+    Case(
+        "api-member",
+        "DELETE",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/users/{v['user'].pk}",
+        "owner",
+        victim=_victim_member,
+    ),
+    Case(
+        "api-table-roles",
+        "GET",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/roles",
+        "owner",
+    ),
+    Case(
+        "api-table-roles",
+        "POST",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/roles",
+        "owner",
+        body={"user_id": 0, "roles": "bogus"},
+    ),
+    Case(
+        "api-table-role",
+        "DELETE",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/roles/{v['user'].pk}",
+        "owner",
+        victim=_victim_override,
+    ),
+    Case(
+        "api-field-rule",
+        "GET",
+        lambda w, v: f"{API}/meta/columns/{w.field('clients', 'email').pk}/permissions",
+        "owner",
+    ),
+    Case(
+        "api-field-rule",
+        "PUT",
+        lambda w, v: f"{API}/meta/columns/{w.field('clients', 'email').pk}/permissions",
+        "owner",
+        body={"hidden_below": "bogus"},
+    ),
+    Case(
+        "api-comment",
+        "PATCH",
+        lambda w, v: f"{API}/meta/comments/{v['comment'].pk}",
+        "commenter",
+        body={"comment": ""},
+        victim=_own_comment,
+    ),
+    Case(
+        "api-comment",
+        "DELETE",
+        lambda w, v: f"{API}/meta/comments/{v['comment'].pk}",
+        "owner",
+        victim=_owners_comment,
+    ),
+    Case("api-tokens", "GET", lambda w, v: f"{API}/meta/tokens", "user"),
+    Case(
+        "api-tokens",
+        "POST",
+        lambda w, v: f"{API}/meta/tokens",
+        "session",
+        body={"name": ""},
+    ),
+    Case(
+        "api-token",
+        "DELETE",
+        lambda w, v: f"{API}/meta/tokens/{v['token'].pk}",
+        "session",
+        victim=_own_token,
+    ),
+    Case("api-records", "GET", lambda w, v: f"{API}/tables/{T(w)}/records", "viewer"),
+    Case(
+        "api-records",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/records",
+        "creator",
+        body="x",
+    ),
+    Case(
+        "api-records",
+        "PATCH",
+        lambda w, v: f"{API}/tables/{T(w)}/records",
+        "editor",
+        body="x",
+    ),
+    Case(
+        "api-records",
+        "DELETE",
+        lambda w, v: f"{API}/tables/{T(w)}/records",
+        "creator",
+        body="x",
+    ),
+    Case(
+        "api-records-count",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/records/count",
+        "viewer",
+    ),
+    Case("api-record", "GET", lambda w, v: f"{API}/tables/{T(w)}/records/1", "viewer"),
+    Case(
+        "api-comments",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/records/1/comments",
+        "viewer",
+    ),
+    Case(
+        "api-comments",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/records/1/comments",
+        "commenter",
+        body={"comment": ""},
+    ),
+    Case(
+        "api-links",
+        "GET",
+        lambda w, v: (
+            f"{API}/tables/{T(w)}/links/{w.field('clients', 'projects').pk}/records/1"
+        ),
+        "viewer",
+    ),
+    Case(
+        "api-links",
+        "POST",
+        lambda w, v: (
+            f"{API}/tables/{T(w)}/links/{w.field('clients', 'projects').pk}/records/1"
+        ),
+        "editor",
+        body="x",
+    ),
+    Case(
+        "api-links",
+        "DELETE",
+        lambda w, v: (
+            f"{API}/tables/{T(w)}/links/{w.field('clients', 'projects').pk}/records/1"
+        ),
+        "editor",
+        body="x",
+    ),
+    Case("api-schema", "GET", lambda w, v: f"{API}/meta/openapi.json", "anyone"),
+    # --- pages (session only; an API token is not a login) ---
+    Case(
+        "members", "GET", lambda w, v: f"/bases/{B(w, v)}/members/", "viewer", api=False
+    ),
+    Case(
+        "members",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/members/",
+        "creator",
+        body={"action": "invite", "email": "nope", "role": "viewer"},
+        api=False,
+    ),
+    Case(
+        "members",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/members/",
+        "owner",
+        body=lambda w: {
+            "action": "role",
+            "user_id": str(w.users["viewer"].pk),
+            "role": "bogus",
+        },
+        api=False,
+    ),
+    Case(
+        "invite_accept",
+        "GET",
+        lambda w, v: f"/invites/{v['token']}/",
+        "anyone",
+        victim=lambda w, who: _invite(w),
+        api=False,
+    ),
+    Case(
+        "comments_partial",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows/1/comments",
+        "viewer",
+        api=False,
+    ),
+    Case(
+        "comments_partial",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows/1/comments",
+        "commenter",
+        body={"text": ""},
+        api=False,
+    ),
+    Case(
+        "comment_delete",
+        "POST",
+        lambda w, v: f"/comments/{v['comment'].pk}/delete",
+        "owner",
+        victim=_owners_comment,
+        api=False,
+    ),
+    Case("home", "GET", lambda w, v: "/", "user", api=False),
+    Case(
+        "password_change", "GET", lambda w, v: "/account/password/", "user", api=False
+    ),
+    Case(
+        "password_change_done",
+        "GET",
+        lambda w, v: "/account/password/done/",
+        "user",
+        api=False,
+    ),
+    Case("tokens", "GET", lambda w, v: "/account/tokens/", "user", api=False),
+    Case(
+        "tokens",
+        "POST",
+        lambda w, v: "/account/tokens/",
+        "user",
+        body={"name": ""},
+        api=False,
+    ),
+    Case(
+        "token_revoke",
+        "POST",
+        lambda w, v: f"/account/tokens/{v['token'].pk}/revoke",
+        "user",
+        victim=_own_token,
+        api=False,
+    ),
+    Case("base_new", "GET", lambda w, v: "/bases/new/", "user", api=False),
+    Case(
+        "base_new",
+        "POST",
+        lambda w, v: "/bases/new/",
+        "user",
+        body={"title": ""},
+        api=False,
+    ),
+    Case(
+        "connection_test",
+        "POST",
+        lambda w, v: "/bases/connection-test",
+        "user",
+        body={},
+        api=False,
+    ),
+    Case("base", "GET", lambda w, v: f"/bases/{B(w, v)}/", "viewer", api=False),
+    Case(
+        "base",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/",
+        "creator",
+        body={"title": ""},
+        api=False,
+    ),
+    Case(
+        "source_settings",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/settings/",
+        "viewer",
+        api=False,
+    ),
+    Case(
+        "source_settings",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/settings/",
+        "owner",
+        body={},
+        api=False,
+    ),
+    Case(
+        "sync_diff", "GET", lambda w, v: f"/bases/{B(w, v)}/sync/", "creator", api=False
+    ),
+    Case(
+        "sync_diff",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/sync/",
+        "creator",
+        api=False,
+    ),
+    Case("swagger", "GET", lambda w, v: f"/bases/{B(w, v)}/api/", "viewer", api=False),
+    Case(
+        "table",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/",
+        "viewer",
+        api=False,
+    ),
+    Case(
+        "table",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/",
+        "creator",
+        body={"title": ""},
+        api=False,
+    ),
+    Case(
+        "row_add",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "row_delete",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows/{v['row']}/delete",
+        "creator",
+        victim=_victim_row,
+        api=False,
+    ),
+    Case(
+        "cell",
+        "GET",
+        lambda w, v: (
+            f"/bases/{B(w, v)}/tables/{T(w)}/cells/1/{w.field('clients', 'name').pk}"
+        ),
+        "viewer",
+        api=False,
+    ),
+    Case(
+        "cell",
+        "POST",
+        lambda w, v: (
+            f"/bases/{B(w, v)}/tables/{T(w)}/cells/1/{w.field('clients', 'name').pk}"
+        ),
+        "editor",
+        body={"value": "Renamed"},
+        api=False,
+    ),
+    Case(
+        "field_delete",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/fields/{v['field'].pk}/delete",
+        "creator",
+        victim=_victim_field,
+        api=False,
+    ),
+]
+
+# Endpoints outside the matrix, each with the reason.
+SKIPPED = {
+    "login": "public: the login form",
+    "logout": "ends the session; nothing to protect",
+    "signup": "public: account creation (off with NOCO_SIGNUP_ENABLED=false)",
+    "invite_accept POST": "accepting needs the invited email: tests/permissions/test_members.py",
+}
+
+
+def _invite(w):
+    from permissions.models import hash_token
+
+    Invite.objects.create(
+        base=w.base,
+        email="new@example.com",
+        role="viewer",
+        token_hash=hash_token("tok-" + str(_n())),
+        invited_by=w.users["owner"],
+    )
+    return {"token": "tok-" + str(_counter[0])}
+
+
+def _patterns(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if str(p.pattern) == "admin/":
+                continue  # Django's admin: staff only, not part of the product's surface
+            yield from _patterns(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield p.name or (prefix + str(p.pattern))
+
+
+def test_every_endpoint_is_classified():
+    known = {c.name for c in CASES} | {k.split()[0] for k in SKIPPED}
+    missing = sorted(set(_patterns(get_resolver().url_patterns)) - known)
+    assert not missing, f"Add these endpoints to the permission matrix: {missing}"
+
+
+CALLERS = (
+    [f"session:{r}" for r in ROLES]
+    + [f"token:{r}" for r in ROLES]
+    + ["session:outsider", "token:outsider", "token:readonly", "anonymous"]
+)
+
+
+def expected(case: Case, caller: str) -> str:
+    kind, _, who = caller.partition(":")
+    if case.need == "anyone":
+        return "allow"
+    if kind == "anonymous" or (kind == "token" and not case.api):
+        return "login"
+    if case.need in ("user", "session"):
+        if kind == "token" and case.need == "session":
+            return "forbidden"
+        if who == "readonly" and case.writes:
+            return "forbidden"
+        return "allow"
+    role = "owner" if who == "readonly" else who
+    if role == "outsider":
+        return "notfound"
+    if RANK[role] < RANK[case.need]:
+        return "forbidden"
+    if who == "readonly" and case.writes:
+        return "forbidden"
+    return "allow"
+
+
+def _client(w, caller: str):
+    kind, _, who = caller.partition(":")
+    if kind == "anonymous":
+        return APIClient(), None
+    if kind == "token":
+        user = w.users["owner" if who == "readonly" else who]
+        return token_client(w.tokens[who]), user
+    return session_client(w.users[who]), w.users[who]
+
+
+def _send(client, case: Case, path: str, w):
+    method = getattr(client, case.method.lower())
+    body = case.body(w) if callable(case.body) else case.body
+    if case.api:
+        return method(path, body, format="json") if body is not None else method(path)
+    return method(path, body or {})
+
+
+def _check(outcome: str, case: Case, response) -> bool:
+    status = response.status_code
+    if status >= 500:
+        return False
+    if outcome == "allow":
+        if case.api:
+            return status not in (401, 403, 404)
+        return status not in (403, 404) and not (
+            status == 302 and "/login/" in response.get("Location", "")
+        )
+    if outcome == "login":
+        if case.api:
+            return status == 401
+        return status == 302 and "/login/" in response["Location"]
+    if outcome == "notfound":
+        return status == 404
+    return status == 403
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_permission_matrix(world, caller):
+    w = world
+    failures = []
+    baseline = snapshot(w.base)
+    # One client per caller: each new test client builds its own middleware (whitenoise's
+    # file index alone costs ~1.5 s).
+    client, acting = _client(w, caller)
+    for case in CASES:
+        if not case.api and caller.startswith("token:") and caller != "token:owner":
+            continue  # one token is enough to show tokens do not log in to pages
+        victim = case.victim(w, acting) if case.victim else {}
+        if victim:
+            baseline = snapshot(w.base)
+        path = case.path(w, victim)
+        outcome = expected(case, caller)
+        response = _send(client, case, path, w)
+        label = f"{case.method} {path} as {caller}: expected {outcome}, got {response.status_code}"
+        if not _check(outcome, case, response):
+            failures.append(label + f" {response.content[:200]!r}")
+            baseline = snapshot(w.base)
+            continue
+        if outcome != "allow" and case.method != "GET":
+            after = snapshot(w.base)
+            if after != baseline:
+                failures.append(
+                    label + " — and the refused request changed the database"
+                )
+            baseline = after
+        else:
+            baseline = snapshot(w.base)  # an allowed request may change things
+    assert not failures, "\n".join(failures)
