@@ -55,18 +55,23 @@ def _sql() -> tuple[str, list, list]:
         t_cols = ", ".join(f"t.{u(f.column)}" for f in t_fields)
         u_cols = ", ".join(f"u.{u(f.column)}" for f in u_fields)
         # When the URL names a table, the same round trip reads what every records request
-        # needs next: the table's metadata version, its base and the user's role there
-        # (bases.metacache.get_table takes them from the user object instead of querying).
+        # needs next: the table's metadata version, its base, the user's role there and their
+        # table overrides (bases.metacache.get_table takes them from the user object instead of
+        # querying; keep the two column lists in step).
         sql = (
             f"SELECT {t_cols}, {u_cols}, "
             f"(t.{u('last_used_at')} IS NULL OR t.{u('last_used_at')} < %s), "
-            "s.meta_version, tb.base_id, m.role "
+            "s.meta_version, tb.base_id, m.role, r.role, "
+            "EXISTS (SELECT 1 FROM permissions_tablerole r2 "
+            "JOIN bases_table t2 ON t2.id = r2.table_id "
+            "WHERE r2.user_id = t.user_id AND t2.base_id = tb.base_id) "
             f"FROM {u(ApiToken._meta.db_table)} t "
             f"JOIN {u(user._meta.db_table)} u ON u.{u(user._meta.pk.column)} = t.{u('user_id')} "
             "LEFT JOIN bases_table tb ON tb.id = %s "
             "LEFT JOIN bases_datasource s ON s.id = tb.source_id "
             "LEFT JOIN permissions_membership m "
             "ON m.base_id = tb.base_id AND m.user_id = t.user_id "
+            "LEFT JOIN permissions_tablerole r ON r.table_id = tb.id AND r.user_id = t.user_id "
             f"WHERE t.{u('token_hash')} = %s AND t.{u('revoked_at')} IS NULL"
         )
         _sql_cache.append((sql, t_fields, u_fields))
@@ -76,8 +81,9 @@ def _sql() -> tuple[str, list, list]:
 def _token_and_user(token_hash: str, now, table_id: str | None = None):
     """One query for the token, its user and whether last_used_at is due for a write.
 
-    With `table_id`, the table's (meta_version, base id, role) is remembered on the user for
-    bases.metacache.get_table (None when no such table)."""
+    With `table_id`, what bases.metacache.get_table would read next is remembered on the user
+    instead: the table's meta_version, its base, the user's base role, their override for this
+    table and whether they have any override in the base (None when there is no such table)."""
     sql, t_fields, u_fields = _sql()
     with connection.cursor() as cur:
         cur.execute(sql, [now - TOUCH_EVERY, table_id, token_hash])
@@ -88,9 +94,11 @@ def _token_and_user(token_hash: str, now, table_id: str | None = None):
     token = _instance(ApiToken, t_fields, row[:n])
     user = _instance(get_user_model(), u_fields, row[n:m])
     if table_id is not None:
-        version, base_id, role = row[m + 1 :]
+        version_row = tuple(row[m + 1 :])
+        if version_row[-1] is not None:
+            version_row = (*version_row[:-1], bool(version_row[-1]))  # SQLite: 0/1
         user._noco_table_versions = {
-            table_id: (version, base_id, role) if version is not None else None
+            table_id: version_row if version_row[0] is not None else None
         }
     return token, user, bool(row[m])
 
