@@ -89,7 +89,7 @@ def test_refused_at_send_time_without_retry(api, tasks_table, receiver, settings
 
 
 def test_redirect_to_a_private_address_is_not_followed(api, tasks_table, receiver):
-    from tests.webhooks.conftest import start_receiver
+    from tests.webhooks.receiver import start_receiver
 
     target, server = start_receiver()
     try:
