@@ -42,7 +42,18 @@ def _wait_ready(stack, log: str, timeout: float = 60) -> None:
     raise RuntimeError(f"worker not ready: {stack.read_log(log)}")
 
 
-def deliveries(runner: str, events: int) -> dict:
+def _fresh_meta_db(url: str, runner: str) -> str:
+    """A new, empty PostgreSQL database for this run's meta DB; its URL."""
+    import psycopg
+
+    name = f"noco_bench_hooks_{runner}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def deliveries(runner: str, events: int, meta_url: str | None = None) -> dict:
     import redis
 
     from tests.webhooks.receiver import start_receiver
@@ -51,6 +62,8 @@ def deliveries(runner: str, events: int) -> dict:
     receiver, server = start_receiver()
     var = Path(tempfile.mkdtemp(prefix=f"noco-bench-hooks-{runner}-"))
     env = {"NOCO_WEBHOOKS_SWEEP_INTERVAL": "30"}
+    if meta_url:
+        env["DATABASE_URL"] = _fresh_meta_db(meta_url, runner)
     if runner == "celery":
         redis.Redis.from_url(REDIS_URL).flushdb()
         env["REDIS_URL"] = REDIS_URL
@@ -83,6 +96,7 @@ def deliveries(runner: str, events: int) -> dict:
         took = time.monotonic() - start
         ids = {r.headers["webhook-id"] for r in receiver.requests}
         return {
+            "meta_db": "PostgreSQL" if meta_url else "SQLite file",
             "runner": runner,
             "workers": 2 if runner == "celery" else "1 process, 4 sender threads",
             "events": events,
@@ -202,6 +216,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-block", type=int, default=200)
     parser.add_argument("--store-url", default=None)
+    parser.add_argument(
+        "--meta-url",
+        default=None,
+        help="also measure deliveries with a PostgreSQL meta DB (a fresh database is made)",
+    )
     parser.add_argument("--write-path", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--skip-delivery", action="store_true")
     args = parser.parse_args()
@@ -210,8 +229,9 @@ def main() -> None:
         return
     results: dict = {"when": dt.datetime.now(dt.UTC).isoformat(), "delivery": []}
     if not args.skip_delivery:
-        for runner in ("celery", "embedded"):
-            results["delivery"].append(deliveries(runner, args.events))
+        for meta in [None, args.meta_url] if args.meta_url else [None]:
+            for runner in ("celery", "embedded"):
+                results["delivery"].append(deliveries(runner, args.events, meta))
     results["write_path"] = []
     for store in [None, args.store_url] if args.store_url else [None]:
         env = {

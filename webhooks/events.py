@@ -39,15 +39,28 @@ _render = OrjsonRenderer().render
 
 def _load(table: Table) -> list[Webhook]:
     hooks = []
+    resolve = None
     for hook in Webhook.objects.filter(table_id=table.pk, active=True).select_related(
         "created_by"
     ):
         hook.condition_node = None
         if hook.condition:
+            # A condition naming a field deleted since is skipped (logged), so it cannot
+            # break the events of the table's other webhooks.
             try:
+                if resolve is None:
+                    from bases.records import TableMeta
+
+                    resolve = TableMeta.of(table).resolve
                 hook.condition_node = parse_where(hook.condition)
-            except InvalidInput:
-                log.warning("webhook %s: unreadable condition, skipped", hook.pk)
+                compile_where(
+                    hook.condition_node,
+                    resolve=resolve,
+                    vendor="sqlite",
+                    quote=lambda n: f'"{n}"',
+                )
+            except InvalidInput as exc:
+                log.warning("webhook %s skipped: condition %s", hook.pk, exc.message)
                 continue
         hooks.append(hook)
     return hooks

@@ -212,3 +212,41 @@ def test_no_event_rows_without_an_active_hook(api, tasks_table, receiver):
     api.patch(f"/api/v2/meta/hooks/{made['id']}", {"active": False}, format="json")
     api.post(records(tasks_table), {"title": "a"}, format="json")
     assert not WebhookEvent.objects.exists()
+
+
+def test_a_condition_on_a_deleted_field_skips_only_that_hook(
+    api, tasks_table, receiver, sqlite_db
+):
+    from bases import sync
+
+    hook(
+        api,
+        tasks_table,
+        url=receiver.url + "?broken",
+        events=["insert"],
+        condition="(points,gt,1)",
+    )
+    hook(api, tasks_table, url=receiver.url + "?fine", events=["insert"])
+    sqlite_db.execute("ALTER TABLE tasks DROP COLUMN points")
+    sync.sync(tasks_table.source)
+    api.post(records(tasks_table), {"title": "a"}, format="json")
+    drain()
+    [r] = receiver.wait_for(1)
+    assert "fine" in r.path and r.json["data"]["rows"] == [
+        {"id": r.json["data"]["rows"][0]["id"], "title": "a", "status": None}
+    ]
+
+
+def test_hooks_are_in_the_meta_openapi(api):
+    paths = api.get("/api/v2/meta/openapi.json").json()["paths"]
+    for path in (
+        "/api/v2/meta/tables/{table_id}/hooks",
+        "/api/v2/meta/hooks/{hook_id}",
+        "/api/v2/meta/hooks/{hook_id}/test",
+        "/api/v2/meta/hooks/{hook_id}/logs",
+        "/api/v2/meta/hooks/{hook_id}/logs/{log_id}/resend",
+        "/api/v2/meta/hooks/{hook_id}/secret",
+        "/api/v2/meta/hooks/{hook_id}/trigger",
+    ):
+        assert path in paths, sorted(paths)
+    assert paths["/api/v2/meta/hooks/{hook_id}"]["get"]["tags"] == ["Webhooks"]
