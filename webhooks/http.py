@@ -200,8 +200,7 @@ def send(
     cls = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
     conn = cls(target.host, target.port, target.addresses[0], timeout)
     try:
-        payload = body if method != "GET" else None
-        conn.request(method, target.path, body=payload, headers=headers)
+        conn.request(method, target.path, body=body or None, headers=headers)
         reply = conn.getresponse()
         chunks, size = [], 0
         while size < MAX_READ_BYTES:

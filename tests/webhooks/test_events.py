@@ -250,3 +250,18 @@ def test_hooks_are_in_the_meta_openapi(api):
     ):
         assert path in paths, sorted(paths)
     assert paths["/api/v2/meta/hooks/{hook_id}"]["get"]["tags"] == ["Webhooks"]
+
+
+def test_get_is_a_signed_ping_without_body(api, tasks_table, receiver):
+    made = hook(api, tasks_table, url=receiver.url, events=["insert"], method="GET")
+    api.post(records(tasks_table), {"title": "a"}, format="json")
+    drain()
+    [r] = receiver.wait_for(1)
+    assert r.method == "GET" and r.body == b""
+    assert signing.verify(
+        made["secret"],
+        r.headers["webhook-id"],
+        r.headers["webhook-timestamp"],
+        b"",
+        r.headers["webhook-signature"],
+    )
