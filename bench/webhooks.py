@@ -53,7 +53,9 @@ def _fresh_meta_db(url: str, runner: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
-def deliveries(runner: str, events: int, meta_url: str | None = None) -> dict:
+def deliveries(
+    runner: str, events: int, meta_url: str | None = None, threads: int = 0
+) -> dict:
     import redis
 
     from tests.webhooks.receiver import start_receiver
@@ -72,8 +74,9 @@ def deliveries(runner: str, events: int, meta_url: str | None = None) -> dict:
         stack.setup()
         stack.start_server()
         if runner == "celery":
-            stack.worker("w1")
-            stack.worker("w2")
+            pool = ("--pool", "threads", "-c", str(threads)) if threads else ()
+            stack.worker("w1", *pool)
+            stack.worker("w2", *pool)
             _wait_ready(stack, "w1.log")
             _wait_ready(stack, "w2.log")
         table = stack.demo_table()
@@ -98,7 +101,11 @@ def deliveries(runner: str, events: int, meta_url: str | None = None) -> dict:
         return {
             "meta_db": "PostgreSQL" if meta_url else "SQLite file",
             "runner": runner,
-            "workers": 2 if runner == "celery" else "1 process, 4 sender threads",
+            "workers": (
+                (f"2 × {threads} threads" if threads else "2 (solo pool)")
+                if runner == "celery"
+                else "1 process, 4 sender threads"
+            ),
             "events": events,
             "seconds": round(took, 2),
             "deliveries_per_s": round(events / took, 1),
@@ -230,8 +237,9 @@ def main() -> None:
     results: dict = {"when": dt.datetime.now(dt.UTC).isoformat(), "delivery": []}
     if not args.skip_delivery:
         for meta in [None, args.meta_url] if args.meta_url else [None]:
-            for runner in ("celery", "embedded"):
-                results["delivery"].append(deliveries(runner, args.events, meta))
+            results["delivery"].append(deliveries("celery", args.events, meta))
+            results["delivery"].append(deliveries("celery", args.events, meta, 4))
+            results["delivery"].append(deliveries("embedded", args.events, meta))
     results["write_path"] = []
     for store in [None, args.store_url] if args.store_url else [None]:
         env = {
@@ -257,11 +265,12 @@ def main() -> None:
     (out / name).write_text(json.dumps(results, indent=2))
     print(f"results: bench/results/{name}\n")
     print(
-        "| runner | workers | events | deliveries/s | duplicates |\n|---|---|---|---|---|"
+        "| meta DB | runner | workers | events | deliveries/s | duplicates |\n"
+        "|---|---|---|---|---|---|"
     )
     for d in results["delivery"]:
         print(
-            f"| {d['runner']} | {d['workers']} | {d['events']} | "
+            f"| {d['meta_db']} | {d['runner']} | {d['workers']} | {d['events']} | "
             f"{d['deliveries_per_s']} | {d['duplicates']} |"
         )
     print(

@@ -138,6 +138,13 @@ def deliver_event(event_id) -> Outcome:
         )
         return Outcome()
     reply = call(hook, str(event.pk), event.body.encode())
+    # The log line and the outcome in one transaction: one commit per attempt, and never a
+    # logged success whose event still looks pending.
+    with transaction.atomic():
+        return _record(hook, event, reply)
+
+
+def _record(hook: Webhook, event: WebhookEvent, reply: http.Response) -> Outcome:
     log_attempt(hook, event, event.type, event.attempts, reply)
     now = timezone.now()
     if reply.ok:
@@ -169,32 +176,32 @@ def deliver_event(event_id) -> Outcome:
 
 
 def _count_failure(hook: Webhook) -> None:
-    with transaction.atomic():
-        Webhook.objects.filter(pk=hook.pk).update(
-            consecutive_failures=F("consecutive_failures") + 1
+    """Called inside _record's transaction."""
+    Webhook.objects.filter(pk=hook.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    failures = (
+        Webhook.objects.filter(pk=hook.pk)
+        .values_list("consecutive_failures", flat=True)
+        .first()
+    )
+    limit = settings.NOCO_WEBHOOKS_DISABLE_AFTER
+    if failures is None or not limit or failures < limit:
+        return
+    switched = Webhook.objects.filter(pk=hook.pk, active=True).update(
+        active=False,
+        disabled_reason=(
+            f"Switched off on {timezone.now():%Y-%m-%d %H:%M} UTC after {failures} "
+            "events in a row could not be delivered. Check the delivery log, fix the "
+            "receiver, then switch it back on."
+        ),
+    )
+    if switched:
+        # The write path's cache of active hooks is keyed by this version.
+        DataSource.objects.filter(pk=hook.table.source_id).update(
+            meta_version=F("meta_version") + 1
         )
-        failures = (
-            Webhook.objects.filter(pk=hook.pk)
-            .values_list("consecutive_failures", flat=True)
-            .first()
-        )
-        limit = settings.NOCO_WEBHOOKS_DISABLE_AFTER
-        if failures is None or not limit or failures < limit:
-            return
-        switched = Webhook.objects.filter(pk=hook.pk, active=True).update(
-            active=False,
-            disabled_reason=(
-                f"Switched off on {timezone.now():%Y-%m-%d %H:%M} UTC after {failures} "
-                "events in a row could not be delivered. Check the delivery log, fix the "
-                "receiver, then switch it back on."
-            ),
-        )
-        if switched:
-            # The write path's cache of active hooks is keyed by this version.
-            DataSource.objects.filter(pk=hook.table.source_id).update(
-                meta_version=F("meta_version") + 1
-            )
-            log.warning("webhook %s switched off after %s failures", hook.pk, failures)
+        log.warning("webhook %s switched off after %s failures", hook.pk, failures)
 
 
 def due_events(limit: int = 100, *, grace: float = 0.0) -> list:

@@ -83,14 +83,15 @@ class Stack:
                 time.sleep(0.05)
         raise AssertionError("server did not start: " + self.read_log("server.log"))
 
-    def worker(self, name: str) -> subprocess.Popen:
+    def worker(self, name: str, *pool: str) -> subprocess.Popen:
+        # Default: --pool solo, the delivery runs in this very process (killing it kills
+        # the call in flight).
         return self.spawn(
             str(BIN / "celery"),
             "-A",
             "nocoplatform",
             "worker",
-            "--pool",
-            "solo",  # the delivery runs in this very process: killing it kills the call
+            *(pool or ("--pool", "solo")),
             "-n",
             f"{name}@%h",
             "--loglevel",
