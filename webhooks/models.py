@@ -29,10 +29,10 @@ class Webhook(models.Model):
         EVERY_MATCH = "every_match", "On every change of a matching row"
 
     class Method(models.TextChoices):
-        POST = "POST"
-        PUT = "PUT"
-        PATCH = "PATCH"
-        GET = "GET"
+        POST = "POST", "POST"
+        PUT = "PUT", "PUT"
+        PATCH = "PATCH", "PATCH"
+        GET = "GET", "GET"
 
     id = models.CharField(
         primary_key=True, max_length=20, default=new_webhook_id, editable=False

@@ -61,7 +61,7 @@ def webhook_list_page(
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            return _detail(request, table, hook, new_secret=secret)
+            return _show_secret_once(request, hook, secret)
     hooks = services.webhook_list(actor=_actor(request), table=table)
     return render(
         request,
@@ -92,7 +92,15 @@ def webhook_page(
     return _detail(request, table, hook, form=form)
 
 
-def _detail(request, table, hook, *, form=None, new_secret=None, status=200):
+def _show_secret_once(request: HttpRequest, hook, secret: str) -> HttpResponse:
+    """Redirect (a reload must not create or rotate again), the secret riding in the session
+    until the next page shows it — once."""
+    request.session[f"webhook-secret-{hook.pk}"] = secret
+    return redirect("webhook", hook.table.base_id, hook.table_id, hook.pk)
+
+
+def _detail(request, table, hook, *, form=None, status=200):
+    new_secret = request.session.pop(f"webhook-secret-{hook.pk}", None)
     form = form or WebhookForm(
         fields=_columns(table), initial=WebhookForm.initial_of(hook)
     )
@@ -126,7 +134,7 @@ def webhook_action(
     try:
         if action == "secret":
             secret = services.webhook_rotate_secret(actor=actor, webhook=hook)
-            return _detail(request, table, hook, new_secret=secret)
+            return _show_secret_once(request, hook, secret)
         if action == "delete":
             services.webhook_delete(actor=actor, webhook=hook)
             messages.success(request, f"Webhook '{hook.title}' deleted.")

@@ -34,8 +34,8 @@ def test_table_page_links_to_webhooks(web, tasks_table):
 
 
 def test_create_edit_test_and_log(web, tasks_table, receiver):
-    res = web.post(page(tasks_table), form(receiver))
-    assert res.status_code == 200
+    res = web.post(page(tasks_table), form(receiver), follow=True)
+    assert res.redirect_chain and res.status_code == 200  # a reload cannot create twice
     hook = Webhook.objects.get()
     assert b"will not be shown again" in res.content
     assert b"whsec_" in res.content
@@ -83,3 +83,13 @@ def test_refused_url_is_explained(web, tasks_table, receiver, settings):
     assert res.status_code == 200 and b"loopback" in res.content
     assert receiver.url.encode() in res.content  # the typed URL stays
     assert not Webhook.objects.exists()
+
+
+def test_rotating_shows_the_new_secret_once(web, tasks_table, receiver):
+    web.post(page(tasks_table), form(receiver))
+    hook = Webhook.objects.get()
+    before = hook.secret_encrypted
+    res = web.post(page(tasks_table, f"{hook.pk}/secret"), follow=True)
+    assert b"whsec_" in res.content and res.redirect_chain
+    assert Webhook.objects.get().secret_encrypted != before
+    assert b"whsec_" not in web.get(page(tasks_table, f"{hook.pk}/")).content
