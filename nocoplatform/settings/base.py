@@ -197,9 +197,18 @@ NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "30
 # Cloud-metadata and multicast addresses stay refused either way.
 NOCO_WEBHOOKS_ALLOW_PRIVATE = env.get_bool("NOCO_WEBHOOKS_ALLOW_PRIVATE", False)
 
-CELERY_WORKER_PREFETCH_MULTIPLIER = (
-    1  # several workers share a burst instead of one hoarding it
-)
+# Several workers share a burst instead of one hoarding it.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queuing happens after a write commits, inside the request: if Redis is down, give up quickly —
+# the event is safe in the outbox and the sweeper queues it once Redis is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {
