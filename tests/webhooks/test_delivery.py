@@ -179,3 +179,35 @@ def test_log_retention_by_age_and_count(api, tasks_table, receiver, settings):
     kept = logs(api, made["id"])
     assert len(kept) == 3
     assert max(old) < min(e["id"] for e in kept)
+
+
+def test_broker_down_at_publish_keeps_the_write_fast_and_the_event(
+    api, tasks_table, receiver, settings, caplog
+):
+    """Celery runner with an unreachable Redis: the write answers quickly and the event waits
+    in the outbox (the sweeper queues it later)."""
+    import time
+
+    from nocoplatform.celery import app
+    from webhooks import events
+
+    hook(api, tasks_table, url=receiver.url, events=["insert"])
+    api.post(records(tasks_table), {"title": "a"}, format="json")
+    [event] = WebhookEvent.objects.all()
+    settings.NOCO_WEBHOOKS_RUNNER = "celery"
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app.pool.force_close_all()
+    try:
+        start = time.monotonic()
+        with caplog.at_level("ERROR", logger="webhooks.events"):
+            events.dispatch([event.pk])  # what on_commit runs
+        assert time.monotonic() - start < 5
+        assert "could not queue" in caplog.text
+    finally:
+        app.conf.broker_url = old
+        app.pool.force_close_all()
+    event.refresh_from_db()
+    assert event.status == "pending"
+    drain()  # the sweeper's job, done here by hand
+    assert receiver.wait_for(1)[0].headers["webhook-id"] == str(event.pk)
