@@ -164,6 +164,7 @@ def _record(hook: Webhook, event: WebhookEvent, reply: http.Response) -> Outcome
         delay = backoff(event.attempts)
         WebhookEvent.objects.filter(pk=event.pk).update(
             next_attempt_at=now + timedelta(seconds=delay),
+            queued_at=now + timedelta(seconds=delay),  # the retry's message runs then
             locked_until=None,
             last_error=error,
         )
@@ -202,6 +203,37 @@ def _count_failure(hook: Webhook) -> None:
             meta_version=F("meta_version") + 1
         )
         log.warning("webhook %s switched off after %s failures", hook.pk, failures)
+
+
+LOST_AFTER = timedelta(minutes=10)
+
+
+def lost_events(limit: int, *, grace: float) -> list:
+    """Pending, due events whose Celery message is presumed lost, marked as queued again now.
+
+    Lost means: the lease of an attempt expired (its worker died mid-call), or no message was
+    sent (broker down), or the last one was sent more than LOST_AFTER ago (broker restarted
+    without persistence). A backlog that workers are still chewing through is left alone.
+    """
+    now = timezone.now()
+    ids = list(
+        WebhookEvent.objects.filter(
+            status=WebhookEvent.Status.PENDING,
+            next_attempt_at__lte=now - timedelta(seconds=grace),
+        )
+        .filter(
+            Q(locked_until__lt=now)
+            | Q(locked_until__isnull=True, queued_at__isnull=True)
+            | Q(locked_until__isnull=True, queued_at__lt=now - LOST_AFTER)
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        WebhookEvent.objects.filter(pk__in=ids).filter(
+            Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+        ).update(queued_at=now, locked_until=None)
+    return ids
 
 
 def due_events(limit: int = 100, *, grace: float = 0.0) -> list:

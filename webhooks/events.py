@@ -213,6 +213,7 @@ def build_events(
                 type=event_type,
                 body=_render(body).decode(),
                 next_attempt_at=now,
+                queued_at=now,
             )
         )
     return events
@@ -240,6 +241,7 @@ def dispatch(event_ids: list) -> None:
                 deliver.delay(str(event_id))
             except Exception:  # broker down: the sweeper sends it later
                 log.exception("webhooks: could not queue event %s", event_id)
+                WebhookEvent.objects.filter(pk=event_id).update(queued_at=None)
     elif runner == "embedded":
         from webhooks import dispatcher
 

@@ -95,6 +95,9 @@ class WebhookEvent(models.Model):
     next_attempt_at = models.DateTimeField()
     # Set while an attempt is in flight; a worker that dies leaves it to expire.
     locked_until = models.DateTimeField(null=True, blank=True)
+    # When a Celery message for it was last sent (or is due to run): the sweeper re-queues an
+    # event only if that is long past, so a backlog is not queued again on every sweep.
+    queued_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

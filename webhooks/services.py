@@ -307,6 +307,7 @@ def webhook_resend(*, actor: Actor, webhook: Webhook, log_id: int) -> WebhookEve
         status=WebhookEvent.Status.PENDING,
         attempts=0,
         next_attempt_at=timezone.now(),
+        queued_at=timezone.now(),
         locked_until=None,
     )
     transaction.on_commit(lambda: events.dispatch([event.pk]))

@@ -24,7 +24,7 @@ def sweep() -> int:
     from django.conf import settings
 
     grace = min(settings.NOCO_WEBHOOKS_SWEEP_INTERVAL, 30.0)
-    ids = delivery.due_events(1000, grace=grace)
+    ids = delivery.lost_events(1000, grace=grace)
     for event_id in ids:
         deliver.delay(str(event_id))
     sweep_logs()

@@ -196,8 +196,16 @@ def test_broker_down_at_publish_keeps_the_write_fast_and_the_event(
     [event] = WebhookEvent.objects.all()
     settings.NOCO_WEBHOOKS_RUNNER = "celery"
     old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app.pool.force_close_all()
+
+    def use_broker(url):
+        # Celery caches its connection and producer pools: drop them so `url` is used.
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.broker_url = url
+
+    use_broker("redis://127.0.0.1:1/0")
     try:
         start = time.monotonic()
         with caplog.at_level("ERROR", logger="webhooks.events"):
@@ -205,9 +213,32 @@ def test_broker_down_at_publish_keeps_the_write_fast_and_the_event(
         assert time.monotonic() - start < 5
         assert "could not queue" in caplog.text
     finally:
-        app.conf.broker_url = old
-        app.pool.force_close_all()
+        use_broker(old)
     event.refresh_from_db()
     assert event.status == "pending"
     drain()  # the sweeper's job, done here by hand
     assert receiver.wait_for(1)[0].headers["webhook-id"] == str(event.pk)
+
+
+def test_sweeper_requeues_only_lost_events(api, tasks_table, receiver):
+    from webhooks.tasks import sweep
+
+    hook(api, tasks_table, url=receiver.url, events=["insert"])
+    api.post(records(tasks_table), [{"title": str(i)} for i in range(4)], format="json")
+    backlog, died, unsent, ancient = WebhookEvent.objects.order_by("created_at")
+    past = timezone.now() - timedelta(seconds=60)
+    WebhookEvent.objects.filter(
+        pk__in=[e.pk for e in (backlog, died, unsent, ancient)]
+    ).update(next_attempt_at=past)
+    WebhookEvent.objects.filter(pk=backlog.pk).update(queued_at=timezone.now())
+    WebhookEvent.objects.filter(pk=died.pk).update(
+        locked_until=timezone.now() - timedelta(seconds=1), attempts=1
+    )
+    WebhookEvent.objects.filter(pk=unsent.pk).update(queued_at=None)
+    WebhookEvent.objects.filter(pk=ancient.pk).update(
+        queued_at=timezone.now() - timedelta(hours=1)
+    )
+    assert sweep() == 3  # queued again (on the in-memory broker here)
+    assert sweep() == 0  # ...and not again on the next sweep
+    died.refresh_from_db()
+    assert died.locked_until is None and died.queued_at is not None
