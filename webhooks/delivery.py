@@ -125,9 +125,9 @@ def deliver_event(event_id) -> Outcome:
     """One attempt at one event, if it is due and nobody else holds it."""
     if not _claim(event_id):
         return Outcome(claimed=False)
-    event = WebhookEvent.objects.select_related("webhook__table").filter(pk=event_id)
-    event = event.first()
-    if event is None:  # its webhook was deleted meanwhile
+    try:
+        event = WebhookEvent.objects.select_related("webhook").get(pk=event_id)
+    except WebhookEvent.DoesNotExist:  # its webhook was deleted meanwhile
         return Outcome()
     hook = event.webhook
     if not hook.active:
