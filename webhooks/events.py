@@ -115,7 +115,8 @@ class Change:
             self.before = self._read(self.keys)
 
     def emit(self) -> list[uuid.UUID]:
-        keys = [list(k) for k in (self.keys or [])]
+        # A bulk write may name a row twice: one event for it, with its final state.
+        keys = [list(k) for k in dict.fromkeys(tuple(k) for k in (self.keys or []))]
         if not keys:
             return []
         after = self._read(keys) if self.kind != "delete" else {}

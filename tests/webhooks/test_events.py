@@ -265,3 +265,16 @@ def test_get_is_a_signed_ping_without_body(api, tasks_table, receiver):
         b"",
         r.headers["webhook-signature"],
     )
+
+
+def test_a_row_named_twice_in_a_bulk_update_fires_once(api, tasks_table, receiver):
+    hook(api, tasks_table, url=receiver.url, events=["update"])
+    rid = api.post(records(tasks_table), {"title": "a"}, format="json").json()["id"]
+    api.patch(
+        records(tasks_table),
+        [{"id": rid, "points": 1}, {"id": rid, "points": 2}],
+        format="json",
+    )
+    drain()
+    [r] = receiver.wait_for(1)
+    assert r.json["data"]["rows"][0]["points"] == 2
