@@ -20,6 +20,7 @@ from bases.records import TableMeta
 from bases.sources import user_db
 from nocoplatform.errors import Forbidden, InvalidInput, NotFound, Unprocessable
 from permissions.checks import Actor, require
+from webhooks.events import record_changes
 
 READ_ONLY_UIDTS = {"ID", "SpecificDBType", "LinkToAnotherRecord"}
 PK_ALIASES = ("Id", "id", "ID")
@@ -196,7 +197,7 @@ def insert_rows(
         for i, row in enumerate(items)
     ]
     ids: list = []
-    with user_db(source) as conn:
+    with record_changes(table, "insert", meta) as change, user_db(source) as conn:
         d = Dialect(conn)
         q = d.quote
         with _write_transaction(conn):
@@ -223,6 +224,7 @@ def insert_rows(
                         )
                     )
             ids = [result[i] for i in range(len(items))]
+        change.keys = ids  # webhook events are recorded once this block has committed
     return ids
 
 
@@ -367,7 +369,8 @@ def update_rows(
         plan.append(
             (_pk_values(meta, row, index), _values(meta, row, index, for_update=True))
         )
-    with user_db(source) as conn:
+    keys = [pk for pk, _ in plan]
+    with record_changes(table, "update", meta, keys=keys), user_db(source) as conn:
         d = Dialect(conn)
         q = d.quote
         cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
@@ -411,7 +414,7 @@ def delete_rows(
     source, meta = _writable(table, actor, "records.delete")
     items, bulk = _as_list(rows, "record", max_rows)
     keys = [_pk_values(meta, row, i if bulk else None) for i, row in enumerate(items)]
-    with user_db(source) as conn:
+    with record_changes(table, "delete", meta, keys=keys), user_db(source) as conn:
         d = Dialect(conn)
         q = d.quote
         cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
@@ -466,7 +469,8 @@ def link_records(
     o = link.options
     this_pk = meta.parse_record_id(record_id)
     targets = _link_targets(related_meta, body)
-    with user_db(source) as conn:
+    # A link changes this record as seen through its link field: an "after update" event.
+    with record_changes(table, "update", meta, keys=[this_pk]), user_db(source) as conn:
         d = Dialect(conn)
         q = d.quote
         with _write_transaction(conn), conn.cursor() as cur:

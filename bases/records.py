@@ -362,6 +362,71 @@ def get_record(
     return row
 
 
+def rows_by_key(
+    table: Table,
+    keys: list[list],
+    *,
+    matches: dict | None = None,
+    meta: TableMeta,
+) -> list[tuple[list, dict, dict]]:
+    """The rows with these primary keys, in one query: (key, {title: value}, {name: matched}).
+
+    `matches` maps a name to a parsed `where` tree; each is evaluated by the one `where`
+    compiler as a column of the same SELECT (webhook conditions use it before and after a
+    write). Missing rows are left out.
+    """
+    pk = meta.require_pk()
+    if not keys:
+        return []
+    matches = matches or {}
+    from bases.query.where import compile_where
+
+    with user_db(table.source) as conn:
+        d = Dialect(conn)
+        q = d.quote
+        columns = meta.columns
+        select = [q(f.column_name) for f in columns]
+        params: list = []
+        for node in matches.values():
+            sql, node_params = compile_where(
+                node, resolve=meta.resolve, vendor=d.vendor, quote=q
+            )
+            select.append(f"CASE WHEN {sql} THEN 1 ELSE 0 END")
+            params += node_params
+        if len(pk) == 1:
+            cond, cond_params = d.in_list(
+                q(pk[0].column_name), [d.to_db(pk[0], k[0]) for k in keys]
+            )
+        else:
+            one = "(" + " AND ".join(f"{q(f.column_name)} = %s" for f in pk) + ")"
+            cond = " OR ".join([one] * len(keys))
+            cond_params = [
+                d.to_db(f, v) for k in keys for f, v in zip(pk, k, strict=True)
+            ]
+        with conn.cursor() as cur:
+            cur.execute(
+                f"SELECT {', '.join(select)} FROM {q(table.table_name)} WHERE {cond}",
+                params + cond_params,
+            )
+            raw_rows = cur.fetchall()
+    names = list(matches)
+    found = {}
+    n = len(columns)
+    for raw in raw_rows:
+        row = {f.title: d.from_db(f, v) for f, v in zip(columns, raw[:n], strict=True)}
+        key = tuple(str(row[f.title]) for f in pk)
+        found[key] = (
+            row,
+            {name: bool(v) for name, v in zip(names, raw[n:], strict=True)},
+        )
+    out = []
+    for k in keys:
+        hit = found.get(tuple(str(v) for v in k))
+        if hit is not None:
+            out.append((list(k), hit[0], hit[1]))
+    return out
+
+
 # --- links -----------------------------------------------------------------------------------
 
 

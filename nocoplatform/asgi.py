@@ -7,6 +7,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nocoplatform.settings.local")
 django_asgi_app = get_asgi_application()
 
+from webhooks import dispatcher  # noqa: E402
+
+# Embedded runner (no Redis): deliver events left in the outbox by a previous run right away.
+dispatcher.start()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

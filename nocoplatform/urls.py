@@ -6,6 +6,7 @@ from bases import api as bases_api
 from bases import records_api
 from permissions import api as tokens_api
 from views import api as views_api
+from webhooks import api as hooks_api
 
 meta = [
     path("bases/", bases_api.BaseListApi.as_view(), name="api-bases"),
@@ -90,6 +91,35 @@ meta = [
         tokens_api.CommentDetailApi.as_view(),
         name="api-comment",
     ),
+    path(
+        "tables/<str:table_id>/hooks", hooks_api.HookListApi.as_view(), name="api-hooks"
+    ),
+    path("hooks/<str:hook_id>", hooks_api.HookDetailApi.as_view(), name="api-hook"),
+    path(
+        "hooks/<str:hook_id>/test",
+        hooks_api.HookTestApi.as_view(),
+        name="api-hook-test",
+    ),
+    path(
+        "hooks/<str:hook_id>/secret",
+        hooks_api.HookSecretApi.as_view(),
+        name="api-hook-secret",
+    ),
+    path(
+        "hooks/<str:hook_id>/logs",
+        hooks_api.HookLogsApi.as_view(),
+        name="api-hook-logs",
+    ),
+    path(
+        "hooks/<str:hook_id>/logs/<int:log_id>/resend",
+        hooks_api.HookResendApi.as_view(),
+        name="api-hook-resend",
+    ),
+    path(
+        "hooks/<str:hook_id>/trigger",
+        hooks_api.HookTriggerApi.as_view(),
+        name="api-hook-trigger",
+    ),
     path("tokens", tokens_api.TokenListApi.as_view(), name="api-tokens"),
     path(
         "tokens/<int:token_id>", tokens_api.TokenDetailApi.as_view(), name="api-token"
@@ -130,5 +160,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("", include("permissions.urls")),
+    path("", include("webhooks.urls")),
     path("", include("views.urls")),
 ]

@@ -42,6 +42,7 @@ CREATE = EDIT | {
     "views.update",
     "views.delete",
     "views.share",
+    "webhooks.read",  # see webhooks, their settings and delivery logs
     "webhooks.manage",
     "members.invite",
     "base.sync",
@@ -63,7 +64,7 @@ ROLE_OPERATIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset(READ),
 }
 # What a read-only token keeps (intersected with its user's role, so audit stays owners-only).
-READ_ONLY_OPERATIONS = frozenset(READ | {"members.audit"})
+READ_ONLY_OPERATIONS = frozenset(READ | {"members.audit", "webhooks.read"})
 # Higher is more; used for "up to creator", "read-only below editor" and the like.
 RANK = {"viewer": 1, "commenter": 2, "editor": 3, "creator": 4, "owner": 5}
 NO_ACCESS = "none"

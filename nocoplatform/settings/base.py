@@ -173,3 +173,47 @@ LOGGING = {
 # (beyond it: the planner's estimate, flagged `totalRowsEstimated`; /count is always exact).
 NOCO_MAX_PAGE_SIZE = env.get_int("NOCO_MAX_PAGE_SIZE", 1000)
 NOCO_EXACT_COUNT_LIMIT = env.get_int("NOCO_EXACT_COUNT_LIMIT", 10_000)
+
+# --- webhooks (README "Webhooks") ------------------------------------------------------------
+# Who delivers: "celery" (workers on the Redis broker) or "embedded" (a background thread in
+# the web process polls the outbox). Default: celery when REDIS_URL is set, else embedded.
+NOCO_WEBHOOKS_RUNNER = env.get(
+    "NOCO_WEBHOOKS_RUNNER", "celery" if env.get("REDIS_URL") else "embedded"
+)
+NOCO_WEBHOOKS_TIMEOUT = float(env.get("NOCO_WEBHOOKS_TIMEOUT", "10"))
+NOCO_WEBHOOKS_MAX_ATTEMPTS = env.get_int("NOCO_WEBHOOKS_MAX_ATTEMPTS", 8)
+# Retry n waits about BACKOFF_BASE * 2**(n-1) seconds (half of it random), at most BACKOFF_MAX.
+NOCO_WEBHOOKS_BACKOFF_BASE = float(env.get("NOCO_WEBHOOKS_BACKOFF_BASE", "5"))
+NOCO_WEBHOOKS_BACKOFF_MAX = float(env.get("NOCO_WEBHOOKS_BACKOFF_MAX", "3600"))
+# A webhook whose last N events all failed (every attempt used) is switched off.
+NOCO_WEBHOOKS_DISABLE_AFTER = env.get_int("NOCO_WEBHOOKS_DISABLE_AFTER", 10)
+# Most rows in one call of a batching webhook.
+NOCO_WEBHOOKS_BATCH_LIMIT = env.get_int("NOCO_WEBHOOKS_BATCH_LIMIT", 100)
+# Delivery log retention: entries older than this many days, and beyond this many per webhook.
+NOCO_WEBHOOKS_LOG_DAYS = env.get_int("NOCO_WEBHOOKS_LOG_DAYS", 14)
+NOCO_WEBHOOKS_LOG_MAX = env.get_int("NOCO_WEBHOOKS_LOG_MAX", 1000)
+# How often the sweeper (Celery beat, or the embedded thread) re-queues events whose task was lost.
+NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "30"))
+# Allow URLs on private, loopback, link-local and CGNAT addresses (self-hosted receivers).
+# Cloud-metadata and multicast addresses stay refused either way.
+NOCO_WEBHOOKS_ALLOW_PRIVATE = env.get_bool("NOCO_WEBHOOKS_ALLOW_PRIVATE", False)
+
+# Several workers share a burst instead of one hoarding it.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queuing happens after a write commits, inside the request: if Redis is down, give up quickly —
+# the event is safe in the outbox and the sweeper queues it once Redis is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.sweep",
+        "schedule": NOCO_WEBHOOKS_SWEEP_INTERVAL,
+    },
+}

@@ -31,3 +31,12 @@ NOCO_SQLITE_ALLOWED_DIRS = [tempfile.gettempdir()]
 # Outage memory off by default in tests (they break and mend databases at will); the test of
 # the fail-fast behaviour turns it on.
 NOCO_UNAVAILABLE_RETRY_AFTER = 0
+# Webhooks: tests deliver synchronously (webhooks.delivery.run_due) to a receiver on loopback,
+# with small timeouts and backoff; the SSRF tests switch ALLOW_PRIVATE off.
+NOCO_WEBHOOKS_RUNNER = "manual"
+NOCO_WEBHOOKS_ALLOW_PRIVATE = True
+NOCO_WEBHOOKS_TIMEOUT = 1.0
+NOCO_WEBHOOKS_BACKOFF_BASE = 0.01
+NOCO_WEBHOOKS_BACKOFF_MAX = 0.05
+NOCO_WEBHOOKS_MAX_ATTEMPTS = 3
+NOCO_WEBHOOKS_DISABLE_AFTER = 2

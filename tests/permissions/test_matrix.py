@@ -135,6 +135,31 @@ def _victim_row(w, who):
     return {"row": ids[0][0]}
 
 
+def _victim_hook(w, who):
+    from webhooks.services import webhook_create
+
+    hook, _ = webhook_create(
+        actor=Actor(user=w.users["owner"]),
+        table=w.table("clients"),
+        data={
+            "title": f"victim {_n()}",
+            "url": "http://127.0.0.1:9/hook",
+            "events": ["insert", "update"],
+        },
+    )
+    return {"hook": hook}
+
+
+def _victim_hook_log(w, who):
+    from webhooks.models import WebhookDelivery
+
+    v = _victim_hook(w, who)
+    v["log"] = WebhookDelivery.objects.create(
+        webhook=v["hook"], event_type="test", attempt=1, url=v["hook"].url
+    )
+    return v
+
+
 def B(w, v):
     return w.base.pk
 
@@ -467,6 +492,77 @@ CASES = [
         body="x",
     ),
     Case("api-schema", "GET", lambda w, v: f"{API}/meta/openapi.json", "anyone"),
+    Case(
+        "api-hooks",
+        "GET",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/hooks",
+        "creator",
+    ),
+    Case(
+        "api-hooks",
+        "POST",
+        lambda w, v: f"{API}/meta/tables/{T(w)}/hooks",
+        "creator",
+        body={"title": ""},
+    ),
+    Case(
+        "api-hook",
+        "GET",
+        lambda w, v: f"{API}/meta/hooks/{v['hook'].pk}",
+        "creator",
+        victim=_victim_hook,
+    ),
+    Case(
+        "api-hook",
+        "PATCH",
+        lambda w, v: f"{API}/meta/hooks/{v['hook'].pk}",
+        "creator",
+        body={"title": ""},
+        victim=_victim_hook,
+    ),
+    Case(
+        "api-hook",
+        "DELETE",
+        lambda w, v: f"{API}/meta/hooks/{v['hook'].pk}",
+        "creator",
+        victim=_victim_hook,
+    ),
+    Case(
+        "api-hook-test",
+        "POST",
+        lambda w, v: f"{API}/meta/hooks/{v['hook'].pk}/test",
+        "creator",
+        victim=_victim_hook,
+    ),
+    Case(
+        "api-hook-secret",
+        "POST",
+        lambda w, v: f"{API}/meta/hooks/{v['hook'].pk}/secret",
+        "creator",
+        victim=_victim_hook,
+    ),
+    Case(
+        "api-hook-logs",
+        "GET",
+        lambda w, v: f"{API}/meta/hooks/{v['hook'].pk}/logs",
+        "creator",
+        victim=_victim_hook,
+    ),
+    Case(
+        "api-hook-resend",
+        "POST",
+        lambda w, v: f"{API}/meta/hooks/{v['hook'].pk}/logs/{v['log'].pk}/resend",
+        "creator",
+        victim=_victim_hook_log,
+    ),
+    Case(
+        "api-hook-trigger",
+        "POST",
+        lambda w, v: f"{API}/meta/hooks/{v['hook'].pk}/trigger",
+        "creator",
+        body={"rowId": 1},
+        victim=_victim_hook,
+    ),
     # --- pages (session only; an API token is not a login) ---
     Case(
         "members", "GET", lambda w, v: f"/bases/{B(w, v)}/members/", "viewer", api=False
@@ -657,6 +753,37 @@ CASES = [
         lambda w, v: f"/bases/{B(w, v)}/fields/{v['field'].pk}/delete",
         "creator",
         victim=_victim_field,
+        api=False,
+    ),
+    Case(
+        "webhooks",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/webhooks/",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "webhooks",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/webhooks/",
+        "creator",
+        body={"title": ""},
+        api=False,
+    ),
+    Case(
+        "webhook",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/webhooks/{v['hook'].pk}/",
+        "creator",
+        victim=_victim_hook,
+        api=False,
+    ),
+    Case(
+        "webhook_action",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/webhooks/{v['hook'].pk}/delete",
+        "creator",
+        victim=_victim_hook,
         api=False,
     ),
 ]
