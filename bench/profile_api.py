@@ -135,7 +135,9 @@ def main() -> None:
         )
         if prof:
             s = io.StringIO()
-            pstats.Stats(prof, stream=s).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
+            pstats.Stats(prof, stream=s).sort_stats(
+                os.environ.get("PROFILE_SORT", "cumulative")
+            ).print_stats(45)
             print(s.getvalue())
 
 

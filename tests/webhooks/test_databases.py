@@ -89,5 +89,5 @@ def test_only_creators_and_owners_manage_hooks(api, tasks_table, receiver, other
     assert res.status_code == 403
     membership.role = "creator"
     membership.save()
-    other_user._noco_perms = None  # the per-request permission cache of this user object
+    other_user._noco_perms = None  # forget the per-request permission cache
     assert client.get(f"/api/v2/meta/hooks/{made['id']}").status_code == 200
