@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from views import pages
+from views import grid, grid_edit, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -34,18 +34,61 @@ urlpatterns = [
     ),
     path("bases/<str:base_id>/sync/", pages.sync_diff, name="sync_diff"),
     path("bases/<str:base_id>/api/", pages.swagger, name="swagger"),
-    path("bases/<str:base_id>/tables/<str:table_id>/", pages.table_page, name="table"),
+    # The grid (views/grid.py, views/grid_edit.py).
+    path("bases/<str:base_id>/tables/<str:table_id>/", grid.table_page, name="table"),
     path(
-        "bases/<str:base_id>/tables/<str:table_id>/rows", pages.row_add, name="row_add"
+        "bases/<str:base_id>/tables/<str:table_id>/views/<str:view_id>/",
+        grid.table_page,
+        name="table_view",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/rows",
+        grid.rows_window,
+        name="grid_rows",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/layout",
+        grid.layout_save,
+        name="grid_layout",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/cells",
+        grid_edit.cells_save,
+        name="grid_cells",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/delete",
+        grid_edit.rows_delete,
+        name="grid_rows_delete",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/rows/<str:record_id>/expand",
+        grid_edit.row_expand,
+        name="grid_row_expand",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/links/<str:record_id>/<str:field_id>",
+        grid_edit.link_picker,
+        name="grid_link_picker",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/options/<str:field_id>",
+        grid_edit.option_add,
+        name="grid_option_add",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/rows",
+        grid_edit.row_add,
+        name="row_add",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/rows/<str:record_id>/delete",
-        pages.row_delete,
+        grid_edit.row_delete,
         name="row_delete",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/cells/<str:record_id>/<str:field_id>",
-        pages.cell,
+        grid_edit.cell,
         name="cell",
     ),
     path(
