@@ -130,10 +130,12 @@ def list_records(
     limit: int | None = None,
     offset: int | None = None,
     view=None,
+    search: str | None = None,
 ) -> RecordPage:
     """A page of records, from request `params` (or, for Python callers, `fields`/`limit`/`offset`).
 
-    `extra(dialect) -> (sql, params)` adds a condition (linked records).
+    `extra(dialect) -> (sql, params)` adds a condition (linked records). `search` is the grid's
+    temporary search across the shown fields (bases/search.py), ANDed with every filter.
     """
     if fields is not None or limit is not None or offset is not None:
         params = dict(params or {})
@@ -145,6 +147,7 @@ def list_records(
             params["offset"] = str(offset)
     meta = meta or TableMeta.of(table)
     query = query or parse_list_query(table, meta.fields, params or {}, view=view)
+    apply_search(query, meta, search)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         q = d.quote
@@ -261,6 +264,34 @@ def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
     return out
 
 
+def apply_search(query: ListQuery, meta: TableMeta, search: str | None) -> None:
+    """AND the temporary search (over the query's shown fields) into `query.where`."""
+    from bases.query.where import And
+    from bases.search import search_node
+
+    node = search_node(query.fields, search)
+    if node is None:
+        return
+    query.where = node if query.where is None else And((query.where, node))
+    if not hasattr(query, "_resolve"):
+        query._resolve = meta.resolve
+
+
+def query_for(
+    table: Table, params=None, *, view=None, search: str | None = None, meta=None
+) -> tuple[TableMeta, ListQuery]:
+    """The parsed query (view + request params + search) for aggregate reads (bases/aggregates)."""
+    meta = meta or TableMeta.of(table)
+    query = parse_list_query(table, meta.fields, params or {}, view=view)
+    apply_search(query, meta, search)
+    return meta, query
+
+
+def where_sql(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
+    """The compiled WHERE (without the keyword) of a query; ("", []) for none."""
+    return _where(d, meta, query)
+
+
 def _where(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
     if query.where is None:
         return "", []
@@ -353,11 +384,15 @@ def _estimate(cur, d: Dialect, table: Table, where: str, params: list) -> int | 
 
 
 def count_records(
-    table: Table, params=None, *, meta: TableMeta | None = None, view=None
+    table: Table,
+    params=None,
+    *,
+    meta: TableMeta | None = None,
+    view=None,
+    search: str | None = None,
 ) -> int:
-    """Always exact."""
-    meta = meta or TableMeta.of(table)
-    query = parse_list_query(table, meta.fields, params or {}, view=view)
+    """Always exact (so not for the hot path of huge tables: see `_total`)."""
+    meta, query = query_for(table, params, view=view, search=search, meta=meta)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         where_sql, where_params = _where(d, meta, query)

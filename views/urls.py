@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from views import grid, grid_edit, pages
+from views import grid, grid_edit, pages, toolbar
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -95,5 +95,66 @@ urlpatterns = [
         "bases/<str:base_id>/fields/<str:field_id>/delete",
         pages.field_delete,
         name="field_delete",
+    ),
+    # View tabs, toolbar panels, footer and grouped grid (views/toolbar.py).
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/views/new",
+        toolbar.view_new,
+        name="view_new",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/views/reorder",
+        toolbar.view_reorder,
+        name="view_reorder",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/rename",
+        toolbar.view_rename,
+        name="view_rename",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/duplicate",
+        toolbar.view_duplicate,
+        name="view_duplicate",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/delete",
+        toolbar.view_delete,
+        name="view_delete",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/filters",
+        toolbar.filter_panel,
+        name="view_filters",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/sorts",
+        toolbar.sort_panel,
+        name="view_sorts",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/group",
+        toolbar.group_panel,
+        name="view_group",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/fields",
+        toolbar.fields_panel,
+        name="view_fields",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/footer",
+        toolbar.footer,
+        name="view_footer",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/groups",
+        toolbar.groups,
+        name="view_groups",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/groups/rows",
+        toolbar.group_rows,
+        name="view_group_rows",
     ),
 ]
