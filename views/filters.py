@@ -300,16 +300,8 @@ def validate_tree(tree: dict, resolve) -> dict[str, str]:
                     f"'{field.title}' cannot be filtered yet.",
                     code="FILTER_NOT_SUPPORTED",
                 )
-            if arity(node.op) == "one" and node.value == "" and node.op != "eq":
-                raise InvalidInput(
-                    f"'{OPERATOR_LABELS[node.op]}' needs a value.",
-                    code="INVALID_FILTER_VALUE",
-                )
-            if arity(node.op) == "list" and node.op in ("btw", "nbtw"):
-                if len(node.value) != 2 or not all(v.strip() for v in node.value):
-                    raise InvalidInput(
-                        "'between' needs two values.", code="INVALID_FILTER_VALUE"
-                    )
+            if incomplete(item):
+                return  # not applied until it has a value; not an error
             _compile_one(field, node)
         except DomainError as exc:
             errors[path] = exc.message
@@ -317,11 +309,49 @@ def validate_tree(tree: dict, resolve) -> dict[str, str]:
     walk(tree, "", 0)
     if not errors:
         try:
-            text = tree_to_where(tree)
+            text = tree_to_where(complete_part(tree))
             parse_where(text)  # limits: conditions, depth, length
         except DomainError as exc:
             errors["root"] = exc.message
     return errors
+
+
+def incomplete(item: dict) -> bool:
+    """A condition still waiting for its value (the builder keeps it; saving skips it).
+
+    The builder treats an empty value as "not filled in yet", as NocoDB's does; the empty
+    string itself is matched with `empty` / `blank`.
+    """
+    if item.get("type") != "condition":
+        return False
+    op = canonical(item.get("op"))
+    if op not in OPERATOR_LABELS or arity(op) == "none":
+        return False
+    value = item.get("value")
+    if arity(op) == "list":
+        if isinstance(value, str):
+            value = [v for v in value.split(",")]
+        if not isinstance(value, list):
+            return False
+        filled = [v for v in value if isinstance(v, str) and v.strip()]
+        return len(filled) < (2 if op in ("btw", "nbtw") else 1)
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def complete_part(tree: dict) -> dict:
+    """The tree without incomplete conditions (and groups left empty): what gets saved."""
+    if tree.get("type") != "group":
+        return tree
+    children = []
+    for child in tree.get("children") or []:
+        if not isinstance(child, dict) or incomplete(child):
+            continue
+        if child.get("type") == "group":
+            child = complete_part(child)
+            if not child["children"]:
+                continue
+        children.append(child)
+    return {**tree, "children": children}
 
 
 def count_conditions(tree: dict) -> int:

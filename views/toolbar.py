@@ -15,7 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseClientRefresh,
+    trigger_client_event,
+)
 
 from bases import aggregates, records, selectors
 from nocoplatform.errors import DomainError, InvalidInput
@@ -213,6 +217,7 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
             if field is not None
             else [],
             "error": errors.get(path, ""),
+            "incomplete": filters.incomplete(item),
         }
 
     root = walk(tree, "", 0)
@@ -220,23 +225,20 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
 
 
 def _filter_panel(view, meta, tree=None, errors=None, saved=False) -> dict:
-    if tree is None:
-        try:
-            tree = filters.where_to_tree(view.where, meta.resolve)
-        except DomainError as exc:
-            tree, errors = filters.empty_tree(), {"root": exc.message}
-    saved_tree = tree if saved or errors is None else None
+    """The builder for `tree` (default: the view's saved filter); the badge counts what is
+    saved on the view, not what is being edited."""
     try:
-        count = filters.count_conditions(
-            saved_tree or filters.where_to_tree(view.where)
-        )
-    except DomainError:
-        count = 0
+        saved_tree = filters.where_to_tree(view.where, meta.resolve)
+    except DomainError as exc:
+        saved_tree, errors = filters.empty_tree(), {"root": exc.message}
+    tree = saved_tree if tree is None else tree
     return {
         **_builder_tree(tree, meta, errors or {}),
-        "filter_count": count,
+        "filter_count": filters.count_conditions(saved_tree),
         "filter_errors": bool(errors),
         "filter_saved": saved,
+        "filter_pending": filters.count_conditions(tree)
+        - filters.count_conditions(filters.complete_part(tree)),
     }
 
 
@@ -332,7 +334,7 @@ def filter_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespon
     errors = filters.validate_tree(tree, meta.resolve)
     saved = False
     if not errors:
-        where = filters.tree_to_where(tree)
+        where = filters.tree_to_where(filters.complete_part(tree))
         view = _fresh(view)
         if where != view.where:
             try:
@@ -366,7 +368,9 @@ def _apply_action(tree: dict, action: str, meta) -> dict:
     fields = [f for f in _shown_fields(meta) if filters.filterable(f)]
 
     def new_condition() -> dict:
-        field = fields[0] if fields else None
+        preferred = meta.pv if meta.pv in fields else None
+        field = preferred or next((f for f in fields if not f.is_pk), None)
+        field = field or (fields[0] if fields else None)
         ops = filters.operators_for(field) if field else ["eq"]
         op = "like" if "like" in ops else ops[0]
         return {
@@ -466,6 +470,7 @@ def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
             if not aggregates.groupable(field):
                 raise InvalidInput(f"Cannot group by '{field.title}' ({field.uidt}).")
         fresh = _fresh(view)
+        was_grouped = bool(group_by_of(fresh, meta))
         options = dict(fresh.options or {})
         options["group_by"] = [{"field": fid, "desc": desc} for fid, desc in rows]
         view = services.view_update(
@@ -475,6 +480,9 @@ def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
         return _panel(
             request, template, base, table, view, {"group_error": exc.message}
         )
+    if was_grouped != bool(rows):
+        # The grid body changes kind (flat grid <-> groups): the page draws it again.
+        return HttpResponseClientRefresh()
     return _reload(_panel(request, template, base, table, view))
 
 
