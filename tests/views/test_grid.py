@@ -1,6 +1,7 @@
 """The grid's server side: windows of rows by cursor, cell saves, pasted ranges, rows, layout."""
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -90,10 +91,10 @@ def test_cell_save_answers_the_cell_and_refusals_as_json(web, projects):
     ok = cell_save(web, projects, 3, budget, "1.234,5", HTTP_X_DECIMAL_SEPARATOR=",")
     assert ok.status_code == 200 and ok.content.startswith(b"<td")
     assert "1,234.50" in ok.content.decode()
-    assert str(records.get_record(projects, 3)["budget"]) == "1234.50"
+    assert Decimal(str(records.get_record(projects, 3)["budget"])) == Decimal("1234.5")
     bad = cell_save(web, projects, 3, budget, "12abc")
     assert bad.status_code == 400 and "not a number" in bad.json()["message"]
-    assert str(records.get_record(projects, 3)["budget"]) == "1234.50"
+    assert Decimal(str(records.get_record(projects, 3)["budget"])) == Decimal("1234.5")
     done = field(projects, "done")
     assert cell_save(web, projects, 3, done, "true").status_code == 200
     assert records.get_record(projects, 3)["done"] is True
@@ -157,7 +158,7 @@ def test_paste_is_one_atomic_update_with_errors_per_cell(web, projects):
     rows = good.json()["rows"]
     assert set(rows) == {"5", "6"} and "Pasted B" in rows["6"]
     assert records.get_record(projects, 6)["name"] == "Pasted B"
-    assert str(records.get_record(projects, 6)["budget"]) == "1500.25"
+    assert Decimal(str(records.get_record(projects, 6)["budget"])) == Decimal("1500.25")
 
 
 def test_add_expand_and_delete_rows(web, projects):
@@ -177,13 +178,21 @@ def test_add_expand_and_delete_rows(web, projects):
     assert records.get_record(projects, new_id)["name"] is None  # nothing half-saved
     web.post(url(projects, f"grid/rows/{new_id}/expand"), {f"f_{name.pk}": "From the form"})
     assert records.get_record(projects, new_id)["name"] == "From the form"
+    other = web.post(url(projects, "rows"), HTTP_X_GRID_EDITOR="1").json()["id"]
+    refused = web.post(
+        url(projects, "grid/delete"),
+        json.dumps({"ids": [new_id, 1]}),  # tasks still point to project 1
+        content_type="application/json",
+    )
+    assert refused.status_code == 422 and "refused" in refused.json()["message"]
+    assert records.count_records(projects) == 122  # all or nothing
     gone = web.post(
         url(projects, "grid/delete"),
-        json.dumps({"ids": [new_id, 1]}),
+        json.dumps({"ids": [new_id, other]}),
         content_type="application/json",
     )
     assert gone.status_code == 200 and gone.json()["deleted"] == 2
-    assert records.count_records(projects) == 119
+    assert records.count_records(projects) == 120
 
 
 def test_layout_is_saved_on_the_view(web, projects):
@@ -228,13 +237,13 @@ def test_links_picker_links_and_unlinks(web, demo):
     target = 7
     web.post(url(clients, f"grid/links/1/{link.pk}"), {"action": "link", "target": target})
     assert len(records.list_linked(clients, link, 1, {"limit": "100"})) in (
-        linked_before,
+        linked_before,  # project 7 was linked to client 1 already
         linked_before + 1,
     )
-    ids = {r["id"] for r in records.list_linked(clients, link, 1, {"limit": "100"})}
+    ids = {r["Id"] for r in records.list_linked(clients, link, 1, {"limit": "100"})}
     assert target in ids
     web.post(url(clients, f"grid/links/1/{link.pk}"), {"action": "unlink", "target": target})
-    ids = {r["id"] for r in records.list_linked(clients, link, 1, {"limit": "100"})}
+    ids = {r["Id"] for r in records.list_linked(clients, link, 1, {"limit": "100"})}
     assert target not in ids
 
 
