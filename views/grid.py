@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -209,6 +210,10 @@ def table_page(
         "window": WINDOW,
         "total": page_info.get("totalRows") or 0,
         "estimated": bool(page_info.get("totalRowsEstimated")),
+        # Without a planner estimate (SQLite) the total is only a lower bound: the grid asks
+        # for the exact count after it has shown the first rows.
+        "exactCount": bool(page_info.get("totalRowsEstimated"))
+        and page_info.get("totalRows") == settings.NOCO_EXACT_COUNT_LIMIT + 1,
         "next": page_info.get("next"),
         "last": bool(page_info.get("isLastPage", True)),
         "rowHeight": layout["row_height"],
@@ -309,6 +314,18 @@ def rows_window(request: HttpRequest, base_id: str, table_id: str) -> HttpRespon
     if info.get("next"):
         response["X-Grid-Next"] = info["next"]
     return response
+
+
+@login_required
+@require_GET
+def rows_count(request: HttpRequest, base_id: str, table_id: str) -> JsonResponse:
+    """The exact row count of the view (with the search), asked for after the first rows."""
+    table = grid_table(request, base_id, table_id)
+    view = current_view(request, table)
+    q = search_text(request)
+    kwargs = {"search": q} if q else {}
+    count = records.count_records(table, {}, view=view, **kwargs)
+    return JsonResponse({"count": count})
 
 
 @login_required

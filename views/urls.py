@@ -52,6 +52,11 @@ urlpatterns = [
         name="grid_layout",
     ),
     path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/count",
+        grid.rows_count,
+        name="grid_count",
+    ),
+    path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/cells",
         grid_edit.cells_save,
         name="grid_cells",

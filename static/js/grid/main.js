@@ -46,6 +46,17 @@ export class Grid {
     this.fitHeight();
     window.addEventListener("resize", () => this.fitHeight(), { signal: this.signal });
     this.store.render();
+    if (this.cfg.exactCount) this.exactCount();
+  }
+
+  async exactCount() {
+    const params = new URLSearchParams({ view: this.cfg.view });
+    if (this.cfg.q) params.set("q", this.cfg.q);
+    const response = await fetch(this.url(`grid/count?${params}`), { headers: this.headers() });
+    if (!response.ok) return;
+    const { count } = await response.json();
+    this.store.setTotal(count, false);
+    this.store.render();
   }
 
   // --- helpers shared by the modules ------------------------------------------------------
