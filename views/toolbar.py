@@ -111,7 +111,11 @@ def tabs_context(context) -> dict:
     return _tabs(request, base, table, view)
 
 
-def _tabs(request, base, table, view, *, error: str = "", typed: str = "") -> dict:
+def _tabs(
+    request, base, table, view, *, error: str = "", typed: str = "", renaming=None
+) -> dict:
+    """`typed` is a refused title, shown again in the new-view form (or, with `renaming`,
+    in that view's rename form)."""
     actor = _actor(request)
     return {
         "request": request,
@@ -125,7 +129,9 @@ def _tabs(request, base, table, view, *, error: str = "", typed: str = "") -> di
         "can_delete": can(actor, "views.delete", base),
         "q": search_text(request),
         "tab_error": error,
-        "typed": typed,
+        "typed": "" if renaming else typed,
+        "renaming": renaming,
+        "rename_typed": typed if renaming else "",
     }
 
 
@@ -306,11 +312,11 @@ def _reload(response: HttpResponse) -> HttpResponse:
 
 
 def _table_url(base, table, view, q: str = "") -> str:
-    url = reverse("table", args=[base.pk, table.pk]) + f"?view={view.pk}"
+    url = reverse("table_view", args=[base.pk, table.pk, view.pk])
     if q:
         from urllib.parse import quote
 
-        url += "&q=" + quote(q)
+        url += "?q=" + quote(q)
     return url
 
 
@@ -420,9 +426,7 @@ def sort_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     if request.method != "POST":
         return _panel(request, template, base, table, view)
     services_require_update(request, base)
-    rows = _posted_levels(request)
-    if request.POST.get("add"):
-        rows.append((request.POST["add"], False))
+    rows = _with_added(request, _posted_levels(request))
     sort = ",".join(("-" if desc else "") + fid for fid, desc in rows)
     try:
         view = services.view_update(
@@ -431,6 +435,13 @@ def sort_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     except DomainError as exc:
         return _panel(request, template, base, table, view, {"sort_error": exc.message})
     return _reload(_panel(request, template, base, table, view))
+
+
+def _with_added(request, rows: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    added = request.POST.get("add")
+    if added and added not in [fid for fid, _ in rows]:
+        rows.append((added, False))
+    return rows
 
 
 def _posted_levels(request) -> list[tuple[str, bool]]:
@@ -455,9 +466,7 @@ def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
         return _panel(request, template, base, table, view)
     services_require_update(request, base)
     meta = records.TableMeta.of(table)
-    rows = _posted_levels(request)
-    if request.POST.get("add"):
-        rows.append((request.POST["add"], False))
+    rows = _with_added(request, _posted_levels(request))
     try:
         if len(rows) > MAX_GROUP_BY:
             raise InvalidInput(f"Group by at most {MAX_GROUP_BY} fields.")
@@ -526,8 +535,10 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     error = ""
     if request.method == "POST":
         services_require_update(request, base)
-        field = meta.resolve.by_id.get(request.POST.get("field", ""))
-        fn = request.POST.get("fn", "")
+        field_id, fn = request.POST.get("field", ""), request.POST.get("fn", "")
+        if "summary" in request.POST:  # "<field id>:<aggregate>" from the footer's menu
+            field_id, _, fn = request.POST["summary"].partition(":")
+        field = meta.resolve.by_id.get(field_id)
         try:
             if field is None:
                 raise InvalidInput("Choose a field.", code="FIELD_NOT_FOUND")
@@ -605,7 +616,7 @@ def view_new(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
     table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
     if table.base_id != base_id:
         raise Http404("Table not found.")
-    current = current_view(request, table)
+    current = _shown_view(request, table, current_view(request, table))
     title = request.POST.get("title", "")
     kind = request.POST.get("type") or View.Type.GRID
     try:
@@ -634,7 +645,13 @@ def view_rename(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
         )
     except DomainError as exc:
         return _tabs_response(
-            request, base, table, shown, error=exc.message, typed=title
+            request,
+            base,
+            table,
+            shown,
+            error=exc.message,
+            typed=title,
+            renaming=view.pk,
         )
     return _tabs_response(
         request, base, table, renamed if renamed.pk == shown.pk else shown
@@ -779,6 +796,11 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     except DomainError as exc:
         return render(request, "views/error_partial.html", {"error": exc})
     rows = grid_rows(meta, columns, page.rows, editable=writable(request, table))
+    # Same widths and row height as the flat grid (views/grid.py keeps them on the view).
+    from views.grid import _layout
+
+    layout = _layout(view, columns)
+    header = [{"field": f, "width": layout["widths"][f.id]} for f in columns]
     return render(
         request,
         "views/partials/group_rows.html",
@@ -787,6 +809,8 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
             "table": table,
             "view": view,
             "columns": columns,
+            "header": header,
+            "layout": layout,
             "rows": rows,
             "more": not page.page_info.get("isLastPage", True),
         },

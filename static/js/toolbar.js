@@ -109,28 +109,6 @@
     if (summary) summary.focus();
   });
 
-  // Footer "+ Summary": only the summaries that apply to the chosen field.
-  function syncSummaryChoices(form) {
-    const field = form.querySelector("select[name=field]");
-    const fn = form.querySelector("select[name=fn]");
-    if (!field || !fn) return;
-    let first = null;
-    [...fn.options].forEach((o) => {
-      const ok = o.dataset.field === field.value;
-      o.hidden = !ok;
-      o.disabled = !ok;
-      if (ok && !first) first = o;
-    });
-    if (fn.selectedOptions[0] && fn.selectedOptions[0].disabled && first) fn.value = first.value;
-  }
-  document.addEventListener("change", (event) => {
-    const form = event.target.closest && event.target.closest("form.footer-form");
-    if (form && event.target.name === "field") syncSummaryChoices(form);
-  });
-  document.body.addEventListener("htmx:afterSettle", () => {
-    document.querySelectorAll("form.footer-form").forEach(syncSummaryChoices);
-  });
-
   // ---- (5) view tabs: drag to reorder
   let dragged = null;
   document.addEventListener("dragstart", (event) => {
