@@ -48,8 +48,27 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    bases = selectors.base_list(actor=_actor(request))
-    return render(request, "views/home.html", {"bases": bases})
+    """The bases the user can see, each with its table count, database kind and the user's role."""
+    from django.db.models import Count, Q
+
+    actor = _actor(request)
+    bases = (
+        selectors.base_list(actor=actor)
+        .annotate(table_count=Count("tables", filter=Q(tables__is_junction=False)))
+        .prefetch_related("sources")
+    )
+    cards = []
+    for base in bases:
+        source = min(base.sources.all(), key=lambda s: s.created_at, default=None)
+        cards.append(
+            {
+                "base": base,
+                "tables": base.table_count,
+                "source": source,
+                "role": role_of(actor, base),
+            }
+        )
+    return render(request, "views/home.html", {"cards": cards})
 
 
 @login_required
@@ -113,6 +132,7 @@ def _base_context(
     return {
         "base": base,
         "tables": tables,
+        "source": base.sources.order_by("created_at").first(),
         "role": role_of(actor, base),
         "can_schema": can(actor, "table.create", base),
         "can_manage": can(actor, "source.manage", base),

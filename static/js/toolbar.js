@@ -1,7 +1,7 @@
 // The table page's toolbar glue. The server renders and validates everything; this file only
 // (1) turns the filter builder's rows into the JSON tree it posts, (2) keeps the temporary
 // search in the page URL (?q=) and asks the grid to reload, (3) adds that search to the
-// requests of the footer and grouped grid, (4) closes menus, (5) drags view tabs to reorder.
+// requests of the footer and grouped grid, (5) drags view tabs to reorder.
 (function () {
   if (window.__toolbarReady) return;
   window.__toolbarReady = true;
@@ -91,23 +91,7 @@
     }
   });
 
-  // ---- (4) menus: one open at a time; outside click or Esc closes
-  const menus = () => document.querySelectorAll("details.menu[open]");
-  document.addEventListener("click", (event) => {
-    const inside = event.target.closest && event.target.closest("details.menu");
-    menus().forEach((d) => {
-      if (d !== inside && !d.contains(inside)) d.removeAttribute("open");
-    });
-  });
-  document.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
-    const open = [...menus()];
-    if (!open.length) return;
-    const last = open[open.length - 1];
-    last.removeAttribute("open");
-    const summary = last.querySelector("summary");
-    if (summary) summary.focus();
-  });
+  // (4) menus: static/js/menus.js (loaded on every page by layout.html).
 
   // ---- (5) view tabs: drag to reorder
   let dragged = null;
