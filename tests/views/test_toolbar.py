@@ -279,3 +279,34 @@ def test_viewers_see_but_cannot_change_the_config(client, other_user, projects, 
     view.refresh_from_db()
     assert view.where == ""
     assert client.get(url(view, "footer")).status_code == 200
+
+
+def test_footer_marks_an_estimated_count_and_counts_exactly_on_request(
+    web, projects, view
+):
+    from django.test import override_settings
+
+    with override_settings(NOCO_EXACT_COUNT_LIMIT=5):
+        rough = web.get(url(view, "footer")).content.decode()
+        exact = web.get(url(view, "footer"), {"exact": "1"}).content.decode()
+    assert "estimated" in rough and "≈" in rough and "count exactly" in rough
+    total = records.count_records(projects)
+    assert f"{total} rows" in exact and "estimated" not in exact
+
+
+def test_grouped_page_includes_the_group_body(web, projects, view):
+    status = field(projects, "status")
+    web.post(url(view, "group"), {"add": status.pk}, **HX)
+    page = web.get(f"/bases/{projects.base_id}/tables/{projects.pk}/").content.decode()
+    assert 'id="grid-groups"' in page
+
+
+def test_a_view_of_another_base_is_not_found(web, projects, view, other_user):
+    from bases.demo import create_demo_base
+
+    theirs = create_demo_base(other_user).tables.get(title="projects")
+    their_view = services.default_view(theirs)
+    assert web.get(url(their_view, "filters")).status_code == 404
+    assert web.post(url(their_view, "sorts"), {"add": "x"}).status_code == 404
+    wrong_base = f"/bases/{projects.base_id}/views/{their_view.pk}/footer"
+    assert web.get(wrong_base).status_code == 404

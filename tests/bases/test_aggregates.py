@@ -1,0 +1,131 @@
+"""Search, column aggregates, row counts and group buckets on PostgreSQL, MySQL and SQLite."""
+
+import datetime as dt
+import decimal
+
+import pytest
+from django.test import override_settings
+
+from bases import aggregates, records
+from bases.connections import ConnectionConfig
+from bases.services import base_connect
+from nocoplatform.errors import InvalidInput
+from views import services
+
+pytestmark = pytest.mark.django_db
+
+PK = {
+    "pg": "SERIAL PRIMARY KEY",
+    "mysql": "INT AUTO_INCREMENT PRIMARY KEY",
+    "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
+}
+
+
+@pytest.fixture
+def items(external_db, actor):
+    q = external_db.q
+    external_db.execute(
+        f"CREATE TABLE {q('items')} (id {PK[external_db.kind]}, name VARCHAR(80), "
+        f"kind VARCHAR(20), qty INTEGER, price DECIMAL(10,2), made DATE)",
+        f"INSERT INTO {q('items')} (name, kind, qty, price, made) VALUES "
+        "('Apple pie', 'food', 3, 2.50, '2024-01-05'), "
+        "('Écorce', 'food', 5, 4.00, '2024-02-01'), "
+        "('Hammer', 'tool', 1, 12.00, NULL), "
+        "('', 'tool', NULL, NULL, '2024-03-01'), "
+        "(NULL, NULL, 7, 1.25, '2024-01-05')",
+    )
+    base, _ = base_connect(
+        actor=actor, title="Shop", config=ConnectionConfig.from_url(external_db.url)
+    )
+    return base.tables.get(table_name="items")
+
+
+def f(table, title):
+    return table.fields.get(title=title)
+
+
+def test_search_matches_text_case_insensitively_and_numbers_exactly(items):
+    names = lambda s: sorted(  # noqa: E731
+        (r["name"] or "") for r in records.list_records(items, search=s).rows
+    )
+    assert names("apple") == ["Apple pie"]
+    assert names("ÉCORCE") == ["Écorce"]
+    assert names("food") == ["Apple pie", "Écorce"]  # any shown field
+    assert names("7") == [""]  # qty = 7 (row with no name)
+    assert names("2024-01-05") == ["", "Apple pie"]
+    assert names("nothing like it") == []
+    assert names("%") == []  # a wildcard is not "everything"
+    assert records.count_records(items, search="tool") == 2
+
+
+def test_search_only_looks_at_the_view_fields(items, actor):
+    view = services.view_create(actor=actor, table=items, title="No kind")
+    services.view_update(
+        actor=actor, view=view, data={"hidden_fields": [f(items, "kind").pk]}
+    )
+    assert records.count_records(items, view=view, search="tool") == 0
+    assert records.count_records(items, search="tool") == 2
+
+
+def test_search_and_filter_combine(items):
+    page = records.list_records(items, {"where": "(qty,gt,2)"}, search="food")
+    assert sorted(r["name"] for r in page.rows) == ["Apple pie", "Écorce"]
+
+
+def test_column_aggregates(items, actor):
+    qty, price, name, made = (f(items, t) for t in ("qty", "price", "name", "made"))
+    got = aggregates.column_aggregates(
+        items,
+        {
+            qty.pk: "sum",
+            price.pk: "avg",
+            made.pk: "max",
+            name.pk: "empty",
+        },
+    )
+    assert int(got[qty.pk]) == 16
+    assert decimal.Decimal(str(got[price.pk])).quantize(decimal.Decimal("0.01")) == (
+        decimal.Decimal("4.94")
+    )
+    assert got[made.pk] == dt.date(2024, 3, 1)
+    assert got[name.pk] == 2  # NULL and ''
+    view = services.view_create(actor=actor, table=items, title="Food")
+    services.view_update(actor=actor, view=view, data={"where": "(kind,eq,food)"})
+    got = aggregates.column_aggregates(
+        items, {qty.pk: "sum", name.pk: "filled"}, view=view
+    )
+    assert int(got[qty.pk]) == 8 and got[name.pk] == 2
+    got = aggregates.column_aggregates(items, {qty.pk: "min"}, search="hammer")
+    assert got[qty.pk] == 1
+    with pytest.raises(InvalidInput) as exc:
+        aggregates.column_aggregates(items, {name.pk: "sum"})
+    assert exc.value.code == "AGGREGATE_NOT_SUPPORTED"
+
+
+def test_group_buckets_count_every_value_including_empty(items):
+    kind = f(items, "kind")
+    buckets, more = aggregates.group_buckets(items, kind)
+    assert not more
+    by_value = {b.value: b.count for b in buckets}
+    assert by_value == {None: 1, "food": 2, "tool": 2}
+    for b in buckets:  # each bucket's where text selects exactly its rows
+        assert records.count_records(items, {"where": b.where}) == b.count
+    desc, _ = aggregates.group_buckets(items, kind, descending=True)
+    assert [b.value for b in desc if b.value] == ["tool", "food"]
+    made = f(items, "made")
+    inner, _ = aggregates.group_buckets(items, made, within="(kind,eq,food)")
+    assert {b.value: b.count for b in inner} == {
+        dt.date(2024, 1, 5): 1,
+        dt.date(2024, 2, 1): 1,
+    }
+    for b in inner:
+        assert records.count_records(items, {"where": b.where}) >= b.count
+
+
+def test_row_count_is_bounded_and_flagged(items):
+    with override_settings(NOCO_EXACT_COUNT_LIMIT=2):
+        rough = aggregates.row_count(items)
+        assert rough.estimated and rough.count >= 3
+        exact = aggregates.row_count(items, exact=True)
+    assert (exact.count, exact.estimated) == (5, False)
+    assert aggregates.row_count(items, search="tool").count == 2
