@@ -40,6 +40,15 @@ class GridCell:
     css: str
 
 
+def cell_td(c: GridCell) -> str:
+    """A cell's <td>. The inner div clips tall content to the row height: the virtual scroll
+    relies on every row being exactly the view's row height."""
+    return (
+        f'<td class="cell{c.css}" data-f="{c.fid}" data-v="{escape(c.raw)}">'
+        f'<div class="c">{c.html}</div></td>'
+    )
+
+
 @dataclass(slots=True)
 class GridRow:
     id: object
@@ -63,10 +72,7 @@ class GridRow:
                 f' (Space)" aria-label="Expand row {self.n}">⤢</button>'
             )
         parts.append("</td>")
-        parts.extend(
-            f'<td class="cell{c.css}" data-f="{c.fid}" data-v="{escape(c.raw)}">{c.html}</td>'
-            for c in self.cells
-        )
+        parts.extend(cell_td(c) for c in self.cells)
         parts.append("</tr>")
         return mark_safe("".join(parts))  # noqa: S308 - every value escaped above
 
@@ -151,15 +157,15 @@ def _number(field, value) -> str:
 
 def display_html(field, value) -> str:
     """A value as the cell shows it (escaped HTML)."""
-    if value is None or value == "":
-        return ""
     uidt = field.uidt
-    if uidt == "Checkbox":
+    if uidt == "Checkbox":  # an empty checkbox shows as unchecked, ready for its click
         return (
             '<span class="cb on" aria-label="checked">✓</span>'
             if value
             else '<span class="cb" aria-label="unchecked"></span>'
         )
+    if value is None or value == "":
+        return ""
     if uidt == "SingleSelect":
         return _chip(value, _choice_colours(field).get(value, "#eeeeee"))
     if uidt == "MultiSelect":

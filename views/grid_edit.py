@@ -29,6 +29,7 @@ from views.grid import (
     writable,
 )
 from views.grid_cells import (
+    cell_td,
     display_html,
     grid_cell,
     is_editable,
@@ -120,9 +121,7 @@ def cell(
     value = row.get(field.title)
     if from_grid:
         c = grid_cell(field, value, editable=can_edit and editable)
-        return HttpResponse(
-            f'<td class="cell{c.css}" data-f="{c.fid}" data-v="{_attr(c.raw)}">{c.html}</td>'
-        )
+        return HttpResponse(cell_td(c))
     if request.GET.get("edit") and editable:
         grid_table(request, base_id, table_id, operation="records.update")
         return render(
@@ -140,12 +139,6 @@ def cell(
             "can_edit": can_edit and editable,
         },
     )
-
-
-def _attr(text: str) -> str:
-    from django.utils.html import escape
-
-    return escape(text)
 
 
 # --- a range (paste, undo/redo of a range, clear) -----------------------------------------------

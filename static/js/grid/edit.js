@@ -25,6 +25,13 @@ function el(tag, attrs = {}, text = "") {
   return node;
 }
 
+// A refused value stays on screen, in the cell's clipping box.
+function typedBox(text) {
+  const box = el("div", { class: "c" });
+  box.appendChild(el("span", { class: "typed" }, text));
+  return box;
+}
+
 function parseTSV(text) {
   // Excel / Google Sheets: tab-separated, CRLF rows, "quoted" cells may hold tabs and newlines.
   const rows = [];
@@ -230,7 +237,7 @@ export class Editing {
     td.dataset.typed = text;
     td.dataset.error = message;
     td.title = message;
-    td.replaceChildren(el("span", { class: "typed" }, text), el("span", { class: "cell-error" }, message));
+    td.replaceChildren(typedBox(text), el("span", { class: "cell-error" }, message));
   }
 
   showError(td, message) {
@@ -291,7 +298,7 @@ export class Editing {
     const draw = () => {
       const q = filter.value.trim().toLowerCase();
       list.replaceChildren();
-      if (kind === "select") list.appendChild(this.optionItem({ title: "", color: "transparent" }, !chosen.size, "— none"));
+      if (kind === "select" && !q) list.appendChild(this.optionItem({ title: "", color: "transparent" }, !chosen.size, "— none"));
       for (const choice of col.choices) {
         if (q && !choice.title.toLowerCase().includes(q)) continue;
         list.appendChild(this.optionItem(choice, chosen.has(choice.title)));
@@ -517,7 +524,7 @@ export class Editing {
     const text = event.clipboardData.getData("text/plain");
     event.preventDefault();
     if (!text) return;
-    let data = parseTSV(text.replace(/\n$/, ""));
+    let data = parseTSV(text.replace(/\r?\n$/, ""));
     const { r0, r1, c0, c1 } = g.selection();
     // One copied cell fills a selected range, as spreadsheets do.
     if (data.length === 1 && data[0].length === 1 && (r1 > r0 || c1 > c0)) {
@@ -578,7 +585,7 @@ export class Editing {
         td.dataset.typed = change ? change.value : "";
         td.dataset.error = error.message;
         td.title = error.message;
-        td.replaceChildren(el("span", { class: "typed" }, td.dataset.typed), el("span", { class: "cell-error" }, error.message));
+        td.replaceChildren(typedBox(td.dataset.typed), el("span", { class: "cell-error" }, error.message));
       }
       const n = errors.length;
       g.message(n ? `Nothing saved: ${n} cell${n === 1 ? "" : "s"} refused (${errors[0].message}${n > 1 ? ", …" : ""}).` : (result.data && result.data.message) || "Nothing saved.");
