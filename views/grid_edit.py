@@ -63,7 +63,14 @@ def _decimal_sep(request: HttpRequest) -> str:
 
 def _save_rows(table, meta, changes: list[dict]) -> None:
     """The one grid write of cell values: one bulk update, all or nothing."""
-    record_services.update_rows(table, changes, meta=meta, max_rows=None)
+    body = changes[0] if len(changes) == 1 else changes
+    record_services.update_rows(table, body, meta=meta, max_rows=None)
+
+
+def _cell_message(message: str, field) -> str:
+    for prefix in ("row 0: ", f"field '{field.title}': "):
+        message = message.removeprefix(prefix)
+    return message[:1].upper() + message[1:]
 
 
 def _changes_by_row(meta, items: list[tuple]) -> tuple[list[dict], list]:
@@ -111,7 +118,10 @@ def cell(
             _save_rows(table, meta, rows)
         except DomainError as exc:
             if from_grid:
-                return JsonResponse(exc.as_dict(), status=exc.status)
+                # The cell names the field already: "field 'x': " would only repeat it.
+                body = exc.as_dict()
+                body["message"] = _cell_message(exc.message, field)
+                return JsonResponse(body, status=exc.status)
             return render(
                 request,
                 "views/partials/cell_edit.html",

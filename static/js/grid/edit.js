@@ -126,6 +126,7 @@ export class Editing {
     }
     input.classList.add("cell-input");
     td.replaceChildren(input);
+    this.fitPopup(input);
     if (td.dataset.error) this.showError(td, td.dataset.error);
     this.editing = { r, c, td, input, original, kind, id: g.rowId(r), field: col.id };
     input.addEventListener("keydown", (event) => this.onEditorKey(event));
@@ -142,6 +143,13 @@ export class Editing {
     if (focus.setSelectionRange && initial === null && focus.type === "text") {
       focus.setSelectionRange(focus.value.length, focus.value.length);
     }
+  }
+
+  // A popup near the grid's right edge opens leftwards, so it stays in view.
+  fitPopup(popup) {
+    if (!popup.classList.contains("cell-popup")) return;
+    const wrap = this.grid.wrap.getBoundingClientRect();
+    if (popup.getBoundingClientRect().right > wrap.right - 4) popup.classList.add("to-left");
   }
 
   onEditorKey(event) {
@@ -429,6 +437,7 @@ export class Editing {
     const load = async (q = "", init = null) => {
       const response = await fetch(`${url}?q=${encodeURIComponent(q)}`, init || { headers: g.headers() });
       popup.innerHTML = await response.text();
+      this.fitPopup(popup);
       const search = popup.querySelector(".lp-search");
       if (search) {
         search.focus();

@@ -35,7 +35,10 @@ export class Grid {
     this.messageEl = document.getElementById("row-error");
     this.store = new RowStore(this.cfg, this.wrap, this.tbody, {
       decorate: (tr) => this.decorate(tr),
-      status: (text) => this.status(text),
+      status: (text) => {
+        this.status(text);
+        this.fitHeight();
+      },
       signal: this.signal,
     });
     this.edit = new Editing(this);
@@ -322,11 +325,17 @@ export class Grid {
     }
   }
 
-  fitHeight() {
+  // The grid fills the window below it, or less when its rows need less.
+  fitHeight(rerender = true) {
+    if (!this.store) return;
     const top = this.wrap.getBoundingClientRect().top + window.scrollY;
-    const room = window.innerHeight - top - 56;
-    this.wrap.style.height = `${Math.max(320, room)}px`;
-    this.store.schedule();
+    const room = Math.max(320, window.innerHeight - top - 56);
+    const { tHead, tFoot } = this.table;
+    const content = (tHead ? tHead.offsetHeight : 0) + (tFoot ? tFoot.offsetHeight : 0) + this.store.total * this.store.rowH + 4;
+    const height = `${Math.max(160, Math.min(room, content))}px`;
+    if (this.wrap.style.height === height) return;
+    this.wrap.style.height = height;
+    if (rerender) this.store.schedule();
   }
 }
 
