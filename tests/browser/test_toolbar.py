@@ -219,3 +219,21 @@ def test_footer_aggregate(page, live_server_url):
     page.reload()
     page.wait_for_selector("#grid-footer .summary >> text=Sum of budget")
     shot(page, "footer")
+
+
+def test_drag_a_view_tab_to_reorder(page, live_server_url):
+    open_projects(page, live_server_url)
+    tag = uuid.uuid4().hex[:4]
+    new_view(page, f"First {tag}")
+    new_view(page, f"Second {tag}")
+    tabs = page.locator("#view-tabs li.tab")
+    names = [t.strip() for t in tabs.locator(".tab-title").all_inner_texts()]
+    assert names.index(f"First {tag}") < names.index(f"Second {tag}")
+    second = page.locator("#view-tabs li.tab", has_text=f"Second {tag}")
+    first = page.locator("#view-tabs li.tab", has_text=f"First {tag}")
+    second.locator("a").drag_to(first.locator("a"), target_position={"x": 2, "y": 5})
+    settle(page)
+    page.reload()
+    page.wait_for_selector("#view-tabs")
+    names = [t.strip() for t in page.locator("#view-tabs li.tab .tab-title").all_inner_texts()]
+    assert names.index(f"Second {tag}") < names.index(f"First {tag}")
