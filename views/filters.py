@@ -25,6 +25,7 @@ from typing import Any
 
 from bases.query.where import (
     LIST_OPS,
+    MAX_CONDITIONS,
     NO_VALUE_OPS,
     OPERATORS,
     VALUE_OPS,
@@ -226,11 +227,37 @@ def load_tree(raw: str | None) -> dict:
         raise InvalidInput("The filter is too large.", code="TOO_MANY_CONDITIONS")
     try:
         tree = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _bad("The filter is not valid JSON.")
     if not isinstance(tree, dict) or tree.get("type") != "group":
         raise _bad("The filter's root is a group.")
+    _check_shape(tree)
     return tree
+
+
+def _check_shape(tree: dict) -> None:
+    """Groups hold a list of objects, no deeper than the dialect allows (iteratively, so a
+    hostile tree cannot exhaust the stack)."""
+    stack = [(tree, 0)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > 2 * MAX_CONDITIONS:
+            raise InvalidInput(
+                "The filter has too many conditions.", code="TOO_MANY_CONDITIONS"
+            )
+        if not isinstance(item, dict):
+            raise _bad("Every filter item is an object.")
+        if item.get("type") == "group":
+            if depth >= 20:
+                raise InvalidInput(
+                    "Filters nest deeper than 20 levels.", code="TOO_MANY_CONDITIONS"
+                )
+            children = item.get("children", [])
+            if not isinstance(children, list):
+                raise _bad("A group's children are a list.")
+            stack.extend((c, depth + 1) for c in children)
 
 
 # --------------------------------------------------------------------------------------------

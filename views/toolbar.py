@@ -335,8 +335,11 @@ def filter_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespon
     except DomainError as exc:
         ctx = _filter_panel(view, meta, errors={"root": exc.message})
         return _panel(request, template, base, table, view, ctx)
-    action = request.POST.get("action", "")
-    tree = _apply_action(tree, action, meta)
+    try:
+        tree = _apply_action(tree, request.POST.get("action", ""), meta)
+    except DomainError as exc:
+        ctx = _filter_panel(view, meta, tree=tree, errors={"root": exc.message})
+        return _panel(request, template, base, table, view, ctx)
     errors = filters.validate_tree(tree, meta.resolve)
     saved = False
     if not errors:

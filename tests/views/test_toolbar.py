@@ -310,3 +310,27 @@ def test_a_view_of_another_base_is_not_found(web, projects, view, other_user):
     assert web.post(url(their_view, "sorts"), {"add": "x"}).status_code == 404
     wrong_base = f"/bases/{projects.base_id}/views/{their_view.pk}/footer"
     assert web.get(wrong_base).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        "[]",
+        '{"type": "group", "children": "abc"}',
+        '{"type": "group", "children": ["x", 3]}',
+        '{"type": "group", "children": [{"type": "condition", "field": 5, "op": []}]}',
+        '{"type": "group", "logic": "xor", "children": []}',
+        "[" * 5000 + "]" * 5000,
+        '{"type": "group", "children": ['
+        + '{"type": "group", "children": [' * 40
+        + "]}" * 40
+        + "]}",
+    ],
+)
+def test_malformed_builder_posts_are_messages_not_500(web, view, raw):
+    for action in ("", "add-condition:0", "remove:0.1", "add-group:zz"):
+        response = web.post(url(view, "filters"), {"tree": raw, "action": action}, **HX)
+        assert response.status_code == 200, response.content[:300]
+        view.refresh_from_db()
+        assert view.where == ""
