@@ -334,3 +334,14 @@ def test_malformed_builder_posts_are_messages_not_500(web, view, raw):
         assert response.status_code == 200, response.content[:300]
         view.refresh_from_db()
         assert view.where == ""
+
+
+def test_sort_and_group_by_a_link_field_are_refused_with_a_reason(web, projects, view):
+    link = projects.fields.get(uidt="LinkToAnotherRecord", title="tasks")
+    r = web.post(url(view, "sorts"), {"add": link.pk}, **HX)
+    assert r.status_code == 200 and b"Cannot sort by the link field" in r.content
+    assert "HX-Trigger" not in r.headers
+    r = web.post(url(view, "group"), {"add": link.pk}, **HX)
+    assert b"Cannot group by" in r.content
+    view.refresh_from_db()
+    assert view.sort == "" and not view.options.get("group_by")
