@@ -799,11 +799,19 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     except DomainError as exc:
         return render(request, "views/error_partial.html", {"error": exc})
     rows = grid_rows(meta, columns, page.rows, editable=writable(request, table))
-    # Same widths and row height as the flat grid (views/grid.py keeps them on the view).
-    from views.grid import _layout
+    # Same widths, row height and type icons as the flat grid (views/grid.py owns them).
+    from views import grid as flat_grid
 
-    layout = _layout(view, columns)
-    header = [{"field": f, "width": layout["widths"][f.id]} for f in columns]
+    layout = flat_grid._layout(view, columns)
+    icons = getattr(flat_grid, "TYPE_ICONS", {})
+    header = [
+        {
+            "field": f,
+            "width": layout["widths"].get(f.id, 160),
+            "icon": icons.get(f.uidt, "·"),
+        }
+        for f in columns
+    ]
     return render(
         request,
         "views/partials/group_rows.html",
