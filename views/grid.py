@@ -31,6 +31,28 @@ from views.models import View
 WINDOW = 100  # rows per window (one request)
 ROW_HEIGHTS = {"short": 32, "medium": 56, "tall": 96}
 DEFAULT_WIDTH, MIN_WIDTH, MAX_WIDTH = 180, 60, 800
+TYPE_ICONS = {
+    "SingleLineText": "Aa",
+    "LongText": "¶",
+    "Number": "#",
+    "Rating": "#",
+    "ID": "#",
+    "Decimal": "1.0",
+    "Duration": "1.0",
+    "Currency": "¤",
+    "Percent": "%",
+    "Checkbox": "☑",
+    "SingleSelect": "▾",
+    "MultiSelect": "▾",
+    "Date": "◷",
+    "DateTime": "◷",
+    "Time": "◷",
+    "Email": "@",
+    "URL": "🔗",
+    "PhoneNumber": "☏",
+    "JSON": "{}",
+    "LinkToAnotherRecord": "⇄",
+}
 # A first width that suits the type; dragging a column's edge saves its own.
 TYPE_WIDTHS = {
     "ID": 90,
@@ -199,7 +221,12 @@ def table_page(
     layout = _layout(view, columns)
     flags = [is_editable(f, table_writable=can_edit) for f in columns]
     header = [
-        {"field": f, "width": layout["widths"][f.id], "editable": ok}
+        {
+            "field": f,
+            "width": layout["widths"][f.id],
+            "editable": ok,
+            "icon": TYPE_ICONS.get(f.uidt, "·"),
+        }
         for f, ok in zip(columns, flags, strict=True)
     ]
     can_schema = ctx["can_schema"] and not table.read_only_reason
