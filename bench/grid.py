@@ -105,6 +105,17 @@ def main() -> None:
         )
 
     results["jump_offset_40000"] = timed(deep_window, max(5, args.runs // 4))
+    end = (config["total"] // 100 - 1) * 100
+
+    def end_window():
+        ok(
+            client.get(
+                base + "grid/rows",
+                {"offset": end, "limit": 100, "start": end, "view": config["view"]},
+            )
+        )
+
+    results["jump_to_end"] = timed(end_window, 5)
     counter = iter(range(10**9))
 
     def save():
