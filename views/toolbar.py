@@ -772,39 +772,60 @@ def groups(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     return render(request, "views/partials/group_level.html", ctx)
 
 
-GROUP_ROWS = 200
+GROUP_ROWS = 100
 
 
 @login_required
 def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    """The rows of one innermost group (the first GROUP_ROWS), in the view's sort."""
+    """The rows of one innermost group, GROUP_ROWS at a time in the view's sort; `cursor`
+    (with `start`, the position of its first row) gives the next window, appended below."""
+    import zlib
+
     from views.grid import grid_columns, grid_rows, writable
 
     base, table, view = _load(request, base_id, view_id)
     meta = records.TableMeta.of(table)
     columns = grid_columns(meta, view)
+    cursor = request.GET.get("cursor", "")
+    try:
+        start = max(0, int(request.GET.get("start", "0")))
+    except ValueError:
+        start = 0
     try:
         within = _within(request)
+        params = {
+            "where": within,
+            "limit": str(GROUP_ROWS),
+            "fields": ",".join(f.id for f in columns),
+        }
+        if cursor:
+            params["cursor"] = cursor
         page = records.list_records(
-            table,
-            {
-                "where": within,
-                "limit": str(GROUP_ROWS),
-                "fields": ",".join(f.id for f in columns),
-            },
-            view=view,
-            meta=meta,
-            search=search_text(request),
+            table, params, view=view, meta=meta, search=search_text(request)
         )
     except DomainError as exc:
         return render(request, "views/error_partial.html", {"error": exc})
-    rows = grid_rows(meta, columns, page.rows, editable=writable(request, table))
+    rows = grid_rows(
+        meta, columns, page.rows, start=start, editable=writable(request, table)
+    )
+    ctx = {
+        "base": base,
+        "table": table,
+        "view": view,
+        "rows": rows,
+        "within": within,
+        "key": format(zlib.crc32(within.encode()), "x"),
+        "next": page.page_info.get("next"),
+        "next_start": start + len(rows),
+    }
+    if cursor:
+        return render(request, "views/partials/group_rows_more.html", ctx)
     # Same widths, row height and type icons as the flat grid (views/grid.py owns them).
     from views import grid as flat_grid
 
     layout = flat_grid._layout(view, columns)
     icons = getattr(flat_grid, "TYPE_ICONS", {})
-    header = [
+    ctx["header"] = [
         {
             "field": f,
             "width": layout["widths"].get(f.id, 160),
@@ -812,17 +833,5 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
         }
         for f in columns
     ]
-    return render(
-        request,
-        "views/partials/group_rows.html",
-        {
-            "base": base,
-            "table": table,
-            "view": view,
-            "columns": columns,
-            "header": header,
-            "layout": layout,
-            "rows": rows,
-            "more": not page.page_info.get("isLastPage", True),
-        },
-    )
+    ctx["layout"] = layout
+    return render(request, "views/partials/group_rows.html", ctx)

@@ -28,13 +28,13 @@ def test_home_and_base_pages(page, live_server_url):
 def test_new_base_wizard_shows_only_what_the_mode_needs(page, live_server_url):
     login(page, live_server_url)
     page.click("text=+ New base")
-    assert page.locator("#f-host").is_hidden()
+    expect(page.locator("#f-host")).to_be_hidden()
     page.locator("#f-mode label", has_text="connection details").click()
-    assert (
-        page.locator("#f-host").is_visible() and page.locator("#f-schema").is_visible()
-    )
+    expect(page.locator("#f-host")).to_be_visible()
+    expect(page.locator("#f-schema")).to_be_visible()
     page.select_option("select[name=kind]", "sqlite3")
-    assert page.locator("#f-path").is_visible() and page.locator("#f-host").is_hidden()
+    expect(page.locator("#f-path")).to_be_visible()
+    expect(page.locator("#f-host")).to_be_hidden()
     shot(page, "new-base")
     page.locator("#f-mode label", has_text="from scratch").click()
     page.fill("input[name=title]", "Scratchpad")

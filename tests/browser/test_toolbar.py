@@ -235,5 +235,36 @@ def test_drag_a_view_tab_to_reorder(page, live_server_url):
     settle(page)
     page.reload()
     page.wait_for_selector("#view-tabs")
-    names = [t.strip() for t in page.locator("#view-tabs li.tab .tab-title").all_inner_texts()]
+    names = [
+        t.strip()
+        for t in page.locator("#view-tabs li.tab .tab-title").all_inner_texts()
+    ]
     assert names.index(f"Second {tag}") < names.index(f"First {tag}")
+
+
+def test_a_big_group_shows_more_rows_on_request(page, live_server_url):
+    login(page, live_server_url)
+    page.click("text=Demo CRM")
+    page.click("aside >> text=tasks")
+    page.wait_for_selector("#toolbar")
+    new_view(page, f"Big groups {uuid.uuid4().hex[:4]}")
+    settle(page)
+    page.click("#tb-group > summary")
+    page.select_option("#tb-group select[name=add]", label="done")
+    page.wait_for_selector("#grid-groups details.group")
+    group = page.locator("#grid-groups details.group").first
+    count = int(group.locator(".group-count").inner_text().replace(",", ""))
+    assert count > 100
+    group.locator("summary").click()
+    rows = group.locator(".group-body tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 100
+    group.locator("text=Show more rows").click()
+    page.wait_for_function(
+        "n => document.querySelector('#grid-groups details.group .group-body tbody')"
+        ".rows.length > n",
+        arg=100,
+    )
+    assert rows.count() == min(count, 200)
+    numbers = group.locator(".group-body tbody tr td.rownum").all_inner_texts()
+    assert numbers[100].strip().startswith("101")

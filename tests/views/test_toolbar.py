@@ -345,3 +345,24 @@ def test_sort_and_group_by_a_link_field_are_refused_with_a_reason(web, projects,
     assert b"Cannot group by" in r.content
     view.refresh_from_db()
     assert view.sort == "" and not view.options.get("group_by")
+
+
+def test_a_big_group_pages_with_show_more(web, projects, view, monkeypatch):
+    from views import toolbar
+
+    GROUP_ROWS = 60
+    monkeypatch.setattr(toolbar, "GROUP_ROWS", GROUP_ROWS)
+    done = field(projects, "done")
+    web.post(url(view, "group"), {"add": done.pk}, **HX)
+    where = f"({done.pk},notchecked)"
+    total = records.count_records(projects, {"where": where})
+    assert GROUP_ROWS < total <= 2 * GROUP_ROWS
+    first = web.get(url(view, "groups/rows"), {"within": where}).content.decode()
+    assert first.count('class="grid-row') == GROUP_ROWS
+    cursor = first.split('"cursor": "')[1].split('"')[0]
+    more = web.get(
+        url(view, "groups/rows"),
+        {"within": where, "cursor": cursor, "start": str(GROUP_ROWS)},
+    ).content.decode()
+    assert more.count('class="grid-row') == total - GROUP_ROWS
+    assert 'hx-swap-oob="true"' in more and "Show more rows" not in more
