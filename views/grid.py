@@ -138,11 +138,18 @@ def grid_rows(meta, columns, rows, *, start: int = 0, editable: bool) -> list[Gr
     return out
 
 
+def read_fields(meta, columns) -> str:
+    """The fields to read: the shown ones, plus the key (a row's id) even when it is hidden."""
+    return ",".join(
+        [f.id for f in columns] + [f.id for f in meta.pk if f not in columns]
+    )
+
+
 def read_window(
     table, meta, view, columns, *, cursor=None, offset=0, limit=WINDOW, q=""
 ) -> records.RecordPage:
     """One window of the view's rows (its filter and sort; the toolbar's search)."""
-    params = {"limit": str(limit), "fields": ",".join(f.id for f in columns)}
+    params = {"limit": str(limit), "fields": read_fields(meta, columns)}
     if cursor:
         params["cursor"] = cursor
     elif offset:

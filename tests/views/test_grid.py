@@ -35,9 +35,13 @@ def field(table, title):
 def test_page_renders_first_window_with_sticky_header_and_row_numbers(web, projects):
     page = web.get(url(projects)).content.decode()
     assert page.count('<tr class="grid-row"') == 100
-    assert 'data-n="1"' in page and 'data-n="100"' in page and 'data-n="101"' not in page
+    assert (
+        'data-n="1"' in page and 'data-n="100"' in page and 'data-n="101"' not in page
+    )
     assert '<th class="rownum"' in page
-    config = json.loads(page.split('id="grid-config" type="application/json">')[1].split("</script>")[0])
+    config = json.loads(
+        page.split('id="grid-config" type="application/json">')[1].split("</script>")[0]
+    )
     assert config["total"] == 120 and config["last"] is False and config["next"]
     assert {c["title"] for c in config["columns"]} >= {"name", "status", "budget"}
     status = next(c for c in config["columns"] if c["title"] == "status")
@@ -176,7 +180,9 @@ def test_add_expand_and_delete_rows(web, projects):
     body = saved.content.decode()
     assert "not a number" in body and 'value="nine"' in body  # typed text kept
     assert records.get_record(projects, new_id)["name"] is None  # nothing half-saved
-    web.post(url(projects, f"grid/rows/{new_id}/expand"), {f"f_{name.pk}": "From the form"})
+    web.post(
+        url(projects, f"grid/rows/{new_id}/expand"), {f"f_{name.pk}": "From the form"}
+    )
     assert records.get_record(projects, new_id)["name"] == "From the form"
     other = web.post(url(projects, "rows"), HTTP_X_GRID_EDITOR="1").json()["id"]
     refused = web.post(
@@ -235,14 +241,18 @@ def test_links_picker_links_and_unlinks(web, demo):
     assert picker.status_code == 200 and "lp-results" in picker.content.decode()
     linked_before = len(records.list_linked(clients, link, 1, {"limit": "100"}))
     target = 7
-    web.post(url(clients, f"grid/links/1/{link.pk}"), {"action": "link", "target": target})
+    web.post(
+        url(clients, f"grid/links/1/{link.pk}"), {"action": "link", "target": target}
+    )
     assert len(records.list_linked(clients, link, 1, {"limit": "100"})) in (
         linked_before,  # project 7 was linked to client 1 already
         linked_before + 1,
     )
     ids = {r["Id"] for r in records.list_linked(clients, link, 1, {"limit": "100"})}
     assert target in ids
-    web.post(url(clients, f"grid/links/1/{link.pk}"), {"action": "unlink", "target": target})
+    web.post(
+        url(clients, f"grid/links/1/{link.pk}"), {"action": "unlink", "target": target}
+    )
     ids = {r["Id"] for r in records.list_linked(clients, link, 1, {"limit": "100"})}
     assert target not in ids
 
@@ -256,7 +266,10 @@ def test_creator_adds_a_select_option(web, projects):
     )
     assert response.status_code == 200
     assert "blocked" in [c["title"] for c in response.json()["choices"]]
-    assert cell_save(web, projects, 1, field(projects, "status"), "blocked").status_code == 200
+    assert (
+        cell_save(web, projects, 1, field(projects, "status"), "blocked").status_code
+        == 200
+    )
 
 
 def test_viewers_cannot_write(client, other_user, projects):
@@ -273,3 +286,22 @@ def test_viewers_cannot_write(client, other_user, projects):
     assert paste.status_code == 403
     assert client.post(url(projects, "rows"), HTTP_X_GRID_EDITOR="1").status_code == 403
     assert records.get_record(projects, 1)["name"] != "x"
+
+
+def test_rows_keep_their_id_when_the_view_hides_the_key(web, projects):
+    view = default_view(projects)
+    key = projects.fields.get(is_pk=True)
+    view.hidden_fields = [key.pk]
+    view.save()
+    page = web.get(url(projects)).content.decode()
+    assert 'data-id="1"' in page
+    assert f'<th scope="col" data-f="{key.pk}"' not in page
+    window = web.get(url(projects, "grid/rows"), {"offset": 100}).content.decode()
+    assert 'data-id="101"' in window
+    name = field(projects, "name")
+    saved = web.post(
+        url(projects, "grid/cells"),
+        json.dumps({"changes": [{"id": 101, "field": name.pk, "value": "Hidden key"}]}),
+        content_type="application/json",
+    )
+    assert 'data-id="101"' in saved.json()["rows"]["101"]

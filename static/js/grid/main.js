@@ -331,8 +331,9 @@ export class Grid {
     const top = this.wrap.getBoundingClientRect().top + window.scrollY;
     const room = Math.max(320, window.innerHeight - top - 56);
     const { tHead, tFoot } = this.table;
-    const content = (tHead ? tHead.offsetHeight : 0) + (tFoot ? tFoot.offsetHeight : 0) + this.store.total * this.store.rowH + 4;
-    const height = `${Math.max(160, Math.min(room, content))}px`;
+    const content = (tHead ? tHead.offsetHeight : 0) + (tFoot ? tFoot.offsetHeight : 0) + this.store.total * this.store.rowH + 2;
+    const scrollbar = this.wrap.offsetHeight - this.wrap.clientHeight; // borders + horizontal bar
+    const height = `${Math.max(160, Math.min(room, content + scrollbar))}px`;
     if (this.wrap.style.height === height) return;
     this.wrap.style.height = height;
     if (rerender) this.store.schedule();
