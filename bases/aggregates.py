@@ -128,7 +128,7 @@ def column_aggregates(
 class GroupBucket:
     value: object
     count: int
-    estimated: bool  # count is a lower bound ("10,000+") on huge tables
+    estimated: bool  # the planner's estimate (huge tables), shown as "≈ N"
     where: str  # the condition selecting this bucket, in the where dialect
 
 
@@ -163,8 +163,9 @@ def group_buckets(
     """The values of `field` among the view's rows (limited by `within`, a where text for the
     enclosing groups), each with its row count; and whether there are more than MAX_GROUPS.
 
-    Counts are exact up to NOCO_EXACT_COUNT_LIMIT. When the planner expects a huge table, each
-    bucket is counted with a bounded count and flagged as a lower bound instead.
+    Counts are exact (one GROUP BY) unless the planner expects a huge result (over twice
+    NOCO_EXACT_COUNT_LIMIT rows): then the values come from one DISTINCT pass and each count is
+    the planner's estimate for that value, flagged.
     """
     if not groupable(field):
         raise InvalidInput(
@@ -192,6 +193,8 @@ def group_buckets(
                 )
                 rows = [(v, int(n), False) for v, n in cur.fetchall()]
             else:
+                # Huge: one pass for the values, then the planner's estimate per value
+                # (EXPLAIN plans, scans nothing) instead of a count over millions of rows.
                 cur.execute(
                     f"SELECT DISTINCT {col} FROM {q(table.table_name)}{tail} "
                     f"ORDER BY {order} LIMIT %s",
@@ -199,17 +202,16 @@ def group_buckets(
                 )
                 values = [r[0] for r in cur.fetchall()]
                 rows = []
-                for value in values[:MAX_GROUPS]:
+                for value in values[: MAX_GROUPS + 1]:
                     test = f"{col} IS NULL" if value is None else f"{col} = %s"
                     extra = [] if value is None else [value]
-                    joined = f"({where}) AND {test}" if where else test
-                    cur.execute(
-                        f"SELECT COUNT(*) FROM (SELECT 1 FROM {q(table.table_name)} "
-                        f"WHERE {joined} LIMIT %s) bounded",
-                        [*where_params, *extra, bound + 1],
+                    joined = (
+                        f" WHERE ({where}) AND {test}" if where else f" WHERE {test}"
                     )
-                    n = int(cur.fetchone()[0])
-                    rows.append((value, min(n, bound), n > bound))
+                    n = records._cached_estimate(
+                        cur, d, table, joined, [*where_params, *extra]
+                    )
+                    rows.append((value, max(int(n or 0), 1), True))
     more = len(rows) > MAX_GROUPS
     buckets = []
     for raw, count, flagged in rows[:MAX_GROUPS]:

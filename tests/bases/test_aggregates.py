@@ -129,3 +129,30 @@ def test_row_count_is_bounded_and_flagged(items):
         exact = aggregates.row_count(items, exact=True)
     assert (exact.count, exact.estimated) == (5, False)
     assert aggregates.row_count(items, search="tool").count == 2
+
+
+def test_group_buckets_on_a_huge_table_use_estimates_not_counts(pg_db, actor):
+    pg_db.execute(
+        "CREATE TABLE big (id SERIAL PRIMARY KEY, kind VARCHAR(10))",
+        "INSERT INTO big (kind) SELECT CASE WHEN g % 4 = 0 THEN 'rare' ELSE 'common' END "
+        "FROM generate_series(1, 2000) g",
+        "INSERT INTO big (kind) VALUES (NULL)",
+        "ANALYZE big",
+    )
+    base, _ = base_connect(
+        actor=actor, title="Big", config=ConnectionConfig.from_url(pg_db.url)
+    )
+    big = base.tables.get(table_name="big")
+    kind = big.fields.get(title="kind")
+    with override_settings(NOCO_EXACT_COUNT_LIMIT=100):
+        buckets, more = aggregates.group_buckets(big, kind)
+    assert all(b.estimated for b in buckets) and not more
+    got = {b.value: b.count for b in buckets}
+    assert set(got) == {"common", "rare", None}
+    assert abs(got["common"] - 1500) < 150 and abs(got["rare"] - 500) < 100
+    exact, _ = aggregates.group_buckets(big, kind)
+    assert {b.value: (b.count, b.estimated) for b in exact} == {
+        "common": (1500, False),
+        "rare": (500, False),
+        None: (1, False),
+    }
