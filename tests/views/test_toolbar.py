@@ -278,7 +278,15 @@ def test_viewers_see_but_cannot_change_the_config(client, other_user, projects, 
     assert r.status_code == 403
     view.refresh_from_db()
     assert view.where == ""
-    assert client.get(url(view, "footer")).status_code == 200
+    footer = client.get(url(view, "footer"))
+    assert footer.status_code == 200 and b"+ Summary" not in footer.content
+    page = client.get(f"/bases/{projects.base_id}/tables/{projects.pk}/")
+    body = page.content.decode()
+    assert page.status_code == 200 and 'id="toolbar"' in body
+    assert "+ View" not in body and "Delete view" not in body
+    assert "<fieldset disabled>" in body  # the panels show the config, read-only
+    # A viewer may search: it is not a change to the view.
+    assert client.get(url(view, "footer"), {"q": "active"}).status_code == 200
 
 
 def test_footer_marks_an_estimated_count_and_counts_exactly_on_request(
