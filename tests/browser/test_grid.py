@@ -368,10 +368,19 @@ def test_resize_reorder_and_row_height_persist(page, live_server_url, ids):
     )
     page.click("[data-row-height=tall]")
     page.wait_for_timeout(300)
+    # Hide a column from the toolbar's field list: the grid reloads without it.
+    _, budget_id = column(page, "budget")
+    page.click("#tb-fields > summary")
+    page.uncheck(f"#show-{budget_id}")
+    page.wait_for_function(
+        "id => !window.grid.columns.some(c => c.id === id)", arg=budget_id
+    )
+    assert page.locator(f'#grid thead th[data-f="{budget_id}"]').count() == 0
     page.reload()
     page.wait_for_selector("#grid tr.grid-row")
     titles = page.evaluate("window.grid.columns.map(c => c.title)")
     assert titles.index("status") < titles.index("name")
+    assert "budget" not in titles
     width = page.locator(f'#grid thead th[data-f="{name_id}"]').bounding_box()["width"]
     assert 290 <= width <= 310
     height = page.locator('#grid tr.grid-row[data-n="1"]').bounding_box()["height"]
