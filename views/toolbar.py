@@ -199,11 +199,18 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
             op = op if op in filters.OPERATOR_LABELS else ops[0]
         value = item.get("value")
         kind = filters.arity(op) if op in filters.OPERATOR_LABELS else "one"
+        choices = (
+            [c.get("title") for c in (field.options or {}).get("choices", [])]
+            if field is not None and field.uidt in ("SingleSelect", "MultiSelect")
+            else []
+        )
         if isinstance(value, list):
-            first, second = (value + ["", ""])[:2]
-            text = ", ".join(value)
+            values = [str(v) for v in value]
+            first, second = (values + ["", ""])[:2]
+            text = ", ".join(values)
         else:
             first, second, text = value or "", "", value or ""
+            values = [text] if text else []
         return {
             "kind": "condition",
             "path": path,
@@ -217,11 +224,11 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
             "value": text,
             "value1": first,
             "value2": second,
-            "choices": [
-                c.get("title") for c in (field.options or {}).get("choices", [])
-            ]
-            if field is not None
-            else [],
+            "choices": choices,
+            "values": values,
+            # Select fields pick options instead of typing them.
+            "pick": bool(choices)
+            and (op in ("eq", "neq") or (kind == "list" and op not in ("btw", "nbtw"))),
             "error": errors.get(path, ""),
             "incomplete": filters.incomplete(item),
         }

@@ -15,7 +15,12 @@
     const v1 = el.querySelector(":scope > [data-fb-value]");
     const v2 = el.querySelector(":scope > [data-fb-value2]");
     const arity = el.dataset.arity;
+    const choices = el.querySelector(":scope > [data-fb-choices]");
     let value = null;
+    if (choices) {
+      value = [...choices.querySelectorAll("input:checked")].map((box) => box.value);
+      return { type: "condition", field: field ? field.value : "", op: op ? op.value : "", value };
+    }
     if (arity === "one") value = v1 ? v1.value : "";
     else if (arity === "list") {
       if (el.hasAttribute("data-between")) value = [v1 ? v1.value : "", v2 ? v2.value : ""];
