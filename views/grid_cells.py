@@ -64,7 +64,8 @@ class GridRow:
         """
         parts = [
             f'<tr class="grid-row" data-id="{"" if self.id is None else escape(self.id)}"'
-            f' data-n="{self.n}"><td class="rownum"><span class="n">{self.n}</span>'
+            f' data-n="{self.n}" aria-rowindex="{self.n + 1}">'
+            f'<td class="rownum"><span class="n">{self.n}</span>'
         ]
         if self.id is not None:
             parts.append(

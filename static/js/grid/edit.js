@@ -149,7 +149,10 @@ export class Editing {
   fitPopup(popup) {
     if (!popup.classList.contains("cell-popup")) return;
     const wrap = this.grid.wrap.getBoundingClientRect();
-    if (popup.getBoundingClientRect().right > wrap.right - 4) popup.classList.add("to-left");
+    const box = popup.getBoundingClientRect();
+    if (box.right > wrap.right - 4) popup.classList.add("to-left");
+    // Near the bottom, open upwards when there is more room above.
+    if (box.bottom > wrap.bottom - 4 && box.top - wrap.top > wrap.bottom - box.top) popup.classList.add("to-top");
   }
 
   onEditorKey(event) {

@@ -181,6 +181,11 @@ export class Grid {
   }
   bindMouse() {
     let dragging = false;
+    // On a touch screen a tap on the active cell edits it (there is no double-click).
+    let touch = false;
+    this.tbody.addEventListener("pointerdown", (event) => {
+      touch = event.pointerType === "touch";
+    });
     this.tbody.addEventListener("mousedown", (event) => {
       if (event.button !== 0) return;
       const hit = this.locate(event.target);
@@ -208,7 +213,12 @@ export class Grid {
       if (event.target.closest("a")) return; // a URL cell's link opens
       event.preventDefault();
       this.wrap.focus({ preventScroll: true });
+      const again = this.active.r === hit.r && this.active.c === hit.c && !event.shiftKey;
       this.setActive(hit.r, hit.c, event.shiftKey, false);
+      if (touch && again && !hit.td.classList.contains("t-Checkbox")) {
+        this.edit.start();
+        return;
+      }
       dragging = true;
       if (event.target.closest(".cb") || (hit.td.classList.contains("t-Checkbox") && event.detail === 1 && this.edit.checkboxHit(event, hit.td))) {
         this.edit.toggleCheckbox(hit.r, hit.c);
