@@ -374,3 +374,14 @@ def test_a_big_group_pages_with_show_more(web, projects, view, monkeypatch):
     ).content.decode()
     assert more.count('class="grid-row') == total - GROUP_ROWS
     assert 'hx-swap-oob="true"' in more and "Show more rows" not in more
+
+
+def test_select_fields_offer_their_options_in_the_builder(web, projects, view):
+    status = field(projects, "status")
+    posted = tree(cond(status, "anyof", ["active", "gone"]), cond(status, "eq", ""))
+    body = web.post(url(view, "filters"), {"tree": json.dumps(posted)}, **HX).content
+    body = body.decode()
+    assert body.count('class="chip"') == 5  # every option of the field
+    assert 'value="active" id="fb-0-c2" checked' in body
+    assert 'class="chip missing"' in body and "gone" in body  # kept, marked
+    assert '<option value="" selected>choose…</option>' in body
