@@ -87,7 +87,12 @@ def grid_table(
 
 def current_view(request: HttpRequest, table, view_id: str | None = None) -> View:
     """The view shown: the URL's (path or ?view=), else the table's first (made on demand)."""
-    view_id = view_id or request.GET.get("view") or request.POST.get("view")
+    view_id = (
+        view_id
+        or request.GET.get("view")
+        or request.POST.get("view")
+        or request.headers.get("X-Grid-View")  # the grid's own requests
+    )
     if view_id:
         view = table.views.filter(pk=view_id).first()
         if view is None:

@@ -9,6 +9,7 @@ from bases import records
 from bases.demo import create_demo_base
 from permissions.services import membership_create
 from views.grid_cells import normalise_number
+from views.models import View
 from views.services import default_view
 
 pytestmark = pytest.mark.django_db
@@ -305,3 +306,19 @@ def test_rows_keep_their_id_when_the_view_hides_the_key(web, projects):
         content_type="application/json",
     )
     assert 'data-id="101"' in saved.json()["rows"]["101"]
+
+
+def test_saved_rows_come_back_in_the_grids_view(web, projects):
+    default_view(projects)
+    other = View.objects.create(table=projects, title="narrow", order=5)
+    name, status = field(projects, "name"), field(projects, "status")
+    other.hidden_fields = [f.pk for f in projects.fields.all() if f.pk != name.pk]
+    other.save()
+    response = web.post(
+        url(projects, "grid/cells"),
+        json.dumps({"changes": [{"id": 2, "field": name.pk, "value": "Narrow"}]}),
+        content_type="application/json",
+        HTTP_X_GRID_VIEW=other.pk,
+    )
+    row = response.json()["rows"]["2"]
+    assert row.count('<td class="cell') == 1 and f'data-f="{status.pk}"' not in row

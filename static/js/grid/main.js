@@ -67,7 +67,13 @@ export class Grid {
     return this.cfg.base + tail;
   }
   headers(extra = {}) {
-    return { "X-CSRFToken": csrfToken(), "X-Grid-Editor": "1", "X-Decimal-Separator": DECIMAL_SEP, ...extra };
+    return {
+      "X-CSRFToken": csrfToken(),
+      "X-Grid-Editor": "1",
+      "X-Grid-View": this.cfg.view, // rows come back in this view's columns
+      "X-Decimal-Separator": DECIMAL_SEP,
+      ...extra,
+    };
   }
   async post(tail, body, json = true) {
     const init = { method: "POST", headers: this.headers(), body };
