@@ -385,3 +385,19 @@ def test_select_fields_offer_their_options_in_the_builder(web, projects, view):
     assert 'value="active" id="fb-0-c2" checked' in body
     assert 'class="chip missing"' in body and "gone" in body  # kept, marked
     assert '<option value="" selected>choose…</option>' in body
+
+
+def test_a_filter_on_a_deleted_field_shows_in_the_builder_to_be_fixed(
+    web, projects, view
+):
+    View.objects.filter(pk=view.pk).update(where="(gone,eq,1)~and(name,blank)")
+    page = web.get(f"/bases/{projects.base_id}/tables/{projects.pk}/")
+    assert page.status_code == 200
+    panel = web.get(url(view, "filters")).content.decode()
+    assert "gone (missing)" in panel
+    # Removing the broken condition saves the rest.
+    name = field(projects, "name")
+    posted = tree(cond(name, "blank"))
+    web.post(url(view, "filters"), {"tree": json.dumps(posted)}, **HX)
+    view.refresh_from_db()
+    assert view.where == f"({name.pk},blank)"
