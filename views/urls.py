@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from views import grid, grid_edit, pages, toolbar
+from views import grid, grid_edit, pages, summaries, toolbar, view_tabs
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -101,30 +101,31 @@ urlpatterns = [
         pages.field_delete,
         name="field_delete",
     ),
-    # View tabs, toolbar panels, footer and grouped grid (views/toolbar.py).
+    # View tabs (views/view_tabs.py), toolbar panels (views/toolbar.py), footer and
+    # grouped grid (views/summaries.py).
     path(
         "bases/<str:base_id>/tables/<str:table_id>/views/new",
-        toolbar.view_new,
+        view_tabs.view_new,
         name="view_new",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/views/reorder",
-        toolbar.view_reorder,
+        view_tabs.view_reorder,
         name="view_reorder",
     ),
     path(
         "bases/<str:base_id>/views/<str:view_id>/rename",
-        toolbar.view_rename,
+        view_tabs.view_rename,
         name="view_rename",
     ),
     path(
         "bases/<str:base_id>/views/<str:view_id>/duplicate",
-        toolbar.view_duplicate,
+        view_tabs.view_duplicate,
         name="view_duplicate",
     ),
     path(
         "bases/<str:base_id>/views/<str:view_id>/delete",
-        toolbar.view_delete,
+        view_tabs.view_delete,
         name="view_delete",
     ),
     path(
@@ -149,17 +150,17 @@ urlpatterns = [
     ),
     path(
         "bases/<str:base_id>/views/<str:view_id>/footer",
-        toolbar.footer,
+        summaries.footer,
         name="view_footer",
     ),
     path(
         "bases/<str:base_id>/views/<str:view_id>/groups",
-        toolbar.groups,
+        summaries.groups,
         name="view_groups",
     ),
     path(
         "bases/<str:base_id>/views/<str:view_id>/groups/rows",
-        toolbar.group_rows,
+        summaries.group_rows,
         name="view_group_rows",
     ),
 ]

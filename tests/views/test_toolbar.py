@@ -356,10 +356,10 @@ def test_sort_and_group_by_a_link_field_are_refused_with_a_reason(web, projects,
 
 
 def test_a_big_group_pages_with_show_more(web, projects, view, monkeypatch):
-    from views import toolbar
+    from views import summaries
 
     GROUP_ROWS = 60
-    monkeypatch.setattr(toolbar, "GROUP_ROWS", GROUP_ROWS)
+    monkeypatch.setattr(summaries, "GROUP_ROWS", GROUP_ROWS)
     done = field(projects, "done")
     web.post(url(view, "group"), {"add": done.pk}, **HX)
     where = f"({done.pk},notchecked)"

@@ -11,7 +11,7 @@ register = template.Library()
 
 @register.inclusion_tag("views/partials/view_tabs_bar.html", takes_context=True)
 def view_tabs(context):
-    from views.toolbar import tabs_context
+    from views.view_tabs import tabs_context
 
     return tabs_context(context)
 
