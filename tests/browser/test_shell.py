@@ -1,5 +1,7 @@
 """The app shell in a real browser: home, base page, new-base wizard, API tokens, tablet width."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -50,6 +52,10 @@ def test_api_token_is_shown_once_and_can_be_revoked(page, live_server_url):
     page.click("button:has-text('Create token')")
     token = page.locator("#new-token").inner_text()
     assert len(token) > 20
+    page.click("button[data-copy]")
+    expect(page.locator("button[data-copy]")).to_have_text(
+        re.compile("Copied|Selected")
+    )
     row = page.locator("table.list tr", has_text="ci script")
     assert token not in row.inner_text()  # only a prefix is listed
     page.once("dialog", lambda d: d.accept())
