@@ -18,10 +18,10 @@ from views.toolbar import (
     _actor,
     _fresh,
     _load,
+    _require_update,
     _shown_fields,
     group_by_of,
     search_text,
-    services_require_update,
 )
 
 # ---- footer
@@ -34,7 +34,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     meta = records.TableMeta.of(table)
     error = ""
     if request.method == "POST":
-        services_require_update(request, base)
+        _require_update(request, base)
         field_id, fn = request.POST.get("field", ""), request.POST.get("fn", "")
         if "summary" in request.POST:  # "<field id>:<aggregate>" from the footer's menu
             field_id, _, fn = request.POST["summary"].partition(":")

@@ -307,7 +307,7 @@ def filter_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespon
     template = "views/partials/toolbar_filters.html"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
-    services_require_update(request, base)
+    _require_update(request, base)
     try:
         tree = filters.load_tree(request.POST.get("tree"))
     except DomainError as exc:
@@ -336,7 +336,8 @@ def filter_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespon
     return _reload(response) if saved else response
 
 
-def services_require_update(request, base) -> None:
+def _require_update(request, base) -> None:
+    """Changing a view's saved config is `views.update` (creators, owners): 403 otherwise."""
     from permissions.checks import require
 
     require(_actor(request), "views.update", base)
@@ -406,7 +407,7 @@ def sort_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     template = "views/partials/toolbar_sorts.html"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
-    services_require_update(request, base)
+    _require_update(request, base)
     rows = _with_added(request, _posted_levels(request))
     sort = ",".join(("-" if desc else "") + fid for fid, desc in rows)
     try:
@@ -445,7 +446,7 @@ def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
     template = "views/partials/toolbar_group.html"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
-    services_require_update(request, base)
+    _require_update(request, base)
     meta = records.TableMeta.of(table)
     rows = _with_added(request, _posted_levels(request))
     try:
@@ -483,7 +484,7 @@ def fields_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespon
     template = "views/partials/toolbar_fields.html"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
-    services_require_update(request, base)
+    _require_update(request, base)
     meta = records.TableMeta.of(table)
     every = [f.id for f in _shown_fields(meta)]
     if request.POST.get("all") == "show":
