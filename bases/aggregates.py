@@ -8,6 +8,7 @@ count only when asked for.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -138,6 +139,8 @@ def bucket_condition(field: Field, value) -> Condition:
         return Condition(field.id, "null", None)
     if field.uidt == "Checkbox" or field.column_type == "boolean":
         return Condition(field.id, "checked" if value else "notchecked", None)
+    if isinstance(value, dt.timedelta):  # durations compare as seconds in the dialect
+        return Condition(field.id, "eq", repr(value.total_seconds()))
     if hasattr(value, "isoformat"):
         return Condition(field.id, "eq", value.isoformat())
     return Condition(field.id, "eq", str(value))
