@@ -401,3 +401,20 @@ def test_a_filter_on_a_deleted_field_shows_in_the_builder_to_be_fixed(
     web.post(url(view, "filters"), {"tree": json.dumps(posted)}, **HX)
     view.refresh_from_db()
     assert view.where == f"({name.pk},blank)"
+
+
+def test_clear_all_filters(web, projects, view):
+    name = field(projects, "name")
+    posted = tree(cond(name, "blank"), tree(cond(name, "notblank")))
+    web.post(url(view, "filters"), {"tree": json.dumps(posted)}, **HX)
+    view.refresh_from_db()
+    assert view.where
+    r = web.post(
+        url(view, "filters"),
+        {"tree": json.dumps(posted), "action": "remove:root"},
+        **HX,
+    )
+    assert "grid:reload" in r.headers["HX-Trigger"]
+    view.refresh_from_db()
+    assert view.where == ""
+    assert b"Clear all filters" not in r.content and b"No filters" in r.content
