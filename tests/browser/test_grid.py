@@ -1,8 +1,9 @@
 """The grid in a real browser: every field type's editor, the keyboard, ranges, undo, rows,
 layout, the expanded row, and a 60,000-row table scrolled to row 50,000.
 
-Edits happen on tables and views made for these tests (`types`, a `grid layout` view, a
-connected SQLite file), so the demo base's data stays as the other browser tests expect it.
+Edits happen in a base made for these tests (`Grid types`: a table with every field type, a
+`grid layout` view) and a connected SQLite file, so the demo base stays as the other browser
+tests expect it (its pages are only read here, and one refused delete is tried).
 """
 
 import json
@@ -18,17 +19,19 @@ pytestmark = pytest.mark.browser
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
-from bases import records, schema_services
+from bases import records, schema_services, services
 from bases.models import Base
 from permissions.checks import Actor
 from views.models import View
 from views.services import default_view
 actor = Actor(user=get_user_model().objects.get(email="admin@example.com"))
-base = Base.objects.get(title="Demo CRM")
-clients = base.tables.get(title="clients")
-projects = base.tables.get(title="projects")
-types = base.tables.filter(title="types").first()
-if types is None:
+demo = Base.objects.get(title="Demo CRM")
+base = Base.objects.filter(title="Grid types").first()
+if base is None:
+    base = services.base_create(actor=actor, title="Grid types")
+    people = schema_services.table_create(actor=actor, base=base, title="people", columns=[
+        {"title": "name", "uidt": "SingleLineText"}])
+    records.insert_many(people, [{"name": f"Person {i} Labs"} for i in range(1, 9)])
     types = schema_services.table_create(actor=actor, base=base, title="types", columns=[
         {"title": "name", "uidt": "SingleLineText"},
         {"title": "notes", "uidt": "LongText"},
@@ -46,14 +49,16 @@ if types is None:
         {"title": "data", "uidt": "JSON"},
     ])
     schema_services.link_create(actor=actor, table=types, data={
-        "title": "clients", "relation": "mm", "related_table_id": clients.pk})
+        "title": "people", "relation": "mm", "related_table_id": people.pk})
     records.insert_many(types, [{"name": f"row {i}", "site": "https://example.com/x"}
                                 for i in range(1, 7)])
-default_view(projects)  # made first, so it stays the table's first view
-view = projects.views.filter(title="grid layout").first() or View.objects.create(
-    table=projects, title="grid layout", order=90)
-print(json.dumps({"base": base.pk, "types": types.pk, "projects": projects.pk,
-                  "clients": clients.pk, "layout_view": view.pk}))
+types = base.tables.get(title="types")
+default_view(types)  # made first, so it stays the table's first view
+view = types.views.filter(title="grid layout").first() or View.objects.create(
+    table=types, title="grid layout", order=90)
+print(json.dumps({"base": base.pk, "types": types.pk, "layout_view": view.pk,
+                  "demo": demo.pk, "projects": demo.tables.get(title="projects").pk,
+                  "clients": demo.tables.get(title="clients").pk}))
 """
 
 
@@ -226,7 +231,7 @@ def test_edit_every_field_type(page, live_server_url, ids):
 
 def test_link_picker_links_and_shows_chips(page, live_server_url, ids):
     open_grid(page, live_server_url, ids, "types")
-    select(page, 3, "clients")
+    select(page, 3, "people")
     page.keyboard.press("Enter")
     page.wait_for_selector(".link-popup .lp-search")
     page.keyboard.type("Labs")
@@ -237,7 +242,7 @@ def test_link_picker_links_and_shows_chips(page, live_server_url, ids):
     page.wait_for_selector(f".link-popup .lp-chips .chip >> text={name}")
     shot(page, "grid-link-picker")
     page.keyboard.press("Escape")
-    saved(page, 3, "clients", "1 linked")
+    saved(page, 3, "people", "1 linked")
 
 
 def test_keyboard_range_copy_paste_and_undo(page, live_server_url, ids):
@@ -333,7 +338,7 @@ def test_add_and_delete_rows(page, live_server_url, ids):
     page.wait_for_selector("#grid tr.grid-row")
     assert page.evaluate("window.grid.store.total") == before
     # A client that projects point to cannot go: the reason shows, the row stays.
-    page.goto(f"{live_server_url}/bases/{ids['base']}/tables/{ids['clients']}/")
+    page.goto(f"{live_server_url}/bases/{ids['demo']}/tables/{ids['clients']}/")
     page.wait_for_selector("#grid tr.grid-row")
     page.locator('#grid tr.grid-row[data-n="1"] td.rownum').click()
     page.click(".grid-delete")
@@ -343,7 +348,7 @@ def test_add_and_delete_rows(page, live_server_url, ids):
 
 
 def test_resize_reorder_and_row_height_persist(page, live_server_url, ids):
-    open_grid(page, live_server_url, ids, "projects", f"views/{ids['layout_view']}/")
+    open_grid(page, live_server_url, ids, "types", f"views/{ids['layout_view']}/")
     _, name_id = column(page, "name")
     handle = page.locator(f'#grid thead th[data-f="{name_id}"] .resize')
     box = handle.bounding_box()
@@ -354,43 +359,43 @@ def test_resize_reorder_and_row_height_persist(page, live_server_url, ids):
     page.wait_for_timeout(300)
     width = page.locator(f'#grid thead th[data-f="{name_id}"]').bounding_box()["width"]
     assert 290 <= width <= 310
-    # Drag "status" in front of "name".
-    _, status_id = column(page, "status")
+    # Drag "notes" in front of "name".
+    _, notes_id = column(page, "notes")
     page.drag_and_drop(
-        f'#grid thead th[data-f="{status_id}"]',
+        f'#grid thead th[data-f="{notes_id}"]',
         f'#grid thead th[data-f="{name_id}"]',
         target_position={"x": 5, "y": 10},
     )
     page.wait_for_function(
         "([s, n]) => { const ids = window.grid.columns.map(c => c.id);"
         " return ids.indexOf(s) < ids.indexOf(n); }",
-        arg=[status_id, name_id],
+        arg=[notes_id, name_id],
     )
     page.click("[data-row-height=tall]")
     page.wait_for_timeout(300)
     # Hide a column from the toolbar's field list: the grid reloads without it.
-    _, budget_id = column(page, "budget")
+    _, price_id = column(page, "price")
     page.click("#tb-fields > summary")
-    page.uncheck(f"#show-{budget_id}")
+    page.uncheck(f"#show-{price_id}")
     page.wait_for_function(
-        "id => !window.grid.columns.some(c => c.id === id)", arg=budget_id
+        "id => !window.grid.columns.some(c => c.id === id)", arg=price_id
     )
-    assert page.locator(f'#grid thead th[data-f="{budget_id}"]').count() == 0
+    assert page.locator(f'#grid thead th[data-f="{price_id}"]').count() == 0
     page.reload()
     page.wait_for_selector("#grid tr.grid-row")
     titles = page.evaluate("window.grid.columns.map(c => c.title)")
-    assert titles.index("status") < titles.index("name")
-    assert "budget" not in titles
+    assert titles.index("notes") < titles.index("name")
+    assert "price" not in titles
     width = page.locator(f'#grid thead th[data-f="{name_id}"]').bounding_box()["width"]
     assert 290 <= width <= 310
     height = page.locator('#grid tr.grid-row[data-n="1"]').bounding_box()["height"]
     assert 90 <= height <= 100
     shot(page, "grid-layout-tall")
     # The default view kept its own layout.
-    page.goto(f"{live_server_url}/bases/{ids['base']}/tables/{ids['projects']}/")
+    page.goto(f"{live_server_url}/bases/{ids['base']}/tables/{ids['types']}/")
     page.wait_for_selector("#grid tr.grid-row")
     titles = page.evaluate("window.grid.columns.map(c => c.title)")
-    assert titles.index("name") < titles.index("status")
+    assert titles.index("name") < titles.index("notes")
 
 
 def test_expand_a_row_edit_and_step(page, live_server_url, ids):
@@ -473,7 +478,9 @@ def test_scroll_a_60000_row_table_to_row_50000(page, live_server_url, tmp_path_f
 
 def test_tablet_width(page, live_server_url, ids):
     page.set_viewport_size({"width": 820, "height": 1100})
-    open_grid(page, live_server_url, ids, "projects")
+    login(page, live_server_url)
+    page.goto(f"{live_server_url}/bases/{ids['demo']}/tables/{ids['projects']}/")
+    page.wait_for_selector("#grid tr.grid-row")
     assert page.locator("#grid").bounding_box()["width"] <= 820
     select(page, 2, "name")
     page.keyboard.press("ArrowRight")
