@@ -73,13 +73,15 @@ def list_records(
     limit: int | None = None,
     offset: int | None = None,
     view=None,
+    search: str | None = None,
 ) -> RecordPage:
     """A page of records, from request `params` (or, for Python callers, `fields`/`limit`/`offset`).
 
     `actor` is mandatory: only the fields they may see are selected, and naming a hidden field
     in `fields`, `where` or `sort` is FIELD_NOT_FOUND (400), like an unknown one.
     `extra(dialect) -> (sql, params)` adds a condition (linked records). A prebuilt `query` must
-    come from this actor's TableMeta.
+    come from this actor's TableMeta. `search` is the grid's temporary search across the shown
+    fields (bases/search.py), ANDed with every filter.
     """
     if fields is not None or limit is not None or offset is not None:
         params = dict(params or {})
@@ -91,6 +93,7 @@ def list_records(
             params["offset"] = str(offset)
     meta = _reading(table, actor)
     query = query or _parse(table, meta, params, view)
+    apply_search(query, meta, search)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         q = d.quote
@@ -208,6 +211,40 @@ def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
     return out
 
 
+def apply_search(query: ListQuery, meta: TableMeta, search: str | None) -> None:
+    """AND the temporary search (over the query's shown fields) into `query.where`."""
+    from bases.query.where import And
+    from bases.search import search_node
+
+    node = search_node(query.fields, search)
+    if node is None:
+        return
+    query.where = node if query.where is None else And((query.where, node))
+    if not hasattr(query, "_resolve"):
+        query._resolve = meta.resolve
+
+
+def query_for(
+    table: Table,
+    params=None,
+    *,
+    actor: Actor,
+    view=None,
+    search: str | None = None,
+) -> tuple[TableMeta, ListQuery]:
+    """The actor's view of the table and the parsed query (view + request params + search),
+    for counts and aggregate reads (bases/aggregates)."""
+    meta = _reading(table, actor)
+    query = _parse(table, meta, params, view)
+    apply_search(query, meta, search)
+    return meta, query
+
+
+def where_sql(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
+    """The compiled WHERE (without the keyword) of a query; ("", []) for none."""
+    return _where(d, meta, query)
+
+
 def _where(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
     from bases.query.where import compile_where
 
@@ -310,10 +347,17 @@ def _estimate(cur, d: Dialect, table: Table, where: str, params: list) -> int | 
     return None
 
 
-def count_records(table: Table, params=None, *, actor: Actor, view=None) -> int:
-    """Always exact. Filtering on a field hidden from `actor` is FIELD_NOT_FOUND."""
-    meta = _reading(table, actor)
-    query = _parse(table, meta, params, view)
+def count_records(
+    table: Table,
+    params=None,
+    *,
+    actor: Actor,
+    view=None,
+    search: str | None = None,
+) -> int:
+    """Always exact (so not for the hot path of huge tables: see `_total`). Filtering on a
+    field hidden from `actor` is FIELD_NOT_FOUND."""
+    meta, query = query_for(table, params, actor=actor, view=view, search=search)
     with user_db(table.source) as conn:
         d = Dialect(conn)
         where_sql, where_params = _where(d, meta, query)

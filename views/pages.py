@@ -7,8 +7,6 @@ next to the form with the user's input kept.
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -18,17 +16,15 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from bases import records, schema_services, selectors, services
+from bases import schema_services, selectors, services
 from bases.connections import check_connection
 from bases.sources import config_of
 from nocoplatform.errors import DomainError, Forbidden
 from permissions.checks import Actor, can, role_of
-from permissions.comments import comment_counts
 from permissions.models import ApiToken
 from permissions.services import api_token_create, api_token_revoke
 from views.forms import (
     BaseForm,
-    ColumnForm,
     SignupForm,
     SourceSettingsForm,
     TableForm,
@@ -61,8 +57,27 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    bases = selectors.base_list(actor=_actor(request))
-    return render(request, "views/home.html", {"bases": bases})
+    """The bases the user can see, each with its table count, database kind and the user's role."""
+    from django.db.models import Count, Q
+
+    actor = _actor(request)
+    bases = (
+        selectors.base_list(actor=actor)
+        .annotate(table_count=Count("tables", filter=Q(tables__is_junction=False)))
+        .prefetch_related("sources")
+    )
+    cards = []
+    for base in bases:
+        source = min(base.sources.all(), key=lambda s: s.created_at, default=None)
+        cards.append(
+            {
+                "base": base,
+                "tables": base.table_count,
+                "source": source,
+                "role": role_of(actor, base),
+            }
+        )
+    return render(request, "views/home.html", {"cards": cards})
 
 
 @login_required
@@ -126,6 +141,7 @@ def _base_context(
     return {
         "base": base,
         "tables": tables,
+        "source": base.sources.order_by("created_at").first(),
         "role": role_of(actor, base),
         "can_schema": can(actor, "table.create", base),
         "can_manage": can(actor, "source.manage", base),
@@ -154,153 +170,6 @@ def base_page(request: HttpRequest, base_id: str) -> HttpResponse:
                 table_form.add_error("title", exc.message)
     ctx["table_form"] = table_form
     return render(request, "views/base.html", ctx)
-
-
-@login_required
-def table_page(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
-    ctx = _base_context(request, base_id)
-    table = selectors.table_get(actor=_actor(request), table_id=table_id)
-    if table.base_id != ctx["base"].pk:
-        raise Http404("Table not found.")
-    column_form = ColumnForm(request.POST or None)
-    if request.method == "POST" and not can(_actor(request), "fields.create", table):
-        raise Forbidden("Your role does not allow adding fields to this table.")
-    if request.method == "POST" and column_form.is_valid():
-        data = {
-            "title": column_form.cleaned_data["title"],
-            "uidt": column_form.cleaned_data["uidt"],
-        }
-        if column_form.cleaned_data["choices"]:
-            data["choices"] = [
-                c.strip()
-                for c in column_form.cleaned_data["choices"].split(",")
-                if c.strip()
-            ]
-        try:
-            schema_services.field_create(actor=_actor(request), table=table, data=data)
-            messages.success(request, f"Field '{data['title']}' added.")
-            return redirect("table", base_id=base_id, table_id=table_id)
-        except DomainError as exc:
-            column_form.add_error(None, exc.message)
-    actor = _actor(request)
-    # Only the fields this user may see; read-only ones render without an editor.
-    meta = records.TableMeta.of(table, actor=actor)
-    fields = meta.fields
-    columns = meta.columns
-    rows, error = [], None
-    try:
-        page = records.list_records(
-            table,
-            {"limit": 50, "fields": ",".join(f.id for f in columns)},
-            actor=actor,
-        )
-        rows = [_row_cells(meta, columns, row) for row in page.rows]
-    except DomainError as exc:
-        error = exc
-    # The comment badge of every row on the page, in one query.
-    counts = comment_counts(table=table, record_ids=[r["id"] for r in rows])
-    for r in rows:
-        r["comments"] = counts.get(str(r["id"]), 0)
-    writable_data = not table.read_only_reason and table.source.allow_data_edit
-    ctx.update(
-        {
-            "table": table,
-            "fields": fields,
-            "columns": columns,
-            "rows": rows,
-            "rows_error": error,
-            "column_form": column_form,
-            "can_edit": can(actor, "records.update", table) and writable_data,
-            "can_add": can(actor, "records.create", table) and writable_data,
-            "can_delete": can(actor, "records.delete", table) and writable_data,
-            "can_comment": can(actor, "comments.create", table),
-            "can_schema": can(actor, "fields.create", table),
-            "read_only_fields": meta.read_only,
-        }
-    )
-    return render(request, "views/table.html", ctx)
-
-
-def _row_cells(meta, columns, row: dict) -> dict:
-    """One row for the template: its record id and (field, value, editable) cells in column
-    order; `editable` is False for fields read-only for this user (the page's can_edit is
-    ANDed with it)."""
-    record_id = meta.record_id([row.get(f.title) for f in meta.pk]) if meta.pk else None
-    return {
-        "id": record_id,
-        "cells": [(f, row.get(f.title), _editable(f, meta)) for f in columns],
-    }
-
-
-def _editable(field, meta=None) -> bool:
-    return (
-        bool(field.column_name)
-        and field.uidt not in ("ID", "SpecificDBType")
-        and not field.is_pk
-        and (meta is None or field.id not in meta.read_only)
-    )
-
-
-@login_required
-def cell(
-    request: HttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
-) -> HttpResponse:
-    """htmx: a grid cell — `?edit=1` gives its editor; POST saves it.
-
-    A value the field or the database refuses comes back in the editor with the reason, the
-    typed text kept, never lost.
-    """
-    actor = _actor(request)
-    table = selectors.table_get(actor=actor, table_id=table_id)
-    if table.base_id != base_id:
-        raise Http404("Table not found.")
-    meta = records.TableMeta.of(table, actor=actor)
-    field = meta.resolve.by_id.get(field_id)  # a hidden field is 404 like a missing one
-    if field is None or not field.column_name:
-        raise Http404("Field not found.")
-    ctx = {"base_id": base_id, "table": table, "record_id": record_id, "field": field}
-    if request.method == "POST":
-        selectors.table_get(actor=actor, table_id=table_id, operation="records.update")
-        if not _editable(field, meta):
-            raise Forbidden(f"'{field.title}' is read-only.")
-        typed = request.POST.get("value", "")
-        value = (
-            typed == "true"
-            if field.uidt == "Checkbox"
-            else (None if typed == "" else typed)
-        )
-        pk_title = meta.require_pk()[0].title
-        try:
-            from bases.record_services import update_rows
-
-            update_rows(table, {pk_title: record_id, field.title: value}, actor=actor)
-        except DomainError as exc:
-            return render(
-                request,
-                "views/partials/cell_edit.html",
-                {**ctx, "value": typed, "error": exc.message},
-            )
-    row = records.get_record(table, record_id, {"fields": field.id}, actor=actor)
-    value = row.get(field.title)
-    if request.GET.get("edit") and _editable(field, meta):
-        selectors.table_get(actor=actor, table_id=table_id, operation="records.update")
-        shown = (
-            ""
-            if value is None
-            else (
-                json.dumps(value, ensure_ascii=False) if field.uidt == "JSON" else value
-            )
-        )
-        return render(request, "views/partials/cell_edit.html", {**ctx, "value": shown})
-    return render(
-        request,
-        "views/partials/cell.html",
-        {
-            **ctx,
-            "value": value,
-            "can_edit": _editable(field, meta) and can(actor, "records.update", table),
-        },
-    )
 
 
 @login_required
@@ -401,50 +270,3 @@ def swagger(request: HttpRequest, base_id: str) -> HttpResponse:
     ctx = _base_context(request, base_id)
     ctx["spec_url"] = f"/api/v2/meta/bases/{base_id}/swagger.json"
     return render(request, "views/swagger.html", ctx)
-
-
-@login_required
-@require_POST
-def row_add(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
-    """htmx: append a blank row (the database fills defaults), then show the page again."""
-    from django_htmx.http import HttpResponseClientRefresh
-
-    from bases.record_services import insert_rows
-
-    actor = _actor(request)
-    table = selectors.table_get(
-        actor=actor, table_id=table_id, operation="records.create"
-    )
-    if table.base_id != base_id:
-        raise Http404("Table not found.")
-    try:
-        insert_rows(table, {}, actor=actor)
-    except DomainError as exc:
-        return render(request, "views/error_partial.html", {"error": exc})
-    return HttpResponseClientRefresh()
-
-
-@login_required
-@require_POST
-def row_delete(
-    request: HttpRequest, base_id: str, table_id: str, record_id: str
-) -> HttpResponse:
-    """htmx: delete one row (the page asks for confirmation first); the row leaves the table."""
-    from bases.record_services import delete_rows
-
-    actor = _actor(request)
-    table = selectors.table_get(
-        actor=actor, table_id=table_id, operation="records.delete"
-    )
-    if table.base_id != base_id:
-        raise Http404("Table not found.")
-    meta = records.TableMeta.of(table, actor=actor)
-    try:
-        delete_rows(table, {meta.require_pk()[0].title: record_id}, actor=actor)
-    except DomainError as exc:
-        # Shown above the table (e.g. other rows still link to this one); the row stays.
-        from django_htmx.http import reswap, retarget
-
-        response = render(request, "views/error_partial.html", {"error": exc})
-        return reswap(retarget(response, "#row-error"), "innerHTML")
-    return HttpResponse("")

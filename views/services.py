@@ -128,3 +128,47 @@ def view_delete(*, actor: Actor, view: View) -> None:
     if view.table.views.count() == 1:
         raise Conflict("A table keeps at least one view.", code="LAST_VIEW")
     view.delete()
+
+
+def view_duplicate(*, actor: Actor, view: View) -> View:
+    """A copy of a view (filter, sort, fields, options) titled "<title> copy" (or "copy 2"…)."""
+    require(actor, "views.create", view.table.base)
+    titles = {t.lower() for t in view.table.views.values_list("title", flat=True)}
+    base_title = f"{view.title} copy"[:245]
+    title, n = base_title, 2
+    while title.lower() in titles:
+        title, n = f"{base_title} {n}", n + 1
+    copy = view_create(
+        actor=actor,
+        table=view.table,
+        title=title,
+        type=view.type,
+        data={
+            "where": view.where,
+            "sort": view.sort,
+            "field_order": view.field_order,
+            "hidden_fields": view.hidden_fields,
+        },
+    )
+    copy.options = dict(view.options or {})
+    copy.save(update_fields=["options"])
+    return copy
+
+
+def view_reorder(*, actor: Actor, table: Table, view_ids: list[str]) -> list[View]:
+    """Put a table's views in the order given (ids); views left out keep their place after."""
+    require(actor, "views.update", table.base)
+    views = {v.pk: v for v in table.views.all()}
+    unknown = [v for v in view_ids if v not in views]
+    if unknown:
+        raise InvalidInput(
+            f"No view '{unknown[0]}' in this table.", code="VIEW_NOT_FOUND"
+        )
+    ordered = [views[v] for v in dict.fromkeys(view_ids)]
+    ordered += [v for v in views.values() if v not in ordered]
+    with transaction.atomic():
+        for i, v in enumerate(ordered):
+            if v.order != i:
+                v.order = i
+                v.save(update_fields=["order"])
+    return ordered

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from views import pages
+from views import grid, grid_edit, pages, summaries, toolbar, view_tabs
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -34,23 +34,133 @@ urlpatterns = [
     ),
     path("bases/<str:base_id>/sync/", pages.sync_diff, name="sync_diff"),
     path("bases/<str:base_id>/api/", pages.swagger, name="swagger"),
-    path("bases/<str:base_id>/tables/<str:table_id>/", pages.table_page, name="table"),
+    # The grid (views/grid.py, views/grid_edit.py).
+    path("bases/<str:base_id>/tables/<str:table_id>/", grid.table_page, name="table"),
     path(
-        "bases/<str:base_id>/tables/<str:table_id>/rows", pages.row_add, name="row_add"
+        "bases/<str:base_id>/tables/<str:table_id>/views/<str:view_id>/",
+        grid.table_page,
+        name="table_view",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/rows",
+        grid.rows_window,
+        name="grid_rows",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/layout",
+        grid.layout_save,
+        name="grid_layout",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/count",
+        grid.rows_count,
+        name="grid_count",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/cells",
+        grid_edit.cells_save,
+        name="grid_cells",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/delete",
+        grid_edit.rows_delete,
+        name="grid_rows_delete",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/rows/<str:record_id>/expand",
+        grid_edit.row_expand,
+        name="grid_row_expand",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/links/<str:record_id>/<str:field_id>",
+        grid_edit.link_picker,
+        name="grid_link_picker",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/options/<str:field_id>",
+        grid_edit.option_add,
+        name="grid_option_add",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/rows",
+        grid_edit.row_add,
+        name="row_add",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/rows/<str:record_id>/delete",
-        pages.row_delete,
+        grid_edit.row_delete,
         name="row_delete",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/cells/<str:record_id>/<str:field_id>",
-        pages.cell,
+        grid_edit.cell,
         name="cell",
     ),
     path(
         "bases/<str:base_id>/fields/<str:field_id>/delete",
         pages.field_delete,
         name="field_delete",
+    ),
+    # View tabs (views/view_tabs.py), toolbar panels (views/toolbar.py), footer and
+    # grouped grid (views/summaries.py).
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/views/new",
+        view_tabs.view_new,
+        name="view_new",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/views/reorder",
+        view_tabs.view_reorder,
+        name="view_reorder",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/rename",
+        view_tabs.view_rename,
+        name="view_rename",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/duplicate",
+        view_tabs.view_duplicate,
+        name="view_duplicate",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/delete",
+        view_tabs.view_delete,
+        name="view_delete",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/filters",
+        toolbar.filter_panel,
+        name="view_filters",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/sorts",
+        toolbar.sort_panel,
+        name="view_sorts",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/group",
+        toolbar.group_panel,
+        name="view_group",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/fields",
+        toolbar.fields_panel,
+        name="view_fields",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/footer",
+        summaries.footer,
+        name="view_footer",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/groups",
+        summaries.groups,
+        name="view_groups",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/groups/rows",
+        summaries.group_rows,
+        name="view_group_rows",
     ),
 ]

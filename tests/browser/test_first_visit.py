@@ -24,8 +24,10 @@ def test_login_demo_base_and_table(page, live_server_url):
     page.wait_for_selector("text=projects")
     shot(page, "demo-base")
     page.click("aside >> text=projects")
-    page.wait_for_selector("table.data tbody tr")
-    assert page.locator("table.data tbody tr").count() == 50
+    page.wait_for_selector("table.data tbody tr.grid-row")
+    # The grid keeps only the rows near the viewport in the page; it knows them all.
+    assert page.evaluate("window.grid.store.total") == 120
+    assert page.locator("table.data tbody tr.grid-row").count() >= 15
     headers = page.locator("table.data th").all_inner_texts()
     assert "status" in headers and "budget" in headers
     shot(page, "demo-projects")
@@ -70,113 +72,105 @@ def test_schema_sync_diff_shows_and_applies(page, live_server_url):
     shot(page, "sync")
 
 
+def grid_cell(page, n: int, c: int):
+    """Row n (1-based), data column c (0-based) of the grid."""
+    return page.locator(f'#grid tr.grid-row[data-n="{n}"] td.cell').nth(c)
+
+
+def wait_cell(page, n: int, c: int, text: str):
+    page.wait_for_function(
+        "([n, c, text]) => { const td = document.querySelectorAll("
+        "`#grid tr.grid-row[data-n='${n}'] td.cell`)[c];"
+        " return td && !td.classList.contains('editing') && td.innerText.includes(text); }",
+        arg=[n, c, text],
+    )
+
+
 def test_edit_cells_in_the_browser(page, live_server_url):
     login(page, live_server_url)
     page.click("text=Demo CRM")
     page.click("aside >> text=clients")
-    row = page.locator("table.data tbody tr").nth(2)
-    cell = row.locator("td").nth(1)  # name
+    cell = grid_cell(page, 3, 1)  # name
     cell.dblclick()
-    editor = row.locator("td.editing input[name=value]")
+    editor = page.locator("#grid td.editing input")
     editor.fill("Zoë & Co")
     editor.press("Enter")
-    page.wait_for_selector(
-        "table.data tbody tr:nth-child(3) td.cell.editable >> text=Zoë & Co"
-    )
-    email = row.locator("td").nth(2)
-    email.dblclick()
-    box = row.locator("td.editing input[name=value]")
+    wait_cell(page, 3, 1, "Zoë & Co")
+    grid_cell(page, 3, 2).dblclick()  # email
+    box = page.locator("#grid td.editing input")
     box.fill("not-an-email")
     box.press("Enter")
-    error = row.locator("td.invalid .cell-error")
+    error = page.locator("#grid td.invalid .cell-error")
     error.wait_for()
     assert "not a valid email" in error.inner_text()
-    assert row.locator("td.invalid input[name=value]").input_value() == "not-an-email"
+    assert page.locator("#grid td.invalid input").input_value() == "not-an-email"
     shot(page, "cell-edit-error")
     page.reload()
-    assert "Zoë & Co" in page.locator("table.data tbody tr").nth(2).inner_text()
+    page.wait_for_selector("#grid tr.grid-row")
+    assert "Zoë & Co" in page.locator('#grid tr.grid-row[data-n="3"]').inner_text()
 
 
 def test_escape_cancels_a_cell_edit(page, live_server_url):
     login(page, live_server_url)
     page.click("text=Demo CRM")
     page.click("aside >> text=tasks")
-    row = page.locator("table.data tbody tr").first
-    before = row.locator("td").nth(1).inner_text()
-    row.locator("td").nth(1).dblclick()
-    box = row.locator("td.editing input[name=value]")
+    cell = grid_cell(page, 1, 1)
+    before = cell.inner_text()
+    cell.dblclick()
+    box = page.locator("#grid td.editing input")
     box.fill("never saved")
     box.press("Escape")
-    page.wait_for_selector(
-        "table.data tbody tr:first-child td.editing", state="detached"
-    )
-    assert row.locator("td").nth(1).inner_text() == before
+    page.wait_for_selector("#grid td.editing", state="detached")
+    assert grid_cell(page, 1, 1).inner_text() == before
     page.reload()
-    assert (
-        page.locator("table.data tbody tr").first.locator("td").nth(1).inner_text()
-        == before
-    )
+    page.wait_for_selector("#grid tr.grid-row")
+    assert grid_cell(page, 1, 1).inner_text() == before
 
 
 def test_arrow_keys_and_enter_edit_like_a_spreadsheet(page, live_server_url):
     login(page, live_server_url)
     page.click("text=Demo CRM")
     page.click("aside >> text=projects")
-    first = (
-        page.locator("table.data tbody tr").first.locator("td").nth(1)
-    )  # row 1, name
-    first.focus()
+    grid_cell(page, 1, 1).click()  # row 1, name
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowRight")  # row 2, status
-    focused = page.evaluate("document.activeElement.dataset.field")
-    status_id = (
-        page.locator("table.data tbody tr")
-        .nth(1)
-        .locator("td")
-        .nth(2)
-        .get_attribute("data-field")
-    )
-    assert focused == status_id
+    assert page.evaluate("[window.grid.active.r, window.grid.active.c]") == [1, 2]
     page.keyboard.press("ArrowLeft")  # row 2, name
     page.keyboard.press("Enter")
-    box = (
-        page.locator("table.data tbody tr")
-        .nth(1)
-        .locator("td.editing input[name=value]")
-    )
+    box = page.locator('#grid tr.grid-row[data-n="2"] td.editing input')
     box.fill("Typed with the keyboard")
     box.press("Enter")
-    page.wait_for_selector("text=Typed with the keyboard")
-    assert (
-        page.evaluate("document.activeElement.innerText").strip()
-        == "Typed with the keyboard"
-    )
+    wait_cell(page, 2, 1, "Typed with the keyboard")
+    # Enter saved and moved down; the grid has the keyboard again.
+    assert page.evaluate("[window.grid.active.r, window.grid.active.c]") == [2, 1]
+    assert page.evaluate("document.activeElement.id") == "grid"
 
 
 def test_add_and_delete_a_row(page, live_server_url):
     login(page, live_server_url)
     page.click("text=Demo CRM")
     page.click("aside >> text=tasks")
-    rows = page.locator("table.data tbody tr")
-    before = rows.count()
-    first_id = rows.first.locator("td").first.inner_text()
+    page.wait_for_selector("#grid tr.grid-row")
+    before = page.evaluate("window.grid.store.total")
+    first_id = page.locator('#grid tr.grid-row[data-n="1"]').get_attribute("data-id")
     page.on("dialog", lambda dialog: dialog.accept())
-    rows.first.locator("td.row-actions button").click()
-    page.wait_for_function(
-        f"document.querySelectorAll('table.data tbody tr').length === {before - 1}"
-    )
+    page.locator('#grid tr.grid-row[data-n="1"] td.rownum').click()
+    page.click(".grid-delete")
+    page.wait_for_function(f"window.grid.store.total === {before - 1}")
     page.reload()
+    page.wait_for_selector("#grid tr.grid-row")
     assert (
-        page.locator("table.data tbody tr").first.locator("td").first.inner_text()
+        page.locator('#grid tr.grid-row[data-n="1"]').get_attribute("data-id")
         != first_id
     )
     page.click("text=+ Add row")
-    page.wait_for_load_state("load")
-    page.wait_for_selector("table.data tbody tr")
+    page.wait_for_function(f"window.grid.store.total === {before}")
     # A client that projects still point to cannot go: the reason shows, the row stays.
     page.click("aside >> text=clients")
-    page.locator("table.data tbody tr").first.locator("td.row-actions button").click()
+    page.wait_for_selector("#grid tr.grid-row")
+    page.locator('#grid tr.grid-row[data-n="1"] td.rownum').click()
+    page.click(".grid-delete")
     page.locator("#row-error .error").wait_for()
     assert "refused" in page.locator("#row-error").inner_text()
-    assert page.locator("table.data tbody tr").count() == 40
+    assert page.evaluate("window.grid.store.total") == 40
     shot(page, "rows")

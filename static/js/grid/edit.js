@@ -1,0 +1,645 @@
+// Cell editing: an editor per field type inside the cell, saves through the cell endpoint
+// (one cell) or the range endpoint (paste, clear, undo/redo), and the undo stack.
+//
+// A refused value keeps the editor open with the typed text and the reason under it; leaving
+// the cell then keeps the text on screen, marked invalid, until it is fixed or Esc'd.
+
+const TEXT_MODES = {
+  Email: "email",
+  URL: "url",
+  PhoneNumber: "tel",
+  Number: "numeric",
+  Rating: "numeric",
+  Decimal: "decimal",
+  Currency: "decimal",
+  Percent: "decimal",
+  Duration: "decimal",
+};
+const INPUT_TYPES = { Date: "date", DateTime: "datetime-local", Time: "time" };
+const UNDO_LIMIT = 200;
+
+function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+// A refused value stays on screen, in the cell's clipping box.
+function typedBox(text) {
+  const box = el("div", { class: "c" });
+  box.appendChild(el("span", { class: "typed" }, text));
+  return box;
+}
+
+function parseTSV(text) {
+  // Excel / Google Sheets: tab-separated, CRLF rows, "quoted" cells may hold tabs and newlines.
+  const rows = [];
+  let row = [];
+  let cell = "";
+  let quoted = false;
+  text = text.replace(/\r\n?/g, "\n");
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"' && cell === "") quoted = true;
+    else if (ch === "\t") {
+      row.push(cell);
+      cell = "";
+    } else if (ch === "\n") {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = "";
+    } else cell += ch;
+  }
+  if (cell !== "" || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+function tsvCell(text) {
+  return /[\t\n"]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export class Editing {
+  constructor(grid) {
+    this.grid = grid;
+    this.editing = null; // {r, c, td, input, original, kind}
+    this.undoStack = [];
+    this.redoStack = [];
+  }
+
+  editableAt(c) {
+    const col = this.grid.column(c);
+    return col && col.edit;
+  }
+
+  // --- starting and ending an edit ------------------------------------------------------
+  start(initial = null) {
+    const g = this.grid;
+    const { r, c } = g.active;
+    const td = g.cellEl(r, c);
+    const col = g.column(c);
+    if (!td || !col) return;
+    if (col.uidt === "LinkToAnotherRecord") {
+      if (g.rowId(r) !== null) this.openLinks(r, c, td);
+      return;
+    }
+    if (!col.edit) {
+      g.message(`'${col.title}' is read-only.`, "info");
+      return;
+    }
+    if (col.uidt === "Checkbox") {
+      this.toggleCheckbox(r, c);
+      return;
+    }
+    const kept = td.dataset.typed; // text of an earlier refused save
+    const value = kept !== undefined ? kept : td.dataset.v || "";
+    const original = { html: td.innerHTML, cls: td.className, v: td.dataset.v || "" };
+    td.classList.add("editing");
+    let input;
+    let kind = "text";
+    if (col.uidt === "SingleSelect" || col.uidt === "MultiSelect") {
+      kind = col.uidt === "MultiSelect" ? "multi" : "select";
+      input = this.selectEditor(col, value, initial, kind);
+    } else if (col.uidt === "LongText" || col.uidt === "JSON") {
+      kind = col.uidt === "JSON" ? "json" : "long";
+      input = el("textarea", { "aria-label": col.title, rows: "6", spellcheck: kind === "json" ? "false" : "true" });
+      input.className = `cell-popup cell-textarea${kind === "json" ? " mono" : ""}`;
+      input.value = initial !== null ? initial : value;
+    } else if (INPUT_TYPES[col.uidt]) {
+      input = el("input", { type: INPUT_TYPES[col.uidt], "aria-label": col.title });
+      if (col.uidt === "Time") input.step = "1";
+      input.value = col.uidt === "DateTime" ? value.slice(0, 16) : value;
+    } else {
+      input = el("input", { type: "text", "aria-label": col.title, autocomplete: "off" });
+      if (TEXT_MODES[col.uidt]) input.inputMode = TEXT_MODES[col.uidt];
+      input.value = initial !== null ? initial : value;
+    }
+    input.classList.add("cell-input");
+    td.replaceChildren(input);
+    this.fitPopup(input);
+    if (td.dataset.error) this.showError(td, td.dataset.error);
+    this.editing = { r, c, td, input, original, kind, id: g.rowId(r), field: col.id };
+    input.addEventListener("keydown", (event) => this.onEditorKey(event));
+    input.addEventListener("focusout", () => {
+      // Clicking elsewhere commits (after the click has had its say).
+      setTimeout(() => {
+        if (this.editing && this.editing.input === input && !this.editing.td.contains(document.activeElement)) {
+          this.commit({ move: null, refocus: false });
+        }
+      }, 150);
+    });
+    const focus = input.querySelector ? input.querySelector("input") || input : input;
+    focus.focus();
+    if (focus.setSelectionRange && initial === null && focus.type === "text") {
+      focus.setSelectionRange(focus.value.length, focus.value.length);
+    }
+  }
+
+  // A popup near the grid's right edge opens leftwards, so it stays in view.
+  fitPopup(popup) {
+    if (!popup.classList.contains("cell-popup")) return;
+    const wrap = this.grid.wrap.getBoundingClientRect();
+    const box = popup.getBoundingClientRect();
+    if (box.right > wrap.right - 4) popup.classList.add("to-left");
+    // Near the bottom, open upwards when there is more room above.
+    if (box.bottom > wrap.bottom - 4 && box.top - wrap.top > wrap.bottom - box.top) popup.classList.add("to-top");
+  }
+
+  onEditorKey(event) {
+    const e = this.editing;
+    if (!e) return;
+    const multiline = e.kind === "long" || e.kind === "json";
+    if (event.key === "Escape") {
+      event.preventDefault();
+      this.cancel();
+    } else if (event.key === "Enter" && !(multiline && (event.shiftKey || event.altKey))) {
+      if (e.kind === "select" || e.kind === "multi") return; // the list handles Enter
+      event.preventDefault();
+      this.commit({ move: [1, 0] });
+    } else if (event.key === "Tab") {
+      event.preventDefault();
+      this.commit({ move: [0, event.shiftKey ? -1 : 1] });
+    }
+  }
+
+  value() {
+    const e = this.editing;
+    if (e.kind === "select" || e.kind === "multi") return e.input.dataset.value || "";
+    return e.input.value;
+  }
+
+  cancel() {
+    const e = this.editing;
+    if (!e) return;
+    this.editing = null;
+    e.td.className = e.original.cls;
+    e.td.innerHTML = e.original.html;
+    delete e.td.dataset.typed;
+    delete e.td.dataset.error;
+    e.td.classList.remove("invalid", "editing");
+    this.grid.wrap.focus({ preventScroll: true });
+    this.grid.paint();
+  }
+
+  async commit({ move = [1, 0], refocus = true } = {}) {
+    const e = this.editing;
+    if (!e || e.saving) return;
+    const g = this.grid;
+    const text = this.value();
+    if (e.kind === "json" && text.trim() !== "") {
+      try {
+        JSON.parse(text);
+      } catch (err) {
+        this.showError(e.td, `invalid JSON: ${err.message}`);
+        if (move === null) this.leaveInvalid(e, text, `invalid JSON: ${err.message}`);
+        return;
+      }
+    }
+    const old = e.original.v;
+    if (text === old && e.td.dataset.typed === undefined) {
+      this.editing = null;
+      this.restore(e);
+      if (refocus) this.after(move);
+      return;
+    }
+    e.saving = true;
+    const result = await this.saveOne(e.id, e.field, text, e.td);
+    e.saving = false;
+    if (!result.ok) {
+      if (this.editing !== e) return;
+      this.showError(e.td, result.message);
+      if (move === null) this.leaveInvalid(e, text, result.message);
+      return;
+    }
+    if (this.editing === e) this.editing = null;
+    this.push({ changes: [{ id: e.id, field: e.field, old, value: text }] });
+    if (refocus) this.after(move);
+  }
+
+  restore(e) {
+    e.td.className = e.original.cls;
+    e.td.innerHTML = e.original.html;
+    this.grid.paint();
+  }
+
+  after(move) {
+    const g = this.grid;
+    g.wrap.focus({ preventScroll: true });
+    if (move) g.setActive(g.active.r + move[0], g.active.c + move[1]);
+    else g.paint();
+  }
+
+  // The user left a refused edit: keep the typed text on screen, marked, with the reason.
+  leaveInvalid(e, text, message) {
+    this.editing = null;
+    const td = e.td;
+    td.classList.remove("editing");
+    td.classList.add("invalid");
+    td.dataset.typed = text;
+    td.dataset.error = message;
+    td.title = message;
+    td.replaceChildren(typedBox(text), el("span", { class: "cell-error" }, message));
+  }
+
+  showError(td, message) {
+    td.classList.add("invalid");
+    td.dataset.error = message;
+    let box = td.querySelector(".cell-error");
+    if (!box) {
+      box = el("div", { class: "cell-error", role: "alert" });
+      td.appendChild(box);
+    }
+    box.textContent = message;
+  }
+
+  // POST one cell; on success the cell is replaced by the server's rendering.
+  async saveOne(id, field, text, td) {
+    const g = this.grid;
+    const body = new URLSearchParams({ value: text });
+    const response = await fetch(g.url(`cells/${encodeURIComponent(id)}/${field}`), {
+      method: "POST",
+      headers: g.headers(),
+      body,
+    });
+    if (!response.ok) {
+      let message = `Not saved (${response.status}).`;
+      try {
+        message = (await response.json()).message || message;
+      } catch (err) {
+        /* not JSON */
+      }
+      return { ok: false, message };
+    }
+    const holder = document.createElement("tr");
+    holder.innerHTML = await response.text();
+    const fresh = holder.firstElementChild;
+    if (td && td.isConnected !== undefined && fresh) {
+      td.replaceWith(fresh);
+      // The detached row in the store holds the same node, so nothing else to update.
+    }
+    g.paint();
+    return { ok: true };
+  }
+
+  // --- select / multi-select ------------------------------------------------------------------
+  selectEditor(col, value, initial, kind) {
+    const g = this.grid;
+    const box = el("div", { class: "cell-popup select-popup", role: "listbox", "aria-label": col.title });
+    const chosen = new Set(kind === "multi" ? value.split(",").filter(Boolean) : value ? [value] : []);
+    box.dataset.value = value;
+    const filter = el("input", { type: "text", class: "select-filter", placeholder: "Find an option…", "aria-label": `Find ${col.title}` });
+    filter.value = initial || "";
+    const list = el("ul", { class: "select-list" });
+    box.append(filter, list);
+    let hi = 0;
+    const sync = () => {
+      box.dataset.value = kind === "multi" ? col.choices.map((x) => x.title).filter((t) => chosen.has(t)).join(",") : Array.from(chosen)[0] || "";
+    };
+    const items = () => Array.from(list.querySelectorAll("li[data-title]"));
+    const draw = () => {
+      const q = filter.value.trim().toLowerCase();
+      list.replaceChildren();
+      if (kind === "select" && !q) list.appendChild(this.optionItem({ title: "", color: "transparent" }, !chosen.size, "— none"));
+      for (const choice of col.choices) {
+        if (q && !choice.title.toLowerCase().includes(q)) continue;
+        list.appendChild(this.optionItem(choice, chosen.has(choice.title)));
+      }
+      const exact = col.choices.some((x) => x.title.toLowerCase() === q);
+      if (q && !exact && g.cfg.canAddOption) {
+        const add = el("li", { class: "add-option", "data-title": filter.value.trim(), "data-add": "1" }, `+ Add option “${filter.value.trim()}”`);
+        list.appendChild(add);
+      }
+      hi = Math.min(hi, items().length - 1);
+      items().forEach((li, i) => li.classList.toggle("hi", i === hi));
+    };
+    const pick = async (li) => {
+      if (!li) return;
+      let title = li.dataset.title;
+      if (li.dataset.add) {
+        const result = await g.post(`grid/options/${col.id}`, { title });
+        if (!result.ok) {
+          this.showError(this.editing.td, result.data.message || "Option not added.");
+          return;
+        }
+        col.choices = result.data.choices.map((x) => ({ title: x.title, color: x.color }));
+        filter.value = "";
+      }
+      if (kind === "multi") {
+        if (chosen.has(title)) chosen.delete(title);
+        else chosen.add(title);
+        sync();
+        draw();
+        filter.focus();
+      } else {
+        chosen.clear();
+        if (title) chosen.add(title);
+        sync();
+        this.commit({ move: [1, 0] });
+      }
+    };
+    filter.addEventListener("input", () => {
+      hi = 0;
+      draw();
+    });
+    filter.addEventListener("keydown", (event) => {
+      const all = items();
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        hi = Math.max(0, Math.min(all.length - 1, hi + (event.key === "ArrowDown" ? 1 : -1)));
+        all.forEach((li, i) => li.classList.toggle("hi", i === hi));
+        if (all[hi]) all[hi].scrollIntoView({ block: "nearest" });
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        if (kind === "multi" && (event.ctrlKey || event.metaKey || (!filter.value && all.length === 0))) this.commit({ move: [1, 0] });
+        else pick(all[hi]);
+      }
+    });
+    list.addEventListener("mousedown", (event) => {
+      event.preventDefault();
+      pick(event.target.closest("li[data-title]"));
+    });
+    if (kind === "multi") {
+      const done = el("button", { type: "button", class: "primary small-btn select-done" }, "Done");
+      done.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        this.commit({ move: [1, 0] });
+      });
+      box.appendChild(done);
+    }
+    box.focus = () => filter.focus();
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" || event.key === "Tab") this.onEditorKey(event);
+    });
+    draw();
+    return box;
+  }
+
+  optionItem(choice, on, label) {
+    const li = el("li", { "data-title": choice.title, role: "option", "aria-selected": on ? "true" : "false" });
+    if (on) li.classList.add("on");
+    const chip = el("span", { class: "chip" }, label || choice.title);
+    if (!label) chip.style.background = choice.color;
+    li.append(el("span", { class: "tick" }, on ? "✓" : ""), chip);
+    return li;
+  }
+
+  // --- checkbox: one click ------------------------------------------------------------------
+  checkboxHit(event, td) {
+    const box = td.querySelector(".cb");
+    if (!box) return true;
+    const rect = box.getBoundingClientRect();
+    return event.clientX >= rect.left - 6 && event.clientX <= rect.right + 6;
+  }
+  async toggleCheckbox(r, c) {
+    const g = this.grid;
+    const col = g.column(c);
+    const td = g.cellEl(r, c);
+    if (!col.edit || !td || col.uidt !== "Checkbox") return;
+    const old = td.dataset.v || "false";
+    const value = old === "true" ? "false" : "true";
+    const result = await this.saveOne(g.rowId(r), col.id, value, td);
+    if (result.ok) this.push({ changes: [{ id: g.rowId(r), field: col.id, old, value }] });
+    else g.message(result.message);
+  }
+
+  // --- link picker ----------------------------------------------------------------------------
+  async openLinks(r, c, td) {
+    const g = this.grid;
+    const col = g.column(c);
+    const id = g.rowId(r);
+    const popup = el("div", { class: "cell-popup link-popup", tabindex: "-1" });
+    const original = { html: td.innerHTML, cls: td.className, v: td.dataset.v || "" };
+    td.classList.add("editing");
+    td.appendChild(popup);
+    this.editing = { r, c, td, input: popup, original, kind: "link", id, field: col.id };
+    const url = g.url(`grid/links/${encodeURIComponent(id)}/${col.id}`);
+    let changed = false;
+    const close = async () => {
+      if (this.editing && this.editing.input === popup) this.editing = null;
+      popup.remove();
+      td.classList.remove("editing");
+      if (changed) {
+        const response = await fetch(g.url(`cells/${encodeURIComponent(id)}/${col.id}`), { headers: g.headers() });
+        const holder = document.createElement("tr");
+        holder.innerHTML = await response.text();
+        if (holder.firstElementChild) td.replaceWith(holder.firstElementChild);
+      }
+      g.wrap.focus({ preventScroll: true });
+      g.paint();
+    };
+    const load = async (q = "", init = null) => {
+      const response = await fetch(`${url}?q=${encodeURIComponent(q)}`, init || { headers: g.headers() });
+      popup.innerHTML = await response.text();
+      this.fitPopup(popup);
+      const search = popup.querySelector(".lp-search");
+      if (search) {
+        search.focus();
+        search.setSelectionRange(search.value.length, search.value.length);
+      } else popup.focus();
+    };
+    let timer = null;
+    popup.addEventListener("input", (event) => {
+      if (!event.target.classList.contains("lp-search")) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => load(event.target.value), 200);
+    });
+    popup.addEventListener("click", async (event) => {
+      const button = event.target.closest("[data-link]");
+      if (!button) return;
+      const q = (popup.querySelector(".lp-search") || { value: "" }).value;
+      const body = new URLSearchParams({ action: button.dataset.link, target: button.dataset.target, q });
+      changed = true;
+      await load(q, { method: "POST", headers: g.headers(), body });
+    });
+    popup.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        close();
+      } else if (event.key === "Enter" && event.target.classList.contains("lp-search")) {
+        event.preventDefault();
+        const first = popup.querySelector(".lp-results [data-link='link']");
+        if (first) first.click();
+      }
+    });
+    popup.addEventListener("focusout", () => {
+      setTimeout(() => {
+        if (popup.isConnected && !popup.contains(document.activeElement)) close();
+      }, 200);
+    });
+    await load();
+  }
+
+  // --- ranges: clear, copy, paste -----------------------------------------------------------
+  rangeCells() {
+    const g = this.grid;
+    const { r0, r1, c0, c1 } = g.selection();
+    const out = [];
+    for (let r = r0; r <= r1; r++) {
+      const row = [];
+      for (let c = c0; c <= c1; c++) row.push({ r, c, td: g.cellEl(r, c) });
+      out.push(row);
+    }
+    return out;
+  }
+
+  async clear() {
+    const g = this.grid;
+    const changes = [];
+    for (const row of this.rangeCells()) {
+      for (const { r, c, td } of row) {
+        const col = g.column(c);
+        if (!td || !col.edit) continue;
+        const value = col.uidt === "Checkbox" ? "false" : "";
+        if ((td.dataset.v || "") === value) continue;
+        changes.push({ id: g.rowId(r), field: col.id, old: td.dataset.v || "", value });
+      }
+    }
+    if (!changes.length) return;
+    await this.saveMany(changes, { record: true });
+  }
+
+  copy(event) {
+    const g = this.grid;
+    const lines = [];
+    let missing = false;
+    for (const row of this.rangeCells()) {
+      lines.push(
+        row
+          .map(({ td }) => {
+            if (!td) {
+              missing = true;
+              return "";
+            }
+            return tsvCell(td.dataset.typed !== undefined ? td.dataset.typed : td.dataset.v || "");
+          })
+          .join("\t"),
+      );
+    }
+    event.clipboardData.setData("text/plain", lines.join("\n"));
+    event.preventDefault();
+    const n = lines.length * (lines[0] ? lines[0].split("\t").length : 0);
+    g.message(missing ? "Copied the loaded rows of the range." : `Copied ${n} cell${n === 1 ? "" : "s"}.`, "ok");
+  }
+
+  async paste(event) {
+    const g = this.grid;
+    const text = event.clipboardData.getData("text/plain");
+    event.preventDefault();
+    if (!text) return;
+    let data = parseTSV(text.replace(/\r?\n$/, ""));
+    const { r0, r1, c0, c1 } = g.selection();
+    // One copied cell fills a selected range, as spreadsheets do.
+    if (data.length === 1 && data[0].length === 1 && (r1 > r0 || c1 > c0)) {
+      data = Array.from({ length: r1 - r0 + 1 }, () => Array(c1 - c0 + 1).fill(data[0][0]));
+    }
+    const changes = [];
+    const skipped = new Set();
+    let clipped = 0;
+    data.forEach((values, i) => {
+      const r = r0 + i;
+      if (r >= g.store.total || !g.rowEl(r)) {
+        clipped += 1;
+        return;
+      }
+      values.forEach((value, j) => {
+        const c = c0 + j;
+        const col = g.column(c);
+        if (!col) return;
+        if (!col.edit) {
+          skipped.add(col.title);
+          return;
+        }
+        const td = g.cellEl(r, c);
+        changes.push({ id: g.rowId(r), field: col.id, old: td ? td.dataset.v || "" : "", value });
+      });
+    });
+    if (!changes.length) {
+      g.message(skipped.size ? `Nothing pasted: ${Array.from(skipped).join(", ")} read-only.` : "Nothing to paste here.");
+      return;
+    }
+    const ok = await this.saveMany(changes, { record: true });
+    if (ok) {
+      const rows = Math.min(data.length, g.store.total - r0);
+      const cols = Math.max(...data.map((x) => x.length));
+      g.anchor = { r: r0, c: c0 };
+      g.active = { r: Math.max(r0, r0 + rows - 1), c: Math.min(g.columns.length - 1, c0 + cols - 1) };
+      g.paint();
+      const notes = [];
+      if (skipped.size) notes.push(`read-only, left as they were: ${Array.from(skipped).join(", ")}`);
+      if (clipped) notes.push(`${clipped} row${clipped === 1 ? "" : "s"} below the end not pasted`);
+      g.message(`Pasted ${changes.length} cell${changes.length === 1 ? "" : "s"}${notes.length ? ` (${notes.join("; ")})` : ""}.`, notes.length ? "error" : "ok");
+    }
+  }
+
+  // Save many cells in one atomic request; refused cells show their reason and the pasted text.
+  async saveMany(changes, { record }) {
+    const g = this.grid;
+    const result = await g.post("grid/cells", { changes: changes.map(({ id, field, value }) => ({ id, field, value })) });
+    if (!result.ok) {
+      const errors = (result.data && result.data.errors) || [];
+      for (const error of errors) {
+        const tr = g.store.findById(error.id);
+        const c = g.columns.findIndex((col) => col.id === error.field);
+        if (!tr || c < 0) continue;
+        const td = tr.children[c + 1];
+        const change = changes.find((x) => String(x.id) === String(error.id) && x.field === error.field);
+        td.classList.add("invalid");
+        td.dataset.typed = change ? change.value : "";
+        td.dataset.error = error.message;
+        td.title = error.message;
+        td.replaceChildren(typedBox(td.dataset.typed), el("span", { class: "cell-error" }, error.message));
+      }
+      const n = errors.length;
+      g.message(n ? `Nothing saved: ${n} cell${n === 1 ? "" : "s"} refused (${errors[0].message}${n > 1 ? ", …" : ""}).` : (result.data && result.data.message) || "Nothing saved.");
+      return false;
+    }
+    for (const [id, html] of Object.entries(result.data.rows || {})) {
+      const old = g.store.findById(id);
+      if (!old) continue;
+      const holder = document.createElement("tbody");
+      holder.innerHTML = html;
+      if (holder.firstElementChild) g.store.replaceRow(old, holder.firstElementChild);
+    }
+    if (record) this.push({ changes });
+    g.paint();
+    return true;
+  }
+
+  // --- undo / redo ------------------------------------------------------------------------------
+  push(entry) {
+    this.undoStack.push(entry);
+    if (this.undoStack.length > UNDO_LIMIT) this.undoStack.shift();
+    this.redoStack = [];
+  }
+  async undo() {
+    const entry = this.undoStack.pop();
+    if (!entry) {
+      this.grid.message("Nothing to undo.", "ok");
+      return;
+    }
+    const back = entry.changes.map((x) => ({ id: x.id, field: x.field, old: x.value, value: x.old }));
+    if (await this.saveMany(back, { record: false })) {
+      this.redoStack.push(entry);
+      this.grid.message(`Undone (${back.length} cell${back.length === 1 ? "" : "s"}).`, "ok");
+    } else this.undoStack.push(entry);
+  }
+  async redo() {
+    const entry = this.redoStack.pop();
+    if (!entry) return;
+    const again = entry.changes.map((x) => ({ id: x.id, field: x.field, old: x.old, value: x.value }));
+    if (await this.saveMany(again, { record: false })) {
+      this.undoStack.push(entry);
+      this.grid.message("Redone.", "ok");
+    } else this.redoStack.push(entry);
+  }
+}

@@ -1,0 +1,166 @@
+"""View tabs above the grid: list, create, rename, duplicate, delete and reorder a table's views.
+
+Writes go through views.services; a refused title comes back in its form with the reason.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from bases import selectors
+from nocoplatform.errors import DomainError, InvalidInput
+from permissions.checks import can
+from views import services
+from views.models import View
+from views.toolbar import (
+    _actor,
+    _fresh,
+    _load,
+    _page_objects,
+    _table_url,
+    current_view,
+    search_text,
+)
+
+
+def tabs_context(context) -> dict:
+    request, base, table, view = _page_objects(context)
+    return _tabs(request, base, table, view)
+
+
+def _tabs(
+    request, base, table, view, *, error: str = "", typed: str = "", renaming=None
+) -> dict:
+    """`typed` is a refused title, shown again in the new-view form (or, with `renaming`,
+    in that view's rename form)."""
+    actor = _actor(request)
+    return {
+        "request": request,
+        "base": base,
+        "table": table,
+        "view": view,
+        "views": list(table.views.all()),
+        "view_types": View.Type.choices,
+        "can_create": can(actor, "views.create", base),
+        "can_update": can(actor, "views.update", base),
+        "can_delete": can(actor, "views.delete", base),
+        "q": search_text(request),
+        "tab_error": error,
+        "typed": "" if renaming else typed,
+        "renaming": renaming,
+        "rename_typed": typed if renaming else "",
+    }
+
+
+# ---- view tabs
+
+
+def _tabs_response(request, base, table, view, **kwargs) -> HttpResponse:
+    return render(
+        request,
+        "views/partials/view_tabs_bar.html",
+        _tabs(request, base, table, view, **kwargs),
+    )
+
+
+@login_required
+@require_POST
+def view_new(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
+    actor = _actor(request)
+    table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
+    if table.base_id != base_id:
+        raise Http404("Table not found.")
+    current = _shown_view(request, table, current_view(request, table))
+    title = request.POST.get("title", "")
+    kind = request.POST.get("type") or View.Type.GRID
+    try:
+        if kind != View.Type.GRID:
+            raise InvalidInput(
+                f"{View.Type(kind).label if kind in View.Type.values else kind} views "
+                "are not available yet; create a grid view."
+            )
+        view = services.view_create(actor=actor, table=table, title=title, type=kind)
+    except DomainError as exc:
+        return _tabs_response(
+            request, table.base, table, current, error=exc.message, typed=title
+        )
+    return HttpResponseClientRedirect(_table_url(table.base, table, view))
+
+
+@login_required
+@require_POST
+def view_rename(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    base, table, view = _load(request, base_id, view_id)
+    title = request.POST.get("title", "")
+    shown = _shown_view(request, table, view)
+    try:
+        renamed = services.view_update(
+            actor=_actor(request), view=_fresh(view), data={"title": title}
+        )
+    except DomainError as exc:
+        return _tabs_response(
+            request,
+            base,
+            table,
+            shown,
+            error=exc.message,
+            typed=title,
+            renaming=view.pk,
+        )
+    return _tabs_response(
+        request, base, table, renamed if renamed.pk == shown.pk else shown
+    )
+
+
+def _shown_view(request, table, fallback: View) -> View:
+    """The view the page is showing (the tabs post `current`), to keep its tab active."""
+    current = table.views.filter(pk=request.POST.get("current", "")).first()
+    return current or fallback
+
+
+@login_required
+@require_POST
+def view_duplicate(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    base, table, view = _load(request, base_id, view_id)
+    try:
+        copy = services.view_duplicate(actor=_actor(request), view=_fresh(view))
+    except DomainError as exc:
+        return _tabs_response(request, base, table, view, error=exc.message)
+    return HttpResponseClientRedirect(_table_url(base, table, copy))
+
+
+@login_required
+@require_POST
+def view_delete(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    base, table, view = _load(request, base_id, view_id)
+    shown = _shown_view(request, table, view)
+    try:
+        services.view_delete(actor=_actor(request), view=view)
+    except DomainError as exc:
+        return _tabs_response(request, base, table, shown, error=exc.message)
+    if shown.pk == view.pk:
+        return HttpResponseClientRedirect(
+            _table_url(base, table, services.default_view(table))
+        )
+    return _tabs_response(request, base, table, shown)
+
+
+@login_required
+@require_POST
+def view_reorder(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
+    actor = _actor(request)
+    table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
+    if table.base_id != base_id:
+        raise Http404("Table not found.")
+    shown = _shown_view(request, table, services.default_view(table))
+    try:
+        services.view_reorder(
+            actor=actor, table=table, view_ids=request.POST.getlist("order")
+        )
+    except DomainError as exc:
+        return _tabs_response(request, table.base, table, shown, error=exc.message)
+    return _tabs_response(request, table.base, table, shown)
