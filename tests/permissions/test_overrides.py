@@ -393,3 +393,20 @@ def test_views_api_does_not_name_hidden_fields(world):
         token_client(w.tokens["creator"]).get(f"/api/v2/meta/views/{view.pk}").json()
     )
     assert creator_view["where"] == "(email,like,%example%)"
+
+
+def test_has_many_links_need_write_access_to_the_related_table(world):
+    w = world
+    table_role_set(
+        actor=owner(w),
+        table=w.table("projects"),
+        user_id=w.users["editor"].pk,
+        role="viewer",
+    )
+    c = token_client(w.tokens["editor"])
+    link = w.field("clients", "projects")
+    url = f"/api/v2/tables/{w.table('clients').pk}/links/{link.pk}/records/1"
+    before = c.get(url).json()
+    r = c.post(url, [{"id": 3}], format="json")
+    assert r.status_code == 403
+    assert c.get(url).json() == before
