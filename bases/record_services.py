@@ -465,6 +465,10 @@ def link_records(
         raise Forbidden(f"'{link.title}' is read-only for you.", code="FIELD_READ_ONLY")
     related = link.related_table
     related_meta = TableMeta.of(related, actor=actor)
+    if link.options.get("relation") == "hm":
+        # Has-many links are stored in the related table's rows: the actor must be allowed
+        # to change those too (a table override may make it read-only for them).
+        require(actor, "records.update", related)
     related_meta.require_pk()
     o = link.options
     this_pk = meta.parse_record_id(record_id)

@@ -54,6 +54,11 @@ class TableMeta:
         )
         self._rules_loaded = False
         self._by_role: dict = {}
+        self._links = [
+            f
+            for f in self.all_fields
+            if f.related_table_id and f.related_table is not None
+        ]
 
     @classmethod
     def of(cls, table: Table, *, actor: Actor) -> TableMeta:
@@ -100,18 +105,22 @@ class TableMeta:
         role = role_of(actor, self.table)
         if role is None:
             raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
-        self._load_rules()
-        hidden = {
-            f.id for f in self.all_fields if field_hidden(f, role) and not f.is_pk
-        }
-        for f in self.all_fields:
-            # A link into a table the actor cannot see is hidden with it.
-            if f.related_table_id and f.related_table is not None:
-                if role_of(actor, f.related_table) is None:
-                    hidden.add(f.id)
-        key = (role, frozenset(hidden))
+        # What the actor sees depends on their role here and on which linked tables exist for
+        # them; the result is memoised on this (cached) object per combination.
+        key = (
+            role,
+            tuple(role_of(actor, f.related_table) is None for f in self._links),
+        )
         meta = self._by_role.get(key)
         if meta is None:
+            self._load_rules()
+            hidden = {
+                f.id for f in self.all_fields if field_hidden(f, role) and not f.is_pk
+            }
+            # A link into a table the actor cannot see is hidden with it.
+            hidden |= {
+                f.id for f, gone in zip(self._links, key[1], strict=True) if gone
+            }
             meta = TableMeta(
                 self.table,
                 [f for f in self.all_fields if f.id not in hidden],

@@ -131,14 +131,21 @@ def forget(user) -> None:
         del user._noco_perms
 
 
+_models: tuple = ()
+
+
 def _parts(target):
     """(base id, table or None, field or None) of a Base, Table or Field."""
-    from bases.models import Base, Field, Table
+    global _models
+    if not _models:
+        from bases.models import Base, Field, Table
 
-    if isinstance(target, Field):
-        return target.table.base_id, target.table, target
+        _models = (Base, Field, Table)
+    Base, Field, Table = _models
     if isinstance(target, Table):
         return target.base_id, target, None
+    if isinstance(target, Field):
+        return target.table.base_id, target.table, target
     if isinstance(target, Base):
         return target.pk, None, None
     raise TypeError(f"can() needs a Base, Table or Field, not {type(target).__name__}")
@@ -227,37 +234,41 @@ def allowed_operations(actor: Actor, role: str) -> frozenset[str]:
     return allowed
 
 
+def _check(actor: Actor, operation: str, target) -> tuple[str | None, object, bool]:
+    """(effective role, field or None, allowed) — one role lookup for can() and require()."""
+    _, _, field = _parts(target)
+    role = role_of(actor, target)
+    if role is None or operation not in allowed_operations(actor, role):
+        return role, field, False
+    if field is not None:
+        if field_hidden(field, role):
+            return role, field, False
+        if operation in FIELD_WRITES and field_read_only(field, role):
+            return role, field, False
+    return role, field, True
+
+
 def can(actor: Actor, operation: str, target) -> bool:
     if actor.system:
         return True
-    role = role_of(actor, target)
-    if role is None or operation not in allowed_operations(actor, role):
-        return False
-    _, _, field = _parts(target)
-    if field is not None:
-        if field_hidden(field, role):
-            return False
-        if operation in FIELD_WRITES and field_read_only(field, role):
-            return False
-    return True
+    return _check(actor, operation, target)[2]
 
 
 def require(actor: Actor, operation: str, target) -> None:
     """Raise NotFound if the target does not exist for the actor, Forbidden if it may not do this."""
     if actor.system:
         return
-    base_id, table, field = _parts(target)
-    role = role_of(actor, target)
+    role, field, allowed = _check(actor, operation, target)
+    if allowed:
+        return
     if role is None:
-        if table is None:
+        if isinstance(target, _models[0]):
             raise NotFound("Base not found.", code="BASE_NOT_FOUND")
         if field is not None:
             raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
         raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
     if field is not None and field_hidden(field, role):
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
-    if can(actor, operation, target):
-        return
     if (
         actor.token is not None
         and actor.token.read_only
@@ -268,7 +279,7 @@ def require(actor: Actor, operation: str, target) -> None:
         raise Forbidden(
             f"'{field.title}' is read-only for you.", code="FIELD_READ_ONLY"
         )
-    where = "table" if table is not None else "base"
+    where = "base" if isinstance(target, _models[0]) else "table"
     raise Forbidden(f"Your role does not allow '{operation}' in this {where}.")
 
 

@@ -223,3 +223,19 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = comments.comment_get(actor=actor, comment_id=comment_id)
     comments.comment_delete(actor=actor, comment=comment)
     return _thread(request, comment.table, comment.record_id)
+
+
+@login_required
+@require_POST
+def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """htmx: the author changes their comment; the thread comes back (errors inline)."""
+    actor = _actor(request)
+    comment = comments.comment_get(actor=actor, comment_id=comment_id)
+    typed = request.POST.get("text", "")
+    try:
+        comments.comment_update(actor=actor, comment=comment, text=typed)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _thread(request, comment.table, comment.record_id, error=exc.message)
+    return _thread(request, comment.table, comment.record_id)

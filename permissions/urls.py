@@ -13,4 +13,5 @@ urlpatterns = [
     path(
         "comments/<int:comment_id>/delete", pages.comment_delete, name="comment_delete"
     ),
+    path("comments/<int:comment_id>/edit", pages.comment_edit, name="comment_edit"),
 ]

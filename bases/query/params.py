@@ -143,9 +143,9 @@ def parse_list_query(
     """
     visible = fields if visible is None else visible
     resolve = FieldResolver(visible)
-    # A view's own sort and filter may name fields hidden from the caller (the view's creator
-    # chose them); the request's parameters see only the caller's fields, so naming a hidden
-    # field there is FIELD_NOT_FOUND, exactly like a field that does not exist.
+    # A view's own filter may name fields hidden from the caller (the view's creator chose it;
+    # it reveals no values); the request's parameters see only the caller's fields, so naming a
+    # hidden field there is FIELD_NOT_FOUND, exactly like a field that does not exist.
     view_resolve = resolve if visible is fields else FieldResolver(fields)
     max_limit = settings.NOCO_MAX_PAGE_SIZE
     query = ListQuery(table=table, fields=[f for f in visible if not f.is_system])
@@ -158,7 +158,12 @@ def parse_list_query(
     if raw_sort:
         query.sort = parse_sort(resolve, raw_sort)
     elif view is not None and view.sort:
-        query.sort = parse_sort(view_resolve, view.sort)
+        # Keys on fields hidden from the caller are dropped: a page's `next` cursor carries the
+        # sort values of its last row, which would reveal the hidden field.
+        visible_ids = {f.id for f in visible}
+        query.sort = [
+            k for k in parse_sort(view_resolve, view.sort) if k.field.id in visible_ids
+        ]
     raw_where = _param(params, "where", "w")
     view_where = view.where if view is not None else ""
     if raw_where or view_where:

@@ -164,3 +164,32 @@ def test_badge_counts_are_one_query_for_a_page(world):
         counts = comment_counts(table=t, record_ids=list(range(1, 51)))
     assert len(ctx.captured_queries) == 1
     assert counts == {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+
+
+def test_authors_edit_their_comment_in_the_partial(world):
+    w = world
+    t = w.table("clients")
+    web = session_client(w.users["commenter"])
+    web.post(f"/bases/{w.base.pk}/tables/{t.pk}/rows/1/comments", {"text": "frist"})
+    comment = Comment.objects.get()
+    thread_html = web.get(
+        f"/bases/{w.base.pk}/tables/{t.pk}/rows/1/comments"
+    ).content.decode()
+    assert f"/comments/{comment.pk}/edit" in thread_html
+    r = web.post(f"/comments/{comment.pk}/edit", {"text": "first <i>really</i>"})
+    assert (
+        r.status_code == 200 and "first &lt;i&gt;really&lt;/i&gt;" in r.content.decode()
+    )
+    comment.refresh_from_db()
+    assert comment.text == "first <i>really</i>" and comment.edited_at
+    # Someone else sees no edit control and cannot edit by hand.
+    other = session_client(w.users["editor"])
+    assert (
+        f"/comments/{comment.pk}/edit"
+        not in other.get(
+            f"/bases/{w.base.pk}/tables/{t.pk}/rows/1/comments"
+        ).content.decode()
+    )
+    assert other.post(f"/comments/{comment.pk}/edit", {"text": "x"}).status_code == 403
+    comment.refresh_from_db()
+    assert comment.text == "first <i>really</i>"

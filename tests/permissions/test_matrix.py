@@ -618,6 +618,15 @@ CASES = [
         victim=_owners_comment,
         api=False,
     ),
+    Case(
+        "comment_edit",
+        "POST",
+        lambda w, v: f"/comments/{v['comment'].pk}/edit",
+        "commenter",
+        body={"text": "edited"},
+        victim=_own_comment,
+        api=False,
+    ),
     Case("home", "GET", lambda w, v: "/", "user", api=False),
     Case(
         "password_change", "GET", lambda w, v: "/account/password/", "user", api=False
