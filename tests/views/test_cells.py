@@ -22,9 +22,7 @@ def test_table_page_cells_line_up_with_headers(web, projects):
     page = web.get(f"/bases/{projects.base_id}/tables/{projects.pk}/").content.decode()
     header = page.split("<thead>")[1].split("</thead>")[0]
     first_row = page.split("<tbody>")[1].split("</tr>")[0]
-    assert header.count("<th") == first_row.count(
-        "<td"
-    )  # data cells + the row number
+    assert header.count("<th") == first_row.count("<td")  # data cells + the row number
     # The grid shows every field the records API returns: columns and link fields.
     assert (
         first_row.count('<td class="cell')
