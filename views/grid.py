@@ -16,6 +16,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -379,8 +380,6 @@ def rows_count(request: HttpRequest, base_id: str, table_id: str) -> JsonRespons
 @require_POST
 def layout_save(request: HttpRequest, base_id: str, table_id: str) -> JsonResponse:
     """Column widths, row height and column order of a view (JSON body; any subset)."""
-    from views.services import view_update
-
     table = grid_table(request, base_id, table_id)
     try:
         body = json.loads(request.body or b"{}")
@@ -388,7 +387,17 @@ def layout_save(request: HttpRequest, base_id: str, table_id: str) -> JsonRespon
         raise InvalidInput("Send a JSON object.")
     if not isinstance(body, dict):
         raise InvalidInput("Send a JSON object.")
-    view = current_view(request, table, body.get("view"))
+    with transaction.atomic():
+        # Read the view under a row lock: a width saved meanwhile is kept, not overwritten.
+        view = current_view(request, table, body.get("view"))
+        view = View.objects.select_for_update().get(pk=view.pk)
+        _save_layout(request, table, view, body)
+    return JsonResponse({"ok": True})
+
+
+def _save_layout(request, table, view: View, body: dict) -> None:
+    from views.services import view_update
+
     options = dict(view.options or {})
     data: dict = {}
     if "widths" in body:
@@ -422,4 +431,3 @@ def layout_save(request: HttpRequest, base_id: str, table_id: str) -> JsonRespon
         rest = [f for f in (view.field_order or []) if f not in order]
         data["field_order"] = [*order, *rest]
     view_update(actor=_actor(request), view=view, data=data)
-    return JsonResponse({"ok": True})

@@ -343,8 +343,8 @@ def row_expand(
             else:
                 continue
             typed[f.id] = text
-            if text == raw_text(f, row.get(f.title)):
-                continue
+            if text == _form_text(f, row.get(f.title)):
+                continue  # unchanged: not written
             try:
                 from bases import fieldtypes as ft
 
@@ -401,6 +401,16 @@ def row_expand(
     if saved and request.method == "POST":
         response["HX-Trigger"] = json.dumps({"grid:row-saved": {"id": str(record_id)}})
     return response
+
+
+def _form_text(field, value) -> str:
+    """A value as the expanded row's input holds it (to tell what the user changed)."""
+    text = raw_text(field, value)
+    if field.uidt == "Checkbox":
+        return text or "false"
+    if field.uidt == "DateTime":
+        return text[:16]  # datetime-local has no offset; values are shown in UTC
+    return text
 
 
 def _row_title(meta, columns, row: dict, record_id) -> str:

@@ -25,6 +25,7 @@ def test_login_demo_base_and_table(page, live_server_url):
     shot(page, "demo-base")
     page.click("aside >> text=projects")
     page.wait_for_selector("table.data tbody tr.grid-row")
+    page.wait_for_function("window.grid && window.grid.store")
     # The grid keeps only the rows near the viewport in the page; it knows them all.
     assert page.evaluate("window.grid.store.total") == 120
     assert page.locator("table.data tbody tr.grid-row").count() >= 15
@@ -74,6 +75,7 @@ def test_schema_sync_diff_shows_and_applies(page, live_server_url):
 
 def grid_cell(page, n: int, c: int):
     """Row n (1-based), data column c (0-based) of the grid."""
+    page.wait_for_function("window.grid && window.grid.store")  # its script has run
     return page.locator(f'#grid tr.grid-row[data-n="{n}"] td.cell').nth(c)
 
 
@@ -107,6 +109,7 @@ def test_edit_cells_in_the_browser(page, live_server_url):
     shot(page, "cell-edit-error")
     page.reload()
     page.wait_for_selector("#grid tr.grid-row")
+    page.wait_for_function("window.grid && window.grid.store")
     assert "Zoë & Co" in page.locator('#grid tr.grid-row[data-n="3"]').inner_text()
 
 
@@ -124,6 +127,7 @@ def test_escape_cancels_a_cell_edit(page, live_server_url):
     assert grid_cell(page, 1, 1).inner_text() == before
     page.reload()
     page.wait_for_selector("#grid tr.grid-row")
+    page.wait_for_function("window.grid && window.grid.store")
     assert grid_cell(page, 1, 1).inner_text() == before
 
 
@@ -151,6 +155,7 @@ def test_add_and_delete_a_row(page, live_server_url):
     page.click("text=Demo CRM")
     page.click("aside >> text=tasks")
     page.wait_for_selector("#grid tr.grid-row")
+    page.wait_for_function("window.grid && window.grid.store")
     before = page.evaluate("window.grid.store.total")
     first_id = page.locator('#grid tr.grid-row[data-n="1"]').get_attribute("data-id")
     page.on("dialog", lambda dialog: dialog.accept())
@@ -159,6 +164,7 @@ def test_add_and_delete_a_row(page, live_server_url):
     page.wait_for_function(f"window.grid.store.total === {before - 1}")
     page.reload()
     page.wait_for_selector("#grid tr.grid-row")
+    page.wait_for_function("window.grid && window.grid.store")
     assert (
         page.locator('#grid tr.grid-row[data-n="1"]').get_attribute("data-id")
         != first_id
@@ -168,6 +174,7 @@ def test_add_and_delete_a_row(page, live_server_url):
     # A client that projects still point to cannot go: the reason shows, the row stays.
     page.click("aside >> text=clients")
     page.wait_for_selector("#grid tr.grid-row")
+    page.wait_for_function("window.grid && window.grid.store")
     page.locator('#grid tr.grid-row[data-n="1"] td.rownum').click()
     page.click(".grid-delete")
     page.locator("#row-error .error").wait_for()

@@ -67,11 +67,18 @@ def ids(live_server_url):
     return json.loads(live_server_url.manage("shell", "-c", SETUP).splitlines()[-1])
 
 
+def wait_grid(page):
+    """The grid's rows are in the HTML before its script has run: wait for both."""
+    page.wait_for_selector("#grid tr.grid-row")
+    page.wait_for_function(
+        "window.grid && window.grid.store && window.grid.root.isConnected"
+    )
+
+
 def open_grid(page, url, ids, table, tail=""):
     login(page, url)
     page.goto(f"{url}/bases/{ids['base']}/tables/{ids[table]}/{tail}")
-    page.wait_for_selector("#grid tr.grid-row")
-    page.wait_for_function("window.grid && window.grid.store")
+    wait_grid(page)
 
 
 def column(page, title) -> tuple[int, str]:
@@ -223,7 +230,7 @@ def test_edit_every_field_type(page, live_server_url, ids):
     shot(page, "grid-types")
     # Everything above was saved: a reload shows it.
     page.reload()
-    page.wait_for_selector("#grid tr.grid-row")
+    wait_grid(page)
     row = page.locator('#grid tr.grid-row[data-n="1"]').inner_text()
     for text in ("Zoë & Co", "€ 1,234.50", "green", "2027-02-03", "hello@example.com"):
         assert text in row
@@ -286,7 +293,7 @@ def test_keyboard_range_copy_paste_and_undo(page, live_server_url, ids):
     assert "not a number" in td(page, 5, "count").get_attribute("data-error")
     assert td(page, 4, "count").get_attribute("data-v") == "1"  # atomic: not 7
     page.reload()
-    page.wait_for_selector("#grid tr.grid-row")
+    wait_grid(page)
     assert td(page, 4, "count").get_attribute("data-v") == "1"
     # Undo / redo a cell edit, then undo the whole paste.
     select(page, 4, "name")
@@ -335,11 +342,11 @@ def test_add_and_delete_rows(page, live_server_url, ids):
     page.click(".grid-delete")
     page.wait_for_function(f"window.grid.store.total === {before}")
     page.reload()
-    page.wait_for_selector("#grid tr.grid-row")
+    wait_grid(page)
     assert page.evaluate("window.grid.store.total") == before
     # A client that projects point to cannot go: the reason shows, the row stays.
     page.goto(f"{live_server_url}/bases/{ids['demo']}/tables/{ids['clients']}/")
-    page.wait_for_selector("#grid tr.grid-row")
+    wait_grid(page)
     page.locator('#grid tr.grid-row[data-n="1"] td.rownum').click()
     page.click(".grid-delete")
     page.locator("#row-error .error").wait_for()
@@ -382,7 +389,7 @@ def test_resize_reorder_and_row_height_persist(page, live_server_url, ids):
     )
     assert page.locator(f'#grid thead th[data-f="{price_id}"]').count() == 0
     page.reload()
-    page.wait_for_selector("#grid tr.grid-row")
+    wait_grid(page)
     titles = page.evaluate("window.grid.columns.map(c => c.title)")
     assert titles.index("notes") < titles.index("name")
     assert "price" not in titles
@@ -393,7 +400,7 @@ def test_resize_reorder_and_row_height_persist(page, live_server_url, ids):
     shot(page, "grid-layout-tall")
     # The default view kept its own layout.
     page.goto(f"{live_server_url}/bases/{ids['base']}/tables/{ids['types']}/")
-    page.wait_for_selector("#grid tr.grid-row")
+    wait_grid(page)
     titles = page.evaluate("window.grid.columns.map(c => c.title)")
     assert titles.index("name") < titles.index("notes")
 
@@ -449,7 +456,7 @@ def test_scroll_a_60000_row_table_to_row_50000(page, live_server_url, tmp_path_f
     login(page, live_server_url)
     page.goto(f"{live_server_url}/bases/{base_id}/")
     page.click("aside >> text=items")
-    page.wait_for_selector("#grid tr.grid-row")
+    wait_grid(page)
     page.wait_for_function("window.grid.store.total === 60000")  # exact count, after
     page.fill("#grid-jump-n", "50000")
     page.click("form.grid-jump button[type=submit]")
@@ -480,7 +487,7 @@ def test_tablet_width(page, live_server_url, ids):
     page.set_viewport_size({"width": 820, "height": 1100})
     login(page, live_server_url)
     page.goto(f"{live_server_url}/bases/{ids['demo']}/tables/{ids['projects']}/")
-    page.wait_for_selector("#grid tr.grid-row")
+    wait_grid(page)
     assert page.locator("#grid").bounding_box()["width"] <= 820
     select(page, 2, "name")
     page.keyboard.press("ArrowRight")

@@ -23,11 +23,15 @@ export class Layout {
     );
   }
 
-  async save(body) {
+  // Layout saves go one after the other: two at once would each write the view they read.
+  save(body) {
     const g = this.grid;
-    if (!g.cfg.canLayout) return;
-    const result = await g.post("grid/layout", { view: g.cfg.view, ...body });
-    if (!result.ok) g.message((result.data && result.data.message) || "The layout was not saved.");
+    if (!g.cfg.canLayout) return Promise.resolve();
+    this.saving = (this.saving || Promise.resolve()).then(async () => {
+      const result = await g.post("grid/layout", { view: g.cfg.view, ...body });
+      if (!result.ok) g.message((result.data && result.data.message) || "The layout was not saved.");
+    });
+    return this.saving;
   }
 
   // --- widths -----------------------------------------------------------------------------------

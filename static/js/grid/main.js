@@ -2,6 +2,7 @@
 // owns the selection (active cell + range), the mouse and the keyboard.
 //   rows.js    windows of rows, virtual scroll
 //   edit.js    cell editors, saves, undo/redo, copy/paste, clearing
+//   pickers.js the select lists and the link picker (methods of edit.js's Editing)
 //   layout.js  column resize/reorder, row height, add/delete rows, the expanded row, reloads
 import { RowStore } from "./rows.js";
 import { Editing } from "./edit.js";
