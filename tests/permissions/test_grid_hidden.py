@@ -273,3 +273,54 @@ def test_table_override_none_is_404_on_every_grid_endpoint(world, base_role):
     # The other tables still work for them.
     projects = w.table("projects")
     assert web.get(f"/bases/{w.base.pk}/tables/{projects.pk}/").status_code == 200
+
+
+def test_links_into_a_table_without_access_show_nothing_of_it(world):
+    """Editor on the base, no access to projects: the clients grid's link cells, expanded row
+    and link picker show no project, and linking through the picker is refused."""
+    w = world
+    t, projects = w.table("clients"), w.table("projects")
+    link = w.field("clients", "projects")
+    editor = w.users["editor"]
+    table_role_set(
+        actor=Actor(user=w.users["owner"]),
+        table=projects,
+        user_id=editor.pk,
+        role="none",
+    )
+    first = records.list_records(projects, {"limit": "1"}, actor=SYSTEM).rows[0]
+    label = first["name"]
+    web = session_client(editor)
+    grid = f"/bases/{w.base.pk}/tables/{t.pk}"
+    for url in (f"{grid}/", f"{grid}/grid/rows", f"{grid}/grid/rows/1/expand"):
+        r = web.get(url)
+        assert r.status_code == 200, url
+        assert label not in r.content.decode(), url
+        assert "Project " not in r.content.decode(), url
+    r = web.get(f"{grid}/grid/links/1/{link.pk}")
+    assert r.status_code == 404
+    before = records.list_linked(t, link, "1", {}, actor=SYSTEM).rows
+    r = web.post(
+        f"{grid}/grid/links/1/{link.pk}", {"action": "link", "target": first["Id"]}
+    )
+    assert r.status_code == 404
+    assert records.list_linked(t, link, "1", {}, actor=SYSTEM).rows == before
+
+
+def test_group_headers_within_a_hidden_field_are_refused(hidden):
+    """Group counts narrowed by a condition on the hidden field would be an oracle for its
+    values: `within` naming it is refused like an unknown field."""
+    w, t, email = hidden["w"], hidden["t"], hidden["email"]
+    city = w.field("clients", "city")
+    view = view_create(actor=Actor(user=w.users["owner"]), table=t, title="by city")
+    view.options = {"group_by": [{"field": city.pk, "desc": False}]}
+    view.save()
+    web = session_client(w.users["viewer"])
+    url = f"/bases/{w.base.pk}/views/{view.pk}/groups"
+    ok = web.get(url, {"within": f"({city.pk},isnot,null)"})
+    assert ok.status_code == 200 and 'class="group' in ok.content.decode()
+    for within in (f"({email.pk},like,zq-secret)", "(email,like,zq-secret)"):
+        r = web.get(url, {"within": within})
+        body = r.content.decode()
+        assert r.status_code == 400 or "unknown field" in body.lower(), body[:300]
+        assert 'class="group' not in body
