@@ -324,3 +324,77 @@ def test_group_headers_within_a_hidden_field_are_refused(hidden):
         body = r.content.decode()
         assert r.status_code == 400 or "unknown field" in body.lower(), body[:300]
         assert 'class="group' not in body
+
+
+def test_ids_from_another_base_are_404_on_the_grid(world):
+    """IDOR: a view, table or field of another base (even one the user owns) named through
+    this base's grid URLs is 404, and nothing changes."""
+    from bases import schema_services, services
+    from tests.permissions.conftest import snapshot
+
+    w = world
+    creator = Actor(user=w.users["creator"])
+    other = services.base_create(
+        actor=creator, title="other"
+    )  # theirs; owner: no member
+    o_table = schema_services.table_create(
+        actor=creator,
+        base=other,
+        title="clients",
+        columns=[
+            {"title": "name", "uidt": "SingleLineText"},
+            {"title": "city", "uidt": "SingleSelect", "choices": ["A"]},
+        ],
+    )
+    record_services.insert_rows(o_table, {"name": "theirs"}, actor=SYSTEM)
+    o_view = view_create(actor=Actor(user=w.users["creator"]), table=o_table, title="o")
+    o_name = o_table.fields.get(title="name")
+    t = w.table("clients")
+    b = w.base.pk
+    grid = f"/bases/{b}/tables/{t.pk}"
+    web = session_client(w.users["creator"])
+    gets = [
+        f"/bases/{b}/views/{o_view.pk}/filters",
+        f"/bases/{b}/views/{o_view.pk}/footer",
+        f"/bases/{b}/views/{o_view.pk}/groups",
+        f"/bases/{b}/tables/{o_table.pk}/",
+        f"/bases/{b}/tables/{o_table.pk}/grid/rows",
+        f"{grid}/views/{o_view.pk}/",
+        f"{grid}/grid/rows?view={o_view.pk}",
+        f"{grid}/grid/count?view={o_view.pk}",
+        f"{grid}/grid/rows/1/expand?view={o_view.pk}",
+        f"{grid}/cells/1/{o_name.pk}",
+    ]
+    for url in gets:
+        r = web.get(url)
+        assert r.status_code == 404, (url, r.status_code)
+    from views.services import default_view
+
+    default_view(
+        t
+    )  # made on first use (any page load); not a change by the requests below
+    baseline = snapshot(w.base), snapshot(other)
+    posts = [
+        (f"/bases/{b}/views/{o_view.pk}/rename", {"title": "taken"}, None),
+        (f"/bases/{b}/views/{o_view.pk}/delete", {}, None),
+        (f"/bases/{b}/views/{o_view.pk}/sorts", {"field": o_name.pk}, None),
+        (f"{grid}/grid/layout", {"view": o_view.pk, "row_height": "tall"}, "json"),
+        (
+            f"{grid}/grid/cells",
+            {"changes": [{"id": "1", "field": o_name.pk, "value": "x"}]},
+            "json",
+        ),
+        (
+            f"{grid}/grid/options/{o_table.fields.get(title='city').pk}",
+            {"title": "X"},
+            "json",
+        ),
+    ]
+    for url, data, fmt in posts:
+        r = web.post(url, data, format="json") if fmt else web.post(url, data)
+        assert r.status_code in (400, 404), (url, r.status_code)
+        assert (snapshot(w.base), snapshot(other)) == baseline, url
+    # Reordering with another table's view id: the tabs say so (their form's error).
+    r = web.post(f"{grid}/views/reorder", {"order": [o_view.pk]})
+    assert f"No view &#x27;{o_view.pk}&#x27; in this table" in r.content.decode()
+    assert (snapshot(w.base), snapshot(other)) == baseline
