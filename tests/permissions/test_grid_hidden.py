@@ -398,3 +398,54 @@ def test_ids_from_another_base_are_404_on_the_grid(world):
     r = web.post(f"{grid}/views/reorder", {"order": [o_view.pk]})
     assert f"No view &#x27;{o_view.pk}&#x27; in this table" in r.content.decode()
     assert (snapshot(w.base), snapshot(other)) == baseline
+
+
+def test_view_config_follows_the_table_override(world):
+    """The grid's checks are on the table: an editor raised to creator on clients may shape
+    its views (and not those of projects); a creator lowered to editor on clients may not."""
+    w = world
+    t, projects = w.table("clients"), w.table("projects")
+    owner = Actor(user=w.users["owner"])
+    raised, lowered = w.users["editor"], w.users["creator"]
+    table_role_set(actor=owner, table=t, user_id=raised.pk, role="creator")
+    table_role_set(actor=owner, table=t, user_id=lowered.pk, role="editor")
+    name = w.field("clients", "name")
+    view = view_create(actor=owner, table=t, title="shaped")
+    p_view = view_create(actor=owner, table=projects, title="p")
+    b = w.base.pk
+
+    up = session_client(raised)
+    page = up.get(f"/bases/{b}/tables/{t.pk}/views/{view.pk}/").content.decode()
+    assert "+ View" in page and '"canLayout": true' in page
+    r = up.post(f"/bases/{b}/views/{view.pk}/sorts", {"field": name.pk, "dir": "desc"})
+    assert r.status_code == 200
+    view.refresh_from_db()
+    assert view.sort == f"-{name.pk}"
+    r = up.post(f"/bases/{b}/tables/{t.pk}/views/new", {"title": "mine"})
+    assert r.status_code == 200 and t.views.filter(title="mine").exists()
+    r = up.post(f"/bases/{b}/views/{p_view.pk}/rename", {"title": "nope"})
+    assert r.status_code == 403
+    row = record_services.insert_rows(t, {"name": "to go"}, actor=SYSTEM)[0][0]
+    r = up.post(f"/bases/{b}/tables/{t.pk}/grid/delete", {"ids": [row]}, format="json")
+    assert r.status_code == 200  # records.delete comes with creator on this table
+
+    down = session_client(lowered)
+    page = down.get(f"/bases/{b}/tables/{t.pk}/views/{view.pk}/").content.decode()
+    assert "+ View" not in page and '"canLayout": false' in page
+    assert '"canAdd": false' in page
+    before = View.objects.filter(pk=view.pk).values().get()
+    for url, data in (
+        (f"/bases/{b}/views/{view.pk}/sorts", {"field": name.pk}),
+        (f"/bases/{b}/views/{view.pk}/footer", {"summary": f"{name.pk}:filled"}),
+        (f"/bases/{b}/views/{view.pk}/rename", {"title": "x"}),
+        (f"/bases/{b}/views/{view.pk}/duplicate", {}),
+        (f"/bases/{b}/tables/{t.pk}/views/new", {"title": "x"}),
+        (f"/bases/{b}/tables/{t.pk}/views/reorder", {"order": [view.pk]}),
+    ):
+        assert down.post(url, data).status_code == 403, url
+    assert View.objects.filter(pk=view.pk).values().get() == before
+    footer = down.get(f"/bases/{b}/views/{view.pk}/footer").content.decode()
+    assert "+ Summary" not in footer
+    # Still creator on projects.
+    r = down.post(f"/bases/{b}/views/{p_view.pk}/rename", {"title": "renamed p"})
+    assert r.status_code == 200
