@@ -1,4 +1,7 @@
-"""Hidden fields never reach the grid's surfaces, and a table override of "none" hides them all.
+"""The grid's surfaces (grid, toolbar, footer, group-by, view tabs) and the permission model:
+hidden fields never reach them, a table override of "none" makes every endpoint 404, overrides
+decide who may shape a table's views, links into a table without access show nothing of it, and
+ids from another base are 404.
 
 The clients table's `email` is hidden from everyone below creator (the highest level a rule
 may hide from: owners see every field, so whoever may change a view's config sees its fields). One row holds a value found
