@@ -425,7 +425,7 @@ def test_expand_a_row_edit_and_step(page, live_server_url, ids):
         == "twelve"
     )
     page.locator(f'#grid-modal input[name="f_{count_id}"]').fill("12")
-    page.locator("#grid-modal button[type=submit]").click()
+    page.locator("#grid-modal .expand-form button[type=submit]").click()
     page.wait_for_selector("#grid-modal .ok >> text=Saved")
     shot(page, "grid-expanded-row")
     saved(page, 2, "name", "From the form")
