@@ -278,3 +278,44 @@ def test_a_row_named_twice_in_a_bulk_update_fires_once(api, tasks_table, receive
     drain()
     [r] = receiver.wait_for(1)
     assert r.json["data"]["rows"][0]["points"] == 2
+
+
+def test_nocodb_shaped_body_is_accepted(api, tasks_table, receiver):
+    made = api.post(
+        f"/api/v2/meta/tables/{tasks_table.pk}/hooks",
+        {
+            "title": "from a NocoDB client",
+            "event": "after",
+            "operation": ["insert", "bulk_update"],
+            "version": "v3",
+            "notification": {
+                "type": "URL",
+                "payload": {
+                    "method": "POST",
+                    "path": receiver.url,
+                    "headers": [
+                        {"name": "X-Key", "value": "k", "enabled": True},
+                        {"name": "X-Off", "value": "no", "enabled": False},
+                    ],
+                },
+            },
+            "condition": False,
+            "active": True,
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert (
+        body["events"] == ["insert", "update"] and body["operation"] == body["events"]
+    )
+    assert body["notification"]["payload"]["path"] == receiver.url
+    changed = api.put(
+        f"/api/v2/meta/hooks/{body['id']}",
+        {"operation": ["delete"], "event": "after"},
+        format="json",
+    )
+    assert changed.status_code == 200 and changed.json()["events"] == ["delete"]
+    api.post(records(tasks_table), {"title": "a"}, format="json")
+    drain()
+    assert receiver.requests == []
