@@ -319,3 +319,30 @@ def test_nocodb_shaped_body_is_accepted(api, tasks_table, receiver):
     api.post(records(tasks_table), {"title": "a"}, format="json")
     drain()
     assert receiver.requests == []
+
+
+def test_a_write_inside_a_rolled_back_transaction_makes_no_event(
+    api, tasks_table, receiver
+):
+    from django.db import transaction
+
+    from bases import metacache
+    from bases.record_services import insert_rows
+    from bases.sources import source_alias
+
+    hook(api, tasks_table, url=receiver.url, events=["insert"])
+    table = metacache.get_table(tasks_table.pk)
+    alias = source_alias(table.source)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic(using=alias):
+        insert_rows(table, {"title": "ghost"})
+        raise Undo
+    assert not WebhookEvent.objects.exists()
+    with transaction.atomic(using=alias):
+        insert_rows(table, {"title": "kept"})
+        assert not WebhookEvent.objects.exists()  # not before the commit
+    drain()
+    assert receiver.wait_for(1)[0].json["data"]["rows"][0]["title"] == "kept"
