@@ -429,6 +429,20 @@ def test_expand_a_row_edit_and_step(page, live_server_url, ids):
     page.wait_for_selector("#grid-modal .ok >> text=Saved")
     shot(page, "grid-expanded-row")
     saved(page, 2, "name", "From the form")
+    # Links are edited with the same picker, inside the form.
+    page.click("#grid-modal [data-expand-links]")
+    page.wait_for_selector("#grid-modal .lp-search")
+    page.keyboard.type("Person 3")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#grid-modal .lp-item').length === 1"
+    )
+    page.click("#grid-modal .lp-item[data-link=link] >> text=Person 3")
+    page.wait_for_selector("#grid-modal .lp-chips .chip >> text=Person 3")
+    page.click("#grid-modal [data-expand=close]")
+    saved(page, 2, "people", "1 linked")
+    select(page, 2, "name")
+    page.keyboard.press("Space")
+    page.wait_for_selector("#grid-modal .expand-form")
     page.click("#grid-modal [data-expand=next]")
     page.wait_for_function(
         "() => document.querySelector('#grid-modal form').dataset.record !== '2'"

@@ -2,6 +2,8 @@
 // header), row height, add / delete rows, the expanded row, jumps, and reloading after the
 // toolbar changes the view (htmx event `grid:reload` on document.body).
 
+import { bindPicker } from "./pickers.js";
+
 export class Layout {
   constructor(grid) {
     this.grid = grid;
@@ -221,6 +223,8 @@ export class Layout {
     const box = this.modal.firstElementChild;
     this.modal.addEventListener("click", (event) => {
       if (event.target === this.modal) this.closeExpanded();
+      const links = event.target.closest("[data-expand-links]");
+      if (links) this.editLinks(links);
       const nav = event.target.closest("[data-expand]");
       if (!nav) return;
       if (nav.dataset.expand === "close") this.closeExpanded();
@@ -253,6 +257,20 @@ export class Layout {
     this.focusFirst();
   }
 
+  // The expanded row's link field: the same picker as the cell's, inside the form.
+  async editLinks(button) {
+    const g = this.grid;
+    const holder = button.closest(".expand-links");
+    const box = holder.querySelector(".expand-picker");
+    button.remove();
+    box.classList.add("link-picker-box");
+    await bindPicker(box, holder.dataset.picker, () => g.headers(), {
+      changed: () => {
+        this.linksChanged = true;
+      },
+    });
+  }
+
   focusFirst() {
     const first = this.modal.querySelector("input:not([type=hidden]), select, textarea, button");
     if (first) first.focus();
@@ -260,6 +278,11 @@ export class Layout {
 
   step(delta) {
     const g = this.grid;
+    if (this.linksChanged) {
+      const id = g.rowId(this.expanded);
+      if (id !== null) this.refreshRow(id);
+      this.linksChanged = false;
+    }
     const r = this.expanded + delta;
     if (r < 0 || r >= g.store.total) return;
     if (!g.rowEl(r)) {
@@ -272,6 +295,11 @@ export class Layout {
   }
 
   closeExpanded() {
+    if (this.linksChanged && this.expanded !== undefined) {
+      const id = this.grid.rowId(this.expanded);
+      if (id !== null) this.refreshRow(id);
+    }
+    this.linksChanged = false;
     this.modal.hidden = true;
     document.body.classList.remove("modal-open");
     this.grid.wrap.focus({ preventScroll: true });
