@@ -507,3 +507,42 @@ def test_tablet_width(page, live_server_url, ids):
     page.keyboard.press("ArrowRight")
     assert page.evaluate("window.grid.active.c") == column(page, "name")[0] + 1
     shot(page, "grid-tablet")
+
+
+def test_a_table_taller_than_the_browser_allows_scrolls_scaled(
+    page, live_server_url, tmp_path_factory
+):
+    """300,000 rows x 32 px is past the 8M px scroll space: rows are placed by ratio."""
+    path = tmp_path_factory.mktemp("huge") / "huge.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE lines (id INTEGER PRIMARY KEY, label TEXT)")
+    db.execute(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000) "
+        "INSERT INTO lines SELECT x, 'Line ' || x FROM n"
+    )
+    db.commit()
+    db.close()
+    base_id = live_server_url.manage(
+        "connect_base", "Huge", f"sqlite:///{path}", "--owner", "admin@example.com"
+    )
+    login(page, live_server_url)
+    page.goto(f"{live_server_url}/bases/{base_id}/")
+    page.click("aside >> text=lines")
+    wait_grid(page)
+    page.wait_for_function("window.grid.store.total === 300000")
+    assert page.evaluate("window.grid.store.ratio()") > 1
+    page.fill("#grid-jump-n", "250000")
+    page.click("form.grid-jump button[type=submit]")
+    page.locator('#grid tr.grid-row[data-n="250000"]:not(.loading)').wait_for()
+    assert page.evaluate("window.grid.store.firstVisible()") == 249_999
+    assert (
+        "Line 250000" in page.locator('#grid tr.grid-row[data-n="250000"]').inner_text()
+    )
+    page.keyboard.press("Control+ArrowDown")  # the last row, by keyboard
+    last = page.locator('#grid tr.grid-row[data-n="300000"]:not(.loading)')
+    last.wait_for()
+    assert "Line 300000" in last.inner_text()
+    box, grid = last.bounding_box(), page.locator("#grid").bounding_box()
+    assert (
+        grid["y"] < box["y"] and box["y"] + box["height"] <= grid["y"] + grid["height"]
+    )

@@ -114,7 +114,7 @@ export class Layout {
       const name = action.dataset.gridAction;
       if (name === "add") this.addRow();
       else if (name === "delete") this.deleteRows();
-      else if (name === "end") this.jump(g.store.total);
+      else if (name === "end") this.jumpToEnd();
     }, { signal: g.signal });
     for (const button of document.querySelectorAll("[data-row-height]")) {
       button.addEventListener("click", () => this.rowHeight(button.dataset.rowHeight), { signal: g.signal });
@@ -127,6 +127,16 @@ export class Layout {
         if (n > 0) this.jump(n);
       }, { signal: g.signal });
     }
+  }
+
+  // The end of an estimated table is where the exact count says.
+  async jumpToEnd() {
+    const g = this.grid;
+    if (g.store.estimated) {
+      g.status("Counting the rows…");
+      await g.exactCount();
+    }
+    this.jump(g.store.total);
   }
 
   jump(n) {
