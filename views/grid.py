@@ -49,7 +49,7 @@ TYPE_ICONS = {
     "DateTime": "◷",
     "Time": "◷",
     "Email": "@",
-    "URL": "🔗",
+    "URL": "↗",
     "PhoneNumber": "☏",
     "JSON": "{}",
     "LinkToAnotherRecord": "⇄",
