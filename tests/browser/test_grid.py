@@ -282,6 +282,18 @@ def test_keyboard_range_copy_paste_and_undo(page, live_server_url, ids):
     page.keyboard.press("Shift+ArrowRight")
     assert page.locator("#grid td.sel").count() == 9
     shot(page, "grid-range")
+    # Click-drag selects a range too.
+    start, end = td(page, 1, "name").bounding_box(), td(page, 2, "notes").bounding_box()
+    page.mouse.move(start["x"] + 10, start["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(end["x"] + 10, end["y"] + 10, steps=4)
+    page.mouse.up()
+    assert page.locator("#grid td.sel").count() == 4
+    select(page, 4, "name")
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("Control+C")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == 'A1\tnote 1\t1\nA2\t"two\tlines"\t2\nA3\tnote 3\t3'
