@@ -121,7 +121,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is mi
 NPM_STATIC_PACKAGES = ["htmx.org", "swagger-ui-dist"]
 STATICFILES_DIRS = [
     BASE_DIR / "static",
-    *[(f"npm/{name}", BASE_DIR / "node_modules" / name) for name in NPM_STATIC_PACKAGES],
+    *[
+        (f"npm/{name}", BASE_DIR / "node_modules" / name)
+        for name in NPM_STATIC_PACKAGES
+    ],
 ]
 WHITENOISE_USE_FINDERS = True
 

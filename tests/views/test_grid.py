@@ -357,7 +357,10 @@ def test_saved_rows_come_back_in_the_grids_view(web, projects):
         ("grid/cells", '{"changes": "x"}'),
         ("grid/cells", '{"changes": [{"id": 1}]}'),
         ("grid/cells", '{"changes": [{"id": 1, "field": "nope", "value": "x"}]}'),
-        ("grid/cells", '{"changes": [{"id": {"a": 1}, "field": "NAME", "value": "x"}]}'),
+        (
+            "grid/cells",
+            '{"changes": [{"id": {"a": 1}, "field": "NAME", "value": "x"}]}',
+        ),
         ("grid/cells", '{"changes": [{"id": 999999, "field": "NAME", "value": "x"}]}'),
         ("grid/delete", '{"ids": "1"}'),
         ("grid/delete", '{"ids": [999999]}'),
