@@ -132,7 +132,7 @@ def view_delete(*, actor: Actor, view: View) -> None:
 
 def view_duplicate(*, actor: Actor, view: View) -> View:
     """A copy of a view (filter, sort, fields, options) titled "<title> copy" (or "copy 2"…)."""
-    require(actor, "views.create", view.table.base)
+    require(actor, "views.create", view.table)
     titles = {t.lower() for t in view.table.views.values_list("title", flat=True)}
     base_title = f"{view.title} copy"[:245]
     title, n = base_title, 2
@@ -157,7 +157,7 @@ def view_duplicate(*, actor: Actor, view: View) -> View:
 
 def view_reorder(*, actor: Actor, table: Table, view_ids: list[str]) -> list[View]:
     """Put a table's views in the order given (ids); views left out keep their place after."""
-    require(actor, "views.update", table.base)
+    require(actor, "views.update", table)
     views = {v.pk: v for v in table.views.all()}
     unknown = [v for v in view_ids if v not in views]
     if unknown:

@@ -98,7 +98,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
         for f in _shown_fields(meta)
         if aggregates.aggregates_for(f)
     ]
-    ctx["can_update"] = can(_actor(request), "views.update", base)
+    ctx["can_update"] = can(_actor(request), "views.update", table)
     return render(request, "views/partials/footer_content.html", ctx)
 
 
