@@ -10,7 +10,7 @@ fields and webhooks behave as everywhere else.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
@@ -83,7 +83,10 @@ def view_cards(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
 def view_move(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """A drop: a card to another stack or place (kanban), a chip to another day (calendar)."""
     kind, ctx = _typed(request, base_id, view_id)
-    return kind.move(request, ctx)
+    try:
+        return kind.move(request, ctx)
+    except DomainError as exc:  # the page's script shows the message
+        return JsonResponse(exc.as_dict(), status=exc.status)
 
 
 @login_required

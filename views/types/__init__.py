@@ -151,7 +151,7 @@ def title_field(meta, view, visible: list):
     return meta.pv if meta.pv in visible else (visible[0] if visible else None)
 
 
-def card_fields(meta, view, visible: list, title, skip=None) -> list:
+def card_fields(meta, view, visible: list, title, skip=()) -> list:
     """The fields printed on a card: the chosen ones that are shown in the view (the toolbar's
     Fields panel hides them everywhere), else the first few shown fields."""
     chosen = (view.options or {}).get("card_fields") or []
@@ -162,7 +162,8 @@ def card_fields(meta, view, visible: list, title, skip=None) -> list:
         f
         for f in visible
         if f is not title
-        and f is not skip
+        and f not in skip
+        and f is not cover_field(meta, view)
         and not f.is_pk
         and f.uidt != "LinkToAnotherRecord"
     ][:4]

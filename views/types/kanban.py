@@ -95,7 +95,7 @@ def read_stack(ctx: dict, field, key: str, *, cursor: str | None = None):
     meta, view = ctx["meta"], ctx["view"]
     visible = shown_fields(meta, view)
     title = title_field(meta, view, visible)
-    fields = card_fields(meta, view, visible, title, skip=field)
+    fields = card_fields(meta, view, visible, title, skip=(field,))
     cover = cover_field(meta, view)
     params = {
         "limit": str(PER_STACK),
@@ -248,7 +248,7 @@ class Kanban(ViewType):
             "chosen_cards": [
                 f.id
                 for f in card_fields(
-                    meta, view, visible, title_field(meta, view, visible), skip=field
+                    meta, view, visible, title_field(meta, view, visible), skip=(field,)
                 )
             ],
         }
@@ -314,7 +314,7 @@ class Kanban(ViewType):
             ctx,
             record_id,
             title=title,
-            fields=card_fields(meta, view, visible, title, skip=field),
+            fields=card_fields(meta, view, visible, title, skip=(field,)),
             cover=cover_field(meta, view),
         )
         ctx.update(

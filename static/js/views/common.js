@@ -82,3 +82,9 @@ document.body.addEventListener("grid:reload", (e) => {
   }
   location.assign(url.toString());
 });
+
+// A refused htmx request (adding a card or a record): say why instead of doing nothing.
+document.body.addEventListener("htmx:responseError", (e) => {
+  const text = (e.detail.xhr.responseText || "").replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+  showError(text.slice(0, 300) || `The server refused (${e.detail.xhr.status}).`);
+});
