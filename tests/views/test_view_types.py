@@ -290,15 +290,18 @@ def test_who_may_not_edit_cannot_drag(web, owner, projects, demo, other_user):
         web.post(vurl(cal, "move"), {"record": rid, "date": "2026-01-01"}).status_code
         == 403
     )
-    # An editor for whom the stack field is read-only: no handles, refused on the server.
+    # An editor drags (but does not create records: no "add a card")...
+    from permissions.models import Membership
+
+    Membership.objects.filter(user=other_user, base=demo).update(role="editor")
+    page = web.get(page_url(view)).content.decode()
+    assert 'draggable="true"' in page and "stack-add" not in page
+    # ...unless the stack field is read-only for them: no handles, refused on the server.
     field_rule_set(
         actor=owner,
         field=projects.fields.get(title="status"),
         read_only_below="creator",
     )
-    from permissions.models import Membership
-
-    Membership.objects.filter(user=other_user, base=demo).update(role="editor")
     page = web.get(page_url(view)).content.decode()
     assert 'draggable="true"' not in page
     response = web.post(vurl(view, "move"), {"record": rid, "stack": "done"})

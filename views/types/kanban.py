@@ -318,6 +318,10 @@ class Kanban(ViewType):
             cover=cover_field(meta, view),
         )
         ctx.update(
-            {"card": card, "draggable": True, "show_cover": card.cover is not None}
+            {
+                "card": card,
+                "draggable": can_drag(ctx, field),
+                "show_cover": cover_field(meta, view) is not None,
+            }
         )
         return render(request, "views/types/card.html", ctx)
