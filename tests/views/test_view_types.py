@@ -210,6 +210,22 @@ def test_kanban_stacks_counts_and_show_more(web, owner, projects):
     assert page.count('draggable="true"') > 25  # the owner may drag
 
 
+def test_kanban_show_more_pages_a_stack_by_cursor(web, owner, projects):
+    view = view_create(actor=owner, table=projects, title="K", type="kanban")
+    page = web.get(page_url(view)).content.decode()
+    active = page.split('<section class="stack" data-stack="active"')[1]
+    active = active.split("</section>")[0]
+    more_url = active.split('class="link small show-more" hx-get="')[1].split('"')[0]
+    more = web.get(more_url.replace("&amp;", "&")).content.decode()
+    first = {p.split('"')[0] for p in active.split('data-id="')[1:]}
+    second = {p.split('"')[0] for p in more.split('data-id="')[1:]}
+    total = records.count_records(
+        projects, {"where": "(status,eq,active)"}, actor=SYSTEM
+    )
+    assert len(first) == 25 and len(second) == min(total - 25, 25)
+    assert not first & second
+
+
 def test_kanban_move_between_and_within_stacks(web, owner, projects):
     view = view_create(actor=owner, table=projects, title="K", type="kanban")
     first = records.list_records(

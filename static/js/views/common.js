@@ -88,3 +88,19 @@ document.body.addEventListener("htmx:responseError", (e) => {
   const text = (e.detail.xhr.responseText || "").replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
   showError(text.slice(0, 300) || `The server refused (${e.detail.xhr.status}).`);
 });
+
+// A cover URL that is not an image (or is gone): the card shows the empty cover instead of a
+// broken-image icon.
+document.addEventListener(
+  "error",
+  (e) => {
+    const img = e.target;
+    if (img.tagName !== "IMG" || !img.closest(".vcard-cover")) return;
+    const none = document.createElement("span");
+    none.className = "vcard-nocover";
+    none.setAttribute("aria-hidden", "true");
+    none.textContent = "▨";
+    img.replaceWith(none);
+  },
+  true,
+);
