@@ -27,20 +27,28 @@ export function draggable(root, selector, { start, over, drop, end }) {
     dragged = null;
   });
 
-  // Touch: long-press free, the handle (or the element) follows the finger.
+  // Touch: a finger on the handle (cards) or on the element (calendar chips) drags it once it
+  // has moved a few pixels; a tap stays a tap (it opens the record).
   root.addEventListener("pointerdown", (e) => {
     if (e.pointerType !== "touch") return;
     const el = e.target.closest && e.target.closest(selector);
     if (!el || el.getAttribute("draggable") !== "true") return;
+    if (el.querySelector(".drag-handle") && !e.target.closest(".drag-handle")) return;
     e.preventDefault();
-    dragged = el;
-    el.classList.add("dragging");
-    if (start) start(el);
-    const ghost = el.cloneNode(true);
-    ghost.classList.add("drag-ghost");
-    ghost.style.width = `${el.offsetWidth}px`;
-    document.body.appendChild(ghost);
+    const x0 = e.clientX;
+    const y0 = e.clientY;
+    let ghost = null;
     const move = (ev) => {
+      if (!ghost) {
+        if (Math.hypot(ev.clientX - x0, ev.clientY - y0) < 6) return;
+        dragged = el;
+        el.classList.add("dragging");
+        if (start) start(el);
+        ghost = el.cloneNode(true);
+        ghost.classList.add("drag-ghost");
+        ghost.style.width = `${el.offsetWidth}px`;
+        document.body.appendChild(ghost);
+      }
       ghost.style.transform = `translate(${ev.clientX + 4}px, ${ev.clientY + 4}px)`;
       const under = document.elementFromPoint(ev.clientX, ev.clientY);
       if (under) over(dragged, under, ev.clientX, ev.clientY);
@@ -48,15 +56,19 @@ export function draggable(root, selector, { start, over, drop, end }) {
     const up = (ev) => {
       document.removeEventListener("pointermove", move);
       document.removeEventListener("pointerup", up);
+      document.removeEventListener("pointercancel", up);
+      if (!ghost) return; // a tap
       ghost.remove();
       const under = document.elementFromPoint(ev.clientX, ev.clientY);
-      if (under && root.contains(under)) drop(dragged, under, ev.clientX, ev.clientY);
+      if (ev.type === "pointerup" && under && root.contains(under)) {
+        drop(dragged, under, ev.clientX, ev.clientY);
+      }
       dragged.classList.remove("dragging");
       if (end) end(dragged);
       dragged = null;
     };
-    move(e);
     document.addEventListener("pointermove", move);
     document.addEventListener("pointerup", up);
+    document.addEventListener("pointercancel", up);
   });
 }
