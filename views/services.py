@@ -128,7 +128,13 @@ def view_update(*, actor: Actor, view: View, data: dict) -> View:
     if "options" in data:
         if not isinstance(data["options"], dict):
             raise InvalidInput("`options` must be an object.")
-        view.options = data["options"]
+        from views.types import view_type
+
+        kind = view_type(view.type)
+        # Gallery, kanban and calendar settings are checked by their type (views/types/).
+        view.options = (
+            kind.clean_options(view.table, data["options"]) if kind else data["options"]
+        )
     view.save()
     return view
 

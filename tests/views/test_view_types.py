@@ -445,3 +445,26 @@ def test_moves_and_additions_fire_webhooks(
     types = list(WebhookEvent.objects.values_list("type", flat=True))
     assert sum("update" in t for t in types) == 2
     assert sum("insert" in t for t in types) == 1
+
+
+def test_views_api_validates_type_settings(api, owner, projects):
+    url = f"/api/v2/meta/tables/{projects.pk}/views"
+    made = api.post(url, {"title": "Board", "type": "kanban"}, format="json")
+    assert made.status_code == 201
+    assert made.json()["options"]["stack_field"] == fid(projects, "status")
+    bad = api.post(
+        url,
+        {"title": "Cal", "type": "calendar", "options": {"date_field": "nope"}},
+        format="json",
+    )
+    assert bad.status_code == 400 and bad.json()["error"] == "FIELD_NOT_FOUND"
+    view_id = made.json()["id"]
+    patched = api.patch(
+        f"/api/v2/meta/views/{view_id}",
+        {"options": {"stack_field": fid(projects, "name")}},
+        format="json",
+    )
+    assert patched.status_code == 400 and "SingleSelect" in patched.json()["message"]
+    assert View.objects.get(pk=view_id).options["stack_field"] == fid(
+        projects, "status"
+    )
