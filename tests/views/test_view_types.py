@@ -468,3 +468,23 @@ def test_views_api_validates_type_settings(api, owner, projects):
     assert View.objects.get(pk=view_id).options["stack_field"] == fid(
         projects, "status"
     )
+
+
+def test_stack_names_with_commas_and_parentheses(web, owner, demo):
+    from bases import schema_services
+
+    clients = demo.tables.get(title="clients")
+    field = schema_services.field_create(
+        actor=owner,
+        table=clients,
+        data={"title": "tier", "uidt": "SingleSelect", "choices": ["a, b)", '"q"~or']},
+    )
+    view = view_create(actor=owner, table=clients, title="K", type="kanban")
+    view_options_update(actor=owner, view=view, options={"stack_field": field.pk})
+    rid = records.list_records(clients, {"limit": "1"}, actor=SYSTEM).rows[0]["Id"]
+    for stack in ("a, b)", '"q"~or'):
+        response = web.post(vurl(view, "move"), {"record": rid, "stack": stack})
+        assert response.status_code == 200, response.content
+        assert records.get_record(clients, rid, actor=SYSTEM)["tier"] == stack
+        cards = web.get(vurl(view, "cards"), {"stack": stack}).content.decode()
+        assert cards.count('class="vcard"') == 1 and f'data-id="{rid}"' in cards
