@@ -283,7 +283,7 @@ class Calendar(ViewType):
         require_drag(ctx, date_f)
         meta, table = ctx["meta"], ctx["table"]
         record_id = request.POST.get("record", "")
-        target = parse_day(request.POST.get("date") or "x")
+        target = _posted_day(request)
         row = records.get_record(
             table,
             record_id,
@@ -295,7 +295,7 @@ class Calendar(ViewType):
         old_day = as_day(old)
         if end_f is not None and can_drag(ctx, end_f) and old_day is not None:
             old_end = row.get(end_f.title)
-            if old_end is not None:
+            if as_day(old_end) is not None:
                 shift = target - old_day
                 end_day = as_day(old_end) + shift
                 values[end_f.title] = _moved(end_f, old_end, end_day)
@@ -311,7 +311,7 @@ class Calendar(ViewType):
         date_f, _ = _fields(ctx)
         require_drag(ctx, date_f)
         meta, view = ctx["meta"], ctx["view"]
-        day = parse_day(request.POST.get("date") or "x")
+        day = _posted_day(request)
         values = {date_f.title: _moved(date_f, None, day)}
         title = title_field(meta, view, shown_fields(meta, view))
         text = (
@@ -323,6 +323,13 @@ class Calendar(ViewType):
         if request.headers.get("HX-Request"):
             return HttpResponseClientRefresh()
         return JsonResponse({"ok": True}, status=201)
+
+
+def _posted_day(request) -> dt.date:
+    text = request.POST.get("date")
+    if not text:
+        raise InvalidInput("Send `date`: the day, as YYYY-MM-DD.", code="INVALID_DATE")
+    return parse_day(text)
 
 
 def _moved(field, old, day: dt.date) -> str:
