@@ -184,6 +184,35 @@ def test_kanban_drag_between_stacks_persists(page, live_server_url, ids):
     page.wait_for_selector('.stack[data-stack="booked"] .vcard:has-text("Trip new")')
 
 
+def test_kanban_stacks_reorder_and_collapse(page, live_server_url, ids):
+    open_view(page, live_server_url, ids, "kanban")
+    page.wait_for_selector(".kanban .vcard")
+
+    def order():
+        return page.locator(".kanban .stack").evaluate_all(
+            "ss => ss.map(s => s.dataset.stack)"
+        )
+
+    assert order().index("idea") < order().index("done")
+    with page.expect_response(lambda r: r.url.endswith("/settings")) as saved:
+        page.locator('.stack[data-stack="done"] .stack-grip').drag_to(
+            page.locator('.stack[data-stack="idea"] .stack-head'),
+            target_position={"x": 5, "y": 10},
+        )
+    assert saved.value.ok
+    page.reload()
+    page.wait_for_selector(".kanban .vcard")
+    assert order().index("done") < order().index("idea")
+    with page.expect_navigation():
+        page.click('[aria-label="Collapse booked"]')
+    page.wait_for_selector('.stack.collapsed[data-stack="booked"]')
+    assert page.locator('.stack[data-stack="booked"] .vcard').count() == 0
+    shot(page, "view-kanban-reordered-collapsed")
+    with page.expect_navigation():
+        page.click('[aria-label="Expand booked"]')
+    page.wait_for_selector('.stack[data-stack="booked"] .vcard')
+
+
 def test_calendar_drag_reschedules(page, live_server_url, ids):
     open_view(page, live_server_url, ids, "calendar")
     page.wait_for_selector(".calendar .cal-chip")
