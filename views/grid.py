@@ -49,7 +49,7 @@ TYPE_ICONS = {
     "DateTime": "◷",
     "Time": "◷",
     "Email": "@",
-    "URL": "🔗",
+    "URL": "↗",
     "PhoneNumber": "☏",
     "JSON": "{}",
     "LinkToAnotherRecord": "⇄",
@@ -340,11 +340,11 @@ def rows_window(request: HttpRequest, base_id: str, table_id: str) -> HttpRespon
     try:
         offset = int(request.GET.get("offset") or 0)
         limit = int(request.GET.get("limit") or WINDOW)
+        start = int(request.GET.get("start") or offset)
     except ValueError:
-        raise InvalidInput("`offset` and `limit` must be whole numbers.")
-    if offset < 0 or not 1 <= limit <= 500:
-        raise InvalidInput("`offset` must be ≥ 0 and `limit` from 1 to 500.")
-    start = int(request.GET.get("start") or offset)
+        raise InvalidInput("`offset`, `limit` and `start` must be whole numbers.")
+    if offset < 0 or start < 0 or not 1 <= limit <= 500:
+        raise InvalidInput("`offset` and `start` must be ≥ 0, `limit` from 1 to 500.")
     page = read_window(
         table,
         meta,

@@ -25,6 +25,7 @@ from views.toolbar import (
     current_view,
     search_text,
 )
+from views.types import view_type
 
 
 def tabs_context(context) -> dict:
@@ -44,7 +45,10 @@ def _tabs(
         "table": table,
         "view": view,
         "views": list(table.views.all()),
-        "view_types": View.Type.choices,
+        "view_types": [
+            (value, label, value == View.Type.GRID or view_type(value) is not None)
+            for value, label in View.Type.choices
+        ],
         # On the table: a member's table override applies.
         "can_create": can(actor, "views.create", table),
         "can_update": can(actor, "views.update", table),
@@ -81,10 +85,10 @@ def view_new(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
     title = request.POST.get("title", "")
     kind = request.POST.get("type") or View.Type.GRID
     try:
-        if kind != View.Type.GRID:
+        if kind != View.Type.GRID and view_type(kind) is None:
             raise InvalidInput(
                 f"{View.Type(kind).label if kind in View.Type.values else kind} views "
-                "are not available yet; create a grid view."
+                "are not available yet; create another type of view."
             )
         view = services.view_create(actor=actor, table=table, title=title, type=kind)
     except DomainError as exc:

@@ -98,6 +98,20 @@ def _victim_view(w, who):
     return {"view": view}
 
 
+def _victim_kanban(w, who):
+    """A kanban view of clients (stacks by city) and a row to move in it."""
+    view = view_create(
+        actor=Actor(user=w.users["owner"]),
+        table=w.table("clients"),
+        title=f"victim board {_n()}",
+        type="kanban",
+    )
+    w.victim_row = insert_rows(
+        w.table("clients"), {"name": "mover", "city": "Lisbon"}, actor=SYSTEM
+    )[0][0]
+    return {"view": view}
+
+
 def _victim_member(w, who):
     u = make_user(f"victim{_n()}@example.com")
     membership_create(base=w.base, user=u, role="viewer")
@@ -795,6 +809,42 @@ CASES = [
         lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/webhooks/{v['hook'].pk}/delete",
         "creator",
         victim=_victim_hook,
+        api=False,
+    ),
+    # Gallery, kanban and calendar views (views/view_pages.py): a kanban of clients by city.
+    Case(
+        "view_cards",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/cards?stack=Lisbon",
+        "viewer",
+        victim=_victim_kanban,
+        api=False,
+    ),
+    Case(
+        "view_move",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/move",
+        "editor",
+        body=lambda w: {"record": w.victim_row, "stack": "Berlin"},
+        victim=_victim_kanban,
+        api=False,
+    ),
+    Case(
+        "view_add",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/add",
+        "creator",
+        body={"stack": "Lisbon", "title": "added"},
+        victim=_victim_kanban,
+        api=False,
+    ),
+    Case(
+        "view_settings",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/settings",
+        "creator",
+        body={"collapse": "Lisbon"},
+        victim=_victim_kanban,
         api=False,
     ),
 ]
