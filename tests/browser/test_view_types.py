@@ -143,9 +143,8 @@ def test_gallery_loads_more_cards_on_scroll(page, live_server_url, ids):
     for _ in range(6):
         if page.locator(".vcard").count() == 130:
             break
-        sentinel = page.locator(".more-sentinel")
-        if sentinel.count():
-            sentinel.scroll_into_view_if_needed()
+        # In the page, in one step: the sentinel may be replaced between two Python calls.
+        page.evaluate("document.querySelector('.more-sentinel')?.scrollIntoView()")
         page.wait_for_timeout(300)
     page.wait_for_function("document.querySelectorAll('.vcard').length === 130")
     assert page.locator(".more-sentinel").count() == 0
