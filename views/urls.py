@@ -1,7 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from views import grid, grid_edit, pages, summaries, toolbar, view_tabs
+from views import (
+    grid,
+    grid_edit,
+    pages,
+    share_pages,
+    summaries,
+    toolbar,
+    view_tabs,
+)
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -163,4 +171,13 @@ urlpatterns = [
         summaries.group_rows,
         name="view_group_rows",
     ),
+    # Public links (views/shares.py, views/share_pages.py): settings for members, and the
+    # pages anyone with the link may open.
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/share",
+        share_pages.share_settings,
+        name="view_share",
+    ),
+    path("s/<str:token>/", share_pages.shared_view, name="shared_view"),
+    path("s/<str:token>/csv", share_pages.shared_view_csv, name="shared_view_csv"),
 ]

@@ -198,6 +198,16 @@ NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "30
 # Cloud-metadata and multicast addresses stay refused either way.
 NOCO_WEBHOOKS_ALLOW_PRIVATE = env.get_bool("NOCO_WEBHOOKS_ALLOW_PRIVATE", False)
 
+# Public links (views/shares.py): shared views and public forms.
+# Wrong share passwords allowed per address and link, within this many seconds.
+NOCO_SHARE_PASSWORD_ATTEMPTS = env.get_int("NOCO_SHARE_PASSWORD_ATTEMPTS", 10)
+NOCO_SHARE_PASSWORD_WINDOW = env.get_int("NOCO_SHARE_PASSWORD_WINDOW", 900)
+# How long a visitor stays signed in to a password-protected link (signed cookie), seconds.
+NOCO_SHARE_COOKIE_AGE = env.get_int("NOCO_SHARE_COOKIE_AGE", 7 * 24 * 3600)
+# Public form submissions allowed per address and form, within this many seconds.
+NOCO_FORM_RATE_LIMIT = env.get_int("NOCO_FORM_RATE_LIMIT", 20)
+NOCO_FORM_RATE_WINDOW = env.get_int("NOCO_FORM_RATE_WINDOW", 3600)
+
 # Several workers share a burst instead of one hoarding it.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Queuing happens after a write commits, inside the request: if Redis is down, give up quickly —

@@ -96,6 +96,15 @@ def _victim_view(w, who):
     return {"view": view}
 
 
+def _victim_share(w, who):
+    from views.shares import share_enable, share_update
+
+    owner = Actor(user=w.users["owner"])
+    share = share_enable(actor=owner, view=_victim_view(w, who)["view"])
+    share_update(actor=owner, share=share, allow_csv=True)
+    return {"share": share, "view": share.view}
+
+
 def _victim_member(w, who):
     u = make_user(f"victim{_n()}@example.com")
     membership_create(base=w.base, user=u, role="viewer")
@@ -793,6 +802,51 @@ CASES = [
         lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/webhooks/{v['hook'].pk}/delete",
         "creator",
         victim=_victim_hook,
+        api=False,
+    ),  # Public links (views/shares.py). Members who may read a view see its link; sharing
+    # (enable, password, CSV, regenerate, revoke) needs views.share (creator).
+    Case(
+        "view_share",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/share",
+        "viewer",
+        victim=_victim_view,
+        api=False,
+    ),
+    Case(
+        "view_share",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/share",
+        "creator",
+        body={"action": "enable"},
+        victim=_victim_view,
+        api=False,
+    ),
+    Case(
+        "view_share",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/share",
+        "creator",
+        body={"action": "regenerate"},
+        victim=_victim_share,
+        api=False,
+    ),
+    # Anyone with the link: the token is the credential (192 random bits). What a visitor
+    # can and cannot reach is tested in tests/shares/test_shared_views.py.
+    Case(
+        "shared_view",
+        "GET",
+        lambda w, v: f"/s/{v['share'].token}/",
+        "anyone",
+        victim=_victim_share,
+        api=False,
+    ),
+    Case(
+        "shared_view_csv",
+        "GET",
+        lambda w, v: f"/s/{v['share'].token}/csv",
+        "anyone",
+        victim=_victim_share,
         api=False,
     ),
 ]
