@@ -205,3 +205,17 @@ def is_unlocked(request, share: ViewShare) -> bool:
     from django.utils.crypto import constant_time_compare
 
     return value is not None and constant_time_compare(value, unlock_value(share))
+
+
+def form_actor(share: ViewShare, fields: list[Field]) -> Actor:
+    """A public form's actor: creates rows with the form's fields only (plus, for its link
+    fields, the foreign key it sets and the linked table's display field it searches)."""
+    meta = TableMeta.of(share.view.table, actor=creator_actor(share))
+    ids = {f.id for f in fields}
+    for f in fields:
+        if f.uidt == "LinkToAnotherRecord":
+            fk = meta.internal.by_column.get((f.options or {}).get("fk_column"))
+            if fk is not None:
+                ids.add(fk.id)
+    ids |= _display_fields(share, fields)
+    return Actor(user=share.created_by, fields=frozenset(ids), operations=FORM_WRITE)

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from views import (
+    form_pages,
     grid,
     grid_edit,
     pages,
@@ -180,4 +181,17 @@ urlpatterns = [
     ),
     path("s/<str:token>/", share_pages.shared_view, name="shared_view"),
     path("s/<str:token>/csv", share_pages.shared_view_csv, name="shared_view_csv"),
+    # Form views (views/form_view.py, views/form_pages.py): the builder, the public form and
+    # its link-field search.
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/form",
+        form_pages.form_builder,
+        name="form_builder",
+    ),
+    path("f/<str:token>/", form_pages.public_form, name="public_form"),
+    path(
+        "f/<str:token>/links/<str:field_id>",
+        form_pages.public_form_links,
+        name="public_form_links",
+    ),
 ]

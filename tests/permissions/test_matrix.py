@@ -105,6 +105,29 @@ def _victim_share(w, who):
     return {"share": share, "view": share.view}
 
 
+def _victim_form(w, who):
+    from views.shares import share_enable
+
+    owner = Actor(user=w.users["owner"])
+    view = view_create(
+        actor=owner, table=w.table("clients"), title=f"form {_n()}", type="form"
+    )
+    return {"view": view, "share": share_enable(actor=owner, view=view)}
+
+
+def _victim_form_link(w, who):
+    from views.form_view import form_config_save
+    from views.shares import share_enable
+
+    owner = Actor(user=w.users["owner"])
+    projects = w.table("projects")
+    link = projects.fields.get(uidt="LinkToAnotherRecord", options__relation="bt")
+    view = view_create(actor=owner, table=projects, title=f"form {_n()}", type="form")
+    form_config_save(actor=owner, view=view, data={"fields": [{"id": link.pk}]})
+    share = share_enable(actor=owner, view=view)
+    return {"view": view, "share": share, "link": link}
+
+
 def _victim_member(w, who):
     u = make_user(f"victim{_n()}@example.com")
     membership_create(base=w.base, user=u, role="viewer")
@@ -849,10 +872,48 @@ CASES = [
         victim=_victim_share,
         api=False,
     ),
+    Case(
+        "form_builder",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/form",
+        "viewer",
+        victim=_victim_form,
+        api=False,
+    ),
+    Case(
+        "form_builder",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/form",
+        "creator",
+        body={"title": "Renamed form", "after": "message"},
+        victim=_victim_form,
+        api=False,
+    ),
+    # A public form: anyone with the link may fill it (creating a row is its purpose; the
+    # POST case sends no values, so no row). Limits, mass assignment, honeypot and the link
+    # search's reach: tests/shares/test_forms.py.
+    Case(
+        "public_form",
+        "GET",
+        lambda w, v: f"/f/{v['share'].token}/",
+        "anyone",
+        victim=_victim_form,
+        api=False,
+    ),
+    Case(
+        "public_form_links",
+        "GET",
+        lambda w, v: f"/f/{v['share'].token}/links/{v['link'].pk}?q=a",
+        "anyone",
+        victim=_victim_form_link,
+        api=False,
+        write=False,
+    ),
 ]
 
 # Endpoints outside the matrix, each with the reason.
 SKIPPED = {
+    "public_form POST": "anyone may submit (that is a form's point): tests/shares/test_forms.py",
     "login": "public: the login form",
     "logout": "ends the session; nothing to protect",
     "signup": "public: account creation (off with NOCO_SIGNUP_ENABLED=false)",
