@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from views import (
+    attachment_pages,
     form_pages,
     grid,
     grid_edit,
@@ -193,5 +194,21 @@ urlpatterns = [
         "f/<str:token>/links/<str:field_id>",
         form_pages.public_form_links,
         name="public_form_links",
+    ),
+    # Attachment cells (bases/attachments.py, views/attachment_pages.py).
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/attachments/<str:record_id>/<str:field_id>",
+        attachment_pages.attachments_panel,
+        name="attachments",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/attachments/<str:record_id>/<str:field_id>/<str:file_id>",
+        attachment_pages.attachment_file,
+        name="attachment_file",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/attachments/<str:record_id>/<str:field_id>/<str:file_id>/delete",
+        attachment_pages.attachment_delete,
+        name="attachment_delete",
     ),
 ]

@@ -104,7 +104,9 @@ class Dialect:
         ctype = field.column_type
         if ctype == "boolean":
             return bool(value)
-        if ctype == "json" and isinstance(value, (str, bytes)):
+        if (ctype == "json" or field.uidt == "Attachment") and isinstance(
+            value, (str, bytes)
+        ):
             try:
                 return json.loads(value)
             except ValueError:

@@ -128,6 +128,33 @@ def _victim_form_link(w, who):
     return {"view": view, "share": share, "link": link}
 
 
+def _victim_attachment(w, who):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bases.attachments import attachments_add
+
+    table = w.table("clients")
+    field = table.fields.filter(uidt="Attachment").first()
+    if field is None:
+        field = schema_services.field_create(
+            actor=SYSTEM, table=table, data={"title": "files", "uidt": "Attachment"}
+        )
+    added = attachments_add(
+        actor=SYSTEM,
+        table=table,
+        record_id=1,
+        field_id=field.pk,
+        files=[SimpleUploadedFile(f"f{_n()}.txt", b"matrix")],
+    )
+    return {"field": field, "file": added[-1]["id"]}
+
+
+def _upload(w):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {"files": [SimpleUploadedFile("m.txt", b"x")]}
+
+
 def _victim_member(w, who):
     u = make_user(f"victim{_n()}@example.com")
     membership_create(base=w.base, user=u, role="viewer")
@@ -908,6 +935,44 @@ CASES = [
         victim=_victim_form_link,
         api=False,
         write=False,
+    ),  # Attachment cells: reading needs records.read (and the field visible), changing needs
+    # records.update on the field. Finer checks: tests/shares/test_attachments.py.
+    Case(
+        "attachments",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/attachments/1/{v['field'].pk}",
+        "viewer",
+        victim=_victim_attachment,
+        api=False,
+    ),
+    Case(
+        "attachments",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/attachments/1/{v['field'].pk}",
+        "editor",
+        body=_upload,
+        victim=_victim_attachment,
+        api=False,
+    ),
+    Case(
+        "attachment_file",
+        "GET",
+        lambda w, v: (
+            f"/bases/{B(w, v)}/tables/{T(w)}/attachments/1/{v['field'].pk}/{v['file']}"
+        ),
+        "viewer",
+        victim=_victim_attachment,
+        api=False,
+    ),
+    Case(
+        "attachment_delete",
+        "POST",
+        lambda w, v: (
+            f"/bases/{B(w, v)}/tables/{T(w)}/attachments/1/{v['field'].pk}/{v['file']}/delete"
+        ),
+        "editor",
+        victim=_victim_attachment,
+        api=False,
     ),
 ]
 
