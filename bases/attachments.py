@@ -119,6 +119,22 @@ def attachments_add(
     current = _cell(table, record_id, field, actor)
     if not files:
         raise InvalidInput("Choose at least one file.", code="NO_FILE")
+    added = attachments_store(table=table, field=field, files=files, current=current)
+    try:
+        update_rows(
+            table,
+            [{**_key(table, record_id, actor), field.title: current + added}],
+            actor=actor,
+        )
+    except Exception:
+        discard(added)
+        raise
+    return current + added
+
+
+def check_limits(files: list, current: list | None = None) -> None:
+    """Refuse files over the per-file, per-cell count or per-cell size limits (InvalidInput)."""
+    current = current or []
     max_size = settings.NOCO_ATTACHMENT_MAX_SIZE
     if len(current) + len(files) > settings.NOCO_ATTACHMENT_MAX_FILES:
         raise InvalidInput(
@@ -138,6 +154,14 @@ def attachments_add(
             f"A cell's files are at most {settings.NOCO_ATTACHMENT_MAX_CELL_SIZE // 1024} KiB in all.",
             code="CELL_TOO_LARGE",
         )
+
+
+def attachments_store(
+    *, table: Table, field: Field, files: list, current: list | None = None
+) -> list:
+    """Check the limits, store the files, return their cell entries (the caller writes the
+    cell, and calls `discard` on them if that write fails)."""
+    check_limits(files, current)
     added, store = [], storage()
     try:
         for upload in files:
@@ -156,16 +180,15 @@ def attachments_add(
                     "path": path,
                 }
             )
-        update_rows(
-            table,
-            [{**_key(table, record_id, actor), field.title: current + added}],
-            actor=actor,
-        )
     except Exception:
-        for entry in added:
-            store.delete(entry["path"])
+        discard(added)
         raise
-    return current + added
+    return added
+
+
+def discard(entries: list) -> None:
+    for entry in entries:
+        storage().delete(entry["path"])
 
 
 def _key(table: Table, record_id, actor: Actor) -> dict:

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from bases import records
+from bases import attachments, records
 from bases.record_services import insert_rows
 from bases.table_meta import TableMeta
 from nocoplatform.errors import DomainError, NotFound
@@ -215,7 +215,7 @@ def public_form(request: HttpRequest, token: str) -> HttpResponse:
     if request.POST.get(HONEYPOT):
         return _render(request, share, [], done=True)  # a bot: pretend, create nothing
     meta = TableMeta.of(share.view.table, actor=creator)
-    row, ok = form_view.check_submission(fields, request.POST, meta)
+    row, ok = form_view.check_submission(fields, request.POST, meta, request.FILES)
     if not ok:
         return _render(
             request,
@@ -224,7 +224,15 @@ def public_form(request: HttpRequest, token: str) -> HttpResponse:
             status=400,
             error="Please correct the fields marked.",
         )
+    stored: list = []
     try:
+        for ff in fields:
+            if ff.field.uidt == "Attachment" and ff.field.title in row:
+                entries = attachments.attachments_store(
+                    table=share.view.table, field=ff.field, files=row[ff.field.title]
+                )
+                stored += entries
+                row[ff.field.title] = entries
         insert_rows(
             share.view.table,
             [row],
@@ -232,6 +240,7 @@ def public_form(request: HttpRequest, token: str) -> HttpResponse:
             max_rows=1,
         )
     except DomainError as exc:
+        attachments.discard(stored)
         if exc.status == 404:
             return render(request, "views/public_error.html", status=404)
         return _render(request, share, fields, status=400, error=exc.message)

@@ -214,13 +214,34 @@ def fk_field(meta: TableMeta, link: Field) -> Field | None:
 
 
 def check_submission(
-    fields: list[FormField], posted, meta: TableMeta
+    fields: list[FormField], posted, meta: TableMeta, files=None
 ) -> tuple[dict, bool]:
-    """(row to insert, ok). Sets each FormField's `value` (as typed) and `error`."""
+    """(row to insert, ok). Sets each FormField's `value` (as typed) and `error`.
+
+    Attachment fields are checked (required, limits) but not stored here: their uploads are
+    returned under `row[field.title]` as the list of uploaded files, for the caller to store.
+    """
+    from bases.attachments import check_limits
+
     row: dict = {}
     ok = True
     for ff in fields:
         f = ff.field
+        if f.uidt == "Attachment":
+            uploads = [u for u in (files.getlist(f.id) if files else []) if u.size]
+            if not uploads:
+                if ff.required:
+                    ff.error = "This field is required."
+                    ok = False
+                continue
+            try:
+                check_limits(uploads)
+            except InvalidInput as exc:
+                ff.error = exc.message
+                ok = False
+                continue
+            row[f.title] = uploads
+            continue
         if f.uidt == "MultiSelect":
             values = [v for v in posted.getlist(f.id) if v]
             ff.value = ",".join(values)

@@ -309,3 +309,40 @@ def test_markdown_allows_only_http_links():
     html = simple_markdown("[a](javascript:alert(1)) [b](https://ok.example/x) <b>")
     assert "javascript:" in html and 'href="javascript' not in html
     assert 'href="https://ok.example/x"' in html and "&lt;b&gt;" in html
+
+
+def test_attachments_in_a_public_form(anon, share, form, clients, actor, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bases import schema_services
+
+    files = schema_services.field_create(
+        actor=actor, table=clients, data={"title": "cv", "uidt": "Attachment"}
+    )
+    cfg = form_view.config(form)
+    cfg["fields"].append({"id": files.pk, "required": True})
+    form_view.form_config_save(actor=actor, view=form, data=cfg)
+    assert 'type="file"' in anon.get(f"/f/{share.token}/").content.decode()
+    base_data = {
+        f(clients, "name").pk: "With CV",
+        f(clients, "email").pk: "cv@example.com",
+    }
+    # Required: refused without a file.
+    response = anon.post(f"/f/{share.token}/", base_data)
+    assert (
+        response.status_code == 400
+        and "This field is required." in response.content.decode()
+    )
+    # Over the limit: refused, nothing created.
+    settings.NOCO_ATTACHMENT_MAX_SIZE = 10
+    big = SimpleUploadedFile("cv.pdf", b"%PDF-" + b"x" * 20)
+    response = anon.post(f"/f/{share.token}/", {**base_data, files.pk: big})
+    assert response.status_code == 400 and "larger than" in response.content.decode()
+    assert count(clients, "(name,eq,With CV)") == 0
+    settings.NOCO_ATTACHMENT_MAX_SIZE = 1000
+    ok = SimpleUploadedFile("../cv.pdf", b"%PDF-1.4 hello", content_type="image/png")
+    response = anon.post(f"/f/{share.token}/", {**base_data, files.pk: ok})
+    assert response.status_code == 200
+    row = records.list_records(clients, {"where": "(name,eq,With CV)"}, actor=SYSTEM)[0]
+    (entry,) = row["cv"]
+    assert entry["name"] == "cv.pdf" and entry["mime"] == "application/pdf"
