@@ -33,6 +33,11 @@ def _table(request, base_id: str, table_id: str):
     return table
 
 
+def _ext(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return ext[:4].upper() if dot and stem else "FILE"
+
+
 def _panel(request, table, record_id, field_id, *, error="", status=200):
     actor = _actor(request)
     meta = TableMeta.of(table, actor=actor)
@@ -53,7 +58,12 @@ def _panel(request, table, record_id, field_id, *, error="", status=200):
             "field": field,
             "record_id": record_id,
             "files": [
-                {**f, "image": f.get("mime") in attachments.INLINE_TYPES} for f in files
+                {
+                    **f,
+                    "image": f.get("mime") in attachments.INLINE_TYPES,
+                    "ext": _ext(f.get("name") or ""),
+                }
+                for f in files
             ],
             "can_edit": can(actor, "records.update", field)
             and field.id not in meta.read_only,

@@ -146,3 +146,69 @@ def test_owner_shares_from_the_table_page(browser, live_server_url):
     assert "/s/" in link
     shot(page, "share-settings")
     context.close()
+
+
+ATTACH = """
+from bases import records, schema_services, services
+from django.contrib.auth import get_user_model
+from permissions.checks import Actor, SYSTEM
+user = get_user_model().objects.get(email="admin@example.com")
+actor = Actor(user=user)
+base = services.base_create(actor=actor, title="Files {n}")
+t = schema_services.table_create(actor=actor, base=base, title="docs", columns=[
+    {{"title": "title", "uidt": "SingleLineText"}}, {{"title": "files", "uidt": "Attachment"}}])
+records.insert_many(t, [{{"title": "First"}}])
+print(base.pk, t.pk, t.fields.get(title="files").pk)
+"""
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A valid red PNG, built by hand (no imaging library needed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_attachments_upload_from_the_expanded_row(browser, live_server_url, tmp_path):
+    n = uuid.uuid4().hex[:6]
+    out = live_server_url.manage("shell", "-c", ATTACH.format(n=n)).splitlines()[-1]
+    base_id, table_id, field_id = out.split()
+    image = tmp_path / "red.png"
+    image.write_bytes(png())
+    spoof = tmp_path / "page.png"
+    spoof.write_bytes(b"<!doctype html><script>alert(1)</script>")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    login_owner(page, live_server_url)
+    page.goto(f"{live_server_url}/bases/{base_id}/tables/{table_id}/")
+    page.wait_for_selector("tr.grid-row")
+    page.locator("tr.grid-row").first.hover()
+    page.locator("tr.grid-row button.expand").first.click()
+    page.wait_for_selector(".expand-attachments input[type=file]")
+    page.set_input_files(
+        ".expand-attachments input[type=file]", [str(image), str(spoof)]
+    )
+    page.click(".expand-attachments button:has-text('Upload')")
+    page.wait_for_selector(".expand-attachments img.att-thumb")
+    items = page.locator(".expand-attachments .att-item").all_inner_texts()
+    assert any("red.png" in i and "image/png" in i for i in items)
+    assert any("page.png" in i and "text/html" in i for i in items)
+    # The thumbnail really loads (served inline as an image).
+    page.wait_for_function(
+        "document.querySelector('.expand-attachments img.att-thumb').naturalWidth === 2",
+        timeout=5000,
+    )
+    shot(page, "attachments-expanded-row")
+    context.close()
