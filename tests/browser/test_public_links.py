@@ -34,7 +34,7 @@ form_view.form_config_save(actor=actor, view=view, data={{
         {{"id": f["city"], "default": "Lisbon"}},
         {{"id": f["notes"], "label": "Anything else?"}},
     ]}})
-print(shares.share_enable(actor=actor, view=view).token)
+print(shares.share_enable(actor=actor, view=view).token, view.pk, clients.base_id)
 """
 )
 
@@ -65,7 +65,8 @@ def anonymous(browser):
 
 def test_anonymous_fills_a_public_form(browser, live_server_url):
     n = uuid.uuid4().hex[:6]
-    token = live_server_url.manage("shell", "-c", FORM.format(n=n)).splitlines()[-1]
+    out = live_server_url.manage("shell", "-c", FORM.format(n=n)).splitlines()[-1]
+    token, view_id, base_id = out.split()
     context, page = anonymous(browser)
     page.goto(f"{live_server_url}/f/{token}/")
     page.wait_for_selector("h1:has-text('Become a client')")
@@ -95,6 +96,16 @@ def test_anonymous_fills_a_public_form(browser, live_server_url):
     shot(page, "public-form-done")
     count = live_server_url.manage("shell", "-c", COUNT.format(name=name))
     assert count.splitlines()[-1] == "1"
+    context.close()
+
+    # The owner's builder shows the form's settings.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    login_owner(page, live_server_url)
+    page.goto(f"{live_server_url}/bases/{base_id}/views/{view_id}/form")
+    page.wait_for_selector("h1:has-text('Form')")
+    assert page.input_value("#fb-title") == "Become a client"
+    shot(page, "form-builder")
     context.close()
 
 
