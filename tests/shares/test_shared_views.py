@@ -256,3 +256,19 @@ def test_share_actor_reaches_nothing_else(share, clients, base):
     assert page_.rows and all(set(r) <= {"Id", "name"} for r in page_)
     tasks = base.tables.get(title="tasks")
     assert all(set(r) <= {"Id"} for r in records.list_records(tasks, {}, actor=a))
+
+
+def test_an_unlocked_visitor_reaches_no_api_member_list_or_page(
+    anon, share, actor, base
+):
+    shares.share_update(actor=actor, share=share, password="pw")
+    anon.post(f"/s/{share.token}/", {"password": "pw"})
+    table = share.view.table
+    assert anon.get(f"/api/v2/tables/{table.pk}/records").status_code == 401
+    assert anon.get(f"/api/v2/meta/bases/{base.pk}/users").status_code == 401
+    assert anon.get(f"/api/v2/meta/tables/{table.pk}").status_code == 401
+    page_ = anon.get(f"/bases/{base.pk}/tables/{table.pk}/")
+    assert page_.status_code == 302 and "/login/" in page_["Location"]
+    other = services.view_create(actor=actor, table=table, title="Other")
+    html = anon.get(f"/s/{share.token}/?viewId={other.pk}&view={other.pk}")
+    assert html.status_code == 200 and "Other" not in html.content.decode()
