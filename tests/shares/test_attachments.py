@@ -237,3 +237,41 @@ def test_api_writes_are_shape_checked(api, clients):
     assert r.status_code == 400
     r = api.patch(url, [{"Id": 1, "files": json.dumps([])}], format="json")
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["pg_db", "mysql_db"])
+def test_external_databases_added_or_picked_column(request, kind, actor, web):
+    from bases.connections import ConnectionConfig
+    from bases.services import base_connect
+
+    db = request.getfixturevalue(kind)
+    q = db.q
+    db.execute(
+        f"CREATE TABLE {q('docs')} ({q('id')} INTEGER PRIMARY KEY, {q('title')} VARCHAR(50),"
+        f" {q('files_json')} TEXT)",
+        f"INSERT INTO {q('docs')} VALUES (1, 'one', NULL)",
+    )
+    base, _ = base_connect(
+        actor=actor,
+        title="Ext",
+        config=ConnectionConfig.from_url(db.url),
+        allow_schema_edit=True,
+    )
+    table = base.tables.get(table_name="docs")
+    # A column the platform adds...
+    added = schema_services.field_create(
+        actor=actor, table=table, data={"title": "files", "uidt": "Attachment"}
+    )
+    # ...or one the admin picks (an empty text column, retyped without DDL).
+    picked = table.fields.get(column_name="files_json")
+    picked = schema_services.field_update(
+        actor=actor, field=picked, data={"uidt": "Attachment"}
+    )
+    assert picked.uidt == "Attachment"
+    for field in (added, picked):
+        r = upload(web, table, field, SimpleUploadedFile("a.txt", b"hello"))
+        assert r.status_code == 200, r.content[:300]
+        (entry,) = cell(table, field)
+        assert entry["name"] == "a.txt" and entry["mime"] == "text/plain"
+        got = web.get(f"{panel_url(table, field)}/{entry['id']}")
+        assert b"".join(got.streaming_content) == b"hello"
