@@ -346,3 +346,11 @@ def test_attachments_in_a_public_form(anon, share, form, clients, actor, setting
     row = records.list_records(clients, {"where": "(name,eq,With CV)"}, actor=SYSTEM)[0]
     (entry,) = row["cv"]
     assert entry["name"] == "cv.pdf" and entry["mime"] == "application/pdf"
+
+
+def test_share_page_of_a_form_gives_the_form_link(web, form, base):
+    url = f"/bases/{base.pk}/views/{form.pk}/share"
+    assert web.post(url, {"action": "enable"}).status_code == 302
+    html = web.get(url).content.decode()
+    share = shares.ViewShare.objects.get(view=form)
+    assert f"/f/{share.token}/" in html and "Public form link" in html
