@@ -31,6 +31,7 @@ from views.toolbar import _actor, _load
 
 HONEYPOT = "website_url"  # a name bots like to fill; hidden from people
 LINK_RESULTS = 20
+LINK_SEARCHES_PER_SUBMISSION = 25  # link searches allowed per allowed submission
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,16 +144,19 @@ def _rate_key(share: ViewShare, address: str) -> str:
     return f"noco:form-rate:{digest}"
 
 
-def _over_rate(share: ViewShare, address: str) -> bool:
-    """Count this submission; True when the address is over its limit."""
-    key = _rate_key(share, address)
-    cache.add(key, 0, settings.NOCO_FORM_RATE_WINDOW)
+def _over_rate(
+    share: ViewShare, address: str, *, kind: str = "submit", limit: int | None = None
+) -> bool:
+    """Count this request; True when the address is over its limit for this form."""
+    key = _rate_key(share, f"{kind}|{address}")
+    window = settings.NOCO_FORM_RATE_WINDOW
+    cache.add(key, 0, window)
     try:
         count = cache.incr(key)
     except ValueError:
-        cache.set(key, 1, settings.NOCO_FORM_RATE_WINDOW)
+        cache.set(key, 1, window)
         count = 1
-    return count > settings.NOCO_FORM_RATE_LIMIT
+    return count > (settings.NOCO_FORM_RATE_LIMIT if limit is None else limit)
 
 
 def _prefill(request: HttpRequest, fields) -> None:
@@ -255,6 +259,10 @@ def public_form_links(request: HttpRequest, token: str, field_id: str) -> HttpRe
     share = _form_share(token)
     if share is None:
         return HttpResponse(status=404)
+    # Searching reveals display values of the linked table: bounded per address as well.
+    limit = settings.NOCO_FORM_RATE_LIMIT * LINK_SEARCHES_PER_SUBMISSION
+    if _over_rate(share, client_address(request), kind="search", limit=limit):
+        return HttpResponse("Too many searches; try again later.", status=429)
     creator = shares.creator_actor(share)
     fields = form_view.form_fields(share.view, creator)
     link = next(

@@ -354,3 +354,18 @@ def test_share_page_of_a_form_gives_the_form_link(web, form, base):
     html = web.get(url).content.decode()
     share = shares.ViewShare.objects.get(view=form)
     assert f"/f/{share.token}/" in html and "Public form link" in html
+
+
+def test_link_search_is_rate_limited(base, actor, settings):
+    settings.NOCO_FORM_RATE_LIMIT = 1  # 25 searches per window
+    projects = base.tables.get(title="projects")
+    link = projects.fields.get(uidt="LinkToAnotherRecord", options__relation="bt")
+    view = services.view_create(actor=actor, table=projects, title="P", type="form")
+    form_view.form_config_save(
+        actor=actor, view=view, data={"fields": [{"id": link.pk}]}
+    )
+    share = shares.share_enable(actor=actor, view=view)
+    c = Client(REMOTE_ADDR="10.0.0.9")
+    url = f"/f/{share.token}/links/{link.pk}"
+    assert all(c.get(url, {"q": "a"}).status_code == 200 for _ in range(25))
+    assert c.get(url, {"q": "a"}).status_code == 429
