@@ -223,3 +223,29 @@ def test_attachments_upload_from_the_expanded_row(browser, live_server_url, tmp_
     )
     shot(page, "attachments-expanded-row")
     context.close()
+
+
+def test_attachments_drop_files_on_the_panel(browser, live_server_url):
+    n = uuid.uuid4().hex[:6]
+    out = live_server_url.manage("shell", "-c", ATTACH.format(n=n)).splitlines()[-1]
+    base_id, table_id, field_id = out.split()
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    login_owner(page, live_server_url)
+    page.goto(
+        f"{live_server_url}/bases/{base_id}/tables/{table_id}/attachments/1/{field_id}"
+    )
+    page.wait_for_selector(".att-upload")
+    page.evaluate(
+        """() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["dropped text"], "dropped.txt", {type: "image/png"}));
+        const panel = document.querySelector('.attachments');
+        panel.dispatchEvent(new DragEvent('dragover', {bubbles: true, dataTransfer: dt}));
+        panel.dispatchEvent(new DragEvent('drop', {bubbles: true, dataTransfer: dt}));
+    }"""
+    )
+    page.wait_for_selector(".att-item:has-text('dropped.txt')")
+    assert "text/plain" in page.inner_text(".att-item:has-text('dropped.txt')")
+    shot(page, "attachments-dropped")
+    context.close()
