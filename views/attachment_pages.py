@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from bases import attachments, selectors
 from bases.table_meta import TableMeta
@@ -36,6 +37,11 @@ def _table(request, base_id: str, table_id: str):
 def _ext(name: str) -> str:
     stem, dot, ext = name.rpartition(".")
     return ext[:4].upper() if dot and stem else "FILE"
+
+
+def _changed(response: HttpResponse) -> HttpResponse:
+    """After an upload or removal, the grid behind the expanded row reloads its rows."""
+    return trigger_client_event(response, "grid:reload", {})
 
 
 def _panel(request, table, record_id, field_id, *, error="", status=200):
@@ -94,6 +100,7 @@ def attachments_panel(
             return _panel(
                 request, table, record_id, field_id, error=exc.message, status=400
             )
+        return _changed(_panel(request, table, record_id, field_id))
     return _panel(request, table, record_id, field_id)
 
 
@@ -115,7 +122,7 @@ def attachment_delete(
         field_id=field_id,
         file_id=file_id,
     )
-    return _panel(request, table, record_id, field_id)
+    return _changed(_panel(request, table, record_id, field_id))
 
 
 @login_required

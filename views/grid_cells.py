@@ -206,7 +206,7 @@ def display_html(field, value) -> str:
     if uidt == "Attachment":
         files = value if isinstance(value, list) else []
         return "".join(
-            _chip(f"📎 {f.get('name', 'file')}", "#eef2f7")
+            _chip(f.get("name", "file"), "#eef2f7")
             for f in files[:5]
             if isinstance(f, dict)
         ) + (f" +{len(files) - 5}" if len(files) > 5 else "")

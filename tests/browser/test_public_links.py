@@ -222,6 +222,10 @@ def test_attachments_upload_from_the_expanded_row(browser, live_server_url, tmp_
         timeout=5000,
     )
     shot(page, "attachments-expanded-row")
+    # The grid behind reloaded: its cell lists the files.
+    page.click(".grid-modal [data-expand=close]")
+    page.wait_for_selector("tr.grid-row td:has-text('red.png')")
+    shot(page, "attachments-grid-cell")
     context.close()
 
 
