@@ -302,6 +302,47 @@ class JSONType(FieldType):
         return value
 
 
+class Attachment(FieldType):
+    """Files of a cell, stored as JSON text: [{"id", "name", "size", "mime", "path"}].
+
+    The files themselves live in the "attachments" storage (bases/attachments.py), which is
+    the only writer of entries; written values are checked for shape here, and a file is
+    served only from the path its table, field and id give (so a crafted entry reaches
+    nothing else).
+    """
+
+    uidt, label = "Attachment", "Attachment"
+    column_types = (*TEXTUAL, JSON)
+    default_column_type = LONGTEXT
+    _id = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+    def parse(self, value, options):
+        if value in (None, ""):
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise InvalidInput("expected a list of attachments (JSON)")
+        if not isinstance(value, list):
+            raise InvalidInput("expected a list of attachments")
+        out = []
+        for item in value:
+            if not isinstance(item, dict):
+                raise InvalidInput("each attachment is an object")
+            entry = {
+                "id": str(item.get("id") or ""),
+                "name": str(item.get("name") or "")[:255],
+                "size": item.get("size"),
+                "mime": str(item.get("mime") or "application/octet-stream")[:100],
+                "path": str(item.get("path") or "")[:500],
+            }
+            if not self._id.match(entry["id"]) or not isinstance(entry["size"], int):
+                raise InvalidInput("an attachment needs an `id` and an integer `size`")
+            out.append(entry)
+        return out
+
+
 class UUIDColumn(models.Field):
     """uuid on PostgreSQL, char(36) elsewhere (the text form every client sends)."""
 
@@ -378,6 +419,7 @@ REGISTRY: dict[str, FieldType] = {
         DateTime,
         Time,
         JSONType,
+        Attachment,
         UUIDType,
         ID,
         ForeignKey,
@@ -396,6 +438,7 @@ CREATABLE = [
     "DateTime",
     "Time",
     "JSON",
+    "Attachment",
     "Email",
     "URL",
     "PhoneNumber",

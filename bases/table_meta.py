@@ -110,6 +110,7 @@ class TableMeta:
         key = (
             role,
             tuple(role_of(actor, f.related_table) is None for f in self._links),
+            actor.fields,
         )
         meta = self._by_role.get(key)
         if meta is None:
@@ -121,6 +122,13 @@ class TableMeta:
             hidden |= {
                 f.id for f, gone in zip(self._links, key[1], strict=True) if gone
             }
+            # A public link's actor sees only the fields it shows (its key stays for ids).
+            if actor.fields is not None:
+                hidden |= {
+                    f.id
+                    for f in self.all_fields
+                    if f.id not in actor.fields and not f.is_pk
+                }
             meta = TableMeta(
                 self.table,
                 [f for f in self.all_fields if f.id not in hidden],

@@ -62,6 +62,11 @@ class Unprocessable(DomainError):
     code = "UNPROCESSABLE"
 
 
+class RateLimited(DomainError):
+    status = 429
+    code = "TOO_MANY_REQUESTS"
+
+
 class DatabaseUnavailable(DomainError):
     status = 503
     code = "DATABASE_UNAVAILABLE"

@@ -77,11 +77,18 @@ class Actor:
     """A user, possibly acting through an API token that narrows what they may do.
 
     `SYSTEM` (below) is the server itself (demo data, schema checks): it may do everything.
+
+    A public link (shared view, public form: views/shares.py) acts for the user who made it,
+    narrowed further: `fields` (field ids) is all it may see or write, `operations` all it may
+    do. Its visitors thus never get more than the link's creator could, nor more than the link
+    shows.
     """
 
     user: object
     token: ApiToken | None = None
     system: bool = False
+    fields: frozenset | None = None
+    operations: frozenset | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -227,10 +234,17 @@ def field_read_only(field, role: str) -> bool:
     return bool(read_only_below) and RANK[role] < RANK[read_only_below]
 
 
+def outside_whitelist(actor: Actor, field) -> bool:
+    """A field a public link's actor may not see (not among the fields it shows)."""
+    return actor.fields is not None and field.pk not in actor.fields
+
+
 def allowed_operations(actor: Actor, role: str) -> frozenset[str]:
     allowed = ROLE_OPERATIONS[role]
     if actor.token is not None and actor.token.read_only:
         allowed = allowed & READ_ONLY_OPERATIONS
+    if actor.operations is not None:
+        allowed = allowed & actor.operations
     return allowed
 
 
@@ -241,7 +255,7 @@ def _check(actor: Actor, operation: str, target) -> tuple[str | None, object, bo
     if role is None or operation not in allowed_operations(actor, role):
         return role, field, False
     if field is not None:
-        if field_hidden(field, role):
+        if field_hidden(field, role) or outside_whitelist(actor, field):
             return role, field, False
         if operation in FIELD_WRITES and field_read_only(field, role):
             return role, field, False
@@ -267,7 +281,9 @@ def require(actor: Actor, operation: str, target) -> None:
         if field is not None:
             raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
         raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
-    if field is not None and field_hidden(field, role):
+    if field is not None and (
+        field_hidden(field, role) or outside_whitelist(actor, field)
+    ):
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
     if (
         actor.token is not None

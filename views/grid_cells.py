@@ -17,7 +17,7 @@ from html import escape as _escape
 from django.utils.safestring import SafeString, mark_safe
 
 # Field types the grid never edits in a cell (links have their own picker).
-READ_ONLY_UIDTS = {"ID", "SpecificDBType"}
+READ_ONLY_UIDTS = {"ID", "SpecificDBType", "Attachment"}  # files: expanded row
 NUMERIC_UIDTS = {"Number", "Rating", "Decimal", "Currency", "Percent", "Duration"}
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹"}
 SAFE_URL = re.compile(r"^(https?|ftp)://|^mailto:", re.IGNORECASE)
@@ -106,7 +106,7 @@ def raw_text(field, value) -> str:
     uidt = field.uidt
     if uidt == "Checkbox":
         return "true" if value else "false"
-    if uidt == "JSON":
+    if uidt in ("JSON", "Attachment"):
         return json.dumps(value, ensure_ascii=False)
     if uidt == "LinkToAnotherRecord":
         if isinstance(value, dict):
@@ -203,6 +203,13 @@ def display_html(field, value) -> str:
         if not count:
             return ""
         return _chip(f"{count} linked", "#e8ecf8")
+    if uidt == "Attachment":
+        files = value if isinstance(value, list) else []
+        return "".join(
+            _chip(f.get("name", "file"), "#eef2f7")
+            for f in files[:5]
+            if isinstance(f, dict)
+        ) + (f" +{len(files) - 5}" if len(files) > 5 else "")
     if uidt == "JSON":
         return format_html(
             '<code class="json">{}</code>',

@@ -51,3 +51,29 @@ class View(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def new_share_token() -> str:
+    """A public link's id: 192 random bits, URL-safe (unguessable; never derived from ids)."""
+    return secrets.token_urlsafe(24)
+
+
+class ViewShare(models.Model):
+    """A view's public link (read-only shared view, or a form's public page).
+
+    Deleting it revokes the link; regenerating gives a new token, so the old link 404s.
+    """
+
+    view = models.OneToOneField(View, on_delete=models.CASCADE, related_name="share")
+    token = models.CharField(max_length=64, unique=True, default=new_share_token)
+    # A Django password hash (make_password); empty: no password.
+    password = models.CharField(max_length=256, blank=True, default="")
+    allow_csv = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"share of {self.view_id}"

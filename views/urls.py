@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from views import grid, grid_edit, pages, summaries, toolbar, view_pages, view_tabs
+from views import (
+    attachment_pages,
+    form_pages,
+    grid,
+    grid_edit,
+    pages,
+    share_pages,
+    summaries,
+    toolbar,
+    view_pages,
+    view_tabs,
+)
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -187,5 +198,43 @@ urlpatterns = [
         "bases/<str:base_id>/views/<str:view_id>/groups/rows",
         summaries.group_rows,
         name="view_group_rows",
+    ),
+    # Public links (views/shares.py, views/share_pages.py): settings for members, and the
+    # pages anyone with the link may open.
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/share",
+        share_pages.share_settings,
+        name="view_share",
+    ),
+    path("s/<str:token>/", share_pages.shared_view, name="shared_view"),
+    path("s/<str:token>/csv", share_pages.shared_view_csv, name="shared_view_csv"),
+    # Form views (views/form_view.py, views/form_pages.py): the builder, the public form and
+    # its link-field search.
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/form",
+        form_pages.form_builder,
+        name="form_builder",
+    ),
+    path("f/<str:token>/", form_pages.public_form, name="public_form"),
+    path(
+        "f/<str:token>/links/<str:field_id>",
+        form_pages.public_form_links,
+        name="public_form_links",
+    ),
+    # Attachment cells (bases/attachments.py, views/attachment_pages.py).
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/attachments/<str:record_id>/<str:field_id>",
+        attachment_pages.attachments_panel,
+        name="attachments",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/attachments/<str:record_id>/<str:field_id>/<str:file_id>",
+        attachment_pages.attachment_file,
+        name="attachment_file",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/attachments/<str:record_id>/<str:field_id>/<str:file_id>/delete",
+        attachment_pages.attachment_delete,
+        name="attachment_delete",
     ),
 ]

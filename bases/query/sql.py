@@ -87,7 +87,11 @@ class Dialect:
         """Database rows as {title: value} dicts, converting only the cells that need it."""
         titles = [f.title for f in fields]
         as_is = self._AS_IS.get(self.vendor, ())
-        convert = [(i, f) for i, f in enumerate(fields) if f.column_type not in as_is]
+        convert = [
+            (i, f)
+            for i, f in enumerate(fields)
+            if f.column_type not in as_is or f.uidt == "Attachment"
+        ]
         if not convert:
             return [dict(zip(titles, raw, strict=True)) for raw in raw_rows]
         out = []
@@ -104,7 +108,9 @@ class Dialect:
         ctype = field.column_type
         if ctype == "boolean":
             return bool(value)
-        if ctype == "json" and isinstance(value, (str, bytes)):
+        if (ctype == "json" or field.uidt == "Attachment") and isinstance(
+            value, (str, bytes)
+        ):
             try:
                 return json.loads(value)
             except ValueError:

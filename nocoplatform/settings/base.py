@@ -204,6 +204,44 @@ NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "30
 # Cloud-metadata and multicast addresses stay refused either way.
 NOCO_WEBHOOKS_ALLOW_PRIVATE = env.get_bool("NOCO_WEBHOOKS_ALLOW_PRIVATE", False)
 
+# Public links (views/shares.py): shared views and public forms.
+# Wrong share passwords allowed per address and link, within this many seconds.
+NOCO_SHARE_PASSWORD_ATTEMPTS = env.get_int("NOCO_SHARE_PASSWORD_ATTEMPTS", 10)
+NOCO_SHARE_PASSWORD_WINDOW = env.get_int("NOCO_SHARE_PASSWORD_WINDOW", 900)
+# How long a visitor stays signed in to a password-protected link (signed cookie), seconds.
+NOCO_SHARE_COOKIE_AGE = env.get_int("NOCO_SHARE_COOKIE_AGE", 7 * 24 * 3600)
+# Public form submissions allowed per address and form, within this many seconds.
+NOCO_FORM_RATE_LIMIT = env.get_int("NOCO_FORM_RATE_LIMIT", 20)
+NOCO_FORM_RATE_WINDOW = env.get_int("NOCO_FORM_RATE_WINDOW", 3600)
+
+# Attachment files (bases/attachments.py): limits, and where they are stored. The
+# "attachments" storage is local files under var/media by default; set
+# NOCO_ATTACHMENTS_STORAGE to another Django storage class (e.g. django-storages'
+# "storages.backends.s3.S3Storage", installed separately and configured by its own settings).
+NOCO_ATTACHMENT_MAX_SIZE = env.get_int("NOCO_ATTACHMENT_MAX_SIZE", 10 * 1024 * 1024)
+NOCO_ATTACHMENT_MAX_FILES = env.get_int("NOCO_ATTACHMENT_MAX_FILES", 10)
+NOCO_ATTACHMENT_MAX_CELL_SIZE = env.get_int(
+    "NOCO_ATTACHMENT_MAX_CELL_SIZE", 50 * 1024 * 1024
+)
+MEDIA_ROOT = env.get("NOCO_MEDIA_DIR") or str(VAR_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": {
+        "BACKEND": env.get(
+            "NOCO_ATTACHMENTS_STORAGE", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": (
+            {"location": MEDIA_ROOT, "base_url": None}
+            if not env.get("NOCO_ATTACHMENTS_STORAGE")
+            else {}
+        ),
+    },
+}
+# Uploads larger than this go to a temporary file rather than memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 # Several workers share a burst instead of one hoarding it.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Queuing happens after a write commits, inside the request: if Redis is down, give up quickly —

@@ -9,6 +9,14 @@ from .base import env
 _tmp = Path(tempfile.mkdtemp(prefix="noco-test-"))
 VAR_DIR = _tmp
 NOCO_STORE_DIR = _tmp / "store"
+MEDIA_ROOT = str(_tmp / "media")
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": None},
+    },
+}
 SECRET_KEY = "test-secret-key-not-for-production-use-0123456789abcdef"
 NOCO_ENCRYPTION_KEY = "test-encryption-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -112,6 +112,65 @@ def _victim_kanban(w, who):
     return {"view": view}
 
 
+def _victim_share(w, who):
+    from views.shares import share_enable, share_update
+
+    owner = Actor(user=w.users["owner"])
+    share = share_enable(actor=owner, view=_victim_view(w, who)["view"])
+    share_update(actor=owner, share=share, allow_csv=True)
+    return {"share": share, "view": share.view}
+
+
+def _victim_form(w, who):
+    from views.shares import share_enable
+
+    owner = Actor(user=w.users["owner"])
+    view = view_create(
+        actor=owner, table=w.table("clients"), title=f"form {_n()}", type="form"
+    )
+    return {"view": view, "share": share_enable(actor=owner, view=view)}
+
+
+def _victim_form_link(w, who):
+    from views.form_view import form_config_save
+    from views.shares import share_enable
+
+    owner = Actor(user=w.users["owner"])
+    projects = w.table("projects")
+    link = projects.fields.get(uidt="LinkToAnotherRecord", options__relation="bt")
+    view = view_create(actor=owner, table=projects, title=f"form {_n()}", type="form")
+    form_config_save(actor=owner, view=view, data={"fields": [{"id": link.pk}]})
+    share = share_enable(actor=owner, view=view)
+    return {"view": view, "share": share, "link": link}
+
+
+def _victim_attachment(w, who):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bases.attachments import attachments_add
+
+    table = w.table("clients")
+    field = table.fields.filter(uidt="Attachment").first()
+    if field is None:
+        field = schema_services.field_create(
+            actor=SYSTEM, table=table, data={"title": "files", "uidt": "Attachment"}
+        )
+    added = attachments_add(
+        actor=SYSTEM,
+        table=table,
+        record_id=1,
+        field_id=field.pk,
+        files=[SimpleUploadedFile(f"f{_n()}.txt", b"matrix")],
+    )
+    return {"field": field, "file": added[-1]["id"]}
+
+
+def _upload(w):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {"files": [SimpleUploadedFile("m.txt", b"x")]}
+
+
 def _victim_member(w, who):
     u = make_user(f"victim{_n()}@example.com")
     membership_create(base=w.base, user=u, role="viewer")
@@ -810,6 +869,126 @@ CASES = [
         "creator",
         victim=_victim_hook,
         api=False,
+    ),  # Public links (views/shares.py). Members who may read a view see its link; sharing
+    # (enable, password, CSV, regenerate, revoke) needs views.share (creator).
+    Case(
+        "view_share",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/share",
+        "viewer",
+        victim=_victim_view,
+        api=False,
+    ),
+    Case(
+        "view_share",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/share",
+        "creator",
+        body={"action": "enable"},
+        victim=_victim_view,
+        api=False,
+    ),
+    Case(
+        "view_share",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/share",
+        "creator",
+        body={"action": "regenerate"},
+        victim=_victim_share,
+        api=False,
+    ),
+    # Anyone with the link: the token is the credential (192 random bits). What a visitor
+    # can and cannot reach is tested in tests/shares/test_shared_views.py.
+    Case(
+        "shared_view",
+        "GET",
+        lambda w, v: f"/s/{v['share'].token}/",
+        "anyone",
+        victim=_victim_share,
+        api=False,
+    ),
+    Case(
+        "shared_view_csv",
+        "GET",
+        lambda w, v: f"/s/{v['share'].token}/csv",
+        "anyone",
+        victim=_victim_share,
+        api=False,
+    ),
+    Case(
+        "form_builder",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/form",
+        "viewer",
+        victim=_victim_form,
+        api=False,
+    ),
+    Case(
+        "form_builder",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/views/{v['view'].pk}/form",
+        "creator",
+        body={"title": "Renamed form", "after": "message"},
+        victim=_victim_form,
+        api=False,
+    ),
+    # A public form: anyone with the link may fill it (creating a row is its purpose; the
+    # POST case sends no values, so no row). Limits, mass assignment, honeypot and the link
+    # search's reach: tests/shares/test_forms.py.
+    Case(
+        "public_form",
+        "GET",
+        lambda w, v: f"/f/{v['share'].token}/",
+        "anyone",
+        victim=_victim_form,
+        api=False,
+    ),
+    Case(
+        "public_form_links",
+        "GET",
+        lambda w, v: f"/f/{v['share'].token}/links/{v['link'].pk}?q=a",
+        "anyone",
+        victim=_victim_form_link,
+        api=False,
+        write=False,
+    ),  # Attachment cells: reading needs records.read (and the field visible), changing needs
+    # records.update on the field. Finer checks: tests/shares/test_attachments.py.
+    Case(
+        "attachments",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/attachments/1/{v['field'].pk}",
+        "viewer",
+        victim=_victim_attachment,
+        api=False,
+    ),
+    Case(
+        "attachments",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/attachments/1/{v['field'].pk}",
+        "editor",
+        body=_upload,
+        victim=_victim_attachment,
+        api=False,
+    ),
+    Case(
+        "attachment_file",
+        "GET",
+        lambda w, v: (
+            f"/bases/{B(w, v)}/tables/{T(w)}/attachments/1/{v['field'].pk}/{v['file']}"
+        ),
+        "viewer",
+        victim=_victim_attachment,
+        api=False,
+    ),
+    Case(
+        "attachment_delete",
+        "POST",
+        lambda w, v: (
+            f"/bases/{B(w, v)}/tables/{T(w)}/attachments/1/{v['field'].pk}/{v['file']}/delete"
+        ),
+        "editor",
+        victim=_victim_attachment,
+        api=False,
     ),
     # Gallery, kanban and calendar views (views/view_pages.py): a kanban of clients by city.
     Case(
@@ -1136,6 +1315,7 @@ CASES += GRID_CASES
 
 # Endpoints outside the matrix, each with the reason.
 SKIPPED = {
+    "public_form POST": "anyone may submit (that is a form's point): tests/shares/test_forms.py",
     "login": "public: the login form",
     "logout": "ends the session; nothing to protect",
     "signup": "public: account creation (off with NOCO_SIGNUP_ENABLED=false)",

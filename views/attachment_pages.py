@@ -1,0 +1,155 @@
+"""Attachment cells over HTTP: a cell's files panel (list, thumbnails, upload, remove) and the
+download of one file. Logic and checks are in bases/attachments.py.
+
+Files are served with `X-Content-Type-Options: nosniff`, a content type the server decided
+from the bytes, and `Content-Disposition: attachment` except for safe raster images (PNG,
+JPEG, GIF, WebP), which may show inline (thumbnails). SVG and HTML are always downloads. A
+file of a row, field or table the caller cannot see answers 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
+
+from bases import attachments, selectors
+from bases.table_meta import TableMeta
+from nocoplatform.errors import DomainError, NotFound
+from permissions.checks import Actor, can
+
+
+def _actor(request) -> Actor:
+    return Actor(user=request.user)
+
+
+def _table(request, base_id: str, table_id: str):
+    table = selectors.table_get(
+        actor=_actor(request), table_id=table_id, operation="records.read"
+    )
+    if table.base_id != base_id:
+        raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
+    return table
+
+
+def _ext(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return ext[:4].upper() if dot and stem else "FILE"
+
+
+def _changed(response: HttpResponse) -> HttpResponse:
+    """After an upload or removal, the grid behind the expanded row reloads its rows."""
+    return trigger_client_event(response, "grid:reload", {})
+
+
+def _panel(request, table, record_id, field_id, *, error="", status=200):
+    actor = _actor(request)
+    meta = TableMeta.of(table, actor=actor)
+    field = meta.resolve.by_id.get(field_id)
+    if field is None or field.uidt != "Attachment":
+        raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
+    files = attachments._cell(table, record_id, field, actor)
+    template = (
+        "views/partials/attachments_panel.html"
+        if getattr(request, "htmx", False)
+        else "views/attachments.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "table": table,
+            "field": field,
+            "record_id": record_id,
+            "files": [
+                {
+                    **f,
+                    "image": f.get("mime") in attachments.INLINE_TYPES,
+                    "ext": _ext(f.get("name") or ""),
+                }
+                for f in files
+            ],
+            "can_edit": can(actor, "records.update", field)
+            and field.id not in meta.read_only,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@login_required
+def attachments_panel(
+    request: HttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
+) -> HttpResponse:
+    """GET: the cell's files. POST `files` (one or more): upload them into the cell."""
+    table = _table(request, base_id, table_id)
+    if request.method == "POST":
+        try:
+            attachments.attachments_add(
+                actor=_actor(request),
+                table=table,
+                record_id=record_id,
+                field_id=field_id,
+                files=request.FILES.getlist("files"),
+            )
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            return _panel(
+                request, table, record_id, field_id, error=exc.message, status=400
+            )
+        return _changed(_panel(request, table, record_id, field_id))
+    return _panel(request, table, record_id, field_id)
+
+
+@login_required
+@require_POST
+def attachment_delete(
+    request: HttpRequest,
+    base_id: str,
+    table_id: str,
+    record_id: str,
+    field_id: str,
+    file_id: str,
+) -> HttpResponse:
+    table = _table(request, base_id, table_id)
+    attachments.attachment_remove(
+        actor=_actor(request),
+        table=table,
+        record_id=record_id,
+        field_id=field_id,
+        file_id=file_id,
+    )
+    return _changed(_panel(request, table, record_id, field_id))
+
+
+@login_required
+def attachment_file(
+    request: HttpRequest,
+    base_id: str,
+    table_id: str,
+    record_id: str,
+    field_id: str,
+    file_id: str,
+) -> HttpResponse:
+    table = _table(request, base_id, table_id)
+    served = attachments.attachment_open(
+        actor=_actor(request),
+        table=table,
+        record_id=record_id,
+        field_id=field_id,
+        file_id=file_id,
+    )
+    response = FileResponse(
+        served.file,
+        as_attachment=not served.inline,
+        filename=served.entry["name"],
+        content_type=served.entry["mime"],
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even a file opened directly cannot run scripts or load anything.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,283 @@
+"""Form views: their settings (the builder's output) and the checking of a submission.
+
+A form view's settings live in `view.options["form"]`:
+
+    {"title", "description", "cover_url", "submit_text",
+     "after": "message" | "another" | "redirect", "message", "redirect_url",
+     "fields": [{"id", "label", "help", "required", "default", "hidden_prefill"}]}
+
+A submission is checked here field by field (required, type) so every problem is shown next to
+its input with the typed value kept; only the form's own writable fields are read from the
+POST (anything else is ignored: mass assignment), and the row is created through
+bases.record_services.insert_rows as the form's actor (views.shares.share_actor), so webhooks
+and realtime fire as for any insert.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import urlsplit
+
+from django.utils.safestring import SafeString, mark_safe
+
+from bases import fieldtypes as ft
+from bases.models import Field
+from bases.table_meta import TableMeta
+from nocoplatform.errors import InvalidInput
+from permissions.checks import Actor, require
+from views.models import View
+
+# Field types a form can fill (links: belongs-to only, by choosing the linked record).
+NOT_FILLABLE = {"ID", "SpecificDBType", "ForeignKey"}
+AFTER = ("message", "another", "redirect")
+MAX_TEXT = 5000
+
+
+def safe_url(url: str) -> str:
+    """`url` if it is an absolute http(s) URL, else ''."""
+    url = str(url or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url
+    return ""
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?!\w)")
+_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)\"'<>]+)\)")
+
+
+def simple_markdown(text: str) -> SafeString:
+    """Help text and messages: escaped first, then **bold**, *italic*, [links](https://…)
+    (http/https only) and line breaks. Nothing else of the input can become markup."""
+    html = escape(str(text or ""), quote=True)
+    html = _LINK.sub(
+        lambda m: (
+            f'<a href="{m.group(2)}" target="_blank" rel="noopener noreferrer'
+            f' nofollow">{m.group(1)}</a>'
+        ),
+        html,
+    )
+    html = _BOLD.sub(r"<strong>\1</strong>", html)
+    html = _ITALIC.sub(r"<em>\1</em>", html)
+    return mark_safe(html.replace("\n", "<br>"))  # noqa: S308 - escaped above
+
+
+def fillable(f: Field, meta: TableMeta) -> bool:
+    if f.is_system or f.id in meta.read_only or f.uidt in NOT_FILLABLE:
+        return False
+    if f.uidt == "LinkToAnotherRecord":
+        return (f.options or {}).get("relation") == "bt" and f.related_table is not None
+    if not f.column_name or (f.is_pk and f.is_auto):
+        return False
+    return not ft.get(f.uidt).read_only if f.uidt in ft.REGISTRY else False
+
+
+def config(view: View) -> dict:
+    cfg = dict((view.options or {}).get("form") or {})
+    cfg.setdefault("title", view.title)
+    cfg.setdefault("description", "")
+    cfg.setdefault("cover_url", "")
+    cfg.setdefault("submit_text", "Submit")
+    cfg.setdefault("after", "message")
+    cfg.setdefault("message", "Thank you! Your answer was sent.")
+    cfg.setdefault("redirect_url", "")
+    cfg.setdefault("fields", [])
+    return cfg
+
+
+def _text(data: dict, key: str, limit: int = MAX_TEXT) -> str:
+    value = str(data.get(key) or "").strip()
+    if len(value) > limit:
+        raise InvalidInput(f"`{key}` is at most {limit} characters.")
+    return value
+
+
+def form_config_save(*, actor: Actor, view: View, data: dict) -> View:
+    """Check and save a form view's settings (views.update on the table)."""
+    require(actor, "views.update", view.table)
+    if view.type != View.Type.FORM:
+        raise InvalidInput("This view is not a form.", code="NOT_A_FORM")
+    meta = TableMeta.of(view.table, actor=actor)
+    by_id = {f.id: f for f in meta.fields}
+    cfg = {
+        "title": _text(data, "title", 255) or view.title,
+        "description": _text(data, "description"),
+        "cover_url": _text(data, "cover_url", 2000),
+        "submit_text": _text(data, "submit_text", 100) or "Submit",
+        "after": str(data.get("after") or "message"),
+        "message": _text(data, "message"),
+        "redirect_url": _text(data, "redirect_url", 2000),
+    }
+    if cfg["after"] not in AFTER:
+        raise InvalidInput(f"`after` is one of {', '.join(AFTER)}.")
+    if cfg["cover_url"] and not safe_url(cfg["cover_url"]):
+        raise InvalidInput("The cover image URL must start with http:// or https://.")
+    if cfg["after"] == "redirect" and not safe_url(cfg["redirect_url"]):
+        raise InvalidInput("The redirect URL must start with http:// or https://.")
+    fields = []
+    for item in data.get("fields") or []:
+        f = by_id.get(str(item.get("id")))
+        if f is None or not fillable(f, meta):
+            name = f.title if f is not None else item.get("id")
+            raise InvalidInput(f"'{name}' cannot be filled in a form.")
+        if any(x["id"] == f.id for x in fields):
+            continue
+        fields.append(
+            {
+                "id": f.id,
+                "label": _text(item, "label", 255),
+                "help": _text(item, "help"),
+                "required": bool(item.get("required")),
+                "default": _text(item, "default", 1000),
+                "hidden_prefill": bool(item.get("hidden_prefill")),
+            }
+        )
+    cfg["fields"] = fields
+    view.options = {**(view.options or {}), "form": cfg}
+    view.save(update_fields=["options", "updated_at"])
+    return view
+
+
+# --------------------------------------------------------------------------------------------
+# Filling
+
+
+@dataclass
+class FormField:
+    field: Field
+    label: str
+    help: SafeString
+    required: bool
+    default: str
+    hidden: bool = False
+    value: str = ""
+    error: str = ""
+    choices: list | None = None
+    hidden_prefill: bool = False
+
+    @property
+    def input_type(self) -> str:
+        return {
+            "Email": "email",
+            "URL": "url",
+            "PhoneNumber": "tel",
+            "Number": "number",
+            "Rating": "number",
+            "Decimal": "text",
+            "Currency": "text",
+            "Percent": "text",
+            "Duration": "text",
+            "Date": "date",
+            "DateTime": "datetime-local",
+            "Time": "time",
+        }.get(self.field.uidt, "text")
+
+
+def form_fields(view: View, creator: Actor) -> list[FormField]:
+    """The form's fields still fillable by the link's creator, in the form's order."""
+    meta = TableMeta.of(view.table, actor=creator)
+    by_id = {f.id: f for f in meta.fields}
+    out = []
+    for item in config(view)["fields"]:
+        f = by_id.get(item.get("id"))
+        if f is None or not fillable(f, meta):
+            continue
+        choices = None
+        if f.uidt in ("SingleSelect", "MultiSelect"):
+            choices = [
+                c.get("title")
+                for c in (f.options or {}).get("choices", [])
+                if isinstance(c, dict) and c.get("title")
+            ]
+        out.append(
+            FormField(
+                field=f,
+                label=item.get("label") or f.title,
+                help=simple_markdown(item.get("help") or ""),
+                required=bool(item.get("required")),
+                default=item.get("default") or "",
+                choices=choices,
+                hidden_prefill=bool(item.get("hidden_prefill")),
+            )
+        )
+    return out
+
+
+def fk_field(meta: TableMeta, link: Field) -> Field | None:
+    return meta.internal.by_column.get((link.options or {}).get("fk_column"))
+
+
+def check_submission(
+    fields: list[FormField], posted, meta: TableMeta, files=None
+) -> tuple[dict, bool]:
+    """(row to insert, ok). Sets each FormField's `value` (as typed) and `error`.
+
+    Attachment fields are checked (required, limits) but not stored here: their uploads are
+    returned under `row[field.title]` as the list of uploaded files, for the caller to store.
+    """
+    from bases.attachments import check_limits
+
+    row: dict = {}
+    ok = True
+    for ff in fields:
+        f = ff.field
+        if f.uidt == "Attachment":
+            uploads = [u for u in (files.getlist(f.id) if files else []) if u.size]
+            if not uploads:
+                if ff.required:
+                    ff.error = "This field is required."
+                    ok = False
+                continue
+            try:
+                check_limits(uploads)
+            except InvalidInput as exc:
+                ff.error = exc.message
+                ok = False
+                continue
+            row[f.title] = uploads
+            continue
+        if f.uidt == "MultiSelect":
+            values = [v for v in posted.getlist(f.id) if v]
+            ff.value = ",".join(values)
+        elif f.uidt == "Checkbox":
+            ff.value = "true" if posted.get(f.id) else "false"
+        else:
+            ff.value = str(posted.get(f.id) or "")[: MAX_TEXT * 2]
+        text = ff.value.strip()
+        empty = text == "" or (f.uidt == "Checkbox" and text == "false")
+        if empty:
+            if ff.required:
+                ff.error = "This field is required."
+                ok = False
+            continue
+        try:
+            if f.uidt == "LinkToAnotherRecord":
+                fk = fk_field(meta, f)
+                if fk is None:
+                    continue
+                parse_as = (
+                    "Number"
+                    if fk.column_type in ("integer", "bigint")
+                    else "SingleLineText"
+                )
+                row[fk.title] = ft.get(parse_as).parse(text, fk.options)
+                continue
+            if f.uidt == "SingleSelect" and ff.choices and text not in ff.choices:
+                raise InvalidInput(f"'{text}' is not one of the choices")
+            if f.uidt == "MultiSelect" and ff.choices:
+                bad = [v for v in text.split(",") if v not in ff.choices]
+                if bad:
+                    raise InvalidInput(f"'{bad[0]}' is not one of the choices")
+            value = ft.get(f.uidt).parse(text, f.options)
+        except InvalidInput as exc:
+            ff.error = exc.message[:1].upper() + exc.message[1:] + "."
+            ok = False
+            continue
+        row[f.title] = value
+    return row, ok

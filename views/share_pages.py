@@ -1,0 +1,298 @@
+"""Shared views: the link's settings page (members) and the public read-only page (anyone).
+
+The public page accepts only its own parameters, each checked against the fields the link
+shows: `q` (search), `sort` (one field id, `-` for descending), `ff`/`fo`/`fv` (one temporary
+filter: field id, operator, value) and `cursor` (next page). Anything else (`where`, `fields`,
+`viewId`…) is ignored, and the view's own filter is always ANDed in by the records layer, so a
+visitor can narrow the rows but never widen them.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from bases import records
+from nocoplatform.errors import DomainError, NotFound
+from permissions.checks import can
+from views import filters, shares
+from views.grid_cells import display_html, raw_text
+from views.models import View, ViewShare
+from views.toolbar import _actor, _load
+
+PAGE_SIZE = 100
+CSV_PAGE = 1000
+# The temporary filter's operators (a short list; the saved filter stays the view's).
+VISITOR_OPS = {
+    "like": "contains",
+    "eq": "is",
+    "neq": "is not",
+    "gt": ">",
+    "lt": "<",
+    "blank": "is empty",
+    "notblank": "is not empty",
+}
+
+
+def client_address(request: HttpRequest) -> str:
+    """The visitor's address for rate limits (REMOTE_ADDR; a proxy in front must set it)."""
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+# --------------------------------------------------------------------------------------------
+# Members: the link's settings
+
+
+def _share_context(request, base, table, view, *, error: str = "") -> dict:
+    share = ViewShare.objects.filter(view=view).first()
+    public = ""
+    if share is not None:
+        name = "public_form" if view.type == View.Type.FORM else "shared_view"
+        public = request.build_absolute_uri(reverse(name, args=[share.token]))
+    return {
+        "base": base,
+        "table": table,
+        "view": view,
+        "share": share,
+        "public_url": public,
+        "can_share": can(_actor(request), "views.share", table),
+        "error": error,
+        "back": reverse("table_view", args=[base.pk, table.pk, view.pk]),
+    }
+
+
+@login_required
+def share_settings(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    """GET: the link and its settings. POST `action`: enable, update, regenerate, revoke."""
+    base, table, view = _load(request, base_id, view_id)
+    error = ""
+    if request.method == "POST":
+        actor = _actor(request)
+        action = request.POST.get("action", "")
+        try:
+            share = ViewShare.objects.filter(view=view).first()
+            if action == "enable":
+                shares.share_enable(actor=actor, view=view)
+            elif share is None:
+                raise NotFound("This view has no link.", code="SHARE_NOT_FOUND")
+            elif action == "update":
+                shares.share_update(
+                    actor=actor,
+                    share=share,
+                    password=request.POST.get("password") or None,
+                    clear_password=request.POST.get("clear_password") == "on",
+                    allow_csv=request.POST.get("allow_csv") == "on",
+                )
+            elif action == "regenerate":
+                shares.share_regenerate(actor=actor, share=share)
+            elif action == "revoke":
+                shares.share_revoke(actor=actor, share=share)
+            else:
+                raise NotFound(f"Unknown action '{action}'.")
+        except DomainError as exc:
+            if exc.status in (401, 403):
+                raise
+            error = exc.message
+        else:
+            return redirect("view_share", base.pk, view.pk)
+    return render(
+        request,
+        "views/share_settings.html",
+        _share_context(request, base, table, view, error=error),
+        status=400 if error else 200,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Visitors
+
+
+def _not_found(request) -> HttpResponse:
+    return render(request, "views/public_error.html", status=404)
+
+
+class _Visit:
+    """A visitor's reading of a shared view: the fields shown and the checked parameters."""
+
+    def __init__(self, request: HttpRequest, share: ViewShare):
+        self.share = share
+        self.view = share.view
+        self.table = share.view.table
+        self.fields = shares.shown_fields(share)
+        self.actor = shares.share_actor(share, self.fields)
+        by_id = {f.id: f for f in self.fields}
+        g = request.GET
+        self.q = (g.get("q") or "").strip()[:200]
+        sort = (g.get("sort") or "").strip()
+        key = sort.lstrip("-")
+        self.sort = sort if key in by_id and by_id[key].column_name else ""
+        ff, fo, fv = g.get("ff") or "", g.get("fo") or "", (g.get("fv") or "")[:500]
+        self.filter = None
+        if ff in by_id and fo in VISITOR_OPS and filters.filterable(by_id[ff]):
+            self.filter = {"field": ff, "op": fo, "value": fv}
+        self.cursor = (g.get("cursor") or "")[:2000]
+
+    def params(self, limit: int) -> dict:
+        p = {"fields": [f.id for f in self.fields], "limit": str(limit)}
+        if self.sort:
+            p["sort"] = self.sort
+        if self.filter:
+            op = self.filter["op"]
+            condition = {"type": "condition", **self.filter}
+            if op in ("blank", "notblank"):
+                condition["value"] = None
+            p["where"] = filters.tree_to_where(
+                {"type": "group", "logic": "and", "children": [condition]}
+            )
+        return p
+
+    def page(self, *, limit: int = PAGE_SIZE, cursor: str = ""):
+        params = self.params(limit)
+        if cursor:
+            params["cursor"] = cursor
+        return records.list_records(
+            self.table,
+            params,
+            actor=self.actor,
+            view=self.view,
+            search=self.q or None,
+        )
+
+    def query_string(self, **extra) -> str:
+        p = {"q": self.q, "sort": self.sort}
+        if self.filter:
+            p.update(
+                ff=self.filter["field"], fo=self.filter["op"], fv=self.filter["value"]
+            )
+        p.update(extra)
+        return urlencode({k: v for k, v in p.items() if v})
+
+
+def _share_or_404(token: str) -> ViewShare | None:
+    try:
+        return shares.share_by_token(token, form=False)
+    except NotFound:
+        return None
+
+
+def shared_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The public read-only page (GET), or the password form's answer (POST)."""
+    share = _share_or_404(token)
+    if share is None:
+        return _not_found(request)
+    if request.method == "POST":
+        return _unlock(request, share)
+    if not shares.is_unlocked(request, share):
+        return render(request, "views/share_password.html", {"share": share})
+    visit = _Visit(request, share)
+    error, rows, info = "", [], {}
+    try:
+        page = visit.page(cursor=visit.cursor)
+        rows = [
+            [display_html(f, row.get(f.title)) for f in visit.fields] for row in page
+        ]
+        info = page.page_info
+    except DomainError as exc:
+        if exc.status == 404:
+            return _not_found(request)
+        error = exc.message
+    context = {
+        "share": share,
+        "view": visit.view,
+        "title": visit.view.title,
+        "fields": visit.fields,
+        "filterable": [f for f in visit.fields if filters.filterable(f)],
+        "sortable": [f for f in visit.fields if f.column_name],
+        "ops": VISITOR_OPS,
+        "visit": visit,
+        "rows": rows,
+        "info": info,
+        "error": error,
+        "next_url": (
+            "?" + visit.query_string(cursor=info["next"]) if info.get("next") else ""
+        ),
+        "csv_url": (
+            reverse("shared_view_csv", args=[share.token]) + "?" + visit.query_string()
+            if share.allow_csv
+            else ""
+        ),
+    }
+    return render(
+        request, "views/shared_view.html", context, status=400 if error else 200
+    )
+
+
+def _unlock(request: HttpRequest, share: ViewShare) -> HttpResponse:
+    try:
+        shares.password_check(
+            share, request.POST.get("password", ""), address=client_address(request)
+        )
+    except DomainError as exc:
+        return render(
+            request,
+            "views/share_password.html",
+            {"share": share, "error": exc.message},
+            status=exc.status if exc.status in (403, 429) else 403,
+        )
+    response = redirect("shared_view", share.token)
+    response.set_signed_cookie(
+        shares.cookie_name(share),
+        shares.unlock_value(share),
+        salt="noco.share",
+        max_age=None,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+        path=f"/s/{share.token}/",
+    )
+    return response
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_safe(text: str) -> str:
+    """Spreadsheet formula injection: text starting like a formula is prefixed with a quote."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def shared_view_csv(request: HttpRequest, token: str) -> HttpResponse:
+    """The shared rows as CSV (only the shown fields, the view's filter and the visitor's
+    search/sort/filter applied), streamed page by page."""
+    share = _share_or_404(token)
+    if share is None or not share.allow_csv or not shares.is_unlocked(request, share):
+        return _not_found(request)
+    visit = _Visit(request, share)
+    try:
+        first = visit.page(limit=CSV_PAGE)
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+
+    def rows():
+        writer = csv.writer(_Echo())
+        yield "\ufeff" + writer.writerow([f.title for f in visit.fields])
+        page = first
+        while True:
+            for row in page:
+                yield writer.writerow(
+                    [_csv_safe(raw_text(f, row.get(f.title))) for f in visit.fields]
+                )
+            cursor = page.page_info.get("next")
+            if not cursor:
+                return
+            page = visit.page(limit=CSV_PAGE, cursor=cursor)
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    name = "".join(c for c in visit.view.title if c.isalnum() or c in " -_")[:60]
+    response["Content-Disposition"] = (
+        f'attachment; filename="{name.strip() or "view"}.csv"'
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
