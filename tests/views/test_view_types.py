@@ -488,3 +488,47 @@ def test_stack_names_with_commas_and_parentheses(web, owner, demo):
         assert records.get_record(clients, rid, actor=SYSTEM)["tier"] == stack
         cards = web.get(vurl(view, "cards"), {"stack": stack}).content.decode()
         assert cards.count('class="vcard"') == 1 and f'data-id="{rid}"' in cards
+
+
+def test_gallery_cover_from_an_attachment_field(web, owner, projects):
+    """An attachment field can be the gallery's cover: its first image, served through the
+    attachment view (with its access checks); a non-image gives no cover."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bases import schema_services
+    from bases.attachments import attachments_add
+
+    photos = schema_services.field_create(
+        actor=owner, table=projects, data={"title": "photos", "uidt": "Attachment"}
+    )
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    attachments_add(
+        actor=owner,
+        table=projects,
+        record_id=1,
+        field_id=photos.pk,
+        files=[
+            SimpleUploadedFile("notes.txt", b"plain text"),
+            SimpleUploadedFile("pic.png", png),
+        ],
+    )
+    attachments_add(
+        actor=owner,
+        table=projects,
+        record_id=2,
+        field_id=photos.pk,
+        files=[SimpleUploadedFile("only.txt", b"plain text")],
+    )
+    view = view_create(actor=owner, table=projects, title="Covers", type="gallery")
+    view = view_options_update(
+        actor=owner, view=view, options={"cover_field": photos.pk}
+    )
+    page = web.get(page_url(view)).content.decode()
+    prefix = (
+        f"/bases/{projects.base_id}/tables/{projects.pk}/attachments/1/{photos.pk}/"
+    )
+    assert prefix in page
+    src = prefix + page.split(prefix)[1].split('"')[0]
+    served = web.get(src)
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert f"/attachments/2/{photos.pk}/" not in page  # a text file is no cover

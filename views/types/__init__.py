@@ -53,7 +53,7 @@ class ViewType:
 # ---- covers
 
 
-def _url_cover(field, value) -> str | None:
+def _url_cover(field, value, table=None, record_id=None) -> str | None:
     text = str(value or "").strip()
     if text.lower().startswith(("https://", "http://")) or (
         text.startswith("/") and not text.startswith("//")
@@ -64,17 +64,37 @@ def _url_cover(field, value) -> str | None:
 
 # uidt -> function(field, value) -> an image URL or None. The attachment field type adds its
 # own entry (register_cover("Attachment", fn)): the first image of the cell.
-COVER_SOURCES = {"URL": _url_cover}
+def _attachment_cover(field, value, table=None, record_id=None) -> str | None:
+    """The cell's first image (PNG, JPEG, GIF, WebP), served through the attachment view with
+    its access checks; other files give no cover."""
+    from django.urls import reverse
+
+    from bases.attachments import INLINE_TYPES
+
+    if table is None or record_id is None or not isinstance(value, list):
+        return None
+    for entry in value:
+        if isinstance(entry, dict) and entry.get("mime") in INLINE_TYPES:
+            return reverse(
+                "attachment_file",
+                args=[table.base_id, table.pk, record_id, field.id, entry.get("id")],
+            )
+    return None
+
+
+COVER_SOURCES = {"URL": _url_cover, "Attachment": _attachment_cover}
 
 
 def register_cover(uidt: str, fn) -> None:
     COVER_SOURCES[uidt] = fn
 
 
-def cover_url(field, value) -> str | None:
+def cover_url(field, value, table=None, record_id=None) -> str | None:
     """The image URL a card shows for `value` of its cover field (None: no cover)."""
     fn = COVER_SOURCES.get(field.uidt)
-    return fn(field, value) if fn and value not in (None, "") else None
+    return (
+        fn(field, value, table, record_id) if fn and value not in (None, "") else None
+    )
 
 
 def cover_capable(field) -> bool:
@@ -199,7 +219,9 @@ def make_cards(meta, rows, *, title, fields, cover) -> list[Card]:
             Card(
                 id=rid,
                 title=str(text) if text not in (None, "") else "",
-                cover=cover_url(cover, row.get(cover.title)) if cover else None,
+                cover=cover_url(cover, row.get(cover.title), meta.table, rid)
+                if cover
+                else None,
                 fields=[
                     (f, SafeString(display_html(f, row.get(f.title)))) for f in fields
                 ],
