@@ -13,6 +13,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
+from bases import changes
 from bases import fieldtypes as ft
 from bases.models import DataSource, Field, Table
 from bases.query.sql import Dialect
@@ -225,6 +226,7 @@ def insert_rows(
                     )
             ids = [result[i] for i in range(len(items))]
         change.keys = ids  # webhook events are recorded once this block has committed
+        changes.committed(conn, table, "insert", ids)
     return ids
 
 
@@ -399,6 +401,8 @@ def update_rows(
                         f"{where}record {meta.record_id(pk_values)} not found.",
                         code="RECORD_NOT_FOUND",
                     )
+        written = {f.id: None for _, values in plan for f in values}
+        changes.committed(conn, table, "update", keys, fields=list(written))
     return [pk for pk, _ in plan]
 
 
@@ -436,6 +440,7 @@ def delete_rows(
                         f"{where}record {meta.record_id(pk_values)} not found.",
                         code="RECORD_NOT_FOUND",
                     )
+        changes.committed(conn, table, "delete", keys)
     return keys
 
 
@@ -544,6 +549,10 @@ def link_records(
                             f"INSERT INTO {jt} ({sc}, {oc}) VALUES (%s, %s)",
                             [this_ref, other],
                         )
+        changes.committed(conn, table, "update", [this_pk], fields=[link.id])
+        # The other side's rows show this link too (their count or reference moved).
+        if related.pk != table.pk or relation != "bt":
+            changes.committed(conn, related, "update", [[t] for t in targets])
     return len(targets)
 
 

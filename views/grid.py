@@ -299,6 +299,8 @@ def table_page(
             "can_edit": can_edit,
             "can_add": grid_config["canAdd"],
             "can_delete": grid_config["canDelete"],
+            # static/js/realtime.js: the table's socket and the view shown (views/realtime/).
+            "realtime_config": {"ws": f"/ws/tables/{table.pk}/", "view": view.pk},
         }
     )
     return render(request, "views/table.html", ctx)

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from views import grid, grid_edit, pages, summaries, toolbar, view_tabs
+from views.realtime import rows as realtime_rows
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -50,6 +51,11 @@ urlpatterns = [
         "bases/<str:base_id>/tables/<str:table_id>/grid/layout",
         grid.layout_save,
         name="grid_layout",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/live",
+        realtime_rows.live_rows,
+        name="grid_live_rows",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/count",

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bases.changes.ClientIdMiddleware",  # X-Client-Id: realtime skips the tab a write came from
     "nocoplatform.fastpath.ApiTokenFastPath",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
