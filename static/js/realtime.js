@@ -95,14 +95,42 @@ function allLoaded(store) {
   return true;
 }
 
-// Re-fetch from the block at the top of the viewport on (new rows land where the sort puts them).
+// Re-fetch the rows from block k on, keeping the old ones on screen until the new ones are here
+// (no flash of empty rows): block k is fetched like RowStore.load does, then swapped in; the
+// blocks after it are dropped (their positions moved) and load again as they come into view.
+async function quietReload(k) {
+  const g = grid();
+  const store = g.store;
+  const epoch = store.epoch;
+  let response;
+  try {
+    response = await nativeFetch(`${store.cfg.rowsUrl}?${store.params(k)}`, { headers: { "X-Grid-Editor": "1" } });
+  } catch (err) {
+    return;
+  }
+  if (!response.ok || grid() !== g) return;
+  const holder = document.createElement("tbody");
+  holder.innerHTML = await response.text();
+  if (store.epoch !== epoch || grid() !== g) {
+    return; // the grid reset meanwhile (a toolbar change): it loads what it needs itself
+  }
+  for (const key of Array.from(store.blocks.keys())) if (key >= k) store.blocks.delete(key);
+  for (const key of Array.from(store.cursors.keys())) if (key > k) store.cursors.delete(key);
+  const rows = Array.from(holder.children);
+  const h = response.headers;
+  if (rows.length === 0 && k > 0) store.setTotal(k * store.window, false);
+  else store.adopt(k, rows, h.get("X-Grid-Next"), h.get("X-Grid-Last") === "1");
+  store.range = [-1, -1];
+  store.render();
+  if (g.fitHeight) g.fitHeight();
+}
+
+// New rows land where the view's sort puts them: re-fetch from the top of the viewport on.
 function refetchWindow(extra = 0) {
   const g = grid();
   const store = g.store;
   if (extra) store.setTotal(Math.max(0, store.total + extra));
-  store.invalidateFrom(Math.floor(store.firstVisible() / store.window));
-  store.render();
-  g.fitHeight && g.fitHeight();
+  return quietReload(Math.floor(store.firstVisible() / store.window));
 }
 
 const pendingFlash = new Map(); // id -> fields, flashed when the row shows up
@@ -111,15 +139,23 @@ function flashWhenShown(id, fields) {
   setTimeout(() => pendingFlash.delete(String(id)), 5000);
 }
 
+// Rows gone (deleted, or no longer matching the view): out of the DOM and the store at once,
+// then the following rows move up when their block is re-fetched.
 function removeRows(trs) {
   const g = grid();
   if (!trs.length) return;
   const store = g.store;
   const first = Math.min(...trs.map(blockOf));
+  for (const tr of trs) {
+    for (const block of store.blocks.values()) {
+      const i = block.rows.indexOf(tr);
+      if (i >= 0) block.rows.splice(i, 1);
+    }
+    tr.remove();
+  }
   store.setTotal(Math.max(0, store.total - trs.length));
-  store.invalidateFrom(first);
   store.render();
-  g.fitHeight && g.fitHeight();
+  quietReload(first);
 }
 
 async function rowsChanged(msg) {

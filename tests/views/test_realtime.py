@@ -378,3 +378,31 @@ def test_live_rows_leave_out_hidden_fields(client, projects, user, editor):
     assert fid(projects, "budget") not in html and "424242" not in html
     client.force_login(user)
     assert "424" in live(client, projects, [1]).json()["rows"]["1"]
+
+
+def test_view_and_schema_changes_are_announced(projects, user):
+    from bases import schema_services
+    from views.services import default_view, view_update
+
+    owner = Actor(user=user)
+    view = default_view(projects)
+
+    async def scenario():
+        a = await connect(projects, user, "a")
+        # Column widths are one person's layout: no notice.
+        await sync_to_async(view_update)(
+            actor=owner, view=view, data={"options": {"column_widths": {"x": 90}}}
+        )
+        await nothing_of(a, "view.changed")
+        await sync_to_async(view_update)(
+            actor=owner, view=view, data={"where": "(status,eq,active)"}
+        )
+        msg = await next_of(a, "view.changed")
+        assert msg["view"] == view.pk and msg["deleted"] is False
+        await sync_to_async(schema_services.field_create)(
+            actor=owner, table=projects, data={"title": "extra", "uidt": "Number"}
+        )
+        assert (await next_of(a, "schema.changed"))["table"] == projects.pk
+        await a.disconnect()
+
+    run(scenario)

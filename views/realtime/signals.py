@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_init, post_save
 
 from bases.changes import write_origin
 from views.realtime import broadcast
@@ -46,10 +46,37 @@ def _field_changed(sender, instance, **kwargs):
         )
 
 
+# Per-person layout (column widths, row height) changes no one else's rows: no notice for it.
+_LAYOUT_OPTIONS = ("column_widths", "row_height")
+
+
+def _shape(view) -> tuple:
+    options = {
+        k: v for k, v in (view.options or {}).items() if k not in _LAYOUT_OPTIONS
+    }
+    return (
+        view.where,
+        view.sort,
+        list(view.field_order or []),
+        list(view.hidden_fields or []),
+        sorted(options.items(), key=lambda kv: kv[0]),
+    )
+
+
+def _view_loaded(sender, instance, **kwargs):
+    instance._rt_shape = _shape(instance) if instance.pk else None
+
+
 def _view_changed(sender, instance, **kwargs):
     table_id, view_id = instance.table_id, instance.pk
     if not broadcast.listening(table_id):
         return
+    if kwargs.get("created"):
+        return  # a new view changes nothing on the pages showing others
+    if kwargs.get("signal") is post_save:
+        if getattr(instance, "_rt_shape", None) == _shape(instance):
+            return  # only the layout or the title moved
+        instance._rt_shape = _shape(instance)
     origin = write_origin.get()
     deleted = kwargs.get("signal") is post_delete
     _once(
@@ -98,6 +125,7 @@ def connect() -> None:
     from permissions.models import FieldRule, Membership, TableRole
     from views.models import View
 
+    post_init.connect(_view_loaded, sender=View, dispatch_uid="rt-view-init")
     for signal in (post_save, post_delete):
         signal.connect(
             _field_changed, sender=Field, dispatch_uid=f"rt-field-{id(signal)}"
