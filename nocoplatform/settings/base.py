@@ -142,7 +142,19 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# Realtime (views/realtime/): in-memory for one process; with REDIS_URL, channels_redis so that
+# several web processes share the table groups (README, "Realtime").
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+if env.get("REDIS_URL"):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [env.get("REDIS_URL")],
+                "prefix": env.get("NOCO_CHANNELS_PREFIX", "noco"),
+            },
+        }
+    }
 
 CELERY_BROKER_URL = env.get("REDIS_URL") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
