@@ -77,7 +77,7 @@ def send(group: str, message: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(layer.group_send)(group, {**message, "group": group})
     except (
         Exception
     ):  # the layer (Redis) is down: the write stands, pages catch up later

@@ -25,6 +25,7 @@ selected or edited (`"editing": true`), {"type": "blur"}, {"type": "ping"} (answ
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from urllib.parse import parse_qs
 
@@ -33,6 +34,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from views.realtime import broadcast
 from views.realtime.broadcast import access_group, table_group
+from views.realtime.hub import hub
 
 RECHECK = 30.0  # seconds between permission re-checks without an access event
 CLIENT_ID_MAX = 64
@@ -101,27 +103,28 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         self.base_id, self.fields = found
         self.checked = time.monotonic()
         self.me = _identity(self.actor.user, self.client)
-        for group in (table_group(self.table_id), access_group(self.base_id)):
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
+        # Group messages reach this socket through the process's hub (views/realtime/hub.py);
+        # the socket's own channel only gets direct replies (presence.here).
+        self.groups_joined = [table_group(self.table_id), access_group(self.base_id)]
+        await (await hub()).add(self, self.groups_joined)
         broadcast.joined(self.table_id)
         await self.accept()
         await self.send_json({"type": "hello", "table": self.table_id, "you": self.me})
-        await self.channel_layer.group_send(
-            table_group(self.table_id),
-            {"type": "presence.join", "who": self.me, "reply_to": self.channel_name},
+        await self._to_table(
+            {"type": "presence.join", "who": self.me, "reply_to": self.channel_name}
         )
+
+    async def _to_table(self, message: dict) -> None:
+        group = table_group(self.table_id)
+        await self.channel_layer.group_send(group, {**message, "group": group})
 
     async def disconnect(self, code):
         if not getattr(self, "groups_joined", None):
             return
-        await self.channel_layer.group_send(
-            table_group(self.table_id), {"type": "presence.leave", "who": self.me}
-        )
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.groups_joined = []
+        groups, self.groups_joined = self.groups_joined, []
+        await (await hub()).remove(self, groups)
         broadcast.left(self.table_id)
+        await self._to_table({"type": "presence.leave", "who": self.me})
 
     # --- from the browser ---------------------------------------------------------------
     async def receive_json(self, content, **kwargs):
@@ -143,9 +146,8 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
                     "field": field,
                     "editing": bool(content.get("editing")),
                 }
-            await self.channel_layer.group_send(
-                table_group(self.table_id),
-                {"type": "presence.focus", "who": self.me, "focus": focus},
+            await self._to_table(
+                {"type": "presence.focus", "who": self.me, "focus": focus}
             )
 
     # --- permission ---------------------------------------------------------------------
@@ -176,15 +178,21 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         fields = [f for f in event.get("fields") or [] if f in self.fields]
         if event["event"] == "rows.updated" and event.get("fields") and not fields:
             return  # only fields hidden from this user changed
-        await self.send_json(
-            {
-                "type": event["event"],
-                "table": self.table_id,
-                "ids": event["ids"],
-                "many": event.get("many", False),
-                "fields": fields,
-            }
-        )
+        # The hub hands the same event dict to every socket: encode each variant once.
+        cache = event.setdefault("_encoded", {})
+        key = tuple(fields)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = json.dumps(
+                {
+                    "type": event["event"],
+                    "table": self.table_id,
+                    "ids": event["ids"],
+                    "many": event.get("many", False),
+                    "fields": fields,
+                }
+            )
+        await self.send(text_data=text)
 
     async def table_notice(self, event):
         if event.get("origin") and event["origin"] == self.client:
@@ -194,7 +202,11 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         if event["event"] == "schema.changed":
             if not await self._recheck(force=True):
                 return
-        message = {k: v for k, v in event.items() if k not in ("type", "origin")}
+        message = {
+            k: v
+            for k, v in event.items()
+            if k not in ("type", "origin", "group", "_encoded")
+        }
         message["type"] = message.pop("event")
         await self.send_json(message)
 
