@@ -150,7 +150,9 @@ if env.get("REDIS_URL"):
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [env.get("REDIS_URL")],
+                # redis-py 8's default 5 s socket timeout equals channels_redis's 5 s blocking
+                # pop: an idle socket's read would time out and kill its consumer.
+                "hosts": [{"address": env.get("REDIS_URL"), "socket_timeout": 30}],
                 "prefix": env.get("NOCO_CHANNELS_PREFIX", "noco"),
             },
         }

@@ -159,12 +159,11 @@ function removeRows(trs) {
 }
 
 async function rowsChanged(msg) {
+  // For whatever else shows rows: the footer's counts and aggregates (an htmx trigger), a
+  // grouped grid, other view types' scripts.
+  document.body.dispatchEvent(new CustomEvent("realtime:rows", { detail: msg }));
   const g = grid();
-  if (!g || !g.store) {
-    // A grouped grid (or another view type): refresh what is on screen through htmx.
-    document.body.dispatchEvent(new CustomEvent("realtime:rows", { detail: msg }));
-    return;
-  }
+  if (!g || !g.store) return;
   if (msg.many) {
     refetchWindow();
     if (g.exactCount) g.exactCount();

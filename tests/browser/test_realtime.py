@@ -123,6 +123,8 @@ def test_two_people_see_each_other_live(browser, live_server_url, ids):
             timeout=2000,
         )
         (new_id,) = set(row_ids(b)) - before
+        # B's footer counts it too.
+        b.wait_for_selector(f"text={len(before) + 1} rows", timeout=3000)
         assert new_id in row_ids(a)
 
         # B types a name into the new row; A sees it.

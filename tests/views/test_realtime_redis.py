@@ -112,7 +112,7 @@ def two_processes(tmp_path):
                 cwd=LIVE_ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=open(tmp_path / f"uvicorn-{port}.log", "w"),  # noqa: SIM115
             )
         )
         ports.append(port)
@@ -154,6 +154,16 @@ def test_edit_through_process_a_reaches_a_socket_on_process_b(two_processes):
                 break
         assert msg["type"] == "rows.updated" and msg["ids"] == ["7"]
         assert time.monotonic() - t0 < 5
+        # An idle socket survives the layer's blocking reads (5 s each) and still hears.
+        time.sleep(7)
+        request.data = json.dumps({"Id": 8, "name": "later"}).encode()
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        while True:
+            msg = json.loads(ws.recv(timeout=5))
+            if msg["type"].startswith("rows."):
+                break
+        assert msg["ids"] == ["8"]
         # The row itself is re-read from process B, as the page would.
         with urllib.request.urlopen(
             urllib.request.Request(

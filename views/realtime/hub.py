@@ -31,7 +31,9 @@ class Hub:
         self.task: asyncio.Task | None = None
 
     async def start(self):
-        self.channel = await self.layer.new_channel("hub.")
+        # The default prefix: channels_redis pops all of a process's channels from ONE Redis
+        # key derived from it; another prefix would be starved while a socket's receive waits.
+        self.channel = await self.layer.new_channel()
         self.task = asyncio.get_running_loop().create_task(self._read())
 
     async def add(self, consumer, groups: list[str]) -> None:
