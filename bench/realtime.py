@@ -183,7 +183,7 @@ async def run(info, write_port, read_port, clients, rate, seconds) -> dict:
     opened: list[int] = []
     tasks = [asyncio.create_task(client(i)) for i in range(clients)]
     await asyncio.wait_for(ready.wait(), 60)
-    await asyncio.sleep(1.0)  # presence chatter of the joins settles
+    await asyncio.sleep(3.0)  # presence chatter of the joins settles
 
     pool = ThreadPoolExecutor(8)
     loop = asyncio.get_running_loop()
@@ -270,7 +270,11 @@ def main() -> None:
         for p in procs:
             p.terminate()
         for p in procs:
-            p.wait(10)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:  # open websockets can hold a shutdown up
+                p.kill()
+                p.wait(10)
     result["mode"] = ("redis, 2 processes" if args.redis else "embedded, 1 process") + (
         ", PostgreSQL" if args.pg else ", SQLite"
     )

@@ -154,6 +154,8 @@ if env.get("REDIS_URL"):
                 # pop: an idle socket's read would time out and kill its consumer.
                 "hosts": [{"address": env.get("REDIS_URL"), "socket_timeout": 30}],
                 "prefix": env.get("NOCO_CHANNELS_PREFIX", "noco"),
+                # All of a process's sockets share one Redis queue: room for bursts.
+                "capacity": 1000,
             },
         }
     }

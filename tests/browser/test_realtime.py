@@ -112,6 +112,9 @@ def test_two_people_see_each_other_live(browser, live_server_url, ids):
         elapsed = time.monotonic() - t0
         assert elapsed < 1.0
         assert b.locator(f"{cell}.rt-flash").count() == 1
+        # A is not sent its own change back (X-Client-Id): no flash, no re-fetch there.
+        a.wait_for_timeout(300)
+        assert a.locator(f"{cell}.rt-flash").count() == 0
         shot(b, "realtime-edit-seen-by-b")
 
         # A new row added in A appears in B.
@@ -154,6 +157,7 @@ def test_two_people_see_each_other_live(browser, live_server_url, ids):
             timeout=2000,
         )
         assert set(row_ids(b)) == before
+        b.wait_for_selector(f"text={len(before)} rows", timeout=3000)
         shot(b, "realtime-delete-seen-by-b")
 
         # B leaves: A's avatar goes.

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import time
 from urllib.parse import parse_qs
 
@@ -36,7 +37,10 @@ from views.realtime import broadcast
 from views.realtime.broadcast import access_group, table_group
 from views.realtime.hub import hub
 
-RECHECK = 30.0  # seconds between permission re-checks without an access event
+# Seconds between permission re-checks without an access event (a safety net: membership,
+# table-role and field-rule changes re-check at once). Spread per socket so 100 sockets do not
+# all query the meta DB on the same message.
+RECHECK = 120.0
 CLIENT_ID_MAX = 64
 
 
@@ -96,15 +100,17 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         self.client = client or self.channel_name
         self.actor = _actor_for(self.scope)
         self.groups_joined: list[str] = []
+        self.focus = None
         found = await database_sync_to_async(_visible_fields)(self.table_id, self.actor)
         if found is None:
             await self.close(code=4404)
             return
         self.base_id, self.fields = found
         self.checked = time.monotonic()
+        self.recheck_every = RECHECK * (0.75 + random.random() / 2)  # noqa: S311
         self.me = _identity(self.actor.user, self.client)
         # Group messages reach this socket through the process's hub (views/realtime/hub.py);
-        # the socket's own channel only gets direct replies (presence.here).
+        # the socket's own channel only gets direct replies (presence.roster).
         self.groups_joined = [table_group(self.table_id), access_group(self.base_id)]
         await (await hub()).add(self, self.groups_joined)
         broadcast.joined(self.table_id)
@@ -146,6 +152,7 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
                     "field": field,
                     "editing": bool(content.get("editing")),
                 }
+            self.focus = focus
             await self._to_table(
                 {"type": "presence.focus", "who": self.me, "focus": focus}
             )
@@ -153,7 +160,7 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
     # --- permission ---------------------------------------------------------------------
     async def _recheck(self, force: bool = False) -> bool:
         """Re-read what this user may see; False (and the socket closed) when nothing."""
-        if not force and time.monotonic() - self.checked < RECHECK:
+        if not force and time.monotonic() - self.checked < self.recheck_every:
             return True
         found = await database_sync_to_async(_visible_fields)(self.table_id, self.actor)
         self.checked = time.monotonic()
@@ -219,16 +226,27 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         if who["client"] == self.client or not self.fields:
             return
         await self.send_json({"type": "presence", "action": "join", "who": who})
-        # Tell the newcomer we are here (directly, not to the whole group).
-        await self.channel_layer.send(
-            event["reply_to"], {"type": "presence.here", "who": self.me}
-        )
+        # The newcomer learns who is here from each process's hub (presence.roster).
 
-    async def presence_here(self, event):
-        if event["who"]["client"] != self.client and self.fields:
+    async def presence_roster(self, event):
+        if not self.fields:
+            return
+        for person in event["people"]:
+            focus = person.get("focus")
+            if focus is not None and focus["field"] not in self.fields:
+                focus = None
             await self.send_json(
-                {"type": "presence", "action": "here", "who": event["who"]}
+                {"type": "presence", "action": "here", "who": person["who"]}
             )
+            if focus is not None:
+                await self.send_json(
+                    {
+                        "type": "presence",
+                        "action": "focus",
+                        "who": person["who"],
+                        "focus": focus,
+                    }
+                )
 
     async def presence_leave(self, event):
         if event["who"]["client"] != self.client and self.fields:

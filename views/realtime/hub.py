@@ -71,6 +71,8 @@ class Hub:
             if not members:
                 continue
             handler_name = message["type"].replace(".", "_")
+            if message["type"] == "presence.join":
+                await self._roster(message, members)
             for consumer in list(members):
                 handler = getattr(consumer, handler_name, None)
                 if handler is None:
@@ -79,6 +81,23 @@ class Hub:
                     await handler(message)
                 except Exception:
                     log.exception("realtime hub: %s failed", handler_name)
+
+    async def _roster(self, join: dict, members: set) -> None:
+        """Answer a newcomer with everyone of this process on the table, in ONE message (not
+        one per socket: 100 sockets joining would otherwise make 10,000 messages)."""
+        who = [
+            {"who": c.me, "focus": c.focus}
+            for c in members
+            if c.me["client"] != join["who"]["client"]
+        ]
+        if not who:
+            return
+        try:
+            await self.layer.send(
+                join["reply_to"], {"type": "presence.roster", "people": who}
+            )
+        except Exception:
+            log.exception("realtime hub: roster not sent")
 
 
 async def hub() -> Hub:
