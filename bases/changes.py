@@ -24,6 +24,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,37 @@ def committed(
 
 
 class ClientIdMiddleware:
-    """Remember the request's `X-Client-Id` (a browser tab's id) for `committed()`."""
+    """Remember the request's `X-Client-Id` (a browser tab's id) for `committed()`.
+
+    Sync and async capable, so it adds no thread hop under ASGI; the context variable set here
+    is copied into the thread that runs the (sync) view."""
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    @staticmethod
+    def _origin(request) -> str:
+        value = request.headers.get("X-Client-Id", "")
+        return value if _CLIENT_ID.match(value) else ""
 
     def __call__(self, request):
-        value = request.headers.get("X-Client-Id", "")
-        token = write_origin.set(value if _CLIENT_ID.match(value) else "")
+        if self.async_mode:
+            return self._acall(request)
+        token = write_origin.set(self._origin(request))
         try:
             return self.get_response(request)
+        finally:
+            write_origin.reset(token)
+
+    async def _acall(self, request):
+        token = write_origin.set(self._origin(request))
+        try:
+            return await self.get_response(request)
         finally:
             write_origin.reset(token)
