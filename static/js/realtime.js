@@ -308,6 +308,7 @@ function connect() {
     others.clear();
     renderAvatars();
     paintFocus();
+    if (stopped) return; // paused
     if (event.code === 4403 || event.code === 4404) {
       stopped = true;
       notice("You no longer have access to this table.", { label: "Reload", run: () => window.location.reload() });
@@ -353,7 +354,18 @@ function handle(msg) {
 }
 
 if (cfg) {
-  window.realtime = { clientId, others, send };
+  // pause()/resume(): drop the connection and come back as after a network drop (tests, and a
+  // page that wants to stop listening while hidden).
+  const pause = () => {
+    stopped = true;
+    if (socket) socket.close(4000);
+  };
+  const resume = () => {
+    stopped = false;
+    attempts = 0;
+    if (!socket || socket.readyState === WebSocket.CLOSED) connect();
+  };
+  window.realtime = { clientId, others, send, pause, resume };
   // Flash rows that arrive after a refetch; re-draw outlines on re-rendered rows; follow the
   // active cell to tell the others.
   let frame = 0;

@@ -160,6 +160,28 @@ def test_two_people_see_each_other_live(browser, live_server_url, ids):
         b.wait_for_selector(f"text={len(before)} rows", timeout=3000)
         shot(b, "realtime-delete-seen-by-b")
 
+        # B drops off the network; A edits meanwhile; B reconnects and catches up.
+        b.evaluate("window.realtime.pause()")
+        b.wait_for_function("document.documentElement.dataset.realtime === 'closed'")
+        second = row_ids(a)[1]
+        cell2 = f'#grid tr.grid-row[data-id="{second}"] td[data-f="{fid}"]'
+        a.click(cell2)
+        a.keyboard.type("While B was away")
+        a.keyboard.press("Enter")
+        a.wait_for_function(
+            "s => { const el = document.querySelector(s); return el && !el.classList.contains('editing')"
+            " && el.innerText.includes('While B was away'); }",
+            arg=cell2,
+        )
+        b.wait_for_timeout(500)
+        assert "While B was away" not in b.inner_text(cell2)
+        b.evaluate("window.realtime.resume()")
+        b.wait_for_function(
+            "s => { const el = document.querySelector(s); return el && el.innerText.includes('While B was away'); }",
+            arg=cell2,
+            timeout=3000,
+        )
+
         # B leaves: A's avatar goes.
         b.close()
         a.wait_for_function(
