@@ -72,7 +72,9 @@ def _ids(meta: records.TableMeta, keys: list[list]) -> list[dict]:
 
 
 def _body(request: Request):
-    if request.data is None or (request.data == {} and not request.body):
+    # An empty body leaves DRF without a stream (data {}); a body `{}` has one. The raw body
+    # cannot be read again once the parser consumed the stream.
+    if request.data is None or (request.data == {} and request.stream is None):
         raise InvalidInput("The request body is empty.", code="INVALID_BODY")
     return request.data
 

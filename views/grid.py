@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bases import records, schema_services, selectors
 from bases.query.params import view_fields
 from nocoplatform.errors import DomainError, InvalidInput
-from permissions.checks import Actor, can
+from permissions.checks import Actor, can, require
 from views.forms import ColumnForm
 from views.grid_cells import GridRow, grid_cell, is_editable
 from views.models import View
@@ -49,7 +49,7 @@ TYPE_ICONS = {
     "DateTime": "◷",
     "Time": "◷",
     "Email": "@",
-    "URL": "🔗",
+    "URL": "↗",
     "PhoneNumber": "☏",
     "JSON": "{}",
     "LinkToAnotherRecord": "⇄",
@@ -221,6 +221,9 @@ def table_page(
 ) -> HttpResponse:
     ctx = _base_context(request, base_id)
     table = grid_table(request, base_id, table_id)
+    if request.method == "POST":
+        # The page's POST is the add-field form: 403 for anyone who may not add fields.
+        require(_actor(request), "fields.create", table)
     column_form = ColumnForm(request.POST or None)
     if request.method == "POST" and column_form.is_valid():
         response = _add_field(request, table, column_form)
@@ -249,7 +252,10 @@ def table_page(
         }
         for f, ok in zip(columns, flags, strict=True)
     ]
-    can_schema = ctx["can_schema"] and not table.read_only_reason
+    # Field changes on this table (a table override may lower or raise the base role).
+    can_schema = (
+        can(_actor(request), "fields.create", table) and not table.read_only_reason
+    )
     grid_config = {
         "rowsUrl": f"/bases/{base_id}/tables/{table.pk}/grid/rows",
         "base": f"/bases/{base_id}/tables/{table.pk}/",
@@ -299,6 +305,7 @@ def table_page(
             "can_edit": can_edit,
             "can_add": grid_config["canAdd"],
             "can_delete": grid_config["canDelete"],
+            "can_webhooks": can(_actor(request), "webhooks.read", table),
             # static/js/realtime.js: the table's socket and the view shown (views/realtime/).
             "realtime_config": {"ws": f"/ws/tables/{table.pk}/", "view": view.pk},
         }
@@ -335,11 +342,11 @@ def rows_window(request: HttpRequest, base_id: str, table_id: str) -> HttpRespon
     try:
         offset = int(request.GET.get("offset") or 0)
         limit = int(request.GET.get("limit") or WINDOW)
+        start = int(request.GET.get("start") or offset)
     except ValueError:
-        raise InvalidInput("`offset` and `limit` must be whole numbers.")
-    if offset < 0 or not 1 <= limit <= 500:
-        raise InvalidInput("`offset` must be ≥ 0 and `limit` from 1 to 500.")
-    start = int(request.GET.get("start") or offset)
+        raise InvalidInput("`offset`, `limit` and `start` must be whole numbers.")
+    if offset < 0 or start < 0 or not 1 <= limit <= 500:
+        raise InvalidInput("`offset` and `start` must be ≥ 0, `limit` from 1 to 500.")
     page = read_window(
         table,
         meta,

@@ -73,6 +73,15 @@ def view_create(
             f"A view called '{title}' exists already.", code="DUPLICATE_TITLE"
         )
     data = data or {}
+    options = {}
+    if type != View.Type.GRID:
+        from views.types import view_type
+
+        kind = view_type(type)
+        if kind is not None:
+            options = kind.clean_options(
+                table, {**kind.default_options(table), **(data.get("options") or {})}
+            )
     where, sort = str(data.get("where") or ""), str(data.get("sort") or "")
     field_order, hidden = data.get("field_order") or [], data.get("hidden_fields") or []
     _validate(table, where=where, sort=sort, field_order=field_order, hidden=hidden)
@@ -87,6 +96,7 @@ def view_create(
             sort=sort,
             field_order=field_order,
             hidden_fields=hidden,
+            options=options,
             created_by=actor.user,
         )
 
@@ -118,7 +128,13 @@ def view_update(*, actor: Actor, view: View, data: dict) -> View:
     if "options" in data:
         if not isinstance(data["options"], dict):
             raise InvalidInput("`options` must be an object.")
-        view.options = data["options"]
+        from views.types import view_type
+
+        kind = view_type(view.type)
+        # Gallery, kanban and calendar settings are checked by their type (views/types/).
+        view.options = (
+            kind.clean_options(view.table, data["options"]) if kind else data["options"]
+        )
     view.save()
     return view
 
@@ -132,7 +148,7 @@ def view_delete(*, actor: Actor, view: View) -> None:
 
 def view_duplicate(*, actor: Actor, view: View) -> View:
     """A copy of a view (filter, sort, fields, options) titled "<title> copy" (or "copy 2"…)."""
-    require(actor, "views.create", view.table.base)
+    require(actor, "views.create", view.table)
     titles = {t.lower() for t in view.table.views.values_list("title", flat=True)}
     base_title = f"{view.title} copy"[:245]
     title, n = base_title, 2
@@ -157,7 +173,7 @@ def view_duplicate(*, actor: Actor, view: View) -> View:
 
 def view_reorder(*, actor: Actor, table: Table, view_ids: list[str]) -> list[View]:
     """Put a table's views in the order given (ids); views left out keep their place after."""
-    require(actor, "views.update", table.base)
+    require(actor, "views.update", table)
     views = {v.pk: v for v in table.views.all()}
     unknown = [v for v in view_ids if v not in views]
     if unknown:
@@ -172,3 +188,23 @@ def view_reorder(*, actor: Actor, table: Table, view_ids: list[str]) -> list[Vie
                 v.order = i
                 v.save(update_fields=["order"])
     return ordered
+
+
+def view_options_update(*, actor: Actor, view: View, options: dict) -> View:
+    """Merge `options` into the view's type settings, validated by its type (views/types)."""
+    from views.types import view_type
+
+    require(actor, "views.update", view.table)
+    kind = view_type(view.type)
+    if kind is None:
+        raise InvalidInput(f"{view.get_type_display()} views have no such settings.")
+    if not isinstance(options, dict):
+        raise InvalidInput("`options` must be an object.")
+    with transaction.atomic():
+        # Under a row lock: a card order saved meanwhile is kept, not overwritten.
+        fresh = View.objects.select_for_update().get(pk=view.pk)
+        merged = {**(fresh.options or {}), **options}
+        fresh.options = kind.clean_options(view.table, merged)
+        fresh.save(update_fields=["options", "updated_at"])
+    view.options = fresh.options
+    return view

@@ -98,7 +98,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
         for f in _shown_fields(meta)
         if aggregates.aggregates_for(f)
     ]
-    ctx["can_update"] = can(_actor(request), "views.update", base)
+    ctx["can_update"] = can(_actor(request), "views.update", table)
     return render(request, "views/partials/footer_content.html", ctx)
 
 
@@ -173,7 +173,7 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     (with `start`, the position of its first row) gives the next window, appended below."""
     import zlib
 
-    from views.grid import grid_columns, grid_rows, writable
+    from views.grid import grid_columns, grid_rows, read_fields, writable
 
     base, table, view = _load(request, base_id, view_id)
     meta = records.TableMeta.of(table, actor=_actor(request))
@@ -188,7 +188,8 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
         params = {
             "where": within,
             "limit": str(GROUP_ROWS),
-            "fields": ",".join(f.id for f in columns),
+            # The shown fields plus the key, so rows keep their ids when the view hides it.
+            "fields": read_fields(meta, columns),
         }
         if cursor:
             params["cursor"] = cursor

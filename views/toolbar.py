@@ -163,6 +163,10 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
                 field = meta.resolve(str(item.get("field") or ""))
             except DomainError:
                 field = None
+        if field is None and _hidden_ref(meta, item.get("field")):
+            # A condition the view's creator set on a field hidden from this user: shown
+            # as such, without the field's id or the value (hidden fields never leave).
+            return _hidden_condition(path, item, errors)
         ops = filters.operators_for(field) if field is not None else []
         op = filters.canonical(item.get("op"))
         if field is not None and op not in ops and ops:
@@ -186,6 +190,7 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
             "path": path,
             "field": field.id if field else str(item.get("field") or ""),
             "field_missing": field is None,
+            "field_label": f"{item.get('field') or ''} (missing)",
             "uidt": field.uidt if field else "",
             "op": op,
             "ops": [(o, filters.OPERATOR_LABELS[o]) for o in ops],
@@ -205,6 +210,38 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
 
     root = walk(tree, "", 0)
     return {"builder": root, "filter_fields": options}
+
+
+def _hidden_ref(meta, ref) -> bool:
+    """Whether a filter names a field of the table that is hidden from this user."""
+    ref = str(ref or "")
+    return bool(ref) and any(
+        ref in (f.id, f.title) for f in meta.all_fields if f not in meta.fields
+    )
+
+
+def _hidden_condition(path: str, item: dict, errors: dict) -> dict:
+    return {
+        "kind": "condition",
+        "path": path,
+        "field": "",
+        "field_missing": True,
+        "field_label": "a field hidden from you",
+        "uidt": "",
+        "op": "",
+        "ops": [],
+        "arity": "none",
+        "is_between": False,
+        "value": "",
+        "value1": "",
+        "value2": "",
+        "choices": [],
+        "values": [],
+        "pick": False,
+        "error": "",
+        "incomplete": False,
+        "hidden": True,
+    }
 
 
 def _filter_panel(view, meta, tree=None, errors=None, saved=False) -> dict:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from views import grid, grid_edit, pages, summaries, toolbar, view_tabs
+from views import grid, grid_edit, pages, summaries, toolbar, view_pages, view_tabs
 from views.realtime import rows as realtime_rows
 
 urlpatterns = [
@@ -35,12 +35,37 @@ urlpatterns = [
     ),
     path("bases/<str:base_id>/sync/", pages.sync_diff, name="sync_diff"),
     path("bases/<str:base_id>/api/", pages.swagger, name="swagger"),
-    # The grid (views/grid.py, views/grid_edit.py).
-    path("bases/<str:base_id>/tables/<str:table_id>/", grid.table_page, name="table"),
+    # The table page, routed by view type (views/view_pages.py): the grid (views/grid.py,
+    # views/grid_edit.py) or a gallery, kanban or calendar (views/types/).
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/",
+        view_pages.table_page,
+        name="table",
+    ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/views/<str:view_id>/",
-        grid.table_page,
+        view_pages.table_page,
         name="table_view",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/cards",
+        view_pages.view_cards,
+        name="view_cards",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/move",
+        view_pages.view_move,
+        name="view_move",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/add",
+        view_pages.view_add,
+        name="view_add",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/settings",
+        view_pages.view_settings,
+        name="view_settings",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/rows",

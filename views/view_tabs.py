@@ -13,7 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from bases import selectors
 from nocoplatform.errors import DomainError, InvalidInput
-from permissions.checks import can
+from permissions.checks import can, require
 from views import services
 from views.models import View
 from views.toolbar import (
@@ -25,6 +25,7 @@ from views.toolbar import (
     current_view,
     search_text,
 )
+from views.types import view_type
 
 
 def tabs_context(context) -> dict:
@@ -44,10 +45,14 @@ def _tabs(
         "table": table,
         "view": view,
         "views": list(table.views.all()),
-        "view_types": View.Type.choices,
-        "can_create": can(actor, "views.create", base),
-        "can_update": can(actor, "views.update", base),
-        "can_delete": can(actor, "views.delete", base),
+        "view_types": [
+            (value, label, value == View.Type.GRID or view_type(value) is not None)
+            for value, label in View.Type.choices
+        ],
+        # On the table: a member's table override applies.
+        "can_create": can(actor, "views.create", table),
+        "can_update": can(actor, "views.update", table),
+        "can_delete": can(actor, "views.delete", table),
         "q": search_text(request),
         "tab_error": error,
         "typed": "" if renaming else typed,
@@ -74,14 +79,16 @@ def view_new(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
     table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
     if table.base_id != base_id:
         raise Http404("Table not found.")
+    # Refusals are 403 (not a message in the tabs): the tabs offer nothing a user may not do.
+    require(actor, "views.create", table)
     current = _shown_view(request, table, current_view(request, table))
     title = request.POST.get("title", "")
     kind = request.POST.get("type") or View.Type.GRID
     try:
-        if kind != View.Type.GRID:
+        if kind != View.Type.GRID and view_type(kind) is None:
             raise InvalidInput(
                 f"{View.Type(kind).label if kind in View.Type.values else kind} views "
-                "are not available yet; create a grid view."
+                "are not available yet; create another type of view."
             )
         view = services.view_create(actor=actor, table=table, title=title, type=kind)
     except DomainError as exc:
@@ -95,6 +102,7 @@ def view_new(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
 @require_POST
 def view_rename(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     base, table, view = _load(request, base_id, view_id)
+    require(_actor(request), "views.update", table)
     title = request.POST.get("title", "")
     shown = _shown_view(request, table, view)
     try:
@@ -126,6 +134,7 @@ def _shown_view(request, table, fallback: View) -> View:
 @require_POST
 def view_duplicate(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     base, table, view = _load(request, base_id, view_id)
+    require(_actor(request), "views.create", table)
     try:
         copy = services.view_duplicate(actor=_actor(request), view=_fresh(view))
     except DomainError as exc:
@@ -137,6 +146,7 @@ def view_duplicate(request: HttpRequest, base_id: str, view_id: str) -> HttpResp
 @require_POST
 def view_delete(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     base, table, view = _load(request, base_id, view_id)
+    require(_actor(request), "views.delete", table)
     shown = _shown_view(request, table, view)
     try:
         services.view_delete(actor=_actor(request), view=view)
@@ -156,6 +166,7 @@ def view_reorder(request: HttpRequest, base_id: str, table_id: str) -> HttpRespo
     table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
     if table.base_id != base_id:
         raise Http404("Table not found.")
+    require(actor, "views.update", table)
     shown = _shown_view(request, table, services.default_view(table))
     try:
         services.view_reorder(

@@ -20,8 +20,61 @@ BODY_DOC = (
     "`{title, url, events: [insert|update|delete], method?: POST|PUT|PATCH|GET, "
     "headers?: {name: value}, condition?: where filter e.g. `(Status,eq,Done)`, "
     "condition_mode?: becomes_true|every_match, watch_fields?: [field id or title], "
-    "batch_size?: 1 (one call per row) .. NOCO_WEBHOOKS_BATCH_LIMIT, active?: bool}`"
+    "batch_size?: 1 (one call per row) .. NOCO_WEBHOOKS_BATCH_LIMIT, active?: bool}`. "
+    "NocoDB's shape (`operation`, `notification.payload.{method, path, headers}`) is accepted too."
 )
+
+
+# NocoDB clients send `{title, event: "after", operation: [...], notification: {type: "URL",
+# payload: {method, path, headers: [{name, value, enabled}]}}, active, ...}`: accepted as an
+# alias of our flat body, their other keys (version, env, async, description...) ignored.
+NOCODB_ONLY = {
+    "event",
+    "operation",
+    "notification",
+    "version",
+    "env",
+    "async",
+    "payload",
+    "type",
+    "description",
+    "base_id",
+    "source_id",
+    "trigger_field",
+    "trigger_fields",
+}
+
+
+def from_nocodb(data: dict) -> dict:
+    if not any(k in data for k in ("operation", "notification", "event")):
+        return data
+    out = {k: v for k, v in data.items() if k not in NOCODB_ONLY}
+    if isinstance(data.get("condition"), bool):
+        out.pop("condition")  # NocoDB's flag; its filters live elsewhere
+    ops = data.get("operation")
+    if ops is not None:
+        ops = [ops] if isinstance(ops, str) else ops
+        if not isinstance(ops, list):
+            raise InvalidInput("`operation` is a list of insert, update, delete.")
+        out["events"] = [str(o).removeprefix("bulk_") for o in ops if o != "manual"]
+    payload = (
+        (data.get("notification") or {}).get("payload")
+        if isinstance(data.get("notification"), dict)
+        else None
+    )
+    if isinstance(payload, dict):
+        if "method" in payload:
+            out["method"] = payload["method"]
+        if "path" in payload:
+            out["url"] = payload["path"]
+        headers = payload.get("headers")
+        if isinstance(headers, list):
+            out["headers"] = {
+                h.get("name"): h.get("value", "")
+                for h in headers
+                if isinstance(h, dict) and h.get("name") and h.get("enabled", True)
+            }
+    return out
 
 
 def webhook_json(hook: Webhook) -> dict:
@@ -29,6 +82,19 @@ def webhook_json(hook: Webhook) -> dict:
         "id": hook.pk,
         "fk_model_id": hook.table_id,
         "title": hook.title,
+        "event": "after",
+        "operation": hook.events,
+        "notification": {
+            "type": "URL",
+            "payload": {
+                "method": hook.method,
+                "path": hook.url,
+                "headers": [
+                    {"name": k, "value": v, "enabled": True}
+                    for k, v in (hook.headers or {}).items()
+                ],
+            },
+        },
         "events": hook.events,
         "method": hook.method,
         "url": hook.url,
@@ -95,7 +161,7 @@ class HookListApi(APIView):
         actor = actor_from_request(request)
         table = selectors.table_get(actor=actor, table_id=table_id)
         hook, secret = services.webhook_create(
-            actor=actor, table=table, data=_body(request)
+            actor=actor, table=table, data=from_nocodb(_body(request))
         )
         return Response(webhook_json(hook) | {"secret": secret}, status=201)
 
@@ -116,9 +182,19 @@ class HookDetailApi(APIView):
         hook = services.webhook_update(
             actor=actor_from_request(request),
             webhook=_hook(request, hook_id),
-            data=_body(request),
+            data=from_nocodb(_body(request)),
         )
         return Response(webhook_json(hook))
+
+    @extend_schema(
+        summary="Change a webhook (PUT, as NocoDB clients send it; same as PATCH)",
+        description=BODY_DOC,
+        request=dict,
+        responses={200: dict, **ERRORS},
+        tags=TAGS,
+    )
+    def put(self, request: Request, hook_id: str) -> Response:
+        return self.patch(request, hook_id)
 
     @extend_schema(
         summary="Delete a webhook and its undelivered events",

@@ -283,10 +283,24 @@ def record_changes(table: Table, kind: str, meta, *, keys: list | None = None):
     except Exception:
         log.exception("webhooks: reading previous rows of %s failed", table.pk)
     yield change
-    try:
-        change.emit()
-    except Exception:
-        log.exception("webhooks: recording %s events of %s failed", kind, table.pk)
+
+    def emit() -> None:
+        try:
+            change.emit()
+        except Exception:
+            log.exception("webhooks: recording %s events of %s failed", kind, table.pk)
+
+    # Normally the write has committed by now. If a caller wrapped it in a larger transaction
+    # on the user database, wait for that one: a rolled-back change must make no event.
+    from django.db import connections
+
+    from bases.sources import source_alias
+
+    alias = source_alias(table.source)
+    if connections[alias].in_atomic_block:
+        transaction.on_commit(emit, using=alias)
+    else:
+        emit()
 
 
 def validate_condition(table: Table, meta, text: str) -> str:

@@ -117,9 +117,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
+# Only the npm packages the pages load are served (as static/npm/<package>/...), not all of
+# node_modules: nothing else from there is public, and whitenoise indexes far fewer files.
+NPM_STATIC_PACKAGES = ["htmx.org", "swagger-ui-dist"]
 STATICFILES_DIRS = [
     BASE_DIR / "static",
-    ("npm", BASE_DIR / "node_modules"),
+    *[
+        (f"npm/{name}", BASE_DIR / "node_modules" / name)
+        for name in NPM_STATIC_PACKAGES
+    ],
 ]
 WHITENOISE_USE_FINDERS = True
 

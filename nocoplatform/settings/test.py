@@ -40,3 +40,6 @@ NOCO_WEBHOOKS_BACKOFF_BASE = 0.01
 NOCO_WEBHOOKS_BACKOFF_MAX = 0.05
 NOCO_WEBHOOKS_MAX_ATTEMPTS = 3
 NOCO_WEBHOOKS_DISABLE_AFTER = 2
+# In-process test clients never fetch static files; without finders whitenoise does not index
+# the static folders for every new client (the live-server tests use the local profile).
+WHITENOISE_USE_FINDERS = False

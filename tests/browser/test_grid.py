@@ -282,6 +282,18 @@ def test_keyboard_range_copy_paste_and_undo(page, live_server_url, ids):
     page.keyboard.press("Shift+ArrowRight")
     assert page.locator("#grid td.sel").count() == 9
     shot(page, "grid-range")
+    # Click-drag selects a range too.
+    start, end = td(page, 1, "name").bounding_box(), td(page, 2, "notes").bounding_box()
+    page.mouse.move(start["x"] + 10, start["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(end["x"] + 10, end["y"] + 10, steps=4)
+    page.mouse.up()
+    assert page.locator("#grid td.sel").count() == 4
+    select(page, 4, "name")
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("Control+C")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == 'A1\tnote 1\t1\nA2\t"two\tlines"\t2\nA3\tnote 3\t3'
@@ -425,10 +437,24 @@ def test_expand_a_row_edit_and_step(page, live_server_url, ids):
         == "twelve"
     )
     page.locator(f'#grid-modal input[name="f_{count_id}"]').fill("12")
-    page.locator("#grid-modal button[type=submit]").click()
+    page.locator("#grid-modal .expand-form button[type=submit]").click()
     page.wait_for_selector("#grid-modal .ok >> text=Saved")
     shot(page, "grid-expanded-row")
     saved(page, 2, "name", "From the form")
+    # Links are edited with the same picker, inside the form.
+    page.click("#grid-modal [data-expand-links]")
+    page.wait_for_selector("#grid-modal .lp-search")
+    page.keyboard.type("Person 3")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#grid-modal .lp-item').length === 1"
+    )
+    page.click("#grid-modal .lp-item[data-link=link] >> text=Person 3")
+    page.wait_for_selector("#grid-modal .lp-chips .chip >> text=Person 3")
+    page.click("#grid-modal [data-expand=close]")
+    saved(page, 2, "people", "1 linked")
+    select(page, 2, "name")
+    page.keyboard.press("Space")
+    page.wait_for_selector("#grid-modal .expand-form")
     page.click("#grid-modal [data-expand=next]")
     page.wait_for_function(
         "() => document.querySelector('#grid-modal form').dataset.record !== '2'"
@@ -493,3 +519,42 @@ def test_tablet_width(page, live_server_url, ids):
     page.keyboard.press("ArrowRight")
     assert page.evaluate("window.grid.active.c") == column(page, "name")[0] + 1
     shot(page, "grid-tablet")
+
+
+def test_a_table_taller_than_the_browser_allows_scrolls_scaled(
+    page, live_server_url, tmp_path_factory
+):
+    """300,000 rows x 32 px is past the 8M px scroll space: rows are placed by ratio."""
+    path = tmp_path_factory.mktemp("huge") / "huge.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE lines (id INTEGER PRIMARY KEY, label TEXT)")
+    db.execute(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000) "
+        "INSERT INTO lines SELECT x, 'Line ' || x FROM n"
+    )
+    db.commit()
+    db.close()
+    base_id = live_server_url.manage(
+        "connect_base", "Huge", f"sqlite:///{path}", "--owner", "admin@example.com"
+    )
+    login(page, live_server_url)
+    page.goto(f"{live_server_url}/bases/{base_id}/")
+    page.click("aside >> text=lines")
+    wait_grid(page)
+    page.wait_for_function("window.grid.store.total === 300000")
+    assert page.evaluate("window.grid.store.ratio()") > 1
+    page.fill("#grid-jump-n", "250000")
+    page.click("form.grid-jump button[type=submit]")
+    page.locator('#grid tr.grid-row[data-n="250000"]:not(.loading)').wait_for()
+    assert page.evaluate("window.grid.store.firstVisible()") == 249_999
+    assert (
+        "Line 250000" in page.locator('#grid tr.grid-row[data-n="250000"]').inner_text()
+    )
+    page.keyboard.press("Control+ArrowDown")  # the last row, by keyboard
+    last = page.locator('#grid tr.grid-row[data-n="300000"]:not(.loading)')
+    last.wait_for()
+    assert "Line 300000" in last.inner_text()
+    box, grid = last.bounding_box(), page.locator("#grid").bounding_box()
+    assert (
+        grid["y"] < box["y"] and box["y"] + box["height"] <= grid["y"] + grid["height"]
+    )

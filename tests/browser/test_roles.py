@@ -46,8 +46,31 @@ def join(browser, link: str, email: str):
 
 
 def open_projects(page):
+    """The grid of the demo base's projects, once its script has taken over."""
     page.click("aside >> text=projects")
-    page.wait_for_selector("table.data tbody tr")
+    page.wait_for_selector("#grid tr.grid-row")
+    page.wait_for_function(
+        "window.grid && window.grid.store && window.grid.root.isConnected"
+    )
+
+
+def name_cell(page, n: int):
+    fid = page.evaluate("window.grid.columns.find(c => c.title === 'name').id")
+    return page.locator(f'#grid tr.grid-row[data-n="{n}"] td[data-f="{fid}"]')
+
+
+def expand_row(page, n: int):
+    """Select the row's name cell and press Space (the expand button shows on hover)."""
+    name_cell(page, n).click()
+    page.keyboard.press("Space")
+
+
+def no_add_or_delete(page):
+    assert page.locator("[data-grid-action=add]").count() == 0
+    assert page.locator("text=+ Add row").count() == 0
+    assert page.locator(".grid-delete").count() == 0
+    assert page.evaluate("window.grid.cfg.canAdd") is False
+    assert page.evaluate("window.grid.cfg.canDelete") is False
 
 
 @pytest.fixture
@@ -64,17 +87,35 @@ def test_invited_viewer_sees_a_read_only_grid(browser, owner_page, live_server_u
     link = invite(owner_page, live_server_url, email, "viewer")
     shot(owner_page, "roles-invite-link")
     context, page = join(browser, link, email)
-    assert "your role: viewer" in page.locator("aside").inner_text()
+    assert page.locator("aside .role-badge").text_content().strip() == "viewer"
     open_projects(page)
-    assert page.locator("td.editable").count() == 0
-    assert page.locator("text=+ Add row").count() == 0
-    assert page.locator("button[aria-label^='Delete row']").count() == 0
+    # No column is editable, every plain cell is marked read-only, no row or field controls.
+    assert page.evaluate("window.grid.columns.filter(c => c.edit).length") == 0
+    assert (
+        page.locator("#grid td.cell:not(.ro):not(.t-LinkToAnotherRecord)").count() == 0
+    )
+    no_add_or_delete(page)
     assert page.locator("text=Add a field").count() == 0
-    first = page.locator("table.data tbody tr").first.locator("td.cell").nth(1)
-    first.dblclick()
+    # Neither double-click nor typing opens an editor.
+    cell = name_cell(page, 1)
+    before = cell.inner_text()
+    cell.dblclick()
+    page.keyboard.type("nope")
+    page.keyboard.press("Enter")
     page.wait_for_timeout(300)
-    assert page.locator("table.data input[name=value]").count() == 0
+    assert page.locator("#grid .cell-input, #grid td.editing").count() == 0
+    assert name_cell(page, 1).inner_text() == before
     shot(page, "roles-viewer-grid")
+    # The expanded row is read-only too: no inputs, no Save.
+    expand_row(page, 1)
+    form = page.locator("#grid-modal .expand-form")
+    form.wait_for()
+    assert form.locator("input, select, textarea").count() == 0
+    assert form.locator("button[type=submit]").count() == 0
+    # Nor the comment box (a viewer reads comments).
+    page.wait_for_selector("#grid-modal section.comments")
+    assert page.locator("#grid-modal section.comments textarea").count() == 0
+    shot(page, "roles-viewer-expanded")
     context.close()
 
 
@@ -84,18 +125,24 @@ def test_editor_edits_but_cannot_add_rows(browser, owner_page, live_server_url):
         browser, invite(owner_page, live_server_url, email, "editor"), email
     )
     open_projects(page)
-    assert page.locator("text=+ Add row").count() == 0
-    assert page.locator("button[aria-label^='Delete row']").count() == 0
-    cell = page.locator("table.data tbody tr").first.locator("td.editable").first
+    no_add_or_delete(page)
+    cell = name_cell(page, 1)
     cell.dblclick()
-    editor = page.locator("table.data input[name=value]")
+    editor = page.locator("#grid .cell-input")
     editor.wait_for()
     editor.fill("Edited by an editor")
     editor.press("Enter")
-    page.wait_for_selector("table.data td:has-text('Edited by an editor')")
-    page.reload()
-    page.wait_for_selector("table.data td:has-text('Edited by an editor')")
+    fid = page.evaluate("window.grid.columns.find(c => c.title === 'name').id")
+    page.wait_for_function(
+        "(sel) => { const el = document.querySelector(sel); return el"
+        " && !el.classList.contains('editing')"
+        " && el.innerText.includes('Edited by an editor'); }",
+        arg=f'#grid tr.grid-row[data-n="1"] td[data-f="{fid}"]',
+    )
     shot(page, "roles-editor-grid")
+    page.reload()
+    page.wait_for_selector("#grid tr.grid-row")
+    assert "Edited by an editor" in name_cell(page, 1).inner_text()
     context.close()
 
 
@@ -105,18 +152,23 @@ def test_commenter_comments_on_a_row(browser, owner_page, live_server_url):
         browser, invite(owner_page, live_server_url, email, "commenter"), email
     )
     open_projects(page)
-    assert page.locator("td.editable").count() == 0
-    page.click("button[aria-label='Comments on row 1']")
-    box = page.locator("#comments-panel textarea[name=text]")
+    assert page.evaluate("window.grid.columns.filter(c => c.edit).length") == 0
+    no_add_or_delete(page)
+    # The thread is in the expanded row (loaded by htmx when the row opens).
+    expand_row(page, 1)
+    page.locator("#grid-modal .expand-form").wait_for()
+    box = page.locator("#grid-modal section.comments textarea[name=text]")
     box.wait_for()
     box.fill("Looks good <b>to me</b>")
-    page.click("#comments-panel button[type=submit]")
+    page.click("#grid-modal section.comments button[type=submit]")
     page.wait_for_selector(
-        "#comments-panel .comment-text:has-text('Looks good <b>to me</b>')"
+        "#grid-modal section.comments .comment-text:has-text('Looks good <b>to me</b>')"
     )
-    assert email in page.locator("#comments-panel").inner_text()
+    assert page.locator("#grid-modal section.comments .comment-text b").count() == 0
+    assert email in page.locator("#grid-modal section.comments").inner_text()
     shot(page, "roles-commenter-thread")
     page.reload()
-    badge = page.locator("button[aria-label='Comments on row 1'] .comment-count")
+    page.wait_for_selector("#grid tr.grid-row")
+    badge = page.locator("#grid tr.grid-row[data-n='1'] .comment-count")
     assert int(badge.inner_text()) >= 1
     context.close()

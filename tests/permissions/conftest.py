@@ -92,9 +92,20 @@ def snapshot(base) -> str:
             )
         ),
         "tables": list(Table.objects.order_by("pk").values_list("pk", "title")),
-        "fields": list(Field.objects.order_by("pk").values_list("pk", "title", "uidt")),
+        "fields": list(
+            Field.objects.order_by("pk").values_list("pk", "title", "uidt", "options")
+        ),
         "views": list(
-            View.objects.order_by("pk").values_list("pk", "title", "where", "sort")
+            View.objects.order_by("pk").values_list(
+                "pk",
+                "title",
+                "where",
+                "sort",
+                "order",
+                "field_order",
+                "hidden_fields",
+                "options",
+            )
         ),
         "members": list(Membership.objects.order_by("pk").values_list("pk", "role")),
         "table_roles": list(TableRole.objects.order_by("pk").values_list("pk", "role")),

@@ -297,11 +297,31 @@ def test_read_only_field_renders_without_an_editor(world):
     name = w.field("clients", "name")
     web = session_client(w.users["editor"])
     page = web.get(f"/bases/{w.base.pk}/tables/{t.pk}/").content.decode()
-    assert f'<td class="cell editable" data-field="{name.pk}"' in page
-    assert f'<td class="cell" data-field="{phone.pk}"' in page
-    assert f'<td class="cell editable" data-field="{phone.pk}"' not in page
+    # Grid cells: <td class="cell t-<type>[ ro]" data-f="<field id>">; "ro" = not editable.
+    assert f'<td class="cell t-SingleLineText" data-f="{name.pk}"' in page
+    assert f'<td class="cell t-PhoneNumber ro" data-f="{phone.pk}"' in page
+    assert f'<td class="cell t-PhoneNumber" data-f="{phone.pk}"' not in page
+    # The grid's column config agrees (the script opens no editor on a read-only column).
+    assert (
+        f'"id": "{phone.pk}", "title": "phone", "uidt": "PhoneNumber", "edit": false'
+        in page
+    )
+    assert (
+        f'"id": "{name.pk}", "title": "name", "uidt": "SingleLineText", "edit": true'
+        in page
+    )
     r = web.post(f"/bases/{w.base.pk}/tables/{t.pk}/cells/1/{phone.pk}", {"value": "9"})
     assert r.status_code == 403
+    # The grid's paste path refuses it too, naming the cell, and saves nothing.
+    before = records.get_record(t, "1", actor=SYSTEM)["phone"]
+    r = web.post(
+        f"/bases/{w.base.pk}/tables/{t.pk}/grid/cells",
+        {"changes": [{"id": "1", "field": phone.pk, "value": "9"}]},
+        format="json",
+    )
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["field"] == phone.pk
+    assert records.get_record(t, "1", actor=SYSTEM)["phone"] == before
 
 
 def test_primary_key_cannot_be_hidden_and_only_owners_set_rules(world):

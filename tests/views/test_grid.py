@@ -68,7 +68,11 @@ def test_windows_follow_cursors_and_offsets(web, projects):
     assert third["X-Grid-Count"] == "20" and third["X-Grid-Last"] == "1"
     jump = web.get(url(projects, "grid/rows"), {"offset": 110, "limit": 50})
     assert 'data-n="111"' in jump.content.decode() and jump["X-Grid-Count"] == "10"
-    assert web.get(url(projects, "grid/rows"), {"limit": "x"}).status_code == 400
+    for bad in ({"limit": "x"}, {"start": "x"}, {"offset": "-1"}, {"limit": "501"}):
+        assert web.get(url(projects, "grid/rows"), bad).status_code == 400, bad
+    assert (
+        web.get(url(projects, "grid/rows"), {"cursor": "nonsense"}).status_code == 400
+    )
 
 
 def test_window_applies_the_view_filter_and_sort(web, projects):
@@ -343,3 +347,31 @@ def test_saved_rows_come_back_in_the_grids_view(web, projects):
     )
     row = response.json()["rows"]["2"]
     assert row.count('<td class="cell') == 1 and f'data-f="{status.pk}"' not in row
+
+
+@pytest.mark.parametrize(
+    ("tail", "body"),
+    [
+        ("grid/cells", "not json"),
+        ("grid/cells", "[]"),
+        ("grid/cells", '{"changes": "x"}'),
+        ("grid/cells", '{"changes": [{"id": 1}]}'),
+        ("grid/cells", '{"changes": [{"id": 1, "field": "nope", "value": "x"}]}'),
+        (
+            "grid/cells",
+            '{"changes": [{"id": {"a": 1}, "field": "NAME", "value": "x"}]}',
+        ),
+        ("grid/cells", '{"changes": [{"id": 999999, "field": "NAME", "value": "x"}]}'),
+        ("grid/delete", '{"ids": "1"}'),
+        ("grid/delete", '{"ids": [999999]}'),
+        ("grid/layout", '{"widths": [1]}'),
+        ("grid/layout", '{"widths": {"NAME": true}}'),
+        ("grid/layout", '{"row_height": "huge"}'),
+        ("grid/layout", '{"field_order": "x"}'),
+        ("grid/layout", '{"field_order": ["nope"]}'),
+    ],
+)
+def test_bad_grid_requests_are_4xx_not_500(web, projects, tail, body):
+    body = body.replace("NAME", field(projects, "name").pk)
+    response = web.post(url(projects, tail), body, content_type="application/json")
+    assert 400 <= response.status_code < 500, response.content

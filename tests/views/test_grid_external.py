@@ -6,12 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from permissions.checks import SYSTEM
-
 from bases import records
 from bases.connections import ConnectionConfig
 from bases.services import base_connect
-from permissions.checks import Actor
+from permissions.checks import SYSTEM, Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +72,9 @@ def test_grid_reads_windows_and_saves_cells(web, shop):
         HTTP_X_DECIMAL_SEPARATOR=",",
     )
     assert saved.status_code == 200
-    assert Decimal(str(records.get_record(orders, 1, actor=SYSTEM)["amount"])) == Decimal("1234.5")
+    assert Decimal(
+        str(records.get_record(orders, 1, actor=SYSTEM)["amount"])
+    ) == Decimal("1234.5")
     paid = f"cells/2/{fields['paid'].pk}"
     assert (
         web.post(
@@ -121,7 +121,10 @@ def test_grid_paste_and_links(web, shop):
     )
     assert picker.status_code == 200 and "Grace" in picker.content.decode()
     back = next(f for f in clients.fields.all() if f.uidt == "LinkToAnotherRecord")
-    assert records.get_record(clients, 2, {"fields": back.title}, actor=SYSTEM)[back.title] == 1
+    assert (
+        records.get_record(clients, 2, {"fields": back.title}, actor=SYSTEM)[back.title]
+        == 1
+    )
 
 
 def test_a_database_view_is_shown_read_only(web, shop):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from permissions.checks import SYSTEM
 from webhooks import signing
 from webhooks.delivery import drain
 from webhooks.models import WebhookEvent
@@ -278,3 +279,71 @@ def test_a_row_named_twice_in_a_bulk_update_fires_once(api, tasks_table, receive
     drain()
     [r] = receiver.wait_for(1)
     assert r.json["data"]["rows"][0]["points"] == 2
+
+
+def test_nocodb_shaped_body_is_accepted(api, tasks_table, receiver):
+    made = api.post(
+        f"/api/v2/meta/tables/{tasks_table.pk}/hooks",
+        {
+            "title": "from a NocoDB client",
+            "event": "after",
+            "operation": ["insert", "bulk_update"],
+            "version": "v3",
+            "notification": {
+                "type": "URL",
+                "payload": {
+                    "method": "POST",
+                    "path": receiver.url,
+                    "headers": [
+                        {"name": "X-Key", "value": "k", "enabled": True},
+                        {"name": "X-Off", "value": "no", "enabled": False},
+                    ],
+                },
+            },
+            "condition": False,
+            "active": True,
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert (
+        body["events"] == ["insert", "update"] and body["operation"] == body["events"]
+    )
+    assert body["notification"]["payload"]["path"] == receiver.url
+    changed = api.put(
+        f"/api/v2/meta/hooks/{body['id']}",
+        {"operation": ["delete"], "event": "after"},
+        format="json",
+    )
+    assert changed.status_code == 200 and changed.json()["events"] == ["delete"]
+    api.post(records(tasks_table), {"title": "a"}, format="json")
+    drain()
+    assert receiver.requests == []
+
+
+def test_a_write_inside_a_rolled_back_transaction_makes_no_event(
+    api, tasks_table, receiver
+):
+    from django.db import transaction
+
+    from bases import metacache
+    from bases.record_services import insert_rows
+    from bases.sources import source_alias
+
+    hook(api, tasks_table, url=receiver.url, events=["insert"])
+    table = metacache.get_table(tasks_table.pk)
+    alias = source_alias(table.source)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic(using=alias):
+        insert_rows(table, {"title": "ghost"}, actor=SYSTEM)
+        raise Undo
+    assert not WebhookEvent.objects.exists()
+    with transaction.atomic(using=alias):
+        insert_rows(table, {"title": "kept"}, actor=SYSTEM)
+        assert not WebhookEvent.objects.exists()  # not before the commit
+    drain()
+    assert receiver.wait_for(1)[0].json["data"]["rows"][0]["title"] == "kept"

@@ -88,11 +88,14 @@ def test_celery_worker_killed_mid_delivery_still_delivers(stack, receiver):
     s.api("POST", _records(s, table), {"name": "Grace"})
     first_worker = s.worker("w1")
     s.beat()
-    first = receiver.wait_for(1, timeout=30)[0]
+    try:  # a Celery worker can take a while to start on a loaded machine
+        first = receiver.wait_for(1, timeout=90)[0]
+    except AssertionError:
+        raise AssertionError(s.read_log("w1.log") + s.read_log("beat.log"))
     Stack.kill(first_worker)  # ...and its worker dies in the middle of it
     s.worker("w2")
     try:
-        second = receiver.wait_for(2, timeout=40)[1]
+        second = receiver.wait_for(2, timeout=90)[1]
     except AssertionError:
         raise AssertionError(s.read_log("w2.log") + s.read_log("beat.log"))
     assert second.headers["webhook-id"] == first.headers["webhook-id"]

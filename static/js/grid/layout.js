@@ -2,6 +2,8 @@
 // header), row height, add / delete rows, the expanded row, jumps, and reloading after the
 // toolbar changes the view (htmx event `grid:reload` on document.body).
 
+import { bindPicker } from "./pickers.js";
+
 export class Layout {
   constructor(grid) {
     this.grid = grid;
@@ -112,7 +114,7 @@ export class Layout {
       const name = action.dataset.gridAction;
       if (name === "add") this.addRow();
       else if (name === "delete") this.deleteRows();
-      else if (name === "end") this.jump(g.store.total);
+      else if (name === "end") this.jumpToEnd();
     }, { signal: g.signal });
     for (const button of document.querySelectorAll("[data-row-height]")) {
       button.addEventListener("click", () => this.rowHeight(button.dataset.rowHeight), { signal: g.signal });
@@ -125,6 +127,16 @@ export class Layout {
         if (n > 0) this.jump(n);
       }, { signal: g.signal });
     }
+  }
+
+  // The end of an estimated table is where the exact count says.
+  async jumpToEnd() {
+    const g = this.grid;
+    if (g.store.estimated) {
+      g.status("Counting the rows…");
+      await g.exactCount();
+    }
+    this.jump(g.store.total);
   }
 
   jump(n) {
@@ -221,6 +233,8 @@ export class Layout {
     const box = this.modal.firstElementChild;
     this.modal.addEventListener("click", (event) => {
       if (event.target === this.modal) this.closeExpanded();
+      const links = event.target.closest("[data-expand-links]");
+      if (links) this.editLinks(links);
       const nav = event.target.closest("[data-expand]");
       if (!nav) return;
       if (nav.dataset.expand === "close") this.closeExpanded();
@@ -253,6 +267,20 @@ export class Layout {
     this.focusFirst();
   }
 
+  // The expanded row's link field: the same picker as the cell's, inside the form.
+  async editLinks(button) {
+    const g = this.grid;
+    const holder = button.closest(".expand-links");
+    const box = holder.querySelector(".expand-picker");
+    button.remove();
+    box.classList.add("link-picker-box");
+    await bindPicker(box, holder.dataset.picker, () => g.headers(), {
+      changed: () => {
+        this.linksChanged = true;
+      },
+    });
+  }
+
   focusFirst() {
     const first = this.modal.querySelector("input:not([type=hidden]), select, textarea, button");
     if (first) first.focus();
@@ -260,6 +288,11 @@ export class Layout {
 
   step(delta) {
     const g = this.grid;
+    if (this.linksChanged) {
+      const id = g.rowId(this.expanded);
+      if (id !== null) this.refreshRow(id);
+      this.linksChanged = false;
+    }
     const r = this.expanded + delta;
     if (r < 0 || r >= g.store.total) return;
     if (!g.rowEl(r)) {
@@ -272,6 +305,11 @@ export class Layout {
   }
 
   closeExpanded() {
+    if (this.linksChanged && this.expanded !== undefined) {
+      const id = this.grid.rowId(this.expanded);
+      if (id !== null) this.refreshRow(id);
+    }
+    this.linksChanged = false;
     this.modal.hidden = true;
     document.body.classList.remove("modal-open");
     this.grid.wrap.focus({ preventScroll: true });

@@ -41,6 +41,7 @@ export class Grid {
         this.fitHeight();
       },
       signal: this.signal,
+      exactCount: () => this.exactCount(),
     });
     this.edit = new Editing(this);
     this.layout = new Layout(this);
@@ -53,14 +54,24 @@ export class Grid {
     if (this.cfg.exactCount) this.exactCount();
   }
 
-  async exactCount() {
+  // The exact row count (once at a time): after the first rows on SQLite, when an estimate
+  // overshot the end, and before a jump to the end of an estimated table.
+  exactCount() {
+    if (this.counting) return this.counting;
     const params = new URLSearchParams({ view: this.cfg.view });
     if (this.cfg.q) params.set("q", this.cfg.q);
-    const response = await fetch(this.url(`grid/count?${params}`), { headers: this.headers() });
-    if (!response.ok) return;
-    const { count } = await response.json();
-    this.store.setTotal(count, false);
-    this.store.render();
+    this.counting = (async () => {
+      try {
+        const response = await fetch(this.url(`grid/count?${params}`), { headers: this.headers() });
+        if (!response.ok) return;
+        const { count } = await response.json();
+        this.store.setTotal(count, false);
+        this.store.render();
+      } finally {
+        this.counting = null;
+      }
+    })();
+    return this.counting;
   }
 
   // --- helpers shared by the modules ------------------------------------------------------

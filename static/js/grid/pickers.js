@@ -116,7 +116,6 @@ export const Pickers = {
     td.classList.add("editing");
     td.appendChild(popup);
     this.editing = { r, c, td, input: popup, original, kind: "link", id, field: col.id };
-    const url = g.url(`grid/links/${encodeURIComponent(id)}/${col.id}`);
     let changed = false;
     const close = async () => {
       if (this.editing && this.editing.input === popup) this.editing = null;
@@ -131,38 +130,10 @@ export const Pickers = {
       g.wrap.focus({ preventScroll: true });
       g.paint();
     };
-    const load = async (q = "", init = null) => {
-      const response = await fetch(`${url}?q=${encodeURIComponent(q)}`, init || { headers: g.headers() });
-      popup.innerHTML = await response.text();
-      this.fitPopup(popup);
-      const search = popup.querySelector(".lp-search");
-      if (search) {
-        search.focus();
-        search.setSelectionRange(search.value.length, search.value.length);
-      } else popup.focus();
-    };
-    let timer = null;
-    popup.addEventListener("input", (event) => {
-      if (!event.target.classList.contains("lp-search")) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => load(event.target.value), 200);
-    });
-    popup.addEventListener("click", async (event) => {
-      const button = event.target.closest("[data-link]");
-      if (!button) return;
-      const q = (popup.querySelector(".lp-search") || { value: "" }).value;
-      const body = new URLSearchParams({ action: button.dataset.link, target: button.dataset.target, q });
-      changed = true;
-      await load(q, { method: "POST", headers: g.headers(), body });
-    });
     popup.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
         close();
-      } else if (event.key === "Enter" && event.target.classList.contains("lp-search")) {
-        event.preventDefault();
-        const first = popup.querySelector(".lp-results [data-link='link']");
-        if (first) first.click();
       }
     });
     popup.addEventListener("focusout", () => {
@@ -170,7 +141,48 @@ export const Pickers = {
         if (popup.isConnected && !popup.contains(document.activeElement)) close();
       }, 200);
     });
-    await load();
+    await bindPicker(popup, g.url(`grid/links/${encodeURIComponent(id)}/${col.id}`), () => g.headers(), {
+      loaded: () => this.fitPopup(popup),
+      changed: () => {
+        changed = true;
+      },
+    });
   },
-
 };
+
+// A link picker (views/partials/grid_links.html) in `box`: search as you type, Enter links the
+// first match, a chip's × or a result unlinks / links. Used by link cells and the expanded row.
+export async function bindPicker(box, url, headers, { loaded = () => {}, changed = () => {} } = {}) {
+  const load = async (q = "", init = null) => {
+    const response = await fetch(`${url}?q=${encodeURIComponent(q)}`, init || { headers: headers() });
+    box.innerHTML = await response.text();
+    loaded();
+    const search = box.querySelector(".lp-search");
+    if (search) {
+      search.focus();
+      search.setSelectionRange(search.value.length, search.value.length);
+    } else box.focus();
+  };
+  let timer = null;
+  box.addEventListener("input", (event) => {
+    if (!event.target.classList.contains("lp-search")) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => load(event.target.value), 200);
+  });
+  box.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-link]");
+    if (!button) return;
+    const q = (box.querySelector(".lp-search") || { value: "" }).value;
+    const body = new URLSearchParams({ action: button.dataset.link, target: button.dataset.target, q });
+    changed();
+    await load(q, { method: "POST", headers: headers(), body });
+  });
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.classList.contains("lp-search")) {
+      event.preventDefault();
+      const first = box.querySelector(".lp-results [data-link='link']");
+      if (first) first.click();
+    }
+  });
+  await load();
+}

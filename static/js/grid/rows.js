@@ -89,8 +89,8 @@ export class RowStore {
     const ratio = this.ratio();
     const view = this.viewHeight();
     const y = r * this.rowH - this.wrap.scrollTop * ratio; // row's offset in the viewport
-    if (top) this.wrap.scrollTop = (r * this.rowH) / ratio;
-    else if (y < 0) this.wrap.scrollTop = (r * this.rowH) / ratio;
+    // Rounded up: scrollTop is whole pixels, and row r must be the one at the top.
+    if (top || y < 0) this.wrap.scrollTop = Math.ceil((r * this.rowH) / ratio);
     else if (y > view - this.rowH)
       this.wrap.scrollTop = (r * this.rowH - view + this.rowH) / ratio;
     this.render();
@@ -194,13 +194,13 @@ export class RowStore {
     }
     this.topSpacer.style.height = `${top}px`;
     this.bottomSpacer.style.height = `${bottom}px`;
-    this.hooks.status(this.describe(first));
+    const last = Math.min(this.total, Math.floor((pos + this.viewHeight() - 1) / this.rowH) + 1);
+    this.hooks.status(this.describe(first, last));
     this.ensure(a, b);
   }
 
-  describe(first) {
+  describe(first, last) {
     if (!this.total) return "No rows";
-    const last = Math.min(this.total, first + this.visibleCount());
     const fmt = (n) => n.toLocaleString();
     const total = `${this.estimated ? "~" : ""}${fmt(this.total)}`;
     return `Rows ${fmt(first + 1)}–${fmt(last)} of ${total}${this.estimated ? " (estimated)" : ""}`;
@@ -254,9 +254,11 @@ export class RowStore {
     const rows = Array.from(holder.children);
     const h = response.headers;
     if (rows.length === 0 && k > 0) {
-      // An estimate overshot: the view ends before this block.
+      // An estimate overshot: the view ends before this block. Ask for the exact count rather
+      // than walking back one window (one offset query) at a time.
       this.setTotal(k * this.window, false);
       this.wrap.scrollTop = Math.min(this.wrap.scrollTop, this.virtualHeight());
+      if (this.hooks.exactCount) this.hooks.exactCount();
     } else {
       this.adopt(k, rows, h.get("X-Grid-Next"), h.get("X-Grid-Last") === "1");
     }

@@ -1,0 +1,255 @@
+"""View types other than the grid: small registered classes, one module each.
+
+A type knows its settings (`clean_options`: View.options validated against the table, a 400
+naming what is wrong) and renders its page (`page`). views/view_pages.py routes the table page
+and the per-view endpoints (cards, move, add, settings) to the view's type. The grid stays in
+views/grid.py. Cards (gallery, kanban) and chips (calendar) are built here from rows read
+through bases/records.py with the actor, so the view's filter, sort, hidden fields and search
+apply, and fields hidden from the actor are never selected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+from django.utils.safestring import SafeString
+
+from bases.query.params import view_fields
+from nocoplatform.errors import InvalidInput
+
+REGISTRY: dict[str, ViewType] = {}
+
+
+def register(cls):
+    REGISTRY[cls.type] = cls()
+    return cls
+
+
+def view_type(type_name: str) -> ViewType | None:
+    _load()
+    return REGISTRY.get(type_name)
+
+
+def _load() -> None:
+    from views.types import calendar, gallery, kanban  # noqa: F401 - they register
+
+
+class ViewType:
+    type = ""
+    label = ""
+    icon = "▦"
+
+    def default_options(self, table) -> dict:
+        return {}
+
+    def clean_options(self, table, options: dict) -> dict:
+        raise NotImplementedError
+
+    def page(self, request, ctx: dict):
+        raise NotImplementedError
+
+
+# ---- covers
+
+
+def _url_cover(field, value) -> str | None:
+    text = str(value or "").strip()
+    if text.lower().startswith(("https://", "http://")) or (
+        text.startswith("/") and not text.startswith("//")
+    ):
+        return text
+    return None
+
+
+# uidt -> function(field, value) -> an image URL or None. The attachment field type adds its
+# own entry (register_cover("Attachment", fn)): the first image of the cell.
+COVER_SOURCES = {"URL": _url_cover}
+
+
+def register_cover(uidt: str, fn) -> None:
+    COVER_SOURCES[uidt] = fn
+
+
+def cover_url(field, value) -> str | None:
+    """The image URL a card shows for `value` of its cover field (None: no cover)."""
+    fn = COVER_SOURCES.get(field.uidt)
+    return fn(field, value) if fn and value not in (None, "") else None
+
+
+def cover_capable(field) -> bool:
+    return field.uidt in COVER_SOURCES
+
+
+# ---- option helpers shared by the types
+
+
+def table_fields(table) -> dict:
+    return {f.id: f for f in table.fields.all()}
+
+
+def opt_field(fields: dict, options: dict, key: str, *, kinds=None, required=False):
+    """The field id under `key`, checked to exist (and be one of `kinds`); None when unset."""
+    fid = options.get(key)
+    if fid in (None, ""):
+        if required:
+            raise InvalidInput(f"`{key}`: choose a field.")
+        return None
+    if not isinstance(fid, str) or fid not in fields:
+        raise InvalidInput(
+            f"`{key}`: no field '{fid}' in this table.", code="FIELD_NOT_FOUND"
+        )
+    if kinds and fields[fid].uidt not in kinds:
+        raise InvalidInput(
+            f"`{key}`: '{fields[fid].title}' is a {fields[fid].uidt} field; "
+            f"choose a {' or '.join(kinds)} field."
+        )
+    return fid
+
+
+def opt_field_list(fields: dict, options: dict, key: str) -> list[str]:
+    ids = options.get(key) or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InvalidInput(f"`{key}` must be a list of field ids.")
+    unknown = [i for i in ids if i not in fields]
+    if unknown:
+        raise InvalidInput(
+            f"`{key}`: no field '{unknown[0]}' in this table.", code="FIELD_NOT_FOUND"
+        )
+    return list(dict.fromkeys(ids))
+
+
+def opt_choice(options: dict, key: str, allowed: tuple, default: str) -> str:
+    value = options.get(key) or default
+    if value not in allowed:
+        raise InvalidInput(f"`{key}` is one of {', '.join(allowed)}.")
+    return value
+
+
+# ---- cards
+
+
+@dataclass
+class Card:
+    id: object
+    title: str
+    cover: str | None = None
+    fields: list = dc_field(default_factory=list)  # (Field, SafeString html)
+    row: dict = dc_field(default_factory=dict)
+
+
+def shown_fields(meta, view) -> list:
+    """The view's fields for this actor, in its order, less the hidden ones."""
+    return view_fields(view, meta.fields)
+
+
+def title_field(meta, view, visible: list):
+    by_id = {f.id: f for f in meta.fields}
+    chosen = by_id.get((view.options or {}).get("title_field") or "")
+    if chosen is not None:
+        return chosen
+    return meta.pv if meta.pv in visible else (visible[0] if visible else None)
+
+
+def card_fields(meta, view, visible: list, title, skip=()) -> list:
+    """The fields printed on a card: the chosen ones that are shown in the view (the toolbar's
+    Fields panel hides them everywhere), else the first few shown fields."""
+    chosen = (view.options or {}).get("card_fields") or []
+    by_id = {f.id: f for f in visible}
+    if chosen:
+        return [by_id[i] for i in chosen if i in by_id]
+    return [
+        f
+        for f in visible
+        if f is not title
+        and f not in skip
+        and f is not cover_field(meta, view)
+        and not f.is_pk
+        and f.uidt != "LinkToAnotherRecord"
+    ][:4]
+
+
+def cover_field(meta, view):
+    by_id = {f.id: f for f in meta.fields}
+    f = by_id.get((view.options or {}).get("cover_field") or "")
+    return f if f is not None and cover_capable(f) else None
+
+
+def read_list(meta, *groups) -> str:
+    """The `fields` parameter for the given fields plus the key, each once."""
+    out: list[str] = []
+    for group in groups:
+        for f in group:
+            if f is not None and f.id not in out:
+                out.append(f.id)
+    for f in meta.pk:
+        if f.id not in out and f in meta.fields:
+            out.append(f.id)
+    return ",".join(out)
+
+
+def make_cards(meta, rows, *, title, fields, cover) -> list[Card]:
+    from views.grid_cells import display_html
+
+    out = []
+    for row in rows:
+        rid = meta.record_id([row.get(f.title) for f in meta.pk]) if meta.pk else None
+        text = row.get(title.title) if title is not None else None
+        out.append(
+            Card(
+                id=rid,
+                title=str(text) if text not in (None, "") else "",
+                cover=cover_url(cover, row.get(cover.title)) if cover else None,
+                fields=[
+                    (f, SafeString(display_html(f, row.get(f.title)))) for f in fields
+                ],
+                row=row,
+            )
+        )
+    return out
+
+
+# ---- writes shared by kanban and calendar
+
+
+def key_row(meta, record_id) -> dict:
+    """The record's primary key as a row for record_services (`{pk title: value}`)."""
+    values = meta.parse_record_id(record_id)
+    return {f.title: v for f, v in zip(meta.require_pk(), values, strict=True)}
+
+
+def can_drag(ctx: dict, field) -> bool:
+    """Whether the actor may move records by changing `field` (drag handles shown)."""
+    meta = ctx["meta"]
+    return (
+        field is not None
+        and ctx["can_edit"]
+        and field in meta.fields
+        and field.id not in meta.read_only
+        and bool(field.column_name)
+        and not field.is_pk
+    )
+
+
+def require_drag(ctx: dict, field) -> None:
+    from nocoplatform.errors import Forbidden
+
+    if not can_drag(ctx, field):
+        raise Forbidden(
+            "You may not change this field here, so records cannot be moved.",
+            code="FIELD_READ_ONLY",
+        )
+
+
+def new_card(ctx: dict, record_id, *, title, fields, cover) -> Card:
+    """A freshly written record as a card, read back through the records layer."""
+    from bases import records
+
+    meta = ctx["meta"]
+    row = records.get_record(
+        ctx["table"],
+        record_id,
+        {"fields": read_list(meta, [title, cover], fields)},
+        actor=ctx["actor"],
+    )
+    return make_cards(meta, [row], title=title, fields=fields, cover=cover)[0]

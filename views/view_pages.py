@@ -1,0 +1,121 @@
+"""The table page routed by view type, and the endpoints of gallery, kanban and calendar views.
+
+The grid keeps views/grid.py; other types are small classes in views/types/ with the same
+interface (`page`, `cards`, `move`, `add`, `options_from_post`). Handlers here only load the
+view, check it belongs to the URL's base, and hand over; reads and writes happen in the types
+through bases/records.py and bases/record_services.py with the actor, so permissions, hidden
+fields and webhooks behave as everywhere else.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from bases import records
+from nocoplatform.errors import DomainError
+from permissions.checks import Actor, can
+from views import grid, services
+from views.models import View
+from views.toolbar import _load
+from views.types import view_type
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user)
+
+
+def page_context(request: HttpRequest, base, table, view: View) -> dict:
+    """What every non-grid view page and partial needs."""
+    actor = _actor(request)
+    meta = records.TableMeta.of(table, actor=actor)
+    return {
+        "request": request,
+        "base": base,
+        "table": table,
+        "view": view,
+        "meta": meta,
+        "actor": actor,
+        "q": grid.search_text(request),
+        "can_edit": grid.writable(request, table),
+        "can_add": grid.writable(request, table, "records.create"),
+        "can_settings": can(actor, "views.update", table),
+        "view_type": view_type(view.type),
+    }
+
+
+@login_required
+def table_page(
+    request: HttpRequest, base_id: str, table_id: str, view_id: str | None = None
+) -> HttpResponse:
+    """The table page: the grid, or the view's own type (gallery, kanban, calendar…)."""
+    table = grid.grid_table(request, base_id, table_id)
+    view = grid.current_view(request, table, view_id)
+    kind = view_type(view.type)
+    if kind is None or request.method == "POST":  # the grid's add-field form posts here
+        return grid.table_page(request, base_id, table_id, view_id)
+    ctx = grid._base_context(request, base_id)
+    ctx.update(page_context(request, ctx["base"], table, view))
+    return kind.page(request, ctx)
+
+
+def _typed(request: HttpRequest, base_id: str, view_id: str):
+    base, table, view = _load(request, base_id, view_id)
+    kind = view_type(view.type)
+    if kind is None:
+        raise Http404("This view has no such page.")
+    return kind, page_context(request, base, table, view)
+
+
+@login_required
+@require_GET
+def view_cards(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    """More cards: the gallery's next page, a kanban stack's "show more", as HTML."""
+    kind, ctx = _typed(request, base_id, view_id)
+    return kind.cards(request, ctx)
+
+
+@login_required
+@require_POST
+def view_move(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    """A drop: a card to another stack or place (kanban), a chip to another day (calendar)."""
+    kind, ctx = _typed(request, base_id, view_id)
+    try:
+        return kind.move(request, ctx)
+    except DomainError as exc:  # the page's script shows the message
+        return JsonResponse(exc.as_dict(), status=exc.status)
+
+
+@login_required
+@require_POST
+def view_add(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    """A new record in a stack (kanban) or on a day (calendar)."""
+    kind, ctx = _typed(request, base_id, view_id)
+    return kind.add(request, ctx)
+
+
+@login_required
+@require_POST
+def view_settings(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    """Save the posted settings of the view's type (the keys posted; others kept)."""
+    kind, ctx = _typed(request, base_id, view_id)
+    view = ctx["view"]
+    try:
+        services.view_options_update(
+            actor=ctx["actor"],
+            view=view,
+            options=kind.options_from_post(request.POST, view),
+        )
+    except DomainError as exc:
+        # htmx swaps only 2xx answers: the message goes into the settings panel.
+        status = 200 if request.headers.get("HX-Request") else exc.status
+        response = render(
+            request, "views/error_partial.html", {"error": exc}, status=status
+        )
+        response["HX-Retarget"] = "#view-settings-error"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return HttpResponseClientRefresh()
