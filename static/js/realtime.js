@@ -163,7 +163,14 @@ async function rowsChanged(msg) {
   // grouped grid, other view types' scripts.
   document.body.dispatchEvent(new CustomEvent("realtime:rows", { detail: msg }));
   const g = grid();
-  if (!g || !g.store) return;
+  if (!g || !g.store) {
+    // Gallery, kanban, calendar: their cards are rendered with the page; offer a refresh
+    // (they have no live card endpoint yet: docs/realtime.md).
+    if (document.querySelector(".view-page")) {
+      notice("Records were changed by someone else.", { label: "Refresh", run: () => window.location.reload() });
+    }
+    return;
+  }
   if (msg.many) {
     refetchWindow();
     if (g.exactCount) g.exactCount();

@@ -406,3 +406,37 @@ def test_view_and_schema_changes_are_announced(projects, user):
         await a.disconnect()
 
     run(scenario)
+
+
+def test_card_views_open_the_socket_and_kanban_moves_are_broadcast(projects, user, web):
+    from views.services import view_create
+
+    view = view_create(actor=Actor(user=user), table=projects, title="K", type="kanban")
+    page = web.get(
+        f"/bases/{projects.base_id}/tables/{projects.pk}/views/{view.pk}/"
+    ).content.decode()
+    config = json.loads(
+        page.split('id="realtime-config" type="application/json">')[1].split(
+            "</script>"
+        )[0]
+    )
+    assert config == {"ws": f"/ws/tables/{projects.pk}/", "view": view.pk}
+    assert 'id="presence"' in page and "js/realtime.js" in page
+    status = fid(projects, "status")
+
+    async def scenario():
+        other = await connect(projects, user, "other-tab")
+
+        def move():
+            r = web.post(
+                f"/bases/{projects.base_id}/views/{view.pk}/move",
+                {"record": 4, "stack": "done"},
+            )
+            assert r.status_code == 200, r.content
+
+        await sync_to_async(move)()
+        msg = await next_of(other, "rows.updated")
+        assert msg["ids"] == ["4"] and msg["fields"] == [status]
+        await other.disconnect()
+
+    run(scenario)
