@@ -13,12 +13,19 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
+from bases import changes
 from bases import fieldtypes as ft
 from bases.models import DataSource, Field, Table
 from bases.query.sql import Dialect
 from bases.records import TableMeta
 from bases.sources import user_db
-from nocoplatform.errors import Forbidden, InvalidInput, NotFound, Unprocessable
+from nocoplatform.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+)
 from permissions.checks import Actor, require
 from webhooks.events import record_changes
 
@@ -225,6 +232,7 @@ def insert_rows(
                     )
             ids = [result[i] for i in range(len(items))]
         change.keys = ids  # webhook events are recorded once this block has committed
+        changes.committed(conn, table, "insert", ids)
     return ids
 
 
@@ -355,14 +363,25 @@ def _explicit_pk(meta: TableMeta, values: dict) -> list | None:
 
 
 def update_rows(
-    table: Table, rows, *, actor: Actor, max_rows: int | None = 1000
+    table: Table,
+    rows,
+    *,
+    actor: Actor,
+    max_rows: int | None = 1000,
+    if_match: str | None = None,
 ) -> list:
     """Update the given fields of one or many rows (each carries its primary key) as `actor`.
 
     Hidden fields are FIELD_NOT_FOUND (400), read-only ones FIELD_READ_ONLY (403).
+    `if_match`: the row version (records.row_version) the writer last read; when the row has
+    changed since, nothing is written and PreconditionFailed (412) is raised. One row only.
     """
     source, meta = _writable(table, actor, "records.update")
     items, bulk = _as_list(rows, "record", max_rows)
+    if if_match is not None and bulk:
+        raise InvalidInput(
+            "If-Match applies to one record; send one object.", code="INVALID_BODY"
+        )
     plan = []
     for i, row in enumerate(items):
         index = i if bulk else None
@@ -377,6 +396,8 @@ def update_rows(
         with _write_transaction(conn), conn.cursor() as cur:
             for i, (pk_values, values) in enumerate(plan):
                 key = [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)]
+                if if_match is not None:
+                    _check_version(cur, d, table, meta, cond, key, pk_values, if_match)
                 try:
                     if values:
                         sets = ", ".join(f"{q(f.column_name)} = %s" for f in values)
@@ -399,7 +420,33 @@ def update_rows(
                         f"{where}record {meta.record_id(pk_values)} not found.",
                         code="RECORD_NOT_FOUND",
                     )
+        written = {f.id: None for _, values in plan for f in values}
+        changes.committed(conn, table, "update", keys, fields=list(written))
     return [pk for pk, _ in plan]
+
+
+def _check_version(cur, d, table, meta, cond, key, pk_values, expected: str) -> None:
+    """Lock the row (where the database can) and compare its version with `expected`."""
+    from bases.records import row_version
+
+    q = d.quote
+    lock = " FOR UPDATE" if d.vendor in ("postgresql", "mysql") else ""
+    cols = ", ".join(q(f.column_name) for f in meta.columns)
+    cur.execute(f"SELECT {cols} FROM {q(table.table_name)} WHERE {cond}{lock}", key)
+    raw = cur.fetchone()
+    if raw is None:
+        raise NotFound(
+            f"record {meta.record_id(pk_values)} not found.", code="RECORD_NOT_FOUND"
+        )
+    current = row_version(meta, d.rows_as_dicts(meta.columns, [raw])[0])
+    if expected.strip() != "*" and current != expected.strip().strip('"').removeprefix(
+        'W/"'
+    ).strip('"'):
+        raise PreconditionFailed(
+            f"Record {meta.record_id(pk_values)} has changed since you read it "
+            "(its version is no longer the one sent in If-Match): read it again.",
+            details={"version": current},
+        )
 
 
 def _exists(cur, q, table, cond, key) -> int:
@@ -436,6 +483,7 @@ def delete_rows(
                         f"{where}record {meta.record_id(pk_values)} not found.",
                         code="RECORD_NOT_FOUND",
                     )
+        changes.committed(conn, table, "delete", keys)
     return keys
 
 
@@ -544,6 +592,10 @@ def link_records(
                             f"INSERT INTO {jt} ({sc}, {oc}) VALUES (%s, %s)",
                             [this_ref, other],
                         )
+        changes.committed(conn, table, "update", [this_pk], fields=[link.id])
+        # The other side's rows show this link too (their count or reference moved).
+        if related.pk != table.pk or relation != "bt":
+            changes.committed(conn, related, "update", [[t] for t in targets])
     return len(targets)
 
 

@@ -406,6 +406,22 @@ def get_record(
     return row
 
 
+def row_version(meta: TableMeta, row: dict) -> str:
+    """A row's version for `If-Match`: a hash of the values of the columns the actor may see.
+
+    No schema change, no version column: any change to one of those values changes the version
+    (a change to a field hidden from the actor does not: they could not have conflicted on it).
+    The same function hashes the row a GET returned and the row an update re-reads under lock.
+    """
+    import hashlib
+
+    import orjson
+
+    values = [row.get(f.title) for f in meta.columns]
+    raw = orjson.dumps(values, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    return hashlib.sha256(raw).hexdigest()[:20]
+
+
 def rows_by_key(
     table: Table,
     keys: list[list],

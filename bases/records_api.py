@@ -126,7 +126,13 @@ class RecordsApi(APIView):
         actor = actor_from_request(request)
         meta = records.TableMeta.of(table, actor=actor)
         body = _body(request)
-        ids = _ids(meta, record_services.update_rows(table, body, actor=actor))
+        if_match = request.headers.get("If-Match")
+        ids = _ids(
+            meta,
+            record_services.update_rows(
+                table, body, actor=actor, if_match=if_match or None
+            ),
+        )
         return Response(ids if isinstance(body, list) else ids[0])
 
     @extend_schema(
@@ -175,15 +181,18 @@ class RecordApi(APIView):
     )
     def get(self, request: Request, table_id: str, record_id: str) -> Response:
         table = _table(request, table_id, "records.read")
-        return Response(
-            records.get_record(
-                table,
-                record_id,
-                request.query_params,
-                actor=actor_from_request(request),
-                view=_view(request, table),
-            )
+        actor = actor_from_request(request)
+        params = request.query_params
+        row = records.get_record(
+            table, record_id, params, actor=actor, view=_view(request, table)
         )
+        response = Response(row)
+        if not (params.get("fields") or params.get("f")):
+            # The whole row: its version, for `If-Match` on a later PATCH (docs/api.md).
+            meta = records.TableMeta.of(table, actor=actor)
+            if all(f.title in row for f in meta.columns):
+                response["ETag"] = f'"{records.row_version(meta, row)}"'
+        return response
 
 
 class LinksApi(APIView):

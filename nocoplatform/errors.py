@@ -57,6 +57,13 @@ class SchemaOutOfSync(Conflict):
     code = "SCHEMA_OUT_OF_SYNC"
 
 
+class PreconditionFailed(DomainError):
+    """An `If-Match` row version that is no longer current (someone changed the row)."""
+
+    status = 412
+    code = "PRECONDITION_FAILED"
+
+
 class Unprocessable(DomainError):
     status = 422
     code = "UNPROCESSABLE"

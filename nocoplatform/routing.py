@@ -1,3 +1,9 @@
-"""Websocket routes. Empty until the realtime issue adds the table consumers."""
+"""Websocket routes: one socket per browser tab showing a table (views/realtime/consumer.py)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from views.realtime.consumer import TableConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/tables/<str:table_id>/", TableConsumer.as_asgi()),
+]

@@ -306,6 +306,8 @@ def table_page(
             "can_add": grid_config["canAdd"],
             "can_delete": grid_config["canDelete"],
             "can_webhooks": can(_actor(request), "webhooks.read", table),
+            # static/js/realtime.js: the table's socket and the view shown (views/realtime/).
+            "realtime_config": {"ws": f"/ws/tables/{table.pk}/", "view": view.pk},
         }
     )
     return render(request, "views/table.html", ctx)

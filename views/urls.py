@@ -13,6 +13,7 @@ from views import (
     view_pages,
     view_tabs,
 )
+from views.realtime import rows as realtime_rows
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -86,6 +87,11 @@ urlpatterns = [
         "bases/<str:base_id>/tables/<str:table_id>/grid/layout",
         grid.layout_save,
         name="grid_layout",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/live",
+        realtime_rows.live_rows,
+        name="grid_live_rows",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/count",

@@ -44,6 +44,8 @@ def page_context(request: HttpRequest, base, table, view: View) -> dict:
         "can_add": grid.writable(request, table, "records.create"),
         "can_settings": can(actor, "views.update", table),
         "view_type": view_type(view.type),
+        # static/js/realtime.js: presence, and a refresh offer when records change.
+        "realtime_config": {"ws": f"/ws/tables/{table.pk}/", "view": view.pk},
     }
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bases.changes.ClientIdMiddleware",  # X-Client-Id: realtime skips the tab a write came from
     "nocoplatform.fastpath.ApiTokenFastPath",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,7 +148,23 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# Realtime (views/realtime/): in-memory for one process; with REDIS_URL, channels_redis so that
+# several web processes share the table groups (README, "Realtime").
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+if env.get("REDIS_URL"):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py 8's default 5 s socket timeout equals channels_redis's 5 s blocking
+                # pop: an idle socket's read would time out and kill its consumer.
+                "hosts": [{"address": env.get("REDIS_URL"), "socket_timeout": 30}],
+                "prefix": env.get("NOCO_CHANNELS_PREFIX", "noco"),
+                # All of a process's sockets share one Redis queue: room for bursts.
+                "capacity": 1000,
+            },
+        }
+    }
 
 CELERY_BROKER_URL = env.get("REDIS_URL") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False

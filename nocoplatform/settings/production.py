@@ -16,9 +16,4 @@ if _redis:
             "LOCATION": _redis,
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [_redis]},
-        }
-    }
+    # CHANNEL_LAYERS: channels_redis on REDIS_URL, set in base.py for every profile.

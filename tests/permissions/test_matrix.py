@@ -798,6 +798,13 @@ CASES = [
         api=False,
     ),
     Case(
+        "grid_live_rows",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/grid/live?ids=1",
+        "viewer",
+        api=False,
+    ),
+    Case(
         "row_add",
         "POST",
         lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows",

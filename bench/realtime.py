@@ -1,0 +1,296 @@
+"""Realtime benchmark: N websocket clients on one table, edits through the records API at a
+steady rate; edit-to-client latency (from the moment the PATCH is sent until each client has the
+`rows.updated` message for it).
+
+    .venv/bin/python bench/realtime.py [--clients 100] [--rate 50] [--seconds 5] [--redis] [--pg]
+
+Embedded (default): one uvicorn process, in-memory channel layer — the `make run` setup.
+`--redis`: two uvicorn processes on Redis (channels_redis): the clients connect to process B,
+the edits go to process A, so every message crosses Redis.
+
+Server: the local profile (SQLite meta DB, demo base in the built-in store) in a temp folder.
+Edits rotate over 100 rows, so a row is edited again only every 2 s at 50/s, far above any
+latency measured; each message is matched to the latest edit of its row. Writes
+bench/results/realtime-<timestamp>.json and prints a Markdown line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+ROWS = 100
+
+SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from bases.models import Base
+from permissions.services import api_token_create
+admin = get_user_model().objects.get(email="admin@example.com")
+table = Base.objects.get(title="Demo CRM").tables.get(title="projects")
+_, token = api_token_create(user=admin, name="bench")
+s = SessionStore()
+s["_auth_user_id"] = str(admin.pk)
+s["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+s["_auth_user_hash"] = admin.get_session_auth_hash()
+s.create()
+print(json.dumps({"table": table.pk, "token": token, "session": s.session_key}))
+"""
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def _fresh_pg(url: str) -> str:
+    """An empty PostgreSQL database for the meta DB and the built-in store; its URL."""
+    import psycopg
+
+    name = "noco_bench_realtime"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def start_servers(var: str, redis: bool, pg: str | None = None):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local",
+        "NOCO_VAR_DIR": var,
+        "NOCO_ADMIN_EMAIL": "admin@example.com",
+        "NOCO_ADMIN_PASSWORD": "bench-pass-12345",
+        "NOCO_WEBHOOKS_RUNNER": "embedded",
+    }
+    env.pop("REDIS_URL", None)
+    if pg:
+        env["DATABASE_URL"] = env["NOCO_STORE_URL"] = _fresh_pg(pg)
+    if redis:
+        env["REDIS_URL"] = REDIS_URL
+        env["NOCO_CHANNELS_PREFIX"] = "noco-bench-" + secrets.token_hex(3)
+    py = sys.executable
+    for cmd in (
+        ["migrate", "--noinput", "-v0"],
+        ["ensure_admin"],
+        ["create_demo_base"],
+    ):
+        subprocess.run(
+            [py, "manage.py", *cmd], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    out = subprocess.run(
+        [py, "manage.py", "shell", "-c", SETUP],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    info = json.loads(out.strip().splitlines()[-1])
+    procs, ports = [], []
+    for _ in range(2 if redis else 1):
+        port = _port()
+        procs.append(
+            subprocess.Popen(
+                [
+                    py,
+                    "-m",
+                    "uvicorn",
+                    "nocoplatform.asgi:application",
+                    "--port",
+                    str(port),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        ports.append(port)
+    for port in ports:
+        _wait(port)
+    return info, procs, ports
+
+
+async def run(info, write_port, read_port, clients, rate, seconds) -> dict:
+    from websockets.asyncio.client import connect
+
+    sent: dict[
+        str, tuple
+    ] = {}  # row id -> (when its latest edit was sent, edit number)
+    latencies: list[float] = []
+    arrivals: dict[int, list[float]] = {}  # edit number -> arrival times at the clients
+    received = 0
+    ready = asyncio.Event()
+    stop = asyncio.Event()
+    headers = {
+        "Cookie": f"sessionid={info['session']}",
+        "Origin": f"http://127.0.0.1:{read_port}",
+    }
+    url = f"ws://127.0.0.1:{read_port}/ws/tables/{info['table']}/"
+
+    async def client(i):
+        nonlocal received
+        async with connect(
+            f"{url}?client=bench{i}", additional_headers=headers, open_timeout=30
+        ) as ws:
+            await ws.recv()  # hello
+            opened.append(i)
+            if len(opened) == clients:
+                ready.set()
+            while not stop.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
+                except TimeoutError:
+                    continue
+                now = time.perf_counter()
+                msg = json.loads(raw)
+                if msg["type"] == "rows.updated":
+                    received += 1
+                    for rid in msg["ids"]:
+                        if rid in sent:
+                            t, n = sent[rid]
+                            latencies.append(now - t)
+                            arrivals.setdefault(n, []).append(now)
+
+    opened: list[int] = []
+    tasks = [asyncio.create_task(client(i)) for i in range(clients)]
+    await asyncio.wait_for(ready.wait(), 60)
+    await asyncio.sleep(3.0)  # presence chatter of the joins settles
+
+    pool = ThreadPoolExecutor(8)
+    loop = asyncio.get_running_loop()
+    api = f"http://127.0.0.1:{write_port}/api/v2/tables/{info['table']}/records"
+
+    def patch(rid: int, n: int) -> float:
+        body = json.dumps({"Id": rid, "name": f"edit {n}"}).encode()
+        req = urllib.request.Request(
+            api,
+            data=body,
+            method="PATCH",
+            headers={"xc-token": info["token"], "Content-Type": "application/json"},
+        )
+        t = time.perf_counter()
+        sent[str(rid)] = (t, n)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            r.read()
+        return time.perf_counter() - t
+
+    edits = int(rate * seconds)
+    start = time.perf_counter()
+    futures = []
+    for n in range(edits):
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        futures.append(loop.run_in_executor(pool, patch, n % ROWS + 1, n))
+    api_times = await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - start
+    await asyncio.sleep(2.0)  # let the last messages arrive
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    pool.shutdown()
+    latencies.sort()
+
+    def pct(p, values=latencies):
+        return values[min(len(values) - 1, int(p * len(values)))] * 1000
+
+    # How long one edit takes to reach all clients once the first has it (the fan-out).
+    spread = sorted(max(a) - min(a) for a in arrivals.values() if a)
+
+    return {
+        "clients": clients,
+        "edits": edits,
+        "edit_rate_achieved": round(edits / elapsed, 1),
+        "messages_expected": edits * clients,
+        "messages_received": received,
+        "latency_ms": {
+            "p50": round(pct(0.50), 1),
+            "p95": round(pct(0.95), 1),
+            "p99": round(pct(0.99), 1),
+            "max": round(latencies[-1] * 1000, 1),
+        },
+        "api_patch_ms_median": round(statistics.median(api_times) * 1000, 1),
+        "fanout_spread_ms": {
+            "p50": round(pct(0.50, spread), 1),
+            "p95": round(pct(0.95, spread), 1),
+        },
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--rate", type=float, default=50)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--redis", action="store_true")
+    ap.add_argument(
+        "--pg",
+        nargs="?",
+        const="postgresql://postgres@127.0.0.1:5432/test",
+        help="meta DB and built-in store on PostgreSQL (default: SQLite files)",
+    )
+    args = ap.parse_args()
+    var = tempfile.mkdtemp(prefix="noco-bench-rt-")
+    info, procs, ports = start_servers(var, args.redis, args.pg)
+    try:
+        write_port, read_port = ports[0], ports[-1]
+        result = asyncio.run(
+            run(info, write_port, read_port, args.clients, args.rate, args.seconds)
+        )
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:  # open websockets can hold a shutdown up
+                p.kill()
+                p.wait(10)
+    result["mode"] = ("redis, 2 processes" if args.redis else "embedded, 1 process") + (
+        ", PostgreSQL" if args.pg else ", SQLite"
+    )
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%S%z")
+    out = ROOT / "bench" / "results" / f"realtime-{stamp}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    lat = result["latency_ms"]
+    print(json.dumps(result, indent=2))
+    print(
+        f"| {result['mode']} | {args.clients} | {result['edit_rate_achieved']} | "
+        f"{result['messages_received']:,} / {result['messages_expected']:,} | "
+        f"{lat['p50']} | **{lat['p95']}** | {lat['p99']} | {lat['max']} | "
+        f"{result['api_patch_ms_median']} | {result['fanout_spread_ms']['p50']} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,401 @@
+// Realtime: the table's socket (views/realtime/consumer.py), live rows, presence.
+//
+// The server decides; this script only follows. A message names rows (ids) and, for updates,
+// the fields written; the rows are then re-fetched through the grid's `grid/live` endpoint, which
+// renders them for this user and says which ones no longer match the view ("gone"). The grid is
+// reached only through DOM data attributes (tr.grid-row[data-id], td.cell[data-f]) and the
+// `window.grid` object (its RowStore keeps the loaded rows): no grid module is edited.
+//
+// Every same-origin write of this tab carries `X-Client-Id`, so the server does not send the tab
+// its own change back. Reconnects back off (0.5 s doubling to 15 s) and then re-fetch the window.
+
+const cfgEl = document.getElementById("realtime-config");
+const cfg = cfgEl ? JSON.parse(cfgEl.textContent) : null;
+
+const clientId =
+  (window.crypto && crypto.randomUUID && crypto.randomUUID().replace(/-/g, "")) ||
+  Math.random().toString(36).slice(2) + Date.now().toString(36);
+
+// --- tag this tab's requests -----------------------------------------------------------------
+const nativeFetch = window.fetch.bind(window);
+window.fetch = (input, init = {}) => {
+  try {
+    const url = new URL(typeof input === "string" ? input : input.url, window.location.href);
+    if (url.origin === window.location.origin) {
+      const headers = new Headers(init.headers || (typeof input !== "string" ? input.headers : undefined));
+      headers.set("X-Client-Id", clientId);
+      init = { ...init, headers };
+    }
+  } catch (err) {
+    /* leave the request as it is */
+  }
+  return nativeFetch(input, init);
+};
+document.body.addEventListener("htmx:configRequest", (event) => {
+  event.detail.headers["X-Client-Id"] = clientId;
+});
+
+// --- the page's side -------------------------------------------------------------------------
+const FLASH_MS = 1600;
+const grid = () => window.grid || null;
+
+function notice(text, action) {
+  let bar = document.getElementById("rt-notice");
+  if (!bar) {
+    bar = document.createElement("div");
+    bar.id = "rt-notice";
+    bar.className = "rt-notice";
+    bar.setAttribute("role", "status");
+    const anchor = document.getElementById("row-error");
+    if (anchor) anchor.after(bar);
+    else document.body.prepend(bar);
+  }
+  bar.replaceChildren(document.createTextNode(text + " "));
+  if (action) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "small";
+    button.textContent = action.label;
+    button.addEventListener("click", () => {
+      bar.remove();
+      action.run();
+    });
+    bar.appendChild(button);
+  }
+}
+
+function flash(tr, fields) {
+  const cells = fields && fields.length
+    ? fields.map((f) => tr.querySelector(`td[data-f="${CSS.escape(f)}"]`)).filter(Boolean)
+    : [tr];
+  for (const el of cells) {
+    el.classList.remove("rt-flash");
+    void el.offsetWidth; // restart the animation
+    el.classList.add("rt-flash");
+    setTimeout(() => el.classList.remove("rt-flash"), FLASH_MS);
+  }
+}
+
+async function fetchRows(ids) {
+  const g = grid();
+  const params = new URLSearchParams({ view: g.cfg.view, ids: ids.join(",") });
+  if (g.cfg.q) params.set("q", g.cfg.q);
+  const response = await nativeFetch(g.url(`grid/live?${params}`), { headers: { "X-Grid-Editor": "1" } });
+  if (!response.ok) return null;
+  return response.json();
+}
+
+function blockOf(tr) {
+  const g = grid();
+  return Math.floor((Number(tr.dataset.n) - 1) / g.store.window);
+}
+
+function allLoaded(store) {
+  for (let k = 0; k * store.window < store.total; k++) if (!store.blocks.has(k)) return false;
+  return true;
+}
+
+// Re-fetch the rows from block k on, keeping the old ones on screen until the new ones are here
+// (no flash of empty rows): block k is fetched like RowStore.load does, then swapped in; the
+// blocks after it are dropped (their positions moved) and load again as they come into view.
+async function quietReload(k) {
+  const g = grid();
+  const store = g.store;
+  const epoch = store.epoch;
+  let response;
+  try {
+    response = await nativeFetch(`${store.cfg.rowsUrl}?${store.params(k)}`, { headers: { "X-Grid-Editor": "1" } });
+  } catch (err) {
+    return;
+  }
+  if (!response.ok || grid() !== g) return;
+  const holder = document.createElement("tbody");
+  holder.innerHTML = await response.text();
+  if (store.epoch !== epoch || grid() !== g) {
+    return; // the grid reset meanwhile (a toolbar change): it loads what it needs itself
+  }
+  for (const key of Array.from(store.blocks.keys())) if (key >= k) store.blocks.delete(key);
+  for (const key of Array.from(store.cursors.keys())) if (key > k) store.cursors.delete(key);
+  const rows = Array.from(holder.children);
+  const h = response.headers;
+  if (rows.length === 0 && k > 0) store.setTotal(k * store.window, false);
+  else store.adopt(k, rows, h.get("X-Grid-Next"), h.get("X-Grid-Last") === "1");
+  store.range = [-1, -1];
+  store.render();
+  if (g.fitHeight) g.fitHeight();
+}
+
+// New rows land where the view's sort puts them: re-fetch from the top of the viewport on.
+function refetchWindow(extra = 0) {
+  const g = grid();
+  const store = g.store;
+  if (extra) store.setTotal(Math.max(0, store.total + extra));
+  return quietReload(Math.floor(store.firstVisible() / store.window));
+}
+
+const pendingFlash = new Map(); // id -> fields, flashed when the row shows up
+function flashWhenShown(id, fields) {
+  pendingFlash.set(String(id), fields);
+  setTimeout(() => pendingFlash.delete(String(id)), 5000);
+}
+
+// Rows gone (deleted, or no longer matching the view): out of the DOM and the store at once,
+// then the following rows move up when their block is re-fetched.
+function removeRows(trs) {
+  const g = grid();
+  if (!trs.length) return;
+  const store = g.store;
+  const first = Math.min(...trs.map(blockOf));
+  for (const tr of trs) {
+    for (const block of store.blocks.values()) {
+      const i = block.rows.indexOf(tr);
+      if (i >= 0) block.rows.splice(i, 1);
+    }
+    tr.remove();
+  }
+  store.setTotal(Math.max(0, store.total - trs.length));
+  store.render();
+  quietReload(first);
+}
+
+async function rowsChanged(msg) {
+  // For whatever else shows rows: the footer's counts and aggregates (an htmx trigger), a
+  // grouped grid, other view types' scripts.
+  document.body.dispatchEvent(new CustomEvent("realtime:rows", { detail: msg }));
+  const g = grid();
+  if (!g || !g.store) {
+    // Gallery, kanban, calendar: their cards are rendered with the page; offer a refresh
+    // (they have no live card endpoint yet: docs/realtime.md).
+    if (document.querySelector(".view-page")) {
+      notice("Records were changed by someone else.", { label: "Refresh", run: () => window.location.reload() });
+    }
+    return;
+  }
+  if (msg.many) {
+    refetchWindow();
+    if (g.exactCount) g.exactCount();
+    return;
+  }
+  const store = g.store;
+  if (msg.type === "rows.deleted") {
+    removeRows(msg.ids.map((id) => store.findById(id)).filter(Boolean));
+    return;
+  }
+  const data = await fetchRows(msg.ids);
+  if (!data || grid() !== g) return;
+  const gone = [];
+  let added = 0;
+  for (const id of msg.ids) {
+    const tr = store.findById(id);
+    const html = data.rows[id];
+    if (tr && html === undefined) {
+      gone.push(tr); // no longer matches the view (or was deleted meanwhile)
+    } else if (tr && html !== undefined) {
+      if (tr.querySelector(".editing")) {
+        tr.classList.add("rt-stale"); // this tab is editing it: keep the editor, mark the row
+        continue;
+      }
+      const holder = document.createElement("tbody");
+      holder.innerHTML = html;
+      const fresh = holder.firstElementChild;
+      if (tr.classList.contains("row-sel")) fresh.classList.add("row-sel");
+      store.replaceRow(tr, fresh);
+      flash(fresh, msg.fields);
+    } else if (html !== undefined && (msg.type === "rows.inserted" || allLoaded(store))) {
+      added += 1; // a new row, or one that now matches the view
+      flashWhenShown(id, null);
+    }
+  }
+  if (gone.length) removeRows(gone);
+  if (added) refetchWindow(added);
+  paintFocus();
+}
+
+// --- presence --------------------------------------------------------------------------------
+const others = new Map(); // client id -> {who, focus}
+
+function renderAvatars() {
+  const box = document.getElementById("presence");
+  if (!box) return;
+  const people = new Map(); // one avatar per user, however many tabs
+  for (const { who } of others.values()) people.set(who.user, who);
+  box.replaceChildren(
+    ...Array.from(people.values()).map((who) => {
+      const span = document.createElement("span");
+      span.className = "avatar";
+      span.style.background = who.color;
+      span.textContent = who.initials;
+      span.title = `${who.name} is viewing this table`;
+      span.dataset.user = who.user;
+      return span;
+    }),
+  );
+  box.hidden = people.size === 0;
+}
+
+function paintFocus() {
+  for (const td of document.querySelectorAll("td[data-rt]")) {
+    td.removeAttribute("data-rt");
+    td.removeAttribute("data-rt-editing");
+    td.removeAttribute("data-rt-name");
+    td.style.removeProperty("--rt-color");
+  }
+  for (const { who, focus } of others.values()) {
+    if (!focus) continue;
+    const tr = document.querySelector(`tr.grid-row[data-id="${CSS.escape(focus.row)}"]`);
+    const td = tr && tr.querySelector(`td[data-f="${CSS.escape(focus.field)}"]`);
+    if (!td) continue;
+    td.dataset.rt = who.initials;
+    if (focus.editing) td.dataset.rtEditing = "1";
+    td.style.setProperty("--rt-color", who.color);
+    td.dataset.rtName = `${who.name}${focus.editing ? " is editing" : ""}`;
+  }
+}
+
+function presence(msg) {
+  const id = msg.who.client;
+  if (msg.action === "leave") others.delete(id);
+  else {
+    const known = others.get(id);
+    others.set(id, { who: msg.who, focus: msg.action === "focus" ? msg.focus : known ? known.focus : null });
+  }
+  renderAvatars();
+  paintFocus();
+}
+
+// --- the socket --------------------------------------------------------------------------------
+let socket = null;
+let attempts = 0;
+let everOpen = false;
+let stopped = false;
+let lastFocus = "";
+
+function send(obj) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(obj));
+}
+
+function sendFocus(force = false) {
+  const td = document.querySelector("#grid td.editing") || document.querySelector("#grid td.active");
+  const tr = td && td.closest("tr.grid-row");
+  const state = td && tr && tr.dataset.id && td.dataset.f
+    ? { type: "focus", row: tr.dataset.id, field: td.dataset.f, editing: td.classList.contains("editing") }
+    : { type: "blur" };
+  const key = JSON.stringify(state);
+  if (key === lastFocus && !force) return;
+  lastFocus = key;
+  send(state);
+}
+
+function connect() {
+  if (stopped) return;
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${window.location.host}${cfg.ws}?client=${clientId}`);
+  document.documentElement.dataset.realtime = "connecting";
+  socket.addEventListener("open", () => {
+    document.documentElement.dataset.realtime = "open";
+    attempts = 0;
+    if (everOpen && grid() && grid().store) {
+      refetchWindow(); // catch up on what happened while we were away
+      if (grid().exactCount) grid().exactCount();
+    }
+    everOpen = true;
+    sendFocus(true);
+  });
+  socket.addEventListener("message", (event) => {
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch (err) {
+      return;
+    }
+    handle(msg);
+  });
+  socket.addEventListener("close", (event) => {
+    document.documentElement.dataset.realtime = "closed";
+    others.clear();
+    renderAvatars();
+    paintFocus();
+    if (stopped) return; // paused
+    if (event.code === 4403 || event.code === 4404) {
+      stopped = true;
+      notice("You no longer have access to this table.", { label: "Reload", run: () => window.location.reload() });
+      return;
+    }
+    const delay = Math.min(15000, 500 * 2 ** attempts) * (0.75 + Math.random() / 2);
+    attempts += 1;
+    setTimeout(connect, delay);
+  });
+}
+
+function handle(msg) {
+  switch (msg.type) {
+    case "rows.updated":
+    case "rows.inserted":
+    case "rows.deleted":
+      rowsChanged(msg);
+      break;
+    case "presence":
+      presence(msg);
+      break;
+    case "schema.changed":
+      notice("The table's fields were changed.", { label: "Refresh", run: () => window.location.reload() });
+      break;
+    case "view.changed": {
+      const g = grid();
+      const current = g ? g.cfg.view : cfg.view;
+      if (msg.view !== current) break;
+      if (msg.deleted) notice("Someone deleted this view.", { label: "Reload", run: () => window.location.reload() });
+      else
+        notice("Someone changed this view.", {
+          label: "Refresh",
+          run: () => (g && g.layout ? g.layout.reload() : window.location.reload()),
+        });
+      break;
+    }
+    case "access.revoked":
+      stopped = true;
+      break;
+    default:
+      break;
+  }
+}
+
+if (cfg) {
+  // pause()/resume(): drop the connection and come back as after a network drop (tests, and a
+  // page that wants to stop listening while hidden).
+  const pause = () => {
+    stopped = true;
+    if (socket) socket.close(4000);
+  };
+  const resume = () => {
+    stopped = false;
+    attempts = 0;
+    if (!socket || socket.readyState === WebSocket.CLOSED) connect();
+  };
+  window.realtime = { clientId, others, send, pause, resume };
+  // Flash rows that arrive after a refetch; re-draw outlines on re-rendered rows; follow the
+  // active cell to tell the others.
+  let frame = 0;
+  const observer = new MutationObserver((records) => {
+    let rows = false;
+    for (const r of records) if (r.type === "childList") rows = true;
+    if (rows && pendingFlash.size) {
+      for (const [id, fields] of pendingFlash) {
+        const tr = document.querySelector(`tr.grid-row[data-id="${CSS.escape(id)}"]`);
+        if (tr) {
+          flash(tr, fields);
+          pendingFlash.delete(id);
+        }
+      }
+    }
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      if (rows) paintFocus();
+      sendFocus();
+    });
+  });
+  const holder = (document.getElementById("grid") || document.body).parentElement || document.body;
+  observer.observe(holder, { subtree: true, childList: true, attributes: true, attributeFilter: ["class"] });
+  connect();
+}

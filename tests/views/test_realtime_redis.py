@@ -1,0 +1,179 @@
+"""Two real web processes (uvicorn, the `make run` profile) sharing the channel layer on Redis:
+a write through process A reaches a websocket client of process B.
+
+The processes share one SQLite meta DB (a temp folder) and the demo base; the layer gets a prefix
+of its own so runs never hear each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import LIVE_ROOT, service_missing
+
+SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from bases.models import Base
+from permissions.services import api_token_create
+admin = get_user_model().objects.get(email="admin@example.com")
+table = Base.objects.get(title="Demo CRM").tables.get(title="projects")
+_, token = api_token_create(user=admin, name="redis test")
+s = SessionStore()
+s["_auth_user_id"] = str(admin.pk)
+s["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+s["_auth_user_hash"] = admin.get_session_auth_hash()
+s.create()
+print(json.dumps({"table": table.pk, "token": token, "session": s.session_key}))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int) -> None:
+    for _ in range(150):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+@pytest.fixture
+def two_processes(tmp_path):
+    import redis
+
+    url = settings.TEST_REDIS_URL
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as exc:
+        service_missing("Redis", exc)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local",
+        "NOCO_VAR_DIR": str(tmp_path),
+        "NOCO_ADMIN_EMAIL": "admin@example.com",
+        "NOCO_ADMIN_PASSWORD": "redis-pass-12345",
+        "REDIS_URL": url,
+        "NOCO_CHANNELS_PREFIX": "noco-test-" + secrets.token_hex(4),
+        "NOCO_WEBHOOKS_RUNNER": "embedded",
+    }
+    py = sys.executable
+    for cmd in (
+        ["migrate", "--noinput", "-v0"],
+        ["ensure_admin"],
+        ["create_demo_base"],
+    ):
+        subprocess.run(
+            [py, "manage.py", *cmd],
+            cwd=LIVE_ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    out = subprocess.run(
+        [py, "manage.py", "shell", "-c", SETUP],
+        cwd=LIVE_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    info = json.loads(out.strip().splitlines()[-1])
+    procs, ports = [], []
+    for _ in range(2):
+        port = _free_port()
+        procs.append(
+            subprocess.Popen(
+                [
+                    py,
+                    "-m",
+                    "uvicorn",
+                    "nocoplatform.asgi:application",
+                    "--port",
+                    str(port),
+                ],
+                cwd=LIVE_ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp_path / f"uvicorn-{port}.log", "w"),  # noqa: SIM115
+            )
+        )
+        ports.append(port)
+    try:
+        for port in ports:
+            _wait_port(port)
+        yield info, ports
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:  # open websockets can hold a shutdown up
+                p.kill()
+                p.wait(10)
+
+
+def test_edit_through_process_a_reaches_a_socket_on_process_b(two_processes):
+    from websockets.sync.client import connect
+
+    info, (port_a, port_b) = two_processes
+    ws_url = f"ws://127.0.0.1:{port_b}/ws/tables/{info['table']}/?client=b1"
+    headers = {
+        "Cookie": f"sessionid={info['session']}",
+        "Origin": f"http://127.0.0.1:{port_b}",
+    }
+    with connect(ws_url, additional_headers=headers, open_timeout=5) as ws:
+        hello = json.loads(ws.recv(timeout=5))
+        assert hello["type"] == "hello"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port_a}/api/v2/tables/{info['table']}/records",
+            data=json.dumps({"Id": 7, "name": "via process A"}).encode(),
+            method="PATCH",
+            headers={"xc-token": info["token"], "Content-Type": "application/json"},
+        )
+        t0 = time.monotonic()
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        while True:
+            msg = json.loads(ws.recv(timeout=5))
+            if msg["type"].startswith("rows."):
+                break
+        assert msg["type"] == "rows.updated" and msg["ids"] == ["7"]
+        assert time.monotonic() - t0 < 5
+        # An idle socket survives the layer's blocking reads (5 s each) and still hears.
+        time.sleep(7)
+        request.data = json.dumps({"Id": 8, "name": "later"}).encode()
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        while True:
+            msg = json.loads(ws.recv(timeout=5))
+            if msg["type"].startswith("rows."):
+                break
+        assert msg["ids"] == ["8"]
+        # The row itself is re-read from process B, as the page would.
+        with urllib.request.urlopen(
+            urllib.request.Request(
+                f"http://127.0.0.1:{port_b}/api/v2/tables/{info['table']}/records/7",
+                headers={"xc-token": info["token"]},
+            ),
+            timeout=10,
+        ) as response:
+            assert json.loads(response.read())["name"] == "via process A"

@@ -1,0 +1,265 @@
+"""The table socket: `ws/tables/<table id>/?client=<tab id>`, one per browser tab.
+
+Authenticated by the session (Channels' AuthMiddlewareStack). On connect the user must be allowed
+`records.read` on the table (else the socket is closed with 4404, as a missing table). Then it
+joins the table's group and the base's access group, and announces itself for presence.
+
+Per-recipient filtering happens here, in `_visible_fields` and the handlers:
+- a write's `fields` are cut to the fields this user may see; an update that touched none of
+  them is not sent at all (so a hidden field's edits leave no trace);
+- a change of membership, table role or field rule in the base (access group) makes every socket
+  re-check at once: lost access -> `access.revoked` and close(4403); other visible fields ->
+  `schema.changed`. As a safety net the check is also repeated at most every RECHECK seconds
+  before forwarding a message;
+- the tab a write came from (`origin` == this socket's client id) is not sent it again.
+
+Shared-view visitors (no account) are not built yet. The hook is `_actor_for()`: a visitor's
+socket would carry the share's token, resolve to an actor limited to that view, and `_allowed()`
+would check the share instead of a membership; the rest (group, filtering, re-fetch through the
+view's rows endpoint) stays as it is.
+
+Messages from the browser: {"type": "focus", "row": id, "field": field id} when a cell is
+selected or edited (`"editing": true`), {"type": "blur"}, {"type": "ping"} (answered "pong").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from views.realtime import broadcast
+from views.realtime.broadcast import access_group, table_group
+from views.realtime.hub import hub
+
+# Seconds between permission re-checks without an access event (a safety net: membership,
+# table-role and field-rule changes re-check at once). Spread per socket so 100 sockets do not
+# all query the meta DB on the same message.
+RECHECK = 120.0
+CLIENT_ID_MAX = 64
+
+
+def _identity(user, client: str) -> dict:
+    name = (
+        (user.get_full_name() if hasattr(user, "get_full_name") else "")
+        or getattr(user, "email", "")
+        or getattr(user, "username", "")
+        or "?"
+    )
+    words = [w for w in name.replace("@", " ").replace(".", " ").split() if w]
+    initials = "".join(w[0] for w in words[:2]).upper() or "?"
+    hue = int(hashlib.sha256(str(user.pk).encode()).hexdigest()[:4], 16) % 360
+    return {
+        "client": client,
+        "user": user.pk,
+        "name": name,
+        "initials": initials,
+        "color": f"hsl({hue} 70% 45%)",
+    }
+
+
+def _actor_for(scope):
+    """The actor this socket acts as. Shared-view visitors (a share token) would go here."""
+    from permissions.checks import Actor
+
+    return Actor(user=scope.get("user"))
+
+
+def _visible_fields(table_id: str, actor) -> tuple[str, set[str]] | None:
+    """(base id, ids of the fields the actor may see) or None when the table is not theirs.
+
+    Reads memberships afresh (the user object's permission cache is dropped first)."""
+    from bases.models import Table
+    from bases.table_meta import TableMeta
+    from nocoplatform.errors import DomainError
+    from permissions.checks import can, forget
+
+    if not actor.is_authenticated:
+        return None
+    forget(actor.user)
+    table = Table.objects.select_related("base", "source").filter(pk=table_id).first()
+    if table is None or not can(actor, "records.read", table):
+        return None
+    try:
+        meta = TableMeta.of(table, actor=actor)
+    except DomainError:
+        return None
+    return table.base_id, {f.id for f in meta.fields}
+
+
+class TableConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.table_id = str(self.scope["url_route"]["kwargs"]["table_id"])
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        client = (query.get("client") or [""])[0][:CLIENT_ID_MAX]
+        self.client = client or self.channel_name
+        self.actor = _actor_for(self.scope)
+        self.groups_joined: list[str] = []
+        self.focus = None
+        found = await database_sync_to_async(_visible_fields)(self.table_id, self.actor)
+        if found is None:
+            await self.close(code=4404)
+            return
+        self.base_id, self.fields = found
+        self.checked = time.monotonic()
+        self.recheck_every = RECHECK * (0.75 + random.random() / 2)  # noqa: S311
+        self.me = _identity(self.actor.user, self.client)
+        # Group messages reach this socket through the process's hub (views/realtime/hub.py);
+        # the socket's own channel only gets direct replies (presence.roster).
+        self.groups_joined = [table_group(self.table_id), access_group(self.base_id)]
+        await (await hub()).add(self, self.groups_joined)
+        broadcast.joined(self.table_id)
+        await self.accept()
+        await self.send_json({"type": "hello", "table": self.table_id, "you": self.me})
+        await self._to_table(
+            {"type": "presence.join", "who": self.me, "reply_to": self.channel_name}
+        )
+
+    async def _to_table(self, message: dict) -> None:
+        group = table_group(self.table_id)
+        await self.channel_layer.group_send(group, {**message, "group": group})
+
+    async def disconnect(self, code):
+        if not getattr(self, "groups_joined", None):
+            return
+        groups, self.groups_joined = self.groups_joined, []
+        await (await hub()).remove(self, groups)
+        broadcast.left(self.table_id)
+        await self._to_table({"type": "presence.leave", "who": self.me})
+
+    # --- from the browser ---------------------------------------------------------------
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind in ("focus", "blur"):
+            focus = None
+            if kind == "focus":
+                row, field = content.get("row"), content.get("field")
+                if not isinstance(row, (str, int)) or not isinstance(field, str):
+                    return
+                if field not in self.fields:
+                    return
+                focus = {
+                    "row": str(row)[:200],
+                    "field": field,
+                    "editing": bool(content.get("editing")),
+                }
+            self.focus = focus
+            await self._to_table(
+                {"type": "presence.focus", "who": self.me, "focus": focus}
+            )
+
+    # --- permission ---------------------------------------------------------------------
+    async def _recheck(self, force: bool = False) -> bool:
+        """Re-read what this user may see; False (and the socket closed) when nothing."""
+        if not force and time.monotonic() - self.checked < self.recheck_every:
+            return True
+        found = await database_sync_to_async(_visible_fields)(self.table_id, self.actor)
+        self.checked = time.monotonic()
+        if found is None:
+            self.fields = set()
+            await self.send_json({"type": "access.revoked", "table": self.table_id})
+            await self.disconnect(4403)
+            await self.close(code=4403)
+            return False
+        before = self.fields
+        self.base_id, self.fields = found
+        if force and before != self.fields:
+            await self.send_json({"type": "schema.changed", "table": self.table_id})
+        return True
+
+    # --- from the channel layer ---------------------------------------------------------
+    async def table_rows(self, event):
+        if event.get("origin") and event["origin"] == self.client:
+            return
+        if not self.fields or not await self._recheck():
+            return
+        fields = [f for f in event.get("fields") or [] if f in self.fields]
+        if event["event"] == "rows.updated" and event.get("fields") and not fields:
+            return  # only fields hidden from this user changed
+        # The hub hands the same event dict to every socket: encode each variant once.
+        cache = event.setdefault("_encoded", {})
+        key = tuple(fields)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = json.dumps(
+                {
+                    "type": event["event"],
+                    "table": self.table_id,
+                    "ids": event["ids"],
+                    "many": event.get("many", False),
+                    "fields": fields,
+                }
+            )
+        await self.send(text_data=text)
+
+    async def table_notice(self, event):
+        if event.get("origin") and event["origin"] == self.client:
+            return
+        if not self.fields:
+            return
+        if event["event"] == "schema.changed":
+            if not await self._recheck(force=True):
+                return
+        message = {
+            k: v
+            for k, v in event.items()
+            if k not in ("type", "origin", "group", "_encoded")
+        }
+        message["type"] = message.pop("event")
+        await self.send_json(message)
+
+    async def access_changed(self, event):
+        if self.fields:
+            await self._recheck(force=True)
+
+    async def presence_join(self, event):
+        who = event["who"]
+        if who["client"] == self.client or not self.fields:
+            return
+        await self.send_json({"type": "presence", "action": "join", "who": who})
+        # The newcomer learns who is here from each process's hub (presence.roster).
+
+    async def presence_roster(self, event):
+        if not self.fields:
+            return
+        for person in event["people"]:
+            focus = person.get("focus")
+            if focus is not None and focus["field"] not in self.fields:
+                focus = None
+            await self.send_json(
+                {"type": "presence", "action": "here", "who": person["who"]}
+            )
+            if focus is not None:
+                await self.send_json(
+                    {
+                        "type": "presence",
+                        "action": "focus",
+                        "who": person["who"],
+                        "focus": focus,
+                    }
+                )
+
+    async def presence_leave(self, event):
+        if event["who"]["client"] != self.client and self.fields:
+            await self.send_json(
+                {"type": "presence", "action": "leave", "who": event["who"]}
+            )
+
+    async def presence_focus(self, event):
+        if event["who"]["client"] == self.client or not self.fields:
+            return
+        focus = event.get("focus")
+        if focus is not None and focus["field"] not in self.fields:
+            focus = None  # a cell of a field hidden from this user: no outline
+        await self.send_json(
+            {"type": "presence", "action": "focus", "who": event["who"], "focus": focus}
+        )
