@@ -45,9 +45,10 @@ def test_table_page_has_tabs_toolbar_and_lazy_footer(web, projects, view):
     page = web.get(f"/bases/{projects.base_id}/tables/{projects.pk}/").content.decode()
     assert 'id="view-tabs"' in page and view.title in page
     assert 'id="toolbar"' in page and "temporary · not saved" in page
+    # The footer loads after the page and again on every grid reload (and on live changes).
     assert (
         'id="grid-footer"' in page
-        and 'hx-trigger="load, grid:reload from:body"' in page
+        and 'hx-trigger="load, grid:reload from:body, realtime:rows from:body' in page
     )
 
 
