@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from bases import record_services, records, schema_services
 from nocoplatform.errors import DomainError, Forbidden, InvalidInput
+from permissions.checks import can
 from views.grid import (
     _actor,
     current_view,
@@ -394,6 +395,7 @@ def row_expand(
             "title": _row_title(meta, columns, row, record_id),
             "fields": fields,
             "can_edit": can_edit,
+            "can_send": can(_actor(request), "webhooks.manage", table),
             "error": error,
             "saved": saved and request.method == "POST",
         },

@@ -154,3 +154,38 @@ def webhook_action(
     except (DomainError, ValueError) as exc:
         messages.error(request, getattr(exc, "message", str(exc)))
     return redirect("webhook", base_id, table_id, hook_id)
+
+
+@login_required
+def row_send_panel(
+    request: HttpRequest, base_id: str, table_id: str, record_id: str
+) -> HttpResponse:
+    """The expanded row's "send this row" trigger: the table's active webhooks, one button each.
+
+    POST `hook` sends the row as it is now (event `records.manual.trigger`) through the outbox,
+    like any event; the panel answers again with what happened.
+    """
+    table = _table(request, base_id, table_id)
+    hooks = services.webhook_list(actor=_actor(request), table=table)
+    sent, error = None, None
+    if request.method == "POST":
+        hook = _hook(request, table, request.POST.get("hook", ""))
+        try:
+            services.webhook_trigger(
+                actor=_actor(request), webhook=hook, record_id=record_id
+            )
+            sent = hook
+        except DomainError as exc:
+            error = exc.message
+    return render(
+        request,
+        "webhooks/row_send.html",
+        {
+            "base_id": base_id,
+            "table": table,
+            "record_id": record_id,
+            "hooks": [h for h in hooks if h.active],
+            "sent": sent,
+            "error": error,
+        },
+    )

@@ -18,4 +18,9 @@ urlpatterns = [
         pages.webhook_action,
         name="webhook_action",
     ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/rows/<str:record_id>/send",
+        pages.row_send_panel,
+        name="webhook_row_send",
+    ),
 ]

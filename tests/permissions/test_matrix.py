@@ -876,6 +876,22 @@ CASES = [
         "creator",
         victim=_victim_hook,
         api=False,
+    ),
+    Case(
+        "webhook_row_send",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows/1/send",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "webhook_row_send",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows/1/send",
+        "creator",
+        victim=_victim_hook,
+        vbody=lambda w, v: {"hook": v["hook"].pk},
+        api=False,
     ),  # Public links (views/shares.py). Members who may read a view see its link; sharing
     # (enable, password, CSV, regenerate, revoke) needs views.share (creator).
     Case(

@@ -93,3 +93,30 @@ def test_rotating_shows_the_new_secret_once(web, tasks_table, receiver):
     assert b"whsec_" in res.content and res.redirect_chain
     assert Webhook.objects.get().secret_encrypted != before
     assert b"whsec_" not in web.get(page(tasks_table, f"{hook.pk}/")).content
+
+
+def test_send_this_row_from_the_expanded_row(web, tasks_table, receiver):
+    """The expanded row offers each active webhook; sending delivers the row as it is now."""
+    web.post(page(tasks_table), form(receiver))
+    hook = Webhook.objects.get()
+    web.post(
+        f"/api/v2/tables/{tasks_table.pk}/records",
+        {"title": "to send"},
+        content_type="application/json",
+    )
+    drain()
+    receiver.requests.clear()
+    expanded = web.get(
+        f"/bases/{tasks_table.base_id}/tables/{tasks_table.pk}/grid/rows/1/expand"
+    ).content.decode()
+    send_url = f"/bases/{tasks_table.base_id}/tables/{tasks_table.pk}/rows/1/send"
+    assert send_url in expanded  # the panel loads into the expanded row
+    panel = web.get(send_url).content.decode()
+    assert "Orders to ERP" in panel
+    sent = web.post(send_url, {"hook": hook.pk}).content.decode()
+    assert "Queued for" in sent
+    drain()
+    [call] = receiver.wait_for(1)
+    body = call.json
+    assert body["type"] == "records.manual.trigger"
+    assert body["data"]["rows"][0]["title"] == "to send"
