@@ -187,7 +187,16 @@ class ConnectionConfig:
                 "NAME": "file:"
                 + quote(str(Path(self.path).expanduser().resolve()))
                 + "?mode=rw",
-                "OPTIONS": {"timeout": 20, "init_command": "PRAGMA foreign_keys=ON;"},
+                # IMMEDIATE: a write transaction takes SQLite's write lock when it begins. A
+                # deferred one that reads first (the record history's previous values, an
+                # If-Match check) and writes next can fail at once with "database is locked"
+                # when another writer holds the lock: SQLite refuses the upgrade rather than
+                # wait, as waiting could deadlock. Reads outside transactions are unaffected.
+                "OPTIONS": {
+                    "timeout": 20,
+                    "init_command": "PRAGMA foreign_keys=ON;",
+                    "transaction_mode": "IMMEDIATE",
+                },
                 "CONN_MAX_AGE": 0,
             }
         base = {

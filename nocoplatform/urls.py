@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularJSONAPIView
 
 from bases import api as bases_api
 from bases import records_api
+from history import api as history_api
 from permissions import api as tokens_api
 from views import api as views_api
 from webhooks import api as hooks_api
@@ -151,6 +152,11 @@ urlpatterns = [
         name="api-comments",
     ),
     path(
+        "api/v2/tables/<str:table_id>/records/<str:record_id>/history",
+        history_api.RecordHistoryApi.as_view(),
+        name="api-record-history",
+    ),
+    path(
         "api/v2/tables/<str:table_id>/links/<str:link_field_id>/records/<str:record_id>",
         records_api.LinksApi.as_view(),
         name="api-links",
@@ -160,6 +166,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("", include("permissions.urls")),
+    path("", include("history.urls")),
     path("", include("webhooks.urls")),
     path("", include("views.urls")),
 ]

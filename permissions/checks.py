@@ -81,7 +81,8 @@ class Actor:
     A public link (shared view, public form: views/shares.py) acts for the user who made it,
     narrowed further: `fields` (field ids) is all it may see or write, `operations` all it may
     do. Its visitors thus never get more than the link's creator could, nor more than the link
-    shows.
+    shows. `share` is that link (views.models.ViewShare): the record history names it, not
+    its creator, as the author of what its visitors write.
     """
 
     user: object
@@ -89,6 +90,7 @@ class Actor:
     system: bool = False
     fields: frozenset | None = None
     operations: frozenset | None = None
+    share: object = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -143,7 +143,12 @@ def share_actor(share: ViewShare, fields: list[Field] | None = None) -> Actor:
     fields = shown_fields(share) if fields is None else fields
     ids = {f.id for f in fields} | _display_fields(share, fields)
     operations = FORM_WRITE if share.view.type == View.Type.FORM else SHARE_READ
-    return Actor(user=share.created_by, fields=frozenset(ids), operations=operations)
+    return Actor(
+        user=share.created_by,
+        fields=frozenset(ids),
+        operations=operations,
+        share=share,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,4 +223,9 @@ def form_actor(share: ViewShare, fields: list[Field]) -> Actor:
             if fk is not None:
                 ids.add(fk.id)
     ids |= _display_fields(share, fields)
-    return Actor(user=share.created_by, fields=frozenset(ids), operations=FORM_WRITE)
+    return Actor(
+        user=share.created_by,
+        fields=frozenset(ids),
+        operations=FORM_WRITE,
+        share=share,
+    )

@@ -60,6 +60,7 @@ def _loop() -> None:
             if time.monotonic() - last_prune > 3600:
                 last_prune = time.monotonic()
                 delivery.prune_logs()
+                prune_history()
             wait = IDLE_POLL if not ids else 0.0
             if not ids:
                 wait = min(wait, _seconds_to_next())
@@ -70,6 +71,16 @@ def _loop() -> None:
             close_old_connections()
         if wait > 0:
             _wake.wait(wait)
+
+
+def prune_history() -> None:
+    """The record history's retention (NOCO_HISTORY_DAYS) rides on this hourly pass."""
+    from history.services import prune_history as prune
+
+    try:
+        prune()
+    except Exception:
+        log.exception("record history: pruning failed")
 
 
 def _deliver(event_id) -> None:

@@ -40,3 +40,6 @@ def sweep_logs() -> None:
     if time.monotonic() - _last_prune[0] > 3600:
         _last_prune[0] = time.monotonic()
         delivery.prune_logs()
+        from webhooks.dispatcher import prune_history
+
+        prune_history()  # the record history's retention, on the same hourly beat

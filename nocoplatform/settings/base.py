@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "permissions",
     "views",
     "webhooks",
+    "history",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,9 @@ NOCO_WEBHOOKS_BATCH_LIMIT = env.get_int("NOCO_WEBHOOKS_BATCH_LIMIT", 100)
 # Delivery log retention: entries older than this many days, and beyond this many per webhook.
 NOCO_WEBHOOKS_LOG_DAYS = env.get_int("NOCO_WEBHOOKS_LOG_DAYS", 14)
 NOCO_WEBHOOKS_LOG_MAX = env.get_int("NOCO_WEBHOOKS_LOG_MAX", 1000)
+# Record history (history/): entries older than this many days are pruned hourly and by
+# `manage.py prune_history`; 0 keeps them forever.
+NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
 # How often the sweeper (Celery beat, or the embedded thread) re-queues events whose task was lost.
 NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "30"))
 # Allow URLs on private, loopback, link-local and CGNAT addresses (self-hosted receivers).

@@ -541,6 +541,12 @@ CASES = [
         body={"comment": ""},
     ),
     Case(
+        "api-record-history",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/records/1/history",
+        "viewer",
+    ),
+    Case(
         "api-links",
         "GET",
         lambda w, v: (
@@ -674,6 +680,13 @@ CASES = [
         "comments_partial",
         "GET",
         lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows/1/comments",
+        "viewer",
+        api=False,
+    ),
+    Case(
+        "record_history",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/rows/1/history",
         "viewer",
         api=False,
     ),

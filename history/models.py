@@ -1,0 +1,65 @@
+"""The record history (audit): one row per record touched by a write, in the meta DB.
+
+Written by history.services.record from the records service (bases/record_services.py), the
+one place every record write passes; read by history.selectors, which cuts each entry down to
+the fields its reader may see.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class RecordChange(models.Model):
+    """What one write did to one record: who, when, and the fields' old and new values.
+
+    `changes` maps field ids to `[old, new]`: both for an update (only fields whose value
+    changed), `[null, value]` for an insert, `[value, null]` for a delete, `[null, [ids]]` for a
+    link and `[[ids], null]` for an unlink (the other records' ids). Values are plain JSON
+    (history.services.plain). Field ids, not titles: a renamed field keeps its history, and a
+    reader's field rules apply by id.
+    """
+
+    class Kind(models.TextChoices):
+        INSERT = "insert", "created the row"
+        UPDATE = "update", "edited"
+        DELETE = "delete", "deleted the row"
+        LINK = "link", "linked"
+        UNLINK = "unlink", "unlinked"
+
+    class Via(models.TextChoices):
+        USER = "user", "user"
+        TOKEN = "token", "API token"
+        FORM = "form", "public form"
+        SHARE = "share", "shared view"
+        SYSTEM = "system", "system"
+
+    id = models.BigAutoField(primary_key=True)
+    # The composite index below serves lookups by table; no separate one.
+    table = models.ForeignKey(
+        "bases.Table", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # The record id as the API spells it (composite keys joined by ___).
+    record_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    changes = models.JSONField(default=dict)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    via = models.CharField(max_length=6, choices=Via.choices)
+    # The user's email when the write was made (kept if the account is deleted later), or the
+    # title of the form a visitor filled in.
+    actor_name = models.CharField(max_length=254, blank=True, default="")
+    token_name = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["table", "record_id", "-id"], name="history_row_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.table_id}/{self.record_id}"
