@@ -1,0 +1,84 @@
+"""The record history on PostgreSQL, MariaDB and SQLite: previous values read in the write's
+transaction, values compared and kept the same way whatever the database."""
+
+import pytest
+
+from bases.connections import ConnectionConfig
+from bases.services import base_connect
+from permissions.checks import Actor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def items(external_db, user):
+    q = external_db.q
+    pk = {
+        "pg": "SERIAL PRIMARY KEY",
+        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
+        "sqlite": "INTEGER PRIMARY KEY",
+    }[external_db.kind]
+    external_db.execute(
+        f"CREATE TABLE {q('items')} (id {pk}, name VARCHAR(50), qty INTEGER, "
+        "price DECIMAL(8,2), day DATE)"
+    )
+    base, _ = base_connect(
+        actor=Actor(user=user),
+        title="Stock",
+        config=ConnectionConfig.from_url(external_db.url),
+    )
+    return base.tables.get(table_name="items")
+
+
+def changes(api, table, rid) -> list:
+    r = api.get(f"/api/v2/tables/{table.pk}/records/{rid}/history")
+    assert r.status_code == 200, r.content
+    return [
+        (e["kind"], {c["field"]: [c["old"], c["new"]] for c in e["changes"]})
+        for e in r.json()["list"]
+    ]
+
+
+def test_old_and_new_values_on_each_database(api, items):
+    url = f"/api/v2/tables/{items.pk}/records"
+    made = api.post(
+        url,
+        [
+            {"name": "bolt", "qty": 5, "price": "0.25", "day": "2024-02-29"},
+            {"name": "nut", "qty": 50, "price": "10"},
+        ],
+        format="json",
+    ).json()
+    bolt, nut = (r["id"] for r in made)
+    assert changes(api, items, bolt) == [
+        (
+            "insert",
+            {
+                "name": [None, "bolt"],
+                "qty": [None, 5],
+                "price": [None, "0.25"],
+                "day": [None, "2024-02-29"],
+            },
+        )
+    ]
+    r = api.patch(
+        url,
+        [{"id": bolt, "price": "2.50", "qty": 5}, {"id": nut, "day": "2025-01-31"}],
+        format="json",
+    )
+    assert r.status_code == 200, r.content
+    # qty was written with its current value: not a change. 2.50 and 2.5 are one number.
+    assert changes(api, items, bolt)[0] == ("update", {"price": ["0.25", "2.5"]})
+    assert changes(api, items, nut)[0] == ("update", {"day": [None, "2025-01-31"]})
+    api.patch(url, {"id": bolt, "price": "2.5"}, format="json")
+    assert len(changes(api, items, bolt)) == 2
+    assert api.delete(url, [{"id": nut}], format="json").status_code == 200
+    assert changes(api, items, nut)[0] == (
+        "delete",
+        {
+            "name": ["nut", None],
+            "qty": [50, None],
+            "price": [10, None],
+            "day": ["2025-01-31", None],
+        },
+    )
