@@ -29,6 +29,87 @@ PAGE_INFO = {
         },
     },
 }
+HISTORY_PARAMS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+        "description": "pageInfo.next of the previous page",
+    },
+]
+HISTORY_PAGE = {
+    "type": "object",
+    "properties": {
+        "list": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "fk_model_id": {"type": "string", "description": "table id"},
+                    "row_id": {"type": "string", "description": "record id"},
+                    "op_type": {"type": "string", "enum": ["DATA"]},
+                    "op_sub_type": {
+                        "type": "string",
+                        "enum": [
+                            "INSERT",
+                            "UPDATE",
+                            "DELETE",
+                            "LINK_RECORD",
+                            "UNLINK_RECORD",
+                        ],
+                    },
+                    "kind": {
+                        "type": "string",
+                        "enum": ["insert", "update", "delete", "link", "unlink"],
+                    },
+                    "user": {"type": "string", "nullable": True},
+                    "actor": {
+                        "type": "object",
+                        "properties": {
+                            "type": {
+                                "type": "string",
+                                "enum": ["user", "token", "form", "share", "system"],
+                            },
+                            "user_id": {"type": "integer", "nullable": True},
+                            "email": {"type": "string", "nullable": True},
+                            "token": {"type": "string", "nullable": True},
+                            "form": {"type": "string", "nullable": True},
+                            "display": {"type": "string"},
+                        },
+                    },
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "changes": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "field_id": {"type": "string"},
+                                "field": {"type": "string"},
+                                "old": {"nullable": True},
+                                "new": {"nullable": True},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "pageInfo": {
+            "type": "object",
+            "properties": {
+                "pageSize": {"type": "integer"},
+                "isFirstPage": {"type": "boolean"},
+                "isLastPage": {"type": "boolean"},
+                "next": {"type": "string", "nullable": True},
+            },
+        },
+    },
+}
 WHERE_HELP = (
     "Filter: `(field,op,value)` joined by `~and` / `~or`, `~not` to negate, parentheses to group. "
     "Operators: eq, neq, gt, ge, lt, le, is, isnot, in, btw, nbtw, like, nlike, blank, notblank, "
@@ -219,6 +300,7 @@ def base_document(base: Base, *, actor: Actor) -> dict:
             },
         },
         "PageInfo": PAGE_INFO,
+        "HistoryPage": HISTORY_PAGE,
     }
     paths: dict = {}
     tables = base.tables.filter(is_junction=False).select_related("source")
@@ -340,6 +422,20 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                     "responses": {
                         **_ok(_ref(name, "Record")),
                         **_errors(400, 401, 404, 503),
+                    },
+                }
+            }
+            paths[f"{base_path}/{{recordId}}/history"] = {
+                "get": {
+                    "tags": tag,
+                    "summary": f"History of one {table.title} record, newest first",
+                    "description": "Who changed which field, when, with old and new "
+                    "values; fields hidden from you are left out (docs/history.md).",
+                    "operationId": f"{name}_history",
+                    "parameters": [*_params("recordId"), *HISTORY_PARAMS],
+                    "responses": {
+                        **_ok({"$ref": "#/components/schemas/HistoryPage"}),
+                        **_errors(400, 401, 404),
                     },
                 }
             }

@@ -420,3 +420,52 @@ def test_prune_history_command(world, settings):
     )
     call_command("prune_history", stdout=out)
     assert RecordChange.objects.count() == 1
+
+
+def test_history_is_in_the_base_openapi_document(world):
+    from openapi_spec_validator import validate
+
+    w = world
+    clients = w.table("clients")
+    doc = (
+        token_client(w.tokens["viewer"])
+        .get(f"/api/v2/meta/bases/{w.base.pk}/swagger.json")
+        .json()
+    )
+    validate(doc)
+    op = doc["paths"][f"/api/v2/tables/{clients.pk}/records/{{recordId}}/history"][
+        "get"
+    ]
+    assert {p["name"] for p in op["parameters"]} == {"recordId", "limit", "cursor"}
+    assert op["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HistoryPage"
+    }
+
+
+def test_plain_values_compare_the_same_whatever_their_source():
+    import datetime as dt
+    import decimal
+
+    from history.services import MAX_TEXT, plain
+
+    class F:
+        def __init__(self, uidt):
+            self.uidt = uidt
+
+    currency = F("Currency")
+    # As parsed from a request, as PostgreSQL numeric, as SQLite REAL: one value.
+    assert (
+        plain(currency, decimal.Decimal("2.5"))
+        == plain(currency, decimal.Decimal("2.50"))
+        == plain(currency, 2.5)
+        == "2.5"
+    )
+    assert plain(currency, decimal.Decimal("10.00")) == plain(currency, 10) == 10
+    assert plain(currency, decimal.Decimal("1E+999999")) == "1E+999999"
+    assert plain(F("Checkbox"), 1) is True and plain(F("Checkbox"), None) is None
+    when = dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert plain(F("DateTime"), when) == "2024-01-01T10:00:00+00:00"
+    assert plain(F("Date"), dt.date(2024, 2, 29)) == "2024-02-29"
+    assert plain(F("JSON"), {"a": [1]}) == {"a": [1]}
+    long = plain(F("LongText"), "x" * (MAX_TEXT + 5))
+    assert len(long) == MAX_TEXT + 1 and long.endswith("…")
