@@ -14,7 +14,10 @@ request header, kept in a context variable by `ClientIdMiddleware` — so realti
 sending a page its own change back.
 
 Webhooks keep their own context manager (webhooks.events.record_changes) because they read the
-rows before and after the write; realtime only needs the keys.
+rows before and after the write; realtime only needs the keys. The record history is no observer
+either: it needs the actor and the old and new values, which only the records service holds, so
+record_services hands its entries to history.services.record, which saves them on the same
+`on_commit` of the user database (the reasons are in that module).
 """
 
 from __future__ import annotations
