@@ -11,15 +11,17 @@ Python after the query, so a page is read in chunks until it is full.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bases.models import Table
 from bases.records import TableMeta
 from history.models import RecordChange
-from nocoplatform.errors import InvalidInput
+from nocoplatform.errors import InvalidInput, NotFound
 from permissions.checks import Actor, require
 
 DEFAULT_LIMIT = 25
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
 MAX_LIMIT = 100
 
 
@@ -56,10 +58,10 @@ def parse_page_params(limit, cursor) -> tuple[int, int | None]:
     if limit in (None, ""):
         size = DEFAULT_LIMIT
     else:
-        try:
-            size = int(str(limit))
-        except ValueError:
+        text = str(limit).strip()
+        if not _DIGITS.match(text):
             raise InvalidInput("`limit` must be a whole number.", code="INVALID_LIMIT")
+        size = int(text)
         if not 1 <= size <= MAX_LIMIT:
             raise InvalidInput(
                 f"`limit` must be between 1 and {MAX_LIMIT}.", code="INVALID_LIMIT"
@@ -67,7 +69,7 @@ def parse_page_params(limit, cursor) -> tuple[int, int | None]:
     before = None
     if cursor not in (None, ""):
         text = str(cursor)
-        if not text.isdigit() or len(text) > 19:
+        if not _DIGITS.match(text):
             raise InvalidInput(
                 "`cursor` must be a previous page's `next`.", code="INVALID_CURSOR"
             )
@@ -77,7 +79,10 @@ def parse_page_params(limit, cursor) -> tuple[int, int | None]:
 
 def canonical_record_id(table: Table, meta: TableMeta, record_id) -> str:
     """The record id as the history stores it (`01` and `1` name the same number)."""
-    return str(meta.record_id(meta.parse_record_id(record_id)))
+    rid = str(meta.record_id(meta.parse_record_id(record_id)))
+    if len(rid) > 255 or "\x00" in rid:  # no such record id is ever stored
+        raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
+    return rid
 
 
 def history_page(

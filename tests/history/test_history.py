@@ -365,7 +365,15 @@ def test_pages_go_newest_first_with_a_cursor(world):
         ).json()
         assert page["pageInfo"]["isFirstPage"] is False
     assert seen == [f"v{i}" for i in reversed(range(7))]
-    for bad in ("limit=0", "limit=101", "limit=x", "cursor=abc", "cursor=-1"):
+    for bad in (
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "cursor=abc",
+        "cursor=-1",
+        "cursor=%C2%B2",  # a superscript two: a digit to str.isdigit, not to int()
+        "cursor=" + "9" * 20,
+    ):
         r = api.get(history_url(clients, 9) + "?" + bad)
         assert r.status_code == 400, bad
     assert api.get(history_url(clients, "not-a-number")).status_code == 404
@@ -379,6 +387,7 @@ def test_pages_go_newest_first_with_a_cursor(world):
     assert html.count('class="history-entry"') == 20 and "Show older" in html
     assert 'history-new">w19<' in html and 'history-new">v6<' not in html
     older = html.split("?cursor=")[1].split('"')[0]
+    assert web.get(panel_url(clients, 9, cursor="abc")).status_code == 400
     more = web.get(panel_url(clients, 9, cursor=older)).content.decode()
     assert "<section" not in more and 'history-new">v6<' in more
     assert 'history-new">w19<' not in more
