@@ -82,3 +82,63 @@ def test_old_and_new_values_on_each_database(api, items):
             "day": ["2025-01-31", None],
         },
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_of_one_field_chain_their_old_values(pg_db, user):
+    """Six threads write one field of one PostgreSQL row at once: the previous values are
+    read under FOR UPDATE, so every entry's old value is exactly one other entry's new value
+    (no two writers replaced the same value) and the entries chain from the first to the
+    last."""
+    import threading
+
+    from django.db import connections
+
+    from bases import record_services
+    from history.models import RecordChange
+
+    pg_db.execute(
+        'CREATE TABLE "items" (id SERIAL PRIMARY KEY, name VARCHAR(50), qty INTEGER)',
+        """INSERT INTO "items" (name, qty) VALUES ('start', 0)""",
+    )
+    base, _ = base_connect(
+        actor=Actor(user=user),
+        title="Stock",
+        config=ConnectionConfig.from_url(pg_db.url),
+    )
+    table = base.tables.get(table_name="items")
+    actor = Actor(user=user)
+    errors = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(5):
+                record_services.update_rows(
+                    table, {"id": 1, "name": f"t{n}-{i}"}, actor=actor
+                )
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    name = table.fields.get(title="name").pk
+    pairs = [
+        tuple(c[name])
+        for c in RecordChange.objects.filter(table=table, kind="update").values_list(
+            "changes", flat=True
+        )
+    ]
+    assert len(pairs) == 30
+    olds = [old for old, _ in pairs]
+    assert len(set(olds)) == 30  # nobody replaced a value someone else had replaced
+    following = dict(pairs)
+    value, steps = "start", 0
+    while value in following:
+        value, steps = following[value], steps + 1
+    assert steps == 30
