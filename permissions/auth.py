@@ -101,22 +101,19 @@ def _token_and_user(token_hash: str, now, table_id: str | None = None):
     return token, user, bool(row[m])
 
 
-def _fetch_one(sql: str, params: list):
-    if connection.vendor == "postgresql":
+def _fetch_one(sql: str, params: list, db=connection):
+    if db.vendor == "postgresql":
         # A prepared statement on the server: planning this seven-table join took about 0.5 ms
         # of PostgreSQL's CPU on every API request, eight times its execution (bench/RESULTS.md).
         # Django's cursors bind client-side and never prepare; psycopg's own cursor does, once
-        # per pooled connection.
+        # per pooled connection, where the settings allow it (NOCO_PG_PREPARE).
         import psycopg
 
-        connection.ensure_connection()
-        with (
-            connection.wrap_database_errors,
-            psycopg.Cursor(connection.connection) as cur,
-        ):
+        db.ensure_connection()
+        with db.wrap_database_errors, psycopg.Cursor(db.connection) as cur:
             cur.execute(sql, params, prepare=True)
             return cur.fetchone()
-    with connection.cursor() as cur:
+    with db.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchone()
 
