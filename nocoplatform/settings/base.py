@@ -142,6 +142,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["nocoplatform.api.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["nocoplatform.api.OrjsonParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "nocoplatform.api.JsonOnly",
     "EXCEPTION_HANDLER": "nocoplatform.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

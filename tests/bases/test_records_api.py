@@ -615,3 +615,20 @@ def test_empty_object_body_is_a_clear_answer_not_a_500(api, shop, method):
     assert response.status_code in (200, 400, 404, 422), response.content
     empty = getattr(api, method)(url(clients), content_type="application/json")
     assert empty.status_code == 400 and empty.json()["error"] == "INVALID_BODY"
+
+
+def test_the_api_answers_json_whatever_accept_says_and_names_a_wrong_body_type(
+    api, shop
+):
+    clients = shop["clients"]
+    got = api.get(url(clients), HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert got.status_code == 200 and got["Content-Type"] == "application/json"
+    assert got.json()["list"] == []
+    wrong = api.post(url(clients), "name=x", content_type="text/plain")
+    assert wrong.status_code == 415
+    assert wrong.json()["error"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "text/plain" in wrong.json()["message"]
+    ok = api.post(
+        url(clients), b'{"name": "Ana"}', content_type="application/json; charset=utf-8"
+    )
+    assert ok.status_code == 200, ok.content
