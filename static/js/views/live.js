@@ -114,6 +114,7 @@ function kanban(root, msg) {
   let unknown = false;
   for (const id of msg.gone || []) removeEverywhere(root, `.vcard${byAttr("data-id", id)}`);
   for (const card of msg.cards || []) {
+    if (root.querySelector(`.vcard.dragging${byAttr("data-id", card.id)}`)) continue; // its drop decides
     const fresh = fromHTML(card.html);
     const list = root.querySelector(`.stack-cards${byAttr("data-stack", card.stack)}`);
     // Out of every other stack first: the card moved.
