@@ -119,14 +119,15 @@ def _not_found(request) -> HttpResponse:
 class _Visit:
     """A visitor's reading of a shared view: the fields shown and the checked parameters."""
 
-    def __init__(self, request: HttpRequest, share: ViewShare):
+    def __init__(self, query, share: ViewShare):
+        """`query`: the visitor's parameters (the page's GET, or the live socket's query)."""
         self.share = share
         self.view = share.view
         self.table = share.view.table
         self.fields = shares.shown_fields(share)
         self.actor = shares.share_actor(share, self.fields)
         by_id = {f.id: f for f in self.fields}
-        g = request.GET
+        g = query
         self.q = (g.get("q") or "").strip()[:200]
         sort = (g.get("sort") or "").strip()
         key = sort.lstrip("-")
@@ -152,16 +153,30 @@ class _Visit:
         return p
 
     def page(self, *, limit: int = PAGE_SIZE, cursor: str = ""):
+        """A page of rows with the shown fields, plus the key (for `key()`, never shown).
+
+        The search is applied to the shown fields before the key is added, so a visitor
+        cannot probe a key the view hides."""
         params = self.params(limit)
         if cursor:
             params["cursor"] = cursor
-        return records.list_records(
-            self.table,
-            params,
-            actor=self.actor,
-            view=self.view,
-            search=self.q or None,
+        meta, query = records.query_for(
+            self.table, params, actor=self.actor, view=self.view, search=self.q or None
         )
+        query.fields = [*query.fields, *(f for f in meta.pk if f not in query.fields)]
+        self.meta = meta
+        return records.list_records(self.table, actor=self.actor, query=query)
+
+    def key(self, row: dict) -> str:
+        """The row's opaque key on this link (live updates find rows by it)."""
+        if not self.meta.pk:
+            return ""
+        return shares.row_key(
+            self.share, self.meta.record_id([row.get(f.title) for f in self.meta.pk])
+        )
+
+    def cells(self, row: dict) -> list[str]:
+        return [display_html(f, row.get(f.title)) for f in self.fields]
 
     def query_string(self, **extra) -> str:
         p = {"q": self.q, "sort": self.sort}
@@ -189,13 +204,11 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
         return _unlock(request, share)
     if not shares.is_unlocked(request, share):
         return render(request, "views/share_password.html", {"share": share})
-    visit = _Visit(request, share)
+    visit = _Visit(request.GET, share)
     error, rows, info = "", [], {}
     try:
         page = visit.page(cursor=visit.cursor)
-        rows = [
-            [display_html(f, row.get(f.title)) for f in visit.fields] for row in page
-        ]
+        rows = [{"key": visit.key(row), "cells": visit.cells(row)} for row in page]
         info = page.page_info
     except DomainError as exc:
         if exc.status == 404:
@@ -221,6 +234,8 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
             if share.allow_csv
             else ""
         ),
+        # static/js/realtime.js: live rows through the link's socket (views/realtime/).
+        "realtime_config": {"ws": f"/s/{share.token}/ws", "share": True},
     }
     return render(
         request, "views/shared_view.html", context, status=400 if error else 200
@@ -269,7 +284,7 @@ def shared_view_csv(request: HttpRequest, token: str) -> HttpResponse:
     share = _share_or_404(token)
     if share is None or not share.allow_csv or not shares.is_unlocked(request, share):
         return _not_found(request)
-    visit = _Visit(request, share)
+    visit = _Visit(request.GET, share)
     try:
         first = visit.page(limit=CSV_PAGE)
     except DomainError as exc:
