@@ -68,7 +68,11 @@ HISTORY_PAGE = {
                         "type": "string",
                         "enum": ["insert", "update", "delete", "link", "unlink"],
                     },
-                    "user": {"type": "string", "nullable": True},
+                    "user": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "the author's email (none for forms and the system)",
+                    },
                     "actor": {
                         "type": "object",
                         "properties": {
@@ -77,7 +81,6 @@ HISTORY_PAGE = {
                                 "enum": ["user", "token", "form", "share", "system"],
                             },
                             "user_id": {"type": "integer", "nullable": True},
-                            "email": {"type": "string", "nullable": True},
                             "token": {"type": "string", "nullable": True},
                             "form": {"type": "string", "nullable": True},
                             "display": {"type": "string"},

@@ -6,7 +6,8 @@ one transaction on the user database. Bulk requests name the index of the row th
 Each write also hands its record history to history.services.record (saved when the user
 database commits): the inserted values; for updates and deletes the rows' previous values,
 read in the write's transaction with one SELECT per batch of up to 1000 keys (locked FOR UPDATE
-where the database can, so a concurrent writer cannot slip between that read and the write).
+where the database can, so a concurrent writer cannot slip between that read and the write;
+history/capture.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bases.models import DataSource, Field, Table
 from bases.query.sql import Dialect
 from bases.records import TableMeta
 from bases.sources import user_db
+from history import capture
 from history import services as history
 from nocoplatform.errors import (
     Forbidden,
@@ -247,7 +249,11 @@ def insert_rows(
                 (
                     table.pk,
                     meta.record_id(key),
-                    {f.id: [None, history.plain(f, v)] for f, v in values.items()},
+                    {
+                        f.id: [None, history.plain(f, v)]
+                        for f, v in values.items()
+                        if v is not None
+                    },
                 )
                 for key, values in zip(ids, parsed, strict=True)
                 if key
@@ -417,7 +423,7 @@ def update_rows(
         with _write_transaction(conn), conn.cursor() as cur:
             # The previous values of the written fields, for the record history.
             state = (
-                _current_values(cur, d, table, meta.pk, written, keys)
+                capture.current_values(cur, d, table, meta.pk, written, keys)
                 if written
                 else {}
             )
@@ -448,61 +454,8 @@ def update_rows(
                         code="RECORD_NOT_FOUND",
                     )
         changes.committed(conn, table, "update", keys, fields=[f.id for f in written])
-        history.record(conn, actor, "update", _update_entries(meta, plan, state))
+        history.record(conn, actor, "update", capture.update_entries(meta, plan, state))
     return [pk for pk, _ in plan]
-
-
-def _update_entries(meta: TableMeta, plan: list, state: dict) -> list:
-    """(table id, record id, {field id: [old, new]}) per written row, changed fields only.
-
-    `state` starts as the rows before the write; a row named twice in one bulk request sees
-    its first change as the old value of its second."""
-    entries = []
-    for pk_values, values in plan:
-        row = state.setdefault(_key(pk_values), {})
-        diff = {}
-        for f, value in values.items():
-            new = history.plain(f, value)
-            old = row.get(f.id)
-            if old != new:
-                diff[f.id] = [old, new]
-            row[f.id] = new
-        entries.append((meta.table.pk, meta.record_id(pk_values), diff))
-    return entries
-
-
-def _key(pk_values) -> tuple:
-    return tuple(str(v) for v in pk_values)
-
-
-def _current_values(cur, d, table, pk: list, fields: list, keys: list) -> dict:
-    """{key: {field id: value}} of the rows with these keys (`history.plain` values): one
-    SELECT per 1000 keys, locking the rows where the database can."""
-    q = d.quote
-    cols = list(pk) + [f for f in fields if f not in pk]
-    select = ", ".join(q(f.column_name) for f in cols)
-    lock = " FOR UPDATE" if d.vendor in ("postgresql", "mysql") else ""
-    unique = list(dict.fromkeys(tuple(k) for k in keys))
-    out: dict = {}
-    for start in range(0, len(unique), 1000):
-        chunk = unique[start : start + 1000]
-        if len(pk) == 1:
-            cond, params = d.in_list(
-                q(pk[0].column_name), [d.to_db(pk[0], k[0]) for k in chunk]
-            )
-        else:
-            one = "(" + " AND ".join(f"{q(f.column_name)} = %s" for f in pk) + ")"
-            cond = " OR ".join([one] * len(chunk))
-            params = [d.to_db(f, v) for k in chunk for f, v in zip(pk, k, strict=True)]
-        cur.execute(
-            f"SELECT {select} FROM {q(table.table_name)} WHERE {cond}{lock}", params
-        )
-        for raw in cur.fetchall():
-            values = [d.from_db(f, v) for f, v in zip(cols, raw, strict=True)]
-            out[_key(values[: len(pk)])] = {
-                f.id: history.plain(f, v) for f, v in zip(cols, values, strict=True)
-            }
-    return out
 
 
 def _check_version(cur, d, table, meta, cond, key, pk_values, expected: str) -> None:
@@ -549,7 +502,7 @@ def delete_rows(
         with _write_transaction(conn), conn.cursor() as cur:
             # What the deleted rows held, for the record history (every column: each reader
             # of the history sees only the fields they may see).
-            state = _current_values(cur, d, table, meta.pk, columns, keys)
+            state = capture.current_values(cur, d, table, meta.pk, columns, keys)
             for i, pk_values in enumerate(keys):
                 try:
                     cur.execute(
@@ -579,7 +532,7 @@ def delete_rows(
                     meta.record_id(pk_values),
                     {
                         fid: [value, None]
-                        for fid, value in state.get(_key(pk_values), {}).items()
+                        for fid, value in state.get(capture.key(pk_values), {}).items()
                         if fid not in pk_ids
                     },
                 )
@@ -702,49 +655,9 @@ def link_records(
             conn,
             actor,
             "unlink" if unlink else "link",
-            _link_entries(meta, related_meta, link, this_pk, targets, unlink),
+            capture.link_entries(meta, related_meta, link, this_pk, targets, unlink),
         )
     return len(targets)
-
-
-def _link_entries(meta, related_meta, link, this_pk, targets, unlink: bool) -> list:
-    """History of a link or unlink: on this record (its link field), and on each other record
-    through the link field that shows the same link from its side, when there is one."""
-
-    def change(ids: list) -> list:
-        return [ids, None] if unlink else [None, ids]
-
-    this_id = meta.record_id(this_pk)
-    target_ids = [related_meta.record_id([t]) for t in targets]
-    entries = [(meta.table.pk, this_id, {link.id: change(target_ids)})]
-    inverse = _inverse_link(link, related_meta)
-    if inverse is not None:
-        entries += [
-            (related_meta.table.pk, t, {inverse.id: change([this_id])})
-            for t in target_ids
-        ]
-    return entries
-
-
-def _inverse_link(link: Field, related_meta: TableMeta) -> Field | None:
-    o = link.options
-    relation = o.get("relation")
-    other = {"bt": "hm", "hm": "bt", "mm": "mm"}.get(relation)
-    for f in related_meta.all_fields:
-        fo = f.options or {}
-        if (
-            f.uidt != "LinkToAnotherRecord"
-            or f.pk == link.pk
-            or f.related_table_id != link.table_id
-            or fo.get("relation") != other
-        ):
-            continue
-        if relation == "mm":
-            if fo.get("junction_table_id") == o.get("junction_table_id"):
-                return f
-        elif fo.get("fk_column") == o.get("fk_column"):
-            return f
-    return None
 
 
 def _pk_cond(q, meta: TableMeta) -> str:

@@ -167,7 +167,6 @@ def entry_json(entry: Entry) -> dict:
         "actor": {
             "type": c.via,
             "user_id": c.user_id,
-            "email": email,
             "token": c.token_name or None,
             "form": c.actor_name
             if c.via in (RecordChange.Via.FORM, RecordChange.Via.SHARE)

@@ -76,7 +76,6 @@ def test_two_users_edit_different_fields_both_entries_with_old_and_new(world):
     assert name["actor"] == {
         "type": "token",
         "user_id": w.users["editor"].pk,
-        "email": "editor@example.com",
         "token": "editor token",
         "form": None,
         "display": "editor@example.com (API token “editor token”)",

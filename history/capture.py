@@ -1,0 +1,104 @@
+"""What a record write changed, for the record history: the rows' values before it (read in
+the write's own transaction) and the entries to save (history.services.record).
+
+Called by bases/record_services.py only, with its connection, cursor and dialect.
+"""
+
+from __future__ import annotations
+
+from bases.models import Field
+from bases.table_meta import TableMeta
+from history.services import plain
+
+
+def update_entries(meta: TableMeta, plan: list, state: dict) -> list:
+    """(table id, record id, {field id: [old, new]}) per written row, changed fields only.
+
+    `state` starts as the rows before the write; a row named twice in one bulk request sees
+    its first change as the old value of its second."""
+    entries = []
+    for pk_values, values in plan:
+        row = state.setdefault(key(pk_values), {})
+        diff = {}
+        for f, value in values.items():
+            new = plain(f, value)
+            old = row.get(f.id)
+            if old != new:
+                diff[f.id] = [old, new]
+            row[f.id] = new
+        entries.append((meta.table.pk, meta.record_id(pk_values), diff))
+    return entries
+
+
+def key(pk_values) -> tuple:
+    return tuple(str(v) for v in pk_values)
+
+
+def current_values(cur, d, table, pk: list, fields: list, keys: list) -> dict:
+    """{key: {field id: value}} of the rows with these keys (`history.plain` values): one
+    SELECT per 1000 keys, locking the rows where the database can."""
+    q = d.quote
+    cols = list(pk) + [f for f in fields if f not in pk]
+    select = ", ".join(q(f.column_name) for f in cols)
+    lock = " FOR UPDATE" if d.vendor in ("postgresql", "mysql") else ""
+    unique = list(dict.fromkeys(tuple(k) for k in keys))
+    out: dict = {}
+    for start in range(0, len(unique), 1000):
+        chunk = unique[start : start + 1000]
+        if len(pk) == 1:
+            cond, params = d.in_list(
+                q(pk[0].column_name), [d.to_db(pk[0], k[0]) for k in chunk]
+            )
+        else:
+            one = "(" + " AND ".join(f"{q(f.column_name)} = %s" for f in pk) + ")"
+            cond = " OR ".join([one] * len(chunk))
+            params = [d.to_db(f, v) for k in chunk for f, v in zip(pk, k, strict=True)]
+        cur.execute(
+            f"SELECT {select} FROM {q(table.table_name)} WHERE {cond}{lock}", params
+        )
+        for raw in cur.fetchall():
+            values = [d.from_db(f, v) for f, v in zip(cols, raw, strict=True)]
+            out[key(values[: len(pk)])] = {
+                f.id: plain(f, v) for f, v in zip(cols, values, strict=True)
+            }
+    return out
+
+
+def link_entries(meta, related_meta, link, this_pk, targets, unlink: bool) -> list:
+    """History of a link or unlink: on this record (its link field), and on each other record
+    through the link field that shows the same link from its side, when there is one."""
+
+    def change(ids: list) -> list:
+        return [ids, None] if unlink else [None, ids]
+
+    this_id = meta.record_id(this_pk)
+    target_ids = [related_meta.record_id([t]) for t in targets]
+    entries = [(meta.table.pk, this_id, {link.id: change(target_ids)})]
+    inverse = inverse_link(link, related_meta)
+    if inverse is not None:
+        entries += [
+            (related_meta.table.pk, t, {inverse.id: change([this_id])})
+            for t in target_ids
+        ]
+    return entries
+
+
+def inverse_link(link: Field, related_meta: TableMeta) -> Field | None:
+    o = link.options
+    relation = o.get("relation")
+    other = {"bt": "hm", "hm": "bt", "mm": "mm"}.get(relation)
+    for f in related_meta.all_fields:
+        fo = f.options or {}
+        if (
+            f.uidt != "LinkToAnotherRecord"
+            or f.pk == link.pk
+            or f.related_table_id != link.table_id
+            or fo.get("relation") != other
+        ):
+            continue
+        if relation == "mm":
+            if fo.get("junction_table_id") == o.get("junction_table_id"):
+                return f
+        elif fo.get("fk_column") == o.get("fk_column"):
+            return f
+    return None
