@@ -12,10 +12,13 @@ from bases.demo import create_demo_base
 from bases.record_services import update_rows
 from permissions.checks import SYSTEM
 from permissions.services import field_rule_set, membership_create
+from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A real image: one whose bytes only start like a PNG gets no thumbnail (tests/bases/
+# test_thumbnails.py) and shows as a file.
+PNG = image_bytes()
 HTML = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>x</script></svg>'
 
