@@ -39,3 +39,13 @@ def bomb_png(width: int, height: int) -> bytes:
         + _chunk(b"IDAT", rows)
         + _chunk(b"IEND", b"")
     )
+
+
+def photo_png(width=400, height=300) -> bytes:
+    """A colourful PNG that compresses badly (one noisy channel), like a photo."""
+    red = Image.linear_gradient("L").rotate(90).resize((width, height))
+    green = Image.effect_noise((width, height), 80)
+    blue = Image.radial_gradient("L").resize((width, height))
+    out = io.BytesIO()
+    Image.merge("RGB", (red, green, blue)).save(out, "PNG")
+    return out.getvalue()

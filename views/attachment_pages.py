@@ -184,6 +184,11 @@ def attachment_file(
         file_id=file_id,
         thumb=request.GET.get("thumb") == "1",
     )
+    return file_response(served)
+
+
+def file_response(served: attachments.Served) -> FileResponse:
+    """A stored file (or thumbnail) with the headers every attachment download carries."""
     response = FileResponse(
         served.file,
         as_attachment=not served.inline,

@@ -53,6 +53,7 @@ TYPE_ICONS = {
     "PhoneNumber": "☏",
     "JSON": "{}",
     "LinkToAnotherRecord": "⇄",
+    "Attachment": "◫",
 }
 # A first width that suits the type; dragging a column's edge saves its own.
 TYPE_WIDTHS = {

@@ -90,6 +90,8 @@ export const Files = {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", g.url(`cells/${encodeURIComponent(id)}/${col.id}`));
       for (const [k, v] of Object.entries(g.headers())) xhr.setRequestHeader(k, v);
+      // This tab's own change is not sent back to it live (realtime.js tags fetch() only).
+      if (window.realtime && window.realtime.clientId) xhr.setRequestHeader("X-Client-Id", window.realtime.clientId);
       xhr.upload.addEventListener("progress", (event) => {
         const td = this.fileCell(id, c);
         if (td && event.lengthComputable) this.progress(td, event.loaded / event.total, files.length);
@@ -137,6 +139,15 @@ export const Files = {
     if (popup) (popup.querySelector(".att-upload input[type=file]") || popup).focus();
     this.grid.paint();
     return fresh;
+  },
+
+  // A grid shorter than the popup grows while it is open, rather than cutting it off.
+  roomFor(popup) {
+    const wrap = this.grid.wrap;
+    wrap.style.minHeight = "";
+    if (popup.classList.contains("to-top")) return;
+    const need = popup.getBoundingClientRect().bottom - wrap.getBoundingClientRect().bottom + 12;
+    if (need > 0) wrap.style.minHeight = `${wrap.offsetHeight + need}px`;
   },
 
   progress(td, fraction, count, start = false) {
@@ -187,20 +198,30 @@ export const Files = {
     td.appendChild(popup);
     const panelUrl = g.url(`attachments/${encodeURIComponent(id)}/${col.id}`);
     const panelHeaders = () => g.headers({ "HX-Request": "true" });
-    const load = async (init = null) => {
-      const response = await fetch(panelUrl, init || { headers: panelHeaders() });
+    const load = async (init = null, url = panelUrl) => {
+      const response = await fetch(url, init || { headers: panelHeaders() });
       popup.innerHTML = await response.text();
       if (!response.ok && !popup.querySelector(".attachments")) popup.textContent = `Files not shown (${response.status}).`;
+      const head = el("div", { class: "files-head" });
+      head.append(el("strong", {}, col.title));
+      if (!col.files) head.append(el("span", { class: "muted small" }, " · read-only for you"));
+      popup.prepend(head);
       // The popup uploads on choosing files; its own button is for the files page.
       for (const b of popup.querySelectorAll(".att-upload button[type=submit]")) b.hidden = true;
       const label = popup.querySelector(".att-upload label");
-      if (label) label.classList.add("button", "primary", "small-btn");
+      if (label) {
+        const hint = label.querySelector(".muted");
+        if (hint) label.after(hint);
+        label.classList.add("button", "primary", "small-btn");
+      }
       this.fitPopup(popup);
+      this.roomFor(popup);
       const first = popup.querySelector(".att-upload input[type=file]") || popup.querySelector("a, button") || popup;
       first.focus();
     };
     const close = async () => {
       if (this.editing && this.editing.input === popup) this.editing = null;
+      g.wrap.style.minHeight = "";
       const cell = popup.parentElement;
       popup.remove();
       if (cell) cell.classList.remove("editing");
@@ -229,7 +250,7 @@ export const Files = {
         return;
       }
       // Remove a file: the panel answers itself again; the cell is read back.
-      await load({ method: "POST", headers: panelHeaders(), body: new FormData(form) });
+      await load({ method: "POST", headers: panelHeaders(), body: new FormData(form) }, form.action);
       await refreshCell();
     });
     popup.addEventListener("keydown", (event) => {
