@@ -140,9 +140,7 @@ def grid_cell_upload(
         editable=cell_flag(field, meta, table_writable=writable(request, table)),
         file_url=files_url(table, record_id, field),
     )
-    response = HttpResponse(cell_td(cell))
-    response["X-Grid-Files"] = str(len(files))
-    return response
+    return HttpResponse(cell_td(cell))
 
 
 @login_required

@@ -135,9 +135,14 @@ def test_drop_files_on_a_grid_cell_shows_progress_then_thumbnails(
     assert "notes.txt" in page.inner_text(target)
     assert "Added 2 files" in page.inner_text("#row-error")
     shot(page, "grid-attachments-dropped")
-    # The rows survive a reload (saved, not just drawn).
+    # The rows survive a reload (saved, not just drawn); taller rows, bigger thumbnails.
     page.reload()
     page.wait_for_selector(f"{target} img.att-mini")
+    page.click("button[data-row-height=medium]")
+    page.wait_for_function(
+        f"document.querySelector('{target} img.att-mini').getBoundingClientRect().height > 40"
+    )
+    shot(page, "grid-attachments-medium")
     context.close()
 
 
@@ -224,3 +229,35 @@ def test_a_viewer_cannot_drop_files(browser, live_server_url, table):
     assert page.locator(f"{target} .files-popup input[type=file]").count() == 0
     shot(page, "grid-attachments-viewer")
     context.close()
+
+
+SHARE = """
+from bases.models import Table
+from django.contrib.auth import get_user_model
+from permissions.checks import Actor
+from views import services, shares
+user = get_user_model().objects.get(email="admin@example.com")
+t = Table.objects.get(pk="{table_id}")
+print(shares.share_enable(actor=Actor(user=user), view=services.default_view(t)).token)
+"""
+
+
+def test_thumbnails_in_a_shared_view(browser, live_server_url, table):
+    context, page = open_grid(browser, live_server_url, table)
+    target = cell(table["field"])
+    page.evaluate(DROP, [target, [["sunset.png", b64(photo_png()), "image/png"]]])
+    page.wait_for_selector(f"{target} img.att-mini")
+    context.close()
+    table_id = table["url"].rstrip("/").split("/")[-1]
+    token = live_server_url.manage(
+        "shell", "-c", SHARE.format(table_id=table_id)
+    ).splitlines()[-1]
+    anonymous = browser.new_context(viewport={"width": 1000, "height": 500})
+    visitor = anonymous.new_page()
+    visitor.goto(f"{live_server_url}/s/{token}/")
+    visitor.wait_for_selector(".share-grid img.att-mini")
+    visitor.wait_for_function(
+        "document.querySelector('.share-grid img.att-mini').naturalWidth === 256"
+    )
+    shot(visitor, "grid-attachments-shared-view")
+    anonymous.close()

@@ -21,7 +21,7 @@ export const Files = {
       over = td;
     };
     // Files dragged anywhere over the grid never open in the tab (the browser's default).
-    g.tbody.addEventListener("dragover", (event) => {
+    g.wrap.addEventListener("dragover", (event) => {
       if (!hasFiles(event)) return;
       event.preventDefault();
       event.stopPropagation(); // not the files panel's own handler (attachments.js)
@@ -32,10 +32,10 @@ export const Files = {
       mark(hit && col && col.uidt === "Attachment" ? hit.td : null);
       if (over) over.classList.add(ok ? "drop-target" : "drop-refused");
     });
-    g.tbody.addEventListener("dragleave", (event) => {
+    g.wrap.addEventListener("dragleave", (event) => {
       if (over && !over.contains(event.relatedTarget)) mark(null);
     });
-    g.tbody.addEventListener("drop", (event) => {
+    g.wrap.addEventListener("drop", (event) => {
       if (!hasFiles(event)) return;
       event.preventDefault();
       event.stopPropagation();
