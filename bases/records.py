@@ -132,7 +132,11 @@ def list_records(
             )
             conditions.append(ks_sql)
             params_ += ks_params
-        sql = f"SELECT {', '.join(q(f.column_name) for f in select_fields) or '1'} FROM {q(table.table_name)}"
+        links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
+        belongs_to = _belongs_to(meta, links, actor)
+        columns = [q(f.column_name) for f in select_fields]
+        columns += _belongs_to_select(d, table, belongs_to)
+        sql = f"SELECT {', '.join(columns) or '1'} FROM {q(table.table_name)}"
         if conditions:
             sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
         if order_keys:
@@ -149,10 +153,10 @@ def list_records(
             raw_rows = cur.fetchall()
         has_more = len(raw_rows) > query.limit
         raw_rows = raw_rows[: query.limit]
-        rows = d.rows_as_dicts(select_fields, raw_rows)
-        links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
-        if links and rows:
-            _load_links(conn, d, meta, links, rows, actor)
+        rows = _as_dicts(d, select_fields, raw_rows, belongs_to)
+        others = [f for f in links if f not in belongs_to]
+        if others and rows:
+            _load_links(conn, d, meta, others, rows, actor)
         next_cursor = None
         if has_more and order_keys and raw_rows:
             last = raw_rows[-1]
@@ -387,8 +391,12 @@ def get_record(
         wanted = _select_fields(meta, query.fields)
         internal = [f for f in meta.pk if f not in wanted]
         select_fields = wanted + internal
+        links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
+        belongs_to = _belongs_to(meta, links, actor)
+        columns = [q(f.column_name) for f in select_fields]
+        columns += _belongs_to_select(d, table, belongs_to)
         cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
-        sql = f"SELECT {', '.join(q(f.column_name) for f in select_fields)} FROM {q(table.table_name)} WHERE {cond}"
+        sql = f"SELECT {', '.join(columns)} FROM {q(table.table_name)} WHERE {cond}"
         with conn.cursor() as cur:
             cur.execute(
                 sql, [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)]
@@ -396,10 +404,10 @@ def get_record(
             raw = cur.fetchone()
         if raw is None:
             raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
-        row = d.rows_as_dicts(select_fields, [raw])[0]
-        links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
-        if links:
-            _load_links(conn, d, meta, links, [row], actor)
+        row = _as_dicts(d, select_fields, [raw], belongs_to)[0]
+        others = [f for f in links if f not in belongs_to]
+        if others:
+            _load_links(conn, d, meta, others, [row], actor)
         for f in select_fields:
             if f not in query.fields:
                 row.pop(f.title, None)
@@ -537,6 +545,81 @@ def list_linked(
     return list_records(related, params, actor=actor, extra=extra)
 
 
+def _belongs_to(
+    meta: TableMeta, links: list[Field], actor: Actor
+) -> dict[Field, tuple[Field, list[Field]]]:
+    """The belongs-to links among `links`, each with its foreign key and the linked table's
+    columns to show: the referenced key and the primary value, as *this actor* sees them."""
+    out = {}
+    for link in links:
+        o = link.options
+        if o.get("relation") != "bt":
+            continue
+        fk = meta.internal.by_column.get(o.get("fk_column"))
+        rel_all = _related_meta(meta, link.related_table)
+        ref = rel_all.internal.by_column.get(o.get("ref_column"))
+        if fk is None or ref is None:
+            out[link] = (fk, [])
+            continue
+        pv = rel_all.for_actor(actor).pv
+        out[link] = (fk, [ref] + ([pv] if pv is not None and pv != ref else []))
+    return out
+
+
+def _belongs_to_select(
+    d: Dialect, table: Table, belongs_to: dict[Field, tuple[Field, list[Field]]]
+) -> list[str]:
+    """Scalar subqueries that read each belongs-to link's record in the page's own SELECT: no
+    second round trip (as a JOIN would, but without making the page's unqualified column names
+    ambiguous). One index lookup per row and column, on the referenced key."""
+    q, own = d.quote, d.quote(table.table_name)
+    alias = q("noco_linked")
+    out = []
+    for link, (fk, cols) in belongs_to.items():
+        if not cols:
+            continue
+        source = (
+            f"FROM {q(link.related_table.table_name)} {alias} "
+            f"WHERE {alias}.{q(cols[0].column_name)} = {own}.{q(fk.column_name)}"
+        )
+        # Named: PostgreSQL resolves ORDER BY against output names first, where an unnamed
+        # subquery would be another "id".
+        out += [
+            f"(SELECT {alias}.{q(c.column_name)} {source}) AS {q(f'noco_linked_{len(out) + i}')}"
+            for i, c in enumerate(cols)
+        ]
+    return out
+
+
+def _as_dicts(
+    d: Dialect,
+    fields: list[Field],
+    raw_rows: list,
+    belongs_to: dict[Field, tuple[Field, list[Field]]],
+) -> list[dict]:
+    """Rows as dicts, with the belongs-to subqueries' trailing columns folded into their link
+    cells: `{key, primary value}`, or None when the row links nowhere (or to a missing row)."""
+    n = len(fields)
+    if not any(cols for _, cols in belongs_to.values()):
+        rows = d.rows_as_dicts(fields, raw_rows)
+        for link in belongs_to:
+            for row in rows:
+                row[link.title] = None
+        return rows
+    rows = d.rows_as_dicts(fields, [raw[:n] for raw in raw_rows])
+    for row, raw in zip(rows, raw_rows, strict=True):
+        i = n
+        for link, (_, cols) in belongs_to.items():
+            values = raw[i : i + len(cols)]
+            i += len(cols)
+            row[link.title] = (
+                {c.title: d.from_db(c, v) for c, v in zip(cols, values, strict=True)}
+                if cols and values[0] is not None
+                else None
+            )
+    return rows
+
+
 def _load_links(
     conn,
     d: Dialect,
@@ -545,40 +628,14 @@ def _load_links(
     rows: list[dict],
     actor: Actor,
 ) -> None:
-    """Fill link cells for a page: one query per link field. has-many / many-to-many give a count
-    (as NocoDB's v2 API does), belongs-to gives the linked record's id and display value."""
+    """Fill has-many / many-to-many link cells for a page with a count (as NocoDB's v2 API does):
+    one query per link field. Belongs-to links are read by the page's own SELECT
+    (`_belongs_to_select`)."""
     q = d.quote
     by_column = meta.internal.by_column
     for link in links:
         o = link.options
         related = link.related_table
-        if o.get("relation") == "bt":
-            fk = by_column.get(o.get("fk_column"))
-            keys = sorted(
-                {r.get(fk.title) for r in rows if fk and r.get(fk.title) is not None},
-                key=str,
-            )
-            rel_all = _related_meta(meta, related)
-            # The display value is the related table's primary value as *this actor* sees it.
-            rel_meta = rel_all.for_actor(actor)
-            ref = rel_all.internal.by_column.get(o.get("ref_column"))
-            found = {}
-            if keys and ref is not None:
-                cols = [ref] + ([rel_meta.pv] if rel_meta.pv else [])
-                in_sql, in_params = d.in_list(q(ref.column_name), keys)
-                with conn.cursor() as cur:
-                    cur.execute(
-                        f"SELECT {', '.join(q(c.column_name) for c in cols)} FROM {q(related.table_name)} WHERE {in_sql}",
-                        in_params,
-                    )
-                    for values in cur.fetchall():
-                        found[values[0]] = {
-                            c.title: d.from_db(c, v)
-                            for c, v in zip(cols, values, strict=True)
-                        }
-            for r in rows:
-                r[link.title] = found.get(r.get(fk.title)) if fk else None
-            continue
         ref = by_column.get(o.get("ref_column"))
         keys = sorted(
             {r.get(ref.title) for r in rows if ref and r.get(ref.title) is not None},

@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py [--duration 10] [--runs 3] [--workers 2] [--only S1,S4]
 
 Builds the dataset (bench/dataset.py) if needed, connects it as an external base in a separate meta
-DB under bench/var/, serves the production profile (uvicorn workers, no access log), drives it with
+DB under bench/var/, serves the production profile (gunicorn sync workers, no access log), drives it with
 wrk at 1 and 8 connections (median of --runs), measures the psycopg baseline in the same run, and
 writes bench/results/<timestamp>.json plus a Markdown table on stdout.
 """

@@ -5,6 +5,7 @@ import logging
 import orjson
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
@@ -41,6 +42,20 @@ class OrjsonParser(BaseParser):
             return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}")
+
+
+class JsonOnly(BaseContentNegotiation):
+    """The API speaks JSON only: answer JSON whatever `Accept` says (as NocoDB does), without
+    parsing the header on every request. Request bodies still go through the parsers."""
+
+    def select_parser(self, request, parsers):
+        for parser in parsers:
+            if request.content_type.split(";")[0].strip() == parser.media_type:
+                return parser
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 def _default(value):

@@ -90,6 +90,11 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
         "max_size": 16,
         "timeout": 10,
     }
+    # Django's own cursors bind client-side and never prepare; this lets the API token query
+    # (permissions/auth.py), which asks for it, run as a prepared statement. Behind PgBouncer in
+    # transaction mode older than 1.21, set NOCO_PG_PREPARE=false.
+    if env.get("NOCO_PG_PREPARE", "true").lower() != "false":
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -137,6 +142,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["nocoplatform.api.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["nocoplatform.api.OrjsonParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "nocoplatform.api.JsonOnly",
     "EXCEPTION_HANDLER": "nocoplatform.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

@@ -444,6 +444,48 @@ def test_link_cells_cost_one_query_per_link_field_whatever_the_page_size(api, sh
     assert counts[2] == counts[3], counts
 
 
+def test_belongs_to_cells_are_read_by_the_records_own_select(api, shop):
+    """A record and a page with a belongs-to link cost one statement, not one more per link:
+    the linked key and primary value come from subqueries of the same SELECT."""
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from bases.sources import source_alias
+
+    clients, orders = shop["clients"], shop["orders"]
+    client = api.post(url(clients), {"name": "Ada (ü)"}, format="json").json()
+    linked = api.post(
+        url(orders), {"label": "o1", "client_id": client["id"]}, format="json"
+    ).json()
+    unlinked = api.post(url(orders), {"label": "o2"}, format="json").json()
+    bt = next(
+        f
+        for f in orders.fields.filter(uidt="LinkToAnotherRecord")
+        if f.options["relation"] == "bt"
+    )
+    conn = connections[source_alias(orders.source)]
+    counts = []
+    for fields in ("label", f"label,{bt.title}"):
+        api.get(
+            f"{url(orders)}/{linked['id']}", {"fields": fields}
+        )  # connection set-up
+        with CaptureQueriesContext(conn) as ctx:
+            row = api.get(f"{url(orders)}/{linked['id']}", {"fields": fields}).json()
+        counts.append(len(ctx.captured_queries))
+    assert row[bt.title] == {"id": client["id"], "name": "Ada (ü)"}
+    assert counts[0] == counts[1], counts  # the link costs no statement of its own
+    assert api.get(f"{url(orders)}/{unlinked['id']}").json()[bt.title] is None
+    # Sorting by the table's own `id` stays unambiguous next to the linked record's `id`.
+    rows = api.get(
+        url(orders), {"fields": f"label,{bt.title}", "sort": "-id", "limit": 2}
+    ).json()["list"]
+    assert [r["label"] for r in rows] == ["o2", "o1"]
+    assert [r[bt.title] for r in rows] == [
+        None,
+        {"id": client["id"], "name": "Ada (ü)"},
+    ]
+
+
 INJECTIONS = [
     "1; DROP TABLE clients; --",
     "' OR '1'='1",
@@ -573,3 +615,20 @@ def test_empty_object_body_is_a_clear_answer_not_a_500(api, shop, method):
     assert response.status_code in (200, 400, 404, 422), response.content
     empty = getattr(api, method)(url(clients), content_type="application/json")
     assert empty.status_code == 400 and empty.json()["error"] == "INVALID_BODY"
+
+
+def test_the_api_answers_json_whatever_accept_says_and_names_a_wrong_body_type(
+    api, shop
+):
+    clients = shop["clients"]
+    got = api.get(url(clients), HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert got.status_code == 200 and got["Content-Type"] == "application/json"
+    assert got.json()["list"] == []
+    wrong = api.post(url(clients), "name=x", content_type="text/plain")
+    assert wrong.status_code == 415
+    assert wrong.json()["error"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "text/plain" in wrong.json()["message"]
+    ok = api.post(
+        url(clients), b'{"name": "Ana"}', content_type="application/json; charset=utf-8"
+    )
+    assert ok.status_code == 200, ok.content

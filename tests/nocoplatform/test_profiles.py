@@ -71,3 +71,44 @@ def test_local_profile_needs_no_redis(monkeypatch):
         == "channels.layers.InMemoryChannelLayer"
     )
     assert local.CELERY_BROKER_URL == "memory://"
+
+
+def test_the_token_query_runs_prepared_on_a_postgresql_meta_db(
+    monkeypatch, django_db_blocker
+):
+    """Django turns psycopg's prepared statements off unless OPTIONS ask for them: the PG meta
+    DB settings must, or the token query is planned anew on every API request."""
+    import psycopg
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from permissions.auth import _fetch_one
+
+    monkeypatch.setenv("DATABASE_URL", settings.TEST_POSTGRES_URL)
+    monkeypatch.setenv("NOCO_SECRET_KEY", "x" * 50)
+    base = importlib.reload(importlib.import_module("nocoplatform.settings.base"))
+    options = base.DATABASES["default"]["OPTIONS"]
+    assert options["prepare_threshold"] == 5
+    monkeypatch.setenv("NOCO_PG_PREPARE", "false")
+    base = importlib.reload(base)
+    assert "prepare_threshold" not in base.DATABASES["default"]["OPTIONS"]
+
+    config = {**base.DATABASES["default"], "OPTIONS": {"prepare_threshold": 5}}
+    db = DatabaseWrapper(
+        {**config, "TIME_ZONE": None, "AUTOCOMMIT": True, "CONN_HEALTH_CHECKS": False},
+        "prepare_check",
+    )
+    with django_db_blocker.unblock():
+        try:
+            db.ensure_connection()
+        except psycopg.OperationalError as exc:
+            service_missing("PostgreSQL", exc)
+        _check_prepared(db, _fetch_one)
+
+
+def _check_prepared(db, _fetch_one):
+    try:
+        assert _fetch_one("SELECT %s::int + 1", [41], db) == (42,)
+        assert list(db.connection._prepared._names), "the statement was not prepared"
+        assert _fetch_one("SELECT %s::int + 1", [1], db) == (2,)
+    finally:
+        db.close()
