@@ -165,6 +165,19 @@ def test_the_cell_popup_adds_and_removes_files(
         f"document.querySelector('{target} .files-popup img.att-thumb').naturalHeight === 256"
     )
     shot(page, "grid-attachments-popup")
+    # A slow answer: the clicked button leaves the page while the popup waits, and that
+    # focus loss must not close it.
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 600,
+            "downloadThroughput": -1,
+            "uploadThroughput": -1,
+        },
+    )
     page.click(f"{target} .files-popup button:has-text('Remove')")
     page.wait_for_selector(f"{target} .files-popup >> text=No files.")
     page.wait_for_selector(f"{target} > .c img.att-mini", state="detached")

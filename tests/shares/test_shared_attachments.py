@@ -163,3 +163,23 @@ def test_a_password_protects_the_files_too(share, clients, actor):
     assert anon.get(src).status_code == 404
     anon.post(f"/s/{share.token}/", {"password": "open sesame"})
     assert anon.get(src).status_code == 200
+
+
+def test_search_and_next_pages_still_work_with_attachment_cells(share, clients):
+    from views.share_pages import PAGE_SIZE
+
+    record_services.insert_rows(
+        clients,
+        [{"name": f"Lisbon Co {i}", "city": "Lisbon"} for i in range(PAGE_SIZE)],
+        actor=SYSTEM,
+    )
+    anon = Client()
+    first = anon.get(f"/s/{share.token}/").content.decode()
+    assert len(thumbs(first)) == 1
+    next_url = re.search(r'href="(\?[^"]*cursor=[^"]+)"', first).group(1)
+    second = anon.get(f"/s/{share.token}/" + next_url.replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert thumbs(second.content.decode()) == []  # the next rows have no files
+    name = records.get_record(clients, share.lisbon, actor=SYSTEM)["name"]
+    found = anon.get(f"/s/{share.token}/", {"q": name}).content.decode()
+    assert len(thumbs(found)) == 1 and anon.get(thumbs(found)[0]).status_code == 200

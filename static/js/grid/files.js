@@ -198,8 +198,18 @@ export const Files = {
     td.appendChild(popup);
     const panelUrl = g.url(`attachments/${encodeURIComponent(id)}/${col.id}`);
     const panelHeaders = () => g.headers({ "HX-Request": "true" });
+    // While the popup's content is replaced, the focused button or input leaves the page:
+    // that focus loss does not close the popup.
+    let busy = 0;
     const load = async (init = null, url = panelUrl) => {
-      const response = await fetch(url, init || { headers: panelHeaders() });
+      busy += 1;
+      try {
+        await fill(await fetch(url, init || { headers: panelHeaders() }));
+      } finally {
+        busy -= 1;
+      }
+    };
+    const fill = async (response) => {
       popup.innerHTML = await response.text();
       if (!response.ok && !popup.querySelector(".attachments")) popup.textContent = `Files not shown (${response.status}).`;
       const head = el("div", { class: "files-head" });
@@ -236,8 +246,13 @@ export const Files = {
     const addFiles = async (input) => {
       const files = Array.from(input.files || []);
       if (!files.length) return;
-      const stored = await this.upload(r, c, files);
-      if (stored && popup.isConnected) await load();
+      busy += 1;
+      try {
+        const stored = await this.upload(r, c, files);
+        if (stored && popup.isConnected) await load();
+      } finally {
+        busy -= 1;
+      }
     };
     popup.addEventListener("change", (event) => {
       if (event.target.matches(".att-upload input[type=file]")) addFiles(event.target);
@@ -250,8 +265,13 @@ export const Files = {
         return;
       }
       // Remove a file: the panel answers itself again; the cell is read back.
-      await load({ method: "POST", headers: panelHeaders(), body: new FormData(form) }, form.action);
-      await refreshCell();
+      busy += 1;
+      try {
+        await load({ method: "POST", headers: panelHeaders(), body: new FormData(form) }, form.action);
+        await refreshCell();
+      } finally {
+        busy -= 1;
+      }
     });
     popup.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
@@ -262,7 +282,7 @@ export const Files = {
     popup.addEventListener("focusout", () => {
       setTimeout(() => {
         // The native file chooser keeps focus on its input, so choosing files stays open.
-        if (popup.isConnected && !popup.contains(document.activeElement)) close();
+        if (!busy && popup.isConnected && !popup.contains(document.activeElement)) close();
       }, 200);
     });
     await load();
