@@ -134,9 +134,30 @@ def attachments_add(
     return current + added
 
 
+def type_allowed(mime: str, allowed: list[str]) -> bool:
+    """Whether a (sniffed) content type is in NOCO_ATTACHMENT_ALLOWED_TYPES (`image/*` style
+    wildcards; an empty list allows every type)."""
+    if not allowed:
+        return True
+    major = mime.split("/")[0]
+    return any(a == mime or a == f"{major}/*" or a == "*/*" for a in allowed)
+
+
 def check_limits(files: list, current: list | None = None) -> None:
-    """Refuse files over the per-file, per-cell count or per-cell size limits (InvalidInput)."""
+    """Refuse files of a type not allowed, or over the per-file, per-cell count or per-cell
+    size limits (InvalidInput)."""
     current = current or []
+    allowed = [a.strip().lower() for a in settings.NOCO_ATTACHMENT_ALLOWED_TYPES]
+    for upload in files if allowed else ():
+        upload.seek(0)
+        mime = sniff(upload.read(8192))
+        upload.seek(0)
+        if not type_allowed(mime, allowed):
+            raise InvalidInput(
+                f"'{clean_name(upload.name)}' is a file of type {mime}, which is not "
+                f"accepted here (accepted: {', '.join(allowed)}).",
+                code="FILE_TYPE_NOT_ALLOWED",
+            )
     max_size = settings.NOCO_ATTACHMENT_MAX_SIZE
     if len(current) + len(files) > settings.NOCO_ATTACHMENT_MAX_FILES:
         raise InvalidInput(

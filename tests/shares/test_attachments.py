@@ -278,3 +278,27 @@ def test_external_databases_added_or_picked_column(request, kind, actor, web):
         assert entry["name"] == "a.txt" and entry["mime"] == "text/plain"
         got = web.get(f"{panel_url(table, field)}/{entry['id']}")
         assert b"".join(got.streaming_content) == b"hello"
+
+
+@pytest.mark.parametrize(
+    "mime, allowed, ok",
+    [
+        ("text/html", [], True),
+        ("image/svg+xml", ["image/png", "image/jpeg"], False),
+        ("image/svg+xml", ["image/*"], True),
+        ("application/pdf", ["image/*", "application/pdf"], True),
+        ("application/zip", ["image/*", "application/pdf"], False),
+        ("text/plain", ["*/*"], True),
+    ],
+)
+def test_accepted_types(mime, allowed, ok):
+    assert attachments.type_allowed(mime, allowed) is ok
+
+
+def test_the_files_panel_refuses_a_type_not_accepted(
+    web, clients, files_field, settings
+):
+    settings.NOCO_ATTACHMENT_ALLOWED_TYPES = ["image/*"]
+    r = upload(web, clients, files_field, SimpleUploadedFile("a.txt", b"text"))
+    assert r.status_code == 400 and "not accepted here" in r.content.decode()
+    assert cell(clients, files_field) == []

@@ -125,6 +125,40 @@ def test_too_big_too_many_and_empty_drops_are_refused_with_the_reason(
     assert cell(clients, files_field) == [] and stored_files(clients) == []
 
 
+def test_a_type_not_accepted_is_refused_by_its_bytes(
+    web, clients, files_field, settings
+):
+    settings.NOCO_ATTACHMENT_ALLOWED_TYPES = ["image/*", "application/pdf"]
+    # Named and announced as an image, but the bytes are HTML: refused, and nothing of the
+    # drop is stored (the image beside it neither).
+    r = drop(
+        web,
+        clients,
+        files_field,
+        SimpleUploadedFile("ok.png", image_bytes(), "image/png"),
+        SimpleUploadedFile("photo.png", b"<!doctype html><p>hi", "image/png"),
+    )
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": "FILE_TYPE_NOT_ALLOWED",
+        "message": "'photo.png' is a file of type text/html, which is not accepted here"
+        " (accepted: image/*, application/pdf).",
+    }
+    assert cell(clients, files_field) == [] and stored_files(clients) == []
+    r = drop(
+        web,
+        clients,
+        files_field,
+        SimpleUploadedFile("ok.png", image_bytes()),
+        SimpleUploadedFile("doc.pdf", b"%PDF-1.7 x"),
+    )
+    assert r.status_code == 200
+    assert [f["mime"] for f in cell(clients, files_field)] == [
+        "image/png",
+        "application/pdf",
+    ]
+
+
 @pytest.mark.parametrize("role", ["viewer", "commenter"])
 def test_readers_cannot_drop(client, other_user, clients, files_field, role):
     membership_create(base=clients.base, user=other_user, role=role)
