@@ -127,14 +127,15 @@ def _not_found(request) -> HttpResponse:
 class _Visit:
     """A visitor's reading of a shared view: the fields shown and the checked parameters."""
 
-    def __init__(self, request: HttpRequest, share: ViewShare):
+    def __init__(self, query, share: ViewShare):
+        """`query`: the visitor's parameters (the page's GET, or the live socket's query)."""
         self.share = share
         self.view = share.view
         self.table = share.view.table
         self.fields = shares.shown_fields(share)
         self.actor = shares.share_actor(share, self.fields)
         by_id = {f.id: f for f in self.fields}
-        g = request.GET
+        g = query
         self.q = (g.get("q") or "").strip()[:200]
         sort = (g.get("sort") or "").strip()
         key = sort.lstrip("-")
@@ -160,36 +161,34 @@ class _Visit:
         return p
 
     def page(self, *, limit: int = PAGE_SIZE, cursor: str = ""):
+        """A page of rows with the shown fields, plus the key (for `key()`, never shown).
+
+        The search is applied to the shown fields before the key is added, so a visitor
+        cannot probe a key the view hides."""
         params = self.params(limit)
         if cursor:
             params["cursor"] = cursor
-        if not any(f.uidt == "Attachment" for f in self.fields):
-            return records.list_records(
-                self.table,
-                params,
-                actor=self.actor,
-                view=self.view,
-                search=self.q or None,
-            )
-        # Thumbnails name their row (encrypted, `file_ref`): the key is read along, while the
-        # query — search included — is the visitor's, over the shown fields only.
-        _, query = records.query_for(
+        meta, query = records.query_for(
             self.table, params, actor=self.actor, view=self.view, search=self.q or None
         )
-        keyed = shares.key_actor(self.share, self.fields)
-        self.key_meta = TableMeta.of(self.table, actor=keyed)
-        key = self.key_meta.pk
-        query.fields = [*query.fields, *[f for f in key if f not in query.fields]]
-        return records.list_records(self.table, actor=keyed, query=query)
+        query.fields = [*query.fields, *(f for f in meta.pk if f not in query.fields)]
+        self.meta = meta
+        return records.list_records(self.table, actor=self.actor, query=query)
+
+    def key(self, row: dict) -> str:
+        """The row's opaque key on this link (live updates find rows by it)."""
+        if not self.meta.pk:
+            return ""
+        return shares.row_key(
+            self.share, self.meta.record_id([row.get(f.title) for f in self.meta.pk])
+        )
 
     def cells(self, row: dict) -> list[str]:
-        """A row's cells as HTML; images of attachment cells as thumbnails."""
-        meta = getattr(self, "key_meta", None)
-        record_id = (
-            meta.record_id([row.get(f.title) for f in meta.pk])
-            if meta is not None and meta.pk
-            else None
-        )
+        """A row's cells as HTML; images of attachment cells as thumbnails (their URLs
+        need the row's key: read along by `page`, and by the live updates' reads)."""
+        meta = getattr(self, "meta", None) or TableMeta.of(self.table, actor=self.actor)
+        values = [row.get(f.title) for f in meta.pk]
+        record_id = meta.record_id(values) if values and None not in values else None
         out = []
         for f in self.fields:
             file_url = None
@@ -230,11 +229,11 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
         return _unlock(request, share)
     if not shares.is_unlocked(request, share):
         return render(request, "views/share_password.html", {"share": share})
-    visit = _Visit(request, share)
+    visit = _Visit(request.GET, share)
     error, rows, info = "", [], {}
     try:
         page = visit.page(cursor=visit.cursor)
-        rows = [visit.cells(row) for row in page]
+        rows = [{"key": visit.key(row), "cells": visit.cells(row)} for row in page]
         info = page.page_info
     except DomainError as exc:
         if exc.status == 404:
@@ -260,6 +259,8 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
             if share.allow_csv
             else ""
         ),
+        # static/js/realtime.js: live rows through the link's socket (views/realtime/).
+        "realtime_config": {"ws": f"/s/{share.token}/ws", "share": True},
     }
     return render(
         request, "views/shared_view.html", context, status=400 if error else 200
@@ -308,7 +309,7 @@ def shared_view_csv(request: HttpRequest, token: str) -> HttpResponse:
     share = _share_or_404(token)
     if share is None or not share.allow_csv or not shares.is_unlocked(request, share):
         return _not_found(request)
-    visit = _Visit(request, share)
+    visit = _Visit(request.GET, share)
     try:
         first = visit.page(limit=CSV_PAGE)
     except DomainError as exc:

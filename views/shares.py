@@ -219,6 +219,23 @@ def is_unlocked(request, share: ViewShare) -> bool:
     return value is not None and constant_time_compare(value, unlock_value(share))
 
 
+def cookies_unlock(cookies: dict, share: ViewShare) -> bool:
+    """`is_unlocked` for a websocket (views/realtime): the handshake's cookies, same check."""
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    request.COOKIES = dict(cookies or {})
+    return is_unlocked(request, share)
+
+
+def row_key(share: ViewShare, record_id) -> str:
+    """A visitor's name for a row (live updates replace rows by it): opaque, so a key the
+    view hides is not revealed, and stable for this link."""
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("noco.share-row", f"{share.pk}|{record_id}").hexdigest()[:20]
+
+
 def form_actor(share: ViewShare, fields: list[Field]) -> Actor:
     """A public form's actor: creates rows with the form's fields only (plus, for its link
     fields, the foreign key it sets and the linked table's display field it searches)."""

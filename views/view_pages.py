@@ -28,25 +28,47 @@ def _actor(request: HttpRequest) -> Actor:
     return Actor(user=request.user)
 
 
-def page_context(request: HttpRequest, base, table, view: View) -> dict:
-    """What every non-grid view page and partial needs."""
-    actor = _actor(request)
+def _writable(actor: Actor, table, operation: str) -> bool:
+    """grid.writable for an actor (the live cards are rendered without a request)."""
+    return (
+        can(actor, operation, table)
+        and not table.read_only_reason
+        and table.source.allow_data_edit
+    )
+
+
+def view_context(*, base, table, view: View, actor: Actor, q: str = "") -> dict:
+    """What a view type needs to render its cards: for a page, and for the live cards a
+    socket is sent (views/realtime/live.py), so both render them alike."""
     meta = records.TableMeta.of(table, actor=actor)
     return {
-        "request": request,
         "base": base,
         "table": table,
         "view": view,
         "meta": meta,
         "actor": actor,
-        "q": grid.search_text(request),
-        "can_edit": grid.writable(request, table),
-        "can_add": grid.writable(request, table, "records.create"),
+        "q": q,
+        "can_edit": _writable(actor, table, "records.update"),
+        "can_add": _writable(actor, table, "records.create"),
         "can_settings": can(actor, "views.update", table),
         "view_type": view_type(view.type),
-        # static/js/realtime.js: presence, and a refresh offer when records change.
-        "realtime_config": {"ws": f"/ws/tables/{table.pk}/", "view": view.pk},
     }
+
+
+def page_context(request: HttpRequest, base, table, view: View) -> dict:
+    """What every non-grid view page and partial needs."""
+    ctx = view_context(
+        base=base,
+        table=table,
+        view=view,
+        actor=_actor(request),
+        q=grid.search_text(request),
+    )
+    ctx["request"] = request
+    # static/js/realtime.js: presence, and the live cards of this view (the socket is
+    # opened with ?view=<id>&q=<search>, views/realtime/live.py).
+    ctx["realtime_config"] = {"ws": f"/ws/tables/{table.pk}/", "view": view.pk}
+    return ctx
 
 
 @login_required

@@ -8,6 +8,11 @@
 //
 // Every same-origin write of this tab carries `X-Client-Id`, so the server does not send the tab
 // its own change back. Reconnects back off (0.5 s doubling to 15 s) and then re-fetch the window.
+//
+// Gallery, kanban and calendar pages open the socket with their view (and search): they are sent
+// rendered cards (`cards`) instead, put in place by views/live.js. A shared view's page opens the
+// link's socket (`/s/<token>/ws`, with its own search, sort and filter) and gets `shared.rows`.
+import { applyCards, applyOrder, applySharedRows } from "./views/live.js";
 
 const cfgEl = document.getElementById("realtime-config");
 const cfg = cfgEl ? JSON.parse(cfgEl.textContent) : null;
@@ -164,11 +169,8 @@ async function rowsChanged(msg) {
   document.body.dispatchEvent(new CustomEvent("realtime:rows", { detail: msg }));
   const g = grid();
   if (!g || !g.store) {
-    // Gallery, kanban, calendar: their cards are rendered with the page; offer a refresh
-    // (they have no live card endpoint yet: docs/realtime.md).
-    if (document.querySelector(".view-page")) {
-      notice("Records were changed by someone else.", { label: "Refresh", run: () => window.location.reload() });
-    }
+    // A page without live rows of its own (views that are sent `cards` never get here).
+    if (document.querySelector(".view-page")) offerRefresh();
     return;
   }
   if (msg.many) {
@@ -209,6 +211,34 @@ async function rowsChanged(msg) {
   if (gone.length) removeRows(gone);
   if (added) refetchWindow(added);
   paintFocus();
+}
+
+function offerRefresh() {
+  notice("Records were changed by someone else.", { label: "Refresh", run: () => window.location.reload() });
+}
+
+// Gallery, kanban, calendar and shared pages: the server sent the fragments themselves.
+function fragments(msg, apply) {
+  document.body.dispatchEvent(new CustomEvent("realtime:rows", { detail: msg }));
+  let ok = false;
+  try {
+    ok = apply(msg);
+  } catch (err) {
+    ok = false;
+  }
+  if (!ok) offerRefresh();
+}
+
+// The socket's URL: the tab's id, and what this page shows (its view and search; on a shared
+// view, the visitor's own search, sort, filter and page), so the server renders for it.
+function socketUrl() {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const params = new URLSearchParams({ client: clientId });
+  const here = new URLSearchParams(window.location.search);
+  const keep = cfg.share ? ["q", "sort", "ff", "fo", "fv", "cursor"] : ["q"];
+  if (!cfg.share && cfg.view) params.set("view", cfg.view);
+  for (const k of keep) if (here.get(k)) params.set(k, here.get(k));
+  return `${scheme}://${window.location.host}${cfg.ws}?${params}`;
 }
 
 // --- presence --------------------------------------------------------------------------------
@@ -288,8 +318,7 @@ function sendFocus(force = false) {
 
 function connect() {
   if (stopped) return;
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${window.location.host}${cfg.ws}?client=${clientId}`);
+  socket = new WebSocket(socketUrl());
   document.documentElement.dataset.realtime = "connecting";
   socket.addEventListener("open", () => {
     document.documentElement.dataset.realtime = "open";
@@ -318,7 +347,8 @@ function connect() {
     if (stopped) return; // paused
     if (event.code === 4403 || event.code === 4404) {
       stopped = true;
-      notice("You no longer have access to this table.", { label: "Reload", run: () => window.location.reload() });
+      const text = cfg.share ? "This shared view is no longer available." : "You no longer have access to this table.";
+      notice(text, { label: "Reload", run: () => window.location.reload() });
       return;
     }
     const delay = Math.min(15000, 500 * 2 ** attempts) * (0.75 + Math.random() / 2);
@@ -334,6 +364,15 @@ function handle(msg) {
     case "rows.deleted":
       rowsChanged(msg);
       break;
+    case "cards":
+      fragments(msg, applyCards);
+      break;
+    case "shared.rows":
+      fragments(msg, applySharedRows);
+      break;
+    case "cards.ordered":
+      if (msg.view === cfg.view) applyOrder(msg);
+      break;
     case "presence":
       presence(msg);
       break;
@@ -341,6 +380,10 @@ function handle(msg) {
       notice("The table's fields were changed.", { label: "Refresh", run: () => window.location.reload() });
       break;
     case "view.changed": {
+      if (msg.shared) {
+        notice("This view was changed.", { label: "Refresh", run: () => window.location.reload() });
+        break;
+      }
       const g = grid();
       const current = g ? g.cfg.view : cfg.view;
       if (msg.view !== current) break;
@@ -353,6 +396,7 @@ function handle(msg) {
       break;
     }
     case "access.revoked":
+    case "share.revoked":
       stopped = true;
       break;
     default:

@@ -93,16 +93,28 @@ def test_the_token_query_runs_prepared_on_a_postgresql_meta_db(
     assert "prepare_threshold" not in base.DATABASES["default"]["OPTIONS"]
 
     config = {**base.DATABASES["default"], "OPTIONS": {"prepare_threshold": 5}}
-    db = DatabaseWrapper(
-        {**config, "TIME_ZONE": None, "AUTOCOMMIT": True, "CONN_HEALTH_CHECKS": False},
-        "prepare_check",
-    )
-    with django_db_blocker.unblock():
+
+    def check():
+        db = DatabaseWrapper(
+            {
+                **config,
+                "TIME_ZONE": None,
+                "AUTOCOMMIT": True,
+                "CONN_HEALTH_CHECKS": False,
+            },
+            "prepare_check",
+        )
         try:
             db.ensure_connection()
         except psycopg.OperationalError as exc:
             service_missing("PostgreSQL", exc)
         _check_prepared(db, _fetch_one)
+
+    with django_db_blocker.unblock():
+        # Its own thread: browser tests may leave an event loop running in this one, and
+        # Django refuses database calls from a thread with a running loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(check).result(timeout=30)
 
 
 def _check_prepared(db, _fetch_one):

@@ -13,10 +13,14 @@ Per-recipient filtering happens here, in `_visible_fields` and the handlers:
   before forwarding a message;
 - the tab a write came from (`origin` == this socket's client id) is not sent it again.
 
-Shared-view visitors (no account) are not built yet. The hook is `_actor_for()`: a visitor's
-socket would carry the share's token, resolve to an actor limited to that view, and `_allowed()`
-would check the share instead of a membership; the rest (group, filtering, re-fetch through the
-view's rows endpoint) stays as it is.
+A gallery, kanban or calendar page opens its socket with `?view=<id>&q=<search>`: it then
+receives rendered cards (`cards`, views/realtime/live.py) instead of `rows.*`, rendered for its
+user once per message for all such sockets of this process alike.
+
+Shared-view visitors (no account) use `ShareConsumer` (`/s/<token>/ws`, below): authenticated
+by the link's token and, for a link with a password, the signed cookie its page set; they
+receive only that view's rows (`shared.rows`), no presence, and a revoked or regenerated link
+(or a changed password) closes their socket at once (`share.changed` from signals.py).
 
 Messages from the browser: {"type": "focus", "row": id, "field": field id} when a cell is
 selected or edited (`"editing": true`), {"type": "blur"}, {"type": "ping"} (answered "pong").
@@ -24,8 +28,10 @@ selected or edited (`"editing": true`), {"type": "blur"}, {"type": "ping"} (answ
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import random
 import time
 from urllib.parse import parse_qs
@@ -33,7 +39,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from views.realtime import broadcast
+from views.realtime import broadcast, live
 from views.realtime.broadcast import access_group, table_group
 from views.realtime.hub import hub
 
@@ -42,6 +48,14 @@ from views.realtime.hub import hub
 # all query the meta DB on the same message.
 RECHECK = 120.0
 CLIENT_ID_MAX = 64
+
+log = logging.getLogger(__name__)
+
+
+def _query(scope) -> dict[str, str]:
+    """The socket URL's query parameters, first value of each."""
+    raw = parse_qs(scope.get("query_string", b"").decode())
+    return {k: v[0] for k, v in raw.items() if v}
 
 
 def _identity(user, client: str) -> dict:
@@ -109,6 +123,12 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         self.checked = time.monotonic()
         self.recheck_every = RECHECK * (0.75 + random.random() / 2)  # noqa: S311
         self.me = _identity(self.actor.user, self.client)
+        self._live_init()
+        params = _query(self.scope)
+        if params.get("view"):
+            self.watch = await database_sync_to_async(live.watch_view)(
+                self.table_id, params["view"][:40], self.actor, params.get("q", "")
+            )
         # Group messages reach this socket through the process's hub (views/realtime/hub.py);
         # the socket's own channel only gets direct replies (presence.roster).
         self.groups_joined = [table_group(self.table_id), access_group(self.base_id)]
@@ -125,12 +145,61 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_send(group, {**message, "group": group})
 
     async def disconnect(self, code):
+        for task in getattr(self, "rendering", ()):
+            task.cancel()
         if not getattr(self, "groups_joined", None):
             return
         groups, self.groups_joined = self.groups_joined, []
         await (await hub()).remove(self, groups)
         broadcast.left(self.table_id)
-        await self._to_table({"type": "presence.leave", "who": self.me})
+        if self.me is not None:
+            await self._to_table({"type": "presence.leave", "who": self.me})
+
+    # --- live fragments (views/realtime/live.py) ----------------------------------------
+    def _live_init(self) -> None:
+        self.watch = None
+        self.rendering: set[asyncio.Task] = set()
+        self.sending = asyncio.Lock()  # fragments go out in the order of the writes
+
+    def _render_later(self, event: dict) -> None:
+        """Render this write for this socket's watch without holding up the hub (it hands
+        the message to every socket of the process in turn); sockets that would receive the
+        same fragments share one rendering through the event's cache."""
+        cache = event.setdefault("_rendered", {})
+        key = self.watch.key(self.fields)
+        job = cache.get(key)
+        if job is None:
+            job = cache[key] = asyncio.ensure_future(
+                database_sync_to_async(self.watch.render)(
+                    event["event"], event["ids"], event.get("many", False)
+                )
+            )
+        task = asyncio.ensure_future(self._send_rendered(job))
+        self.rendering.add(task)
+        task.add_done_callback(self.rendering.discard)
+
+    async def _send_rendered(self, job) -> None:
+        async with self.sending:
+            try:
+                message = await job
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("realtime: live fragments failed")
+                message = {"type": "cards", "refresh": True}
+            if not message or not self.fields:
+                return
+            if message.get("close"):
+                await self._stop()
+                return
+            await self.send_json(message)
+
+    async def _stop(self) -> None:
+        """This socket may no longer receive anything."""
+        self.fields = set()
+        await self.send_json({"type": "access.revoked", "table": self.table_id})
+        await self.disconnect(4403)
+        await self.close(code=4403)
 
     # --- from the browser ---------------------------------------------------------------
     async def receive_json(self, content, **kwargs):
@@ -165,10 +234,7 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         found = await database_sync_to_async(_visible_fields)(self.table_id, self.actor)
         self.checked = time.monotonic()
         if found is None:
-            self.fields = set()
-            await self.send_json({"type": "access.revoked", "table": self.table_id})
-            await self.disconnect(4403)
-            await self.close(code=4403)
+            await self._stop()
             return False
         before = self.fields
         self.base_id, self.fields = found
@@ -185,6 +251,9 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         fields = [f for f in event.get("fields") or [] if f in self.fields]
         if event["event"] == "rows.updated" and event.get("fields") and not fields:
             return  # only fields hidden from this user changed
+        if self.watch is not None:
+            self._render_later(event)
+            return
         # The hub hands the same event dict to every socket: encode each variant once.
         cache = event.setdefault("_encoded", {})
         key = tuple(fields)
@@ -263,3 +332,93 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {"type": "presence", "action": "focus", "who": event["who"], "focus": focus}
         )
+
+
+class ShareConsumer(TableConsumer):
+    """A shared view's visitor: `/s/<token>/ws?client=<tab id>&q=…&sort=…&ff=…&fo=…&fv=…`
+    (the page's own parameters, checked as the page checks them).
+
+    The path lies under the link's page (`/s/<token>/`), so the browser sends the signed
+    cookie a password-protected link sets there; without it (or with a wrong one) the socket
+    is refused (4404) like an unknown link. Visitors see no presence and are not shown to
+    members. Before each message, and at once on `share.changed` (the link revoked,
+    regenerated or its password changed), on an access change in the base and on a change of
+    the view, the link is checked again; when it no longer holds, the socket gets
+    `share.revoked` and is closed (4404).
+    """
+
+    async def connect(self):
+        token = str(self.scope["url_route"]["kwargs"]["token"])
+        params = _query(self.scope)
+        self.client = params.get("client", "")[:CLIENT_ID_MAX] or self.channel_name
+        self.groups_joined = []
+        self.focus = None
+        self.me = None  # no presence for visitors
+        self._live_init()
+        watch = await database_sync_to_async(live.watch_share)(
+            token, self.scope.get("cookies") or {}, params
+        )
+        if watch is None:
+            await self.close(code=4404)
+            return
+        self.watch = watch
+        self.table_id, self.base_id = watch.table_id, watch.base_id
+        self.fields = set(watch.fields)
+        self.checked = time.monotonic()
+        self.recheck_every = RECHECK * (0.75 + random.random() / 2)  # noqa: S311
+        self.groups_joined = [table_group(self.table_id), access_group(self.base_id)]
+        await (await hub()).add(self, self.groups_joined)
+        broadcast.joined(self.table_id)
+        await self.accept()
+        await self.send_json({"type": "hello"})
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def _recheck(self, force: bool = False) -> bool:
+        if not force and time.monotonic() - self.checked < self.recheck_every:
+            return True
+        fields = await database_sync_to_async(live.share_fields)(self.watch)
+        self.checked = time.monotonic()
+        if fields is None:
+            await self._stop()
+            return False
+        before, self.fields = self.fields, set(fields)
+        if force and before != self.fields:
+            await self.send_json({"type": "schema.changed"})
+        return True
+
+    async def _stop(self) -> None:
+        self.fields = set()
+        await self.send_json({"type": "share.revoked"})
+        await self.disconnect(4404)
+        await self.close(code=4404)
+
+    async def table_notice(self, event):
+        if not self.fields or event["event"] not in ("schema.changed", "view.changed"):
+            return
+        if event["event"] == "view.changed" and event.get("view") != self.watch.view_id:
+            return
+        if not await self._recheck(force=True):
+            return
+        message = {"type": event["event"], "shared": True}
+        if event["event"] == "view.changed":
+            message["deleted"] = bool(event.get("deleted"))
+        await self.send_json(message)
+
+    async def share_changed(self, event):
+        if self.fields and event.get("view") == self.watch.view_id:
+            await self._recheck(force=True)
+
+    async def presence_join(self, event):
+        return
+
+    async def presence_roster(self, event):
+        return
+
+    async def presence_leave(self, event):
+        return
+
+    async def presence_focus(self, event):
+        return

@@ -88,7 +88,8 @@ class Hub:
         who = [
             {"who": c.me, "focus": c.focus}
             for c in members
-            if c.me["client"] != join["who"]["client"]
+            if c.me is not None  # a shared view's visitor: not shown
+            and c.me["client"] != join["who"]["client"]
         ]
         if not who:
             return

@@ -5,8 +5,8 @@ After a realtime message the page asks here for the rows it names. The answer is
 matches the view's filter (and the toolbar's search) — decided by the records service with the
 one query layer, never in the browser — and in `gone` otherwise (deleted, filtered out, or never
 visible to this user). Rows are rendered exactly like the grid's windows (views/grid.py), with the
-user's own fields and read-only flags. Other view types (gallery, kanban, calendar) can add their
-own `live` endpoint rendering cards the same way.
+user's own fields and read-only flags. Gallery, kanban and calendar pages do not ask: their
+socket is sent the cards themselves (views/realtime/live.py).
 """
 
 from __future__ import annotations

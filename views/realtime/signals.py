@@ -3,8 +3,12 @@
 - a Field saved or deleted   -> `schema.changed` to the table's sockets (they reload the page
   shape; each re-checks its visible fields first);
 - a View saved or deleted    -> `view.changed` {view} (the tab that changed it is skipped);
+  when only a kanban's dragged card order moved -> `cards.ordered` {view, orders} instead
+  (the other kanban pages re-order those stacks' cards, no refresh needed);
 - a Membership, TableRole or FieldRule saved or deleted -> `access.changed` to every socket of
-  the base, which re-checks its user's rights at once (a removed member is cut off).
+  the base, which re-checks its user's rights at once (a removed member is cut off);
+- a ViewShare saved or deleted (revoked, regenerated, password changed) -> `share.changed`
+  {view}: the visitors' sockets of that view check their link again at once.
 
 Many changes in one transaction (a schema sync saves many fields) give one notice per table.
 """
@@ -50,9 +54,21 @@ def _field_changed(sender, instance, **kwargs):
 _LAYOUT_OPTIONS = ("column_widths", "row_height")
 
 
+# A kanban's dragged card order is sent as such (cards.ordered), not as a view change.
+_ORDER_OPTION = "card_order"
+MAX_ORDERED = 200  # ids per stack sent: more than a page ever shows before "show more"
+
+
+def _card_order(view) -> dict:
+    order = (view.options or {}).get(_ORDER_OPTION)
+    return dict(order) if isinstance(order, dict) else {}
+
+
 def _shape(view) -> tuple:
     options = {
-        k: v for k, v in (view.options or {}).items() if k not in _LAYOUT_OPTIONS
+        k: v
+        for k, v in (view.options or {}).items()
+        if k not in _LAYOUT_OPTIONS and k != _ORDER_OPTION
     }
     return (
         view.where,
@@ -65,6 +81,7 @@ def _shape(view) -> tuple:
 
 def _view_loaded(sender, instance, **kwargs):
     instance._rt_shape = _shape(instance) if instance.pk else None
+    instance._rt_order = _card_order(instance) if instance.pk else None
 
 
 def _view_changed(sender, instance, **kwargs):
@@ -73,11 +90,30 @@ def _view_changed(sender, instance, **kwargs):
         return
     if kwargs.get("created"):
         return  # a new view changes nothing on the pages showing others
-    if kwargs.get("signal") is post_save:
-        if getattr(instance, "_rt_shape", None) == _shape(instance):
-            return  # only the layout or the title moved
-        instance._rt_shape = _shape(instance)
     origin = write_origin.get()
+    if kwargs.get("signal") is post_save:
+        order, before = _card_order(instance), getattr(instance, "_rt_order", None)
+        instance._rt_order = order
+        if getattr(instance, "_rt_shape", None) == _shape(instance):
+            # Only the layout, the title or a kanban's dragged order moved.
+            if before is not None and order != before:
+                orders = {
+                    stack: [str(i) for i in ids[:MAX_ORDERED]]
+                    for stack, ids in order.items()
+                    if before.get(stack) != ids and isinstance(ids, list)
+                }
+                _once(
+                    ("order", view_id),
+                    lambda: broadcast.table_changed(
+                        table_id,
+                        "cards.ordered",
+                        view=view_id,
+                        orders=orders,
+                        origin=origin,
+                    ),
+                )
+            return
+        instance._rt_shape = _shape(instance)
     deleted = kwargs.get("signal") is post_delete
     _once(
         ("view", view_id),
@@ -120,10 +156,27 @@ def _access_changed(sender, instance, **kwargs):
         _once(("access", base_id), lambda: broadcast.access_changed(base_id))
 
 
+def _share_changed(sender, instance, **kwargs):
+    view_id = instance.view_id
+    from views.models import View
+
+    table_id = (
+        View.objects.filter(pk=view_id).values_list("table_id", flat=True).first()
+    )
+    if table_id is None or not broadcast.listening(table_id):
+        return  # the view went too: its `view.changed` closes the visitors' sockets
+    _once(
+        ("share", view_id),
+        lambda: broadcast.send(
+            broadcast.table_group(table_id), {"type": "share.changed", "view": view_id}
+        ),
+    )
+
+
 def connect() -> None:
     from bases.models import Field
     from permissions.models import FieldRule, Membership, TableRole
-    from views.models import View
+    from views.models import View, ViewShare
 
     post_init.connect(_view_loaded, sender=View, dispatch_uid="rt-view-init")
     for signal in (post_save, post_delete):
@@ -131,6 +184,9 @@ def connect() -> None:
             _field_changed, sender=Field, dispatch_uid=f"rt-field-{id(signal)}"
         )
         signal.connect(_view_changed, sender=View, dispatch_uid=f"rt-view-{id(signal)}")
+        signal.connect(
+            _share_changed, sender=ViewShare, dispatch_uid=f"rt-share-{id(signal)}"
+        )
         for model in (Membership, TableRole, FieldRule):
             signal.connect(
                 _access_changed,

@@ -14,6 +14,7 @@ import datetime as dt
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django_htmx.http import HttpResponseClientRefresh
 
 from bases import record_services, records
@@ -252,6 +253,10 @@ class Calendar(ViewType):
             "id": rid,
             "title": str(text) if text not in (None, "") else "Untitled",
             "time": time,
+            # The order within a day (live chips are put in place by it): the date's text.
+            "sort": value.isoformat()
+            if hasattr(value, "isoformat")
+            else str(value or ""),
             "start": as_day(value),
             "end": as_day(row.get(end_f.title)) if end_f is not None else None,
         }
@@ -272,6 +277,52 @@ class Calendar(ViewType):
                 )
                 d += dt.timedelta(days=1)
         return out
+
+    def live(self, ctx: dict, ids: list[str], *, deleted: bool) -> dict:
+        """Changed records as this actor's chips (views/realtime/live.py): each with the days
+        it covers (none: the "no date" list); the page draws it on those it shows. Records
+        the view no longer shows are `gone`."""
+        from views.realtime.placing import rows_by_ids
+
+        date_f, end_f = _fields(ctx)
+        if date_f is None:
+            return {"refresh": True}
+        meta, view = ctx["meta"], ctx["view"]
+        chips = []
+        found: set[str] = set()
+        if not deleted:
+            title = title_field(meta, view, shown_fields(meta, view))
+            placed = rows_by_ids(
+                ctx["table"],
+                ids,
+                actor=ctx["actor"],
+                view=view,
+                fields=_read_list(meta, title, date_f, end_f),
+                search=ctx["q"] or None,
+            )
+            found = placed.ids()
+            draw = {**ctx, "draggable": can_drag(ctx, date_f)}
+            for rid, row in placed.rows:
+                chip = self._chip(meta, row, title, date_f, end_f)
+                days = []
+                if chip["start"] is not None:
+                    first = chip["start"]
+                    last = (
+                        chip["end"] if chip["end"] and chip["end"] >= first else first
+                    )
+                    last = min(last, first + dt.timedelta(days=MAX_SPAN))
+                    days = [
+                        (first + dt.timedelta(days=n)).isoformat()
+                        for n in range((last - first).days + 1)
+                    ]
+                html = render_to_string(
+                    "views/types/chip.html",
+                    {**draw, "c": {**chip, "cont": False, "more": False}},
+                ).strip()
+                chips.append(
+                    {"id": rid, "html": html, "days": days, "sort": chip["sort"]}
+                )
+        return {"chips": chips, "gone": [i for i in ids if i not in found]}
 
     def cards(self, request, ctx):
         raise InvalidInput("A calendar loads by range: change the month or week.")

@@ -9,6 +9,7 @@ cursor (never OFFSET), so a large table costs one small query per page.
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from bases import records
 from nocoplatform.errors import DomainError, InvalidInput
@@ -115,6 +116,47 @@ class Gallery(ViewType):
                     meta, view, visible, title_field(meta, view, visible)
                 )
             ],
+        }
+
+    def live(self, ctx: dict, ids: list[str], *, deleted: bool) -> dict:
+        """Changed records as this actor's cards (views/realtime/live.py): each shown one with
+        the card before it in the view's order; the others `gone`; the new total."""
+        from bases.aggregates import row_count
+        from views.realtime.placing import previous_id, rows_by_ids
+
+        meta, view, table, actor = ctx["meta"], ctx["view"], ctx["table"], ctx["actor"]
+        cards = []
+        found: set[str] = set()
+        if not deleted:
+            visible = shown_fields(meta, view)
+            title = title_field(meta, view, visible)
+            fields = card_fields(meta, view, visible, title)
+            cover = cover_field(meta, view)
+            placed = rows_by_ids(
+                table,
+                ids,
+                actor=actor,
+                view=view,
+                fields=read_list(meta, [title, cover], fields),
+                search=ctx["q"] or None,
+            )
+            found = placed.ids()
+            show_cover = cover is not None
+            for rid, row in placed.rows:
+                (card,) = make_cards(
+                    meta, [row], title=title, fields=fields, cover=cover
+                )
+                html = render_to_string(
+                    "views/types/card.html",
+                    {**ctx, "card": card, "show_cover": show_cover, "draggable": False},
+                ).strip()
+                after = previous_id(placed, row, table=table, actor=actor, view=view)
+                cards.append({"id": rid, "html": html, "after": after})
+        total = row_count(table, actor=actor, view=view, search=ctx["q"] or None)
+        return {
+            "cards": cards,
+            "gone": [i for i in ids if i not in found],
+            "total": {"count": total.count, "estimated": total.estimated},
         }
 
     def move(self, request, ctx):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from bases import record_services, records
 from bases.aggregates import group_buckets
@@ -251,6 +252,78 @@ class Kanban(ViewType):
                     meta, view, visible, title_field(meta, view, visible), skip=(field,)
                 )
             ],
+        }
+
+    def live(self, ctx: dict, ids: list[str], *, deleted: bool) -> dict:
+        """Changed records as this actor's cards (views/realtime/live.py): each shown one with
+        its stack and the card before it there, as a reload would order the stack (its
+        dragged order first, then the view's sort); the others `gone`; every stack's count."""
+        from views.realtime.placing import previous_id, rows_by_ids
+
+        field = stack_field(ctx)
+        if field is None:
+            return {"refresh": True}
+        meta, view, table, actor = ctx["meta"], ctx["view"], ctx["table"], ctx["actor"]
+        stacks = {s["key"]: s for s in ordered_stacks(field, view.options or {})}
+        cards = []
+        found: set[str] = set()
+        if not deleted:
+            visible = shown_fields(meta, view)
+            title = title_field(meta, view, visible)
+            fields = card_fields(meta, view, visible, title, skip=(field,))
+            cover = cover_field(meta, view)
+            placed = rows_by_ids(
+                table,
+                ids,
+                actor=actor,
+                view=view,
+                fields=read_list(meta, [title, cover, field], fields),
+                search=ctx["q"] or None,
+            )
+            first_pages: dict[str, list[str]] = {}
+            draw = {
+                **ctx,
+                "show_cover": cover is not None,
+                "draggable": can_drag(ctx, field),
+            }
+            for rid, row in placed.rows:
+                key = row.get(field.title) or UNCATEGORIZED
+                stack = stacks.get(str(key))
+                if stack is None or stack["hidden"] or stack["collapsed"]:
+                    continue  # not drawn on the page: the card only leaves where it was
+                found.add(rid)
+                if key not in first_pages:
+                    page, _next = read_stack(ctx, field, key)
+                    first_pages[key] = [str(c.id) for c in page]
+                first = first_pages[key]
+                if rid in first:
+                    i = first.index(rid)
+                    after = first[i - 1] if i else None
+                else:  # beyond the first page: where the view's sort puts it
+                    after = previous_id(
+                        placed,
+                        row,
+                        table=table,
+                        actor=actor,
+                        view=view,
+                        where=stack_where(field, key),
+                    )
+                    if after is None or after in first:
+                        after = first[-1] if first else None
+                (card,) = make_cards(
+                    meta, [row], title=title, fields=fields, cover=cover
+                )
+                html = render_to_string(
+                    "views/types/card.html", {**draw, "card": card}
+                ).strip()
+                cards.append({"id": rid, "html": html, "stack": key, "after": after})
+        counts = _counts(ctx, field)
+        return {
+            "cards": cards,
+            "gone": [i for i in ids if i not in found],
+            "counts": {
+                key: {"count": n, "estimated": est} for key, (n, est) in counts.items()
+            },
         }
 
     def cards(self, request, ctx: dict):
