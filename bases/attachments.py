@@ -2,9 +2,10 @@
 
 Files go to the "attachments" storage (Django's storage API: local files under
 NOCO_VAR_DIR/media by default; any backend, e.g. an S3-compatible one, by settings) at
-`attachments/<table id>/<field id>/<file id>/<clean name>`. The cell holds JSON
-[{"id", "name", "size", "mime", "path"}] written through bases.record_services.update_rows, so
-permissions, webhooks and realtime work as for any write.
+`attachments/<table id>/<field id>/<file id>/<clean name>`, and an image's thumbnail
+(bases/thumbnails.py) in that file's folder. The cell holds JSON
+[{"id", "name", "size", "mime", "path", "thumb"}] written through
+bases.record_services.update_rows, so permissions, webhooks and realtime work as for any write.
 
 The server decides the content type from the file's first bytes (`sniff`), never from the
 browser's header or the name; names are cleaned of paths and control characters.
@@ -18,9 +19,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
-from bases import records
+from bases import records, thumbnails
 from bases.models import Field, Table
 from bases.record_services import update_rows
 from bases.table_meta import TableMeta
@@ -132,9 +134,30 @@ def attachments_add(
     return current + added
 
 
+def type_allowed(mime: str, allowed: list[str]) -> bool:
+    """Whether a (sniffed) content type is in NOCO_ATTACHMENT_ALLOWED_TYPES (`image/*` style
+    wildcards; an empty list allows every type)."""
+    if not allowed:
+        return True
+    major = mime.split("/")[0]
+    return any(a == mime or a == f"{major}/*" or a == "*/*" for a in allowed)
+
+
 def check_limits(files: list, current: list | None = None) -> None:
-    """Refuse files over the per-file, per-cell count or per-cell size limits (InvalidInput)."""
+    """Refuse files of a type not allowed, or over the per-file, per-cell count or per-cell
+    size limits (InvalidInput)."""
     current = current or []
+    allowed = [a.strip().lower() for a in settings.NOCO_ATTACHMENT_ALLOWED_TYPES]
+    for upload in files if allowed else ():
+        upload.seek(0)
+        mime = sniff(upload.read(8192))
+        upload.seek(0)
+        if not type_allowed(mime, allowed):
+            raise InvalidInput(
+                f"'{clean_name(upload.name)}' is a file of type {mime}, which is not "
+                f"accepted here (accepted: {', '.join(allowed)}).",
+                code="FILE_TYPE_NOT_ALLOWED",
+            )
     max_size = settings.NOCO_ATTACHMENT_MAX_SIZE
     if len(current) + len(files) > settings.NOCO_ATTACHMENT_MAX_FILES:
         raise InvalidInput(
@@ -170,25 +193,53 @@ def attachments_store(
             upload.seek(0)
             file_id = secrets.token_urlsafe(12)
             name = clean_name(upload.name)
+            mime = sniff(head)
             path = store.save(path_for(table, field, file_id, name), upload)
-            added.append(
-                {
-                    "id": file_id,
-                    "name": name,
-                    "size": upload.size,
-                    "mime": sniff(head),
-                    "path": path,
-                }
-            )
+            entry = {
+                "id": file_id,
+                "name": name,
+                "size": upload.size,
+                "mime": mime,
+                "path": path,
+            }
+            added.append(entry)
+            if mime in thumbnails.THUMB_TYPES:
+                entry["thumb"] = _store_thumbnail(
+                    store, table.pk, field.pk, entry, upload
+                )
     except Exception:
         discard(added)
         raise
     return added
 
 
+def _store_thumbnail(store, table_id, field_id, entry: dict, fileobj) -> bool:
+    """Make and store the thumbnail of an image; False when it has none (see thumbnails)."""
+    data = thumbnails.make_thumbnail(fileobj)
+    if data is None:
+        return False
+    store.save(
+        thumbnails.thumb_path(table_id, field_id, entry["id"]), ContentFile(data)
+    )
+    return True
+
+
+def _thumb_of(entry: dict) -> str | None:
+    """The thumbnail path of a stored entry (its folder, from its own path)."""
+    path = str(entry.get("path") or "")
+    parts = path.split("/")
+    if len(parts) != 5 or parts[0] != "attachments" or parts[3] != entry.get("id"):
+        return None
+    return thumbnails.thumb_path(parts[1], parts[2], parts[3])
+
+
 def discard(entries: list) -> None:
+    store = storage()
     for entry in entries:
-        storage().delete(entry["path"])
+        store.delete(entry["path"])
+        thumb = _thumb_of(entry)
+        if thumb and entry.get("thumb"):
+            store.delete(thumb)
 
 
 def _key(table: Table, record_id, actor: Actor) -> dict:
@@ -214,6 +265,8 @@ def attachment_remove(
     for entry in current:
         if entry.get("id") == file_id and _expected(table, field, entry):
             storage().delete(entry["path"])
+            # A thumbnail may exist whatever the entry says (made lazily for older files).
+            storage().delete(thumbnails.thumb_path(table.pk, field.pk, entry["id"]))
     return kept
 
 
@@ -227,20 +280,75 @@ def _expected(table: Table, field: Field, entry: dict) -> bool:
 
 
 def attachment_open(
-    *, actor: Actor, table: Table, record_id, field_id: str, file_id: str
+    *,
+    actor: Actor,
+    table: Table,
+    record_id,
+    field_id: str,
+    file_id: str,
+    thumb: bool = False,
 ) -> Served:
-    """The file to serve, after the same checks as reading the cell (404 when the row, the
-    field or the file is not the actor's to see)."""
+    """The file to serve (its thumbnail with `thumb` when it has one), after the same checks
+    as reading the cell (404 when the row, the field or the file is not the actor's to see)."""
     field = _attachment_field(table, field_id, actor)
-    for entry in _cell(table, record_id, field, actor):
-        if entry.get("id") == file_id and _expected(table, field, entry):
-            try:
-                handle = storage().open(entry["path"], "rb")
-            except (FileNotFoundError, OSError):
-                break
-            # The type is decided again from the stored bytes: an entry's `mime` may have
-            # been rewritten through the API.
-            mime = sniff(handle.read(8192))
-            handle.seek(0)
-            return Served({**entry, "mime": mime}, handle, mime in INLINE_TYPES)
+    return serve_entry(
+        table, field, _cell(table, record_id, field, actor), file_id, thumb=thumb
+    )
+
+
+def serve_entry(
+    table: Table, field: Field, cell: list, file_id: str, *, thumb: bool = False
+) -> Served:
+    """The file `file_id` of a cell the caller has already been allowed to read."""
+    for entry in cell:
+        if not (
+            isinstance(entry, dict)
+            and entry.get("id") == file_id
+            and _expected(table, field, entry)
+        ):
+            continue
+        if thumb and entry.get("thumb") is not False:
+            served = _open_thumbnail(table, field, entry)
+            if served is not None:
+                return served
+        try:
+            handle = storage().open(entry["path"], "rb")
+        except (FileNotFoundError, OSError):
+            break
+        # The type is decided again from the stored bytes: an entry's `mime` may have
+        # been rewritten through the API.
+        mime = sniff(handle.read(8192))
+        handle.seek(0)
+        return Served({**entry, "mime": mime}, handle, mime in INLINE_TYPES)
     raise NotFound("File not found.", code="FILE_NOT_FOUND")
+
+
+def _open_thumbnail(table: Table, field: Field, entry: dict) -> Served | None:
+    """The entry's thumbnail; made now for an image stored before thumbnails existed (or
+    whose thumbnail went missing). None when the file is no image it can be made of."""
+    store = storage()
+    path = thumbnails.thumb_path(table.pk, field.pk, entry["id"])
+    stem = str(entry.get("name") or "file").rpartition(".")[0] or "file"
+    served = {**entry, "mime": "image/webp", "name": f"{stem}.webp"}
+    try:
+        handle = store.open(path, "rb")
+    except (FileNotFoundError, OSError):
+        handle = None
+    if handle is not None:
+        if sniff(handle.read(16)) == "image/webp":
+            handle.seek(0)
+            return Served(served, handle, True)
+        handle.close()
+        return None
+    try:
+        with store.open(entry["path"], "rb") as original:
+            if sniff(original.read(8192)) not in thumbnails.THUMB_TYPES:
+                return None
+            data = thumbnails.make_thumbnail(original)
+    except (FileNotFoundError, OSError):
+        return None
+    if data is None:
+        return None
+    if not store.exists(path):  # two first views at once: the first one's file is kept
+        store.save(path, ContentFile(data))
+    return Served(served, ContentFile(data), True)

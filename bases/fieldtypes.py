@@ -303,7 +303,7 @@ class JSONType(FieldType):
 
 
 class Attachment(FieldType):
-    """Files of a cell, stored as JSON text: [{"id", "name", "size", "mime", "path"}].
+    """Files of a cell, stored as JSON text: [{"id", "name", "size", "mime", "path", "thumb"}].
 
     The files themselves live in the "attachments" storage (bases/attachments.py), which is
     the only writer of entries; written values are checked for shape here, and a file is
@@ -339,6 +339,10 @@ class Attachment(FieldType):
             }
             if not self._id.match(entry["id"]) or not isinstance(entry["size"], int):
                 raise InvalidInput("an attachment needs an `id` and an integer `size`")
+            if isinstance(item.get("thumb"), bool):
+                # Whether the upload made a thumbnail (bases/thumbnails.py); absent on
+                # files stored before thumbnails existed.
+                entry["thumb"] = item["thumb"]
             out.append(entry)
         return out
 

@@ -47,3 +47,74 @@ def persistent_secret(name: str) -> str:
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def attachments_storage(media_root: str, environ=None) -> dict:
+    """The "attachments" entry of STORAGES, chosen by NOCO_STORAGE (`local` or `s3`).
+
+    `s3` stores files in an S3-compatible bucket with django-storages (the optional extra:
+    `pip install -e '.[s3]'`); selecting it without the package installed stops the start with
+    a message saying so, rather than failing at the first upload. NOCO_ATTACHMENTS_STORAGE (a
+    storage class path) still selects any other backend, configured by its own settings.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    environ = os.environ if environ is None else environ
+
+    def read(name: str) -> str | None:
+        value = environ.get(name)
+        return None if value in (None, "") else value
+
+    kind = (read("NOCO_STORAGE") or "local").strip().lower()
+    custom = read("NOCO_ATTACHMENTS_STORAGE")
+    if kind == "local":
+        if custom:
+            return {"BACKEND": custom, "OPTIONS": {}}
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": media_root, "base_url": None},
+        }
+    if kind != "s3":
+        raise ImproperlyConfigured(
+            f"NOCO_STORAGE={kind!r}: use 'local' (files under NOCO_MEDIA_DIR) or 's3'."
+        )
+    if custom:
+        raise ImproperlyConfigured(
+            "Set NOCO_STORAGE=s3 or NOCO_ATTACHMENTS_STORAGE, not both."
+        )
+    import importlib.util
+
+    missing = [m for m in ("storages", "boto3") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ImproperlyConfigured(
+            "NOCO_STORAGE=s3 needs django-storages with boto3, which are not installed "
+            f"({', '.join(missing)} missing): pip install -e '.[s3]'"
+        )
+    bucket = read("NOCO_S3_BUCKET")
+    if not bucket:
+        raise ImproperlyConfigured("NOCO_STORAGE=s3 needs NOCO_S3_BUCKET.")
+    options = {
+        "bucket_name": bucket,
+        # Files are served by the platform's own access-checked view, never by bucket URLs:
+        # objects stay private, and a name already taken is never overwritten.
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
+    for name, key in (
+        ("NOCO_S3_ENDPOINT_URL", "endpoint_url"),
+        ("NOCO_S3_REGION", "region_name"),
+        ("NOCO_S3_ACCESS_KEY_ID", "access_key"),
+        ("NOCO_S3_SECRET_ACCESS_KEY", "secret_key"),
+        ("NOCO_S3_PREFIX", "location"),
+        ("NOCO_S3_ADDRESSING_STYLE", "addressing_style"),
+    ):
+        value = read(name)
+        if value:
+            options[key] = value.strip("/") if key == "location" else value
+    if bool(options.get("access_key")) != bool(options.get("secret_key")):
+        raise ImproperlyConfigured(
+            "Set both NOCO_S3_ACCESS_KEY_ID and NOCO_S3_SECRET_ACCESS_KEY, or neither "
+            "(boto3's own credential chain: AWS_* variables, instance roles)."
+        )
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

@@ -1,16 +1,19 @@
-"""Attachment cells over HTTP: a cell's files panel (list, thumbnails, upload, remove) and the
-download of one file. Logic and checks are in bases/attachments.py.
+"""Attachment cells over HTTP: a cell's files panel (list, thumbnails, upload, remove), the
+grid cell's upload (files dropped on it), and the download of one file or its thumbnail.
+Logic and checks are in bases/attachments.py: every upload goes through `attachments_add`.
 
 Files are served with `X-Content-Type-Options: nosniff`, a content type the server decided
 from the bytes, and `Content-Disposition: attachment` except for safe raster images (PNG,
-JPEG, GIF, WebP), which may show inline (thumbnails). SVG and HTML are always downloads. A
-file of a row, field or table the caller cannot see answers 404.
+JPEG, GIF, WebP), which may show inline. `?thumb=1` serves an image's WebP thumbnail
+(bases/thumbnails.py) instead, after the same checks; a file without one is served as itself.
+SVG and HTML are always downloads. A file of a row, field or table the caller cannot see
+answers 404.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
@@ -66,7 +69,9 @@ def _panel(request, table, record_id, field_id, *, error="", status=200):
             "files": [
                 {
                     **f,
-                    "image": f.get("mime") in attachments.INLINE_TYPES,
+                    # An image whose thumbnail could not be made shows as a file.
+                    "image": f.get("mime") in attachments.INLINE_TYPES
+                    and f.get("thumb") is not False,
                     "ext": _ext(f.get("name") or ""),
                 }
                 for f in files
@@ -102,6 +107,40 @@ def attachments_panel(
             )
         return _changed(_panel(request, table, record_id, field_id))
     return _panel(request, table, record_id, field_id)
+
+
+def grid_cell_upload(
+    request: HttpRequest, table, record_id: str, field
+) -> HttpResponse:
+    """Files dropped on a grid cell, or added from its popup: POST `files` to the cell
+    endpoint (views/grid_edit.cell routes attachment cells here).
+
+    The same service as the files panel, so the same permission and limit checks. Answers the
+    cell's new <td>; a refusal answers {"error", "message"} with its status (400 a limit,
+    403 no right to edit, 404 a row or field the caller cannot see), and nothing is stored.
+    """
+    from views.grid import cell_flag, writable
+    from views.grid_cells import cell_td, files_url, grid_cell
+
+    actor = _actor(request)
+    try:
+        files = attachments.attachments_add(
+            actor=actor,
+            table=table,
+            record_id=record_id,
+            field_id=field.id,
+            files=request.FILES.getlist("files"),
+        )
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    meta = TableMeta.of(table, actor=actor)
+    cell = grid_cell(
+        field,
+        files,
+        editable=cell_flag(field, meta, table_writable=writable(request, table)),
+        file_url=files_url(table, record_id, field),
+    )
+    return HttpResponse(cell_td(cell))
 
 
 @login_required
@@ -141,7 +180,13 @@ def attachment_file(
         record_id=record_id,
         field_id=field_id,
         file_id=file_id,
+        thumb=request.GET.get("thumb") == "1",
     )
+    return file_response(served)
+
+
+def file_response(served: attachments.Served) -> FileResponse:
+    """A stored file (or thumbnail) with the headers every attachment download carries."""
     response = FileResponse(
         served.file,
         as_attachment=not served.inline,

@@ -26,7 +26,7 @@ from bases.query.params import view_fields
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import Actor, can, require
 from views.forms import ColumnForm
-from views.grid_cells import GridRow, grid_cell, is_editable
+from views.grid_cells import GridRow, can_upload, files_url, grid_cell, is_editable
 from views.models import View
 
 WINDOW = 100  # rows per window (one request)
@@ -53,6 +53,7 @@ TYPE_ICONS = {
     "PhoneNumber": "☏",
     "JSON": "{}",
     "LinkToAnotherRecord": "⇄",
+    "Attachment": "◫",
 }
 # A first width that suits the type; dragging a column's edge saves its own.
 TYPE_WIDTHS = {
@@ -134,7 +135,8 @@ def grid_rows(meta, columns, rows, *, start: int = 0, editable: bool) -> list[Gr
     from permissions.comments import comment_counts
 
     pk = meta.pk
-    flags = [is_editable(f, meta, table_writable=editable) for f in columns]
+    flags = [cell_flag(f, meta, table_writable=editable) for f in columns]
+    files = [f.uidt == "Attachment" for f in columns]
     ids = [
         meta.record_id([row.get(f.title) for f in pk]) if pk else None for row in rows
     ]
@@ -142,13 +144,25 @@ def grid_rows(meta, columns, rows, *, start: int = 0, editable: bool) -> list[Gr
     out = []
     for i, (row, record_id) in enumerate(zip(rows, ids, strict=True)):
         cells = [
-            grid_cell(f, row.get(f.title), editable=ok)
-            for f, ok in zip(columns, flags, strict=True)
+            grid_cell(
+                f,
+                row.get(f.title),
+                editable=ok,
+                file_url=files_url(meta.table, record_id, f) if is_file else None,
+            )
+            for f, ok, is_file in zip(columns, flags, files, strict=True)
         ]
         out.append(
             GridRow(record_id, start + i + 1, cells, counts.get(str(record_id), 0))
         )
     return out
+
+
+def cell_flag(field, meta, *, table_writable: bool) -> bool:
+    """Whether a column's cells take the user's changes: typed values, or dropped files."""
+    return is_editable(field, meta, table_writable=table_writable) or can_upload(
+        field, meta, table_writable=table_writable
+    )
 
 
 def read_fields(meta, columns) -> str:
@@ -195,6 +209,9 @@ def _layout(view: View, columns) -> dict:
 def _column_json(field, editable: bool) -> dict:
     o = field.options or {}
     out = {"id": field.id, "title": field.title, "uidt": field.uidt, "edit": editable}
+    if field.uidt == "Attachment":
+        # Files are dropped or added from the cell's popup, never typed, pasted or cleared.
+        out["edit"], out["files"] = False, editable
     if field.uidt in ("SingleSelect", "MultiSelect"):
         out["choices"] = [
             {"title": c.get("title"), "color": c.get("color", "#eeeeee")}
@@ -242,7 +259,7 @@ def table_page(
     except DomainError as exc:
         error = exc
     layout = _layout(view, columns)
-    flags = [is_editable(f, meta, table_writable=can_edit) for f in columns]
+    flags = [cell_flag(f, meta, table_writable=can_edit) for f in columns]
     header = [
         {
             "field": f,
@@ -280,6 +297,9 @@ def table_page(
         and not table.read_only_reason,
         "hasPk": bool(meta.pk),
         "q": q,
+        # The browser refuses a file over the size limit before sending it; the server
+        # checks every limit again (bases/attachments.check_limits).
+        "fileMaxSize": settings.NOCO_ATTACHMENT_MAX_SIZE,
     }
     group_by = []
     try:

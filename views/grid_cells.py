@@ -11,17 +11,37 @@ import datetime as dt
 import decimal
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape as _escape
+from urllib.parse import quote
 
 from django.utils.safestring import SafeString, mark_safe
 
-# Field types the grid never edits in a cell (links have their own picker).
-READ_ONLY_UIDTS = {"ID", "SpecificDBType", "Attachment"}  # files: expanded row
+# Field types the grid never edits as text in a cell (links have their own picker, files
+# their own popup and drop target: `can_upload`).
+READ_ONLY_UIDTS = {"ID", "SpecificDBType", "Attachment"}
+# Raster types shown as thumbnails (bases/thumbnails.THUMB_TYPES; not imported, to keep
+# Pillow out of the grid's import path).
+THUMB_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+ATTACHMENTS_SHOWN = 5  # files drawn in a cell; "+N" for the rest
 NUMERIC_UIDTS = {"Number", "Rating", "Decimal", "Currency", "Percent", "Duration"}
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹"}
 SAFE_URL = re.compile(r"^(https?|ftp)://|^mailto:", re.IGNORECASE)
 DISPLAY_LIMIT = 300  # characters of long text kept in a cell's display
+
+
+def files_url(table, record_id, field) -> Callable[[dict], str] | None:
+    """entry -> the URL that serves it (views/attachment_pages.py, access-checked), for the
+    thumbnails of one attachment cell. Built from strings: 2,500 reverse() calls per window
+    would cost the grid its speed target."""
+    if record_id is None:
+        return None
+    prefix = (
+        f"/bases/{table.base_id}/tables/{table.pk}/attachments/"
+        f"{quote(str(record_id), safe='')}/{field.id}/"
+    )
+    return lambda entry: prefix + quote(str(entry.get("id") or ""), safe="")
 
 
 def escape(text) -> str:
@@ -99,6 +119,16 @@ def is_editable(field, meta, *, table_writable: bool) -> bool:
     )
 
 
+def can_upload(field, meta, *, table_writable: bool) -> bool:
+    """An attachment cell the user may drop files on (or add files to from its popup)."""
+    return (
+        field.uidt == "Attachment"
+        and table_writable
+        and field.id not in meta.read_only
+        and bool(field.column_name)
+    )
+
+
 def raw_text(field, value) -> str:
     """The text an editor starts from and Ctrl+C copies; saving it back gives the same value."""
     if value is None:
@@ -167,8 +197,37 @@ def _number(field, value) -> str:
     return escape(f"{number:f}")
 
 
-def display_html(field, value) -> str:
-    """A value as the cell shows it (escaped HTML)."""
+def attachments_html(value, file_url=None) -> str:
+    """An attachment cell: a thumbnail per image, a chip per other file (or per image when
+    `file_url`, entry -> the URL serving it, is not given). An image whose thumbnail could not
+    be made (a hostile or broken file) shows as a chip: its original is never put in an <img>
+    here."""
+    files = [f for f in value if isinstance(f, dict)] if isinstance(value, list) else []
+    parts = []
+    for f in files[:ATTACHMENTS_SHOWN]:
+        name = f.get("name") or "file"
+        if file_url and f.get("mime") in THUMB_TYPES and f.get("thumb") is not False:
+            parts.append(
+                format_html(
+                    '<img class="att-mini" src="{}?thumb=1" alt="" title="{}"'
+                    ' loading="lazy" draggable="false">'
+                    '<span class="visually-hidden">{}</span>',
+                    file_url(f),
+                    name,
+                    name,
+                )
+            )
+        else:
+            parts.append(_chip(name, "#eef2f7"))
+    more = len(files) - ATTACHMENTS_SHOWN
+    if more > 0:
+        parts.append(f'<span class="att-more">+{more}</span>')
+    return "".join(parts)
+
+
+def display_html(field, value, file_url=None) -> str:
+    """A value as the cell shows it (escaped HTML). `file_url` (attachment fields): entry ->
+    the access-checked URL of that file, to show images as thumbnails."""
     uidt = field.uidt
     if uidt == "Checkbox":  # an empty checkbox shows as unchecked, ready for its click
         return (
@@ -204,12 +263,7 @@ def display_html(field, value) -> str:
             return ""
         return _chip(f"{count} linked", "#e8ecf8")
     if uidt == "Attachment":
-        files = value if isinstance(value, list) else []
-        return "".join(
-            _chip(f.get("name", "file"), "#eef2f7")
-            for f in files[:5]
-            if isinstance(f, dict)
-        ) + (f" +{len(files) - 5}" if len(files) > 5 else "")
+        return attachments_html(value, file_url)
     if uidt == "JSON":
         return format_html(
             '<code class="json">{}</code>',
@@ -220,13 +274,14 @@ def display_html(field, value) -> str:
     return escape(raw_text(field, value)[:DISPLAY_LIMIT])
 
 
-def grid_cell(field, value, *, editable: bool) -> GridCell:
+def grid_cell(field, value, *, editable: bool, file_url=None) -> GridCell:
+    """`editable`: typed into, or for an attachment cell, files may be added (can_upload)."""
     css = f" t-{field.uidt}"
     if not editable and field.uidt != "LinkToAnotherRecord":
         css += " ro"
     return GridCell(
         field.id,
-        mark_safe(display_html(field, value)),  # noqa: S308 - escaped by display_html
+        mark_safe(display_html(field, value, file_url)),  # noqa: S308 - escaped there
         raw_text(field, value),
         css,
     )

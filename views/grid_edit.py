@@ -22,6 +22,7 @@ from nocoplatform.errors import DomainError, Forbidden, InvalidInput
 from permissions.checks import can
 from views.grid import (
     _actor,
+    cell_flag,
     current_view,
     grid_columns,
     grid_rows,
@@ -33,6 +34,7 @@ from views.grid import (
 from views.grid_cells import (
     cell_td,
     display_html,
+    files_url,
     grid_cell,
     is_editable,
     raw_text,
@@ -109,6 +111,11 @@ def cell(
     editable = is_editable(field, meta, table_writable=True)
     ctx = {"base_id": base_id, "table": table, "record_id": record_id, "field": field}
     from_grid = "X-Grid-Editor" in request.headers
+    if request.method == "POST" and field.uidt == "Attachment":
+        # Files dropped on the cell or added from its popup (multipart `files`).
+        from views.attachment_pages import grid_cell_upload
+
+        return grid_cell_upload(request, table, record_id, field)
     if request.method == "POST":
         grid_table(request, base_id, table_id, operation="records.update")
         if not editable or field.uidt == "LinkToAnotherRecord":
@@ -134,7 +141,12 @@ def cell(
     )
     value = row.get(field.title)
     if from_grid:
-        c = grid_cell(field, value, editable=can_edit and editable)
+        c = grid_cell(
+            field,
+            value,
+            editable=cell_flag(field, meta, table_writable=can_edit),
+            file_url=files_url(table, record_id, field),
+        )
         return HttpResponse(cell_td(c))
     if request.GET.get("edit") and editable:
         grid_table(request, base_id, table_id, operation="records.update")

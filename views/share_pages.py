@@ -12,15 +12,23 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from bases import records
+from bases import attachments, records
+from bases.crypto import decrypt_json, encrypt_json
+from bases.table_meta import TableMeta
 from nocoplatform.errors import DomainError, NotFound
 from permissions.checks import can
 from views import filters, shares
+from views.attachment_pages import file_response
 from views.grid_cells import display_html, raw_text
 from views.models import View, ViewShare
 from views.toolbar import _actor, _load
@@ -176,7 +184,24 @@ class _Visit:
         )
 
     def cells(self, row: dict) -> list[str]:
-        return [display_html(f, row.get(f.title)) for f in self.fields]
+        """A row's cells as HTML; images of attachment cells as thumbnails (their URLs
+        need the row's key: read along by `page`, and by the live updates' reads)."""
+        meta = getattr(self, "meta", None) or TableMeta.of(self.table, actor=self.actor)
+        values = [row.get(f.title) for f in meta.pk]
+        record_id = meta.record_id(values) if values and None not in values else None
+        out = []
+        for f in self.fields:
+            file_url = None
+            if f.uidt == "Attachment" and record_id is not None:
+                file_url = self._file_url(record_id, f)
+            out.append(display_html(f, row.get(f.title), file_url))
+        return out
+
+    def _file_url(self, record_id, field):
+        prefix = f"/s/{self.share.token}/files/"
+        return lambda entry: (
+            prefix + file_ref(self.share, record_id, field.id, entry.get("id"))
+        )
 
     def query_string(self, **extra) -> str:
         p = {"q": self.q, "sort": self.sort}
@@ -311,3 +336,71 @@ def shared_view_csv(request: HttpRequest, token: str) -> HttpResponse:
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --------------------------------------------------------------------------------------------
+# Thumbnails of attachment cells
+
+
+def file_ref(share: ViewShare, record_id, field_id: str, file_id) -> str:
+    """An opaque, unforgeable name for one file of one row of a shared view: encrypted, so
+    the row's key (perhaps a field the view hides) is never shown to visitors."""
+    return encrypt_json(
+        {"s": share.pk, "r": str(record_id), "f": field_id, "i": str(file_id)}
+    )
+
+
+def shared_view_file(request: HttpRequest, token: str, ref: str) -> HttpResponse:
+    """The thumbnail of an image in a shared view's attachment cell.
+
+    Checked again on every request: the link and its password, the field still shown, the
+    row still in the view's filter (a row that left it is 404), the file still in the cell.
+    Only pictures are served (images without a thumbnail as themselves); other files are
+    not reachable from a shared view.
+    """
+    share = _share_or_404(token)
+    if share is None or not shares.is_unlocked(request, share):
+        return HttpResponseNotFound()
+    try:
+        data = decrypt_json(ref)
+        record_id, field_id, file_id = data["r"], data["f"], data["i"]
+        if data["s"] != share.pk:
+            raise ValueError("another link's file")
+    except (ValueError, KeyError, TypeError):
+        return HttpResponseNotFound()
+    fields = shares.shown_fields(share)
+    field = next((f for f in fields if f.id == field_id), None)
+    if field is None or field.uidt != "Attachment":
+        return HttpResponseNotFound()
+    keyed = shares.key_actor(share, fields)
+    table = share.view.table
+    meta = TableMeta.of(table, actor=keyed)
+    try:
+        values = meta.parse_record_id(record_id)
+        where = filters.tree_to_where(
+            {
+                "type": "group",
+                "logic": "and",
+                "children": [
+                    {"type": "condition", "field": f.id, "op": "eq", "value": str(v)}
+                    for f, v in zip(meta.pk, values, strict=True)
+                ],
+            }
+        )
+        page = records.list_records(
+            table,
+            {"fields": field.id, "where": where, "limit": "1"},
+            actor=keyed,
+            view=share.view,
+        )
+        if not page.rows:
+            raise NotFound("Row not found.")
+        served = attachments.serve_entry(
+            table, field, page.rows[0].get(field.title) or [], file_id, thumb=True
+        )
+    except (DomainError, ValueError):
+        return HttpResponseNotFound()
+    if not served.inline:
+        served.file.close()
+        return HttpResponseNotFound()
+    return file_response(served)

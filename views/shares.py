@@ -151,6 +151,18 @@ def share_actor(share: ViewShare, fields: list[Field] | None = None) -> Actor:
     )
 
 
+def key_actor(share: ViewShare, fields: list[Field]) -> Actor:
+    """The visitor's actor plus the table's key: for server-side reads that must tell rows
+    apart (the thumbnails of attachment cells), never for what a visitor names or sees."""
+    meta = TableMeta.of(share.view.table, actor=creator_actor(share))
+    base = share_actor(share, fields)
+    return Actor(
+        user=base.user,
+        fields=base.fields | {f.id for f in meta.pk},
+        operations=SHARE_READ,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Passwords
 

@@ -214,6 +214,11 @@ urlpatterns = [
     ),
     path("s/<str:token>/", share_pages.shared_view, name="shared_view"),
     path("s/<str:token>/csv", share_pages.shared_view_csv, name="shared_view_csv"),
+    path(
+        "s/<str:token>/files/<str:ref>",
+        share_pages.shared_view_file,
+        name="shared_view_file",
+    ),
     # Form views (views/form_view.py, views/form_pages.py): the builder, the public form and
     # its link-field search.
     path(

@@ -242,28 +242,28 @@ NOCO_FORM_RATE_LIMIT = env.get_int("NOCO_FORM_RATE_LIMIT", 20)
 NOCO_FORM_RATE_WINDOW = env.get_int("NOCO_FORM_RATE_WINDOW", 3600)
 
 # Attachment files (bases/attachments.py): limits, and where they are stored. The
-# "attachments" storage is local files under var/media by default; set
-# NOCO_ATTACHMENTS_STORAGE to another Django storage class (e.g. django-storages'
-# "storages.backends.s3.S3Storage", installed separately and configured by its own settings).
+# "attachments" storage is local files under var/media by default, an S3-compatible bucket
+# with NOCO_STORAGE=s3 (env.attachments_storage), or any Django storage class named by
+# NOCO_ATTACHMENTS_STORAGE.
 NOCO_ATTACHMENT_MAX_SIZE = env.get_int("NOCO_ATTACHMENT_MAX_SIZE", 10 * 1024 * 1024)
 NOCO_ATTACHMENT_MAX_FILES = env.get_int("NOCO_ATTACHMENT_MAX_FILES", 10)
 NOCO_ATTACHMENT_MAX_CELL_SIZE = env.get_int(
     "NOCO_ATTACHMENT_MAX_CELL_SIZE", 50 * 1024 * 1024
 )
+# Content types accepted (as the server decides them from the bytes, bases/attachments.sniff;
+# `image/*` wildcards); empty: any file.
+NOCO_ATTACHMENT_ALLOWED_TYPES = env.get_list("NOCO_ATTACHMENT_ALLOWED_TYPES", [])
+# Images with more pixels than this get no thumbnail (bases/thumbnails.py): decoding them
+# would take too much memory (a decompression bomb is a small file with a huge canvas).
+NOCO_ATTACHMENT_THUMB_MAX_PIXELS = env.get_int(
+    "NOCO_ATTACHMENT_THUMB_MAX_PIXELS", 50_000_000
+)
 MEDIA_ROOT = env.get("NOCO_MEDIA_DIR") or str(VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "attachments": {
-        "BACKEND": env.get(
-            "NOCO_ATTACHMENTS_STORAGE", "django.core.files.storage.FileSystemStorage"
-        ),
-        "OPTIONS": (
-            {"location": MEDIA_ROOT, "base_url": None}
-            if not env.get("NOCO_ATTACHMENTS_STORAGE")
-            else {}
-        ),
-    },
+    # Local files (default) or an S3-compatible bucket: NOCO_STORAGE, see env.py.
+    "attachments": env.attachments_storage(MEDIA_ROOT),
 }
 # Uploads larger than this go to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

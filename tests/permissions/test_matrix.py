@@ -121,6 +121,31 @@ def _victim_share(w, who):
     return {"share": share, "view": share.view}
 
 
+def _victim_shared_file(w, who):
+    """A shared view of clients whose first row holds an image, and that file's reference."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bases.attachments import attachments_add
+    from tests.images import image_bytes
+    from views.share_pages import file_ref
+
+    v = _victim_share(w, who)
+    table = w.table("clients")
+    field = table.fields.filter(
+        uidt="Attachment"
+    ).first() or schema_services.field_create(
+        actor=SYSTEM, table=table, data={"title": "files", "uidt": "Attachment"}
+    )
+    added = attachments_add(
+        actor=SYSTEM,
+        table=table,
+        record_id=1,
+        field_id=field.pk,
+        files=[SimpleUploadedFile(f"f{_n()}.png", image_bytes())],
+    )
+    return {**v, "ref": file_ref(v["share"], 1, field.pk, added[-1]["id"])}
+
+
 def _victim_form(w, who):
     from views.shares import share_enable
 
@@ -949,6 +974,15 @@ CASES = [
         lambda w, v: f"/s/{v['share'].token}/csv",
         "anyone",
         victim=_victim_share,
+        api=False,
+    ),
+    # Thumbnails of a shared view's attachment cells: tests/shares/test_shared_attachments.py.
+    Case(
+        "shared_view_file",
+        "GET",
+        lambda w, v: f"/s/{v['share'].token}/files/{v['ref']}?thumb=1",
+        "anyone",
+        victim=_victim_shared_file,
         api=False,
     ),
     Case(

@@ -12,10 +12,13 @@ from bases.demo import create_demo_base
 from bases.record_services import update_rows
 from permissions.checks import SYSTEM
 from permissions.services import field_rule_set, membership_create
+from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A real image: one whose bytes only start like a PNG gets no thumbnail (tests/bases/
+# test_thumbnails.py) and shows as a file.
+PNG = image_bytes()
 HTML = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>x</script></svg>'
 
@@ -275,3 +278,27 @@ def test_external_databases_added_or_picked_column(request, kind, actor, web):
         assert entry["name"] == "a.txt" and entry["mime"] == "text/plain"
         got = web.get(f"{panel_url(table, field)}/{entry['id']}")
         assert b"".join(got.streaming_content) == b"hello"
+
+
+@pytest.mark.parametrize(
+    "mime, allowed, ok",
+    [
+        ("text/html", [], True),
+        ("image/svg+xml", ["image/png", "image/jpeg"], False),
+        ("image/svg+xml", ["image/*"], True),
+        ("application/pdf", ["image/*", "application/pdf"], True),
+        ("application/zip", ["image/*", "application/pdf"], False),
+        ("text/plain", ["*/*"], True),
+    ],
+)
+def test_accepted_types(mime, allowed, ok):
+    assert attachments.type_allowed(mime, allowed) is ok
+
+
+def test_the_files_panel_refuses_a_type_not_accepted(
+    web, clients, files_field, settings
+):
+    settings.NOCO_ATTACHMENT_ALLOWED_TYPES = ["image/*"]
+    r = upload(web, clients, files_field, SimpleUploadedFile("a.txt", b"text"))
+    assert r.status_code == 400 and "not accepted here" in r.content.decode()
+    assert cell(clients, files_field) == []

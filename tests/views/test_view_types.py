@@ -6,6 +6,7 @@ change nothing.
 """
 
 import datetime as dt
+import io
 
 import pytest
 
@@ -491,17 +492,19 @@ def test_stack_names_with_commas_and_parentheses(web, owner, demo):
 
 
 def test_gallery_cover_from_an_attachment_field(web, owner, projects):
-    """An attachment field can be the gallery's cover: its first image, served through the
-    attachment view (with its access checks); a non-image gives no cover."""
+    """An attachment field can be the gallery's cover: its first image's thumbnail, served
+    through the attachment view (with its access checks); a non-image, or an image too
+    broken to make a thumbnail of, gives no cover."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from bases import schema_services
     from bases.attachments import attachments_add
+    from tests.images import image_bytes
 
     photos = schema_services.field_create(
         actor=owner, table=projects, data={"title": "photos", "uidt": "Attachment"}
     )
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    png = image_bytes(600, 400)
     attachments_add(
         actor=owner,
         table=projects,
@@ -529,6 +532,20 @@ def test_gallery_cover_from_an_attachment_field(web, owner, projects):
     )
     assert prefix in page
     src = prefix + page.split(prefix)[1].split('"')[0]
+    assert src.endswith("?thumb=1")
     served = web.get(src)
-    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert served.status_code == 200 and served["Content-Type"] == "image/webp"
+    from PIL import Image
+
+    thumb = Image.open(io.BytesIO(b"".join(served.streaming_content)))
+    assert thumb.size == (256, 171)
     assert f"/attachments/2/{photos.pk}/" not in page  # a text file is no cover
+    attachments_add(
+        actor=owner,
+        table=projects,
+        record_id=3,
+        field_id=photos.pk,
+        files=[SimpleUploadedFile("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)],
+    )
+    page = web.get(page_url(view)).content.decode()
+    assert f"/attachments/3/{photos.pk}/" not in page  # no thumbnail, no cover

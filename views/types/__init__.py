@@ -65,20 +65,20 @@ def _url_cover(field, value, table=None, record_id=None) -> str | None:
 # uidt -> function(field, value) -> an image URL or None. The attachment field type adds its
 # own entry (register_cover("Attachment", fn)): the first image of the cell.
 def _attachment_cover(field, value, table=None, record_id=None) -> str | None:
-    """The cell's first image (PNG, JPEG, GIF, WebP), served through the attachment view with
-    its access checks; other files give no cover."""
-    from django.urls import reverse
-
-    from bases.attachments import INLINE_TYPES
+    """The thumbnail of the cell's first image (PNG, JPEG, GIF, WebP), served through the
+    attachment view with its access checks; other files, and images whose thumbnail could
+    not be made (hostile or broken files), give no cover."""
+    from views.grid_cells import THUMB_TYPES, files_url
 
     if table is None or record_id is None or not isinstance(value, list):
         return None
     for entry in value:
-        if isinstance(entry, dict) and entry.get("mime") in INLINE_TYPES:
-            return reverse(
-                "attachment_file",
-                args=[table.base_id, table.pk, record_id, field.id, entry.get("id")],
-            )
+        if (
+            isinstance(entry, dict)
+            and entry.get("mime") in THUMB_TYPES
+            and entry.get("thumb") is not False
+        ):
+            return files_url(table, record_id, field)(entry) + "?thumb=1"
     return None
 
 

@@ -1,5 +1,6 @@
 import { el } from "./util.js";
 import { Pickers } from "./pickers.js";
+import { Files } from "./files.js";
 
 // Cell editing: an editor per field type inside the cell, saves through the cell endpoint
 // (one cell) or the range endpoint (paste, clear, undo/redo), and the undo stack.
@@ -72,6 +73,7 @@ export class Editing {
     this.editing = null; // {r, c, td, input, original, kind}
     this.undoStack = [];
     this.redoStack = [];
+    this.bindDrops();
   }
 
   editableAt(c) {
@@ -88,6 +90,11 @@ export class Editing {
     if (!td || !col) return;
     if (col.uidt === "LinkToAnotherRecord") {
       if (g.rowId(r) !== null) this.openLinks(r, c, td);
+      return;
+    }
+    if (col.uidt === "Attachment") {
+      // Everyone may look at the files; those who may edit also add and remove them.
+      this.openFiles(r, c, td);
       return;
     }
     if (!col.edit) {
@@ -178,6 +185,10 @@ export class Editing {
   cancel() {
     const e = this.editing;
     if (!e) return;
+    if (e.close) {
+      e.close(); // a popup (links, files) saves as it goes: closing is all there is
+      return;
+    }
     this.editing = null;
     e.td.className = e.original.cls;
     e.td.innerHTML = e.original.html;
@@ -191,6 +202,10 @@ export class Editing {
   async commit({ move = [1, 0], refocus = true } = {}) {
     const e = this.editing;
     if (!e || e.saving) return;
+    if (e.close) {
+      e.close();
+      return;
+    }
     const g = this.grid;
     const text = this.value();
     if (e.kind === "json" && text.trim() !== "") {
@@ -472,4 +487,4 @@ export class Editing {
   }
 }
 
-Object.assign(Editing.prototype, Pickers);
+Object.assign(Editing.prototype, Pickers, Files);

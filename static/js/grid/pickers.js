@@ -115,7 +115,6 @@ export const Pickers = {
     const original = { html: td.innerHTML, cls: td.className, v: td.dataset.v || "" };
     td.classList.add("editing");
     td.appendChild(popup);
-    this.editing = { r, c, td, input: popup, original, kind: "link", id, field: col.id };
     let changed = false;
     const close = async () => {
       if (this.editing && this.editing.input === popup) this.editing = null;
@@ -130,6 +129,8 @@ export const Pickers = {
       g.wrap.focus({ preventScroll: true });
       g.paint();
     };
+    // A click on another cell closes the picker (edit.js commit → close), never "saves" it.
+    this.editing = { r, c, td, input: popup, original, kind: "link", id, field: col.id, close };
     popup.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
