@@ -152,7 +152,7 @@ _COLUMNS = (
 
 
 def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
-    """Multi-row INSERTs of the entries, values adapted once per column, not per model field.
+    """COPY on PostgreSQL; elsewhere multi-row INSERTs, values adapted once per column.
 
     Equivalent to RecordChange.objects.bulk_create, which spends ~10 µs per field and row
     compiling the statement (a 1000-row write paid more for its history than for its data);
@@ -162,7 +162,6 @@ def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
     alias = router.db_for_write(RecordChange)
     conn = connections[alias]
     meta = RecordChange._meta
-    as_json = _json_param(conn)
     created = meta.get_field("created_at").get_db_prep_save(now, conn)
     shared = (
         author.get("user_id"),
@@ -171,9 +170,23 @@ def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
         author.get("token_name", ""),
         created,
     )
+    q = conn.ops.quote_name
+    if conn.vendor == "postgresql":
+        # COPY: a 1000-row write's entries as one stream. A multi-row INSERT cost more than the
+        # write itself here — psycopg scans the statement's 9,000 placeholders in Python and
+        # adapts every parameter one by one (bench/RESULTS.md).
+        columns = ", ".join(q(c) for c in _COLUMNS)
+        with (
+            conn.cursor() as cur,
+            cur.cursor.copy(f"COPY {q(meta.db_table)} ({columns}) FROM STDIN") as copy,
+        ):
+            for table_id, record_id, changes in entries:
+                copy.write_row(
+                    (table_id, str(record_id), kind, _dumps(changes), *shared)
+                )
+        return
     params_per_row = len(_COLUMNS)
     per_statement = max(1, _parameter_limit(conn) // params_per_row)
-    q = conn.ops.quote_name
     head = (
         f"INSERT INTO {q(meta.db_table)} ({', '.join(q(c) for c in _COLUMNS)}) VALUES "
     )
@@ -187,20 +200,10 @@ def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
                     table_id,
                     str(record_id),
                     kind,
-                    as_json(changes),
+                    _dumps(changes),
                     *shared,
                 )
             cur.execute(head + ", ".join([row_sql] * len(chunk)), params)
-
-
-def _json_param(conn):
-    """How a `changes` dict goes to the database: JSON text through orjson (several times
-    faster than the json module Django's JSONField uses), wrapped as jsonb on PostgreSQL."""
-    if conn.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
-
-        return lambda value: Jsonb(value, dumps=_dumps)
-    return _dumps
 
 
 def _dumps(value) -> str:

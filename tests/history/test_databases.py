@@ -142,3 +142,74 @@ def test_concurrent_writers_of_one_field_chain_their_old_values(pg_db, user):
     while value in following:
         value, steps = following[value], steps + 1
     assert steps == 30
+
+
+def test_entries_are_copied_into_a_postgresql_meta_db(monkeypatch, django_db_blocker):
+    """A PostgreSQL meta DB takes a write's entries by COPY (history.services._insert): the
+    values arrive as the SQLite path stores them — JSON changes, author, time."""
+    import json
+    import secrets
+    from concurrent.futures import ThreadPoolExecutor
+
+    import dj_database_url
+    import psycopg
+    from django.conf import settings
+    from django.db.backends.postgresql.base import DatabaseWrapper
+    from django.utils import timezone
+
+    from history import services
+    from history.models import RecordChange
+    from tests.conftest import service_missing
+
+    schema = "noco_h_" + secrets.token_hex(4)
+    config = dj_database_url.parse(settings.TEST_POSTGRES_URL)
+    config.update(
+        TIME_ZONE=None,
+        AUTOCOMMIT=True,
+        CONN_HEALTH_CHECKS=False,
+        CONN_MAX_AGE=0,
+        OPTIONS={"options": f"-c search_path={schema}"},
+    )
+    now = timezone.now()
+
+    def run():
+        db = DatabaseWrapper(config, "default")
+        try:
+            db.ensure_connection()
+        except psycopg.OperationalError as exc:
+            service_missing("PostgreSQL", exc)
+        try:
+            with db.cursor() as cur:
+                cur.execute(f'CREATE SCHEMA "{schema}"')
+            with db.schema_editor() as editor:
+                editor.create_model(RecordChange)
+            monkeypatch.setattr(services, "connections", {"default": db})
+            author = {
+                "via": "token",
+                "user_id": 7,
+                "actor_name": "a@x.io",
+                "token_name": "ci",
+            }
+            entries = [
+                ("t1", 1, {"f1": [None, "Zoë \\ \t\n"]}),
+                ("t1", "2___b", {"f2": [None, 10]}),
+            ]
+            services._insert("insert", author, now, entries)
+            with db.cursor() as cur:
+                cur.execute(
+                    "SELECT table_id, record_id, kind, changes, user_id, via, actor_name, "
+                    "token_name, created_at FROM history_recordchange ORDER BY id"
+                )
+                return cur.fetchall()
+        finally:
+            with db.cursor() as cur:
+                cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            db.close()
+
+    with django_db_blocker.unblock(), ThreadPoolExecutor(1) as pool:
+        rows = pool.submit(run).result(timeout=60)
+    assert [r[:3] for r in rows] == [("t1", "1", "insert"), ("t1", "2___b", "insert")]
+    # Django's PostgreSQL connections hand jsonb back as text (JSONField parses it).
+    changes = [json.loads(r[3]) for r in rows]
+    assert changes == [{"f1": [None, "Zoë \\ \t\n"]}, {"f2": [None, 10]}]
+    assert rows[0][4:8] == (7, "token", "a@x.io", "ci") and rows[0][8] == now
