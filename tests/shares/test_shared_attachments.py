@@ -96,7 +96,10 @@ def test_shared_view_shows_thumbnails_served_to_anyone_with_the_link(share, clie
     assert src.startswith(f"/s/{share.token}/files/") and src.endswith("?thumb=1")
     assert "doc.pdf" in page and "p.png" not in page
     # The reference is opaque: the row's key (hidden in the view) is not in it.
-    assert f"/{share.lisbon}/" not in src and "Id" not in src
+    # One opaque, encrypted segment (random base64: a substring check could collide).
+    ref = src.split("/files/")[1].split("?")[0]
+    assert "/" not in ref and len(ref) > 40 and not ref.isdigit()
+    assert anon.get(f"/s/{share.token}/files/{share.lisbon}?thumb=1").status_code == 404
     r = anon.get(src)
     assert r.status_code == 200 and r["Content-Type"] == "image/webp"
     assert r["X-Content-Type-Options"] == "nosniff"
