@@ -135,19 +135,25 @@ def list_records(
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         belongs_to = _belongs_to(meta, links, actor)
         columns = [q(f.column_name) for f in select_fields]
-        columns += _belongs_to_select(d, table, belongs_to)
         sql = f"SELECT {', '.join(columns) or '1'} FROM {q(table.table_name)}"
         if conditions:
             sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
+        order_by = ""
         if order_keys:
-            sql += " ORDER BY " + ", ".join(
+            order_by = " ORDER BY " + ", ".join(
                 d.order_term(k[0], k[1]) for k in order_keys
             )
-        sql += " LIMIT %s"
+        sql += order_by + " LIMIT %s"
         params_.append(query.limit + 1)
         if query.offset and not query.cursor:
             sql += " OFFSET %s"
             params_.append(query.offset)
+        page = q("noco_page")
+        linked = _belongs_to_select(d, page, belongs_to)
+        if linked:
+            # The linked records are read for the page's rows only: in one SELECT with an
+            # OFFSET, the subqueries would also run for every skipped row.
+            sql = f"SELECT {page}.*, {', '.join(linked)} FROM ({sql}) {page}{order_by}"
         with conn.cursor() as cur:
             cur.execute(sql, params_)
             raw_rows = cur.fetchall()
@@ -394,7 +400,7 @@ def get_record(
         links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
         belongs_to = _belongs_to(meta, links, actor)
         columns = [q(f.column_name) for f in select_fields]
-        columns += _belongs_to_select(d, table, belongs_to)
+        columns += _belongs_to_select(d, q(table.table_name), belongs_to)
         cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
         sql = f"SELECT {', '.join(columns)} FROM {q(table.table_name)} WHERE {cond}"
         with conn.cursor() as cur:
@@ -567,12 +573,13 @@ def _belongs_to(
 
 
 def _belongs_to_select(
-    d: Dialect, table: Table, belongs_to: dict[Field, tuple[Field, list[Field]]]
+    d: Dialect, own: str, belongs_to: dict[Field, tuple[Field, list[Field]]]
 ) -> list[str]:
     """Scalar subqueries that read each belongs-to link's record in the page's own SELECT: no
     second round trip (as a JOIN would, but without making the page's unqualified column names
-    ambiguous). One index lookup per row and column, on the referenced key."""
-    q, own = d.quote, d.quote(table.table_name)
+    ambiguous). One index lookup per row and column, on the referenced key. `own` is the
+    quoted name of the rows' table (or derived table) in that SELECT."""
+    q = d.quote
     alias = q("noco_linked")
     out = []
     for link, (fk, cols) in belongs_to.items():

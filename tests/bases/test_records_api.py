@@ -632,3 +632,32 @@ def test_the_api_answers_json_whatever_accept_says_and_names_a_wrong_body_type(
         url(clients), b'{"name": "Ana"}', content_type="application/json; charset=utf-8"
     )
     assert ok.status_code == 200, ok.content
+
+
+def test_offset_pages_keep_their_order_and_linked_records(api, shop):
+    """With a belongs-to link the page is read as a derived table (the linked records looked up
+    for the page's rows only, not for every row an OFFSET skips): same rows, same order."""
+    clients, orders = shop["clients"], shop["orders"]
+    ids = [
+        r["id"]
+        for r in api.post(
+            url(clients), [{"name": f"c{i}"} for i in range(3)], format="json"
+        ).json()
+    ]
+    api.post(
+        url(orders),
+        [{"label": f"o{i:02}", "client_id": ids[i % 3]} for i in range(12)],
+        format="json",
+    )
+    bt = next(
+        f
+        for f in orders.fields.filter(uidt="LinkToAnotherRecord")
+        if f.options["relation"] == "bt"
+    )
+    got = api.get(
+        url(orders),
+        {"fields": f"label,{bt.title}", "sort": "-label", "limit": 4, "offset": 5},
+    ).json()
+    assert [r["label"] for r in got["list"]] == ["o06", "o05", "o04", "o03"]
+    assert [r[bt.title]["name"] for r in got["list"]] == ["c0", "c2", "c1", "c0"]
+    assert got["pageInfo"]["page"] == 2 and not got["pageInfo"]["isLastPage"]
