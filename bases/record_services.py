@@ -241,24 +241,7 @@ def insert_rows(
             ids = [result[i] for i in range(len(items))]
         change.keys = ids  # webhook events are recorded once this block has committed
         changes.committed(conn, table, "insert", ids)
-        history.record(
-            conn,
-            actor,
-            "insert",
-            [
-                (
-                    table.pk,
-                    meta.record_id(key),
-                    {
-                        f.id: [None, history.plain(f, v)]
-                        for f, v in values.items()
-                        if v is not None
-                    },
-                )
-                for key, values in zip(ids, parsed, strict=True)
-                if key
-            ],
-        )
+        history.record(conn, actor, "insert", capture.insert_entries(meta, ids, parsed))
     return ids
 
 
@@ -521,24 +504,7 @@ def delete_rows(
                         code="RECORD_NOT_FOUND",
                     )
         changes.committed(conn, table, "delete", keys)
-        pk_ids = {f.id for f in meta.pk}
-        history.record(
-            conn,
-            actor,
-            "delete",
-            [
-                (
-                    table.pk,
-                    meta.record_id(pk_values),
-                    {
-                        fid: [value, None]
-                        for fid, value in state.get(capture.key(pk_values), {}).items()
-                        if fid not in pk_ids
-                    },
-                )
-                for pk_values in keys
-            ],
-        )
+        history.record(conn, actor, "delete", capture.delete_entries(meta, keys, state))
     return keys
 
 

@@ -467,16 +467,7 @@ def rows_by_key(
             )
             select.append(f"CASE WHEN {sql} THEN 1 ELSE 0 END")
             params += node_params
-        if len(pk) == 1:
-            cond, cond_params = d.in_list(
-                q(pk[0].column_name), [d.to_db(pk[0], k[0]) for k in keys]
-            )
-        else:
-            one = "(" + " AND ".join(f"{q(f.column_name)} = %s" for f in pk) + ")"
-            cond = " OR ".join([one] * len(keys))
-            cond_params = [
-                d.to_db(f, v) for k in keys for f, v in zip(pk, k, strict=True)
-            ]
+        cond, cond_params = d.keys_in(pk, keys)
         with conn.cursor() as cur:
             cur.execute(
                 f"SELECT {', '.join(select)} FROM {q(table.table_name)} WHERE {cond}",

@@ -30,6 +30,36 @@ def update_entries(meta: TableMeta, plan: list, state: dict) -> list:
     return entries
 
 
+def insert_entries(meta: TableMeta, ids: list, parsed: list[dict]) -> list:
+    """(table id, record id, {field id: [None, value]}) per inserted row, empty values left out."""
+    return [
+        (
+            meta.table.pk,
+            meta.record_id(row_key),
+            {f.id: [None, plain(f, v)] for f, v in values.items() if v is not None},
+        )
+        for row_key, values in zip(ids, parsed, strict=True)
+        if row_key
+    ]
+
+
+def delete_entries(meta: TableMeta, keys: list, state: dict) -> list:
+    """(table id, record id, {field id: [value, None]}) per deleted row, its key left out."""
+    pk_ids = {f.id for f in meta.pk}
+    return [
+        (
+            meta.table.pk,
+            meta.record_id(pk_values),
+            {
+                fid: [value, None]
+                for fid, value in state.get(key(pk_values), {}).items()
+                if fid not in pk_ids
+            },
+        )
+        for pk_values in keys
+    ]
+
+
 def key(pk_values) -> tuple:
     return tuple(str(v) for v in pk_values)
 
@@ -44,15 +74,7 @@ def current_values(cur, d, table, pk: list, fields: list, keys: list) -> dict:
     unique = list(dict.fromkeys(tuple(k) for k in keys))
     out: dict = {}
     for start in range(0, len(unique), 1000):
-        chunk = unique[start : start + 1000]
-        if len(pk) == 1:
-            cond, params = d.in_list(
-                q(pk[0].column_name), [d.to_db(pk[0], k[0]) for k in chunk]
-            )
-        else:
-            one = "(" + " AND ".join(f"{q(f.column_name)} = %s" for f in pk) + ")"
-            cond = " OR ".join([one] * len(chunk))
-            params = [d.to_db(f, v) for k in chunk for f, v in zip(pk, k, strict=True)]
+        cond, params = d.keys_in(pk, unique[start : start + 1000])
         cur.execute(
             f"SELECT {select} FROM {q(table.table_name)} WHERE {cond}{lock}", params
         )

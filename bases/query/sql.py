@@ -51,6 +51,19 @@ class Dialect:
             return f"{column_sql} = ANY(%s)", [list(values)]
         return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", list(values)
 
+    def keys_in(self, pk: list[Field], keys: list) -> tuple[str, list]:
+        """The rows whose primary key is one of `keys` (each a list of values in `pk` order):
+        `in_list` for a one-column key, `(a = %s AND b = %s) OR …` for a composite one."""
+        q = self.quote
+        if len(pk) == 1:
+            return self.in_list(
+                q(pk[0].column_name), [self.to_db(pk[0], k[0]) for k in keys]
+            )
+        one = "(" + " AND ".join(f"{q(f.column_name)} = %s" for f in pk) + ")"
+        return " OR ".join([one] * len(keys)), [
+            self.to_db(f, v) for k in keys for f, v in zip(pk, k, strict=True)
+        ]
+
     def to_db(self, field: Field, value):
         if value is None:
             return None

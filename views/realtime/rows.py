@@ -38,13 +38,7 @@ def _id_condition(meta, ids: list[str]):
     keys = [meta.parse_record_id(i) for i in ids]
 
     def extra(d: Dialect):
-        q = d.quote
-        if len(pk) == 1:
-            return d.in_list(q(pk[0].column_name), [d.to_db(pk[0], k[0]) for k in keys])
-        one = "(" + " AND ".join(f"{q(f.column_name)} = %s" for f in pk) + ")"
-        return " OR ".join([one] * len(keys)), [
-            d.to_db(f, v) for k in keys for f, v in zip(pk, k, strict=True)
-        ]
+        return d.keys_in(pk, keys)
 
     return extra
 
