@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py [--duration 10] [--runs 3] [--workers 2] [--only S1,S4]
 
 Builds the dataset (bench/dataset.py) if needed, connects it as an external base in a separate meta
-DB under bench/var/, serves the production profile (gunicorn sync workers, no access log), drives it with
+DB under bench/var/, serves the production profile (granian WSGI workers, no access log), drives it with
 wrk at 1 and 8 connections (median of --runs), measures the psycopg baseline in the same run, and
 writes bench/results/<timestamp>.json plus a Markdown table on stdout.
 """
@@ -117,10 +117,26 @@ def free_port() -> int:
 
 
 def serve(workers: int, server: str) -> tuple[subprocess.Popen, str]:
-    """The production HTTP profile: gunicorn sync workers on the WSGI app (measured faster than
-    uvicorn workers on the ASGI app for this request/response API; see RESULTS.md)."""
+    """The production HTTP profile: granian's WSGI workers (measured faster than gunicorn's sync
+    workers, which were faster than uvicorn's ASGI workers, for this API; see RESULTS.md)."""
     port = free_port()
-    if server == "gunicorn":
+    if server == "granian":
+        cmd = [
+            str(ROOT / ".venv/bin/granian"),
+            "--interface",
+            "wsgi",
+            "nocoplatform.wsgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    elif server == "gunicorn":
         cmd = [
             str(ROOT / ".venv/bin/gunicorn"),
             "nocoplatform.wsgi:application",
@@ -300,11 +316,20 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="default: one per core (granian), 2 × cores − 1 otherwise",
+    )
+    parser.add_argument(
+        "--server", choices=["granian", "gunicorn", "uvicorn"], default="granian"
+    )
     parser.add_argument("--connections", default="1,8")
     parser.add_argument("--only", default="")
     args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    if args.workers is None:
+        args.workers = cores if args.server == "granian" else 2 * cores - 1
     state = setup()
     token, tables = state["token"], state["tables"]
     projects, inserts = tables["projects"], tables["inserts"]

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models.base import ModelState
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from permissions import authcache
 from permissions.models import ApiToken, hash_token
 
 # Write last_used_at at most once a minute: no write on every request.
@@ -79,26 +81,52 @@ def _sql() -> tuple[str, list, list]:
 
 
 def _token_and_user(token_hash: str, now, table_id: str | None = None):
-    """One query for the token, its user and whether last_used_at is due for a write.
+    """The token, its user and whether last_used_at is due for a write: one query, or none
+    when this process's cache (permissions.authcache, PostgreSQL meta DB) has the answer.
 
     With `table_id`, what bases.metacache.get_table would read next is remembered on the user
     instead: the table's meta_version, its base, the user's base role, their override for this
     table and whether they have any override in the base (None when there is no such table)."""
-    sql, t_fields, u_fields = _sql()
-    row = _fetch_one(sql, [now - TOUCH_EVERY, table_id, token_hash])
-    if row is None:
-        return None, None, False
-    n, m = len(t_fields), len(t_fields) + len(u_fields)
-    token = _instance(ApiToken, t_fields, row[:n])
-    user = _instance(get_user_model(), u_fields, row[n:m])
+    cache = authcache.current()
+    key = (token_hash, table_id)
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        token, user, version_row = hit
+        token, user, stale = _copy(token), _copy(user), False
+    else:
+        generation = cache.generation() if cache is not None else None
+        sql, t_fields, u_fields = _sql()
+        row = _fetch_one(sql, [now - TOUCH_EVERY, table_id, token_hash])
+        if row is None:
+            return None, None, False
+        n, m = len(t_fields), len(t_fields) + len(u_fields)
+        token = _instance(ApiToken, t_fields, row[:n])
+        user = _instance(get_user_model(), u_fields, row[n:m])
+        stale = bool(row[m])
+        version_row = None
+        if table_id is not None:
+            version_row = tuple(row[m + 1 :])
+            if version_row[-1] is not None:
+                version_row = (*version_row[:-1], bool(version_row[-1]))  # SQLite: 0/1
+            if version_row[0] is None:
+                version_row = None
+        if cache is not None:
+            cache.put(key, (_copy(token), _copy(user), version_row), generation)
     if table_id is not None:
-        version_row = tuple(row[m + 1 :])
-        if version_row[-1] is not None:
-            version_row = (*version_row[:-1], bool(version_row[-1]))  # SQLite: 0/1
-        user._noco_table_versions = {
-            table_id: version_row if version_row[0] is not None else None
-        }
-    return token, user, bool(row[m])
+        # A fresh dict per request: metacache.get_table pops its entry.
+        user._noco_table_versions = {table_id: version_row}
+    return token, user, stale
+
+
+def _copy(instance):
+    """A model instance of its own for this request (requests add attributes to the user)."""
+    clone = instance.__class__.__new__(instance.__class__)
+    clone.__dict__ = {
+        k: v for k, v in instance.__dict__.items() if not k.startswith("_noco")
+    }
+    state = clone._state = ModelState()
+    state.db, state.adding = instance._state.db, False
+    return clone
 
 
 def _fetch_one(sql: str, params: list, db=connection):

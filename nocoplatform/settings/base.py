@@ -177,6 +177,9 @@ CELERY_BROKER_URL = env.get("REDIS_URL") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- nocoplatform's own settings -------------------------------------------------------------
+# API tokens' answers cached per process on a PostgreSQL meta DB, emptied by NOTIFY on every
+# change to what they depend on (permissions/authcache.py).
+NOCO_AUTH_CACHE = env.get_bool("NOCO_AUTH_CACHE", True)
 NOCO_SIGNUP_ENABLED = env.get_bool("NOCO_SIGNUP_ENABLED", True)
 # Key for credentials at rest (Fernet, derived by SHA-256). Defaults to one derived from SECRET_KEY;
 # set it explicitly in production so rotating SECRET_KEY does not make stored passwords unreadable.
