@@ -78,11 +78,18 @@ def current_values(cur, d, table, pk: list, fields: list, keys: list) -> dict:
         cur.execute(
             f"SELECT {select} FROM {q(table.table_name)} WHERE {cond}{lock}", params
         )
-        for raw in cur.fetchall():
-            values = [d.from_db(f, v) for f, v in zip(cols, raw, strict=True)]
-            out[key(values[: len(pk)])] = {
-                f.id: plain(f, v) for f, v in zip(cols, values, strict=True)
-            }
+        out.update(rows_state(d, pk, cols, cur.fetchall()))
+    return out
+
+
+def rows_state(d, pk: list, cols: list, rows) -> dict:
+    """{key: {field id: value}} of raw rows whose columns are `cols` (the key's first)."""
+    out: dict = {}
+    for raw in rows:
+        values = [d.from_db(f, v) for f, v in zip(cols, raw, strict=True)]
+        out[key(values[: len(pk)])] = {
+            f.id: plain(f, v) for f, v in zip(cols, values, strict=True)
+        }
     return out
 
 

@@ -213,3 +213,26 @@ def test_entries_are_copied_into_a_postgresql_meta_db(monkeypatch, django_db_blo
     changes = [json.loads(r[3]) for r in rows]
     assert changes == [{"f1": [None, "Zoë \\ \t\n"]}, {"f2": [None, 10]}]
     assert rows[0][4:8] == (7, "token", "a@x.io", "ci") and rows[0][8] == now
+
+
+def test_one_record_patches_keep_the_old_values_and_the_errors(api, items, external_db):
+    """A one-record PATCH (on PostgreSQL one statement that locks, reads the old values and
+    updates): successive edits chain their old values; a missing record is 404 and a refused
+    value 422, with nothing written and no history entry."""
+    url = f"/api/v2/tables/{items.pk}/records"
+    rid = api.post(url, {"name": "gear", "qty": 1}, format="json").json()["id"]
+    for qty in (2, 3):
+        assert api.patch(url, {"id": rid, "qty": qty}, format="json").status_code == 200
+    assert [c for c in changes(api, items, rid) if c[0] == "update"] == [
+        ("update", {"qty": [2, 3]}),
+        ("update", {"qty": [1, 2]}),
+    ]
+    assert api.patch(url, {"id": rid + 999, "qty": 9}, format="json").status_code == 404
+    q = external_db.q
+    external_db.execute(f"CREATE UNIQUE INDEX items_name ON {q('items')} (name)")
+    other = api.post(url, {"name": "cog"}, format="json").json()["id"]
+    refused = api.patch(url, {"id": other, "name": "gear"}, format="json")
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["error"] == "CONSTRAINT_VIOLATION"
+    assert api.get(f"{url}/{other}").json()["name"] == "cog"
+    assert [c[0] for c in changes(api, items, other)] == ["insert"]
