@@ -62,6 +62,9 @@ def main() -> None:
     from django.core.wsgi import get_wsgi_application
 
     app = get_wsgi_application()
+    from nocoplatform import gctune
+
+    gctune.tune()  # as nocoplatform/wsgi.py does
     token, projects = state["token"], state["tables"]["projects"]
     rec = f"/api/v2/tables/{projects}/records"
     scenarios = {

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # A cell longer than this is kept shortened (a long text edited a hundred times must not
 # weigh a hundred times its size in the meta DB).
 MAX_TEXT = 10_000
-_DECIMAL_UIDTS = {"Decimal", "Currency", "Percent", "Duration"}
+DECIMAL_UIDTS = {"Decimal", "Currency", "Percent", "Duration"}
 
 
 def plain(field, value):
@@ -47,16 +47,16 @@ def plain(field, value):
     """
     kind = type(value)
     # The common cases first: this runs for every cell of a 1000-row bulk write.
-    if kind is str and field.uidt not in _DECIMAL_UIDTS:
+    if kind is str and field.uidt not in DECIMAL_UIDTS:
         return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
     if value is None or kind is bool:
         return value
-    if kind is int and field.uidt not in _DECIMAL_UIDTS and field.uidt != "Checkbox":
+    if kind is int and field.uidt not in DECIMAL_UIDTS and field.uidt != "Checkbox":
         return value
     if field.uidt == "Checkbox":
         return bool(value)
     if isinstance(value, (decimal.Decimal, float)) or (
-        field.uidt in _DECIMAL_UIDTS and isinstance(value, (int, str))
+        field.uidt in DECIMAL_UIDTS and isinstance(value, (int, str))
     ):
         try:
             number = value if kind is decimal.Decimal else decimal.Decimal(str(value))

@@ -26,3 +26,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+from nocoplatform import gctune  # noqa: E402
+
+gctune.tune()  # last: everything loaded above is frozen out of the collector's way

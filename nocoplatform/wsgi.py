@@ -9,3 +9,7 @@ from webhooks import dispatcher  # noqa: E402
 
 # Embedded runner (no Redis): deliver events left in the outbox by a previous run right away.
 dispatcher.start()
+
+from nocoplatform import gctune  # noqa: E402
+
+gctune.tune()  # last: everything loaded above is frozen out of the collector's way

@@ -477,3 +477,59 @@ def test_plain_values_compare_the_same_whatever_their_source():
     assert plain(F("JSON"), {"a": [1]}) == {"a": [1]}
     long = plain(F("LongText"), "x" * (MAX_TEXT + 5))
     assert len(long) == MAX_TEXT + 1 and long.endswith("…")
+
+
+def test_insert_entries_keep_values_exactly_as_plain_does():
+    """insert_entries skips `plain` for values it returns unchanged: the result must be the
+    same as calling it on every cell, for every kind of field and value."""
+    import datetime as dt
+    import decimal
+    from types import SimpleNamespace
+
+    from history import capture
+    from history.services import MAX_TEXT, plain
+
+    class Field(SimpleNamespace):
+        __hash__ = object.__hash__
+
+    def field(i, uidt):
+        return Field(id=f"f{i}", uidt=uidt)
+
+    fields = [
+        field(i, u)
+        for i, u in enumerate(
+            [
+                "SingleLineText",
+                "Number",
+                "Decimal",
+                "Currency",
+                "Checkbox",
+                "Date",
+                "JSON",
+            ]
+        )
+    ]
+    values = [
+        "text",
+        "x" * (MAX_TEXT + 5),
+        "10.50",
+        7,
+        0,
+        True,
+        False,
+        decimal.Decimal("2.50"),
+        1.5,
+        dt.date(2024, 2, 29),
+        dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        {"a": 1},
+        None,
+    ]
+    parsed = [{f: v for f in fields} for v in values]
+    meta = SimpleNamespace(table=SimpleNamespace(pk="t"), record_id=lambda k: k[0])
+    ids = [[i + 1] for i in range(len(values))]
+    got = capture.insert_entries(meta, ids, parsed)
+    want = [
+        ("t", i + 1, {f.id: [None, plain(f, v)] for f in fields if v is not None})
+        for i, v in enumerate(values)
+    ]
+    assert got == want

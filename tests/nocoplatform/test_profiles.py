@@ -124,3 +124,20 @@ def _check_prepared(db, _fetch_one):
         assert _fetch_one("SELECT %s::int + 1", [1], db) == (2,)
     finally:
         db.close()
+
+
+def test_server_processes_freeze_the_loaded_app_out_of_the_collector(monkeypatch):
+    import gc
+
+    from nocoplatform import gctune
+
+    try:
+        monkeypatch.setenv("NOCO_GC_FREEZE", "false")
+        gc.unfreeze()
+        gctune.tune()
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setenv("NOCO_GC_FREEZE", "true")
+        gctune.tune()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
