@@ -226,6 +226,32 @@ def test_footer_aggregate(page, live_server_url):
     shot(page, "footer")
 
 
+def test_a_form_submitted_before_htmx_is_loaded_is_sent_once_it_is(
+    page, live_server_url
+):
+    """htmx.min.js is held back: the page is parsed, the user creates a view, and only then
+    does htmx arrive. The submit must not go out as a plain GET to the page (it did, and the
+    view was never made); static/js/early.js holds it and replays it through htmx."""
+    open_projects(page, live_server_url)
+    table_url = page.url.split("?")[0]
+    held = []
+    page.route("**/htmx.min.js", lambda route: held.append(route))
+    page.goto(table_url, wait_until="commit")
+    title = f"Early {uuid.uuid4().hex[:4]}"
+    page.wait_for_selector("#view-tabs .new-view > summary")
+    page.wait_for_function("() => !!document.querySelector('#grid-footer')")
+    assert page.evaluate("() => window.htmx === undefined")
+    page.click("#view-tabs .new-view > summary")
+    page.fill("#view-tabs .new-view input[name=title]", title)
+    page.click("#view-tabs .new-view button[type=submit]")
+    page.wait_for_timeout(300)
+    assert "title=" not in page.url  # not sent as a GET to the page
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_selector(f"#view-tabs li.tab.active >> text={title}")
+    assert "/views/" in page.url
+
+
 def test_drag_a_view_tab_to_reorder(page, live_server_url):
     open_projects(page, live_server_url)
     tag = uuid.uuid4().hex[:4]
