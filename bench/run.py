@@ -116,9 +116,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(workers: int, server: str) -> tuple[subprocess.Popen, str]:
+def serve(workers: int, server: str, threads: int = 1) -> tuple[subprocess.Popen, str]:
     """The production HTTP profile: granian's WSGI workers (measured faster than gunicorn's sync
-    workers, which were faster than uvicorn's ASGI workers, for this API; see RESULTS.md)."""
+    workers, which were faster than uvicorn's ASGI workers, for this API; see RESULTS.md).
+
+    `threads` is granian's blocking threads per worker. Its default (many) lets a worker take
+    requests on Python threads that then fight over the GIL: p99 at 8 connections doubled."""
     port = free_port()
     if server == "granian":
         cmd = [
@@ -132,6 +135,8 @@ def serve(workers: int, server: str) -> tuple[subprocess.Popen, str]:
             str(port),
             "--workers",
             str(workers),
+            "--blocking-threads",
+            str(threads),
             "--no-access-log",
             "--log-level",
             "warning",
@@ -324,6 +329,12 @@ def main() -> None:
     parser.add_argument(
         "--server", choices=["granian", "gunicorn", "uvicorn"], default="granian"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="granian's blocking threads per worker (default 1: see serve())",
+    )
     parser.add_argument("--connections", default="1,8")
     parser.add_argument("--only", default="")
     args = parser.parse_args()
@@ -333,11 +344,12 @@ def main() -> None:
     state = setup()
     token, tables = state["token"], state["tables"]
     projects, inserts = tables["projects"], tables["inserts"]
-    proc, url = serve(args.workers, args.server)
+    proc, url = serve(args.workers, args.server, args.threads)
     results: dict = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "workers": args.workers,
         "server": args.server,
+        "threads": args.threads if args.server == "granian" else None,
         "duration_s": args.duration,
         "runs": args.runs,
         "cpus": os.cpu_count(),
