@@ -33,28 +33,47 @@ def update_entries(meta: TableMeta, plan: list, state: dict) -> list:
 def insert_entries(meta: TableMeta, ids: list, parsed: list[dict]) -> list:
     """(table id, record id, {field id: [None, value]}) per inserted row, empty values left out.
 
-    Runs for every cell of a 1000-row bulk insert: the values `plain` would return unchanged
-    (short text, whole numbers and booleans of fields that keep them so) skip the call."""
+    Runs for every cell of a 1000-row bulk insert, so it works a column at a time: the rows
+    sharing a set of fields (usually all of them) are transposed, each column converted by one
+    comprehension that leaves the values `plain` would return unchanged (short text, whole
+    numbers and booleans of fields that keep them so) as they are, and the rows' dicts built
+    back from the columns."""
     table_id, record_id = meta.table.pk, meta.record_id
-    as_is: dict = {}  # field -> the value types plain() returns unchanged for it
-    out = []
-    for row_key, values in zip(ids, parsed, strict=True):
-        if not row_key:
-            continue
-        changes = {}
-        for f, v in values.items():
-            if v is None:
-                continue
-            kinds = as_is.get(f)
-            if kinds is None:
-                kinds = as_is[f] = _unchanged_types(f)
-            kind = type(v)
-            if kind in kinds and (kind is not str or len(v) <= MAX_TEXT):
-                changes[f.id] = [None, v]
-            else:
-                changes[f.id] = [None, plain(f, v)]
-        out.append((table_id, record_id(row_key), changes))
-    return out
+    groups: dict[tuple, list[int]] = {}
+    for i, values in enumerate(parsed):
+        if ids[i]:
+            groups.setdefault(tuple(map(id, values)), []).append(i)
+    out: list = [None] * len(parsed)
+    for indexes in groups.values():
+        fields = list(parsed[indexes[0]])
+        fids = [f.id for f in fields]
+        columns = zip(*(parsed[i].values() for i in indexes), strict=True)
+        converted = [
+            _history_column(f, col) for f, col in zip(fields, columns, strict=True)
+        ]
+        rows = zip(*converted, strict=True) if fields else [()] * len(indexes)
+        for i, row in zip(indexes, rows, strict=True):
+            out[i] = (
+                table_id,
+                record_id(ids[i]),
+                {
+                    fid: [None, v]
+                    for fid, v in zip(fids, row, strict=True)
+                    if v is not None
+                },
+            )
+    return [entry for entry in out if entry is not None]
+
+
+def _history_column(field: Field, column: tuple) -> list:
+    kinds = _unchanged_types(field)
+    return [
+        v
+        if v is None
+        or (type(v) in kinds and (type(v) is not str or len(v) <= MAX_TEXT))
+        else plain(field, v)
+        for v in column
+    ]
 
 
 def _unchanged_types(field: Field) -> tuple:

@@ -533,3 +533,19 @@ def test_insert_entries_keep_values_exactly_as_plain_does():
         for i, v in enumerate(values)
     ]
     assert got == want
+    # Rows with other sets of fields (in another order, or none), and rows without a key
+    # (no history), keep their places.
+    mixed = [
+        {fields[2]: "3.25", fields[0]: "a"},
+        parsed[3],
+        {},
+        {fields[0]: "b", fields[2]: decimal.Decimal("4")},
+        parsed[9],
+    ]
+    keys = [[101], [102], [103], [104], None]
+    assert capture.insert_entries(meta, keys, mixed) == [
+        ("t", 101, {"f2": [None, "3.25"], "f0": [None, "a"]}),
+        ("t", 102, {f.id: [None, plain(f, 7)] for f in fields}),
+        ("t", 103, {}),
+        ("t", 104, {"f0": [None, "b"], "f2": [None, 4]}),
+    ]
