@@ -225,10 +225,11 @@ def insert_rows(
         d = Dialect(conn)
         q = d.quote
         with _write_transaction(conn):
-            # Rows with the same set of fields go in one multi-row statement.
+            # Rows with the same set of fields go in one multi-row statement (the parsed rows
+            # share their Field objects: identity names a field).
             groups: dict[tuple, list[int]] = {}
             for i, values in enumerate(parsed):
-                groups.setdefault(tuple(f.id for f in values), []).append(i)
+                groups.setdefault(tuple(map(id, values)), []).append(i)
             result: dict[int, list] = {}
             for indexes in groups.values():
                 fields = list(parsed[indexes[0]].keys())

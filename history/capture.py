@@ -6,6 +6,8 @@ Called by bases/record_services.py only, with its connection, cursor and dialect
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bases.models import Field
 from bases.table_meta import TableMeta
 from history.services import DECIMAL_UIDTS, MAX_TEXT, plain
@@ -66,6 +68,15 @@ def insert_entries(meta: TableMeta, ids: list, parsed: list[dict]) -> list:
 
 
 def _history_column(field: Field, column: tuple) -> list:
+    kind = next((type(v) for v in column if v is not None), None)
+    iso = _ISO.get(kind) if field.uidt != "Checkbox" else None
+    if (
+        iso is not None
+    ):  # a column of dates or times: what plain() returns, without the call
+        return [
+            None if v is None else iso(v) if type(v) is kind else plain(field, v)
+            for v in column
+        ]
     kinds = _unchanged_types(field)
     return [
         v
@@ -74,6 +85,13 @@ def _history_column(field: Field, column: tuple) -> list:
         else plain(field, v)
         for v in column
     ]
+
+
+def _utc_iso(value: dt.datetime) -> str:
+    return (value.astimezone(dt.UTC) if value.tzinfo is not None else value).isoformat()
+
+
+_ISO = {dt.date: dt.date.isoformat, dt.time: dt.time.isoformat, dt.datetime: _utc_iso}
 
 
 def _unchanged_types(field: Field) -> tuple:

@@ -533,6 +533,25 @@ def test_insert_entries_keep_values_exactly_as_plain_does():
         for i, v in enumerate(values)
     ]
     assert got == want
+    # Columns of dates, date-times (naive, UTC, with an offset) and times, with NULLs and an
+    # odd value out, on every kind of field (a Checkbox keeps a bool).
+    for column in (
+        [dt.date(2024, 1, 2), None, dt.date(2024, 3, 4), "2024-05-06"],
+        [
+            dt.datetime(2024, 1, 1, 12),
+            dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC),
+            None,
+            dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=-3))),
+            dt.date(2024, 1, 1),
+        ],
+        [dt.time(8, 30), dt.time(23, 59, 59, 5), None, 5],
+    ):
+        rows = [{f: v for f in fields} for v in column]
+        keys = [[i + 1] for i in range(len(column))]
+        assert capture.insert_entries(meta, keys, rows) == [
+            ("t", i + 1, {f.id: [None, plain(f, v)] for f in fields if v is not None})
+            for i, v in enumerate(column)
+        ]
     # Rows with other sets of fields (in another order, or none), and rows without a key
     # (no history), keep their places.
     mixed = [
