@@ -553,6 +553,16 @@ def test_the_prefetched_role_is_the_callers(api, shop, other_user):
     assert outsider.get("/api/v2/tables/nope/records").status_code == 404
 
 
+def _connected_table(db, user, table_name: str):
+    """The database connected as a new base; its table of that name."""
+    base, _ = base_connect(
+        actor=Actor(user=user),
+        title=table_name.title(),
+        config=ConnectionConfig.from_url(db.url),
+    )
+    return base.tables.get(table_name=table_name)
+
+
 def test_bulk_insert_keeps_every_value_and_the_row_order(api, external_db, user):
     """Bulk inserts (COPY on PostgreSQL) return each row's key in request order and store
     text with tabs, newlines, backslashes, quotes and unicode, JSON, decimals, dates, NULLs
@@ -566,12 +576,7 @@ def test_bulk_insert_keeps_every_value_and_the_row_order(api, external_db, user)
         f"CREATE TABLE {q('items')} (id {pk}, label VARCHAR(200), note TEXT, "
         f"price DECIMAL(10,2), due DATE, at {ts}, meta {json_type})"
     )
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title="Items",
-        config=ConnectionConfig.from_url(external_db.url),
-    )
-    items = base.tables.get(table_name="items")
+    items = _connected_table(external_db, user, "items")
     tricky = [
         "tab\there",
         "line\nbreak",
@@ -623,12 +628,7 @@ def test_postgresql_bulk_inserts_store_what_one_row_inserts_store(
         + (", meta JSONB" if with_json else "")
         + ")",
     )
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title="Kinds",
-        config=ConnectionConfig.from_url(pg_db.url),
-    )
-    kinds = base.tables.get(table_name="kinds")
+    kinds = _connected_table(pg_db, user, "kinds")
     rows = [
         {
             "label": f"row {i} ✓",
