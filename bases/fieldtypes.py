@@ -168,6 +168,10 @@ class Number(FieldType):
     )
 
     def parse(self, value, options):
+        if type(value) is int:  # JSON's whole numbers: most cells of a bulk request
+            if -(2**63) < value < 2**63:
+                return value
+            raise InvalidInput(f"'{value}' is too large for a whole number")
         if value is None or value == "":
             return None
         if isinstance(value, bool):

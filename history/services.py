@@ -174,15 +174,29 @@ def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
     if conn.vendor == "postgresql":
         # COPY: a 1000-row write's entries as one stream. A multi-row INSERT cost more than the
         # write itself here — psycopg scans the statement's 9,000 placeholders in Python and
-        # adapts every parameter one by one (bench/RESULTS.md).
-        columns = ", ".join(q(c) for c in _COLUMNS)
+        # adapts every parameter one by one (bench/RESULTS.md). The stream's lines are written
+        # here, not by psycopg's write_row: per entry only the record id and the changes vary,
+        # the other seven fields are one tail escaped once (write_row formatted all nine of
+        # every entry, ~3 ms of a 1000-row write).
+        # The varying fields first, then the tail: (kind, *shared) in _COLUMNS' order.
+        order = ("table_id", "record_id", "changes", "kind", *_COLUMNS[4:])
+        columns = ", ".join(q(c) for c in order)
+        tail = "\t".join(_copy_text(v) for v in (kind, *shared)) + "\n"
         with (
             conn.cursor() as cur,
             cur.cursor.copy(f"COPY {q(meta.db_table)} ({columns}) FROM STDIN") as copy,
         ):
-            for table_id, record_id, changes in entries:
-                copy.write_row(
-                    (table_id, str(record_id), kind, _dumps(changes), *shared)
+            for start in range(0, len(entries), 1000):
+                copy.write(
+                    "".join(
+                        [
+                            f"{_copy_text(table_id)}\t{_copy_text(record_id)}\t"
+                            f"{_copy_text(_dumps(changes))}\t{tail}"
+                            for table_id, record_id, changes in entries[
+                                start : start + 1000
+                            ]
+                        ]
+                    )
                 )
         return
     params_per_row = len(_COLUMNS)
@@ -204,6 +218,24 @@ def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
                     *shared,
                 )
             cur.execute(head + ", ".join([row_sql] * len(chunk)), params)
+
+
+def _copy_text(value) -> str:
+    """A field of COPY's text format: NULL is \\N; backslash, tab, newline and carriage return
+    are escaped. Date-times go as ISO 8601 with their offset."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, dt.date):  # and date-times
+        return value.isoformat()
+    text = value if type(value) is str else str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
 
 
 def _dumps(value) -> str:

@@ -147,6 +147,7 @@ def test_concurrent_writers_of_one_field_chain_their_old_values(pg_db, user):
 def test_entries_are_copied_into_a_postgresql_meta_db(monkeypatch, django_db_blocker):
     """A PostgreSQL meta DB takes a write's entries by COPY (history.services._insert): the
     values arrive as the SQLite path stores them — JSON changes, author, time."""
+    import datetime as dt
     import json
     import secrets
     from concurrent.futures import ThreadPoolExecutor
@@ -171,6 +172,7 @@ def test_entries_are_copied_into_a_postgresql_meta_db(monkeypatch, django_db_blo
         OPTIONS={"options": f"-c search_path={schema}"},
     )
     now = timezone.now()
+    later = now.astimezone(dt.timezone(dt.timedelta(hours=-5)))  # the same instant
 
     def run():
         db = DatabaseWrapper(config, "default")
@@ -188,13 +190,16 @@ def test_entries_are_copied_into_a_postgresql_meta_db(monkeypatch, django_db_blo
                 "via": "token",
                 "user_id": 7,
                 "actor_name": "a@x.io",
-                "token_name": "ci",
+                "token_name": "ci \\N\t\r\n",
             }
             entries = [
                 ("t1", 1, {"f1": [None, "Zoë \\ \t\n"]}),
                 ("t1", "2___b", {"f2": [None, 10]}),
+                ("t1", "\\N\t3\\\r\n", {"f3": [None, "\\N"]}),
             ]
             services._insert("insert", author, now, entries)
+            # A system write: no user, empty names.
+            services._insert("update", {"via": "system"}, later, [("t2", 4, {})])
             with db.cursor() as cur:
                 cur.execute(
                     "SELECT table_id, record_id, kind, changes, user_id, via, actor_name, "
@@ -208,11 +213,23 @@ def test_entries_are_copied_into_a_postgresql_meta_db(monkeypatch, django_db_blo
 
     with django_db_blocker.unblock(), ThreadPoolExecutor(1) as pool:
         rows = pool.submit(run).result(timeout=60)
-    assert [r[:3] for r in rows] == [("t1", "1", "insert"), ("t1", "2___b", "insert")]
+    assert [r[:3] for r in rows] == [
+        ("t1", "1", "insert"),
+        ("t1", "2___b", "insert"),
+        ("t1", "\\N\t3\\\r\n", "insert"),
+        ("t2", "4", "update"),
+    ]
     # Django's PostgreSQL connections hand jsonb back as text (JSONField parses it).
     changes = [json.loads(r[3]) for r in rows]
-    assert changes == [{"f1": [None, "Zoë \\ \t\n"]}, {"f2": [None, 10]}]
-    assert rows[0][4:8] == (7, "token", "a@x.io", "ci") and rows[0][8] == now
+    assert changes == [
+        {"f1": [None, "Zoë \\ \t\n"]},
+        {"f2": [None, 10]},
+        {"f3": [None, "\\N"]},
+        {},
+    ]
+    for row in rows[:3]:
+        assert row[4:8] == (7, "token", "a@x.io", "ci \\N\t\r\n") and row[8] == now
+    assert rows[3][4:] == (None, "system", "", "", now)
 
 
 def test_one_record_patches_keep_the_old_values_and_the_errors(api, items, external_db):
