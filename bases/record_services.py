@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from contextlib import contextmanager
 
 import psycopg
@@ -376,7 +377,7 @@ def _unnest_insert(conn, d, table, fields, values_list, returning: str):
 
     cols = sql(", ".join(q(f.column_name) for f in fields))
     names = ", ".join(f"c{i}" for i in range(len(fields)))
-    arrays = ", ".join(f"%b::{sql(f.db_type)}[]" for f in fields)
+    arrays = ", ".join(f"%b::{sql(_array_type(f.db_type))}[]" for f in fields)
     statement = (
         f"INSERT INTO {sql(q(table.table_name))} ({cols}) SELECT {names} "
         f"FROM unnest({arrays}) WITH ORDINALITY AS noco_u({names}, noco_ord) "
@@ -393,6 +394,18 @@ def _unnest_insert(conn, d, table, fields, values_list, returning: str):
     except (DatabaseError, psycopg.Error):
         return None  # the savepoint has been rolled back
     return fetched
+
+
+# varchar(n) / char(n): an explicit cast to them cuts a longer text short without a word,
+# where an INSERT refuses it ("value too long"). Such columns go as text arrays; the INSERT's
+# own assignment then checks the length as a one-row insert does.
+_LENGTH_LIMITED = re.compile(
+    r"^\s*(character varying|varchar|character|char|bpchar)\s*\(\s*\d+\s*\)\s*$", re.I
+)
+
+
+def _array_type(db_type: str) -> str:
+    return "text" if _LENGTH_LIMITED.match(db_type) else db_type
 
 
 def _copy_insert(conn, d, table, fields, values_list, returning: str):

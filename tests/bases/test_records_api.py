@@ -624,9 +624,8 @@ def test_postgresql_bulk_inserts_store_what_one_row_inserts_store(
         "CREATE TYPE mood AS ENUM ('calm', 'busy')",
         f"CREATE TABLE {q('kinds')} (id SERIAL PRIMARY KEY, label VARCHAR(50) NOT NULL, "
         "n INTEGER CHECK (n < 1000), price NUMERIC(10,2), ratio DOUBLE PRECISION, due DATE, "
-        "at TIMESTAMP, atz TIMESTAMPTZ, t TIME, ok BOOLEAN, u UUID, mood mood"
-        + (", meta JSONB" if with_json else "")
-        + ")",
+        "at TIMESTAMP, atz TIMESTAMPTZ, t TIME, ok BOOLEAN, u UUID, mood mood, "
+        "code VARCHAR(5), c CHAR(3)" + (", meta JSONB" if with_json else "") + ")",
     )
     kinds = _connected_table(pg_db, user, "kinds")
     rows = [
@@ -642,6 +641,8 @@ def test_postgresql_bulk_inserts_store_what_one_row_inserts_store(
             "ok": bool(i % 2),
             "u": f"00000000-0000-4000-8000-{i:012d}",
             "mood": ("calm", "busy")[i % 2],
+            "code": f"c{i}",
+            "c": "ab",
             **({"meta": {"i": i}} if with_json else {}),
         }
         for i in range(40)
@@ -673,6 +674,14 @@ def test_postgresql_bulk_inserts_store_what_one_row_inserts_store(
     answer = api.post(url(kinds), refused, format="json")
     assert answer.status_code == 422, answer.json()
     assert answer.json()["message"].startswith("row 22:")
+    # Too long for VARCHAR(5) / CHAR(3): refused as a one-row insert refuses it, never cut short.
+    for column, value in (("code", "ABCDEFGHIJ"), ("c", "XYZW")):
+        too_long = [dict(row) for row in rows[:3]]
+        too_long[1][column] = value
+        answer = api.post(url(kinds), too_long, format="json")
+        assert answer.status_code == 422, answer.json()
+        assert answer.json()["message"].startswith("row 1:")
+        assert "too long" in answer.json()["message"]
     assert api.get(url(kinds, "/count")).json() == {"count": 80}
 
 
