@@ -6,29 +6,43 @@
 (function () {
   "use strict";
   var HX = "[hx-post],[hx-get],[hx-put],[hx-patch],[hx-delete]";
-  var wired = false;
-  var held = [];
+  var parsed = false; // our DOMContentLoaded listener has run: htmx's (registered later) runs next
+  var held = []; // [form, the button that submitted it or null]
 
   document.addEventListener(
     "submit",
     function (event) {
       var form = event.target;
-      if (wired || !form.matches || !form.matches(HX)) return;
+      if (!form.matches || !form.matches(HX)) return;
+      // Once the document is parsed and htmx is here, htmx has wired the forms (its listener
+      // runs in the same dispatch as ours, before any later event): it sends this submit
+      // itself, whatever preventDefault says — holding it too would send it twice.
+      if (parsed && window.htmx) return;
       event.preventDefault();
-      if (held.indexOf(form) < 0) held.push(form);
+      for (var i = 0; i < held.length; i++) {
+        if (held[i][0] === form) return;
+      }
+      held.push([form, event.submitter || null]);
     },
     true
   );
 
   document.addEventListener("DOMContentLoaded", function () {
-    // htmx processes the document in its own DOMContentLoaded listener, registered after
-    // this one; a task later it has run.
+    parsed = true;
+    // A task later htmx's own DOMContentLoaded listener has processed the document.
     setTimeout(function () {
-      wired = true;
-      held.forEach(function (form) {
-        if (form.isConnected) form.requestSubmit();
-      });
+      var waiting = held;
       held = [];
+      waiting.forEach(function (entry) {
+        var form = entry[0];
+        var button = entry[1];
+        if (!form.isConnected) return;
+        // A click on the button that submitted it: htmx learns the button from the click and
+        // sends its name and value ("Hide all", "Remove condition"...), which requestSubmit
+        // would not tell it.
+        if (button && button.isConnected && button.form === form) button.click();
+        else form.requestSubmit();
+      });
     }, 0);
   });
 })();

@@ -252,6 +252,30 @@ def test_a_form_submitted_before_htmx_is_loaded_is_sent_once_it_is(
     assert "/views/" in page.url
 
 
+def test_a_button_clicked_before_htmx_is_loaded_is_the_one_sent(page, live_server_url):
+    """ "Hide all" clicked while htmx.min.js is held back: the replayed submit must carry the
+    button's name and value (all=hide), as the same click does once htmx is there — a bare
+    requestSubmit sent the checkboxes only, and the click did nothing."""
+    open_projects(page, live_server_url)
+    new_view(page, f"Early hide {uuid.uuid4().hex[:4]}")
+    view_url = page.url
+    held = []
+    page.route("**/htmx.min.js", lambda route: held.append(route))
+    page.goto(view_url, wait_until="commit")
+    page.wait_for_function("() => !!document.querySelector('#grid-footer')")
+    assert page.evaluate("() => window.htmx === undefined")
+    assert page.locator("#tb-fields .count").count() == 0
+    page.click("#tb-fields > summary")
+    page.click("#tb-fields button[name=all][value=hide]")
+    page.wait_for_timeout(300)
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_selector("#tb-fields .count")
+    page.unroute("**/htmx.min.js")
+    page.reload()
+    assert "hidden" in page.locator("#tb-fields .count").inner_text()
+
+
 def test_drag_a_view_tab_to_reorder(page, live_server_url):
     open_projects(page, live_server_url)
     tag = uuid.uuid4().hex[:4]
