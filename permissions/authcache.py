@@ -31,7 +31,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 log = logging.getLogger(__name__)
 
@@ -197,3 +197,18 @@ def reset() -> None:
         if _cache is not None and _cache_pid == os.getpid():
             _cache.stop()
         _cache, _cache_pid = None, None
+
+
+def forget_on_commit() -> None:
+    """Empty this process's cache when the current meta-DB transaction commits (at once outside
+    one). The NOTIFY empties every process's cache, this one's included, but it reaches the
+    listener thread a moment after the commit: a request served by this process right after
+    its own revoke or role change could still have used the old answer. Called by the services
+    that change what the token query reads (permissions/services.py)."""
+
+    def clear() -> None:
+        cache = _cache if _cache_pid == os.getpid() else None
+        if cache is not None:
+            cache.clear()
+
+    transaction.on_commit(clear)

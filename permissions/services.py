@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from bases.models import Base, DataSource, Field, Table
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput, NotFound
+from permissions import authcache
 from permissions.checks import (
     NO_ACCESS,
     RANK,
@@ -122,6 +123,7 @@ def member_update(*, actor: Actor, base: Base, user_id, role: str) -> Membership
     membership.role = role
     membership.save(update_fields=["role"])
     forget(membership.user)
+    authcache.forget_on_commit()
     return membership
 
 
@@ -145,6 +147,7 @@ def member_remove(*, actor: Actor, base: Base, user_id) -> None:
     )
     membership.delete()
     forget(membership.user)
+    authcache.forget_on_commit()
 
 
 # --- invites ---------------------------------------------------------------------------------
@@ -267,6 +270,7 @@ def invite_accept(*, user, raw_token: str) -> Membership:
 def _bump(source_id) -> None:
     # Field rules are table metadata, cached with it: bump the version so caches reload them.
     DataSource.objects.filter(pk=source_id).update(meta_version=F("meta_version") + 1)
+    authcache.forget_on_commit()
 
 
 def table_role_list(*, actor: Actor, table: Table) -> list[TableRole]:
@@ -287,6 +291,7 @@ def table_role_set(*, actor: Actor, table: Table, user_id, role: str) -> TableRo
         table=table, user_id=membership.user_id, defaults={"role": role}
     )
     forget(membership.user)
+    authcache.forget_on_commit()
     return override
 
 
@@ -296,6 +301,7 @@ def table_role_clear(*, actor: Actor, table: Table, user_id) -> None:
     deleted, _ = TableRole.objects.filter(table=table, user_id=user_id).delete()
     if not deleted:
         raise NotFound("No override for this member.", code="OVERRIDE_NOT_FOUND")
+    authcache.forget_on_commit()
 
 
 def field_rule_get(*, actor: Actor, field: Field) -> FieldRule | None:
@@ -367,3 +373,4 @@ def api_token_revoke(*, user, token_id: int) -> None:
     ).update(revoked_at=timezone.now())
     if not updated:
         raise NotFound("Token not found.", code="TOKEN_NOT_FOUND")
+    authcache.forget_on_commit()
