@@ -149,6 +149,9 @@ _COLUMNS = (
     "token_name",
     "created_at",
 )
+# The same columns for COPY: the two that vary per entry, its changes, then the tail they share
+# (kind and the author columns, in _COLUMNS' order).
+_COPY_COLUMNS = ("table_id", "record_id", "changes", "kind", *_COLUMNS[4:])
 
 
 def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
@@ -179,9 +182,7 @@ def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
         # the other seven fields are one tail escaped once (write_row formatted all nine of
         # every entry, ~3 ms of a 1000-row write). Written 100 lines at a time, about psycopg's
         # 32 KiB send buffer: the server parses the first lines while Python formats the rest.
-        # The varying fields first, then the tail: (kind, *shared) in _COLUMNS' order.
-        order = ("table_id", "record_id", "changes", "kind", *_COLUMNS[4:])
-        columns = ", ".join(q(c) for c in order)
+        columns = ", ".join(q(c) for c in _COPY_COLUMNS)
         tail = "\t".join(_copy_text(v) for v in (kind, *shared)) + "\n"
         with (
             conn.cursor() as cur,
@@ -189,15 +190,7 @@ def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
         ):
             for start in range(0, len(entries), 100):
                 copy.write(
-                    "".join(
-                        [
-                            f"{_copy_text(table_id)}\t{_copy_text(record_id)}\t"
-                            f"{_copy_text(_dumps(changes))}\t{tail}"
-                            for table_id, record_id, changes in entries[
-                                start : start + 100
-                            ]
-                        ]
-                    )
+                    "".join([_copy_line(e, tail) for e in entries[start : start + 100]])
                 )
         return
     params_per_row = len(_COLUMNS)
@@ -219,6 +212,11 @@ def _insert(kind: str, author: dict, now, entries: list[tuple]) -> None:
                     *shared,
                 )
             cur.execute(head + ", ".join([row_sql] * len(chunk)), params)
+
+
+def _copy_line(entry: tuple, tail: str) -> str:
+    table_id, record_id, changes = entry
+    return f"{_copy_text(table_id)}\t{_copy_text(record_id)}\t{_copy_text(_dumps(changes))}\t{tail}"
 
 
 def _copy_text(value) -> str:

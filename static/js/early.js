@@ -7,7 +7,7 @@
   "use strict";
   var HX = "[hx-post],[hx-get],[hx-put],[hx-patch],[hx-delete]";
   var parsed = false; // our DOMContentLoaded listener has run: htmx's (registered later) runs next
-  var held = []; // [form, the button that submitted it or null]
+  var held = new Map(); // form -> the button that submitted it (or null)
 
   document.addEventListener(
     "submit",
@@ -19,10 +19,7 @@
       // itself, whatever preventDefault says — holding it too would send it twice.
       if (parsed && window.htmx) return;
       event.preventDefault();
-      for (var i = 0; i < held.length; i++) {
-        if (held[i][0] === form) return;
-      }
-      held.push([form, event.submitter || null]);
+      if (!held.has(form)) held.set(form, event.submitter || null);
     },
     true
   );
@@ -32,10 +29,8 @@
     // A task later htmx's own DOMContentLoaded listener has processed the document.
     setTimeout(function () {
       var waiting = held;
-      held = [];
-      waiting.forEach(function (entry) {
-        var form = entry[0];
-        var button = entry[1];
+      held = new Map();
+      waiting.forEach(function (button, form) {
         if (!form.isConnected) return;
         // A click on the button that submitted it: htmx learns the button from the click and
         // sends its name and value ("Hide all", "Remove condition"...), which requestSubmit
