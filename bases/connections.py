@@ -23,6 +23,7 @@ from django.db import DatabaseError, connections
 from django.db import OperationalError as DjangoOperationalError
 from django.db.utils import load_backend
 
+from bases.query.identifiers import prepare_connection
 from nocoplatform.errors import DatabaseUnavailable, InvalidInput
 
 KIND_ALIASES = {
@@ -224,6 +225,9 @@ class ConnectionConfig:
                 "connect_timeout": timeout,
                 "charset": "utf8mb4",
                 "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
+                # mysqlclient allows several statements in one call unless told not to: one
+                # statement per call, so no text can ever carry a second one.
+                "multi_statements": False,
             }
         return base
 
@@ -283,6 +287,7 @@ def alias_for(source_id: str, config: ConnectionConfig) -> str:
         wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(
             settings_dict, alias
         )
+        prepare_connection(wrapper)
         wrappers[alias] = wrapper
         connections[alias] = wrapper
     return alias

@@ -24,6 +24,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from bases import changes
 from bases import fieldtypes as ft
 from bases.models import DataSource, Field, Table
+from bases.query.identifiers import unescape_percent
 from bases.query.sql import Dialect
 from bases.records import TableMeta
 from bases.sources import user_db
@@ -371,17 +372,13 @@ def _unnest_insert(conn, d, table, fields, values_list, returning: str):
     database refuses a row; the caller then tries the COPY path, then row by row.
     """
     q = d.quote
-
-    def sql(text: str) -> str:  # identifiers and types are metadata: escape psycopg's %
-        return text.replace("%", "%%")
-
-    cols = sql(", ".join(q(f.column_name) for f in fields))
+    cols = ", ".join(q(f.column_name) for f in fields)
     names = ", ".join(f"c{i}" for i in range(len(fields)))
-    arrays = ", ".join(f"%b::{sql(_array_type(f.db_type))}[]" for f in fields)
+    arrays = ", ".join(f"%b::{_type_sql(_array_type(f.db_type))}[]" for f in fields)
     statement = (
-        f"INSERT INTO {sql(q(table.table_name))} ({cols}) SELECT {names} "
+        f"INSERT INTO {q(table.table_name)} ({cols}) SELECT {names} "
         f"FROM unnest({arrays}) WITH ORDINALITY AS noco_u({names}, noco_ord) "
-        f"ORDER BY noco_ord{sql(returning)}"
+        f"ORDER BY noco_ord{returning}"
     )
     # Each row's dict holds `fields` in this order (insert_rows groups rows by their fields).
     columns = [list(c) for c in zip(*(v.values() for v in values_list), strict=True)]
@@ -408,6 +405,11 @@ def _array_type(db_type: str) -> str:
     return "text" if _LENGTH_LIMITED.match(db_type) else db_type
 
 
+def _type_sql(db_type: str) -> str:
+    """A column type read from the database, in a statement parsed for placeholders."""
+    return db_type.replace("%", "%%")
+
+
 def _copy_insert(conn, d, table, fields, values_list, returning: str):
     """PostgreSQL bulk insert: COPY the rows into a temporary table, then one INSERT … SELECT.
 
@@ -420,7 +422,7 @@ def _copy_insert(conn, d, table, fields, values_list, returning: str):
     q = d.quote
     tmp = q(f"_noco_bulk_{next(_bulk_tables)}")
     cols = ", ".join(q(f.column_name) for f in fields)
-    typed = ", ".join(f"{q(f.column_name)} {f.db_type}" for f in fields)
+    typed = ", ".join(f"{q(f.column_name)} {_type_sql(f.db_type)}" for f in fields)
     # Values leave the parsers ready for psycopg; JSON needs its text form here, and date-times
     # go in UTC: COPY's text into a `timestamp` column drops an offset where a one-row INSERT
     # converts to the connection's time zone (UTC).
@@ -432,10 +434,14 @@ def _copy_insert(conn, d, table, fields, values_list, returning: str):
     try:
         with transaction.atomic(using=conn.alias):
             raw = conn.connection.cursor()
+            # Names are quoted for statements parsed for placeholders (identifiers.py): the
+            # raw cursor parses them when given parameters, so it is given an empty list; COPY
+            # parses nothing, so its `%%` are undone.
             raw.execute(
-                f"CREATE TEMPORARY TABLE {tmp} (_noco_ord serial, {typed}) ON COMMIT DROP"
+                f"CREATE TEMPORARY TABLE {tmp} (_noco_ord serial, {typed}) ON COMMIT DROP",
+                (),
             )
-            with raw.copy(f"COPY {tmp} ({cols}) FROM STDIN") as copy:
+            with raw.copy(unescape_percent(f"COPY {tmp} ({cols}) FROM STDIN")) as copy:
                 # Each row's dict holds `fields` in this order (insert_rows groups the rows
                 # by their fields' ids in order): its values are the row as it is.
                 for values in values_list:
@@ -445,10 +451,11 @@ def _copy_insert(conn, d, table, fields, values_list, returning: str):
                     copy.write_row(row)
             raw.execute(
                 f"INSERT INTO {q(table.table_name)} ({cols}) "
-                f"SELECT {cols} FROM {tmp} ORDER BY _noco_ord{returning}"
+                f"SELECT {cols} FROM {tmp} ORDER BY _noco_ord{returning}",
+                (),
             )
             fetched = raw.fetchall() if returning else [[] for _ in values_list]
-            raw.execute(f"DROP TABLE {tmp}")
+            raw.execute(f"DROP TABLE {tmp}", ())
             raw.close()
     except (DatabaseError, psycopg.Error):
         # A raw psycopg cursor raises psycopg's errors; the savepoint has been rolled back.

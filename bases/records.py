@@ -679,7 +679,7 @@ def _related_meta(meta: TableMeta, related: Table) -> TableMeta:
 def distinct_values(field: Field, *, limit: int = 1000) -> list:
     table = field.table
     with user_db(table.source) as conn:
-        qn = conn.ops.quote_name
+        qn = Dialect(conn).quote
         col = qn(field.column_name)
         with conn.cursor() as cur:
             cur.execute(

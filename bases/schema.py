@@ -32,7 +32,9 @@ class RawTypeField(models.Field):
         super().__init__(*args, **kwargs)
 
     def db_type(self, connection):
-        return self.raw_type
+        # Read from the database: every DDL statement is parsed for placeholders
+        # (bases/query/identifiers.py), so a `%` in it (an enum's value) is written `%%`.
+        return self.raw_type.replace("%", "%%")
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
@@ -45,7 +47,9 @@ class _BareSQL(RawSQL):
     editor wraps it in one pair again, so rebuilding a table keeps the default as it was."""
 
     def as_sql(self, compiler, connection):
-        return self.sql, self.params
+        # `%` passes two parsers: Django formats literal defaults with `%` (SQLite requires
+        # them), then the statement is parsed for placeholders (bases/query/identifiers.py).
+        return self.sql.replace("%", "%%%%"), self.params
 
 
 def build_model(
@@ -203,6 +207,8 @@ def restore_sqlite_indexes(
         for name, sql in indexes:
             if name in present:
                 continue
+            # Stored text, run as a statement parsed for placeholders (identifiers.py).
+            sql = sql.replace("%", "%%")
             for old, new in (renamed or {}).items():
                 sql = sql.replace(conn.ops.quote_name(old), conn.ops.quote_name(new))
             try:

@@ -11,6 +11,7 @@ from bases import fieldtypes as ft
 from bases import schema
 from bases import sync as meta_sync
 from bases.models import Base, DataSource, Field, Table
+from bases.query.identifiers import check_new_name
 from bases.sources import source_alias, user_db
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput, Unprocessable
 from permissions.checks import Actor, require
@@ -391,6 +392,8 @@ def _alter_column(
                 f"Column '{field.column_name}' is gone from the database. Sync the base's schema."
             )
         vendor = source_vendor(alias)
+        if new_name != col.name:
+            check_new_name(vendor, new_name, what="column name")
         model = schema.build_model(vendor, info)
         old = next(f for f in model._meta.local_fields if f.column == col.name)
         if ft.get(uidt).fits(col.column_type) and uidt == field.uidt:
@@ -559,15 +562,13 @@ def link_delete(*, actor: Actor, field: Field) -> None:
     source = table.source
     alias = source_alias(source)
     vendor = source_vendor(alias)
-    with user_db(source) as conn:
+    with user_db(source):
         if options.get("relation") == "mm":
             junction = Table.objects.filter(pk=options.get("junction_table_id")).first()
             if junction:
                 try:
                     with schema.editor(alias) as ed:
-                        ed.execute(
-                            f"DROP TABLE {conn.ops.quote_name(junction.table_name)}"
-                        )
+                        ed.execute(f"DROP TABLE {ed.quote_name(junction.table_name)}")
                 except DatabaseError as exc:
                     raise _ddl_error(exc)
         else:

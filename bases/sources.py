@@ -17,6 +17,7 @@ from bases.connections import (
 )
 from bases.crypto import decrypt_json, encrypt_json
 from bases.models import DataSource
+from bases.query.identifiers import quote_identifier
 from nocoplatform.errors import DatabaseUnavailable, InvalidInput, SchemaOutOfSync
 
 
@@ -60,7 +61,7 @@ def prepare_builtin(config: ConnectionConfig) -> None:
 
         sqlite3.connect(config.path).close()
         return
-    _store_execute(config, f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+    _store_execute(config, f"CREATE SCHEMA IF NOT EXISTS {_schema_sql(config)}")
 
 
 def drop_builtin(config: ConnectionConfig) -> None:
@@ -68,7 +69,11 @@ def drop_builtin(config: ConnectionConfig) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(config.path + suffix).unlink(missing_ok=True)
         return
-    _store_execute(config, f'DROP SCHEMA IF EXISTS "{config.schema}" CASCADE')
+    _store_execute(config, f"DROP SCHEMA IF EXISTS {_schema_sql(config)} CASCADE")
+
+
+def _schema_sql(config: ConnectionConfig) -> str:
+    return quote_identifier("postgresql", config.schema)
 
 
 def _store_execute(config: ConnectionConfig, sql: str) -> None:
@@ -83,7 +88,7 @@ def _store_execute(config: ConnectionConfig, sql: str) -> None:
         dbname=config.database,
         autocommit=True,
     ) as conn:
-        conn.execute(sql)
+        conn.execute(sql, ())  # parsed for placeholders: `%%` in names (identifiers.py)
 
 
 # alias -> (monotonic time until which the database counts as down, why)

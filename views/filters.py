@@ -296,7 +296,6 @@ def _compile_one(field, node: WhereNode) -> None:
         node,
         resolve=lambda name: field,
         vendor="sqlite",
-        quote=lambda n: f'"{n}"',
     )
 
 

@@ -31,7 +31,7 @@ def _validate(
     resolve = FieldResolver(fields)
     if where:
         node = parse_where(where)
-        compile_where(node, resolve=resolve, vendor="sqlite", quote=lambda n: f'"{n}"')
+        compile_where(node, resolve=resolve, vendor="sqlite")
     if sort:
         parse_sort(resolve, sort)
     ids = {f.id for f in fields}

@@ -57,7 +57,6 @@ def _load(table: Table) -> list[Webhook]:
                     hook.condition_node,
                     resolve=resolve,
                     vendor="sqlite",
-                    quote=lambda n: f'"{n}"',
                 )
             except InvalidInput as exc:
                 log.warning("webhook %s skipped: condition %s", hook.pk, exc.message)
@@ -311,5 +310,5 @@ def validate_condition(table: Table, meta, text: str) -> str:
     if not text:
         return ""
     node = parse_where(text)
-    compile_where(node, resolve=meta.resolve, vendor="sqlite", quote=lambda n: f'"{n}"')
+    compile_where(node, resolve=meta.resolve, vendor="sqlite")
     return render_where(node)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import json
 import sqlite3
@@ -14,6 +15,7 @@ import uuid
 import orjson
 
 from bases.models import Field
+from bases.query.identifiers import quote_identifier
 from nocoplatform.errors import InvalidInput
 
 
@@ -21,10 +23,7 @@ class Dialect:
     def __init__(self, conn):
         self.conn = conn
         self.vendor = conn.vendor
-        # SQLite reads a double-quoted name that is no column as a string literal (the "DQS"
-        # misfeature), so a dropped column would silently read as its own name. Backticks are
-        # always identifiers there.
-        self.quote = _sqlite_quote if self.vendor == "sqlite" else conn.ops.quote_name
+        self.quote = functools.partial(quote_identifier, self.vendor)
 
     @property
     def supports_returning(self) -> bool:
@@ -144,10 +143,6 @@ class Dialect:
         if isinstance(value, (bytes, memoryview)):
             return bytes(value).hex()
         return value
-
-
-def _sqlite_quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def keyset_after(

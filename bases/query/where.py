@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bases.query.identifiers import quote_identifier
 from nocoplatform.errors import InvalidInput
 
 MAX_CONDITIONS = 200
@@ -727,10 +728,9 @@ class _Compiler:
     def like(self, col: str, value: str) -> str:
         parts = value.split("%") if "%" in value else ["", value, ""]
         if self.vendor == "sqlite":
-            # SQLite's LIKE and lower() fold ASCII only; Django's SQLite connections provide
-            # REGEXP (Python's re), whose IGNORECASE folds all of Unicode.
-            pattern = "(?is)\\A" + ".*".join(re.escape(p) for p in parts) + "\\Z"
-            return f"{col} REGEXP {self.p(pattern)}"
+            # SQLite's LIKE and lower() fold ASCII only: noco_like (bases/query/textmatch.py,
+            # registered on every user SQLite connection) folds all of Unicode, in linear time.
+            return f"noco_like({col}, {self.p('%'.join(parts))})"
         pattern = "%".join(p.replace("!", "!!").replace("_", "!_") for p in parts)
         if self.vendor == "postgresql":
             return f"{col} ILIKE {self.p(pattern)} ESCAPE '!'"
@@ -994,18 +994,19 @@ def compile_where(
     *,
     resolve: Callable[[str], Any],
     vendor: str,
-    quote: Callable[[str], str],
+    quote: Callable[[str], str] | None = None,
     today: dt.date | None = None,
 ) -> tuple[str, list]:
     """SQL (with %s placeholders) and its parameters for a parsed `where` expression.
 
     `resolve(name)` returns the Field named (title first, then column name) or raises
     InvalidInput(code="FIELD_NOT_FOUND"); `quote` quotes identifiers for `vendor`
-    ("postgresql", "mysql" or "sqlite"); `today` (UTC by default) anchors the date
-    sub-operators. No node compiles to an always-true condition.
+    ("postgresql", "mysql" or "sqlite"), by default the dialect's own quoting; `today` (UTC
+    by default) anchors the date sub-operators. No node compiles to an always-true condition.
     """
     if node is None:
         return "1 = 1", []
+    quote = quote or functools.partial(quote_identifier, vendor)
     compiler = _Compiler(resolve, vendor, quote, today)
     sql = compiler.node(node)
     return f"({sql})", compiler.params

@@ -122,10 +122,13 @@ def table(external_db):
     cur.close()
     if db.kind == "sqlite":
         conn.commit()
-        # What Django's SQLite backend registers on every connection (REGEXP among them).
+        # What Django's SQLite backend and the platform's user connections register.
         from django.db.backends.sqlite3._functions import register
 
+        from bases.query import textmatch
+
         register(conn)
+        textmatch.register(conn)
     return db
 
 
