@@ -375,3 +375,47 @@ def test_like_filter_on_sqlite_cannot_stall_the_server(api, sqlite_db, user):
         )
         == 20
     )
+
+
+def test_a_rename_cannot_reach_another_users_base_in_the_postgresql_store(
+    settings, pg_db, user, other_user
+):
+    """The reported exploit: on a shared PostgreSQL built-in store (one schema per base), a
+    freshly signed-up user's rename copied another user's table out of that user's schema."""
+    from bases.schema_services import field_update, table_create
+    from bases.services import base_create, base_delete
+    from bases.sources import config_of
+
+    settings.NOCO_STORE_URL = settings.TEST_POSTGRES_URL
+    victim, attacker = Actor(user=user), Actor(user=other_user)
+    secret_base = base_create(actor=victim, title="Payroll")
+    own_base = base_create(actor=attacker, title="Mine")
+    try:
+        secret = table_create(
+            actor=victim,
+            base=secret_base,
+            title="Salaries",
+            columns=[{"title": "Who", "uidt": "SingleLineText"}],
+        )
+        mine = table_create(
+            actor=attacker,
+            base=own_base,
+            title="Scratch",
+            columns=[{"title": "Note", "uidt": "SingleLineText"}],
+        )
+        victim_schema = config_of(secret_base.sources.get()).schema
+        own_schema = config_of(own_base.sources.get()).schema
+        note = mine.fields.get(title="Note")
+        # short enough to pass the name-length check: only quoting stands in its way
+        payload = f'x";CREATE TABLE loot AS TABLE {victim_schema}.{secret.table_name}--'
+        assert len(payload.encode()) <= 63 and own_schema != victim_schema
+        field_update(actor=attacker, field=note, data={"column_name": payload})
+        stolen = pg_db.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_name = 'loot'"
+        )
+        assert stolen == []
+        note.refresh_from_db()
+        assert note.column_name == payload  # a (strange) name, nothing more
+    finally:
+        base_delete(actor=victim, base=secret_base)
+        base_delete(actor=attacker, base=own_base)
