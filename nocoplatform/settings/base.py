@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from nocoplatform import env
 
@@ -251,6 +252,8 @@ if NOCO_TRUSTED_PROXIES:
 # Wrong passwords (login page, admin login, password change) allowed within the lock time,
 # per account and per address; then signing in waits until the oldest ones are that old.
 NOCO_LOGIN_FAILURE_LIMIT = env.get_int("NOCO_LOGIN_FAILURE_LIMIT", 10)
+if NOCO_LOGIN_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("NOCO_LOGIN_FAILURE_LIMIT must be 1 or more.")
 NOCO_LOGIN_LOCKOUT_SECONDS = env.get_int("NOCO_LOGIN_LOCKOUT_SECONDS", 15 * 60)
 # What is counted: `username` (one account, from anywhere), `ip_address` (one address, any
 # account), or `username+ip_address` (one account from one address); a lock by any of them holds.

@@ -7,7 +7,7 @@ from django.test import Client, RequestFactory
 
 from bases.demo import create_demo_base
 from nocoplatform import env
-from nocoplatform.clientip import client_address, client_ip
+from nocoplatform.clientip import ForwardedProtoMiddleware, client_address, client_ip
 from permissions.checks import Actor
 from views import services, shares
 
@@ -113,3 +113,37 @@ def test_share_password_limit_counts_the_forwarded_client_behind_a_trusted_proxy
         == 403
     )
     cache.clear()
+
+
+def _scheme_seen(remote: str, proto: str) -> bool:
+    seen = {}
+
+    def view(request):
+        seen["secure"] = request.is_secure()
+
+    ForwardedProtoMiddleware(view)(
+        rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_PROTO=proto)
+    )
+    return seen["secure"]
+
+
+def test_forwarded_proto_counts_only_from_a_trusted_proxy(settings):
+    settings.NOCO_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert _scheme_seen("10.0.0.2", "https") is True
+    assert _scheme_seen("198.51.100.7", "https") is False
+    assert _scheme_seen("10.0.0.2", "http") is False
+
+
+def test_lockout_by_setting_is_read_and_checked():
+    assert env.lockout_parameters(["username", "ip_address"]) == [
+        "username",
+        "ip_address",
+    ]
+    assert env.lockout_parameters(["username+ip_address", "ip_address"]) == [
+        ["username", "ip_address"],
+        "ip_address",
+    ]
+    for bad in (["user_agent"], ["username+cookie"], []):
+        with pytest.raises(ImproperlyConfigured):
+            env.lockout_parameters(bad)

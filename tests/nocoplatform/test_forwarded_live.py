@@ -4,6 +4,7 @@ the share-password, public-form and login limits."""
 
 import os
 import re
+import secrets
 import shlex
 import subprocess
 import sys
@@ -11,8 +12,9 @@ import time
 
 import pytest
 import requests
+from django.conf import settings
 
-from tests.conftest import LIVE_ROOT, LiveServer, _free_port
+from tests.conftest import LIVE_ROOT, LiveServer, _free_port, service_missing
 
 SETUP = """
 from bases.models import Base
@@ -188,3 +190,53 @@ def test_a_configured_proxy_passes_on_the_client_address(server, prepared):
     right = {"username": "admin@example.com", "password": "live-pass-12345"}
     assert post(login, right, "198.51.100.1").status_code == 429
     assert post(login, right, "198.51.100.2").status_code == 302
+
+
+@pytest.fixture
+def pg_meta(tmp_path):
+    """The local profile on a fresh PostgreSQL meta DB (as production keeps one)."""
+    import psycopg
+
+    url = settings.TEST_POSTGRES_URL
+    name = "noco_meta_" + secrets.token_hex(4)
+    try:
+        admin = psycopg.connect(url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        service_missing("PostgreSQL", exc)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local",
+        "NOCO_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": url.rsplit("/", 1)[0] + "/" + name,
+        "NOCO_ADMIN_EMAIL": "admin@example.com",
+        "NOCO_ADMIN_PASSWORD": "live-pass-12345",
+        "NOCO_LOGIN_FAILURE_LIMIT": "3",
+    }
+    env.pop("NOCO_TRUSTED_PROXIES", None)
+    server = LiveServer("", env)
+    server.manage("migrate", "--noinput", "-v0")
+    server.manage("ensure_admin")
+    proc, base = _serve(env)
+    yield base, server
+    proc.terminate()
+    proc.wait(10)
+    admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_login_lockout_on_a_postgresql_meta_db(pg_meta):
+    base, server = pg_meta
+    url = base + "/login/"
+    right = {"username": "admin@example.com", "password": "live-pass-12345"}
+    wrong = {**right, "password": "wrong"}
+    assert [post(url, wrong, "203.0.113.1").status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+    locked = post(url, right, "203.0.113.2")
+    assert locked.status_code == 429 and "Try again after" in locked.text
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+    server.manage("axes_reset")
+    assert post(url, right, "203.0.113.2").status_code == 302

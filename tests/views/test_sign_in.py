@@ -152,3 +152,23 @@ def test_one_right_password_change_still_works(web, user, limit):
         },
     )
     assert response.status_code == 302
+
+
+def test_the_admin_login_shares_the_limits(client, user, limit):
+    user.is_staff = True
+    user.save()
+    for _ in range(limit - 1):
+        response = client.post(
+            "/admin/login/", {"username": user.username, "password": "wrong"}
+        )
+        assert response.status_code == 200
+    assert (
+        client.post(
+            "/admin/login/", {"username": user.username, "password": "wrong"}
+        ).status_code
+        == 429
+    )
+    assert (
+        login(Client(REMOTE_ADDR="203.0.113.9"), user.username, RIGHT).status_code
+        == 429
+    )
