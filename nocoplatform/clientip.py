@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
@@ -84,13 +85,21 @@ def client_address(request: HttpRequest) -> str:
 class ForwardedProtoMiddleware:
     """X-Forwarded-Proto tells Django the scheme (SECURE_PROXY_SSL_HEADER, set only when
     NOCO_TRUSTED_PROXIES is) only when a trusted proxy sent it; from anyone else it is dropped,
-    so a direct client cannot claim https. First in MIDDLEWARE."""
+    so a direct client cannot claim https. First in MIDDLEWARE; sync and async capable, so it
+    adds no thread hop under ASGI (it only edits META and passes the call on)."""
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         meta = request.META
         if "HTTP_X_FORWARDED_PROTO" in meta and not peer_is_trusted_proxy(request):
             del meta["HTTP_X_FORWARDED_PROTO"]
-        return self.get_response(request)
+        return self.get_response(
+            request
+        )  # a coroutine in async mode: the caller awaits it

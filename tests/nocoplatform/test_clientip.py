@@ -147,3 +147,25 @@ def test_lockout_by_setting_is_read_and_checked():
     for bad in (["user_agent"], ["username+cookie"], []):
         with pytest.raises(ImproperlyConfigured):
             env.lockout_parameters(bad)
+
+
+def test_forwarded_proto_middleware_stays_async_under_asgi(settings):
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import iscoroutinefunction
+
+    settings.NOCO_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    seen = {}
+
+    async def view(request):
+        seen["secure"] = request.is_secure()
+
+    middleware = ForwardedProtoMiddleware(view)
+    assert iscoroutinefunction(middleware)
+    request = rf.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_PROTO="https")
+    # Its own thread: browser tests may leave an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, middleware(request)).result(timeout=10)
+    assert seen["secure"] is False
