@@ -8,6 +8,10 @@ export DJANGO_SETTINGS_MODULE ?= nocoplatform.settings.local
 # Two workers: the suite waits on databases and browsers more than on CPU.
 PYTEST_ARGS ?= -n 2
 
+# X-Forwarded-For/-Proto are believed only from NOCO_TRUSTED_PROXIES (none by default): uvicorn
+# would otherwise believe them from 127.0.0.1, letting anyone on this machine pick their address.
+PROXY_HEADERS = $(if $(strip $(NOCO_TRUSTED_PROXIES)),--forwarded-allow-ips '$(strip $(NOCO_TRUSTED_PROXIES))',--no-proxy-headers)
+
 .PHONY: run test lint format setup clean-venv
 
 $(BIN)/.installed: pyproject.toml
@@ -26,7 +30,7 @@ run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/python manage.py create_demo_base
-	$(BIN)/uvicorn nocoplatform.asgi:application --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn nocoplatform.asgi:application --host $(HOST) --port $(PORT) $(PROXY_HEADERS)
 
 test: setup
 	DJANGO_SETTINGS_MODULE=nocoplatform.settings.test $(BIN)/pytest $(PYTEST_ARGS)

@@ -32,6 +32,47 @@ def get_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def get_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses and CIDR networks, normalised ("10.0.0.1/8" is
+    "10.0.0.0/8", an address is a /32 or /128). A value that is neither stops the start: a
+    typo here would silently trust nobody, or the wrong machines."""
+    import ipaddress
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    networks = []
+    for item in get_list(name, []):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (CIDR)."
+            )
+    return networks
+
+
+def lockout_parameters(items: list[str]) -> list:
+    """NOCO_LOGIN_LOCKOUT_BY as django-axes' AXES_LOCKOUT_PARAMETERS: each item a name or
+    names joined by `+` (counted together); only `username` and `ip_address`."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    allowed = {"username", "ip_address"}
+    parameters: list = []
+    for item in items:
+        names = [n.strip() for n in item.split("+") if n.strip()]
+        if not names or not set(names) <= allowed:
+            raise ImproperlyConfigured(
+                f"NOCO_LOGIN_LOCKOUT_BY: {item!r}; use username, ip_address or "
+                "username+ip_address, comma-separated."
+            )
+        parameters.append(names[0] if len(names) == 1 else names)
+    if not parameters:
+        raise ImproperlyConfigured(
+            "NOCO_LOGIN_LOCKOUT_BY is empty: nothing would be limited."
+        )
+    return parameters
+
+
 def persistent_secret(name: str) -> str:
     """Read secret `name` from the environment, else from (or into) a file under var/.
 

@@ -221,7 +221,16 @@ def live_server_url(tmp_path_factory):
         )
     port = _free_port()
     proc = subprocess.Popen(
-        [py, "-m", "uvicorn", "nocoplatform.asgi:application", "--port", str(port)],
+        # As `make run` starts it: no forwarded headers believed (docs/security.md).
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "nocoplatform.asgi:application",
+            "--port",
+            str(port),
+            "--no-proxy-headers",
+        ],
         cwd=LIVE_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

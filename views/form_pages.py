@@ -22,11 +22,11 @@ from django.urls import reverse
 from bases import attachments, records
 from bases.record_services import insert_rows
 from bases.table_meta import TableMeta
+from nocoplatform.clientip import client_address
 from nocoplatform.errors import DomainError, NotFound
 from permissions.checks import can
 from views import form_view, shares
 from views.models import View, ViewShare
-from views.share_pages import client_address
 from views.toolbar import _actor, _load
 
 HONEYPOT = "website_url"  # a name bots like to fill; hidden from people

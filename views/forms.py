@@ -1,13 +1,18 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
+from django.core.exceptions import ValidationError
 
 from bases.connections import ConnectionConfig
 from bases.fieldtypes import CREATABLE, REGISTRY
+from permissions import accounts
 
 
 class SignupForm(UserCreationForm):
+    """The address and a password (Django's password rules). Whether the address is taken
+    is not checked here: permissions.accounts.account_signup decides, without telling."""
+
     email = forms.EmailField(required=True)
 
     class Meta:
@@ -15,18 +20,27 @@ class SignupForm(UserCreationForm):
         fields = ("email",)
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email exists already.")
-        return email
+        return self.cleaned_data["email"].strip().lower()
 
-    def save(self, commit=True):
-        user = super().save(commit=False)
-        user.username = self.cleaned_data["email"]
-        user.email = self.cleaned_data["email"]
-        if commit:
-            user.save()
-        return user
+
+class CountedPasswordChangeForm(PasswordChangeForm):
+    """Django's, with each wrong old password counted like a failed sign-in (same limits,
+    same lock; permissions/accounts.py)."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        if not accounts.password_check_allowed(self.request, self.user):
+            raise ValidationError(
+                "Too many wrong passwords; try again later.", code="locked"
+            )
+        try:
+            return super().clean_old_password()
+        except ValidationError:
+            accounts.password_check_failed(self.request, self.user)
+            raise
 
 
 class BaseForm(forms.Form):

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from bases import schema_services, selectors, services
 from bases.connections import check_connection
 from bases.sources import config_of
 from nocoplatform.errors import DomainError, Forbidden
+from permissions.accounts import account_signup
 from permissions.checks import Actor, can, role_of
 from permissions.models import ApiToken
 from permissions.services import api_token_create, api_token_revoke
 from views.forms import (
     BaseForm,
+    CountedPasswordChangeForm,
     SignupForm,
     SourceSettingsForm,
     TableForm,
@@ -37,6 +40,9 @@ def _actor(request: HttpRequest) -> Actor:
 
 
 def signup(request: HttpRequest) -> HttpResponse:
+    """Sign-up answers the same whether or not the address has an account (docs/security.md,
+    "Sign-in, sign-up and client addresses"): both go to the login page with one message, and
+    neither signs in (signing in a new address at once would tell it apart from a taken one)."""
     if not settings.NOCO_SIGNUP_ENABLED:
         raise Http404("Sign-up is switched off on this server.")
     form = SignupForm(
@@ -49,10 +55,25 @@ def signup(request: HttpRequest) -> HttpResponse:
     ):
         next_url = ""
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(next_url or "home")
+        email = form.cleaned_data["email"]
+        account_signup(email=email, password=form.cleaned_data["password1"])
+        messages.info(
+            request,
+            f"If {email} had no account yet, it has one now: log in with it and the "
+            "password you chose. If it had one already, log in with that account's password.",
+        )
+        query = {"username": email, **({"next": next_url} if next_url else {})}
+        return redirect(f"{reverse('login')}?{urlencode(query)}")
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, with wrong old passwords counted towards the sign-in limits."""
+
+    form_class = CountedPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 @login_required

@@ -25,6 +25,7 @@ from django.utils.http import urlencode
 from bases import attachments, records
 from bases.crypto import decrypt_json, encrypt_json
 from bases.table_meta import TableMeta
+from nocoplatform.clientip import client_address
 from nocoplatform.errors import DomainError, NotFound
 from permissions.checks import can
 from views import filters, shares
@@ -45,11 +46,6 @@ VISITOR_OPS = {
     "blank": "is empty",
     "notblank": "is not empty",
 }
-
-
-def client_address(request: HttpRequest) -> str:
-    """The visitor's address for rate limits (REMOTE_ADDR; a proxy in front must set it)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ urlpatterns = [
     path("signup/", pages.signup, name="signup"),
     path(
         "account/password/",
-        auth_views.PasswordChangeView.as_view(success_url="/account/password/done/"),
+        pages.PasswordChangeView.as_view(success_url="/account/password/done/"),
         name="password_change",
     ),
     path(

@@ -1,6 +1,9 @@
 """Settings shared by every profile. Environment variables are documented in README.md."""
 
+from datetime import timedelta
+
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from nocoplatform import env
 
@@ -30,9 +33,11 @@ INSTALLED_APPS = [
     "views",
     "webhooks",
     "history",
+    "axes",  # sign-in limits (below)
 ]
 
 MIDDLEWARE = [
+    "nocoplatform.clientip.ForwardedProtoMiddleware",  # before anything asks is_secure()
     "django.middleware.security.SecurityMiddleware",
     "bases.changes.ClientIdMiddleware",  # X-Client-Id: realtime skips the tab a write came from
     "nocoplatform.fastpath.ApiTokenFastPath",
@@ -45,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "nocoplatform.errors.DomainErrorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page
 ]
 
 ROOT_URLCONF = "nocoplatform.urls"
@@ -100,6 +106,8 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -233,6 +241,39 @@ NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "30
 # Allow URLs on private, loopback, link-local and CGNAT addresses (self-hosted receivers).
 # Cloud-metadata and multicast addresses stay refused either way.
 NOCO_WEBHOOKS_ALLOW_PRIVATE = env.get_bool("NOCO_WEBHOOKS_ALLOW_PRIVATE", False)
+
+# --- client addresses and sign-in limits (docs/security.md) -----------------------------------
+# Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs and CIDRs); empty: none,
+# every peer is the client. nocoplatform/clientip.py; `make run` passes it to uvicorn.
+NOCO_TRUSTED_PROXIES = env.get_networks("NOCO_TRUSTED_PROXIES")
+if NOCO_TRUSTED_PROXIES:
+    # Only a trusted proxy's header reaches Django (clientip.ForwardedProtoMiddleware).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Wrong passwords (login page, admin login, password change) allowed within the lock time,
+# per account and per address; then signing in waits until the oldest ones are that old.
+NOCO_LOGIN_FAILURE_LIMIT = env.get_int("NOCO_LOGIN_FAILURE_LIMIT", 10)
+if NOCO_LOGIN_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("NOCO_LOGIN_FAILURE_LIMIT must be 1 or more.")
+NOCO_LOGIN_LOCKOUT_SECONDS = env.get_int("NOCO_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# What is counted: `username` (one account, from anywhere), `ip_address` (one address, any
+# account), or `username+ip_address` (one account from one address); a lock by any of them holds.
+NOCO_LOGIN_LOCKOUT_BY = env.get_list(
+    "NOCO_LOGIN_LOCKOUT_BY", ["username", "ip_address"]
+)
+AXES_FAILURE_LIMIT = NOCO_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=NOCO_LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = env.lockout_parameters(NOCO_LOGIN_LOCKOUT_BY)
+AXES_CLIENT_IP_CALLABLE = "nocoplatform.clientip.client_ip"
+AXES_USERNAME_CALLABLE = "permissions.accounts.lockout_username"
+AXES_LOCKOUT_CALLABLE = "permissions.accounts.lockout_response"
+# A success must not wipe an address's count of guesses at other accounts, and tries made
+# while locked neither count nor push the end of the lock further out.
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Failures are kept (until the lock time passes); successful logins are not logged (a table
+# that would only grow).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 # Public links (views/shares.py): shared views and public forms.
 # Wrong share passwords allowed per address and link, within this many seconds.

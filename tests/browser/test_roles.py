@@ -40,6 +40,10 @@ def join(browser, link: str, email: str):
     page.fill("input[name=password1]", "browser-pass-456")
     page.fill("input[name=password2]", "browser-pass-456")
     page.click("button[type=submit]")
+    # Sign-up leads to the login page with the address filled in, then back to the invite.
+    assert page.input_value("input[name=username]") == email
+    page.fill("input[name=password]", "browser-pass-456")
+    page.click("button[type=submit]")
     page.click("#accept-invite")
     page.wait_for_selector("aside >> text=projects")
     return context, page

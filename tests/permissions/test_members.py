@@ -54,7 +54,14 @@ def test_owner_invites_and_the_link_joins_on_sign_up(
             "next": link,
         },
     )
-    assert signup.status_code == 302 and signup["Location"] == link
+    # Sign-up sends to the login page (whether or not the address had an account), which
+    # leads back to the invite.
+    assert signup.status_code == 302 and signup["Location"].startswith("/login/")
+    login = client.post(
+        signup["Location"],
+        {"username": "new@example.com", "password": "a-long-pass-123", "next": link},
+    )
+    assert login.status_code == 302 and login["Location"] == link
     joined = client.post(link)
     assert joined.status_code == 302
     assert (

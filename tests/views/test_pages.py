@@ -28,7 +28,7 @@ def test_login_with_email_and_wrong_password_message(client, user):
     assert good.status_code == 302 and good.url == "/"
 
 
-def test_signup_creates_account_and_logs_in(client):
+def test_signup_creates_account_then_login(client):
     response = client.post(
         "/signup/",
         {
@@ -37,7 +37,12 @@ def test_signup_creates_account_and_logs_in(client):
             "password2": "a-long-pass-9876",
         },
     )
-    assert response.status_code == 302
+    # To the login page, as for an address that has an account (tests/views/test_sign_up.py).
+    assert response.status_code == 302 and response.url.startswith("/login/")
+    login = client.post(
+        "/login/", {"username": "new@example.com", "password": "a-long-pass-9876"}
+    )
+    assert login.status_code == 302
     assert client.get("/").status_code == 200
 
 
