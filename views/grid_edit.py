@@ -190,7 +190,7 @@ def cells_save(request: HttpRequest, base_id: str, table_id: str) -> JsonRespons
     from bases import fieldtypes as ft
 
     sep = _decimal_sep(request)
-    items, errors = [], []
+    items, errors, parsers = [], [], {}
     for change in changes:
         if not isinstance(change, dict) or "id" not in change or "field" not in change:
             raise InvalidInput("Each change is {id, field, value}.")
@@ -200,8 +200,15 @@ def cells_save(request: HttpRequest, base_id: str, table_id: str) -> JsonRespons
             errors.append(_error(change, f"'{field.title}' is read-only."))
             continue
         value = typed_value(field, value if value is None else str(value), sep)
+        parse = parsers.get(field)
+        if parse is None:
+            # Bounded as the write will be (bases/value_limits.py), so that the cell that is
+            # too long is the one named.
+            parse = parsers[field] = ft.get(field.uidt).value_parser(
+                field, db=table.source.kind
+            )
         try:
-            parsed = ft.get(field.uidt).parse(value, field.options)
+            parsed = parse(value, field.options)
             if parsed is None and not field.is_nullable and not field.is_auto:
                 raise InvalidInput(f"'{field.title}' is required")
         except InvalidInput as exc:
