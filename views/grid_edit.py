@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from bases import record_services, records, schema_services
 from nocoplatform.errors import DomainError, Forbidden, InvalidInput
+from nocoplatform.limits import accepts_uploads
 from permissions.checks import can
 from views.grid import (
     _actor,
@@ -95,6 +96,7 @@ def _changes_by_row(meta, items: list[tuple]) -> tuple[list[dict], list]:
 
 
 @login_required
+@accepts_uploads  # files dropped on an attachment cell (nocoplatform/limits.py)
 def cell(
     request: HttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
 ) -> HttpResponse:

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over their endpoint's limit: 413 before anything reads them (limits.py).
+    "nocoplatform.limits.BodyLimitMiddleware",
     "bases.changes.ClientIdMiddleware",  # X-Client-Id: realtime skips the tab a write came from
     "nocoplatform.fastpath.ApiTokenFastPath",
     "whitenoise.middleware.WhiteNoiseMiddleware",
