@@ -371,7 +371,8 @@ def row_expand(
                 from bases import fieldtypes as ft
 
                 value = typed_value(f, text, _decimal_sep(request))
-                ft.get(f.uidt).parse(value, f.options)
+                # Bounded as the write is, so a value too long is marked on its field.
+                ft.get(f.uidt).value_parser(f, db=table.source.kind)(value, f.options)
                 items.append((record_id, f, value))
             except InvalidInput as exc:
                 errors[f.id] = exc.message

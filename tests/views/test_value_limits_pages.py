@@ -96,6 +96,20 @@ def test_grid_paste_names_the_cell_that_is_too_long(web, people):
     assert name_of(people, 2) == "Grace"  # all or nothing
 
 
+def test_expanded_row_marks_the_field_that_is_too_long(web, people):
+    f = fields(people)
+    response = web.post(
+        f"/bases/{people.base_id}/tables/{people.pk}/grid/rows/1/expand",
+        {f"f_{f['name'].pk}": "x" * 21, f"f_{f['notes'].pk}": "kept"},
+    )
+    html = response.content.decode()
+    # On the field itself, not as a message for the whole row.
+    assert 'class="cell-error" role="alert">too long: at most 20 characters' in html
+    assert "x" * 21 in html and "kept" in html  # the typed values stay
+    assert name_of(people, 1) == "Ada"
+    assert records.get_record(people, 1, actor=SYSTEM)["notes"] is None
+
+
 @pytest.fixture
 def form_link(people, actor):
     cache.clear()
