@@ -1,8 +1,11 @@
 """API token authentication: `xc-token: <token>` (NocoDB's header) or `Authorization: Bearer`."""
 
 from datetime import timedelta
+from importlib import import_module
+from types import SimpleNamespace
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.db import connection
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -181,8 +184,6 @@ def credentials_refusal(meta: dict, session_key: str | None) -> tuple[str, str] 
     are valid: an API token (`meta`: the request's HTTP_XC_TOKEN / HTTP_AUTHORIZATION), else a
     signed-in session. As ApiTokenAuthentication and DRF's SessionAuthentication decide, but
     without the request itself: nocoplatform.asgi_guard asks before a large body is read."""
-    from types import SimpleNamespace
-
     raw = token_from_headers(SimpleNamespace(META=meta))
     if raw is not None:
         token, user, _ = _token_and_user(hash_token(raw), timezone.now())
@@ -190,11 +191,6 @@ def credentials_refusal(meta: dict, session_key: str | None) -> tuple[str, str] 
             return "INVALID_TOKEN", "Invalid or revoked API token."
         return None
     if session_key:
-        from importlib import import_module
-
-        from django.conf import settings
-        from django.contrib.auth import SESSION_KEY
-
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
         user_id = store.get(SESSION_KEY)
         model = get_user_model()
