@@ -11,6 +11,7 @@ import time
 
 import orjson
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from bases.demo import create_demo_base
@@ -46,6 +47,18 @@ def test_an_api_body_over_the_limit_is_413_unread(api, settings):
     assert response.status_code == 413 and response.json()["details"] == {
         "max_bytes": 100
     }
+
+
+@pytest.mark.django_db
+def test_the_middleware_refuses_in_async_mode_too(async_client, settings):
+    """Under ASGI the middleware chain runs async (the guard before it answers first there,
+    with the same limit)."""
+    settings.NOCO_MAX_BODY_SIZE = 5
+    response = async_to_sync(async_client.post)(
+        "/api/v2/meta/bases/", b'{"title":"x"}', content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "PAYLOAD_TOO_LARGE"
 
 
 @pytest.mark.django_db
