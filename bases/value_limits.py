@@ -39,7 +39,7 @@ _DECLARED_LENGTH = re.compile(
 # MariaDB/MySQL TEXT types count bytes, not characters.
 _MYSQL_TEXT_BYTES = {"tinytext": 255, "text": 65_535, "mediumtext": 16_777_215}
 _INTEGER = re.compile(
-    r"^\s*(tiny|small|medium|big)?int(?:eger)?([248])?\s*(?:\(\s*\d+\s*\))?\s*(unsigned)?"
+    r"^\s*(tiny|small|medium|big)?int(?:eger)?([248])?\b\s*(?:\(\s*\d+\s*\))?\s*(unsigned)?"
 )
 _SERIAL = re.compile(r"^\s*(small|big)?serial\b")
 _DECIMAL = re.compile(r"^\s*(?:numeric|decimal|dec)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
