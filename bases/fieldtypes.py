@@ -13,12 +13,16 @@ import decimal
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.core.validators import URLValidator
 from django.db import models
 
+from bases import value_limits as limits
 from nocoplatform.errors import InvalidInput
+
+Parser = Callable[[Any, dict], Any]
 
 # Abstract column types: what the database column is, independent of dialect.
 TEXT, LONGTEXT, INTEGER, BIGINT, DECIMAL, FLOAT, BOOLEAN = (
@@ -73,6 +77,11 @@ class FieldType:
         """Convert request input to the value to store; raise InvalidInput naming the problem."""
         return value
 
+    def value_parser(self, field, *, db: str) -> Parser:
+        """`parse` bounded by what `field`'s column holds on a data source of kind `db`
+        (bases/value_limits.py). Every write of a value goes through one of these."""
+        return self.parse
+
     def fits(self, column_type: str) -> bool:
         return column_type in self.column_types
 
@@ -90,7 +99,32 @@ class SingleLineText(FieldType):
             return None
         if isinstance(value, (dict, list)):
             raise InvalidInput("expected text")
-        return str(value)
+        return limits.refuse_nul(str(value))
+
+    def value_parser(self, field, *, db: str) -> Parser:
+        parse, limit = self.parse, limits.text_limit(field, db=db)
+        chars, check = limit.chars, limit.check
+        if limit.bytes is None and type(self).parse is SingleLineText.parse:
+            # Plain text, most cells of a bulk write: one call, the checks inline.
+            def parse_plain(value, options):
+                if type(value) is str and len(value) <= chars and "\x00" not in value:
+                    return value
+                text = parse(value, options)
+                if text is not None:
+                    check(text)
+                return text
+
+            return parse_plain
+
+        def parse_text(value, options):
+            if type(value) is str:
+                check(value)  # before the type's own checks scan it
+            text = parse(value, options)
+            if text is not None and text is not value:
+                check(text)
+            return text
+
+        return parse_text
 
 
 class LongText(SingleLineText):
@@ -156,7 +190,7 @@ class MultiSelect(SingleLineText):
                 raise InvalidInput(f"'{item}' is not one of the options")
             if "," in item:
                 raise InvalidInput("options may not contain commas")
-        return ",".join(items)
+        return limits.refuse_nul(",".join(items))
 
 
 class Number(FieldType):
@@ -186,6 +220,22 @@ class Number(FieldType):
             raise InvalidInput(f"'{value}' is too large for a whole number")
         return int(number)
 
+    def value_parser(self, field, *, db: str) -> Parser:
+        parse, bounds = self.parse, limits.integer_range(field, db=db)
+        if bounds is None:
+            return parse
+        low, high = bounds
+
+        def parse_bounded(value, options):
+            if type(value) is int and low <= value <= high:
+                return value  # JSON's whole numbers: most cells of a bulk write
+            number = parse(value, options)
+            if number is not None:
+                limits.check_integer(number, bounds)
+            return number
+
+        return parse_bounded
+
 
 class Rating(Number):
     uidt, label, default_column_type = "Rating", "Rating", INTEGER
@@ -211,6 +261,19 @@ class Decimal(FieldType):
         if not number.is_finite():
             raise InvalidInput("expected a finite number")
         return number
+
+    def value_parser(self, field, *, db: str) -> Parser:
+        parse, digits = self.parse, limits.decimal_digits(field)
+        if digits is None:
+            return parse
+
+        def parse_bounded(value, options):
+            number = parse(value, options)
+            if number is not None:
+                limits.check_decimal(number, digits)
+            return number
+
+        return parse_bounded
 
 
 class Currency(Decimal):
@@ -298,9 +361,31 @@ class JSONType(FieldType):
     uidt, label, column_types, default_column_type = "JSON", "JSON", (JSON,), JSON
 
     def parse(self, value, options):
+        value = self._load(value)
+        if value is not None:
+            limits.json_text(value)  # refuses NULs and deep nesting
+        return value
+
+    def value_parser(self, field, *, db: str) -> Parser:
+        load, limit = self._load, limits.text_limit(field, db=db)
+
+        def parse_json(value, options):
+            value = load(value)
+            if value is not None:
+                limit.check(limits.json_text(value))
+            return value
+
+        return parse_json
+
+    @staticmethod
+    def _load(value):
         if isinstance(value, str):
             try:
                 return json.loads(value)
+            except RecursionError:
+                raise InvalidInput(
+                    f"JSON nested more than {limits.MAX_JSON_DEPTH} levels deep"
+                )
             except ValueError as exc:
                 raise InvalidInput(f"invalid JSON: {exc}")
         return value
@@ -348,7 +433,19 @@ class Attachment(FieldType):
                 # files stored before thumbnails existed.
                 entry["thumb"] = item["thumb"]
             out.append(entry)
+        limits.json_text(out)  # no NUL in a name or path
         return out
+
+    def value_parser(self, field, *, db: str) -> Parser:
+        parse, limit = self.parse, limits.text_limit(field, db=db)
+
+        def parse_files(value, options):
+            files = parse(value, options)
+            if files is not None:
+                limit.check(limits.json_text(files))
+            return files
+
+        return parse_files
 
 
 class UUIDColumn(models.Field):

@@ -121,7 +121,9 @@ def _column_for(meta: TableMeta, key: str, where: str, for_update: bool):
         parse_as = (
             "Number" if field.column_type in ("integer", "bigint") else "SingleLineText"
         )
-    return field, ft.get(parse_as).parse
+    # Bounded by what the column holds (bases/value_limits.py): the same 400 naming the field
+    # on every database, before any of them sees the value.
+    return field, ft.get(parse_as).value_parser(field, db=meta.table.source.kind)
 
 
 def _values(
@@ -498,11 +500,14 @@ def update_rows(
         raise InvalidInput(
             "If-Match applies to one record; send one object.", code="INVALID_BODY"
         )
-    plan = []
+    plan, columns = [], {}
     for i, row in enumerate(items):
         index = i if bulk else None
         plan.append(
-            (_pk_values(meta, row, index), _values(meta, row, index, for_update=True))
+            (
+                _pk_values(meta, row, index),
+                _values(meta, row, index, for_update=True, columns=columns),
+            )
         )
     keys = [pk for pk, _ in plan]
     with record_changes(table, "update", meta, keys=keys), user_db(source) as conn:

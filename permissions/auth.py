@@ -1,8 +1,11 @@
 """API token authentication: `xc-token: <token>` (NocoDB's header) or `Authorization: Bearer`."""
 
 from datetime import timedelta
+from importlib import import_module
+from types import SimpleNamespace
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.db import connection
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -174,3 +177,26 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+def credentials_refusal(meta: dict, session_key: str | None) -> tuple[str, str] | None:
+    """(code, message) of the 401 a request with these credentials gets, or None when they
+    are valid: an API token (`meta`: the request's HTTP_XC_TOKEN / HTTP_AUTHORIZATION), else a
+    signed-in session. As ApiTokenAuthentication and DRF's SessionAuthentication decide, but
+    without the request itself: nocoplatform.asgi_guard asks before a large body is read."""
+    raw = token_from_headers(SimpleNamespace(META=meta))
+    if raw is not None:
+        token, user, _ = _token_and_user(hash_token(raw), timezone.now())
+        if token is None or not user.is_active:
+            return "INVALID_TOKEN", "Invalid or revoked API token."
+        return None
+    if session_key:
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user_id = store.get(SESSION_KEY)
+        model = get_user_model()
+        if (
+            user_id is not None
+            and model._default_manager.filter(pk=user_id, is_active=True).exists()
+        ):
+            return None
+    return "AUTHENTICATION_REQUIRED", "Authentication credentials were not provided."

@@ -21,6 +21,7 @@ from django_htmx.http import trigger_client_event
 from bases import attachments, selectors
 from bases.table_meta import TableMeta
 from nocoplatform.errors import DomainError, NotFound
+from nocoplatform.limits import accepts_uploads
 from permissions.checks import Actor, can
 
 
@@ -85,6 +86,7 @@ def _panel(request, table, record_id, field_id, *, error="", status=200):
 
 
 @login_required
+@accepts_uploads  # (nocoplatform/limits.py)
 def attachments_panel(
     request: HttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
 ) -> HttpResponse:

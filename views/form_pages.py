@@ -24,6 +24,7 @@ from bases.record_services import insert_rows
 from bases.table_meta import TableMeta
 from nocoplatform.clientip import client_address
 from nocoplatform.errors import DomainError, NotFound
+from nocoplatform.limits import accepts_uploads
 from permissions.checks import can
 from views import form_view, shares
 from views.models import View, ViewShare
@@ -194,6 +195,7 @@ def _render(request, share, fields, *, status=200, error="", done=False):
     )
 
 
+@accepts_uploads  # attachment fields (nocoplatform/limits.py)
 def public_form(request: HttpRequest, token: str) -> HttpResponse:
     share = _form_share(token)
     if share is None:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from bases import record_services, records, schema_services
 from nocoplatform.errors import DomainError, Forbidden, InvalidInput
+from nocoplatform.limits import accepts_uploads
 from permissions.checks import can
 from views.grid import (
     _actor,
@@ -95,6 +96,7 @@ def _changes_by_row(meta, items: list[tuple]) -> tuple[list[dict], list]:
 
 
 @login_required
+@accepts_uploads  # files dropped on an attachment cell (nocoplatform/limits.py)
 def cell(
     request: HttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
 ) -> HttpResponse:
@@ -190,7 +192,7 @@ def cells_save(request: HttpRequest, base_id: str, table_id: str) -> JsonRespons
     from bases import fieldtypes as ft
 
     sep = _decimal_sep(request)
-    items, errors = [], []
+    items, errors, parsers = [], [], {}
     for change in changes:
         if not isinstance(change, dict) or "id" not in change or "field" not in change:
             raise InvalidInput("Each change is {id, field, value}.")
@@ -200,8 +202,15 @@ def cells_save(request: HttpRequest, base_id: str, table_id: str) -> JsonRespons
             errors.append(_error(change, f"'{field.title}' is read-only."))
             continue
         value = typed_value(field, value if value is None else str(value), sep)
+        parse = parsers.get(field)
+        if parse is None:
+            # Bounded as the write will be (bases/value_limits.py), so that the cell that is
+            # too long is the one named.
+            parse = parsers[field] = ft.get(field.uidt).value_parser(
+                field, db=table.source.kind
+            )
         try:
-            parsed = ft.get(field.uidt).parse(value, field.options)
+            parsed = parse(value, field.options)
             if parsed is None and not field.is_nullable and not field.is_auto:
                 raise InvalidInput(f"'{field.title}' is required")
         except InvalidInput as exc:
@@ -362,7 +371,8 @@ def row_expand(
                 from bases import fieldtypes as ft
 
                 value = typed_value(f, text, _decimal_sep(request))
-                ft.get(f.uidt).parse(value, f.options)
+                # Bounded as the write is, so a value too long is marked on its field.
+                ft.get(f.uidt).value_parser(f, db=table.source.kind)(value, f.options)
                 items.append((record_id, f, value))
             except InvalidInput as exc:
                 errors[f.id] = exc.message

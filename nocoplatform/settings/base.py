@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "nocoplatform.clientip.ForwardedProtoMiddleware",  # before anything asks is_secure()
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over their endpoint's limit: 413 before anything reads them (limits.py).
+    "nocoplatform.limits.BodyLimitMiddleware",
     "bases.changes.ClientIdMiddleware",  # X-Client-Id: realtime skips the tab a write came from
     "nocoplatform.fastpath.ApiTokenFastPath",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -215,6 +217,14 @@ LOGGING = {
 NOCO_MAX_PAGE_SIZE = env.get_int("NOCO_MAX_PAGE_SIZE", 1000)
 NOCO_EXACT_COUNT_LIMIT = env.get_int("NOCO_EXACT_COUNT_LIMIT", 10_000)
 
+# Request and value limits (docs/security.md). Bodies over NOCO_MAX_BODY_SIZE bytes are refused
+# (413) before they are read; upload endpoints take NOCO_ATTACHMENT_MAX_CELL_SIZE plus 1 MiB
+# (nocoplatform/limits.py). 10 MiB carries a bulk write of 1000 rows of about 10 KB each.
+NOCO_MAX_BODY_SIZE = env.get_int("NOCO_MAX_BODY_SIZE", 10 * 1024 * 1024)
+# Most characters in one text, JSON or attachment-list value (a column's declared length, when
+# smaller, is the limit instead: bases/value_limits.py).
+NOCO_MAX_TEXT_LENGTH = env.get_int("NOCO_MAX_TEXT_LENGTH", 1_000_000)
+
 # --- webhooks (README "Webhooks") ------------------------------------------------------------
 # Who delivers: "celery" (workers on the Redis broker) or "embedded" (a background thread in
 # the web process polls the outbox). Default: celery when REDIS_URL is set, else embedded.
@@ -311,7 +321,9 @@ STORAGES = {
 }
 # Uploads larger than this go to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# request.body and form fields (not files): the body limit, so that one limit holds for pages
+# and API alike (a larger body never gets this far: nocoplatform/limits.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = NOCO_MAX_BODY_SIZE
 
 # Several workers share a burst instead of one hoarding it.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
