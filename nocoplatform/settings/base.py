@@ -256,8 +256,9 @@ NOCO_ATTACHMENT_MAX_CELL_SIZE = env.get_int(
 # Content types accepted (as the server decides them from the bytes, bases/attachments.sniff;
 # `image/*` wildcards); empty: any file.
 NOCO_ATTACHMENT_ALLOWED_TYPES = env.get_list("NOCO_ATTACHMENT_ALLOWED_TYPES", [])
-# Images with more pixels than this get no thumbnail (bases/thumbnails.py): decoding them
-# would take too much memory (a decompression bomb is a small file with a huge canvas).
+# Uploaded images with more pixels than this are refused, IMAGE_TOO_LARGE (bases/thumbnails.py):
+# decoding them would take too much memory (a decompression bomb is a small file with a huge
+# canvas).
 NOCO_ATTACHMENT_THUMB_MAX_PIXELS = env.get_int(
     "NOCO_ATTACHMENT_THUMB_MAX_PIXELS", 50_000_000
 )
