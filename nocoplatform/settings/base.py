@@ -244,6 +244,11 @@ NOCO_SHARE_COOKIE_AGE = env.get_int("NOCO_SHARE_COOKIE_AGE", 7 * 24 * 3600)
 NOCO_FORM_RATE_LIMIT = env.get_int("NOCO_FORM_RATE_LIMIT", 20)
 NOCO_FORM_RATE_WINDOW = env.get_int("NOCO_FORM_RATE_WINDOW", 3600)
 
+# Columns exchanged outside the platform (bases/schema_guard.py): on PostgreSQL and MySQL a
+# table's live columns are compared with its metadata before a write at most once per this
+# many seconds per process (0: before every write). SQLite is checked whenever its schema moved.
+NOCO_SCHEMA_CHECK_INTERVAL = float(env.get("NOCO_SCHEMA_CHECK_INTERVAL", "1"))
+
 # Attachment files (bases/attachments.py): limits, and where they are stored. The
 # "attachments" storage is local files under var/media by default, an S3-compatible bucket
 # with NOCO_STORAGE=s3 (env.attachments_storage), or any Django storage class named by
