@@ -76,7 +76,9 @@ def test_a_swap_of_different_types_is_refused_before_anything_is_written(
     external_db, people
 ):
     db = external_db
-    swap(db, "name", "age")  # "name" now holds the ages (an integer column), "age" names
+    swap(
+        db, "name", "age"
+    )  # "name" now holds the ages (an integer column), "age" names
     before = rows(db)
     exc = refused(
         lambda: record_services.insert_rows(people, {"age": 40}, actor=SYSTEM)
@@ -88,9 +90,7 @@ def test_a_swap_of_different_types_is_refused_before_anything_is_written(
         )
     )
     refused(
-        lambda: record_services.update_rows(
-            people, {"id": 1, "age": 32}, actor=SYSTEM
-        )
+        lambda: record_services.update_rows(people, {"id": 1, "age": 32}, actor=SYSTEM)
     )
     refused(lambda: record_services.delete_rows(people, {"id": 1}, actor=SYSTEM))
     assert rows(db) == before  # nothing written, to any column
@@ -109,23 +109,17 @@ def test_a_swap_after_writes_were_checked_is_seen_within_the_interval(
         time.sleep(0.3)
     before = rows(db)
     refused(
-        lambda: record_services.update_rows(
-            people, {"id": 1, "age": 33}, actor=SYSTEM
-        )
+        lambda: record_services.update_rows(people, {"id": 1, "age": 33}, actor=SYSTEM)
     )
     assert rows(db) == before
 
 
-def test_a_swap_of_columns_of_the_same_type_is_seen_by_their_order(
-    external_db, people
-):
+def test_a_swap_of_columns_of_the_same_type_is_seen_by_their_order(external_db, people):
     db = external_db
     swap(db, "age", "born")  # both INTEGER: only their positions tell
     before = rows(db)
     exc = refused(
-        lambda: record_services.update_rows(
-            people, {"id": 1, "age": 50}, actor=SYSTEM
-        )
+        lambda: record_services.update_rows(people, {"id": 1, "age": 50}, actor=SYSTEM)
     )
     assert "age" in exc.message and "born" in exc.message
     assert rows(db) == before
@@ -163,3 +157,15 @@ def test_changes_that_exchange_nothing_still_write(external_db, people):
 
 def rows_without_born(db) -> list[tuple]:
     return db.query(f"SELECT id, name, age, city FROM {db.q('people')} ORDER BY id")
+
+
+def test_a_write_the_database_refuses_is_checked_at_once(external_db, people, settings):
+    """Within the interval, a value that no longer fits its column (a name into the column
+    that now holds numbers) makes the database refuse the write: 409 rather than 400/422."""
+    db = external_db
+    settings.NOCO_SCHEMA_CHECK_INTERVAL = 3600
+    record_services.update_rows(people, {"id": 1, "age": 32}, actor=SYSTEM)
+    swap(db, "name", "age")
+    before = rows(db)
+    refused(lambda: record_services.insert_rows(people, {"name": "Zed"}, actor=SYSTEM))
+    assert rows(db) == before
