@@ -249,6 +249,9 @@ NOCO_FORM_RATE_WINDOW = env.get_int("NOCO_FORM_RATE_WINDOW", 3600)
 # many seconds per process (0: before every write). SQLite is checked whenever its schema moved.
 NOCO_SCHEMA_CHECK_INTERVAL = float(env.get("NOCO_SCHEMA_CHECK_INTERVAL", "1"))
 
+# How long an Idempotency-Key of a records POST is remembered (bases/idempotency.py), seconds.
+NOCO_IDEMPOTENCY_TTL = env.get_int("NOCO_IDEMPOTENCY_TTL", 24 * 3600)
+
 # Attachment files (bases/attachments.py): limits, and where they are stored. The
 # "attachments" storage is local files under var/media by default, an S3-compatible bucket
 # with NOCO_STORAGE=s3 (env.attachments_storage), or any Django storage class named by
