@@ -177,6 +177,14 @@ def check_limits(files: list, current: list | None = None) -> None:
             f"A cell's files are at most {settings.NOCO_ATTACHMENT_MAX_CELL_SIZE // 1024} KiB in all.",
             code="CELL_TOO_LARGE",
         )
+    # Last, as it reads the files: bytes that claim an image must be one that decodes
+    # safely (bases/thumbnails.py: IMAGE_TOO_LARGE, IMAGE_CORRUPT).
+    for upload in files:
+        upload.seek(0)
+        mime = sniff(upload.read(8192))
+        upload.seek(0)
+        if mime in thumbnails.THUMB_TYPES:
+            thumbnails.check_image(upload, name=clean_name(upload.name))
 
 
 def attachments_store(
@@ -194,6 +202,13 @@ def attachments_store(
             file_id = secrets.token_urlsafe(12)
             name = clean_name(upload.name)
             mime = sniff(head)
+            # Decoding is the last check of an image (a truncated JPEG passes the header's):
+            # made before the file is stored, refused with the reason when it fails.
+            thumb = (
+                thumbnails.thumbnail_of(upload, name=name)
+                if mime in thumbnails.THUMB_TYPES
+                else None
+            )
             path = store.save(path_for(table, field, file_id, name), upload)
             entry = {
                 "id": file_id,
@@ -203,25 +218,16 @@ def attachments_store(
                 "path": path,
             }
             added.append(entry)
-            if mime in thumbnails.THUMB_TYPES:
-                entry["thumb"] = _store_thumbnail(
-                    store, table.pk, field.pk, entry, upload
+            if thumb is not None:
+                store.save(
+                    thumbnails.thumb_path(table.pk, field.pk, file_id),
+                    ContentFile(thumb),
                 )
+                entry["thumb"] = True
     except Exception:
         discard(added)
         raise
     return added
-
-
-def _store_thumbnail(store, table_id, field_id, entry: dict, fileobj) -> bool:
-    """Make and store the thumbnail of an image; False when it has none (see thumbnails)."""
-    data = thumbnails.make_thumbnail(fileobj)
-    if data is None:
-        return False
-    store.save(
-        thumbnails.thumb_path(table_id, field_id, entry["id"]), ContentFile(data)
-    )
-    return True
 
 
 def _thumb_of(entry: dict) -> str | None:

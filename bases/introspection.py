@@ -272,3 +272,44 @@ def junction_columns(table: TableInfo) -> tuple[ForeignKeyInfo, ForeignKeyInfo] 
         return None
     a, b = table.foreign_keys
     return a, b
+
+
+def live_columns(conn, table: str) -> list[tuple[str, str]]:
+    """(name, declared type) of a table's columns in their order in the table; [] when the
+    table is gone. One catalog query (bases/schema_guard.py compares it with the metadata);
+    the type text is the one `introspect` stores as Field.db_type."""
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+                "FROM pg_attribute a WHERE a.attrelid = to_regclass("
+                "quote_ident(current_schema()) || '.' || quote_ident(%s)) "
+                "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                [table],
+            )
+        elif conn.vendor == "mysql":
+            cursor.execute(
+                "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+                "ORDER BY ORDINAL_POSITION",
+                [table],
+            )
+        else:
+            cursor.execute(
+                "SELECT name, type FROM pragma_table_info(%s) ORDER BY cid", [table]
+            )
+        return [
+            (name, kind.decode() if isinstance(kind, bytes) else str(kind or ""))
+            for name, kind in cursor.fetchall()
+        ]
+
+
+def schema_generation(conn) -> int | None:
+    """A number that changes whenever the database's schema does, where reading it costs
+    (next to) nothing: SQLite's schema cookie (in process, no round trip). None elsewhere:
+    PostgreSQL and MySQL have no such counter."""
+    if conn.vendor != "sqlite":
+        return None
+    # On every write: the driver's own connection, not Django's cursor wrapper (~2 µs, not ~20).
+    conn.ensure_connection()
+    return conn.connection.execute("PRAGMA schema_version").fetchone()[0]

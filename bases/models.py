@@ -8,6 +8,7 @@ how many objects exist.
 import secrets
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -172,3 +173,28 @@ class Field(models.Model):
     @property
     def is_virtual(self) -> bool:
         return not self.column_name
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` sent with a records POST (bases/idempotency.py): who sent it for
+    which table, a hash of the body, and once the request succeeded, its answer to replay."""
+
+    caller = models.CharField(max_length=40)  # "token:<id>" or "user:<id>"
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    # NULL while the first request with this key runs.
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caller", "table", "key"], name="unique_idempotency_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller} {self.table_id} {self.key}"

@@ -29,6 +29,17 @@ PAGE_INFO = {
         },
     },
 }
+# Record POSTs (bases/idempotency.py; docs/api.md).
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Any unique string (e.g. a UUID). A retry with the same key and body "
+    "answers as the first request did (header `Idempotent-Replayed: true`) and creates "
+    "nothing more; the same key with another body: 422 IDEMPOTENCY_KEY_REUSED; while the "
+    "first request runs: 409 IDEMPOTENCY_KEY_IN_FLIGHT. Kept 24 h (NOCO_IDEMPOTENCY_TTL).",
+}
 HISTORY_PARAMS = [
     {
         "name": "limit",
@@ -251,8 +262,8 @@ def _errors(*codes: int) -> dict:
         401: "Missing or invalid token",
         403: "Not allowed",
         404: "Not found",
-        409: "Schema out of sync",
-        422: "Refused by the database",
+        409: "Conflict: schema out of sync, or an Idempotency-Key in flight",
+        422: "Refused by the database, or an Idempotency-Key sent with another body",
         503: "Database unavailable",
     }
     return {
@@ -368,10 +379,11 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                 "tags": tag,
                 "summary": f"Create {table.title} (one or up to 1000)",
                 "operationId": f"{name}_create",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _json_body(_one_or_many(name, "Request")),
                 "responses": {
                     **_ok(_one_or_many(name, "Id")),
-                    **_errors(400, 401, 403, 404, 422, 503),
+                    **_errors(400, 401, 403, 404, 409, 422, 503),
                 },
             }
             patch_body = {

@@ -21,7 +21,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
-from bases import changes
+from bases import changes, schema_guard
 from bases import fieldtypes as ft
 from bases.models import DataSource, Field, Table
 from bases.query.identifiers import unescape_percent
@@ -225,7 +225,11 @@ def insert_rows(
         for i, row in enumerate(items)
     ]
     ids: list = []
-    with record_changes(table, "insert", meta) as change, user_db(source) as conn:
+    with (
+        record_changes(table, "insert", meta) as change,
+        user_db(source) as conn,
+        schema_guard.guarded_write(conn, table, meta.all_fields),
+    ):
         d = Dialect(conn)
         q = d.quote
         with _write_transaction(conn):
@@ -510,7 +514,11 @@ def update_rows(
             )
         )
     keys = [pk for pk, _ in plan]
-    with record_changes(table, "update", meta, keys=keys), user_db(source) as conn:
+    with (
+        record_changes(table, "update", meta, keys=keys),
+        user_db(source) as conn,
+        schema_guard.guarded_write(conn, table, meta.all_fields),
+    ):
         d = Dialect(conn)
         written = list({f.id: f for _, values in plan for f in values}.values())
         if (
@@ -642,7 +650,11 @@ def delete_rows(
     source, meta = _writable(table, actor, "records.delete")
     items, bulk = _as_list(rows, "record", max_rows)
     keys = [_pk_values(meta, row, i if bulk else None) for i, row in enumerate(items)]
-    with record_changes(table, "delete", meta, keys=keys), user_db(source) as conn:
+    with (
+        record_changes(table, "delete", meta, keys=keys),
+        user_db(source) as conn,
+        schema_guard.guarded_write(conn, table, meta.all_fields),
+    ):
         d = Dialect(conn)
         q = d.quote
         cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
@@ -708,7 +720,11 @@ def link_records(
     this_pk = meta.parse_record_id(record_id)
     targets = _link_targets(related_meta, body)
     # A link changes this record as seen through its link field: an "after update" event.
-    with record_changes(table, "update", meta, keys=[this_pk]), user_db(source) as conn:
+    with (
+        record_changes(table, "update", meta, keys=[this_pk]),
+        user_db(source) as conn,
+        schema_guard.guarded_write(conn, table, meta.all_fields),
+    ):
         d = Dialect(conn)
         q = d.quote
         with _write_transaction(conn), conn.cursor() as cur:

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bases import record_services, records, selectors
+from bases import idempotency, record_services, records, selectors
 from bases.api import ERRORS
 from nocoplatform.api import OrjsonParser
 from nocoplatform.errors import InvalidInput, NotFound
@@ -46,6 +46,17 @@ LIST_PARAMS = [
         "viewId", str, description="Apply a view's filters, sorts and fields."
     ),
 ]
+
+
+IDEMPOTENCY_PARAM = OpenApiParameter(
+    idempotency.HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    description="Any unique string (e.g. a UUID), 1–255 visible ASCII characters. A retry "
+    "with the same key and body answers as the first request did and creates nothing more; "
+    "the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request "
+    "runs, 409 IDEMPOTENCY_KEY_IN_FLIGHT. Keys are kept NOCO_IDEMPOTENCY_TTL seconds (24 h).",
+)
 
 
 def _table(request: Request, table_id: str, operation: str):
@@ -103,6 +114,7 @@ class RecordsApi(APIView):
 
     @extend_schema(
         summary="Create one record (object) or many (array, ≤1000, all or nothing)",
+        parameters=[IDEMPOTENCY_PARAM],
         request=dict,
         responses={200: dict, **ERRORS},
         tags=["Records"],
@@ -113,9 +125,22 @@ class RecordsApi(APIView):
         actor = actor_from_request(request)
         meta = records.TableMeta.of(table, actor=actor)
         body = _body(request)
-        keys = record_services.insert_rows(table, body, actor=actor)
-        ids = _ids(meta, keys)
-        return Response(ids if isinstance(body, list) else ids[0])
+
+        def create() -> tuple[int, object]:
+            ids = _ids(meta, record_services.insert_rows(table, body, actor=actor))
+            return 200, ids if isinstance(body, list) else ids[0]
+
+        key = request.headers.get(idempotency.HEADER)
+        if key is None:
+            status, answer = create()
+            return Response(answer, status=status)
+        status, answer, replayed = idempotency.run_once(
+            actor=actor, table=table, key=key, body=body, run=create
+        )
+        response = Response(answer, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
     @extend_schema(
         summary="Update records: object or array, each with its primary key",

@@ -344,6 +344,12 @@ def apply_columns(
         field.is_unique = col.is_unique
         field.default = col.default
         field.save()
+    # The columns' order as seen now: bases/schema_guard.py compares it before writes (two
+    # columns whose names were exchanged outside the platform exchange their places).
+    order = [c.name for c in info.columns]
+    if (table.meta or {}).get("columns") != order:
+        table.meta = {**(table.meta or {}), "columns": order}
+        table.save(update_fields=["meta"])
     return existing
 
 

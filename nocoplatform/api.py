@@ -92,7 +92,12 @@ def error_response(code: str, message: str, status_code: int, details=None) -> R
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return error_response(exc.code, exc.message, exc.status, exc.details or None)
+        response = error_response(
+            exc.code, exc.message, exc.status, exc.details or None
+        )
+        if exc.details.get("retry_after"):
+            response["Retry-After"] = str(exc.details["retry_after"])
+        return response
     if isinstance(exc, Http404):
         return error_response("NOT_FOUND", "Not found.", status.HTTP_404_NOT_FOUND)
     for cls, (code, status_code) in _DRF_CODES.items():

@@ -49,3 +49,14 @@ def photo_png(width=400, height=300) -> bytes:
     out = io.BytesIO()
     Image.merge("RGB", (red, green, blue)).save(out, "PNG")
     return out.getvalue()
+
+
+def truncated(data: bytes, keep: float = 0.5) -> bytes:
+    """The first part of an image file: its header is whole, its pixel data cut short."""
+    return data[: int(len(data) * keep)]
+
+
+def photo_jpeg(width=400, height=300) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(photo_png(width, height))).save(out, "JPEG")
+    return out.getvalue()

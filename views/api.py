@@ -25,9 +25,50 @@ def _names_in_where(node) -> set[str]:
     return set()
 
 
+_DROP = object()
+
+
+def _scrub(value, hidden: set[str]):
+    """`value` (a view's settings, any JSON) without a mention of a hidden field id: as a
+    string, a key, or the `field`/`id` of an entry (group-by levels, form fields). Field ids
+    are random (`c` + 14 hex digits), so nothing else is mistaken for one."""
+    if isinstance(value, str):
+        return _DROP if value in hidden else value
+    if isinstance(value, list):
+        return [s for v in value if (s := _scrub(v, hidden)) is not _DROP]
+    if isinstance(value, dict):
+        if any(
+            isinstance(value.get(k), str) and value[k] in hidden
+            for k in ("field", "id")
+        ):
+            return _DROP
+        return {
+            k: s
+            for k, v in value.items()
+            if k not in hidden and (s := _scrub(v, hidden)) is not _DROP
+        }
+    return value
+
+
+def options_for(view: View, hidden: set[str]) -> dict:
+    """The view's settings as a caller who cannot see the `hidden` field ids may read them:
+    any mention of one is left out, and so are the settings that describe its values (a
+    kanban's stack names and card order, when its stack field is hidden)."""
+    from views.types import view_type
+
+    options = dict(view.options or {})
+    kind = view_type(view.type)
+    for key, dependents in getattr(kind, "dependent_options", {}).items():
+        if isinstance(options.get(key), str) and options[key] in hidden:
+            for name in dependents:
+                options.pop(name, None)
+    return _scrub(options, hidden)
+
+
 def view_json_for(view: View, actor) -> dict:
     """view_json without what would reveal fields hidden from `actor`: their ids leave the
-    field lists, and a filter or sort naming one is withheld (it still applies to the rows)."""
+    field lists and the settings (`options`), and a filter or sort naming one is withheld
+    (it still applies to the rows)."""
     from bases.query.where import parse_where
     from bases.records import TableMeta
     from nocoplatform.errors import InvalidInput
@@ -41,6 +82,7 @@ def view_json_for(view: View, actor) -> dict:
     visible = set(meta.resolve.by_id)
     data["field_order"] = [i for i in view.field_order if i in visible]
     data["hidden_fields"] = [i for i in view.hidden_fields if i in visible]
+    data["options"] = options_for(view, {f.id for f in hidden})
     try:
         in_where = _names_in_where(parse_where(view.where)) if view.where else set()
     except InvalidInput:
@@ -93,7 +135,7 @@ def _create(request: Request, table_id: str, view_type: str | None) -> Response:
     view = services.view_create(
         actor=actor, table=table, title=data.get("title"), type=kind, data=data
     )
-    return Response(view_json(view), status=201)
+    return Response(view_json_for(view, actor), status=201)
 
 
 class ViewListApi(APIView):
@@ -168,10 +210,9 @@ class ViewDetailApi(APIView):
     )
     def patch(self, request: Request, view_id: str) -> Response:
         view = _view(request, view_id, "views.read")
-        view = services.view_update(
-            actor=actor_from_request(request), view=view, data=_body(request)
-        )
-        return Response(view_json(view))
+        actor = actor_from_request(request)
+        view = services.view_update(actor=actor, view=view, data=_body(request))
+        return Response(view_json_for(view, actor))
 
     @extend_schema(
         summary="Delete a view (a table keeps at least one)",

@@ -295,8 +295,13 @@ class _Echo:
 
 
 def _csv_safe(text: str) -> str:
-    """Spreadsheet formula injection: text starting like a formula is prefixed with a quote."""
+    """Spreadsheet formula injection: text starting like a formula is prefixed with a quote.
+    Used for every cell written, the header row's field titles included (a title is user text)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_line(writer, texts) -> str:
+    return writer.writerow([_csv_safe(text) for text in texts])
 
 
 def shared_view_csv(request: HttpRequest, token: str) -> HttpResponse:
@@ -313,12 +318,12 @@ def shared_view_csv(request: HttpRequest, token: str) -> HttpResponse:
 
     def rows():
         writer = csv.writer(_Echo())
-        yield "\ufeff" + writer.writerow([f.title for f in visit.fields])
+        yield "\ufeff" + _csv_line(writer, [f.title for f in visit.fields])
         page = first
         while True:
             for row in page:
-                yield writer.writerow(
-                    [_csv_safe(raw_text(f, row.get(f.title))) for f in visit.fields]
+                yield _csv_line(
+                    writer, [raw_text(f, row.get(f.title)) for f in visit.fields]
                 )
             cursor = page.page_info.get("next")
             if not cursor:

@@ -295,6 +295,14 @@ NOCO_SHARE_COOKIE_AGE = env.get_int("NOCO_SHARE_COOKIE_AGE", 7 * 24 * 3600)
 NOCO_FORM_RATE_LIMIT = env.get_int("NOCO_FORM_RATE_LIMIT", 20)
 NOCO_FORM_RATE_WINDOW = env.get_int("NOCO_FORM_RATE_WINDOW", 3600)
 
+# Columns exchanged outside the platform (bases/schema_guard.py): on PostgreSQL and MySQL a
+# table's live columns are compared with its metadata before a write at most once per this
+# many seconds per process (0: before every write). SQLite is checked whenever its schema moved.
+NOCO_SCHEMA_CHECK_INTERVAL = float(env.get("NOCO_SCHEMA_CHECK_INTERVAL", "1"))
+
+# How long an Idempotency-Key of a records POST is remembered (bases/idempotency.py), seconds.
+NOCO_IDEMPOTENCY_TTL = env.get_int("NOCO_IDEMPOTENCY_TTL", 24 * 3600)
+
 # Attachment files (bases/attachments.py): limits, and where they are stored. The
 # "attachments" storage is local files under var/media by default, an S3-compatible bucket
 # with NOCO_STORAGE=s3 (env.attachments_storage), or any Django storage class named by
@@ -307,8 +315,9 @@ NOCO_ATTACHMENT_MAX_CELL_SIZE = env.get_int(
 # Content types accepted (as the server decides them from the bytes, bases/attachments.sniff;
 # `image/*` wildcards); empty: any file.
 NOCO_ATTACHMENT_ALLOWED_TYPES = env.get_list("NOCO_ATTACHMENT_ALLOWED_TYPES", [])
-# Images with more pixels than this get no thumbnail (bases/thumbnails.py): decoding them
-# would take too much memory (a decompression bomb is a small file with a huge canvas).
+# Uploaded images with more pixels than this are refused, IMAGE_TOO_LARGE (bases/thumbnails.py):
+# decoding them would take too much memory (a decompression bomb is a small file with a huge
+# canvas).
 NOCO_ATTACHMENT_THUMB_MAX_PIXELS = env.get_int(
     "NOCO_ATTACHMENT_THUMB_MAX_PIXELS", 50_000_000
 )

@@ -13,9 +13,10 @@ from PIL import Image
 from bases import attachments, records, schema_services, thumbnails
 from bases.demo import create_demo_base
 from bases.record_services import update_rows
+from nocoplatform.errors import InvalidInput
 from permissions.checks import SYSTEM
 from permissions.services import field_rule_set, membership_create
-from tests.images import bomb_png, image_bytes, noisy_png
+from tests.images import bomb_png, image_bytes, noisy_png, photo_jpeg, truncated
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +96,7 @@ def test_transparency_animation_and_exif_rotation():
     [
         (30_000, 30_000, "DecompressionBombError"),  # beyond twice Pillow's limit
         (10_000, 10_000, "DecompressionBombWarning"),  # beyond it: made an error
-        (8_000, 7_000, None),  # beyond NOCO_ATTACHMENT_THUMB_MAX_PIXELS, checked first
+        (8_000, 7_000, "IMAGE_TOO_LARGE"),  # beyond NOCO_ATTACHMENT_THUMB_MAX_PIXELS
     ],
 )
 def test_decompression_bombs_give_no_thumbnail_without_being_decoded(
@@ -107,10 +108,7 @@ def test_decompression_bombs_give_no_thumbnail_without_being_decoded(
     with caplog.at_level("INFO", logger="bases.thumbnails"):
         assert thumbnails.make_thumbnail(io.BytesIO(data)) is None
     assert time.perf_counter() - start < 0.5  # …refused from its header alone
-    if stopped_by:
-        assert f"No thumbnail: {stopped_by}" in caplog.text
-    else:
-        assert caplog.text == ""
+    assert f"No thumbnail: {stopped_by}" in caplog.text
 
 
 def test_the_pixel_limit_is_a_setting(settings):
@@ -157,29 +155,87 @@ def test_upload_stores_the_thumbnail_next_to_the_original(clients, files_field):
     assert not thumb.exists() and not original.exists()
 
 
-@pytest.mark.parametrize(
-    "data",
-    [bomb_png(30_000, 30_000), noisy_png()[:6000]],
-    ids=["decompression-bomb", "truncated"],
-)
-def test_a_hostile_image_is_stored_without_a_thumbnail(web, clients, files_field, data):
-    """The chosen behaviour: the upload succeeds (the file is the user's), with no thumbnail;
-    the grid shows it as a file chip, never as an <img> of the original."""
+# Images whose bytes claim an image type but that cannot be decoded safely: refused at
+# upload with the reason, nothing stored (they were stored, with status 200, before).
+HOSTILE = [
+    (bomb_png(30_000, 30_000), "IMAGE_TOO_LARGE"),  # beyond twice Pillow's limit
+    (bomb_png(10_000, 10_000), "IMAGE_TOO_LARGE"),  # beyond Pillow's limit
+    (
+        bomb_png(8_000, 7_000),
+        "IMAGE_TOO_LARGE",
+    ),  # beyond NOCO_ATTACHMENT_THUMB_MAX_PIXELS
+    (noisy_png()[:6000], "IMAGE_CORRUPT"),  # truncated PNG (chunk checksums)
+    (truncated(photo_jpeg()), "IMAGE_CORRUPT"),  # truncated JPEG (only decoding tells)
+    (truncated(image_bytes(300, 300, "GIF"), 0.2), "IMAGE_CORRUPT"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "IMAGE_CORRUPT"),  # only its magic
+]
+HOSTILE_IDS = [
+    "bomb-30k",
+    "bomb-10k",
+    "bomb-8k",
+    "truncated-png",
+    "truncated-jpeg",
+    "truncated-gif",
+    "fake-png",
+]
+
+
+def stored(table) -> list[Path]:
+    root = Path(django_settings.MEDIA_ROOT) / "attachments" / str(table.pk)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.mark.parametrize("data, code", HOSTILE, ids=HOSTILE_IDS)
+def test_a_hostile_image_dropped_on_the_grid_is_refused(
+    web, clients, files_field, data, code
+):
+    start = time.perf_counter()
     r = web.post(
         f"/bases/{clients.base_id}/tables/{clients.pk}/cells/1/{files_field.pk}",
         {"files": [SimpleUploadedFile("huge.png", data)]},
         HTTP_X_GRID_EDITOR="1",
     )
-    assert r.status_code == 200
-    (entry,) = records.get_record(clients, 1, actor=SYSTEM)["files"]
-    assert entry["thumb"] is False and entry["mime"] == "image/png"
-    assert not thumb_file(clients, files_field, entry).exists()
-    td = r.content.decode()
-    assert "<img" not in td and '<span class="chip"' in td and "huge.png" in td
-    # Asked for its thumbnail anyway, the original is served, with its own headers.
-    served = web.get(url(clients, files_field, entry))
-    assert served.status_code == 200 and served["Content-Type"] == "image/png"
-    assert body(served) == data
+    assert time.perf_counter() - start < 2  # refused without decoding a bomb
+    assert r.status_code == 400, r.content
+    body = r.json()
+    assert body["error"] == code and "'huge.png'" in body["message"]
+    assert not records.get_record(clients, 1, actor=SYSTEM)["files"]
+    assert stored(clients) == []
+
+
+@pytest.mark.parametrize("data, code", HOSTILE, ids=HOSTILE_IDS)
+def test_a_hostile_image_uploaded_to_the_files_panel_is_refused(
+    web, clients, files_field, data, code
+):
+    good = SimpleUploadedFile("fine.png", image_bytes())
+    r = web.post(
+        f"/bases/{clients.base_id}/tables/{clients.pk}/attachments/1/{files_field.pk}",
+        {"files": [good, SimpleUploadedFile("bad.jpg", data)]},
+    )
+    assert r.status_code == 400
+    html = r.content.decode()
+    assert "bad.jpg" in html and (
+        "too many pixels" in html if code == "IMAGE_TOO_LARGE" else "corrupt" in html
+    )
+    # The whole upload is refused: the good file next to it is not kept either.
+    assert not records.get_record(clients, 1, actor=SYSTEM)["files"]
+    assert stored(clients) == []
+
+
+def test_the_pixel_limit_refuses_uploads(web, clients, files_field, settings):
+    settings.NOCO_ATTACHMENT_THUMB_MAX_PIXELS = 1000
+    with pytest.raises(InvalidInput) as refused:
+        add(clients, files_field, "a.png", image_bytes(40, 30))
+    assert refused.value.code == "IMAGE_TOO_LARGE"
+    assert "40 × 30" in refused.value.message and "1,000" in refused.value.message
+    assert add(clients, files_field, "b.png", image_bytes(30, 30))["thumb"] is True
+
+
+def test_files_that_are_no_image_are_not_checked_as_images(clients, files_field):
+    """Only bytes that claim an image type are decoded: a PDF or a text starting with
+    garbage stays a plain file."""
+    entry = add(clients, files_field, "a.pdf", b"%PDF-1.4 not really")
+    assert entry["mime"] == "application/pdf" and "thumb" not in entry
 
 
 # --- serving --------------------------------------------------------------------------------

@@ -348,6 +348,41 @@ def test_attachments_in_a_public_form(anon, share, form, clients, actor, setting
     assert entry["name"] == "cv.pdf" and entry["mime"] == "application/pdf"
 
 
+@pytest.mark.parametrize("kind", ["bomb", "truncated-jpeg"])
+def test_a_hostile_image_in_a_public_form_is_refused(
+    anon, share, form, clients, actor, kind
+):
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bases import schema_services
+    from tests.images import bomb_png, photo_jpeg, truncated
+
+    files = schema_services.field_create(
+        actor=actor, table=clients, data={"title": "cv", "uidt": "Attachment"}
+    )
+    cfg = form_view.config(form)
+    cfg["fields"].append({"id": files.pk})
+    form_view.form_config_save(actor=actor, view=form, data=cfg)
+    data = bomb_png(30_000, 30_000) if kind == "bomb" else truncated(photo_jpeg())
+    response = anon.post(
+        f"/f/{share.token}/",
+        {
+            f(clients, "name").pk: "With picture",
+            f(clients, "email").pk: "pic@example.com",
+            files.pk: SimpleUploadedFile("me.jpg", data),
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "me.jpg" in html and ("too many pixels" in html or "corrupt" in html)
+    assert count(clients, "(name,eq,With picture)") == 0
+    root = Path(django_settings.MEDIA_ROOT) / "attachments" / str(clients.pk)
+    assert not root.exists() or not [p for p in root.rglob("*") if p.is_file()]
+
+
 def test_share_page_of_a_form_gives_the_form_link(web, form, base):
     url = f"/bases/{base.pk}/views/{form.pk}/share"
     assert web.post(url, {"action": "enable"}).status_code == 302

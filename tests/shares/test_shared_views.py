@@ -146,6 +146,23 @@ def test_csv_only_when_allowed_and_only_shown_fields(anon, share, actor, clients
     assert len(body.strip().splitlines()) == expected + 1
 
 
+def test_csv_header_defuses_formula_like_field_titles(anon, share, actor, clients):
+    """A field titled like a formula is a spreadsheet formula in the header row too."""
+    from bases.schema_services import field_update
+
+    shares.share_update(actor=actor, share=share, allow_csv=True)
+    field_update(
+        actor=actor, field=f(clients, "name"), data={"title": "=cmd|'/c calc'!A1"}
+    )
+    field_update(actor=actor, field=f(clients, "phone"), data={"title": "@SUM(1)"})
+    response = anon.get(f"/s/{share.token}/csv")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    header = body.splitlines()[0]
+    assert "'=cmd|'/c calc'!A1" in header and "'@SUM(1)" in header
+    assert not any(cell.startswith(("=", "@")) for cell in header.split(","))
+
+
 def test_revoke_and_regenerate_make_the_old_link_404(anon, share, actor, web, view):
     old = share.token
     assert page(anon, share).status_code == 200

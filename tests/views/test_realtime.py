@@ -440,3 +440,32 @@ def test_card_views_open_the_socket_and_kanban_moves_are_broadcast(projects, use
         await other.disconnect()
 
     run(scenario)
+
+
+def test_kanban_card_order_is_not_pushed_to_who_cannot_see_the_stack_field(
+    projects, user, editor
+):
+    """Stack names are the stack field's options and the order says which records are in
+    which stack: a socket that cannot see that field is not sent it (issue 15)."""
+    from views.services import view_create
+    from views.types.kanban import card_order_save
+
+    owner = Actor(user=user)
+    view = view_create(actor=owner, table=projects, title="K", type="kanban")
+    field_rule_set(
+        actor=owner, field=projects.fields.get(title="status"), hidden_below="creator"
+    )
+
+    async def scenario():
+        own = await connect(projects, user, "owner")
+        ed = await connect(projects, editor, "editor")
+        await sync_to_async(card_order_save)(
+            actor=owner, view=view, stack="done", order=[4, 2]
+        )
+        msg = await next_of(own, "cards.ordered")
+        assert msg["orders"] == {"done": ["4", "2"]}
+        await nothing_of(ed, "cards.ordered")
+        await own.disconnect()
+        await ed.disconnect()
+
+    run(scenario)

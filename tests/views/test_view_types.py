@@ -540,12 +540,24 @@ def test_gallery_cover_from_an_attachment_field(web, owner, projects):
     thumb = Image.open(io.BytesIO(b"".join(served.streaming_content)))
     assert thumb.size == (256, 171)
     assert f"/attachments/2/{photos.pk}/" not in page  # a text file is no cover
-    attachments_add(
-        actor=owner,
-        table=projects,
-        record_id=3,
-        field_id=photos.pk,
-        files=[SimpleUploadedFile("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)],
+    # A broken image is refused at upload now; one stored before that check has no
+    # thumbnail ("thumb": false) and gives no cover.
+    with pytest.raises(InvalidInput) as refused:
+        attachments_add(
+            actor=owner,
+            table=projects,
+            record_id=3,
+            field_id=photos.pk,
+            files=[SimpleUploadedFile("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)],
+        )
+    assert refused.value.code == "IMAGE_CORRUPT"
+    from bases.record_services import update_rows
+
+    pic = next(
+        e
+        for e in records.get_record(projects, 1, actor=owner)["photos"]
+        if e["name"] == "pic.png"
     )
+    update_rows(projects, [{"Id": 3, "photos": [{**pic, "thumb": False}]}], actor=owner)
     page = web.get(page_url(view)).content.decode()
     assert f"/attachments/3/{photos.pk}/" not in page  # no thumbnail, no cover

@@ -278,10 +278,12 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         if event["event"] == "schema.changed":
             if not await self._recheck(force=True):
                 return
+        if event.get("field") is not None and event["field"] not in self.fields:
+            return  # about a field hidden from this socket's user (a kanban's stacks)
         message = {
             k: v
             for k, v in event.items()
-            if k not in ("type", "origin", "group", "_encoded")
+            if k not in ("type", "origin", "group", "_encoded", "field")
         }
         message["type"] = message.pop("event")
         await self.send_json(message)

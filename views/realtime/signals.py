@@ -102,6 +102,9 @@ def _view_changed(sender, instance, **kwargs):
                     for stack, ids in order.items()
                     if before.get(stack) != ids and isinstance(ids, list)
                 }
+                # The stack field: sockets that cannot see it are not sent its stack
+                # names and card order (views/realtime/consumer.table_notice).
+                stack_field = (instance.options or {}).get("stack_field")
                 _once(
                     ("order", view_id),
                     lambda: broadcast.table_changed(
@@ -110,6 +113,7 @@ def _view_changed(sender, instance, **kwargs):
                         view=view_id,
                         orders=orders,
                         origin=origin,
+                        field=stack_field,
                     ),
                 )
             return

@@ -39,6 +39,9 @@ class ViewType:
     type = ""
     label = ""
     icon = "▦"
+    # Settings that describe a field's values ({field option: [settings]}): withheld with
+    # that field from a caller who may not see it (views/api.view_json_for).
+    dependent_options: dict[str, tuple[str, ...]] = {}
 
     def default_options(self, table) -> dict:
         return {}

@@ -151,6 +151,15 @@ def card_order_save(*, actor, view: View, stack: str, order: list) -> None:
 @register
 class Kanban(ViewType):
     type = "kanban"
+    # Stack names are the stack field's options; card_order says which records hold which.
+    dependent_options = {
+        "stack_field": (
+            "stack_order",
+            "hidden_stacks",
+            "collapsed_stacks",
+            "card_order",
+        )
+    }
     label = "Kanban"
     icon = "▥"
 
