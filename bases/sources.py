@@ -9,11 +9,13 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, DataError, connections
 
+from bases import netpolicy
 from bases.connections import (
     ConnectionConfig,
     alias_for,
     describe,
     is_connection_failure,
+    repin,
 )
 from bases.crypto import decrypt_json, encrypt_json
 from bases.models import DataSource
@@ -35,7 +37,9 @@ def store_config(source: DataSource, config: ConnectionConfig) -> None:
 
 
 def source_alias(source: DataSource) -> str:
-    return alias_for(source.pk, config_of(source))
+    return alias_for(
+        source.pk, config_of(source), trusted=netpolicy.source_trusted(source)
+    )
 
 
 def builtin_config(base_id: str) -> ConnectionConfig:
@@ -106,6 +110,12 @@ def user_db(source: DataSource, *, title: str = ""):
         raise DatabaseUnavailable(
             f"The database of this base cannot be reached right now: {down[1]} (next try in {retry} s)"
         )
+    if down is not None:
+        # The next try after an outage resolves the host again: connections are pinned to
+        # the addresses checked when the alias was made, and the database may have moved.
+        _down.pop(alias, None)
+        repin(source.pk)
+        alias = source_alias(source)
     conn = connections[alias]
     try:
         yield conn

@@ -16,8 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from bases import schema_services, selectors, services
-from bases.connections import check_connection
+from bases import netpolicy, schema_services, selectors, services
 from bases.sources import config_of
 from nocoplatform.errors import DomainError, Forbidden
 from permissions.checks import Actor, can, role_of
@@ -121,7 +120,7 @@ def connection_test(request: HttpRequest) -> HttpResponse:
                 message = "A base from scratch needs no connection."
                 ok = True
             else:
-                check_connection(config)
+                netpolicy.connection_check(actor=_actor(request), config=config)
                 ok, message = True, "Connected successfully."
         except DomainError as exc:
             message = f"{exc.message} ({exc.code})"

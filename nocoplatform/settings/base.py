@@ -195,6 +195,13 @@ NOCO_UNAVAILABLE_RETRY_AFTER = env.get_int("NOCO_UNAVAILABLE_RETRY_AFTER", 10)
 # Folders from which `sqlite:///` external databases may be opened. Empty: anywhere except the
 # platform's own files (meta DB and store).
 NOCO_SQLITE_ALLOWED_DIRS = env.get_list("NOCO_SQLITE_ALLOWED_DIRS", [])
+# Let every user connect databases on loopback, private, link-local and CGNAT addresses (the
+# server's own network). Off: only site admins, and sources an admin saved (docs/security.md).
+# Cloud-metadata, multicast and unspecified addresses stay refused either way.
+NOCO_SOURCES_ALLOW_PRIVATE = env.get_bool("NOCO_SOURCES_ALLOW_PRIVATE", False)
+# Connection attempts (test, connect, change of a data source) per user and minute, for users
+# who are not site admins; 0 for no limit.
+NOCO_CONNECTION_TESTS_PER_MINUTE = env.get_int("NOCO_CONNECTION_TESTS_PER_MINUTE", 10)
 
 LOGGING = {
     "version": 1,
