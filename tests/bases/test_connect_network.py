@@ -397,3 +397,26 @@ def test_stored_sqlite_source_checked_at_connect(api, settings, sqlite_db):
     forget_all()
     res = api.get(f"/api/v2/tables/{table.pk}/records")
     assert res.status_code == 403 and res.json()["error"] == "FORBIDDEN_PATH"
+
+
+@pytest.mark.parametrize("kind", ["pg", "mysql"])
+def test_after_an_outage_the_name_is_resolved_again(
+    admin_api, settings, monkeypatch, kind, request
+):
+    """Pinning must not outlive a move: the first try after an outage resolves the name afresh
+    (DNS failover), while the outage memory still answers 503 at once before that."""
+    db = request.getfixturevalue(f"{kind}_db")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    # Nothing listens on 127.0.0.2: the database "was" there, then moved to 127.0.0.1.
+    answers = {"db.example.test": [["127.0.0.1"], ["127.0.0.1"], ["127.0.0.2"]]}
+    asked = _fake_dns(monkeypatch, answers)
+    url = db.url.replace("@127.0.0.1", "@db.example.test", 1)
+    res = admin_api.post(f"{API}/bases/", {"title": "x", "url": url}, format="json")
+    assert res.status_code == 201, res.content
+    table = DataSource.objects.get().tables.get()
+    forget_all()
+    records = f"/api/v2/tables/{table.pk}/records"
+    assert admin_api.get(records).status_code == 503
+    answers["db.example.test"].append(["127.0.0.1"])
+    assert admin_api.get(records).status_code == 200
+    assert asked["db.example.test"] == 4
