@@ -23,7 +23,7 @@ from django.db import DatabaseError, connections
 from django.db import OperationalError as DjangoOperationalError
 from django.db.utils import load_backend
 
-from bases import netpolicy
+from bases import netpolicy, timeouts
 from nocoplatform.errors import DatabaseUnavailable, InvalidInput
 
 KIND_ALIASES = {
@@ -231,6 +231,10 @@ class ConnectionConfig:
                 options["options"] = f"-c search_path={_pg_ident(self.schema)}"
             if addresses:
                 options["hostaddr"] = ",".join(addresses)
+            if timeouts.pg_option():
+                options["options"] = (
+                    f"{options.get('options', '')} {timeouts.pg_option()}"
+                )
             if pooled:
                 options["pool"] = {"min_size": 0, "max_size": 8, "timeout": timeout}
             base["OPTIONS"] = options
@@ -238,7 +242,8 @@ class ConnectionConfig:
             base["OPTIONS"] = {
                 "connect_timeout": timeout,
                 "charset": "utf8mb4",
-                "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'"
+                + timeouts.mysql_init_suffix(),
             }
         return base
 
@@ -503,6 +508,7 @@ def _check_postgres(config: ConnectionConfig, addresses: list[str]) -> None:
         "password": config.password or None,
         "dbname": config.database,
         "connect_timeout": settings.NOCO_CONNECT_TIMEOUT,
+        "options": timeouts.pg_option() or None,
     }
     try:
         conn = psycopg.connect(**kwargs)

@@ -19,7 +19,13 @@ from bases.connections import (
 )
 from bases.crypto import decrypt_json, encrypt_json
 from bases.models import DataSource
-from nocoplatform.errors import DatabaseUnavailable, InvalidInput, SchemaOutOfSync
+from nocoplatform.errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    SchemaOutOfSync,
+    is_statement_timeout,
+    statement_timeout_error,
+)
 
 
 def config_of(source: DataSource) -> ConnectionConfig:
@@ -86,6 +92,8 @@ def _store_execute(config: ConnectionConfig, sql: str) -> None:
         password=config.password or None,
         dbname=config.database,
         autocommit=True,
+        # DROP SCHEMA … CASCADE of a big base is a schema edit: its timeout (bases/timeouts.py).
+        options=f"-c statement_timeout={round(settings.NOCO_SCHEMA_STATEMENT_TIMEOUT * 1000)}",
     ) as conn:
         conn.execute(sql)
 
@@ -120,6 +128,10 @@ def user_db(source: DataSource, *, title: str = ""):
     try:
         yield conn
     except DatabaseError as exc:
+        if is_statement_timeout(
+            exc
+        ):  # raised while fetching rows (SQLite), not executing
+            raise statement_timeout_error() from exc
         if is_connection_failure(exc):
             _down[alias] = (
                 time.monotonic() + settings.NOCO_UNAVAILABLE_RETRY_AFTER,
