@@ -214,9 +214,8 @@ class ConnectionConfig:
             "CONN_MAX_AGE": 0,
         }
         if addresses and self.kind == "mysql2":
-            base["HOST"] = addresses[
-                0
-            ]  # MySQL takes one host: the first checked address
+            # MySQL takes one host: the first checked address.
+            base["HOST"] = addresses[0]
         elif addresses:
             # libpq tries each `hostaddr` in turn and resolves nothing itself when it is
             # given; the matching `host` list keeps the name for TLS and messages.

@@ -192,8 +192,9 @@ NOCO_CONNECT_TIMEOUT = env.get_int("NOCO_CONNECT_TIMEOUT", 5)
 # After a base's database fails to answer, its requests fail fast (503) for this many seconds
 # before the next attempt, so one dead database cannot tie up every worker.
 NOCO_UNAVAILABLE_RETRY_AFTER = env.get_int("NOCO_UNAVAILABLE_RETRY_AFTER", 10)
-# Folders from which `sqlite:///` external databases may be opened. Empty: anywhere except the
-# platform's own files (meta DB and store).
+# Folders from which `sqlite:///` external databases may be opened (by anyone, admins too).
+# Empty: site admins anywhere except the platform's own files (meta DB and store), others not
+# at all (bases/netpolicy.py).
 NOCO_SQLITE_ALLOWED_DIRS = env.get_list("NOCO_SQLITE_ALLOWED_DIRS", [])
 # Let every user connect databases on loopback, private, link-local and CGNAT addresses (the
 # server's own network). Off: only site admins, and sources an admin saved (docs/security.md).
