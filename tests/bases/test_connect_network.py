@@ -420,3 +420,30 @@ def test_after_an_outage_the_name_is_resolved_again(
     answers["db.example.test"].append(["127.0.0.1"])
     assert admin_api.get(records).status_code == 200
     assert asked["db.example.test"] == 4
+
+
+def test_the_connect_base_command_is_the_operator_approving(user, no_private, pg_db):
+    """`manage.py connect_base --owner` is run by whoever runs the server: the source it
+    makes for a user may be on the private network, and stays reachable for that user."""
+    import io
+
+    from django.core.management import call_command
+
+    pg_db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    out = io.StringIO()
+    call_command(
+        "connect_base",
+        "Ops",
+        pg_db.url,
+        "--owner",
+        user.email,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    source = DataSource.objects.get(base_id=out.getvalue().strip())
+    assert source.approved_by_admin is True
+    assert source.base.created_by == user
+    forget_all()
+    table = source.tables.get()
+    res = _client(user).get(f"/api/v2/tables/{table.pk}/records")
+    assert res.status_code == 200, res.content
