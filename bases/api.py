@@ -11,10 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bases import schema_services, selectors, services
+from bases import netpolicy, schema_services, selectors, services
 from bases import serializers as out
 from bases import sync as meta_sync
-from bases.connections import ConnectionConfig, check_connection
+from bases.connections import ConnectionConfig
 from nocoplatform.errors import InvalidInput
 from permissions.checks import actor_from_request
 
@@ -24,6 +24,7 @@ ERRORS = {
     403: OpenApiResponse(description="Not allowed for your role or token"),
     404: OpenApiResponse(description="Not found (or not visible to you)"),
     409: OpenApiResponse(description="Conflict, e.g. SCHEMA_OUT_OF_SYNC"),
+    429: OpenApiResponse(description="Too many connection attempts (non-admins)"),
     503: OpenApiResponse(description="The base's database cannot be reached"),
 }
 
@@ -223,7 +224,9 @@ class ConnectionTestApi(APIView):
         tags=["Bases"],
     )
     def post(self, request: Request) -> Response:
-        check_connection(_config(_body(request)))
+        netpolicy.connection_check(
+            actor=actor_from_request(request), config=_config(_body(request))
+        )
         return Response({"ok": True, "message": "Connected."})
 
 

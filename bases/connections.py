@@ -23,6 +23,7 @@ from django.db import DatabaseError, connections
 from django.db import OperationalError as DjangoOperationalError
 from django.db.utils import load_backend
 
+from bases import netpolicy, timeouts
 from bases.query.identifiers import prepare_connection
 from nocoplatform.errors import DatabaseUnavailable, InvalidInput
 
@@ -178,7 +179,11 @@ class ConnectionConfig:
             :12
         ]
 
-    def django_settings(self, *, pooled: bool = True) -> dict:
+    def django_settings(
+        self, *, pooled: bool = True, addresses: list[str] = ()
+    ) -> dict:
+        """Django's settings for this database; `addresses`: the checked addresses of `host`
+        to connect to (bases/netpolicy.py), rather than let the driver resolve it again."""
         timeout = settings.NOCO_CONNECT_TIMEOUT
         if self.kind == "sqlite3":
             return {
@@ -209,6 +214,13 @@ class ConnectionConfig:
             "PORT": str(self.port or DEFAULT_PORTS[self.kind]),
             "CONN_MAX_AGE": 0,
         }
+        if addresses and self.kind == "mysql2":
+            # MySQL takes one host: the first checked address.
+            base["HOST"] = addresses[0]
+        elif addresses:
+            # libpq tries each `hostaddr` in turn and resolves nothing itself when it is
+            # given; the matching `host` list keeps the name for TLS and messages.
+            base["HOST"] = ",".join([self.host] * len(addresses))
         if self.kind == "pg":
             # Server-side binding: values travel as parameters, not spliced into the text
             # (no client-side quoting of every value). Statements are not prepared: planning
@@ -217,6 +229,12 @@ class ConnectionConfig:
             options: dict = {"connect_timeout": timeout, "server_side_binding": True}
             if self.schema:
                 options["options"] = f"-c search_path={_pg_ident(self.schema)}"
+            if addresses:
+                options["hostaddr"] = ",".join(addresses)
+            if timeouts.pg_option():
+                options["options"] = (
+                    f"{options.get('options', '')} {timeouts.pg_option()}"
+                )
             if pooled:
                 options["pool"] = {"min_size": 0, "max_size": 8, "timeout": timeout}
             base["OPTIONS"] = options
@@ -224,7 +242,8 @@ class ConnectionConfig:
             base["OPTIONS"] = {
                 "connect_timeout": timeout,
                 "charset": "utf8mb4",
-                "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'"
+                + timeouts.mysql_init_suffix(),
                 # mysqlclient allows several statements in one call unless told not to: one
                 # statement per call, so no text can ever carry a second one.
                 "multi_statements": False,
@@ -254,6 +273,7 @@ def _pg_ident(name: str) -> str:
 _lock = threading.Lock()
 _settings: dict[str, dict] = {}  # alias -> complete Django settings dict
 _registered: dict[str, str] = {}  # source id -> alias currently in use
+_pins: dict[str, int] = {}  # source id -> times its host was resolved afresh (`repin`)
 _local = threading.local()
 
 
@@ -264,10 +284,23 @@ def _thread_wrappers() -> dict:
     return wrappers
 
 
-def alias_for(source_id: str, config: ConnectionConfig) -> str:
-    """Return the alias of a data source's current settings, usable in this thread."""
-    alias = f"src_{source_id}_{config.fingerprint}"
+def alias_for(
+    source_id: str, config: ConnectionConfig, *, trusted: bool = False
+) -> str:
+    """Return the alias of a data source's current settings, usable in this thread.
+
+    Making an alias checks the source against bases/netpolicy.py (`trusted`: it may reach
+    private addresses) and pins its host to the addresses checked then.
+    """
+    alias = f"src_{source_id}_{config.fingerprint}_{_pins.get(source_id, 0)}"
     if _registered.get(source_id) != alias or alias not in _settings:
+        # Resolved outside the lock: a slow DNS answer for one source must not hold up the
+        # first connection of every other.
+        fresh = (
+            None
+            if alias in _settings
+            else netpolicy.connect_settings(config, trusted=trusted)
+        )
         with _lock:
             old = _registered.get(source_id)
             if old and old != alias:
@@ -276,7 +309,8 @@ def alias_for(source_id: str, config: ConnectionConfig) -> str:
                 configured = connections.configure_settings(
                     {
                         "default": {"ENGINE": "django.db.backends.dummy"},
-                        alias: config.django_settings(),
+                        alias: fresh
+                        or netpolicy.connect_settings(config, trusted=trusted),
                     }
                 )
                 _settings[alias] = configured[alias]
@@ -291,6 +325,13 @@ def alias_for(source_id: str, config: ConnectionConfig) -> str:
         wrappers[alias] = wrapper
         connections[alias] = wrapper
     return alias
+
+
+def repin(source_id: str) -> None:
+    """Resolve the source's host afresh at its next connection (a new alias): after an
+    outage, the database may have moved to another address (DNS failover)."""
+    with _lock:
+        _pins[source_id] = _pins.get(source_id, 0) + 1
 
 
 def forget_source(source_id: str) -> None:
@@ -415,35 +456,27 @@ class ConnectionProblem(InvalidInput):
     """Why a connection attempt failed, with a stable code per cause."""
 
 
-def check_connection(config: ConnectionConfig) -> None:
-    """Connect once without the pool and raise ConnectionProblem naming what is wrong."""
+def check_connection(config: ConnectionConfig, *, trusted: bool = False) -> None:
+    """Connect once without the pool and raise ConnectionProblem naming what is wrong.
+
+    `trusted`: on behalf of a site admin, who may reach private addresses and any SQLite file
+    (bases/netpolicy.py decides; its refusals come before any connection attempt).
+    """
     config.validate()
     if config.kind == "sqlite3":
-        _check_sqlite(config)
+        _check_sqlite(config, trusted=trusted)
         return
+    addresses = netpolicy.pinned_addresses(config, trusted=trusted)
     if config.kind == "pg":
-        _check_postgres(config)
+        _check_postgres(config, addresses)
     else:
-        _check_mysql(config)
+        _check_mysql(config, addresses)
 
 
-def _check_sqlite(config: ConnectionConfig) -> None:
+def _check_sqlite(config: ConnectionConfig, *, trusted: bool) -> None:
     path = Path(config.path).expanduser()
-    own = [Path(settings.NOCO_STORE_DIR).resolve(), Path(settings.VAR_DIR).resolve()]
-    meta = settings.DATABASES["default"].get("NAME")
     resolved = path.resolve()
-    if any(resolved.is_relative_to(p) for p in own) or (
-        meta and str(resolved) == str(Path(str(meta)).resolve())
-    ):
-        raise ConnectionProblem(
-            "That file belongs to the platform itself.", code="FORBIDDEN_PATH"
-        )
-    allowed = [Path(p).resolve() for p in settings.NOCO_SQLITE_ALLOWED_DIRS]
-    if allowed and not any(resolved.is_relative_to(p) for p in allowed):
-        raise ConnectionProblem(
-            "SQLite files may only be opened from the folders in NOCO_SQLITE_ALLOWED_DIRS.",
-            code="FORBIDDEN_PATH",
-        )
+    netpolicy.check_sqlite_path(resolved, trusted=trusted)
     if not path.exists():
         raise ConnectionProblem(
             f"No SQLite file at {config.path}.", code="UNKNOWN_DATABASE"
@@ -468,16 +501,18 @@ def _check_sqlite(config: ConnectionConfig) -> None:
         )
 
 
-def _check_postgres(config: ConnectionConfig) -> None:
+def _check_postgres(config: ConnectionConfig, addresses: list[str]) -> None:
     import psycopg
 
     kwargs = {
-        "host": config.host,
+        "host": ",".join([config.host] * len(addresses)) or config.host,
+        "hostaddr": ",".join(addresses) or None,
         "port": config.port or 5432,
         "user": config.user or None,
         "password": config.password or None,
         "dbname": config.database,
         "connect_timeout": settings.NOCO_CONNECT_TIMEOUT,
+        "options": timeouts.pg_option() or None,
     }
     try:
         conn = psycopg.connect(**kwargs)
@@ -548,12 +583,12 @@ def _classify_pg(config: ConnectionConfig, exc: Exception) -> ConnectionProblem:
     )
 
 
-def _check_mysql(config: ConnectionConfig) -> None:
+def _check_mysql(config: ConnectionConfig, addresses: list[str]) -> None:
     import MySQLdb
 
     try:
         conn = MySQLdb.connect(
-            host=config.host,
+            host=addresses[0] if addresses else config.host,
             port=config.port or 3306,
             user=config.user,
             password=config.password,
@@ -620,5 +655,6 @@ __all__ = [
     "check_connection",
     "forget_all",
     "forget_source",
+    "repin",
     "unavailable_as_503",
 ]

@@ -69,6 +69,9 @@ class DataSource(models.Model):
     config_encrypted = models.TextField()
     allow_data_edit = models.BooleanField(default=True)
     allow_schema_edit = models.BooleanField(default=True)
+    # A site admin last saved the connection settings: its connections may reach private
+    # addresses (bases/netpolicy.py). Cleared when anyone else changes them.
+    approved_by_admin = models.BooleanField(default=False)
     # Bumped on every metadata change so per-process caches know to reload.
     meta_version = models.PositiveIntegerField(default=1)
     last_synced_at = models.DateTimeField(null=True, blank=True)

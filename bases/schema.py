@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from contextlib import contextmanager
 
 from django.apps.registry import Apps
 from django.db import connections, models
 from django.db.models.expressions import RawSQL
 
 from bases import fieldtypes as ft
+from bases import timeouts
 from bases.introspection import ColumnInfo, TableInfo, introspect
 
 _counter = 0
@@ -182,9 +184,13 @@ def live_table(alias: str, table_name: str) -> TableInfo:
     return infos[0]
 
 
+@contextmanager
 def editor(alias: str):
+    """Django's schema editor, its DDL under the schema-edit timeout (bases/timeouts.py)."""
     conn = connections[alias]
-    return conn.schema_editor(atomic=conn.features.can_rollback_ddl)
+    with timeouts.schema_edits(alias):
+        with conn.schema_editor(atomic=conn.features.can_rollback_ddl) as ed:
+            yield ed
 
 
 def sqlite_indexes(alias: str, table: str) -> list[tuple[str, str]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 
+from bases import netpolicy
 from bases import sync as meta_sync
-from bases.connections import ConnectionConfig, check_connection, forget_source
+from bases.connections import ConnectionConfig, forget_source
 from bases.models import Base, DataSource
 from bases.sources import (
     builtin_config,
@@ -64,8 +64,7 @@ def base_connect(
     if actor.token is not None and (actor.token.read_only or actor.token.base_id):
         raise Forbidden("This API token may not create bases.")
     title = _clean_title(title)
-    _check_sqlite_allowed(actor, config)
-    check_connection(config)
+    netpolicy.connection_check(actor=actor, config=config)
     with transaction.atomic():
         base = Base.objects.create(
             title=title, description=description or "", created_by=actor.user
@@ -76,26 +75,12 @@ def base_connect(
             alias=config.database or config.path.rsplit("/", 1)[-1],
             allow_data_edit=allow_data_edit,
             allow_schema_edit=allow_schema_edit,
+            approved_by_admin=netpolicy.actor_trusted(actor),
         )
         store_config(source, config)
         source.save()
         changes = meta_sync.sync(source)
     return base, changes
-
-
-def _check_sqlite_allowed(actor: Actor, config: ConnectionConfig) -> None:
-    """A SQLite path is a file on this server: only admins may open arbitrary ones; others only
-    inside NOCO_SQLITE_ALLOWED_DIRS (checked in check_connection)."""
-    if (
-        config.kind == "sqlite3"
-        and not settings.NOCO_SQLITE_ALLOWED_DIRS
-        and not actor.user.is_staff
-    ):
-        raise Forbidden(
-            "Only administrators may connect SQLite files, unless NOCO_SQLITE_ALLOWED_DIRS lists "
-            "folders open to everyone.",
-            code="FORBIDDEN_PATH",
-        )
 
 
 def source_update(
@@ -112,9 +97,10 @@ def source_update(
         if source.is_builtin:
             raise InvalidInput("The built-in store's connection cannot be changed.")
         config = config.with_password_of(config_of(source))
-        _check_sqlite_allowed(actor, config)
-        check_connection(config)
+        netpolicy.connection_check(actor=actor, config=config)
         store_config(source, config)
+        # Whoever last set the connection answers for where it points (bases/netpolicy.py).
+        source.approved_by_admin = netpolicy.actor_trusted(actor)
         forget_source(source.pk)
     if alias is not None:
         source.alias = alias.strip()[:200]

@@ -9,16 +9,24 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, DataError, connections
 
+from bases import netpolicy
 from bases.connections import (
     ConnectionConfig,
     alias_for,
     describe,
     is_connection_failure,
+    repin,
 )
 from bases.crypto import decrypt_json, encrypt_json
 from bases.models import DataSource
 from bases.query.identifiers import quote_identifier
-from nocoplatform.errors import DatabaseUnavailable, InvalidInput, SchemaOutOfSync
+from nocoplatform.errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    SchemaOutOfSync,
+    is_statement_timeout,
+    statement_timeout_error,
+)
 
 
 def config_of(source: DataSource) -> ConnectionConfig:
@@ -36,7 +44,9 @@ def store_config(source: DataSource, config: ConnectionConfig) -> None:
 
 
 def source_alias(source: DataSource) -> str:
-    return alias_for(source.pk, config_of(source))
+    return alias_for(
+        source.pk, config_of(source), trusted=netpolicy.source_trusted(source)
+    )
 
 
 def builtin_config(base_id: str) -> ConnectionConfig:
@@ -87,6 +97,8 @@ def _store_execute(config: ConnectionConfig, sql: str) -> None:
         password=config.password or None,
         dbname=config.database,
         autocommit=True,
+        # DROP SCHEMA … CASCADE of a big base is a schema edit: its timeout (bases/timeouts.py).
+        options=f"-c statement_timeout={round(settings.NOCO_SCHEMA_STATEMENT_TIMEOUT * 1000)}",
     ) as conn:
         conn.execute(sql, ())  # parsed for placeholders: `%%` in names (identifiers.py)
 
@@ -111,10 +123,20 @@ def user_db(source: DataSource, *, title: str = ""):
         raise DatabaseUnavailable(
             f"The database of this base cannot be reached right now: {down[1]} (next try in {retry} s)"
         )
+    if down is not None:
+        # The next try after an outage resolves the host again: connections are pinned to
+        # the addresses checked when the alias was made, and the database may have moved.
+        _down.pop(alias, None)
+        repin(source.pk)
+        alias = source_alias(source)
     conn = connections[alias]
     try:
         yield conn
     except DatabaseError as exc:
+        if is_statement_timeout(
+            exc
+        ):  # raised while fetching rows (SQLite), not executing
+            raise statement_timeout_error() from exc
         if is_connection_failure(exc):
             _down[alias] = (
                 time.monotonic() + settings.NOCO_UNAVAILABLE_RETRY_AFTER,

@@ -10,7 +10,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
-from nocoplatform.errors import DomainError
+from nocoplatform.errors import DomainError, as_domain_error
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def error_response(code: str, message: str, status_code: int, details=None) -> R
 
 
 def exception_handler(exc, context):
+    exc = as_domain_error(exc) or exc
     if isinstance(exc, DomainError):
         response = error_response(
             exc.code, exc.message, exc.status, exc.details or None

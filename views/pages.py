@@ -17,8 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
-from bases import schema_services, selectors, services
-from bases.connections import check_connection
+from bases import netpolicy, schema_services, selectors, services
 from bases.sources import config_of
 from nocoplatform.errors import DomainError, Forbidden
 from permissions.accounts import account_signup
@@ -142,7 +141,7 @@ def connection_test(request: HttpRequest) -> HttpResponse:
                 message = "A base from scratch needs no connection."
                 ok = True
             else:
-                check_connection(config)
+                netpolicy.connection_check(actor=_actor(request), config=config)
                 ok, message = True, "Connected successfully."
         except DomainError as exc:
             message = f"{exc.message} ({exc.code})"

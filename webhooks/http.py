@@ -1,18 +1,18 @@
 """The SSRF-safe HTTP client every webhook call goes through.
 
 A URL is checked twice: when a webhook is saved (`check_url`) and on every send (`send`). The
-host is resolved once, every resolved address must be public (after unwrapping IPv4-mapped,
-6to4, Teredo and NAT64 IPv6 forms), and the connection goes to that very address — the Host
-header and TLS SNI carry the name — so a DNS answer cannot change between check and connect
-(DNS rebinding). Numeric forms (`2130706433`, `0177.0.0.1`, `0x7f.1`) are resolved by the same
-resolver the connection would use, so they cannot slip past the check. Redirects are never
-followed: a 3xx is reported as a failed delivery.
+host is resolved once, every resolved address must be public (nocoplatform.netguard, shared
+with data sources, judges every IPv6 form that carries an IPv4 address by that address), and
+the connection goes to that very address — the Host header and TLS SNI carry the name — so a
+DNS answer cannot change between check and connect (DNS rebinding). Numeric forms
+(`2130706433`, `0177.0.0.1`, `0x7f.1`) are resolved by the same resolver the connection would
+use, so they cannot slip past the check. Redirects are never followed: a 3xx is reported as a
+failed delivery.
 """
 
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import ssl
 import time
@@ -21,16 +21,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from nocoplatform import netguard
 from nocoplatform.errors import InvalidInput
 
-# Cloud metadata endpoints: refused even when private addresses are allowed.
-METADATA = {
-    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack, DigitalOcean
-    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
-    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
-    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
-}
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
 EXCERPT_BYTES = 2048
 MAX_READ_BYTES = 256 * 1024
 
@@ -65,44 +58,11 @@ class Response:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    if ip in NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
-
-
 def refusal(address: str, *, allow_private: bool | None = None) -> str | None:
-    """Why `address` may not be called, or None when it may."""
+    """Why a webhook may not call `address`, or None when it may (nocoplatform.netguard)."""
     if allow_private is None:
         allow_private = settings.NOCO_WEBHOOKS_ALLOW_PRIVATE
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = _embedded_v4(ip)
-        if inner is not None:
-            return refusal(str(inner), allow_private=allow_private)
-    if ip in METADATA:
-        return "a cloud metadata address"
-    if ip.is_multicast:
-        return "a multicast address"
-    if ip.is_unspecified:
-        return "an unspecified address"
-    if allow_private or ip.is_global:
-        return None
-    if ip.is_loopback:
-        return "a loopback address"
-    if ip.is_link_local:
-        return "a link-local address"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network(
-        "100.64.0.0/10"
-    ):
-        return "a carrier-grade NAT address"
-    return "a private or reserved address"
+    return netguard.refusal(address, allow_private=allow_private)
 
 
 def parse_url(url: str) -> Target:
@@ -135,15 +95,12 @@ def parse_url(url: str) -> Target:
 def resolve(target: Target) -> Target:
     """Resolve the host; raise RefusedAddress unless every address is allowed."""
     try:
-        infos = socket.getaddrinfo(
-            target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-        )
-    except (socket.gaierror, UnicodeError) as exc:
+        addresses = netguard.resolve(target.host, target.port)
+    except netguard.Unresolvable as exc:
         raise InvalidInput(
             f"The host '{target.host}' cannot be resolved ({exc}).",
             code="WEBHOOK_HOST_UNRESOLVED",
         )
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for address in addresses:
         reason = refusal(address)
         if reason is not None:

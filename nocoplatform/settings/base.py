@@ -202,9 +202,22 @@ NOCO_CONNECT_TIMEOUT = env.get_int("NOCO_CONNECT_TIMEOUT", 5)
 # After a base's database fails to answer, its requests fail fast (503) for this many seconds
 # before the next attempt, so one dead database cannot tie up every worker.
 NOCO_UNAVAILABLE_RETRY_AFTER = env.get_int("NOCO_UNAVAILABLE_RETRY_AFTER", 10)
-# Folders from which `sqlite:///` external databases may be opened. Empty: anywhere except the
-# platform's own files (meta DB and store).
+# Folders from which `sqlite:///` external databases may be opened (by anyone, admins too).
+# Empty: site admins anywhere except the platform's own files (meta DB and store), others not
+# at all (bases/netpolicy.py).
 NOCO_SQLITE_ALLOWED_DIRS = env.get_list("NOCO_SQLITE_ALLOWED_DIRS", [])
+# Let every user connect databases on loopback, private, link-local and CGNAT addresses (the
+# server's own network). Off: only site admins, and sources an admin saved (docs/security.md).
+# Cloud-metadata, multicast and unspecified addresses stay refused either way.
+NOCO_SOURCES_ALLOW_PRIVATE = env.get_bool("NOCO_SOURCES_ALLOW_PRIVATE", False)
+# Seconds any statement on a user database (external or built-in store) may run before it is
+# stopped and answered 504 STATEMENT_TIMEOUT; schema edits (DDL, which may rewrite a big table)
+# get the second, longer limit. 0: no limit (docs/security.md, "Statement timeouts").
+NOCO_STATEMENT_TIMEOUT = float(env.get("NOCO_STATEMENT_TIMEOUT", "30"))
+NOCO_SCHEMA_STATEMENT_TIMEOUT = float(env.get("NOCO_SCHEMA_STATEMENT_TIMEOUT", "300"))
+# Connection attempts (test, connect, change of a data source) per user and minute, for users
+# who are not site admins; 0 for no limit.
+NOCO_CONNECTION_TESTS_PER_MINUTE = env.get_int("NOCO_CONNECTION_TESTS_PER_MINUTE", 10)
 
 LOGGING = {
     "version": 1,

@@ -34,8 +34,12 @@ TEST_POSTGRES_URL = env.get(
 )
 TEST_MYSQL_URL = env.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 TEST_REDIS_URL = env.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-# Tests connect SQLite files made in the temp folder as ordinary (non-admin) users.
+# Tests connect SQLite files made in the temp folder, and the machine's PostgreSQL and MariaDB
+# on 127.0.0.1, as ordinary (non-admin) users; tests/bases/test_connect_network.py switches
+# private addresses off and the rate limit on.
 NOCO_SQLITE_ALLOWED_DIRS = [tempfile.gettempdir()]
+NOCO_SOURCES_ALLOW_PRIVATE = True
+NOCO_CONNECTION_TESTS_PER_MINUTE = 0
 # Outage memory off by default in tests (they break and mend databases at will); the test of
 # the fail-fast behaviour turns it on.
 NOCO_UNAVAILABLE_RETRY_AFTER = 0

@@ -71,6 +71,15 @@ def _problem(config: ConnectionConfig) -> ConnectionProblem:
     return info.value
 
 
+def _refusal(config: ConnectionConfig):
+    """A path or address refused by the rules (bases/netpolicy.py), before any connection."""
+    from nocoplatform.errors import Forbidden
+
+    with pytest.raises(Forbidden) as info:
+        check_connection(config)
+    return info.value
+
+
 def _assert_no_secret(problem: ConnectionProblem, secret: str = SECRET) -> None:
     assert secret not in problem.message
     assert secret not in str(problem)
@@ -317,19 +326,19 @@ def test_sqlite_platform_files_are_forbidden():
 
     sqlite3.connect(meta).close()
     assert (
-        _problem(ConnectionConfig.from_url(f"sqlite:///{meta}")).code
+        _refusal(ConnectionConfig.from_url(f"sqlite:///{meta}")).code
         == "FORBIDDEN_PATH"
     )
     store = settings.NOCO_STORE_DIR
     store.mkdir(parents=True, exist_ok=True)
     (store / "x.sqlite3").touch()
     assert (
-        _problem(ConnectionConfig.from_url(f"sqlite:///{store}/x.sqlite3")).code
+        _refusal(ConnectionConfig.from_url(f"sqlite:///{store}/x.sqlite3")).code
         == "FORBIDDEN_PATH"
     )
     # Through `..` tricks too.
     sneaky = f"sqlite:///{store}/../store/x.sqlite3"
-    assert _problem(ConnectionConfig.from_url(sneaky)).code == "FORBIDDEN_PATH"
+    assert _refusal(ConnectionConfig.from_url(sneaky)).code == "FORBIDDEN_PATH"
 
 
 def test_sqlite_allowed_dirs(tmp_path, settings):
@@ -342,7 +351,7 @@ def test_sqlite_allowed_dirs(tmp_path, settings):
     settings.NOCO_SQLITE_ALLOWED_DIRS = [str(allowed)]
     check_connection(ConnectionConfig.from_url(f"sqlite:///{allowed}/a.sqlite3"))
     assert (
-        _problem(ConnectionConfig.from_url(f"sqlite:///{tmp_path}/b.sqlite3")).code
+        _refusal(ConnectionConfig.from_url(f"sqlite:///{tmp_path}/b.sqlite3")).code
         == "FORBIDDEN_PATH"
     )
 

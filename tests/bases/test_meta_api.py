@@ -160,7 +160,8 @@ def test_sqlite_paths_are_for_admins_unless_folders_are_opened(api, settings, tm
     response = api.post(
         "/api/v2/meta/bases/", {"title": "S", "url": f"sqlite:///{path}"}, format="json"
     )
-    assert response.status_code == 400 and response.json()["error"] == "FORBIDDEN_PATH"
+    # The same status as above: a path refused by the rules is 403 whichever rule refused it.
+    assert response.status_code == 403 and response.json()["error"] == "FORBIDDEN_PATH"
     settings.NOCO_SQLITE_ALLOWED_DIRS = [str(tmp_path)]
     response = api.post(
         "/api/v2/meta/bases/", {"title": "S", "url": f"sqlite:///{path}"}, format="json"

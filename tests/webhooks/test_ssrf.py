@@ -34,6 +34,12 @@ REFUSED = [
     "http://[fd00:ec2::254]/",
     "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
     "http://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+    "http://[::127.0.0.1]/",  # IPv4-compatible form of 127.0.0.1
+    "http://[::ffff:0:127.0.0.1]/",  # SIIT (IPv4-translated) form
+    "http://[64:ff9b::10.0.0.1]/",  # NAT64 of a private address
+    "http://[64:ff9b:1::7f00:1]/",  # local-use NAT64 prefix
+    "http://[fec0::1]/",  # site-local
+    "http://[::ffff:0:a9fe:a9fe]/",  # SIIT form of the metadata address
 ]
 
 
