@@ -265,21 +265,27 @@ def _property_names(kind: str):
     else:
         names = st.text(_NAME_CHARS, min_size=1, max_size=300)
     hostile = st.sampled_from(['"', "`", "'", ";", "--", "%s", "%%", "%", "\\", "?"])
-    return st.lists(st.one_of(hostile, names), min_size=1, max_size=6).map(
-        "".join
-    ).filter(
-        lambda s: (
-            (len(s.encode()) <= 63 if kind == "pg" else len(s) <= 64)
-            if kind != "sqlite"
-            else True
+    return (
+        st.lists(st.one_of(hostile, names), min_size=1, max_size=6)
+        .map("".join)
+        .filter(
+            lambda s: (
+                (
+                    (len(s.encode()) <= 63 if kind == "pg" else len(s) <= 64)
+                    if kind != "sqlite"
+                    else True
+                )
+                and (s == s.rstrip() if kind == "mysql" else True)
+            )
         )
-        and (s == s.rstrip() if kind == "mysql" else True)
     )
 
 
 @pytest.mark.parametrize("kind", ["pg", "mysql", "sqlite"])
 def test_any_name_round_trips_through_a_user_connection(request, kind):
-    db = request.getfixturevalue({"pg": "pg_db", "mysql": "mysql_db", "sqlite": "sqlite_db"}[kind])
+    db = request.getfixturevalue(
+        {"pg": "pg_db", "mysql": "mysql_db", "sqlite": "sqlite_db"}[kind]
+    )
     source_id = "prop" + secrets.token_hex(3)
     alias = alias_for(source_id, ConnectionConfig.from_url(db.url))
     conn = connections[alias]
@@ -340,8 +346,10 @@ def test_like_matcher_agrees_with_the_obvious_definition():
     ]
     for value, pattern, expected in cases:
         regex = "(?is)\\A" + ".*".join(re.escape(p.lower()) for p in pattern.split("%"))
-        assert like(value, pattern) == expected == int(
-            bool(re.match(regex + "\\Z", value.lower()))
+        assert (
+            like(value, pattern)
+            == expected
+            == int(bool(re.match(regex + "\\Z", value.lower())))
         ), (value, pattern)
     assert like(None, "%a%") is None
 
