@@ -33,12 +33,32 @@ def browser():
         b.close()
 
 
+# Every page of the context reports what its Content-Security-Policy blocked.
+_CSP_REPORTER = """
+document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation({
+  directive: e.effectiveDirective, blocked: e.blockedURI, sample: e.sample,
+  source: e.sourceFile + ':' + e.lineNumber, page: location.href,
+}));
+"""
+
+
+def csp_violations(context) -> list[dict]:
+    """What the policy blocks in `context`'s pages from now on (docs/security.md)."""
+    seen: list[dict] = []
+    context.expose_binding("__cspViolation", lambda source, v: seen.append(v))
+    context.add_init_script(_CSP_REPORTER)
+    return seen
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    violations = csp_violations(context)
     pg = context.new_page()
     yield pg
     context.close()
+    # Whatever a test does, nothing on our pages may need what the policy forbids.
+    assert violations == [], "blocked by the Content-Security-Policy"
 
 
 def shot(page, name: str) -> Path:
