@@ -98,3 +98,12 @@ def test_external_images_can_be_switched_off(monkeypatch):
     assert strict == ["'self'", "data:", "blob:"]
     # By default a URL field's image (gallery covers, form covers) loads from anywhere.
     assert default == ["'self'", "data:", "blob:", "https:", "http:"]
+
+
+def test_debug_error_pages_go_without_it(settings):
+    """Django's DEBUG 404/500 pages run inline scripts and styles; only with DEBUG=True."""
+    settings.DEBUG = True
+    assert "Content-Security-Policy" not in Client().get("/no-such-page/")
+    assert "Content-Security-Policy" in Client().get("/login/")
+    settings.DEBUG = False
+    assert "Content-Security-Policy" in Client().get("/no-such-page/")
