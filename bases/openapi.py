@@ -2,6 +2,11 @@
 
 Paths carry the real table and link ids, as NocoDB's per-base Swagger does, so each table gets
 request and response bodies typed from its own columns.
+
+Names and descriptions are user text (typed by users, or read from an external database) while
+OpenAPI's `description` is CommonMark, which viewers render with HTML (Swagger UI keeps `<img>`,
+`<button>` and `<input>` after cleaning): user text goes into a description only through
+`markdown_text`, so it shows as the characters typed. `title` and `summary` are plain text.
 """
 
 from __future__ import annotations
@@ -9,6 +14,15 @@ from __future__ import annotations
 from bases.models import Base, Field, Table
 from bases.records import TableMeta
 from permissions.checks import Actor, visible_tables
+
+# Markdown's syntax characters (and `<`, `&`: HTML tags and entities), each backslash-escaped.
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~&=")
+
+
+def markdown_text(text: str) -> str:
+    """`text` as CommonMark that renders as exactly those characters (no markup, no HTML)."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 PAGE_INFO = {
@@ -183,7 +197,7 @@ def field_schema(field: Field) -> dict:
         schema = {
             "type": "string",
             "readOnly": True,
-            "description": f"database type {field.db_type}",
+            "description": f"database type {markdown_text(field.db_type)}",
         }
     else:
         schema = {"type": "string"}
@@ -192,7 +206,7 @@ def field_schema(field: Field) -> dict:
     if u == "ID" or (field.is_pk and field.is_auto):
         schema["readOnly"] = True
     if field.description:
-        schema["description"] = field.description
+        schema["description"] = markdown_text(field.description)
     return schema
 
 
@@ -465,7 +479,8 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "description": f'a {related.title} record id, e.g. {{"Id": 1}}',
+                    "description": f"a {markdown_text(related.title)} record id, "
+                    'e.g. `{"Id": 1}`',
                 },
             }
             lid = f"{name}_{link.pk}"
@@ -529,7 +544,8 @@ def base_document(base: Base, *, actor: Actor) -> dict:
         "info": {
             "title": f"{base.title} — records API",
             "version": "2",
-            "description": f"Records of the base '{base.title}' in NocoDB's v2 dialect. Errors are `{{error, message}}`.",
+            "description": f"Records of the base '{markdown_text(base.title)}' in NocoDB's "
+            "v2 dialect. Errors are `{error, message}`.",
         },
         "servers": [{"url": "/"}],
         "security": [{"xcToken": []}, {"bearerToken": []}],

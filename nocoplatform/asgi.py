@@ -14,16 +14,17 @@ dispatcher.start()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from nocoplatform.asgi_guard import BodyGuard  # noqa: E402
 from nocoplatform.routing import websocket_urlpatterns  # noqa: E402
+from views.realtime.origin import ExactOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Body limits and authentication before Django reads a body (asgi_guard.py).
         "http": BodyGuard(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
+        # The handshake's Origin must be exactly our own (views/realtime/origin.py).
+        "websocket": ExactOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

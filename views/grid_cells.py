@@ -169,9 +169,7 @@ def _choice_colours(field) -> dict:
 
 
 def _chip(text, colour="#eeeeee") -> str:
-    return format_html(
-        '<span class="chip" style="background:{}">{}</span>', colour, text
-    )
+    return format_html('<span class="chip" data-bg="{}">{}</span>', colour, text)
 
 
 def _number(field, value) -> str:

@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "nocoplatform.limits.BodyLimitMiddleware",
     "bases.changes.ClientIdMiddleware",  # X-Client-Id: realtime skips the tab a write came from
     "nocoplatform.fastpath.ApiTokenFastPath",
+    "nocoplatform.csp.ContentSecurityPolicyMiddleware",  # after the API fast path: pages
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -218,6 +219,29 @@ NOCO_SCHEMA_STATEMENT_TIMEOUT = float(env.get("NOCO_SCHEMA_STATEMENT_TIMEOUT", "
 # Connection attempts (test, connect, change of a data source) per user and minute, for users
 # who are not site admins; 0 for no limit.
 NOCO_CONNECTION_TESTS_PER_MINUTE = env.get_int("NOCO_CONNECTION_TESTS_PER_MINUTE", 10)
+
+# Content-Security-Policy of every page (nocoplatform/csp.py; docs/security.md, "Browser
+# hardening"): scripts, styles and everything else from this site only, nothing inline, no eval,
+# never framed. Images may also come from anywhere (https:, http:) unless
+# NOCO_CSP_EXTERNAL_IMAGES=false: a URL field can be a gallery card's cover, and a public form
+# can show a cover image by URL.
+NOCO_CSP_EXTERNAL_IMAGES = env.get_bool("NOCO_CSP_EXTERNAL_IMAGES", True)
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": [
+        "'self'",
+        "data:",
+        "blob:",
+        *(["https:", "http:"] if NOCO_CSP_EXTERNAL_IMAGES else []),
+    ],
+    "connect-src": ["'self'"],  # + this host's ws:// and wss:// (the realtime socket)
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],  # as X-Frame-Options: DENY; shared views are links
+}
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,8 @@
     url: el.dataset.spec,
     domNode: el,
     deepLinking: true,
+    // No badge image from the public validator (it would send the document's URL there).
+    validatorUrl: null,
     requestInterceptor: (req) => {
       if (csrf) req.headers["X-CSRFToken"] = decodeURIComponent(csrf);
       return req;

@@ -5,6 +5,7 @@ import importlib
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -163,3 +164,87 @@ def test_server_processes_load_the_urlconf_before_the_first_request():
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local"},
     ).stdout
     assert out.split()[-2:] == ["True", "True"]
+
+
+_HEADERS_SCRIPT = """
+import json, django
+django.setup()
+from django.test import Client
+from django.urls import reverse
+from django.conf import settings
+c = Client(HTTP_HOST="127.0.0.1")
+out = {}
+for secure in (True, False):
+    r = c.get(reverse("login"), secure=secure)
+    out[str(secure)] = [r.status_code, r.headers.get("Strict-Transport-Security")]
+out["proxy"] = settings.SECURE_PROXY_SSL_HEADER
+print(json.dumps(out))
+"""
+
+
+def _production_headers(tmp_path, **environ) -> dict:
+    """Ask a production-profile process (its own, so its settings are read from scratch)."""
+    import json
+    import subprocess
+    import sys
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("NOCO_HSTS", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="nocoplatform.settings.production",
+        NOCO_VAR_DIR=str(tmp_path),
+        NOCO_SECRET_KEY="x" * 50,
+        **environ,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", _HEADERS_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_production_profile_sends_hsts_over_https_only(tmp_path):
+    seen = _production_headers(tmp_path)
+    status, hsts = seen["True"]
+    assert status == 200 and hsts == "max-age=31536000"  # a year; no subdomains
+    assert seen["False"][1] is None  # never over plain HTTP (RFC 6797 §7.2)
+    # Whether a request came over TLS is not taken from a header nobody configured.
+    assert seen["proxy"] is None
+
+
+def test_production_hsts_is_configurable(tmp_path):
+    seen = _production_headers(
+        tmp_path, NOCO_HSTS_SECONDS="600", NOCO_HSTS_INCLUDE_SUBDOMAINS="true"
+    )
+    assert seen["True"][1] == "max-age=600; includeSubDomains"
+    # 0 turns it off (e.g. while trying HTTPS out: browsers remember the header).
+    assert _production_headers(tmp_path, NOCO_HSTS_SECONDS="0")["True"][1] is None
+
+
+def test_production_profile_passes_the_deploy_check_for_hsts(tmp_path):
+    import subprocess
+    import sys
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NOCO_HSTS")},
+        "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.production",
+        "NOCO_VAR_DIR": str(tmp_path),
+        "NOCO_SECRET_KEY": "x" * 50,
+    }
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert "security.W004" not in out.stdout + out.stderr  # HSTS not set
+    assert "security.W005" not in out.stdout + out.stderr  # (subdomains: a choice)

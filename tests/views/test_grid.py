@@ -238,7 +238,7 @@ def test_layout_is_saved_on_the_view(web, projects):
     assert view.options["row_height"] == "tall"
     assert view.field_order[:2] == [status.pk, name.pk]
     page = web.get(url(projects)).content.decode()
-    assert f'data-f="{name.pk}" style="width: 260px"' in page
+    assert f'data-f="{name.pk}" data-width-px="260"' in page  # static/js/page.js
     assert page.index(f'<th scope="col" data-f="{status.pk}"') < page.index(
         f'<th scope="col" data-f="{name.pk}"'
     )

@@ -256,7 +256,11 @@ def test_session_authenticated_socket_through_the_asgi_app(projects, user, setti
         comm = WebsocketCommunicator(
             application,
             f"/ws/tables/{projects.pk}/?client=s1",
-            headers=[(b"cookie", cookie.encode()), (b"origin", b"http://testserver")],
+            headers=[
+                (b"cookie", cookie.encode()),
+                (b"host", b"testserver"),
+                (b"origin", b"http://testserver"),
+            ],
         )
         ok, _ = await comm.connect()
         assert ok

@@ -470,7 +470,11 @@ def test_password_share_needs_the_cookie(projects, shared, owner, settings):
         comm = WebsocketCommunicator(
             application,
             f"/s/{shared.token}/ws?client=pw",
-            headers=[(b"cookie", cookies.encode()), (b"origin", b"http://testserver")],
+            headers=[
+                (b"cookie", cookies.encode()),
+                (b"host", b"testserver"),
+                (b"origin", b"http://testserver"),
+            ],
         )
         return comm, *(await comm.connect())
 

@@ -97,3 +97,9 @@ if (board && board.dataset.settingsUrl) {
     }
   });
 }
+
+// A card added from a stack's "+ Add a card" form: the form is emptied for the next one.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (event.detail.successful && form.matches && form.matches("form.stack-add")) form.reset();
+});
