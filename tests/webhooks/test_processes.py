@@ -15,21 +15,6 @@ from django.conf import settings
 from tests.webhooks.stack import Stack
 
 
-@pytest.fixture
-def stack(tmp_path):
-    made = []
-
-    def make(**env) -> Stack:
-        s = Stack(tmp_path / f"var{len(made)}", **env)
-        s.var.mkdir()
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.stop_all()
-
-
 def _records(s: Stack, table_id: str) -> str:
     return f"/api/v2/tables/{table_id}/records"
 
