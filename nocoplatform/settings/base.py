@@ -312,8 +312,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {
         "task": "webhooks.tasks.sweep",
+        # No expiry: behind a backlog a sweep runs late, but it runs (sweeps queued while no
+        # worker ran are cheap: the first re-queues, the rest find nothing to do).
         "schedule": NOCO_WEBHOOKS_SWEEP_INTERVAL,
-        # Sweeps queued while no worker ran are stale: dropped, not run in a pile.
-        "options": {"expires": NOCO_WEBHOOKS_SWEEP_INTERVAL},
     },
 }

@@ -128,7 +128,7 @@ class Stack:
         path = self.var / name
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
-    def api(self, method: str, path: str, body=None):
+    def api(self, method: str, path: str, body=None, timeout: float = 10):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
             self.url + path,
@@ -136,7 +136,7 @@ class Stack:
             method=method,
             headers={"xc-token": self.token, "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=10) as res:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=timeout) as res:  # noqa: S310 - loopback
             return json.loads(res.read() or b"null")
 
     def demo_table(self, title: str = "clients") -> str:
