@@ -26,9 +26,9 @@ def _survive_broker_loss() -> None:
     import redis
     from kombu.transport import redis as kombu_redis
 
-    connparams = kombu_redis.Channel._connparams
-    if getattr(connparams, "survives_broker_loss", False):
-        return
+    connparams = getattr(kombu_redis.Channel, "_connparams", None)
+    if connparams is None or getattr(connparams, "survives_broker_loss", False):
+        return  # another kombu: test_faults.py says whether it still needs this
 
     def _connparams(self, asynchronous=False):
         if self.connection is None or self.connection.client is None:
