@@ -162,9 +162,12 @@ def _record(hook: Webhook, event: WebhookEvent, reply: http.Response) -> Outcome
     final = event.attempts >= settings.NOCO_WEBHOOKS_MAX_ATTEMPTS or reply.refused
     if not final:
         delay = backoff(event.attempts)
+        # No message waits for the retry (a delayed Celery message would sit unacknowledged
+        # in a worker, and be handed out again every visibility timeout): the sweeper queues
+        # it once it is due.
         WebhookEvent.objects.filter(pk=event.pk).update(
             next_attempt_at=now + timedelta(seconds=delay),
-            queued_at=now + timedelta(seconds=delay),  # the retry's message runs then
+            queued_at=None,
             locked_until=None,
             last_error=error,
         )
@@ -205,27 +208,37 @@ def _count_failure(hook: Webhook) -> None:
         log.warning("webhook %s switched off after %s failures", hook.pk, failures)
 
 
+# A message normally reaches a worker, which claims its event, well within PICKUP_GRACE; after
+# LOST_AFTER a message is presumed lost even while other messages are still waiting.
+PICKUP_GRACE = timedelta(seconds=10)
 LOST_AFTER = timedelta(minutes=10)
 
 
-def lost_events(limit: int, *, grace: float) -> list:
-    """Pending, due events whose Celery message is presumed lost, marked as queued again now.
+def lost_events(limit: int, *, broker_idle: bool) -> list:
+    """Pending, due events that no Celery message will bring to a worker, marked queued now.
 
-    Lost means: the lease of an attempt expired (its worker died mid-call), or no message was
-    sent (broker down), or the last one was sent more than LOST_AFTER ago (broker restarted
-    without persistence). A backlog that workers are still chewing through is left alone.
+    - the lease of an attempt expired: its worker died mid-call;
+    - no message was sent: a retry come due, or a publish that failed (Redis down or hung);
+    - a message was sent PICKUP_GRACE ago and nobody claimed the event although the broker's
+      queue is empty (`broker_idle`): the message was lost — held by a worker that died before
+      starting it, or with a Redis that restarted empty, or its process died before sending it;
+    - a message was sent LOST_AFTER ago and never ran, whatever the queue holds.
+    A backlog that workers are still chewing through is left alone: its messages are queued.
     """
     now = timezone.now()
+    unclaimed = Q(locked_until__isnull=True)
+    lost = (
+        Q(locked_until__lt=now)
+        | (unclaimed & Q(queued_at__isnull=True))
+        | (unclaimed & Q(queued_at__lt=now - LOST_AFTER))
+    )
+    if broker_idle:
+        lost |= unclaimed & Q(queued_at__lt=now - PICKUP_GRACE)
     ids = list(
         WebhookEvent.objects.filter(
-            status=WebhookEvent.Status.PENDING,
-            next_attempt_at__lte=now - timedelta(seconds=grace),
+            status=WebhookEvent.Status.PENDING, next_attempt_at__lte=now
         )
-        .filter(
-            Q(locked_until__lt=now)
-            | Q(locked_until__isnull=True, queued_at__isnull=True)
-            | Q(locked_until__isnull=True, queued_at__lt=now - LOST_AFTER)
-        )
+        .filter(lost)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

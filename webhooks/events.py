@@ -245,14 +245,10 @@ def dispatch(event_ids: list) -> None:
 
     runner = settings.NOCO_WEBHOOKS_RUNNER
     if runner == "celery":
-        from webhooks.tasks import deliver
+        from webhooks import publisher
 
-        for event_id in event_ids:
-            try:
-                deliver.delay(str(event_id))
-            except Exception:  # broker down: the sweeper sends it later
-                log.exception("webhooks: could not queue event %s", event_id)
-                WebhookEvent.objects.filter(pk=event_id).update(queued_at=None)
+        # Off the request thread: a down or hung Redis never holds the write's answer.
+        publisher.publish_soon(event_ids)
     elif runner == "embedded":
         from webhooks import dispatcher
 

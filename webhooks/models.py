@@ -95,8 +95,10 @@ class WebhookEvent(models.Model):
     next_attempt_at = models.DateTimeField()
     # Set while an attempt is in flight; a worker that dies leaves it to expire.
     locked_until = models.DateTimeField(null=True, blank=True)
-    # When a Celery message for it was last sent (or is due to run): the sweeper re-queues an
-    # event only if that is long past, so a backlog is not queued again on every sweep.
+    # When a Celery message for it was last sent; NULL when none is on its way (a retry waiting
+    # for its time, a publish Redis did not take): the sweeper sends one once it is due. A sent
+    # message is presumed lost only when the broker's queue is empty or long after
+    # (webhooks.delivery.lost_events), so a backlog is not queued again on every sweep.
     queued_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

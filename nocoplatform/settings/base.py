@@ -283,8 +283,10 @@ NOCO_WEBHOOKS_LOG_MAX = env.get_int("NOCO_WEBHOOKS_LOG_MAX", 1000)
 # Record history (history/): entries older than this many days are pruned hourly and by
 # `manage.py prune_history`; 0 keeps them forever.
 NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
-# How often the sweeper (Celery beat, or the embedded thread) re-queues events whose task was lost.
-NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "30"))
+# How often the sweeper (Celery beat) queues the events no message will bring to a worker:
+# retries come due, a killed worker's, those Redis could not take. Bounds retry precision and
+# the recovery time after a worker dies (README, "Webhooks").
+NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "5"))
 # Allow URLs on private, loopback, link-local and CGNAT addresses (self-hosted receivers).
 # Cloud-metadata and multicast addresses stay refused either way.
 NOCO_WEBHOOKS_ALLOW_PRIVATE = env.get_bool("NOCO_WEBHOOKS_ALLOW_PRIVATE", False)
@@ -371,10 +373,32 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # and API alike (a larger body never gets this far: nocoplatform/limits.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = NOCO_MAX_BODY_SIZE
 
-# Several workers share a burst instead of one hoarding it.
+# --- Celery (README "Webhooks", "Production profile") ---------------------------------------
+# A message is acknowledged only once its task has run, and a worker takes one message per
+# thread: a worker killed mid-delivery leaves every message it held unacknowledged in Redis —
+# none sits prefetched in its memory, unstarted and forgotten. Each one it held is also claimed
+# in the outbox, so the sweeper hands it out again as soon as the claim's lease runs out.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Queuing happens after a write commits, inside the request: if Redis is down, give up quickly —
-# the event is safe in the outbox and the sweeper queues it once Redis is back.
+# On a lost broker connection let running deliveries finish (their outcome goes to the meta DB;
+# the message comes back and finds the event delivered) rather than cancel them mid-call.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged message older than this belongs to a dead worker: Redis hands it out
+    # again (checked every 5 s). It must outlast one attempt (timeout + 5 s lease); tasks that
+    # run longer must opt out of acks_late, or they would run twice.
+    "visibility_timeout": int(NOCO_WEBHOOKS_TIMEOUT) + 10,
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+    # A hung Redis (accepting connections, answering nothing) must not hold a publish or a
+    # worker forever; the web process publishes from a background thread anyway.
+    "socket_timeout": 5,
+    "socket_connect_timeout": 2,
+    "socket_keepalive": True,
+}
+# Publishing retries once, quickly: an event that cannot be queued stays in the outbox,
+# marked unpublished, and the sweeper queues it once Redis answers again.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,
@@ -387,6 +411,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {
         "task": "webhooks.tasks.sweep",
+        # No expiry: behind a backlog a sweep runs late, but it runs (sweeps queued while no
+        # worker ran are cheap: the first re-queues, the rest find nothing to do).
         "schedule": NOCO_WEBHOOKS_SWEEP_INTERVAL,
     },
 }

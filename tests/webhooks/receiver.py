@@ -32,6 +32,8 @@ class Receiver:
         default_factory=deque
     )  # items: status int, or ("sleep", s), ("redirect", url)
     got: threading.Condition = field(default_factory=threading.Condition)
+    # Seconds every request waits before its answer when the plan is empty: a slow receiver.
+    delay: float = 0.0
 
     def wait_for(self, n: int, timeout: float = 20.0) -> list[Received]:
         end = time.monotonic() + timeout
@@ -58,7 +60,10 @@ def _handler(receiver: Receiver):
         def _any(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            step = receiver.plan.popleft() if receiver.plan else 200
+            if receiver.plan:
+                step = receiver.plan.popleft()
+            else:
+                step = ("sleep", receiver.delay) if receiver.delay else 200
             with receiver.got:
                 receiver.requests.append(
                     Received(self.command, self.path, dict(self.headers), body)

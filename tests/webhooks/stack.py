@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -114,11 +115,20 @@ class Stack:
             log="beat.log",
         )
 
+    def wait_ready(self, log: str, timeout: float = 60) -> None:
+        """Until the worker writing `log` consumes (Celery prints "ready.")."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if "ready." in self.read_log(log):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{log}: worker not ready\n" + self.read_log(log))
+
     def read_log(self, name: str) -> str:
         path = self.var / name
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
-    def api(self, method: str, path: str, body=None):
+    def api(self, method: str, path: str, body=None, timeout: float = 10):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
             self.url + path,
@@ -126,7 +136,7 @@ class Stack:
             method=method,
             headers={"xc-token": self.token, "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=10) as res:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=timeout) as res:  # noqa: S310 - loopback
             return json.loads(res.read() or b"null")
 
     def demo_table(self, title: str = "clients") -> str:
@@ -148,3 +158,51 @@ class Stack:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     self.kill(proc)
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, to stop, freeze and restart at will (the
+    machine's shared Redis is never touched). No persistence: a restart comes back empty."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed")
+        log = open(self.folder / f"redis-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+            + ["--save", "", "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections still open (the kernel accepts them), nothing answers."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.thaw()
+            self.proc.kill()
+            self.proc.wait(10)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tests.webhooks.test_events import hook, records
 from webhooks import signing
-from webhooks.delivery import backoff, drain, prune_logs
+from webhooks.delivery import backoff, drain, lost_events, prune_logs
 from webhooks.models import Webhook, WebhookDelivery, WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -181,20 +181,20 @@ def test_log_retention_by_age_and_count(api, tasks_table, receiver, settings):
     assert max(old) < min(e["id"] for e in kept)
 
 
-def test_broker_down_at_publish_keeps_the_write_fast_and_the_event(
-    api, tasks_table, receiver, settings, caplog
+def test_publish_to_a_refusing_broker_fails_fast_and_keeps_the_event(
+    api, tasks_table, receiver, caplog
 ):
-    """Celery runner with an unreachable Redis: the write answers quickly and the event waits
-    in the outbox (the sweeper queues it later)."""
+    """What the publisher thread does when Redis refuses connections: gives up quickly, marks
+    the event unpublished, and the sweeper sends it later. (That the write itself never waits
+    is tested on real processes in test_faults.py.)"""
     import time
 
     from nocoplatform.celery import app
-    from webhooks import events
+    from webhooks import publisher
 
     hook(api, tasks_table, url=receiver.url, events=["insert"])
     api.post(records(tasks_table), {"title": "a"}, format="json")
     [event] = WebhookEvent.objects.all()
-    settings.NOCO_WEBHOOKS_RUNNER = "celery"
     old = app.conf.broker_url
 
     def use_broker(url):
@@ -208,15 +208,16 @@ def test_broker_down_at_publish_keeps_the_write_fast_and_the_event(
     use_broker("redis://127.0.0.1:1/0")
     try:
         start = time.monotonic()
-        with caplog.at_level("ERROR", logger="webhooks.events"):
-            events.dispatch([event.pk])  # what on_commit runs
+        with caplog.at_level("WARNING", logger="webhooks.publisher"):
+            assert publisher.send([event.pk]) == [event.pk]
         assert time.monotonic() - start < 5
-        assert "could not queue" in caplog.text
+        assert "could not queue 1 events" in caplog.text
     finally:
         use_broker(old)
     event.refresh_from_db()
-    assert event.status == "pending"
-    drain()  # the sweeper's job, done here by hand
+    assert event.status == "pending" and event.queued_at is None
+    assert lost_events(10, broker_idle=False) == [event.pk]  # the sweeper's pick
+    drain()
     assert receiver.wait_for(1)[0].headers["webhook-id"] == str(event.pk)
 
 
@@ -242,3 +243,56 @@ def test_sweeper_requeues_only_lost_events(api, tasks_table, receiver):
     assert sweep() == 0  # ...and not again on the next sweep
     died.refresh_from_db()
     assert died.locked_until is None and died.queued_at is not None
+
+
+def test_unclaimed_event_is_lost_once_the_broker_queue_is_empty(api, tasks_table):
+    """A message a dead worker had taken but not started: the event was never claimed. While
+    messages still wait in the broker's queue it may be among them; once the queue is empty
+    (and PICKUP_GRACE has passed) it cannot be, and the sweeper queues it again."""
+    from webhooks.delivery import PICKUP_GRACE
+
+    hook(api, tasks_table, url="http://127.0.0.1:9/", events=["insert"])
+    api.post(records(tasks_table), [{"title": "a"}, {"title": "b"}], format="json")
+    taken, fresh = WebhookEvent.objects.order_by("created_at")
+    WebhookEvent.objects.filter(pk=taken.pk).update(
+        queued_at=timezone.now() - PICKUP_GRACE - timedelta(seconds=1)
+    )
+    assert lost_events(10, broker_idle=False) == []  # a backlog: left alone
+    assert lost_events(10, broker_idle=True) == [taken.pk]  # fresh: still within grace
+    assert lost_events(10, broker_idle=True) == []  # queued again just now
+
+
+def test_a_retry_waits_for_the_sweeper_until_it_is_due(api, tasks_table, receiver):
+    hook(api, tasks_table, url=receiver.url, events=["insert"])
+    receiver.plan.append(500)
+    api.post(records(tasks_table), {"title": "a"}, format="json")
+    [event] = WebhookEvent.objects.all()
+    from webhooks.delivery import deliver_event
+
+    assert deliver_event(event.pk).retry_in is not None
+    event.refresh_from_db()
+    assert event.queued_at is None and event.next_attempt_at > timezone.now()
+    assert lost_events(10, broker_idle=True) == []  # not due yet
+    WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+    assert lost_events(10, broker_idle=False) == [event.pk]
+
+
+def test_publish_queue_full_leaves_events_to_the_sweeper(api, tasks_table, monkeypatch):
+    """Redis unreachable long enough to fill the publisher's queue: the write still does not
+    wait; the events it cannot queue are marked unpublished for the sweeper."""
+    import os
+    import queue
+
+    from webhooks import publisher
+
+    hook(api, tasks_table, url="http://127.0.0.1:9/", events=["insert"])
+    api.post(records(tasks_table), {"title": "a"}, format="json")
+    [event] = WebhookEvent.objects.all()
+    full = queue.Queue(1)
+    full.put("someone else's")
+    monkeypatch.setattr(publisher, "_queue", full)
+    monkeypatch.setattr(publisher, "_owner", os.getpid())  # its thread is "busy"
+    publisher.publish_soon([event.pk])
+    event.refresh_from_db()
+    assert event.queued_at is None
+    assert lost_events(10, broker_idle=False) == [event.pk]

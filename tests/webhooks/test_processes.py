@@ -8,26 +8,7 @@ delivers it — with the same event id.
 
 import time
 
-import pytest
-import redis
-from django.conf import settings
-
 from tests.webhooks.stack import Stack
-
-
-@pytest.fixture
-def stack(tmp_path):
-    made = []
-
-    def make(**env) -> Stack:
-        s = Stack(tmp_path / f"var{len(made)}", **env)
-        s.var.mkdir()
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.stop_all()
 
 
 def _records(s: Stack, table_id: str) -> str:
@@ -64,14 +45,11 @@ def test_embedded_runner_survives_a_restart(stack, receiver):
     assert [(e["attempt"], e["status"]) for e in logs] == [(2, 200), (1, 500)]
 
 
-def test_celery_worker_killed_mid_delivery_still_delivers(stack, receiver):
-    url = settings.TEST_REDIS_URL.rsplit("/", 1)[0] + "/13"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis is not reachable ({exc})")
+def test_celery_worker_killed_mid_delivery_still_delivers(
+    stack, redis_server, receiver
+):
     s = stack(
-        REDIS_URL=url,
+        REDIS_URL=redis_server.url,
         NOCO_WEBHOOKS_TIMEOUT="2",
         NOCO_WEBHOOKS_SWEEP_INTERVAL="1",
         NOCO_WEBHOOKS_BACKOFF_BASE="1",
