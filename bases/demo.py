@@ -37,14 +37,15 @@ WORDS = [
 ]
 
 
-def create_demo_base(user) -> Base | None:
-    """Create the demo base once; return None if it exists already."""
-    if Base.objects.filter(title=DEMO_TITLE, memberships__user=user).exists():
+def create_demo_base(user, *, title: str = DEMO_TITLE) -> Base | None:
+    """Create the demo base once; return None if it exists already. (Tests that change a
+    demo base make their own copy under another title.)"""
+    if Base.objects.filter(title=title, memberships__user=user).exists():
         return None
     actor = Actor(user=user)
     rng = random.Random(42)  # noqa: S311 - demo data, the same every time
     base = services.base_create(
-        actor=actor, title=DEMO_TITLE, description="A small CRM to try things on."
+        actor=actor, title=title, description="A small CRM to try things on."
     )
     clients = schema_services.table_create(
         actor=actor,

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
-from bases.models import Base
+from bases.demo import create_demo_base
 from permissions.checks import Actor
 from views import form_view, shares
 from views.services import view_create
@@ -25,9 +25,11 @@ from webhooks import signing
 from webhooks.models import Webhook
 user = get_user_model().objects.get(email="admin@example.com")
 actor = Actor(user=user)
-base = Base.objects.get(title="Demo CRM", memberships__user=user)
-projects, clients, tasks = (base.tables.get(title=t) for t in ("projects", "clients", "tasks"))
+# Its own copy of the demo base: the walk adds views, rows and shares, which the other
+# browser tests sharing this server must not see.
 n = "{n}"
+base = create_demo_base(user, title="CSP walk " + n)
+projects, clients, tasks = (base.tables.get(title=t) for t in ("projects", "clients", "tasks"))
 views = {{kind: view_create(actor=actor, table=projects, title=kind + " " + n, type=kind).pk
           for kind in ("gallery", "kanban", "calendar")}}
 grid = view_create(actor=actor, table=clients, title="Shared " + n, type="grid")
