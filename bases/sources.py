@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, DataError, connections
 
-from bases import netpolicy
+from bases import liveness, netpolicy
 from bases.connections import (
     ConnectionConfig,
     alias_for,
@@ -103,10 +103,6 @@ def _store_execute(config: ConnectionConfig, sql: str) -> None:
         conn.execute(sql, ())  # parsed for placeholders: `%%` in names (identifiers.py)
 
 
-# alias -> (monotonic time until which the database counts as down, why)
-_down: dict[str, tuple[float, str]] = {}
-
-
 @contextmanager
 def user_db(source: DataSource, *, title: str = ""):
     """Yield the Django connection of a data source, mapping its failures to domain errors.
@@ -115,10 +111,11 @@ def user_db(source: DataSource, *, title: str = ""):
     platform, not yet synced) → 409 SCHEMA_OUT_OF_SYNC.
     """
     alias = source_alias(source)
-    down = _down.get(alias)
-    if down is not None and time.monotonic() < down[0]:
+    down = liveness.down_until(alias)
+    if down is not None and (time.monotonic() < down[0] or liveness.frozen(alias)):
         # Fail fast while the database is known to be down: each attempt can wait for the
         # connect timeout, and workers stuck on one dead base would stall every other base.
+        # A frozen server is probed in the background until it answers (bases/liveness.py).
         retry = max(1, round(down[0] - time.monotonic()))
         raise DatabaseUnavailable(
             f"The database of this base cannot be reached right now: {down[1]} (next try in {retry} s)"
@@ -126,26 +123,25 @@ def user_db(source: DataSource, *, title: str = ""):
     if down is not None:
         # The next try after an outage resolves the host again: connections are pinned to
         # the addresses checked when the alias was made, and the database may have moved.
-        _down.pop(alias, None)
+        liveness.clear(alias)
         repin(source.pk)
         alias = source_alias(source)
     conn = connections[alias]
     try:
-        yield conn
+        with liveness.in_use(conn):
+            yield conn
     except DatabaseError as exc:
         if is_statement_timeout(
             exc
         ):  # raised while fetching rows (SQLite), not executing
             raise statement_timeout_error() from exc
         if is_connection_failure(exc):
-            _down[alias] = (
-                time.monotonic() + settings.NOCO_UNAVAILABLE_RETRY_AFTER,
-                describe(exc),
-            )
+            liveness.mark_down(alias, describe(exc))
             raise DatabaseUnavailable(
                 f"The database of this base cannot be reached right now: {describe(exc)}"
             ) from exc
-        _down.pop(alias, None)
+        if not liveness.frozen(alias):
+            liveness.clear(alias)
         if isinstance(exc, DataError):
             # A value the database cannot take (NUL byte, out of range, bad literal): the
             # caller's input, so a 400 naming it — never a 500.

@@ -203,6 +203,12 @@ NOCO_CONNECT_TIMEOUT = env.get_int("NOCO_CONNECT_TIMEOUT", 5)
 # After a base's database fails to answer, its requests fail fast (503) for this many seconds
 # before the next attempt, so one dead database cannot tie up every worker.
 NOCO_UNAVAILABLE_RETRY_AFTER = env.get_int("NOCO_UNAVAILABLE_RETRY_AFTER", 10)
+# A request busy on a user database for this many seconds makes a watchdog try a new
+# connection to that server, which must answer within NOCO_FREEZE_PROBE_TIMEOUT: a server that
+# does not is frozen, and its busy requests are cut and answered 503 (bases/liveness.py).
+# 0 turns the watchdog off.
+NOCO_FREEZE_PROBE_AFTER = float(env.get("NOCO_FREEZE_PROBE_AFTER", "1"))
+NOCO_FREEZE_PROBE_TIMEOUT = float(env.get("NOCO_FREEZE_PROBE_TIMEOUT", "3"))
 # Folders from which `sqlite:///` external databases may be opened (by anyone, admins too).
 # Empty: site admins anywhere except the platform's own files (meta DB and store), others not
 # at all (bases/netpolicy.py).
