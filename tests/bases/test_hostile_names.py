@@ -427,3 +427,34 @@ def test_a_rename_cannot_reach_another_users_base_in_the_postgresql_store(
     finally:
         base_delete(actor=victim, base=secret_base)
         base_delete(actor=attacker, base=own_base)
+
+
+@pytest.mark.parametrize("relation", ["hm", "mm"])
+def test_links_made_between_hostile_tables_are_not_sql(api, hostile, relation):
+    """Link DDL (a foreign key column, or a junction table) names the hostile tables."""
+    from bases.schema_services import link_create
+
+    db, _, child, parent = hostile
+    before = _tables(db)
+    link = link_create(
+        actor=Actor(user=child.base.created_by),
+        table=parent,
+        data={"title": "Kids", "relation": relation, "related_table_id": child.pk},
+    )
+    assert "pwned" not in _tables(db) and "sentinel" in _tables(db)
+    if relation == "mm":
+        # the junction, nothing else (SQLite adds its own AUTOINCREMENT bookkeeping)
+        assert len(_tables(db) - before - {"sqlite_sequence"}) == 1
+    (row,) = api.get(f"/api/v2/tables/{parent.pk}/records").json()["list"]
+    (kid,) = api.get(f"/api/v2/tables/{child.pk}/records", {"fields": "id"}).json()[
+        "list"
+    ]
+    linked = api.post(
+        f"/api/v2/tables/{parent.pk}/links/{link.id}/records/{row['id']}",
+        [{"id": kid["id"]}],
+        format="json",
+    )
+    assert linked.status_code == 200, linked.content
+    got = api.get(f"/api/v2/tables/{parent.pk}/links/{link.id}/records/{row['id']}")
+    assert [r["id"] for r in got.json()["list"]] == [kid["id"]]
+    assert diff(child.source) == []
