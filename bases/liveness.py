@@ -39,14 +39,14 @@ from django.db.backends.signals import connection_created
 log = logging.getLogger(__name__)
 
 TICK = 0.25  # seconds between the watchdog's looks
+GIVE_UP_AFTER = 300.0  # seconds a frozen server is probed in the background
 
 _lock = threading.Lock()
 _busy: dict[int, _Use] = {}  # id(use) -> use
 # alias -> (monotonic time until which the database counts as down, why)
 _down: dict[str, tuple[float, str]] = {}
-_frozen: dict[
-    str, object
-] = {}  # alias -> a Django wrapper to probe it with, while frozen
+# alias -> (a Django wrapper to probe it with, when it was found frozen), while frozen
+_frozen: dict[str, tuple[object, float]] = {}
 _probing: set[str] = set()
 _last_probe: dict[str, float] = {}
 _watchdog: threading.Thread | None = None
@@ -125,7 +125,7 @@ def _look() -> None:
     after = settings.NOCO_FREEZE_PROBE_AFTER
     with _lock:
         stuck = {u.alias: u.wrapper for u in _busy.values() if now - u.since >= after}
-    suspects = {**_frozen, **stuck}
+    suspects = {**{alias: w for alias, (w, _) in _frozen.items()}, **stuck}
     for alias, wrapper in suspects.items():
         if alias in _probing or now - _last_probe.get(alias, 0.0) < after:
             continue
@@ -142,10 +142,18 @@ def _probe_and_act(alias: str, wrapper) -> None:
                 log.warning("database %s answers again", alias)
                 clear(alias)
             return
-        log.warning(
-            "database %s does not answer (%s): busy requests cut", alias, problem
-        )
-        _frozen[alias] = wrapper
+        since = _frozen.get(alias, (None, time.monotonic()))[1]
+        if time.monotonic() - since > GIVE_UP_AFTER:
+            # Still frozen after minutes: leave it to the requests' own retries, which
+            # resolve the host name again (the database may have moved).
+            _frozen.pop(alias, None)
+            return
+        if alias not in _frozen:
+            log.warning(
+                "database %s does not answer (%s): busy requests cut", alias, problem
+            )
+        _frozen[alias] = (wrapper, since)
+        # The base answers 503 at once; each failed probe moves the next try further.
         mark_down(alias, problem)
         with _lock:
             victims = [u.wrapper for u in _busy.values() if u.alias == alias]
@@ -156,9 +164,12 @@ def _probe_and_act(alias: str, wrapper) -> None:
 
 
 def probe(wrapper) -> str | None:
-    """None when the server behind `wrapper` accepts a new connection in time, else why not."""
+    """Why the server behind `wrapper` is frozen: it took no new connection in time. None when
+    it answered, or refused at once: a stopped server is no freeze, the requests' own
+    connection attempts fail fast and report it."""
     timeout = settings.NOCO_FREEZE_PROBE_TIMEOUT
     params = wrapper.get_connection_params()
+    started = time.monotonic()
     try:
         if wrapper.vendor == "postgresql":
             import psycopg
@@ -174,7 +185,9 @@ def probe(wrapper) -> str | None:
             params["connect_timeout"] = max(1, round(timeout))
             params["read_timeout"] = max(1, round(timeout))
             MySQLdb.connect(**params).close()
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not answering"
+    except Exception as exc:  # noqa: BLE001 - any failure to connect in time
+        if time.monotonic() - started < max(0.5, timeout * 0.8):
+            return None  # refused or failed at once: down, not frozen
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return f"no answer within {timeout:g} s ({text or type(exc).__name__})"
     return None

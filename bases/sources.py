@@ -112,7 +112,7 @@ def user_db(source: DataSource, *, title: str = ""):
     """
     alias = source_alias(source)
     down = liveness.down_until(alias)
-    if down is not None and (time.monotonic() < down[0] or liveness.frozen(alias)):
+    if down is not None and time.monotonic() < down[0]:
         # Fail fast while the database is known to be down: each attempt can wait for the
         # connect timeout, and workers stuck on one dead base would stall every other base.
         # A frozen server is probed in the background until it answers (bases/liveness.py).
