@@ -35,14 +35,7 @@ SCHEMA = "noco_bench_frozen"
 
 
 def prepare(proxy: FreezeProxy) -> dict:
-    bench.VAR.mkdir(parents=True, exist_ok=True)
-    meta_url = bench.env()["DATABASE_URL"]
-    admin_url, meta_db = meta_url.rsplit("/", 1)
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
-        if not conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [meta_db]
-        ).fetchone():
-            conn.execute(f'CREATE DATABASE "{meta_db}"')
+    bench.ensure_meta_db()
     with psycopg.connect(bench.PG_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
         conn.execute(f'CREATE SCHEMA "{SCHEMA}"')
@@ -152,11 +145,24 @@ def one_run(args, state, proxy: FreezeProxy, watchdog: bool) -> dict:
     first_503 = [at - frozen_at for at, s, _ in stuck if s == 503]
     return {
         "watchdog": watchdog,
-        "healthy_before": {"n": len(before), "p50_ms": p(before, 0.5), "p95_ms": p(before, 0.95), "max_ms": p(before, 1.0)},
-        "healthy_during": {"n": len(during), "p50_ms": p(during, 0.5), "p95_ms": p(during, 0.95), "max_ms": p(during, 1.0)},
+        "healthy_before": {
+            "n": len(before),
+            "p50_ms": p(before, 0.5),
+            "p95_ms": p(before, 0.95),
+            "max_ms": p(before, 1.0),
+        },
+        "healthy_during": {
+            "n": len(during),
+            "p50_ms": p(during, 0.5),
+            "p95_ms": p(during, 0.95),
+            "max_ms": p(during, 1.0),
+        },
         "frozen_requests": {
             "n": len(stuck),
-            "statuses": {str(s): sum(1 for _, x, _ in stuck if x == s) for s in {x for _, x, _ in stuck}},
+            "statuses": {
+                str(s): sum(1 for _, x, _ in stuck if x == s)
+                for s in {x for _, x, _ in stuck}
+            },
             "first_503_after_s": round(min(first_503), 2) if first_503 else None,
             "median_ms": p([took for *_, took in stuck], 0.5),
             "max_ms": p([took for *_, took in stuck], 1.0),

@@ -65,16 +65,22 @@ def manage(*args: str) -> str:
     return done.stdout.strip()
 
 
-def setup() -> dict:
+def ensure_meta_db() -> bool:
+    """Create the benchmarks' PostgreSQL meta DB if missing; True when it was."""
     VAR.mkdir(parents=True, exist_ok=True)
-    meta_url = env()["DATABASE_URL"]
-    admin_url, meta_db = meta_url.rsplit("/", 1)
+    admin_url, meta_db = env()["DATABASE_URL"].rsplit("/", 1)
     with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
-        if not conn.execute(
+        if conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [meta_db]
         ).fetchone():
-            conn.execute(f'CREATE DATABASE "{meta_db}"')
-            (VAR / "state.json").unlink(missing_ok=True)
+            return False
+        conn.execute(f'CREATE DATABASE "{meta_db}"')
+        return True
+
+
+def setup() -> dict:
+    if ensure_meta_db():
+        (VAR / "state.json").unlink(missing_ok=True)
     build(PG_URL, SCHEMA)
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'DROP TABLE IF EXISTS "{SCHEMA}".inserts')
