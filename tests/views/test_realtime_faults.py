@@ -146,17 +146,22 @@ def test_writes_answer_at_once_while_redis_is_hung(redis_layer, projects, user, 
         redis_layer.hang()
         took = []
         try:
-            for i in range(5):
+            # Longer than a send may take (publisher.SEND_TIMEOUT), writes all along.
+            for i in range(10):
                 status, seconds = await write(2, f"during the hang {i}", limit=3)
                 assert status == 200, (
                     f"PATCH {i} still waiting after 3 s with Redis hung (status {status})"
                 )
                 took.append(seconds)
+                await asyncio.sleep(0.3)
         finally:
             redis_layer.resume()
         assert max(took) < 0.5, took
 
-        # Once Redis answers again, writes reach the socket again.
+        # Those writes' messages were dropped, not queued behind the hang: once Redis
+        # answers, the socket is told to re-fetch instead.
+        assert await heard(watcher, "resync", 8), "no resync after the hang"
+        # And writes reach the socket again.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             status, _ = await write(3, "after the hang")
@@ -286,3 +291,29 @@ def test_no_redis_traffic_for_a_table_nobody_watches(
         await watcher.disconnect()
 
     run(scenario)
+
+
+def test_a_socket_that_dies_leaves_the_hub(projects, user):
+    """However a socket ends (here its task is cancelled, as a crashed or killed connection's
+    is), it leaves this process's hub and socket count: a dead member would keep the process
+    from joining the table's group again for the sockets that come after it."""
+    from views.realtime.hub import hub
+
+    channel_layers.backends.clear()  # the in-memory layer, this loop's own
+
+    async def scenario():
+        comm = await connect(projects, user, "doomed")
+        h = await hub()
+        assert len(h.groups[f"table.{projects.pk}"]) == 1
+        assert str(projects.pk) in broadcast._local
+        comm.future.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await comm.future
+        assert f"table.{projects.pk}" not in h.groups
+        assert str(projects.pk) not in broadcast._local
+
+    try:
+        run(scenario)
+    finally:
+        channel_layers.backends.clear()
+        broadcast._local.clear()
