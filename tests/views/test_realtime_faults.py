@@ -317,3 +317,47 @@ def test_a_socket_that_dies_leaves_the_hub(projects, user):
     finally:
         channel_layers.backends.clear()
         broadcast._local.clear()
+
+
+def test_a_process_that_exits_sends_its_last_messages_first(redis_layer, tmp_path):
+    """A management command's (or a stopping worker's) last write still reaches the sockets:
+    the publisher's queue is flushed at exit (at most publisher.EXIT_WAIT seconds)."""
+    import subprocess
+    import sys
+
+    from channels.layers import get_channel_layer
+
+    from tests.conftest import LIVE_ROOT
+
+    layer = get_channel_layer()
+    prefix = layer.prefix
+    script = (
+        "import django; django.setup()\n"
+        "from views.realtime import broadcast\n"
+        "broadcast.send('table.exit1', {'type': 'table.rows', 'event': 'rows.updated',"
+        " 'table': 'exit1', 'ids': ['1'], 'many': False, 'fields': [], 'origin': ''})\n"
+    )
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add("table.exit1", channel)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local",
+            "NOCO_VAR_DIR": str(tmp_path),
+            "REDIS_URL": redis_layer.url,
+            "NOCO_CHANNELS_PREFIX": prefix,
+        }
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-c", script],
+            cwd=LIVE_ROOT,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        message = await asyncio.wait_for(layer.receive(channel), 5)
+        assert message["ids"] == ["1"] and message["group"] == "table.exit1"
+
+    run(scenario)

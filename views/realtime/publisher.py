@@ -23,6 +23,7 @@ asked on the request thread, is a dict look-up. Until the first read answers it 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import logging
 import os
@@ -37,6 +38,7 @@ CAPACITY = 1000  # messages waiting to be sent; more are dropped
 SEND_TIMEOUT = 1.0  # seconds one send (or registry read) may take
 PAUSE = 2.0  # seconds messages are dropped after a failed send, before trying again
 LOG_EVERY = 30.0  # seconds between two warnings about dropped messages
+EXIT_WAIT = 2.0  # seconds a process that exits waits for its last messages to go out
 
 
 class Publisher:
@@ -52,6 +54,9 @@ class Publisher:
         self.down_until = 0.0  # monotonic time until which the circuit is open
         self.broken = False  # the last call to Redis failed
         self.sent = self.dropped = 0
+        self.sending = (
+            False  # a message is on its way (taken from the queue, not yet sent)
+        )
         self.logged_at = 0.0
         self.closed = False
         self.loop = asyncio.new_event_loop()
@@ -94,6 +99,18 @@ class Publisher:
         self._wake()
         if wait:
             self.thread.join(timeout=SEND_TIMEOUT + 5)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (at most `timeout` s) until every queued message went out or was dropped."""
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            with self.lock:
+                if not self.queue and not self.sending:
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def alive(self) -> bool:
         return not self.closed and self.thread.is_alive()
@@ -174,11 +191,13 @@ class Publisher:
         while True:
             with self.lock:
                 if not self.queue:
+                    self.sending = False
                     return
                 group, message = self.queue.popleft()
                 if not self._up():
                     self._drop(group, message)
                     continue
+                self.sending = True
             try:
                 await self._call(self.layer.group_send(group, message))
                 self.sent += 1
@@ -245,6 +264,15 @@ def for_layer(layer) -> Publisher:
                 current.stop()
             current = _current = Publisher(layer)
     return current
+
+
+@atexit.register
+def _at_exit() -> None:
+    """A short-lived process (a management command, a worker being stopped) sends what its
+    last writes queued before it goes; daemon threads still run while atexit does."""
+    current = _current
+    if current is not None and current.pid == os.getpid():
+        current.flush(EXIT_WAIT)
 
 
 def shutdown() -> None:
