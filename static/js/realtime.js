@@ -7,7 +7,11 @@
 // `window.grid` object (its RowStore keeps the loaded rows): no grid module is edited.
 //
 // Every same-origin write of this tab carries `X-Client-Id`, so the server does not send the tab
-// its own change back. Reconnects back off (0.5 s doubling to 15 s) and then re-fetch the window.
+// its own change back. Reconnects back off (0.5 s doubling to 15 s, jittered) and then re-sync:
+// the grid re-fetches its visible rows and counts; a page of cards offers a refresh. The server
+// asks for the same (`resync`) when messages may have been lost (Redis restarted or was away),
+// and, with Redis, `hello` says after how many seconds every process publishes to this table
+// (`catchup`): the grid re-fetches once then, so nothing written in between is missed.
 //
 // Gallery, kanban and calendar pages open the socket with their view (and search): they are sent
 // rendered cards (`cards`) instead, put in place by views/live.js. A shared view's page opens the
@@ -217,6 +221,30 @@ function offerRefresh() {
   notice("Records were changed by someone else.", { label: "Refresh", run: () => window.location.reload() });
 }
 
+// Changes may have been missed (this socket was away, or the server lost messages).
+function resync() {
+  const g = grid();
+  if (g && g.store) {
+    refetchWindow();
+    if (g.exactCount) g.exactCount();
+    document.body.dispatchEvent(new CustomEvent("realtime:rows", { detail: { type: "resync" } }));
+  } else if (cfg.share || document.querySelector(".view-page")) {
+    // Cards and shared rows cannot be re-fetched in place: say so and offer the refresh.
+    notice("Live updates were interrupted; changes made meanwhile may not be shown.", {
+      label: "Refresh",
+      run: () => window.location.reload(),
+    });
+  }
+}
+
+// Once, `seconds` after the socket opened: the grid's rows as they are by then.
+function catchUp(seconds) {
+  setTimeout(() => {
+    const g = grid();
+    if (g && g.store && socket && socket.readyState === WebSocket.OPEN) refetchWindow();
+  }, seconds * 1000);
+}
+
 // Gallery, kanban, calendar and shared pages: the server sent the fragments themselves.
 function fragments(msg, apply) {
   document.body.dispatchEvent(new CustomEvent("realtime:rows", { detail: msg }));
@@ -323,10 +351,7 @@ function connect() {
   socket.addEventListener("open", () => {
     document.documentElement.dataset.realtime = "open";
     attempts = 0;
-    if (everOpen && grid() && grid().store) {
-      refetchWindow(); // catch up on what happened while we were away
-      if (grid().exactCount) grid().exactCount();
-    }
+    if (everOpen) resync(); // catch up on what happened while we were away
     everOpen = true;
     sendFocus(true);
   });
@@ -359,6 +384,12 @@ function connect() {
 
 function handle(msg) {
   switch (msg.type) {
+    case "hello":
+      if (msg.catchup > 0) catchUp(msg.catchup);
+      break;
+    case "resync":
+      resync();
+      break;
     case "rows.updated":
     case "rows.inserted":
     case "rows.deleted":

@@ -9,9 +9,14 @@ it for its own user (views/realtime/consumer.py) and the page re-fetches the row
 grid's endpoint, which renders them with that user's fields and decides "does this row still
 match the view?" with the one query layer. No user data travels through the channel layer.
 
-Cost when nobody watches a table: with the in-memory layer (one process) a dict look-up — this
-process counts its own sockets per table. With Redis (several processes) a group_send to an empty
-group is one round trip to Redis (bench/RESULTS.md, "Realtime").
+Nothing here waits on the channel layer's store. With Redis, a message is handed to this
+process's publisher (publisher.py: a bounded queue, one thread and event loop, short timeouts, a
+circuit breaker) and the request goes on. With the in-memory layer (`make run`: one process, its
+sockets on the server's event loop) `async_to_sync` hands the send to that loop: a queue put.
+
+Cost when nobody watches a table: with the in-memory layer a dict look-up — this process counts
+its own sockets per table; with Redis a dict look-up too — the publisher keeps a copy of which
+tables some process's sockets watch (registry.py), so such a write sends nothing to Redis.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from views.realtime import publisher
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,11 @@ def access_group(base_id) -> str:
     return f"access.{base_id}"
 
 
+def table_of(group: str) -> str | None:
+    """The table id of a table group, None for any other group."""
+    return group.removeprefix("table.") if group.startswith("table.") else None
+
+
 def joined(table_id) -> None:
     with _lock:
         _local[str(table_id)] = _local.get(str(table_id), 0) + 1
@@ -56,31 +68,40 @@ def left(table_id) -> None:
 
 
 def listening(table_id) -> bool:
-    """False only when no socket anywhere can be watching (in-memory layer, none here)."""
+    """False when no socket anywhere watches the table (as far as this process knows)."""
     layer = get_channel_layer()
     if layer is None:
         return False
+    if str(table_id) in _local:
+        return True
     if isinstance(layer, InMemoryChannelLayer):
-        return str(table_id) in _local
-    return True
+        return False
+    return publisher.for_layer(layer).watches(str(table_id))
 
 
 def anyone_listening() -> bool:
     layer = get_channel_layer()
     if layer is None:
         return False
-    return bool(_local) or not isinstance(layer, InMemoryChannelLayer)
+    if _local:
+        return True
+    if isinstance(layer, InMemoryChannelLayer):
+        return False
+    return publisher.for_layer(layer).watches_any()
 
 
 def send(group: str, message: dict) -> None:
+    """Hand `message` to the table's (or base's) group; never waits on Redis, never raises."""
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {**message, "group": group}
+    if not isinstance(layer, InMemoryChannelLayer):
+        publisher.for_layer(layer).submit(group, message)
+        return
     try:
-        async_to_sync(layer.group_send)(group, {**message, "group": group})
-    except (
-        Exception
-    ):  # the layer (Redis) is down: the write stands, pages catch up later
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # the write stands; pages catch up on their next message
         log.exception("realtime: could not send to %s", group)
 
 

@@ -37,17 +37,24 @@ import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 
-from views.realtime import broadcast, live
+from views.realtime import broadcast, live, registry
 from views.realtime.broadcast import access_group, table_group
-from views.realtime.hub import hub
+from views.realtime.hub import hub, stopping
 
 # Seconds between permission re-checks without an access event (a safety net: membership,
 # table-role and field-rule changes re-check at once). Spread per socket so 100 sockets do not
 # all query the meta DB on the same message.
 RECHECK = 120.0
 CLIENT_ID_MAX = 64
+LAYER_TIMEOUT = 2.0  # seconds a presence message may wait on the channel layer (Redis)
+# With the Redis registry of watched tables, other processes learn of a new socket's table
+# within registry.READ_EVERY: the grid re-fetches its rows once after this many seconds.
+CATCHUP = registry.READ_EVERY + 0.5
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +114,37 @@ def _visible_fields(table_id: str, actor) -> tuple[str, set[str]] | None:
 
 
 class TableConsumer(AsyncJsonWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        """Channels' AsyncConsumer.__call__, except that a failing receive on this socket's
+        channel (Redis restarting) is retried instead of ending the socket, and that the
+        socket leaves the hub however it ends (a handler's exception, a cancelled task): a
+        dead socket must not hold its table's group membership in this process."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = self._layer_receive
+            sources.append(self._layer_receive)
+        try:
+            await await_many_dispatch(sources, self.dispatch)
+        except StopConsumer:
+            pass
+        finally:
+            self._leave()
+
+    async def _layer_receive(self):
+        """The next message on this socket's own channel (presence replies)."""
+        while True:
+            try:
+                return await self.channel_layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the hub logs the outage and restores the groups
+                stopping()
+                await asyncio.sleep(1.0)
+
     async def connect(self):
         self.table_id = str(self.scope["url_route"]["kwargs"]["table_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -132,28 +170,47 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         # Group messages reach this socket through the process's hub (views/realtime/hub.py);
         # the socket's own channel only gets direct replies (presence.roster).
         self.groups_joined = [table_group(self.table_id), access_group(self.base_id)]
-        await (await hub()).add(self, self.groups_joined)
+        self.hub = await hub()
+        await self.hub.add(self, self.groups_joined)
         broadcast.joined(self.table_id)
         await self.accept()
-        await self.send_json({"type": "hello", "table": self.table_id, "you": self.me})
+        hello = {"type": "hello", "table": self.table_id, "you": self.me}
+        if registry.supported(self.channel_layer):
+            hello["catchup"] = CATCHUP
+        await self.send_json(hello)
         await self._to_table(
             {"type": "presence.join", "who": self.me, "reply_to": self.channel_name}
         )
 
     async def _to_table(self, message: dict) -> None:
+        """Presence to the table's group: bounded, and lost rather than hold the socket up
+        while Redis is away."""
         group = table_group(self.table_id)
-        await self.channel_layer.group_send(group, {**message, "group": group})
+        try:
+            await asyncio.wait_for(
+                self.channel_layer.group_send(group, {**message, "group": group}),
+                LAYER_TIMEOUT,
+            )
+        except Exception as exc:
+            log.info("realtime: %s not sent (%r)", message.get("type"), exc)
 
     async def disconnect(self, code):
+        joined = bool(getattr(self, "groups_joined", None))
+        self._leave()
+        if joined and self.me is not None:
+            await self._to_table({"type": "presence.leave", "who": self.me})
+
+    def _leave(self) -> None:
+        """Out of the hub (and this process's count of sockets on the table); no await, so
+        it also runs in `__call__`'s `finally`."""
         for task in getattr(self, "rendering", ()):
             task.cancel()
-        if not getattr(self, "groups_joined", None):
+        groups = getattr(self, "groups_joined", None)
+        if not groups:
             return
-        groups, self.groups_joined = self.groups_joined, []
-        await (await hub()).remove(self, groups)
+        self.groups_joined = []
+        self.hub.remove(self, groups)
         broadcast.left(self.table_id)
-        if self.me is not None:
-            await self._to_table({"type": "presence.leave", "who": self.me})
 
     # --- live fragments (views/realtime/live.py) ----------------------------------------
     def _live_init(self) -> None:
@@ -292,6 +349,12 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         if self.fields:
             await self._recheck(force=True)
 
+    async def table_resync(self, event):
+        """Messages for this table may have been lost (Redis restarted, or was away): check
+        access again as after an access change, then have the page re-fetch what it shows."""
+        if self.fields and await self._recheck(force=True):
+            await self.send_json({"type": "resync", "table": self.table_id})
+
     async def presence_join(self, event):
         who = event["who"]
         if who["client"] == self.client or not self.fields:
@@ -369,7 +432,8 @@ class ShareConsumer(TableConsumer):
         self.checked = time.monotonic()
         self.recheck_every = RECHECK * (0.75 + random.random() / 2)  # noqa: S311
         self.groups_joined = [table_group(self.table_id), access_group(self.base_id)]
-        await (await hub()).add(self, self.groups_joined)
+        self.hub = await hub()
+        await self.hub.add(self, self.groups_joined)
         broadcast.joined(self.table_id)
         await self.accept()
         await self.send_json({"type": "hello"})
@@ -412,6 +476,10 @@ class ShareConsumer(TableConsumer):
     async def share_changed(self, event):
         if self.fields and event.get("view") == self.watch.view_id:
             await self._recheck(force=True)
+
+    async def table_resync(self, event):
+        if self.fields and await self._recheck(force=True):
+            await self.send_json({"type": "resync"})
 
     async def presence_join(self, event):
         return

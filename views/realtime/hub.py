@@ -5,6 +5,18 @@ With 100 sockets on a table, a write is then one group_send (one queue put, or o
 per process) and 100 in-process calls — not 100 channel-layer messages each read by its own
 task. Messages carry their `group` (broadcast.send adds it) so the hub knows whose they are.
 One hub per event loop and channel layer (tests make a new loop and layer per test).
+
+On Redis, the hub also keeps its state there alive, because Redis may lose it (restarted empty,
+flushed) or be away for a while:
+- joining a group registers its table as watched (registry.py) before the socket is accepted,
+  and the keeper refreshes those registrations every registry.REFRESH seconds;
+- every KEEP_EVERY seconds the keeper renews a mark key of this hub; when the mark is gone
+  (Redis lost our state) or a call to Redis failed meanwhile, it joins all its groups and
+  registers all its tables again, then tells its sockets to re-sync (`table.resync`): messages
+  may have been lost, so their pages re-fetch what they show;
+- each call to Redis is bounded (TIMEOUT); while Redis is known to be away, sockets still
+  connect (their groups are joined by the keeper when it answers again).
+A socket's consumer leaves the hub in every path, exceptions included (consumer.py).
 """
 
 from __future__ import annotations
@@ -15,9 +27,15 @@ import time
 
 from channels.layers import get_channel_layer
 
+from views.realtime import registry
+from views.realtime.broadcast import table_of
+
 log = logging.getLogger(__name__)
 
 REJOIN = 3600.0  # re-add the hub's memberships hourly (channel-layer groups expire)
+KEEP_EVERY = 1.0  # seconds between the keeper's checks that Redis still holds our state
+TIMEOUT = 2.0  # seconds one of the hub's calls to Redis may take
+REJOIN_TIMEOUT = 10.0  # seconds joining every group again may take
 
 _hubs: dict[int, Hub] = {}
 
@@ -28,26 +46,49 @@ class Hub:
         self.channel: str | None = None
         self.groups: dict[str, set] = {}
         self.joined_at = time.monotonic()
+        self.registered_at = 0.0
         self.task: asyncio.Task | None = None
+        self.keeper: asyncio.Task | None = None
+        self.lock = asyncio.Lock()  # joins and leaves reach the layer in their order
+        self.on_redis = registry.supported(layer)
+        self.healthy = True  # the last call to the layer answered
+        self.dirty = False  # a call failed: memberships may be missing in the layer
+        self.marked = False  # our mark was set in Redis at least once
+        self.background: set[asyncio.Task] = set()
 
     async def start(self):
         # The default prefix: channels_redis pops all of a process's channels from ONE Redis
         # key derived from it; another prefix would be starved while a socket's receive waits.
         self.channel = await self.layer.new_channel()
-        self.task = asyncio.get_running_loop().create_task(self._read())
+        loop = asyncio.get_running_loop()
+        self.task = loop.create_task(self._read())
+        self.keeper = loop.create_task(self._keep())
 
+    # --- membership ---------------------------------------------------------------------
     async def add(self, consumer, groups: list[str]) -> None:
-        if time.monotonic() - self.joined_at > REJOIN:
-            self.joined_at = time.monotonic()
-            for group in self.groups:
-                await self.layer.group_add(group, self.channel)
+        new = []
         for group in groups:
             members = self.groups.setdefault(group, set())
             if not members:
-                await self.layer.group_add(group, self.channel)
+                new.append(group)
             members.add(consumer)
+        if not new:
+            return
+        if not self.healthy:
+            self.dirty = True  # the keeper joins them once Redis answers
+            return
+        try:
+            async with self.lock:
+                await asyncio.wait_for(self._join(new), TIMEOUT)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._broken("join", exc)
 
-    async def remove(self, consumer, groups: list[str]) -> None:
+    def remove(self, consumer, groups: list[str]) -> None:
+        """Forget the consumer now (no await: safe in any `finally`); groups left empty are
+        left in the layer by a task of their own."""
+        empty = []
         for group in groups:
             members = self.groups.get(group)
             if members is None:
@@ -55,32 +96,59 @@ class Hub:
             members.discard(consumer)
             if not members:
                 del self.groups[group]
-                await self.layer.group_discard(group, self.channel)
+                empty.append(group)
+        if empty:
+            self._spawn(self._leave(empty))
 
+    async def _join(self, groups: list[str]) -> None:
+        for group in groups:
+            await self.layer.group_add(group, self.channel)
+        if self.on_redis:
+            await registry.register(self.layer, _tables(groups))
+
+    async def _leave(self, groups: list[str]) -> None:
+        async with self.lock:
+            groups = [
+                g for g in groups if g not in self.groups
+            ]  # joined again meanwhile
+            if not groups or not self.healthy:
+                return
+            try:
+                for group in groups:
+                    await asyncio.wait_for(
+                        self.layer.group_discard(group, self.channel), TIMEOUT
+                    )
+            except Exception as exc:  # the group expires in the layer by itself
+                self._broken("leave", exc)
+
+    # --- messages -----------------------------------------------------------------------
     async def _read(self):
         while True:
             try:
                 message = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the layer (Redis) hiccuped: try again shortly
-                log.exception("realtime hub: receive failed")
+            except Exception as exc:  # Redis away: the keeper restores our groups
+                stopping()
+                self._broken("receive", exc)
                 await asyncio.sleep(0.5)
                 continue
             members = self.groups.get(message.get("group", ""))
-            if not members:
+            if members:
+                await self._deliver(message, members)
+
+    async def _deliver(self, message: dict, members: set) -> None:
+        handler_name = message["type"].replace(".", "_")
+        if message["type"] == "presence.join":
+            await self._roster(message, members)
+        for consumer in list(members):
+            handler = getattr(consumer, handler_name, None)
+            if handler is None:
                 continue
-            handler_name = message["type"].replace(".", "_")
-            if message["type"] == "presence.join":
-                await self._roster(message, members)
-            for consumer in list(members):
-                handler = getattr(consumer, handler_name, None)
-                if handler is None:
-                    continue
-                try:
-                    await handler(message)
-                except Exception:
-                    log.exception("realtime hub: %s failed", handler_name)
+            try:
+                await handler(message)
+            except Exception:
+                log.exception("realtime hub: %s failed", handler_name)
 
     async def _roster(self, join: dict, members: set) -> None:
         """Answer a newcomer with everyone of this process on the table, in ONE message (not
@@ -94,11 +162,89 @@ class Hub:
         if not who:
             return
         try:
-            await self.layer.send(
-                join["reply_to"], {"type": "presence.roster", "people": who}
+            await asyncio.wait_for(
+                self.layer.send(
+                    join["reply_to"], {"type": "presence.roster", "people": who}
+                ),
+                TIMEOUT,
             )
         except Exception:
-            log.exception("realtime hub: roster not sent")
+            log.warning("realtime hub: roster not sent", exc_info=True)
+
+    # --- keeping our state in the layer -------------------------------------------------
+    async def _keep(self):
+        while True:
+            await asyncio.sleep(KEEP_EVERY)
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                stopping()
+                self._broken("keep-alive", exc)
+
+    async def check(self) -> None:
+        """Join every group again when the layer may have lost them; refresh registrations."""
+        if not self.on_redis:
+            if time.monotonic() - self.joined_at > REJOIN:
+                await self._rejoin()
+            return
+        mark = f"{self.layer.prefix}:hub:{self.channel}"
+        redis = self.layer.connection(self.layer.consistent_hash(mark))
+        kept = await asyncio.wait_for(redis.expire(mark, int(registry.TTL)), TIMEOUT)
+        lost = (self.marked and not kept) or self.dirty
+        if lost or not kept or time.monotonic() - self.joined_at > REJOIN:
+            self.dirty = False  # failures from here on count again
+            await self._rejoin()
+            await asyncio.wait_for(redis.set(mark, b"1", ex=int(registry.TTL)), TIMEOUT)
+            self.marked = True
+        elif time.monotonic() - self.registered_at >= registry.REFRESH:
+            await asyncio.wait_for(
+                registry.register(self.layer, _tables(self.groups)), TIMEOUT
+            )
+            self.registered_at = time.monotonic()
+        if not self.healthy:
+            log.warning("realtime hub: the channel layer answers again")
+        self.healthy = True
+        if lost:
+            self._spawn(self._resync())
+
+    async def _rejoin(self) -> None:
+        async with self.lock:
+            await asyncio.wait_for(self._join(list(self.groups)), REJOIN_TIMEOUT)
+        self.joined_at = self.registered_at = time.monotonic()
+
+    async def _resync(self) -> None:
+        """Tell every socket of this process that messages may have been lost."""
+        for group, members in list(self.groups.items()):
+            if table_of(group) is not None:
+                await self._deliver({"type": "table.resync", "group": group}, members)
+
+    def _broken(self, what: str, exc: Exception) -> None:
+        if self.healthy:
+            log.warning("realtime hub: %s failed (%r); will join again", what, exc)
+        self.healthy = False
+        self.dirty = True
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+
+def stopping() -> None:
+    """Raise CancelledError when the running task is being cancelled.
+
+    A loop that retries on errors must check this: channels_redis's receive can answer a
+    cancellation with another exception (a KeyError from its buffer clean-up), and the retry
+    would then outlive the cancellation — an event loop that never finishes closing."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def _tables(groups) -> list[str]:
+    return [t for t in map(table_of, groups) if t is not None]
 
 
 async def hub() -> Hub:
