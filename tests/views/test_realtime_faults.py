@@ -15,7 +15,6 @@ import secrets
 import time
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import channel_layers
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -129,8 +128,22 @@ def patcher(api, table, field="name"):
     return run
 
 
-def run(coro_fn):
-    async_to_sync(coro_fn)()
+def run(coro_fn, limit: float = 90):
+    """Run a scenario on a loop of its own, bounded: a hang fails the test instead of the run.
+
+    Tasks left behind (the hub's reader, a consumer) are cancelled and given 5 s; one that
+    ignores its cancellation (seen once after a Redis restart, in channels_redis's receive) is
+    left to die with the loop rather than hold the suite, as asyncio.run would."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(asyncio.wait_for(coro_fn(), limit))
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=5))
+        loop.close()
 
 
 def test_writes_answer_at_once_while_redis_is_hung(redis_layer, projects, user, api):
