@@ -46,6 +46,15 @@ class Base(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        # Object permissions mirroring the base roles in django-guardian (written only by
+        # permissions/object_perms.py, which maps each role to them).
+        permissions = [
+            ("read_base", "Read the base (tables, records, views)"),
+            ("comment_base", "Comment on records in the base"),
+            ("edit_base_records", "Edit records in the base"),
+            ("build_base", "Create and delete tables, fields, views and records"),
+            ("manage_base", "Manage the base (settings, sources, members)"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -116,6 +125,16 @@ class Table(models.Model):
             models.UniqueConstraint(
                 fields=["source", "table_name"], name="unique_table_per_source"
             )
+        ]
+        # The effective table role (a table override, else the base role) in django-guardian.
+        permissions = [
+            ("read_table", "Read the table and its records"),
+            ("comment_table", "Comment on the table's records"),
+            ("edit_table_records", "Edit the table's records"),
+            (
+                "build_table",
+                "Change the table's fields and views, add and delete records",
+            ),
         ]
 
     def __str__(self) -> str:

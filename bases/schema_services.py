@@ -14,6 +14,7 @@ from bases.models import Base, DataSource, Field, Table
 from bases.query.identifiers import check_new_name
 from bases.sources import source_alias, user_db
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput, Unprocessable
+from permissions import object_perms
 from permissions.checks import Actor, require
 
 
@@ -141,6 +142,9 @@ def table_create(
                 "Id" if not any(s["title"].lower() == "id" for s in specs) else "id"
             )
             fields["id"].save()
+        object_perms.sync_base(
+            base
+        )  # the members' rights on the new table, in guardian
     return table
 
 

@@ -55,6 +55,10 @@ def sync(source: DataSource, snapshot: list[TableInfo] | None = None) -> list[Ch
     with transaction.atomic():
         plan = _plan(source, snapshot)
         plan.apply()
+        if any(c.kind == "table_added" for c in plan.changes):
+            from permissions import object_perms
+
+            object_perms.sync_base(source.base_id)  # members' rights on the new tables
         DataSource.objects.filter(pk=source.pk).update(
             meta_version=F("meta_version") + 1, last_synced_at=timezone.now()
         )

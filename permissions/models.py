@@ -4,6 +4,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
+from guardian.models import UserObjectPermissionBase
 
 from bases.models import Base
 
@@ -70,7 +71,9 @@ NO_ACCESS = "none"
 class TableRole(models.Model):
     """A member's role for one table, replacing their base role there (raise or lower it).
 
-    A small explicit model rather than django-guardian object permissions, on purpose:
+    The store of table roles; permissions/object_perms.py mirrors the effective role into
+    django-guardian (TableUserObjectPermission) for admin pages and guardian's shortcuts.
+    A small explicit model rather than guardian as the store, on purpose:
     - an override is ONE ordered role per (user, table) ("none" = the table does not exist for
       them), which a unique constraint enforces here; guardian stores sets of boolean
       permissions, where "exactly one role, or none" would be an invariant kept by hand;
@@ -79,7 +82,7 @@ class TableRole(models.Model):
       (content_type, object_pk varchar, permission) rows need two more joins and a cast;
     - guardian would need `Meta.permissions` on bases.Table (a bases migration) for codenames
       that only ever stand for our five roles.
-    guardian stays installed and in AUTHENTICATION_BACKENDS for boolean object permissions.
+    guardian stays installed and in AUTHENTICATION_BACKENDS, holding the mirror.
     """
 
     ROLE_CHOICES = [
@@ -184,3 +187,23 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} on {self.table_id}/{self.record_id}"
+
+
+# django-guardian object permissions with a real foreign key to their object ("direct" models:
+# guardian finds them by the `content_object` field): an indexed integer/char join instead of the
+# generic varchar object_pk, and the rows go with their base or table on delete. Only
+# permissions/object_perms.py writes them, from Membership and TableRole.
+
+
+class BaseUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Base, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        pass
+
+
+class TableUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey("bases.Table", on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        pass

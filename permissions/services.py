@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from bases.models import Base, DataSource, Field, Table
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput, NotFound
-from permissions import authcache
+from permissions import authcache, object_perms
 from permissions.checks import (
     NO_ACCESS,
     RANK,
@@ -50,6 +50,7 @@ def membership_create(*, base: Base, user, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         base=base, user=user, defaults={"role": role}
     )
+    object_perms.sync_access(user, base)
     forget(user)
     return membership
 
@@ -122,6 +123,7 @@ def member_update(*, actor: Actor, base: Base, user_id, role: str) -> Membership
         )
     membership.role = role
     membership.save(update_fields=["role"])
+    object_perms.sync_access(membership.user_id, base)
     forget(membership.user)
     authcache.forget_on_commit()
     return membership
@@ -146,6 +148,7 @@ def member_remove(*, actor: Actor, base: Base, user_id) -> None:
         revoked_at=timezone.now()
     )
     membership.delete()
+    object_perms.sync_access(membership.user_id, base)
     forget(membership.user)
     authcache.forget_on_commit()
 
@@ -290,17 +293,20 @@ def table_role_set(*, actor: Actor, table: Table, user_id, role: str) -> TableRo
     override, _ = TableRole.objects.update_or_create(
         table=table, user_id=membership.user_id, defaults={"role": role}
     )
+    object_perms.sync_access(membership.user_id, table.base_id)
     forget(membership.user)
     authcache.forget_on_commit()
     return override
 
 
+@transaction.atomic
 def table_role_clear(*, actor: Actor, table: Table, user_id) -> None:
     require(actor, "members.manage", table.base)
     user_id = _int_id(user_id)
     deleted, _ = TableRole.objects.filter(table=table, user_id=user_id).delete()
     if not deleted:
         raise NotFound("No override for this member.", code="OVERRIDE_NOT_FOUND")
+    object_perms.sync_access(user_id, table.base_id)
     authcache.forget_on_commit()
 
 
