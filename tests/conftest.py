@@ -25,6 +25,9 @@ from bases.connections import forget_all
 from permissions.checks import Actor
 from permissions.services import api_token_create
 
+# `make_table`: a user table on each database, connected as a base (docs/testing.md).
+pytest_plugins = ["tests.fixtures.builder"]
+
 LIVE_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

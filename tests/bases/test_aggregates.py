@@ -7,8 +7,6 @@ import pytest
 from django.test import override_settings
 
 from bases import aggregates, records
-from bases.connections import ConnectionConfig
-from bases.services import base_connect
 from nocoplatform.errors import InvalidInput
 from permissions.checks import SYSTEM
 from views import services
@@ -23,22 +21,28 @@ PK = {
 
 
 @pytest.fixture
-def items(external_db, actor):
-    q = external_db.q
-    external_db.execute(
-        f"CREATE TABLE {q('items')} (id {PK[external_db.kind]}, name VARCHAR(80), "
-        f"kind VARCHAR(20), qty INTEGER, price DECIMAL(10,2), made DATE)",
-        f"INSERT INTO {q('items')} (name, kind, qty, price, made) VALUES "
-        "('Apple pie', 'food', 3, 2.50, '2024-01-05'), "
-        "('Écorce', 'food', 5, 4.00, '2024-02-01'), "
-        "('Hammer', 'tool', 1, 12.00, NULL), "
-        "('', 'tool', NULL, NULL, '2024-03-01'), "
-        "(NULL, NULL, 7, 1.25, '2024-01-05')",
+def items(external_db, actor, make_table):
+    cols = ("name", "kind", "qty", "price", "made")
+    values = [
+        ("Apple pie", "food", 3, decimal.Decimal("2.50"), "2024-01-05"),
+        ("Écorce", "food", 5, decimal.Decimal("4.00"), "2024-02-01"),
+        ("Hammer", "tool", 1, decimal.Decimal("12.00"), None),
+        ("", "tool", None, None, "2024-03-01"),
+        (None, None, 7, decimal.Decimal("1.25"), "2024-01-05"),
+    ]
+    return make_table(
+        external_db,
+        "items",
+        "name VARCHAR(80)",
+        "kind VARCHAR(20)",
+        "qty INTEGER",
+        "price DECIMAL(10,2)",
+        "made DATE",
+        rows=[dict(zip(cols, v, strict=True)) for v in values],
+        pk_type=PK,
+        title="Shop",
+        actor=actor,
     )
-    base, _ = base_connect(
-        actor=actor, title="Shop", config=ConnectionConfig.from_url(external_db.url)
-    )
-    return base.tables.get(table_name="items")
 
 
 def f(table, title):
@@ -140,18 +144,17 @@ def test_row_count_is_bounded_and_flagged(items):
     assert aggregates.row_count(items, search="tool", actor=SYSTEM).count == 2
 
 
-def test_group_buckets_on_a_huge_table_use_estimates_not_counts(pg_db, actor):
+def test_group_buckets_on_a_huge_table_use_estimates_not_counts(
+    pg_db, actor, make_table
+):
+    make_table.create(pg_db, "big", "kind VARCHAR(10)")
     pg_db.execute(
-        "CREATE TABLE big (id SERIAL PRIMARY KEY, kind VARCHAR(10))",
         "INSERT INTO big (kind) SELECT CASE WHEN g % 4 = 0 THEN 'rare' ELSE 'common' END "
         "FROM generate_series(1, 2000) g",
         "INSERT INTO big (kind) VALUES (NULL)",
         "ANALYZE big",
     )
-    base, _ = base_connect(
-        actor=actor, title="Big", config=ConnectionConfig.from_url(pg_db.url)
-    )
-    big = base.tables.get(table_name="big")
+    big = make_table.connect(pg_db, title="Big", actor=actor)["big"]
     kind = big.fields.get(title="kind")
     with override_settings(NOCO_EXACT_COUNT_LIMIT=100):
         buckets, more = aggregates.group_buckets(big, kind, actor=SYSTEM)
@@ -200,26 +203,30 @@ def test_bucket_conditions_are_valid_where_text(value):
         assert node.op == "eq" and node.value != "" or value == ""
 
 
-def test_every_bucket_where_selects_exactly_its_rows(external_db, actor):
-    q = external_db.q
+def test_every_bucket_where_selects_exactly_its_rows(external_db, actor, make_table):
     ts = {"pg": "TIMESTAMP", "mysql": "DATETIME(6)", "sqlite": "DATETIME"}[
         external_db.kind
     ]
     flag = {"pg": "BOOLEAN", "mysql": "BOOLEAN", "sqlite": "BOOLEAN"}[external_db.kind]
-    external_db.execute(
-        f"CREATE TABLE {q('events')} (id {PK[external_db.kind]}, at {ts}, "
-        f"score DOUBLE PRECISION, ok {flag}, label VARCHAR(20))",
-        f"INSERT INTO {q('events')} (at, score, ok, label) VALUES "
+    cols = ("at", "score", "ok", "label")
+    values = [
         # (SQLite keeps datetimes as text: written here as the platform writes them.)
-        "('2024-05-01 10:30:15.250000', 0.1, TRUE, 'a),~b'), "
-        "('2024-05-01 10:30:15.250000', 0.1, FALSE, 'a),~b'), "
-        "('2024-05-02 00:00:00', 2.5, NULL, '\"q\"'), "
-        "(NULL, NULL, TRUE, '')",
+        ("2024-05-01 10:30:15.250000", 0.1, True, "a),~b"),
+        ("2024-05-01 10:30:15.250000", 0.1, False, "a),~b"),
+        ("2024-05-02 00:00:00", 2.5, None, '"q"'),
+        (None, None, True, ""),
+    ]
+    make_table.create(
+        external_db,
+        "events",
+        f"at {ts}",
+        "score DOUBLE PRECISION",
+        f"ok {flag}",
+        "label VARCHAR(20)",
+        rows=[dict(zip(cols, v, strict=True)) for v in values],
+        pk_type=PK,
     )
-    base, _ = base_connect(
-        actor=actor, title="Events", config=ConnectionConfig.from_url(external_db.url)
-    )
-    events = base.tables.get(table_name="events")
+    events = make_table.connect(external_db, title="Events", actor=actor)["events"]
     for title in ("at", "score", "ok", "label"):
         field = events.fields.get(title=title)
         buckets, _ = aggregates.group_buckets(events, field, actor=SYSTEM)

@@ -1,29 +1,17 @@
 import pytest
 
-from bases.connections import ConnectionConfig
-from bases.services import base_connect
-
 
 @pytest.mark.django_db
-def test_connect_reads_tables_and_foreign_keys(external_db, actor):
+def test_connect_reads_tables_and_foreign_keys(external_db, actor, make_table):
     q = external_db.q
-    pk = (
-        "SERIAL PRIMARY KEY"
-        if external_db.kind == "pg"
-        else (
-            "INTEGER PRIMARY KEY AUTO_INCREMENT"
-            if external_db.kind == "mysql"
-            else "INTEGER PRIMARY KEY"
-        )
+    make_table.create(external_db, "authors", "name VARCHAR(100) NOT NULL")
+    make_table.create(
+        external_db,
+        "books",
+        "title VARCHAR(200)",
+        f"author_id INTEGER REFERENCES {q('authors')}(id)",
     )
-    external_db.execute(
-        f"CREATE TABLE {q('authors')} (id {pk}, name VARCHAR(100) NOT NULL)",
-        f"CREATE TABLE {q('books')} (id {pk}, title VARCHAR(200), author_id INTEGER REFERENCES {q('authors')}(id))",
-    )
-    base, changes = base_connect(
-        actor=actor, title="Library", config=ConnectionConfig.from_url(external_db.url)
-    )
-    tables = {t.table_name: t for t in base.tables.all()}
+    tables = make_table.connect(external_db, title="Library", actor=actor)
     assert set(tables) == {"authors", "books"}
     books = {f.title: f for f in tables["books"].fields.all()}
     assert books["author_id"].uidt == "ForeignKey"

@@ -12,34 +12,21 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bases.connections import ConnectionConfig
 from bases.models import IdempotencyKey
-from bases.services import base_connect
-from permissions.checks import Actor
 from permissions.services import api_token_create, membership_create
 
-PK = {
-    "pg": "SERIAL PRIMARY KEY",
-    "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-    "sqlite": "INTEGER PRIMARY KEY",
-}
 
-
-def _shop(db, user):
-    db.execute(
-        f"CREATE TABLE {db.q('items')} (id {PK[db.kind]}, "
-        "name VARCHAR(100) NOT NULL, code VARCHAR(20) UNIQUE)",
-        f"CREATE TABLE {db.q('other')} (id {PK[db.kind]}, name VARCHAR(100))",
+def _shop(db, make_table):
+    make_table.create(
+        db, "items", "name VARCHAR(100) NOT NULL", "code VARCHAR(20) UNIQUE"
     )
-    base, _ = base_connect(
-        actor=Actor(user=user), title="Shop", config=ConnectionConfig.from_url(db.url)
-    )
-    return {t.table_name: t for t in base.tables.all()}
+    make_table.create(db, "other", "name VARCHAR(100)")
+    return make_table.connect(db, title="Shop")
 
 
 @pytest.fixture
-def shop(external_db, user):
-    return _shop(external_db, user)
+def shop(external_db, make_table):
+    return _shop(external_db, make_table)
 
 
 def url(table) -> str:
@@ -183,12 +170,12 @@ def test_the_base_openapi_documents_the_header(api, shop):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_concurrent_duplicate_is_409_while_the_first_runs(pg_db, user):
+def test_a_concurrent_duplicate_is_409_while_the_first_runs(pg_db, user, make_table):
     """A real first request, held inside its INSERT by a lock on the table."""
     import psycopg
     from django.conf import settings
 
-    shop = _shop(pg_db, user)
+    shop = _shop(pg_db, make_table)
     items = shop["items"]
     _, raw = api_token_create(user=user, name="t")
 

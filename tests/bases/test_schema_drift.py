@@ -12,19 +12,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from bases import record_services, schema_guard
-from bases.connections import ConnectionConfig
-from bases.services import base_connect, base_sync
+from bases.services import base_sync
 from nocoplatform.errors import SchemaOutOfSync
 from permissions.checks import SYSTEM
 from permissions.services import api_token_create
 
 pytestmark = pytest.mark.django_db
-
-PK = {
-    "pg": "SERIAL PRIMARY KEY",
-    "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-    "sqlite": "INTEGER PRIMARY KEY",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -35,18 +28,18 @@ def _forget_verifications():
 
 
 @pytest.fixture
-def people(external_db, actor):
-    db = external_db
-    db.execute(
-        f"CREATE TABLE {db.q('people')} (id {PK[db.kind]}, name VARCHAR(50), "
-        "age INTEGER, city VARCHAR(50), born INTEGER)",
-        f"INSERT INTO {db.q('people')} (name, age, city, born) "
-        "VALUES ('Ann', 31, 'Lisbon', 1990)",
+def people(external_db, actor, make_table):
+    return make_table(
+        external_db,
+        "people",
+        "name VARCHAR(50)",
+        "age INTEGER",
+        "city VARCHAR(50)",
+        "born INTEGER",
+        rows=[{"name": "Ann", "age": 31, "city": "Lisbon", "born": 1990}],
+        title="CRM",
+        actor=actor,
     )
-    base, _ = base_connect(
-        actor=actor, title="CRM", config=ConnectionConfig.from_url(db.url)
-    )
-    return base.tables.get(table_name="people")
 
 
 def swap(db, a: str, b: str) -> None:

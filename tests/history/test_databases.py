@@ -3,31 +3,22 @@ transaction, values compared and kept the same way whatever the database."""
 
 import pytest
 
-from bases.connections import ConnectionConfig
-from bases.services import base_connect
 from permissions.checks import Actor
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def items(external_db, user):
-    q = external_db.q
-    pk = {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[external_db.kind]
-    external_db.execute(
-        f"CREATE TABLE {q('items')} (id {pk}, name VARCHAR(50), qty INTEGER, "
-        "price DECIMAL(8,2), day DATE)"
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
+def items(external_db, make_table):
+    return make_table(
+        external_db,
+        "items",
+        "name VARCHAR(50)",
+        "qty INTEGER",
+        "price DECIMAL(8,2)",
+        "day DATE",
         title="Stock",
-        config=ConnectionConfig.from_url(external_db.url),
     )
-    return base.tables.get(table_name="items")
 
 
 def changes(api, table, rid) -> list:
@@ -85,7 +76,9 @@ def test_old_and_new_values_on_each_database(api, items):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_of_one_field_chain_their_old_values(pg_db, user):
+def test_concurrent_writers_of_one_field_chain_their_old_values(
+    pg_db, user, make_table
+):
     """Six threads write one field of one PostgreSQL row at once: the previous values are
     read under FOR UPDATE, so every entry's old value is exactly one other entry's new value
     (no two writers replaced the same value) and the entries chain from the first to the
@@ -97,16 +90,14 @@ def test_concurrent_writers_of_one_field_chain_their_old_values(pg_db, user):
     from bases import record_services
     from history.models import RecordChange
 
-    pg_db.execute(
-        'CREATE TABLE "items" (id SERIAL PRIMARY KEY, name VARCHAR(50), qty INTEGER)',
-        """INSERT INTO "items" (name, qty) VALUES ('start', 0)""",
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
+    table = make_table(
+        pg_db,
+        "items",
+        "name VARCHAR(50)",
+        "qty INTEGER",
+        rows=[{"name": "start", "qty": 0}],
         title="Stock",
-        config=ConnectionConfig.from_url(pg_db.url),
     )
-    table = base.tables.get(table_name="items")
     actor = Actor(user=user)
     errors = []
 

@@ -7,30 +7,32 @@ from decimal import Decimal
 import pytest
 
 from bases import records
-from bases.connections import ConnectionConfig
-from bases.services import base_connect
-from permissions.checks import SYSTEM, Actor
+from permissions.checks import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shop(external_db, user):
+def shop(external_db, make_table):
     q = external_db.q
-    pk = {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[external_db.kind]
     boolean = "BOOLEAN" if external_db.kind != "mysql" else "TINYINT(1)"
+    make_table.create(
+        external_db,
+        "clients",
+        "name VARCHAR(100) NOT NULL",
+        rows=[{"name": "Ada"}, {"name": "Grace"}],
+    )
+    make_table.create(
+        external_db,
+        "orders",
+        "label VARCHAR(100) NOT NULL",
+        "amount DECIMAL(10,2)",
+        f"paid {boolean}",
+        f"client_id INTEGER REFERENCES {q('clients')}(id)",
+    )
     external_db.execute(
-        f"CREATE TABLE {q('clients')} (id {pk}, name VARCHAR(100) NOT NULL)",
-        f"CREATE TABLE {q('orders')} (id {pk}, label VARCHAR(100) NOT NULL, "
-        f"amount DECIMAL(10,2), paid {boolean}, "
-        f"client_id INTEGER REFERENCES {q('clients')}(id))",
         f"CREATE VIEW {q('big_orders')} AS SELECT id, label FROM {q('orders')} "
         "WHERE amount > 100",
-        f"INSERT INTO {q('clients')} (name) VALUES ('Ada'), ('Grace')",
     )
     values = ", ".join(
         f"('order {i}', {i}.50, {'TRUE' if i % 2 else 'FALSE'}, 1)"
@@ -39,12 +41,7 @@ def shop(external_db, user):
     external_db.execute(
         f"INSERT INTO {q('orders')} (label, amount, paid, client_id) VALUES {values}"
     )
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title="Shop",
-        config=ConnectionConfig.from_url(external_db.url),
-    )
-    return {t.table_name: t for t in base.tables.all()}
+    return make_table.connect(external_db, title="Shop")
 
 
 def url(table, tail=""):

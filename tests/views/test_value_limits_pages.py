@@ -9,32 +9,22 @@ from django.core.cache import cache
 from django.test import Client
 
 from bases import records
-from bases.connections import ConnectionConfig
-from bases.services import base_connect
-from permissions.checks import SYSTEM, Actor
+from permissions.checks import SYSTEM
 from views import form_view, services, shares
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def people(external_db, user):
-    q = external_db.q
-    pk = {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[external_db.kind]
-    external_db.execute(
-        f"CREATE TABLE {q('people')} (id {pk}, name VARCHAR(20), notes TEXT)",
-        f"INSERT INTO {q('people')} (name) VALUES ('Ada'), ('Grace')",
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
+def people(external_db, make_table):
+    return make_table(
+        external_db,
+        "people",
+        "name VARCHAR(20)",
+        "notes TEXT",
+        rows=[{"name": "Ada"}, {"name": "Grace"}],
         title="People",
-        config=ConnectionConfig.from_url(external_db.url),
     )
-    return base.tables.get(table_name="people")
 
 
 def fields(table) -> dict:

@@ -6,8 +6,6 @@ import datetime as dt
 import pytest
 
 from bases import records, schema_services
-from bases.connections import ConnectionConfig
-from bases.services import base_connect
 from permissions.checks import SYSTEM, Actor
 from views.services import view_create, view_options_update
 
@@ -15,32 +13,27 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def trips(external_db, user):
-    q = external_db.q
-    pk = {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[external_db.kind]
+def trips(external_db, user, make_table):
     stamp = "TIMESTAMP" if external_db.kind == "pg" else "DATETIME"
-    external_db.execute(
-        f"CREATE TABLE {q('trips')} (id {pk}, name VARCHAR(100) NOT NULL, "
-        f"stage VARCHAR(20), day DATE, starts {stamp})",
-    )
-    values = ", ".join(
-        f"('trip {i}', {'NULL' if i % 5 == 0 else repr(['idea', 'booked'][i % 2])}, "
-        f"'2026-03-{i:02d}', '2026-03-{i:02d} 08:15:00')"
+    rows = [
+        {
+            "name": f"trip {i}",
+            "stage": None if i % 5 == 0 else ["idea", "booked"][i % 2],
+            "day": f"2026-03-{i:02d}",
+            "starts": f"2026-03-{i:02d} 08:15:00",
+        }
         for i in range(1, 29)
-    )
-    external_db.execute(
-        f"INSERT INTO {q('trips')} (name, stage, day, starts) VALUES {values}"
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
+    ]
+    table = make_table(
+        external_db,
+        "trips",
+        "name VARCHAR(100) NOT NULL",
+        "stage VARCHAR(20)",
+        "day DATE",
+        f"starts {stamp}",
+        rows=rows,
         title="Trips",
-        config=ConnectionConfig.from_url(external_db.url),
     )
-    table = base.tables.get(table_name="trips")
     schema_services.field_update(
         actor=Actor(user=user),
         field=table.fields.get(column_name="stage"),

@@ -3,9 +3,6 @@
 import pytest
 from rest_framework.test import APIClient
 
-from bases.connections import ConnectionConfig
-from bases.services import base_connect
-from permissions.checks import Actor
 from permissions.models import Membership
 from tests.webhooks.test_events import hook, records
 from webhooks import events
@@ -15,24 +12,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def items(external_db, user):
-    q = external_db.q
-    pk = {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[external_db.kind]
-    external_db.execute(
-        f"CREATE TABLE {q('items')} (id {pk}, name VARCHAR(50), qty INTEGER, "
-        "price DECIMAL(8,2))"
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
+def items(external_db, make_table):
+    table = make_table(
+        external_db,
+        "items",
+        "name VARCHAR(50)",
+        "qty INTEGER",
+        "price DECIMAL(8,2)",
         title="Stock",
-        config=ConnectionConfig.from_url(external_db.url),
     )
     events.forget()
-    return base.tables.get(table_name="items")
+    return table
 
 
 def test_events_on_each_database(api, items, receiver):
