@@ -2,41 +2,36 @@
 
 import pytest
 
-from bases.connections import ConnectionConfig
-from bases.services import base_connect
 from permissions.checks import Actor
 from permissions.services import api_token_create
 
 pytestmark = pytest.mark.django_db
 
 
-def _pk(db) -> str:
-    return {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[db.kind]
-
-
 @pytest.fixture
-def shop(external_db, user):
+def shop(external_db, make_table):
     """clients 1—n orders, orders n—m tags (junction), on a real database."""
-    q, pk = external_db.q, _pk(external_db)
+    db, q = external_db, external_db.q
     boolean = "BOOLEAN" if external_db.kind != "mysql" else "TINYINT(1)"
-    external_db.execute(
-        f"CREATE TABLE {q('clients')} (id {pk}, name VARCHAR(100) NOT NULL, city VARCHAR(50))",
-        f"CREATE TABLE {q('orders')} (id {pk}, label VARCHAR(100), amount DECIMAL(10,2), paid {boolean}, "
-        f"client_id INTEGER REFERENCES {q('clients')}(id))",
-        f"CREATE TABLE {q('tags')} (id {pk}, tag VARCHAR(50))",
-        f"CREATE TABLE {q('order_tags')} (order_id INTEGER NOT NULL REFERENCES {q('orders')}(id), "
-        f"tag_id INTEGER NOT NULL REFERENCES {q('tags')}(id), PRIMARY KEY (order_id, tag_id))",
+    make_table.create(db, "clients", "name VARCHAR(100) NOT NULL", "city VARCHAR(50)")
+    make_table.create(
+        db,
+        "orders",
+        "label VARCHAR(100)",
+        "amount DECIMAL(10,2)",
+        f"paid {boolean}",
+        f"client_id INTEGER REFERENCES {q('clients')}(id)",
     )
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title="Shop",
-        config=ConnectionConfig.from_url(external_db.url),
+    make_table.create(db, "tags", "tag VARCHAR(50)")
+    make_table.create(
+        db,
+        "order_tags",
+        f"order_id INTEGER NOT NULL REFERENCES {q('orders')}(id)",
+        f"tag_id INTEGER NOT NULL REFERENCES {q('tags')}(id)",
+        "PRIMARY KEY (order_id, tag_id)",
+        pk=None,
     )
-    return {t.table_name: t for t in base.tables.all()}
+    return make_table.connect(db, title="Shop")
 
 
 def url(table, suffix=""):
@@ -553,30 +548,25 @@ def test_the_prefetched_role_is_the_callers(api, shop, other_user):
     assert outsider.get("/api/v2/tables/nope/records").status_code == 404
 
 
-def _connected_table(db, user, table_name: str):
-    """The database connected as a new base; its table of that name."""
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title=table_name.title(),
-        config=ConnectionConfig.from_url(db.url),
-    )
-    return base.tables.get(table_name=table_name)
-
-
-def test_bulk_insert_keeps_every_value_and_the_row_order(api, external_db, user):
+def test_bulk_insert_keeps_every_value_and_the_row_order(api, external_db, make_table):
     """Bulk inserts (COPY on PostgreSQL) return each row's key in request order and store
     text with tabs, newlines, backslashes, quotes and unicode, JSON, decimals, dates, NULLs
     exactly."""
-    q, pk = external_db.q, _pk(external_db)
     json_type = {"pg": "JSONB", "mysql": "JSON", "sqlite": "JSON"}[external_db.kind]
     ts = {"pg": "TIMESTAMPTZ", "mysql": "DATETIME", "sqlite": "DATETIME"}[
         external_db.kind
     ]
-    external_db.execute(
-        f"CREATE TABLE {q('items')} (id {pk}, label VARCHAR(200), note TEXT, "
-        f"price DECIMAL(10,2), due DATE, at {ts}, meta {json_type})"
+    items = make_table(
+        external_db,
+        "items",
+        "label VARCHAR(200)",
+        "note TEXT",
+        "price DECIMAL(10,2)",
+        "due DATE",
+        f"at {ts}",
+        f"meta {json_type}",
+        title="Items",
     )
-    items = _connected_table(external_db, user, "items")
     tricky = [
         "tab\there",
         "line\nbreak",
@@ -613,21 +603,32 @@ def test_bulk_insert_keeps_every_value_and_the_row_order(api, external_db, user)
 
 @pytest.mark.parametrize("with_json", [False, True], ids=["arrays", "copy"])
 def test_postgresql_bulk_inserts_store_what_one_row_inserts_store(
-    api, pg_db, user, with_json
+    api, pg_db, make_table, with_json
 ):
     """PostgreSQL bulk inserts send each column as one typed array (unnest), or COPY them when
     a column is JSON: either way each row is stored as a one-row insert stores it — offsets of
     date-times converted to UTC for a `timestamp` column (COPY's text dropped them), enums,
     UUIDs, times, NULLs — in request order; a refused row is named and nothing is kept."""
-    q = pg_db.q
-    pg_db.execute(
-        "CREATE TYPE mood AS ENUM ('calm', 'busy')",
-        f"CREATE TABLE {q('kinds')} (id SERIAL PRIMARY KEY, label VARCHAR(50) NOT NULL, "
-        "n INTEGER CHECK (n < 1000), price NUMERIC(10,2), ratio DOUBLE PRECISION, due DATE, "
-        "at TIMESTAMP, atz TIMESTAMPTZ, t TIME, ok BOOLEAN, u UUID, mood mood, "
-        "code VARCHAR(5), c CHAR(3)" + (", meta JSONB" if with_json else "") + ")",
+    pg_db.execute("CREATE TYPE mood AS ENUM ('calm', 'busy')")
+    kinds = make_table(
+        pg_db,
+        "kinds",
+        "label VARCHAR(50) NOT NULL",
+        "n INTEGER CHECK (n < 1000)",
+        "price NUMERIC(10,2)",
+        "ratio DOUBLE PRECISION",
+        "due DATE",
+        "at TIMESTAMP",
+        "atz TIMESTAMPTZ",
+        "t TIME",
+        "ok BOOLEAN",
+        "u UUID",
+        "mood mood",
+        "code VARCHAR(5)",
+        "c CHAR(3)",
+        *(["meta JSONB"] if with_json else []),
+        title="Kinds",
     )
-    kinds = _connected_table(pg_db, user, "kinds")
     rows = [
         {
             "label": f"row {i} ✓",

@@ -692,19 +692,13 @@ def test_link_create_through_field_create(ed, actor):
 
 
 @pytest.mark.django_db
-def test_schema_edit_disabled_is_forbidden(external_db, actor):
-    q = external_db.q
-    pk = {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[external_db.kind]
-    external_db.execute(f"CREATE TABLE {q('items')} (id {pk}, name VARCHAR(20))")
-    base, _ = base_connect(
-        actor=actor, title="RO", config=ConnectionConfig.from_url(external_db.url)
+def test_schema_edit_disabled_is_forbidden(external_db, actor, make_table):
+    table = make_table(
+        external_db, "items", "name VARCHAR(20)", title="RO", actor=actor
     )
+    base = table.base
     assert base.sources.get().allow_schema_edit is False
-    table = base.tables.get()
+    assert list(base.tables.all()) == [table]
     name = table.fields.get(column_name="name")
     attempts = [
         lambda: table_create(actor=actor, base=base, title="New"),
@@ -737,26 +731,18 @@ def test_schema_edit_disabled_is_forbidden(external_db, actor):
 
 
 @pytest.mark.django_db
-def test_views_and_tables_without_key_cannot_be_edited(external_db, actor):
+def test_views_and_tables_without_key_cannot_be_edited(external_db, actor, make_table):
     q = external_db.q
-    pk = {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[external_db.kind]
+    make_table.create(external_db, "items", "name VARCHAR(20)")
     external_db.execute(
-        f"CREATE TABLE {q('items')} (id {pk}, name VARCHAR(20))",
-        f"CREATE VIEW {q('item_names')} AS SELECT name FROM {q('items')}",
-        f"CREATE TABLE {q('logs')} (msg VARCHAR(20))",
+        f"CREATE VIEW {q('item_names')} AS SELECT name FROM {q('items')}"
     )
-    base, _ = base_connect(
-        actor=actor,
-        title="RW",
-        config=ConnectionConfig.from_url(external_db.url),
-        allow_schema_edit=True,
+    make_table.create(external_db, "logs", "msg VARCHAR(20)", pk=None)
+    tables = make_table.connect(
+        external_db, title="RW", actor=actor, allow_schema_edit=True
     )
     for name in ("item_names", "logs"):
-        table = base.tables.get(table_name=name)
+        table = tables[name]
         with pytest.raises(Forbidden) as info:
             field_create(
                 actor=actor, table=table, data={"title": "x", "uidt": "Number"}

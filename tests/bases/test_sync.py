@@ -13,43 +13,36 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from bases import records
-from bases.connections import ConnectionConfig
 from bases.models import Field, Table
 from bases.schema_services import field_update
-from bases.services import base_connect, base_sync
+from bases.services import base_sync
 from bases.sync import diff, sync
 from nocoplatform.errors import SchemaOutOfSync
 from permissions.checks import SYSTEM
+from tests.fixtures.builder import AUTO_PK
 
 
 def _pk(kind: str) -> str:
-    return {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[kind]
+    return AUTO_PK[kind]
 
 
-PEOPLE_COLUMNS = "name VARCHAR(50), email VARCHAR(100), age INTEGER, notes TEXT"
+PEOPLE_COLUMNS = ("name VARCHAR(50)", "email VARCHAR(100)", "age INTEGER", "notes TEXT")
+PEOPLE_ROWS = [
+    {"name": "Ann", "email": "ann@example.com", "age": 31, "notes": "n1"},
+    {"name": "Bob", "email": "bob@example.com", "age": 42, "notes": "n2"},
+]
 
 
-def _people(db) -> None:
-    q = db.q
-    db.execute(
-        f"CREATE TABLE {q('people')} (id {_pk(db.kind)}, {PEOPLE_COLUMNS})",
-        f"INSERT INTO {q('people')} (name, email, age, notes) VALUES ('Ann', 'ann@example.com', 31, 'n1')",
-        f"INSERT INTO {q('people')} (name, email, age, notes) VALUES ('Bob', 'bob@example.com', 42, 'n2')",
-    )
+def _people(make_table, db) -> None:
+    make_table.create(db, "people", *PEOPLE_COLUMNS, rows=PEOPLE_ROWS)
 
 
 @pytest.fixture
-def people(external_db, actor):
+def people(external_db, actor, make_table):
     """A connected base on `people`, with user settings: email is an Email, age is titled."""
-    _people(external_db)
-    base, _ = base_connect(
-        actor=actor, title="CRM", config=ConnectionConfig.from_url(external_db.url)
-    )
-    table = base.tables.get(table_name="people")
+    _people(make_table, external_db)
+    table = make_table.connect(external_db, title="CRM", actor=actor)["people"]
+    base = table.base
     f = {x.column_name: x for x in table.fields.all()}
     field_update(actor=actor, field=f["email"], data={"uidt": "Email"})
     field_update(
@@ -417,10 +410,10 @@ def admin(django_user_model):
 
 
 @pytest.mark.django_db
-def test_connect_base_and_sync_base_commands(external_db, admin):
+def test_connect_base_and_sync_base_commands(external_db, admin, make_table):
     from bases.models import Base
 
-    _people(external_db)
+    _people(make_table, external_db)
     out, err = io.StringIO(), io.StringIO()
     call_command("connect_base", "From CLI", external_db.url, stdout=out, stderr=err)
     base_id = out.getvalue().strip()

@@ -14,14 +14,6 @@ from bases.services import base_connect
 from bases.sources import config_of, store_config
 
 
-def _pk(kind: str) -> str:
-    return {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[kind]
-
-
 def _closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -36,16 +28,20 @@ def _short_timeout(settings):
     settings.NOCO_CONNECT_TIMEOUT = 1
 
 
-def _connect(db, actor, title):
-    q = db.q
-    db.execute(
-        f"CREATE TABLE {q('notes')} (id {_pk(db.kind)}, body VARCHAR(50))",
-        f"INSERT INTO {q('notes')} (body) VALUES ('hello')",
-    )
-    base, _ = base_connect(
-        actor=actor, title=title, config=ConnectionConfig.from_url(db.url)
-    )
-    return base, base.tables.get(table_name="notes")
+@pytest.fixture
+def connect(make_table, actor):
+    def _connect(db, title):
+        table = make_table(
+            db,
+            "notes",
+            "body VARCHAR(50)",
+            rows=[{"body": "hello"}],
+            title=title,
+            actor=actor,
+        )
+        return table.base, table
+
+    return _connect
 
 
 def _assert_503(resp, secret: str = "") -> None:
@@ -76,10 +72,12 @@ def _break(source, config: ConnectionConfig) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", ["pg", "mysql"])
-def test_server_gone_gives_503_for_that_base_only(kind, request, actor, api, sqlite_db):
+def test_server_gone_gives_503_for_that_base_only(
+    kind, request, actor, api, sqlite_db, connect
+):
     db = request.getfixturevalue(f"{kind}_db")
-    broken_base, broken_table = _connect(db, actor, "Server")
-    healthy_base, healthy_table = _connect(sqlite_db, actor, "Local")
+    broken_base, broken_table = connect(db, "Server")
+    healthy_base, healthy_table = connect(sqlite_db, "Local")
     _assert_healthy(api, broken_base, broken_table)
 
     source = broken_base.sources.get()
@@ -105,8 +103,8 @@ def test_server_gone_gives_503_for_that_base_only(kind, request, actor, api, sql
 
 
 @pytest.mark.django_db
-def test_server_back_again_answers_200(pg_db, actor, api):
-    base, table = _connect(pg_db, actor, "Flaky")
+def test_server_back_again_answers_200(pg_db, actor, api, connect):
+    base, table = connect(pg_db, "Flaky")
     source = base.sources.get()
     good = config_of(source)
     _break(source, replace(good, port=_closed_port()))
@@ -116,9 +114,9 @@ def test_server_back_again_answers_200(pg_db, actor, api):
 
 
 @pytest.mark.django_db
-def test_unknown_host_gives_503(pg_db, mysql_db, actor, api):
-    base, table = _connect(pg_db, actor, "Host")
-    other_base, other_table = _connect(mysql_db, actor, "Other")
+def test_unknown_host_gives_503(pg_db, mysql_db, actor, api, connect):
+    base, table = connect(pg_db, "Host")
+    other_base, other_table = connect(mysql_db, "Other")
     source = base.sources.get()
     _break(source, replace(config_of(source), host="no-such-host.invalid"))
     _assert_503(api.get(f"/api/v2/tables/{table.pk}/records"))
@@ -126,7 +124,7 @@ def test_unknown_host_gives_503(pg_db, mysql_db, actor, api):
 
 
 @pytest.mark.django_db
-def test_sqlite_folder_gone_gives_503(tmp_path, actor, api, pg_db):
+def test_sqlite_folder_gone_gives_503(tmp_path, actor, api, pg_db, connect):
     import sqlite3
 
     folder = tmp_path / "data"
@@ -141,7 +139,7 @@ def test_sqlite_folder_gone_gives_503(tmp_path, actor, api, pg_db):
         actor=actor, title="File", config=ConnectionConfig.from_url(f"sqlite:///{path}")
     )
     table = base.tables.get()
-    other_base, other_table = _connect(pg_db, actor, "Other")
+    other_base, other_table = connect(pg_db, "Other")
     _assert_healthy(api, base, table)
 
     forget_source(base.sources.get().pk)
@@ -177,10 +175,12 @@ def test_sqlite_file_deleted_gives_503_and_is_not_recreated(tmp_path, actor, api
 
 
 @pytest.mark.django_db
-def test_a_dead_database_fails_fast_until_its_retry_time(pg_db, actor, api, settings):
+def test_a_dead_database_fails_fast_until_its_retry_time(
+    pg_db, actor, api, settings, connect
+):
     """One dead database must not tie up workers: after a failure, 503 at once for a while."""
     settings.NOCO_UNAVAILABLE_RETRY_AFTER = 30
-    base, table = _connect(pg_db, actor, "Dead")
+    base, table = connect(pg_db, "Dead")
     source = base.sources.get()
     good = config_of(source)
     _break(source, replace(good, port=_closed_port()))

@@ -4,32 +4,22 @@ in one-row and bulk writes, before the database sees it."""
 
 import pytest
 
-from bases.connections import ConnectionConfig
 from bases.demo import create_demo_base
-from bases.services import base_connect
-from permissions.checks import Actor
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def notes(external_db, user):
-    q = external_db.q
-    pk, json_type = {
-        "pg": ("SERIAL PRIMARY KEY", "JSONB"),
-        "mysql": ("INTEGER PRIMARY KEY AUTO_INCREMENT", "JSON"),
-        "sqlite": ("INTEGER PRIMARY KEY", "JSON"),
-    }[external_db.kind]
-    external_db.execute(
-        f"CREATE TABLE {q('notes')} (id {pk}, name VARCHAR(20), body TEXT, "
-        f"data {json_type})"
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
+def notes(external_db, make_table):
+    json_type = {"pg": "JSONB", "mysql": "JSON", "sqlite": "JSON"}[external_db.kind]
+    return make_table(
+        external_db,
+        "notes",
+        "name VARCHAR(20)",
+        "body TEXT",
+        f"data {json_type}",
         title="Notes",
-        config=ConnectionConfig.from_url(external_db.url),
     )
-    return base.tables.get(table_name="notes")
 
 
 def url(table, suffix=""):
@@ -122,18 +112,9 @@ def test_deeply_nested_json_is_400_not_500(api, notes):
     assert refused(response, "data"), response.content
 
 
-def test_mysql_text_columns_hold_64_kib_of_bytes(api, mysql_db, user):
+def test_mysql_text_columns_hold_64_kib_of_bytes(api, mysql_db, make_table):
     """A MariaDB TEXT column holds 65,535 bytes: beyond, a 400 rather than the database's 422."""
-    mysql_db.execute(
-        "CREATE TABLE `memo` (id INTEGER PRIMARY KEY AUTO_INCREMENT, body TEXT, "
-        "tiny TINYTEXT)"
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title="Memo",
-        config=ConnectionConfig.from_url(mysql_db.url),
-    )
-    memo = base.tables.get(table_name="memo")
+    memo = make_table(mysql_db, "memo", "body TEXT", "tiny TINYTEXT", title="Memo")
     response = api.post(
         url(memo), {"body": "é" * 40_000}, format="json"
     )  # 80,000 bytes
@@ -155,22 +136,14 @@ def test_the_sqlite_store_keeps_to_varchar_255(api, user):
 
 
 @pytest.fixture
-def amounts(external_db, user):
-    q = external_db.q
-    pk = {
-        "pg": "SERIAL PRIMARY KEY",
-        "mysql": "INTEGER PRIMARY KEY AUTO_INCREMENT",
-        "sqlite": "INTEGER PRIMARY KEY",
-    }[external_db.kind]
-    external_db.execute(
-        f"CREATE TABLE {q('amounts')} (id {pk}, small SMALLINT, price DECIMAL(5,2))"
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
+def amounts(external_db, make_table):
+    return make_table(
+        external_db,
+        "amounts",
+        "small SMALLINT",
+        "price DECIMAL(5,2)",
         title="Amounts",
-        config=ConnectionConfig.from_url(external_db.url),
     )
-    return base.tables.get(table_name="amounts")
 
 
 def test_numbers_keep_to_the_declared_column(api, amounts, external_db):
@@ -191,17 +164,8 @@ def test_numbers_keep_to_the_declared_column(api, amounts, external_db):
     assert api.post(url(amounts), {"small": -32_768}, format="json").status_code == 200
 
 
-def test_mysql_unsigned_columns_refuse_negatives(api, mysql_db, user):
-    mysql_db.execute(
-        "CREATE TABLE `stock` (id INTEGER PRIMARY KEY AUTO_INCREMENT, n INT UNSIGNED, "
-        "t TINYINT)"
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title="Stock",
-        config=ConnectionConfig.from_url(mysql_db.url),
-    )
-    stock = base.tables.get(table_name="stock")
+def test_mysql_unsigned_columns_refuse_negatives(api, mysql_db, make_table):
+    stock = make_table(mysql_db, "stock", "n INT UNSIGNED", "t TINYINT", title="Stock")
     assert refused(api.post(url(stock), {"n": -1}, format="json"), "n")
     assert refused(api.post(url(stock), {"t": 128}, format="json"), "t")
     ok = api.post(url(stock), {"n": 2**32 - 1, "t": -128}, format="json")

@@ -243,24 +243,21 @@ def test_api_writes_are_shape_checked(api, clients):
 
 
 @pytest.mark.parametrize("kind", ["pg_db", "mysql_db"])
-def test_external_databases_added_or_picked_column(request, kind, actor, web):
-    from bases.connections import ConnectionConfig
-    from bases.services import base_connect
-
+def test_external_databases_added_or_picked_column(
+    request, kind, actor, web, make_table
+):
     db = request.getfixturevalue(kind)
-    q = db.q
-    db.execute(
-        f"CREATE TABLE {q('docs')} ({q('id')} INTEGER PRIMARY KEY, {q('title')} VARCHAR(50),"
-        f" {q('files_json')} TEXT)",
-        f"INSERT INTO {q('docs')} VALUES (1, 'one', NULL)",
-    )
-    base, _ = base_connect(
-        actor=actor,
+    table = make_table(
+        db,
+        "docs",
+        "title VARCHAR(50)",
+        "files_json TEXT",
+        rows=[{"id": 1, "title": "one", "files_json": None}],
+        pk_type={"pg": "INTEGER PRIMARY KEY", "mysql": "INTEGER PRIMARY KEY"},
         title="Ext",
-        config=ConnectionConfig.from_url(db.url),
+        actor=actor,
         allow_schema_edit=True,
     )
-    table = base.tables.get(table_name="docs")
     # A column the platform adds...
     added = schema_services.field_create(
         actor=actor, table=table, data={"title": "files", "uidt": "Attachment"}
