@@ -56,17 +56,10 @@ def frozen_base(request, user):
 
 
 @pytest.fixture
-def healthy_table(sqlite_db, user):
-    sqlite_db.execute(
-        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
-        "INSERT INTO notes (body) VALUES ('fine')",
+def healthy_table(sqlite_db, make_table):
+    return make_table(
+        sqlite_db, "notes", "body TEXT", rows=[{"body": "fine"}], title="Healthy"
     )
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title="Healthy",
-        config=ConnectionConfig.from_url(sqlite_db.url),
-    )
-    return base.tables.get()
 
 
 def test_a_statement_on_a_frozen_server_is_cut_and_answered_503(frozen_base):
