@@ -7,15 +7,15 @@ Counts follow the records rule (bases/aggregates.py): exact when cheap, estimate
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from bases import aggregates, records
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
+from permissions.middleware import HtmxHttpRequest
 from views import services
 from views.toolbar import (
-    _actor,
     _fresh,
     _load,
     _require_update,
@@ -28,10 +28,10 @@ from views.toolbar import (
 
 
 @login_required
-def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def footer(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """Row count and the chosen aggregates; POST `field`, `fn` ('' removes) saves a choice."""
     base, table, view = _load(request, base_id, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     error = ""
     if request.method == "POST":
         _require_update(request, table)
@@ -57,7 +57,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
                 chosen.pop(field.id, None)
             options["aggregates"] = chosen
             view = services.view_update(
-                actor=_actor(request), view=fresh, data={"options": options}
+                actor=request.actor, view=fresh, data={"options": options}
             )
         except DomainError as exc:
             error = exc.message
@@ -66,7 +66,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     ctx = {"base": base, "table": table, "view": view, "q": q, "footer_error": error}
     try:
         ctx["count"] = aggregates.row_count(
-            table, actor=_actor(request), view=view, search=q, exact=exact
+            table, actor=request.actor, view=view, search=q, exact=exact
         )
         specs = {
             fid: fn
@@ -75,7 +75,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
             and fn in aggregates.aggregates_for(meta.resolve.by_id[fid])
         }
         values = aggregates.column_aggregates(
-            table, specs, actor=_actor(request), view=view, search=q
+            table, specs, actor=request.actor, view=view, search=q
         )
         ctx["summaries"] = [
             {
@@ -98,7 +98,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
         for f in _shown_fields(meta)
         if aggregates.aggregates_for(f)
     ]
-    ctx["can_update"] = can(_actor(request), "views.update", table)
+    ctx["can_update"] = can(request.actor, "views.update", table)
     return render(request, "views/partials/footer_content.html", ctx)
 
 
@@ -123,11 +123,11 @@ def _and_where(left: str, right: str) -> str:
 
 
 @login_required
-def groups(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def groups(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """One level of group headers with counts: `depth` 0 is the first group-by field;
     `within` (where text) narrows to the enclosing groups."""
     base, table, view = _load(request, base_id, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     levels = group_by_of(view, meta)
     try:
         depth = int(request.GET.get("depth", "0"))
@@ -143,7 +143,7 @@ def groups(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
         buckets, more = aggregates.group_buckets(
             table,
             level["field"],
-            actor=_actor(request),
+            actor=request.actor,
             view=view,
             search=q,
             within=within,
@@ -168,7 +168,7 @@ GROUP_ROWS = 100
 
 
 @login_required
-def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def group_rows(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """The rows of one innermost group, GROUP_ROWS at a time in the view's sort; `cursor`
     (with `start`, the position of its first row) gives the next window, appended below."""
     import zlib
@@ -176,7 +176,7 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     from views.grid import grid_columns, grid_rows, read_fields, writable
 
     base, table, view = _load(request, base_id, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     columns = grid_columns(meta, view)
     cursor = request.GET.get("cursor", "")
     try:
@@ -196,7 +196,7 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
         page = records.list_records(
             table,
             params,
-            actor=_actor(request),
+            actor=request.actor,
             view=view,
             search=search_text(request),
         )

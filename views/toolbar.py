@@ -13,7 +13,7 @@ The contract with the grid is written at the top of templates/views/partials/too
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django_htmx.http import (
@@ -23,7 +23,8 @@ from django_htmx.http import (
 
 from bases import aggregates, records, selectors
 from nocoplatform.errors import DomainError, InvalidInput
-from permissions.checks import Actor, can
+from permissions.checks import can
+from permissions.middleware import HtmxHttpRequest
 from views import filters, services
 from views.models import View
 
@@ -31,15 +32,11 @@ MAX_GROUP_BY = 3
 GRID_RELOAD = "grid:reload"
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user)
-
-
 # --------------------------------------------------------------------------------------------
 # Which view, and its saved config read back
 
 
-def current_view(request: HttpRequest, table) -> View:
+def current_view(request: HtmxHttpRequest, table) -> View:
     """The view the table page shows: `?view=<id>` when it belongs to the table, else the
     first one (created on first use)."""
     view_id = request.GET.get("view")
@@ -50,7 +47,7 @@ def current_view(request: HttpRequest, table) -> View:
     return services.default_view(table)
 
 
-def search_text(request: HttpRequest) -> str:
+def search_text(request: HtmxHttpRequest) -> str:
     return (request.GET.get("q") or request.POST.get("q") or "").strip()[:200]
 
 
@@ -111,14 +108,14 @@ def toolbar_context(context) -> dict:
 
 
 def _toolbar(request, base, table, view) -> dict:
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     ctx = {
         "request": request,
         "base": base,
         "table": table,
         "view": view,
         "q": search_text(request),
-        "can_update": can(_actor(request), "views.update", table),
+        "can_update": can(request.actor, "views.update", table),
     }
     ctx.update(_filter_panel(view, meta))
     ctx.update(_sort_panel(view, meta))
@@ -295,12 +292,12 @@ def _fields_panel(view, meta) -> dict:
 # Endpoints
 
 
-def _load(request: HttpRequest, base_id: str, view_id: str) -> tuple:
+def _load(request: HtmxHttpRequest, base_id: str, view_id: str) -> tuple:
     view = View.objects.select_related("table").filter(pk=view_id).first()
     if view is None:
         raise Http404("View not found.")
     table = selectors.table_get(
-        actor=_actor(request), table_id=view.table_id, operation="views.read"
+        actor=request.actor, table_id=view.table_id, operation="views.read"
     )
     if table.base_id != base_id:
         raise Http404("View not found.")
@@ -335,11 +332,11 @@ def _table_url(base, table, view, q: str = "") -> str:
 
 
 @login_required
-def filter_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def filter_panel(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """GET: the builder. POST: apply one builder action (add/remove/change) to the posted
     tree; save it on the view when every condition is valid, else show why, input kept."""
     base, table, view = _load(request, base_id, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     template = "views/partials/toolbar_filters.html"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
@@ -362,7 +359,7 @@ def filter_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespon
         if where != view.where:
             try:
                 view = services.view_update(
-                    actor=_actor(request), view=view, data={"where": where}
+                    actor=request.actor, view=view, data={"where": where}
                 )
                 saved = True
             except DomainError as exc:
@@ -377,7 +374,7 @@ def _require_update(request, table) -> None:
     apply): 403 otherwise."""
     from permissions.checks import require
 
-    require(_actor(request), "views.update", table)
+    require(request.actor, "views.update", table)
 
 
 def _apply_action(tree: dict, action: str, meta) -> dict:
@@ -438,7 +435,7 @@ def _apply_action(tree: dict, action: str, meta) -> dict:
 
 
 @login_required
-def sort_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def sort_panel(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """POST the sort rows (`field`, `dir` repeated) plus an optional `add` or `remove`."""
     base, table, view = _load(request, base_id, view_id)
     template = "views/partials/toolbar_sorts.html"
@@ -449,7 +446,7 @@ def sort_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     sort = ",".join(("-" if desc else "") + fid for fid, desc in rows)
     try:
         view = services.view_update(
-            actor=_actor(request), view=_fresh(view), data={"sort": sort}
+            actor=request.actor, view=_fresh(view), data={"sort": sort}
         )
     except DomainError as exc:
         return _panel(request, template, base, table, view, {"sort_error": exc.message})
@@ -478,13 +475,13 @@ def _posted_levels(request) -> list[tuple[str, bool]]:
 
 
 @login_required
-def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def group_panel(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     base, table, view = _load(request, base_id, view_id)
     template = "views/partials/toolbar_group.html"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
     _require_update(request, table)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     rows = _with_added(request, _posted_levels(request))
     try:
         if len(rows) > MAX_GROUP_BY:
@@ -502,7 +499,7 @@ def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
         options = dict(fresh.options or {})
         options["group_by"] = [{"field": fid, "desc": desc} for fid, desc in rows]
         view = services.view_update(
-            actor=_actor(request), view=fresh, data={"options": options}
+            actor=request.actor, view=fresh, data={"options": options}
         )
     except DomainError as exc:
         return _panel(
@@ -515,14 +512,14 @@ def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
 
 
 @login_required
-def fields_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def fields_panel(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """POST `show` (repeated field ids) or `all=show|hide`: the view's hidden fields."""
     base, table, view = _load(request, base_id, view_id)
     template = "views/partials/toolbar_fields.html"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
     _require_update(request, table)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     every = [f.id for f in _shown_fields(meta)]
     if request.POST.get("all") == "show":
         hidden = []
@@ -534,7 +531,7 @@ def fields_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespon
         hidden = [fid for fid in every if fid not in shown]
     try:
         view = services.view_update(
-            actor=_actor(request), view=_fresh(view), data={"hidden_fields": hidden}
+            actor=request.actor, view=_fresh(view), data={"hidden_fields": hidden}
         )
     except DomainError as exc:
         return _panel(
