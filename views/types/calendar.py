@@ -365,9 +365,7 @@ class Calendar(ViewType):
         day = _posted_day(request)
         values = {date_f.title: _moved(date_f, None, day)}
         title = title_field(meta, view, shown_fields(meta, view))
-        text = (
-            request.htmx.prompt or request.POST.get("title") or ""
-        ).strip()
+        text = (request.htmx.prompt or request.POST.get("title") or "").strip()
         if text and title is not None and can_drag(ctx, title):
             values[title.title] = text[:1000]
         record_services.insert_rows(ctx["table"], values, actor=ctx["actor"])
