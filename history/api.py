@@ -6,8 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from bases.api import ERRORS
 from history.selectors import entry_json, history_page, parse_page_params
+from nocoplatform.api import ERRORS
 from permissions.checks import actor_from_request
 
 

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from bases.api import ERRORS, _body
+from nocoplatform.api import ERRORS, json_body
 from nocoplatform.errors import NotFound
 from permissions.checks import actor_from_request
 from views import services
@@ -130,7 +130,7 @@ def _view(request: Request, view_id: str, operation: str) -> View:
 def _create(request: Request, table_id: str, view_type: str | None) -> Response:
     actor = actor_from_request(request)
     table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
-    data = _body(request)
+    data = json_body(request)
     kind = view_type or data.get("type") or View.Type.GRID
     view = services.view_create(
         actor=actor, table=table, title=data.get("title"), type=kind, data=data
@@ -211,7 +211,7 @@ class ViewDetailApi(APIView):
     def patch(self, request: Request, view_id: str) -> Response:
         view = _view(request, view_id, "views.read")
         actor = actor_from_request(request)
-        view = services.view_update(actor=actor, view=view, data=_body(request))
+        view = services.view_update(actor=actor, view=view, data=json_body(request))
         return Response(view_json_for(view, actor))
 
     @extend_schema(

@@ -51,9 +51,9 @@ def _panel(request, table, record_id, field_id, *, error="", status=200):
     field = meta.resolve.by_id.get(field_id)
     if field is None or field.uidt != "Attachment":
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
-    files = attachments._cell(table, record_id, field, actor)
+    files = attachments.cell_files(table, record_id, field, actor)
     template = (
-        "views/partials/attachments_panel.html"
+        "views/attachments.html#panel"
         if request.htmx
         else "views/attachments.html"
     )

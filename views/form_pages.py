@@ -29,7 +29,7 @@ from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
 from views import form_view, shares
 from views.models import View, ViewShare
-from views.toolbar import _load
+from views.toolbar import load_view
 
 HONEYPOT = "website_url"  # a name bots like to fill; hidden from people
 LINK_RESULTS = 20
@@ -94,7 +94,7 @@ def _posted_config(post) -> dict:
 
 @login_required
 def form_builder(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     if view.type != View.Type.FORM:
         raise NotFound("This view is not a form.", code="NOT_A_FORM")
     actor = request.actor
@@ -300,6 +300,6 @@ def public_form_links(
     options = [(row.get(ref.title), row.get(pv.title)) for row in page]
     return render(
         request,
-        "views/partials/form_link_options.html",
+        "views/public_form.html#link-options",
         {"options": options, "empty": not options},
     )

@@ -32,7 +32,7 @@ from views import filters, shares
 from views.attachment_pages import file_response
 from views.grid_cells import display_html, raw_text
 from views.models import View, ViewShare
-from views.toolbar import _load
+from views.toolbar import load_view
 
 PAGE_SIZE = 100
 CSV_PAGE = 1000
@@ -75,7 +75,7 @@ def share_settings(
     request: HtmxHttpRequest, base_id: str, view_id: str
 ) -> HttpResponse:
     """GET: the link and its settings. POST `action`: enable, update, regenerate, revoke."""
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     error = ""
     if request.method == "POST":
         actor = request.actor
@@ -122,7 +122,7 @@ def _not_found(request) -> HttpResponse:
     return render(request, "views/public_error.html", status=404)
 
 
-class _Visit:
+class Visit:
     """A visitor's reading of a shared view: the fields shown and the checked parameters."""
 
     def __init__(self, query, share: ViewShare):
@@ -227,7 +227,7 @@ def shared_view(request: HtmxHttpRequest, token: str) -> HttpResponse:
         return _unlock(request, share)
     if not shares.is_unlocked(request, share):
         return render(request, "views/share_password.html", {"share": share})
-    visit = _Visit(request.GET, share)
+    visit = Visit(request.GET, share)
     error, rows, info = "", [], {}
     try:
         page = visit.page(cursor=visit.cursor)
@@ -312,7 +312,7 @@ def shared_view_csv(request: HtmxHttpRequest, token: str) -> HttpResponse:
     share = _share_or_404(token)
     if share is None or not share.allow_csv or not shares.is_unlocked(request, share):
         return _not_found(request)
-    visit = _Visit(request.GET, share)
+    visit = Visit(request.GET, share)
     try:
         first = visit.page(limit=CSV_PAGE)
     except DomainError as exc:

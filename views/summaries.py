@@ -15,12 +15,12 @@ from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
 from views import services
+from views.filter_builder import shown_fields
 from views.toolbar import (
-    _fresh,
-    _load,
-    _require_update,
-    _shown_fields,
+    fresh_view,
     group_by_of,
+    load_view,
+    require_view_update,
     search_text,
 )
 
@@ -30,11 +30,11 @@ from views.toolbar import (
 @login_required
 def footer(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """Row count and the chosen aggregates; POST `field`, `fn` ('' removes) saves a choice."""
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     meta = records.TableMeta.of(table, actor=request.actor)
     error = ""
     if request.method == "POST":
-        _require_update(request, table)
+        require_view_update(request, table)
         field_id, fn = request.POST.get("field", ""), request.POST.get("fn", "")
         if "summary" in request.POST:  # "<field id>:<aggregate>" from the footer's menu
             field_id, _, fn = request.POST["summary"].partition(":")
@@ -48,7 +48,7 @@ def footer(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse
                     f"'{field.title}' ({field.uidt}).",
                     code="AGGREGATE_NOT_SUPPORTED",
                 )
-            fresh = _fresh(view)
+            fresh = fresh_view(view)
             options = dict(fresh.options or {})
             chosen = dict(options.get("aggregates") or {})
             if fn:
@@ -95,11 +95,11 @@ def footer(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse
                 (a, aggregates.AGGREGATES[a]) for a in aggregates.aggregates_for(f)
             ],
         }
-        for f in _shown_fields(meta)
+        for f in shown_fields(meta)
         if aggregates.aggregates_for(f)
     ]
     ctx["can_update"] = can(request.actor, "views.update", table)
-    return render(request, "views/partials/footer_content.html", ctx)
+    return render(request, "views/partials/footer_bar.html#content", ctx)
 
 
 # ---- grouped grid
@@ -126,7 +126,7 @@ def _and_where(left: str, right: str) -> str:
 def groups(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """One level of group headers with counts: `depth` 0 is the first group-by field;
     `within` (where text) narrows to the enclosing groups."""
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     meta = records.TableMeta.of(table, actor=request.actor)
     levels = group_by_of(view, meta)
     try:
@@ -161,7 +161,7 @@ def groups(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse
             "last_level": depth == len(levels) - 1,
         }
     )
-    return render(request, "views/partials/group_level.html", ctx)
+    return render(request, "views/partials/group_body.html#level", ctx)
 
 
 GROUP_ROWS = 100
@@ -175,7 +175,7 @@ def group_rows(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResp
 
     from views.grid import grid_columns, grid_rows, read_fields, writable
 
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     meta = records.TableMeta.of(table, actor=request.actor)
     columns = grid_columns(meta, view)
     cursor = request.GET.get("cursor", "")
@@ -216,12 +216,12 @@ def group_rows(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResp
         "next_start": start + len(rows),
     }
     if cursor:
-        return render(request, "views/partials/group_rows_more.html", ctx)
+        return render(request, "views/partials/group_body.html#rows-more", ctx)
     # Same widths, row height and type icons as the flat grid (views/grid.py owns them).
     from views import grid as flat_grid
 
     layout = flat_grid._layout(view, columns)
-    icons = getattr(flat_grid, "TYPE_ICONS", {})
+    icons = flat_grid.TYPE_ICONS
     ctx["header"] = [
         {
             "field": f,
@@ -231,4 +231,4 @@ def group_rows(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResp
         for f in columns
     ]
     ctx["layout"] = layout
-    return render(request, "views/partials/group_rows.html", ctx)
+    return render(request, "views/partials/group_body.html#rows", ctx)

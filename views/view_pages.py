@@ -22,7 +22,7 @@ from permissions.checks import Actor, can
 from permissions.middleware import HtmxHttpRequest
 from views import grid, services
 from views.models import View
-from views.toolbar import _load
+from views.toolbar import load_view
 from views.types import view_type
 
 
@@ -85,7 +85,7 @@ def table_page(
 
 
 def _typed(request: HtmxHttpRequest, base_id: str, view_id: str):
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     kind = view_type(view.type)
     if kind is None:
         raise Http404("This view has no such page.")

@@ -18,18 +18,18 @@ from permissions.middleware import HtmxHttpRequest
 from views import services
 from views.models import View
 from views.toolbar import (
-    _fresh,
-    _load,
-    _page_objects,
-    _table_url,
     current_view,
+    fresh_view,
+    load_view,
+    page_objects,
     search_text,
+    table_url,
 )
 from views.types import view_type
 
 
 def tabs_context(context) -> dict:
-    request, base, table, view = _page_objects(context)
+    request, base, table, view = page_objects(context)
     return _tabs(request, base, table, view)
 
 
@@ -95,19 +95,19 @@ def view_new(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpRespo
         return _tabs_response(
             request, table.base, table, current, error=exc.message, typed=title
         )
-    return HttpResponseClientRedirect(_table_url(table.base, table, view))
+    return HttpResponseClientRedirect(table_url(table.base, table, view))
 
 
 @login_required
 @require_POST
 def view_rename(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     require(request.actor, "views.update", table)
     title = request.POST.get("title", "")
     shown = _shown_view(request, table, view)
     try:
         renamed = services.view_update(
-            actor=request.actor, view=_fresh(view), data={"title": title}
+            actor=request.actor, view=fresh_view(view), data={"title": title}
         )
     except DomainError as exc:
         return _tabs_response(
@@ -135,19 +135,19 @@ def _shown_view(request, table, fallback: View) -> View:
 def view_duplicate(
     request: HtmxHttpRequest, base_id: str, view_id: str
 ) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     require(request.actor, "views.create", table)
     try:
-        copy = services.view_duplicate(actor=request.actor, view=_fresh(view))
+        copy = services.view_duplicate(actor=request.actor, view=fresh_view(view))
     except DomainError as exc:
         return _tabs_response(request, base, table, view, error=exc.message)
-    return HttpResponseClientRedirect(_table_url(base, table, copy))
+    return HttpResponseClientRedirect(table_url(base, table, copy))
 
 
 @login_required
 @require_POST
 def view_delete(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     require(request.actor, "views.delete", table)
     shown = _shown_view(request, table, view)
     try:
@@ -156,7 +156,7 @@ def view_delete(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpRes
         return _tabs_response(request, base, table, shown, error=exc.message)
     if shown.pk == view.pk:
         return HttpResponseClientRedirect(
-            _table_url(base, table, services.default_view(table))
+            table_url(base, table, services.default_view(table))
         )
     return _tabs_response(request, base, table, shown)
 

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from bases.api import ERRORS, _body
+from nocoplatform.api import ERRORS, json_body
 from nocoplatform.errors import InvalidInput
 from permissions.checks import actor_from_request
 from webhooks import services
@@ -161,7 +161,7 @@ class HookListApi(APIView):
         actor = actor_from_request(request)
         table = selectors.table_get(actor=actor, table_id=table_id)
         hook, secret = services.webhook_create(
-            actor=actor, table=table, data=from_nocodb(_body(request))
+            actor=actor, table=table, data=from_nocodb(json_body(request))
         )
         return Response(webhook_json(hook) | {"secret": secret}, status=201)
 
@@ -182,7 +182,7 @@ class HookDetailApi(APIView):
         hook = services.webhook_update(
             actor=actor_from_request(request),
             webhook=_hook(request, hook_id),
-            data=from_nocodb(_body(request)),
+            data=from_nocodb(json_body(request)),
         )
         return Response(webhook_json(hook))
 
@@ -286,7 +286,7 @@ class HookTriggerApi(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, hook_id: str) -> Response:
-        data = _body(request)
+        data = json_body(request)
         if data.get("rowId") in (None, ""):
             raise InvalidInput("Send `{rowId}` of the record to send.")
         event = services.webhook_trigger(

@@ -32,7 +32,7 @@ from views.grid import (
 MAX_IDS = 500
 
 
-def _id_condition(meta, ids: list[str]):
+def id_condition(meta, ids: list[str]):
     """`extra` for list_records: the rows with these record ids (values bound, never inlined)."""
     pk = meta.require_pk()
     keys = [meta.parse_record_id(i) for i in ids]
@@ -65,7 +65,7 @@ def live_rows(request: HtmxHttpRequest, base_id: str, table_id: str) -> JsonResp
         {"limit": str(len(ids)), "fields": read_fields(meta, columns)},
         view=view,
         actor=actor,
-        extra=_id_condition(meta, ids),
+        extra=id_condition(meta, ids),
         **({"search": q} if q else {}),
     )
     rows = grid_rows(meta, columns, page.rows, editable=writable(request, table))
