@@ -53,9 +53,7 @@ def _panel(request, table, record_id, field_id, *, error="", status=200):
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
     files = attachments.cell_files(table, record_id, field, actor)
     template = (
-        "views/attachments.html#panel"
-        if request.htmx
-        else "views/attachments.html"
+        "views/attachments.html#panel" if request.htmx else "views/attachments.html"
     )
     return render(
         request,
