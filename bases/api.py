@@ -6,7 +6,7 @@ domain exceptions mapped in nocoplatform.api.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,27 +15,9 @@ from bases import netpolicy, schema_services, selectors, services
 from bases import serializers as out
 from bases import sync as meta_sync
 from bases.connections import ConnectionConfig
+from nocoplatform.api import ERRORS, json_body
 from nocoplatform.errors import InvalidInput
 from permissions.checks import actor_from_request
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: `{error, message}`"),
-    401: OpenApiResponse(description="Missing or invalid token"),
-    403: OpenApiResponse(description="Not allowed for your role or token"),
-    404: OpenApiResponse(description="Not found (or not visible to you)"),
-    409: OpenApiResponse(description="Conflict, e.g. SCHEMA_OUT_OF_SYNC"),
-    429: OpenApiResponse(description="Too many connection attempts (non-admins)"),
-    503: OpenApiResponse(description="The base's database cannot be reached"),
-}
-
-
-def _body(request: Request) -> dict:
-    data = request.data
-    if not isinstance(data, dict):
-        raise InvalidInput(
-            "The request body must be a JSON object.", code="INVALID_BODY"
-        )
-    return data
 
 
 def _flag(data: dict, key: str, default: bool) -> bool:
@@ -82,7 +64,7 @@ class BaseListApi(APIView):
         tags=["Bases"],
     )
     def post(self, request: Request) -> Response:
-        data = _body(request)
+        data = json_body(request)
         actor = actor_from_request(request)
         source_data = None
         if isinstance(data.get("sources"), list) and data["sources"]:
@@ -132,7 +114,7 @@ class BaseDetailApi(APIView):
     )
     def patch(self, request: Request, base_id: str) -> Response:
         actor = actor_from_request(request)
-        data = _body(request)
+        data = json_body(request)
         base = selectors.base_get(actor=actor, base_id=base_id)
         base = services.base_update(
             actor=actor,
@@ -197,7 +179,7 @@ class SourceDetailApi(APIView):
     )
     def patch(self, request: Request, base_id: str, source_id: str) -> Response:
         actor = actor_from_request(request)
-        data = _body(request)
+        data = json_body(request)
         base = selectors.base_get(actor=actor, base_id=base_id)
         source = selectors.source_get(actor=actor, base=base, source_id=source_id)
         config = _config(data) if (data.get("config") or data.get("url")) else None
@@ -225,7 +207,7 @@ class ConnectionTestApi(APIView):
     )
     def post(self, request: Request) -> Response:
         netpolicy.connection_check(
-            actor=actor_from_request(request), config=_config(_body(request))
+            actor=actor_from_request(request), config=_config(json_body(request))
         )
         return Response({"ok": True, "message": "Connected."})
 
@@ -283,7 +265,7 @@ class TableListApi(APIView):
     )
     def post(self, request: Request, base_id: str) -> Response:
         actor = actor_from_request(request)
-        data = _body(request)
+        data = json_body(request)
         base = selectors.base_get(actor=actor, base_id=base_id)
         columns = data.get("columns")
         if columns is not None and not isinstance(columns, list):
@@ -326,7 +308,7 @@ class TableDetailApi(APIView):
     )
     def patch(self, request: Request, table_id: str) -> Response:
         actor = actor_from_request(request)
-        data = _body(request)
+        data = json_body(request)
         table = selectors.table_get(actor=actor, table_id=table_id)
         table = schema_services.table_update(
             actor=actor,
@@ -366,7 +348,7 @@ class ColumnListApi(APIView):
         actor = actor_from_request(request)
         table = selectors.table_get(actor=actor, table_id=table_id)
         field = schema_services.field_create(
-            actor=actor, table=table, data=_body(request)
+            actor=actor, table=table, data=json_body(request)
         )
         return Response(out.column_json(field), status=201)
 
@@ -395,7 +377,7 @@ class ColumnDetailApi(APIView):
         actor = actor_from_request(request)
         field = selectors.field_get(actor=actor, field_id=column_id)
         field = schema_services.field_update(
-            actor=actor, field=field, data=_body(request)
+            actor=actor, field=field, data=json_body(request)
         )
         return Response(out.column_json(field))
 

@@ -102,7 +102,8 @@ def _attachment_field(table: Table, field_id: str, actor: Actor) -> Field:
     return field
 
 
-def _cell(table: Table, record_id, field: Field, actor: Actor) -> list:
+def cell_files(table: Table, record_id, field: Field, actor: Actor) -> list:
+    """The files stored in a cell, read as `actor` may see them."""
     row = records.get_record(table, record_id, {"fields": [field.id]}, actor=actor)
     value = row.get(field.title)
     return list(value) if isinstance(value, list) else []
@@ -118,7 +119,7 @@ def attachments_add(
     """
     field = _attachment_field(table, field_id, actor)
     require(actor, "records.update", field)
-    current = _cell(table, record_id, field, actor)
+    current = cell_files(table, record_id, field, actor)
     if not files:
         raise InvalidInput("Choose at least one file.", code="NO_FILE")
     added = attachments_store(table=table, field=field, files=files, current=current)
@@ -259,7 +260,7 @@ def attachment_remove(
 ) -> list:
     field = _attachment_field(table, field_id, actor)
     require(actor, "records.update", field)
-    current = _cell(table, record_id, field, actor)
+    current = cell_files(table, record_id, field, actor)
     kept = [e for e in current if e.get("id") != file_id]
     if len(kept) == len(current):
         raise NotFound("File not found.", code="FILE_NOT_FOUND")
@@ -298,7 +299,7 @@ def attachment_open(
     as reading the cell (404 when the row, the field or the file is not the actor's to see)."""
     field = _attachment_field(table, field_id, actor)
     return serve_entry(
-        table, field, _cell(table, record_id, field, actor), file_id, thumb=thumb
+        table, field, cell_files(table, record_id, field, actor), file_id, thumb=thumb
     )
 
 

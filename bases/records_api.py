@@ -12,8 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import idempotency, record_services, records, selectors
-from bases.api import ERRORS
-from nocoplatform.api import OrjsonParser
+from nocoplatform.api import ERRORS, OrjsonParser
 from nocoplatform.errors import InvalidInput, NotFound
 from permissions.checks import actor_from_request
 

@@ -6,9 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from bases.api import ERRORS
 from history.selectors import entry_json, history_page, parse_page_params
-from permissions.checks import actor_from_request
+from nocoplatform.api import ERRORS
 
 
 def page_json(page) -> dict:
@@ -40,7 +39,7 @@ class RecordHistoryApi(APIView):
         tags=["Records"],
     )
     def get(self, request: Request, table_id: str, record_id: str) -> Response:
-        actor = actor_from_request(request)
+        actor = request.actor
         table = selectors.table_get(
             actor=actor, table_id=table_id, operation="records.read"
         )

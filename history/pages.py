@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from bases import selectors
 from history.display import cell_text
 from history.selectors import history_page, parse_page_params
-from permissions.checks import Actor
+from permissions.middleware import HtmxHttpRequest
 
 PAGE = 20
 
@@ -18,10 +18,10 @@ PAGE = 20
 @login_required
 @require_GET
 def record_history(
-    request: HttpRequest, base_id: str, table_id: str, record_id: str
+    request: HtmxHttpRequest, base_id: str, table_id: str, record_id: str
 ) -> HttpResponse:
     """htmx: a page of the row's history; `?cursor=` gives the older entries that follow."""
-    actor = Actor(user=request.user)
+    actor = request.actor
     table = selectors.table_get(
         actor=actor, table_id=table_id, operation="records.read"
     )

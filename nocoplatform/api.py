@@ -4,15 +4,37 @@ import logging
 
 import orjson
 from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
-from nocoplatform.errors import DomainError, as_domain_error
+from nocoplatform.errors import DomainError, InvalidInput, as_domain_error
 
 log = logging.getLogger(__name__)
+
+# The error answers every endpoint documents (OpenAPI), besides its own.
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: `{error, message}`"),
+    401: OpenApiResponse(description="Missing or invalid token"),
+    403: OpenApiResponse(description="Not allowed for your role or token"),
+    404: OpenApiResponse(description="Not found (or not visible to you)"),
+    409: OpenApiResponse(description="Conflict, e.g. SCHEMA_OUT_OF_SYNC"),
+    429: OpenApiResponse(description="Too many connection attempts (non-admins)"),
+    503: OpenApiResponse(description="The base's database cannot be reached"),
+}
+
+
+def json_body(request) -> dict:
+    """The request's JSON body, which must be an object (INVALID_BODY otherwise)."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "The request body must be a JSON object.", code="INVALID_BODY"
+        )
+    return data
 
 
 class OrjsonRenderer(BaseRenderer):

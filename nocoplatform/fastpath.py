@@ -13,6 +13,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
+from permissions.middleware import lazy_actor
+
 
 class ApiTokenFastPath:
     def __init__(self, get_response):
@@ -30,6 +32,7 @@ class ApiTokenFastPath:
                 return self.get_response(request)
             if getattr(match.func, "cls", None) is not None:  # DRF views only
                 request.resolver_match = match
+                request.actor = lazy_actor(request)  # as ActorMiddleware, skipped here
                 response = match.func(request, *match.args, **match.kwargs)
                 # As BaseHandler does for template responses (DRF's Response is one).
                 return response.render() if hasattr(response, "render") else response

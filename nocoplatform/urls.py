@@ -168,5 +168,6 @@ urlpatterns = [
     path("", include("permissions.urls")),
     path("", include("history.urls")),
     path("", include("webhooks.urls")),
+    path("", include("bases.urls")),
     path("", include("views.urls")),
 ]

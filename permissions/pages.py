@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -17,19 +17,16 @@ from bases import selectors
 from nocoplatform.errors import DomainError
 from permissions import comments, services
 from permissions.checks import RANK, Actor, can, role_of
+from permissions.middleware import HtmxHttpRequest
 from permissions.models import FieldRule, Role, TableRole
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user)
-
-
-def _invite_url(request: HttpRequest, raw: str) -> str:
+def _invite_url(request: HtmxHttpRequest, raw: str) -> str:
     return request.build_absolute_uri(reverse("invite_accept", args=[raw]))
 
 
-def _members_context(request: HttpRequest, base_id: str) -> dict:
-    actor = _actor(request)
+def _members_context(request: HtmxHttpRequest, base_id: str) -> dict:
+    actor = request.actor
     base = selectors.base_get(actor=actor, base_id=base_id)
     own = role_of(actor, base)
     can_manage = can(actor, "members.manage", base)
@@ -74,9 +71,9 @@ def _members_context(request: HttpRequest, base_id: str) -> dict:
 
 
 @login_required
-def members(request: HttpRequest, base_id: str) -> HttpResponse:
+def members(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
     ctx = _members_context(request, base_id)
-    actor, base = _actor(request), ctx["base"]
+    actor, base = request.actor, ctx["base"]
     typed = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -148,7 +145,7 @@ def _apply(request, actor: Actor, base, action: str) -> str:
     raise Http404("Unknown action.")
 
 
-def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
+def invite_accept(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """The invite link: sign up or log in, then accept to join the base with the role."""
     invite = services.invite_get(raw_token=token)
     error = None
@@ -171,15 +168,15 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
 # --- comments ---------------------------------------------------------------------------------
 
 
-def _comment_table(request: HttpRequest, base_id: str, table_id: str):
-    table = selectors.table_get(actor=_actor(request), table_id=table_id)
+def _comment_table(request: HtmxHttpRequest, base_id: str, table_id: str):
+    table = selectors.table_get(actor=request.actor, table_id=table_id)
     if table.base_id != base_id:
         raise Http404("Table not found.")
     return table
 
 
 def _thread(request, table, record_id: str, error=None, typed="") -> HttpResponse:
-    actor = _actor(request)
+    actor = request.actor
     items = comments.comment_list(actor=actor, table=table, record_id=record_id)
     return render(
         request,
@@ -198,7 +195,7 @@ def _thread(request, table, record_id: str, error=None, typed="") -> HttpRespons
 
 @login_required
 def comments_partial(
-    request: HttpRequest, base_id: str, table_id: str, record_id: str
+    request: HtmxHttpRequest, base_id: str, table_id: str, record_id: str
 ) -> HttpResponse:
     """htmx: a row's thread; POST adds a comment. Include it in an expanded row with
     hx-get to this URL."""
@@ -207,7 +204,7 @@ def comments_partial(
         typed = request.POST.get("text", "")
         try:
             comments.comment_create(
-                actor=_actor(request), table=table, record_id=record_id, text=typed
+                actor=request.actor, table=table, record_id=record_id, text=typed
             )
         except DomainError as exc:
             if exc.status in (403, 404):
@@ -218,8 +215,8 @@ def comments_partial(
 
 @login_required
 @require_POST
-def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
-    actor = _actor(request)
+def comment_delete(request: HtmxHttpRequest, comment_id: int) -> HttpResponse:
+    actor = request.actor
     comment = comments.comment_get(actor=actor, comment_id=comment_id)
     comments.comment_delete(actor=actor, comment=comment)
     return _thread(request, comment.table, comment.record_id)
@@ -227,9 +224,9 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
+def comment_edit(request: HtmxHttpRequest, comment_id: int) -> HttpResponse:
     """htmx: the author changes their comment; the thread comes back (errors inline)."""
-    actor = _actor(request)
+    actor = request.actor
     comment = comments.comment_get(actor=actor, comment_id=comment_id)
     typed = request.POST.get("text", "")
     try:

@@ -6,9 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from bases.api import ERRORS, _body
+from nocoplatform.api import ERRORS, json_body
 from nocoplatform.errors import NotFound
-from permissions.checks import actor_from_request
 from views import services
 from views.models import View
 
@@ -118,7 +117,7 @@ def _view(request: Request, view_id: str, operation: str) -> View:
         raise NotFound("View not found.", code="VIEW_NOT_FOUND")
     try:
         selectors.table_get(
-            actor=actor_from_request(request),
+            actor=request.actor,
             table_id=view.table_id,
             operation=operation,
         )
@@ -128,9 +127,9 @@ def _view(request: Request, view_id: str, operation: str) -> View:
 
 
 def _create(request: Request, table_id: str, view_type: str | None) -> Response:
-    actor = actor_from_request(request)
+    actor = request.actor
     table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
-    data = _body(request)
+    data = json_body(request)
     kind = view_type or data.get("type") or View.Type.GRID
     view = services.view_create(
         actor=actor, table=table, title=data.get("title"), type=kind, data=data
@@ -146,11 +145,11 @@ class ViewListApi(APIView):
     )
     def get(self, request: Request, table_id: str) -> Response:
         table = selectors.table_get(
-            actor=actor_from_request(request), table_id=table_id, operation="views.read"
+            actor=request.actor, table_id=table_id, operation="views.read"
         )
         services.default_view(table)
         views = list(table.views.all())
-        actor = actor_from_request(request)
+        actor = request.actor
         for v in views:
             v.table = table  # the cached table: no query per view
         return Response(
@@ -197,9 +196,7 @@ class ViewDetailApi(APIView):
     )
     def get(self, request: Request, view_id: str) -> Response:
         return Response(
-            view_json_for(
-                _view(request, view_id, "views.read"), actor_from_request(request)
-            )
+            view_json_for(_view(request, view_id, "views.read"), request.actor)
         )
 
     @extend_schema(
@@ -210,8 +207,8 @@ class ViewDetailApi(APIView):
     )
     def patch(self, request: Request, view_id: str) -> Response:
         view = _view(request, view_id, "views.read")
-        actor = actor_from_request(request)
-        view = services.view_update(actor=actor, view=view, data=_body(request))
+        actor = request.actor
+        view = services.view_update(actor=actor, view=view, data=json_body(request))
         return Response(view_json_for(view, actor))
 
     @extend_schema(
@@ -221,5 +218,5 @@ class ViewDetailApi(APIView):
     )
     def delete(self, request: Request, view_id: str) -> Response:
         view = _view(request, view_id, "views.read")
-        services.view_delete(actor=actor_from_request(request), view=view)
+        services.view_delete(actor=request.actor, view=view)
         return Response({"deleted": True})

@@ -13,7 +13,7 @@ answers 404.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
@@ -22,16 +22,13 @@ from bases import attachments, selectors
 from bases.table_meta import TableMeta
 from nocoplatform.errors import DomainError, NotFound
 from nocoplatform.limits import accepts_uploads
-from permissions.checks import Actor, can
-
-
-def _actor(request) -> Actor:
-    return Actor(user=request.user)
+from permissions.checks import can
+from permissions.middleware import HtmxHttpRequest
 
 
 def _table(request, base_id: str, table_id: str):
     table = selectors.table_get(
-        actor=_actor(request), table_id=table_id, operation="records.read"
+        actor=request.actor, table_id=table_id, operation="records.read"
     )
     if table.base_id != base_id:
         raise NotFound("Table not found.", code="TABLE_NOT_FOUND")
@@ -49,16 +46,14 @@ def _changed(response: HttpResponse) -> HttpResponse:
 
 
 def _panel(request, table, record_id, field_id, *, error="", status=200):
-    actor = _actor(request)
+    actor = request.actor
     meta = TableMeta.of(table, actor=actor)
     field = meta.resolve.by_id.get(field_id)
     if field is None or field.uidt != "Attachment":
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
-    files = attachments._cell(table, record_id, field, actor)
+    files = attachments.cell_files(table, record_id, field, actor)
     template = (
-        "views/partials/attachments_panel.html"
-        if getattr(request, "htmx", False)
-        else "views/attachments.html"
+        "views/attachments.html#panel" if request.htmx else "views/attachments.html"
     )
     return render(
         request,
@@ -88,14 +83,14 @@ def _panel(request, table, record_id, field_id, *, error="", status=200):
 @login_required
 @accepts_uploads  # (nocoplatform/limits.py)
 def attachments_panel(
-    request: HttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
+    request: HtmxHttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
 ) -> HttpResponse:
     """GET: the cell's files. POST `files` (one or more): upload them into the cell."""
     table = _table(request, base_id, table_id)
     if request.method == "POST":
         try:
             attachments.attachments_add(
-                actor=_actor(request),
+                actor=request.actor,
                 table=table,
                 record_id=record_id,
                 field_id=field_id,
@@ -112,7 +107,7 @@ def attachments_panel(
 
 
 def grid_cell_upload(
-    request: HttpRequest, table, record_id: str, field
+    request: HtmxHttpRequest, table, record_id: str, field
 ) -> HttpResponse:
     """Files dropped on a grid cell, or added from its popup: POST `files` to the cell
     endpoint (views/grid_edit.cell routes attachment cells here).
@@ -124,7 +119,7 @@ def grid_cell_upload(
     from views.grid import cell_flag, writable
     from views.grid_cells import cell_td, files_url, grid_cell
 
-    actor = _actor(request)
+    actor = request.actor
     try:
         files = attachments.attachments_add(
             actor=actor,
@@ -148,7 +143,7 @@ def grid_cell_upload(
 @login_required
 @require_POST
 def attachment_delete(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     base_id: str,
     table_id: str,
     record_id: str,
@@ -157,7 +152,7 @@ def attachment_delete(
 ) -> HttpResponse:
     table = _table(request, base_id, table_id)
     attachments.attachment_remove(
-        actor=_actor(request),
+        actor=request.actor,
         table=table,
         record_id=record_id,
         field_id=field_id,
@@ -168,7 +163,7 @@ def attachment_delete(
 
 @login_required
 def attachment_file(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     base_id: str,
     table_id: str,
     record_id: str,
@@ -177,7 +172,7 @@ def attachment_file(
 ) -> HttpResponse:
     table = _table(request, base_id, table_id)
     served = attachments.attachment_open(
-        actor=_actor(request),
+        actor=request.actor,
         table=table,
         record_id=record_id,
         field_id=field_id,

@@ -15,7 +15,7 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -26,9 +26,10 @@ from nocoplatform.clientip import client_address
 from nocoplatform.errors import DomainError, NotFound
 from nocoplatform.limits import accepts_uploads
 from permissions.checks import can
+from permissions.middleware import HtmxHttpRequest
 from views import form_view, shares
 from views.models import View, ViewShare
-from views.toolbar import _actor, _load
+from views.toolbar import load_view
 
 HONEYPOT = "website_url"  # a name bots like to fill; hidden from people
 LINK_RESULTS = 20
@@ -92,11 +93,11 @@ def _posted_config(post) -> dict:
 
 
 @login_required
-def form_builder(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
+def form_builder(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    base, table, view = load_view(request, base_id, view_id)
     if view.type != View.Type.FORM:
         raise NotFound("This view is not a form.", code="NOT_A_FORM")
-    actor = _actor(request)
+    actor = request.actor
     error = ""
     if request.method == "POST":
         try:
@@ -160,7 +161,7 @@ def _over_rate(
     return count > (settings.NOCO_FORM_RATE_LIMIT if limit is None else limit)
 
 
-def _prefill(request: HttpRequest, fields) -> None:
+def _prefill(request: HtmxHttpRequest, fields) -> None:
     for ff in fields:
         given = request.GET.get(ff.field.id)
         if given is None:
@@ -196,7 +197,7 @@ def _render(request, share, fields, *, status=200, error="", done=False):
 
 
 @accepts_uploads  # attachment fields (nocoplatform/limits.py)
-def public_form(request: HttpRequest, token: str) -> HttpResponse:
+def public_form(request: HtmxHttpRequest, token: str) -> HttpResponse:
     share = _form_share(token)
     if share is None:
         return render(request, "views/public_error.html", status=404)
@@ -255,7 +256,9 @@ def public_form(request: HttpRequest, token: str) -> HttpResponse:
     return _render(request, share, [], done=True)
 
 
-def public_form_links(request: HttpRequest, token: str, field_id: str) -> HttpResponse:
+def public_form_links(
+    request: HtmxHttpRequest, token: str, field_id: str
+) -> HttpResponse:
     """Options for a link field of the form: the linked table's records whose display field
     matches `q` (that field only; at most LINK_RESULTS)."""
     share = _form_share(token)
@@ -297,6 +300,6 @@ def public_form_links(request: HttpRequest, token: str, field_id: str) -> HttpRe
     options = [(row.get(ref.title), row.get(pv.title)) for row in page]
     return render(
         request,
-        "views/partials/form_link_options.html",
+        "views/public_form.html#link-options",
         {"options": options, "empty": not options},
     )

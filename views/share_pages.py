@@ -13,7 +13,6 @@ import csv
 
 from django.contrib.auth.decorators import login_required
 from django.http import (
-    HttpRequest,
     HttpResponse,
     HttpResponseNotFound,
     StreamingHttpResponse,
@@ -28,11 +27,12 @@ from bases.table_meta import TableMeta
 from nocoplatform.clientip import client_address
 from nocoplatform.errors import DomainError, NotFound
 from permissions.checks import can
+from permissions.middleware import HtmxHttpRequest
 from views import filters, shares
 from views.attachment_pages import file_response
 from views.grid_cells import display_html, raw_text
 from views.models import View, ViewShare
-from views.toolbar import _actor, _load
+from views.toolbar import load_view
 
 PAGE_SIZE = 100
 CSV_PAGE = 1000
@@ -64,19 +64,21 @@ def _share_context(request, base, table, view, *, error: str = "") -> dict:
         "view": view,
         "share": share,
         "public_url": public,
-        "can_share": can(_actor(request), "views.share", table),
+        "can_share": can(request.actor, "views.share", table),
         "error": error,
         "back": reverse("table_view", args=[base.pk, table.pk, view.pk]),
     }
 
 
 @login_required
-def share_settings(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def share_settings(
+    request: HtmxHttpRequest, base_id: str, view_id: str
+) -> HttpResponse:
     """GET: the link and its settings. POST `action`: enable, update, regenerate, revoke."""
-    base, table, view = _load(request, base_id, view_id)
+    base, table, view = load_view(request, base_id, view_id)
     error = ""
     if request.method == "POST":
-        actor = _actor(request)
+        actor = request.actor
         action = request.POST.get("action", "")
         try:
             share = ViewShare.objects.filter(view=view).first()
@@ -120,7 +122,7 @@ def _not_found(request) -> HttpResponse:
     return render(request, "views/public_error.html", status=404)
 
 
-class _Visit:
+class Visit:
     """A visitor's reading of a shared view: the fields shown and the checked parameters."""
 
     def __init__(self, query, share: ViewShare):
@@ -216,7 +218,7 @@ def _share_or_404(token: str) -> ViewShare | None:
         return None
 
 
-def shared_view(request: HttpRequest, token: str) -> HttpResponse:
+def shared_view(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """The public read-only page (GET), or the password form's answer (POST)."""
     share = _share_or_404(token)
     if share is None:
@@ -225,7 +227,7 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
         return _unlock(request, share)
     if not shares.is_unlocked(request, share):
         return render(request, "views/share_password.html", {"share": share})
-    visit = _Visit(request.GET, share)
+    visit = Visit(request.GET, share)
     error, rows, info = "", [], {}
     try:
         page = visit.page(cursor=visit.cursor)
@@ -263,7 +265,7 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _unlock(request: HttpRequest, share: ViewShare) -> HttpResponse:
+def _unlock(request: HtmxHttpRequest, share: ViewShare) -> HttpResponse:
     try:
         shares.password_check(
             share, request.POST.get("password", ""), address=client_address(request)
@@ -304,13 +306,13 @@ def _csv_line(writer, texts) -> str:
     return writer.writerow([_csv_safe(text) for text in texts])
 
 
-def shared_view_csv(request: HttpRequest, token: str) -> HttpResponse:
+def shared_view_csv(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """The shared rows as CSV (only the shown fields, the view's filter and the visitor's
     search/sort/filter applied), streamed page by page."""
     share = _share_or_404(token)
     if share is None or not share.allow_csv or not shares.is_unlocked(request, share):
         return _not_found(request)
-    visit = _Visit(request.GET, share)
+    visit = Visit(request.GET, share)
     try:
         first = visit.page(limit=CSV_PAGE)
     except DomainError as exc:
@@ -351,7 +353,7 @@ def file_ref(share: ViewShare, record_id, field_id: str, file_id) -> str:
     )
 
 
-def shared_view_file(request: HttpRequest, token: str, ref: str) -> HttpResponse:
+def shared_view_file(request: HtmxHttpRequest, token: str, ref: str) -> HttpResponse:
     """The thumbnail of an image in a shared view's attachment cell.
 
     Checked again on every request: the link and its password, the field still shown, the

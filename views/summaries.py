@@ -7,20 +7,20 @@ Counts follow the records rule (bases/aggregates.py): exact when cheap, estimate
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from bases import aggregates, records
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
+from permissions.middleware import HtmxHttpRequest
 from views import services
+from views.filter_builder import shown_fields
 from views.toolbar import (
-    _actor,
-    _fresh,
-    _load,
-    _require_update,
-    _shown_fields,
+    fresh_view,
     group_by_of,
+    load_view,
+    require_view_update,
     search_text,
 )
 
@@ -28,13 +28,13 @@ from views.toolbar import (
 
 
 @login_required
-def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def footer(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """Row count and the chosen aggregates; POST `field`, `fn` ('' removes) saves a choice."""
-    base, table, view = _load(request, base_id, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    base, table, view = load_view(request, base_id, view_id)
+    meta = records.TableMeta.of(table, actor=request.actor)
     error = ""
     if request.method == "POST":
-        _require_update(request, table)
+        require_view_update(request, table)
         field_id, fn = request.POST.get("field", ""), request.POST.get("fn", "")
         if "summary" in request.POST:  # "<field id>:<aggregate>" from the footer's menu
             field_id, _, fn = request.POST["summary"].partition(":")
@@ -48,7 +48,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
                     f"'{field.title}' ({field.uidt}).",
                     code="AGGREGATE_NOT_SUPPORTED",
                 )
-            fresh = _fresh(view)
+            fresh = fresh_view(view)
             options = dict(fresh.options or {})
             chosen = dict(options.get("aggregates") or {})
             if fn:
@@ -57,7 +57,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
                 chosen.pop(field.id, None)
             options["aggregates"] = chosen
             view = services.view_update(
-                actor=_actor(request), view=fresh, data={"options": options}
+                actor=request.actor, view=fresh, data={"options": options}
             )
         except DomainError as exc:
             error = exc.message
@@ -66,7 +66,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
     ctx = {"base": base, "table": table, "view": view, "q": q, "footer_error": error}
     try:
         ctx["count"] = aggregates.row_count(
-            table, actor=_actor(request), view=view, search=q, exact=exact
+            table, actor=request.actor, view=view, search=q, exact=exact
         )
         specs = {
             fid: fn
@@ -75,7 +75,7 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
             and fn in aggregates.aggregates_for(meta.resolve.by_id[fid])
         }
         values = aggregates.column_aggregates(
-            table, specs, actor=_actor(request), view=view, search=q
+            table, specs, actor=request.actor, view=view, search=q
         )
         ctx["summaries"] = [
             {
@@ -95,11 +95,11 @@ def footer(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
                 (a, aggregates.AGGREGATES[a]) for a in aggregates.aggregates_for(f)
             ],
         }
-        for f in _shown_fields(meta)
+        for f in shown_fields(meta)
         if aggregates.aggregates_for(f)
     ]
-    ctx["can_update"] = can(_actor(request), "views.update", table)
-    return render(request, "views/partials/footer_content.html", ctx)
+    ctx["can_update"] = can(request.actor, "views.update", table)
+    return render(request, "views/partials/footer_bar.html#content", ctx)
 
 
 # ---- grouped grid
@@ -123,11 +123,11 @@ def _and_where(left: str, right: str) -> str:
 
 
 @login_required
-def groups(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def groups(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """One level of group headers with counts: `depth` 0 is the first group-by field;
     `within` (where text) narrows to the enclosing groups."""
-    base, table, view = _load(request, base_id, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    base, table, view = load_view(request, base_id, view_id)
+    meta = records.TableMeta.of(table, actor=request.actor)
     levels = group_by_of(view, meta)
     try:
         depth = int(request.GET.get("depth", "0"))
@@ -143,7 +143,7 @@ def groups(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
         buckets, more = aggregates.group_buckets(
             table,
             level["field"],
-            actor=_actor(request),
+            actor=request.actor,
             view=view,
             search=q,
             within=within,
@@ -161,22 +161,22 @@ def groups(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
             "last_level": depth == len(levels) - 1,
         }
     )
-    return render(request, "views/partials/group_level.html", ctx)
+    return render(request, "views/partials/group_body.html#level", ctx)
 
 
 GROUP_ROWS = 100
 
 
 @login_required
-def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def group_rows(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """The rows of one innermost group, GROUP_ROWS at a time in the view's sort; `cursor`
     (with `start`, the position of its first row) gives the next window, appended below."""
     import zlib
 
     from views.grid import grid_columns, grid_rows, read_fields, writable
 
-    base, table, view = _load(request, base_id, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    base, table, view = load_view(request, base_id, view_id)
+    meta = records.TableMeta.of(table, actor=request.actor)
     columns = grid_columns(meta, view)
     cursor = request.GET.get("cursor", "")
     try:
@@ -196,7 +196,7 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
         page = records.list_records(
             table,
             params,
-            actor=_actor(request),
+            actor=request.actor,
             view=view,
             search=search_text(request),
         )
@@ -216,12 +216,12 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
         "next_start": start + len(rows),
     }
     if cursor:
-        return render(request, "views/partials/group_rows_more.html", ctx)
+        return render(request, "views/partials/group_body.html#rows-more", ctx)
     # Same widths, row height and type icons as the flat grid (views/grid.py owns them).
     from views import grid as flat_grid
 
     layout = flat_grid._layout(view, columns)
-    icons = getattr(flat_grid, "TYPE_ICONS", {})
+    icons = flat_grid.TYPE_ICONS
     ctx["header"] = [
         {
             "field": f,
@@ -231,4 +231,4 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
         for f in columns
     ]
     ctx["layout"] = layout
-    return render(request, "views/partials/group_rows.html", ctx)
+    return render(request, "views/partials/group_body.html#rows", ctx)

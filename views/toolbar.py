@@ -1,6 +1,7 @@
 """The table page's toolbar: which view is shown, and its panels (filter, sort, group, fields).
 
-View tabs are in views/view_tabs.py; the footer and the grouped grid in views/summaries.py.
+View tabs are in views/view_tabs.py; the footer and the grouped grid in views/summaries.py;
+the filter builder's tree and actions in views/filter_builder.py.
 
 Saved view config (filter, sorts, group-by, hidden fields, footer aggregates) goes through
 views.services (validated, permission-checked); the search box is temporary: it lives in the
@@ -13,7 +14,7 @@ The contract with the grid is written at the top of templates/views/partials/too
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django_htmx.http import (
@@ -23,23 +24,21 @@ from django_htmx.http import (
 
 from bases import aggregates, records, selectors
 from nocoplatform.errors import DomainError, InvalidInput
-from permissions.checks import Actor, can
+from permissions.checks import can
+from permissions.middleware import HtmxHttpRequest
 from views import filters, services
+from views.filter_builder import apply_action, builder_context, shown_fields
 from views.models import View
 
 MAX_GROUP_BY = 3
 GRID_RELOAD = "grid:reload"
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user)
-
-
 # --------------------------------------------------------------------------------------------
 # Which view, and its saved config read back
 
 
-def current_view(request: HttpRequest, table) -> View:
+def current_view(request: HtmxHttpRequest, table) -> View:
     """The view the table page shows: `?view=<id>` when it belongs to the table, else the
     first one (created on first use)."""
     view_id = request.GET.get("view")
@@ -50,7 +49,7 @@ def current_view(request: HttpRequest, table) -> View:
     return services.default_view(table)
 
 
-def search_text(request: HttpRequest) -> str:
+def search_text(request: HtmxHttpRequest) -> str:
     return (request.GET.get("q") or request.POST.get("q") or "").strip()[:200]
 
 
@@ -88,15 +87,11 @@ def _sortable(field) -> bool:
     )
 
 
-def _shown_fields(meta) -> list:
-    return [f for f in meta.fields if not f.is_system]
-
-
 # --------------------------------------------------------------------------------------------
 # Contexts for the partials (template tags in views/templatetags/toolbar.py call these)
 
 
-def _page_objects(context) -> tuple:
+def page_objects(context) -> tuple:
     request = context["request"]
     table = context["table"]
     view = context.get("view")
@@ -106,21 +101,21 @@ def _page_objects(context) -> tuple:
 
 
 def toolbar_context(context) -> dict:
-    request, base, table, view = _page_objects(context)
+    request, base, table, view = page_objects(context)
     return _toolbar(request, base, table, view)
 
 
 def _toolbar(request, base, table, view) -> dict:
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     ctx = {
         "request": request,
         "base": base,
         "table": table,
         "view": view,
         "q": search_text(request),
-        "can_update": can(_actor(request), "views.update", table),
+        "can_update": can(request.actor, "views.update", table),
     }
-    ctx.update(_filter_panel(view, meta))
+    ctx.update(builder_context(view, meta))
     ctx.update(_sort_panel(view, meta))
     ctx.update(_group_panel(view, meta))
     ctx.update(_fields_panel(view, meta))
@@ -128,138 +123,8 @@ def _toolbar(request, base, table, view) -> dict:
 
 
 def footer_context(context) -> dict:
-    request, base, table, view = _page_objects(context)
+    request, base, table, view = page_objects(context)
     return {"base": base, "table": table, "view": view, "q": search_text(request)}
-
-
-# ---- filter builder
-
-
-def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
-    """The tree decorated for the template: paths, field and operator menus, errors."""
-    fields = [f for f in _shown_fields(meta) if filters.filterable(f)]
-    options = [(f.id, f.title) for f in fields]
-
-    def walk(item: dict, path: str, depth: int) -> dict:
-        if item.get("type") == "group":
-            children = [
-                walk(c, f"{path}.{i}" if path else str(i), depth + 1)
-                for i, c in enumerate(item.get("children") or [])
-                if isinstance(c, dict)
-            ]
-            return {
-                "kind": "group",
-                "path": path or "root",
-                "logic": item.get("logic") if item.get("logic") == "or" else "and",
-                "not": bool(item.get("not")),
-                "children": children,
-                "depth": depth,
-                "can_nest": depth < 3,
-                "error": errors.get(path or "root", ""),
-            }
-        field = meta.resolve.by_id.get(item.get("field") or "")
-        if field is None:
-            try:
-                field = meta.resolve(str(item.get("field") or ""))
-            except DomainError:
-                field = None
-        if field is None and _hidden_ref(meta, item.get("field")):
-            # A condition the view's creator set on a field hidden from this user: shown
-            # as such, without the field's id or the value (hidden fields never leave).
-            return _hidden_condition(path, item, errors)
-        ops = filters.operators_for(field) if field is not None else []
-        op = filters.canonical(item.get("op"))
-        if field is not None and op not in ops and ops:
-            op = op if op in filters.OPERATOR_LABELS else ops[0]
-        value = item.get("value")
-        kind = filters.arity(op) if op in filters.OPERATOR_LABELS else "one"
-        choices = (
-            [c.get("title") for c in (field.options or {}).get("choices", [])]
-            if field is not None and field.uidt in ("SingleSelect", "MultiSelect")
-            else []
-        )
-        if isinstance(value, list):
-            values = [str(v) for v in value]
-            first, second = (values + ["", ""])[:2]
-            text = ", ".join(values)
-        else:
-            first, second, text = value or "", "", value or ""
-            values = [text] if text else []
-        return {
-            "kind": "condition",
-            "path": path,
-            "field": field.id if field else str(item.get("field") or ""),
-            "field_missing": field is None,
-            "field_label": f"{item.get('field') or ''} (missing)",
-            "uidt": field.uidt if field else "",
-            "op": op,
-            "ops": [(o, filters.OPERATOR_LABELS[o]) for o in ops],
-            "arity": kind,
-            "is_between": op in ("btw", "nbtw"),
-            "value": text,
-            "value1": first,
-            "value2": second,
-            "choices": choices,
-            "values": values,
-            # Select fields pick options instead of typing them.
-            "pick": bool(choices)
-            and (op in ("eq", "neq") or (kind == "list" and op not in ("btw", "nbtw"))),
-            "error": errors.get(path, ""),
-            "incomplete": filters.incomplete(item),
-        }
-
-    root = walk(tree, "", 0)
-    return {"builder": root, "filter_fields": options}
-
-
-def _hidden_ref(meta, ref) -> bool:
-    """Whether a filter names a field of the table that is hidden from this user."""
-    ref = str(ref or "")
-    return bool(ref) and any(
-        ref in (f.id, f.title) for f in meta.all_fields if f not in meta.fields
-    )
-
-
-def _hidden_condition(path: str, item: dict, errors: dict) -> dict:
-    return {
-        "kind": "condition",
-        "path": path,
-        "field": "",
-        "field_missing": True,
-        "field_label": "a field hidden from you",
-        "uidt": "",
-        "op": "",
-        "ops": [],
-        "arity": "none",
-        "is_between": False,
-        "value": "",
-        "value1": "",
-        "value2": "",
-        "choices": [],
-        "values": [],
-        "pick": False,
-        "error": "",
-        "incomplete": False,
-        "hidden": True,
-    }
-
-
-def _filter_panel(view, meta, tree=None, errors=None, saved=False) -> dict:
-    """The builder for `tree` (default: the view's saved filter); the badge counts what is
-    saved on the view, not what is being edited."""
-    try:
-        saved_tree = filters.where_to_tree(view.where, meta.resolve)
-    except DomainError as exc:
-        saved_tree, errors = filters.empty_tree(), {"root": exc.message}
-    tree = saved_tree if tree is None else tree
-    return {
-        **_builder_tree(tree, meta, errors or {}),
-        "filter_count": filters.count_conditions(saved_tree),
-        "filter_errors": bool(errors),
-        "filter_saved": saved,
-        "filter_pending": filters.count_conditions(tree)
-        - filters.count_conditions(filters.complete_part(tree)),
-    }
 
 
 # ---- sorts, group-by, fields
@@ -268,21 +133,21 @@ def _filter_panel(view, meta, tree=None, errors=None, saved=False) -> dict:
 def _sort_panel(view, meta) -> dict:
     return {
         "sorts": sorts_of(view, meta),
-        "sort_fields": [f for f in _shown_fields(meta) if _sortable(f)],
+        "sort_fields": [f for f in shown_fields(meta) if _sortable(f)],
     }
 
 
 def _group_panel(view, meta) -> dict:
     return {
         "groups": group_by_of(view, meta),
-        "group_fields": [f for f in _shown_fields(meta) if aggregates.groupable(f)],
+        "group_fields": [f for f in shown_fields(meta) if aggregates.groupable(f)],
         "max_groups": MAX_GROUP_BY,
     }
 
 
 def _fields_panel(view, meta) -> dict:
     hidden = set(view.hidden_fields or [])
-    fields = _shown_fields(meta)
+    fields = shown_fields(meta)
     order = {fid: i for i, fid in enumerate(view.field_order or [])}
     fields.sort(key=lambda f: order.get(f.id, len(order)))
     return {
@@ -295,12 +160,12 @@ def _fields_panel(view, meta) -> dict:
 # Endpoints
 
 
-def _load(request: HttpRequest, base_id: str, view_id: str) -> tuple:
+def load_view(request: HtmxHttpRequest, base_id: str, view_id: str) -> tuple:
     view = View.objects.select_related("table").filter(pk=view_id).first()
     if view is None:
         raise Http404("View not found.")
     table = selectors.table_get(
-        actor=_actor(request), table_id=view.table_id, operation="views.read"
+        actor=request.actor, table_id=view.table_id, operation="views.read"
     )
     if table.base_id != base_id:
         raise Http404("View not found.")
@@ -308,7 +173,7 @@ def _load(request: HttpRequest, base_id: str, view_id: str) -> tuple:
     return table.base, table, view
 
 
-def _fresh(view: View) -> View:
+def fresh_view(view: View) -> View:
     """The view as stored now (the grid may have saved widths or order meanwhile)."""
     fresh = View.objects.get(pk=view.pk)
     fresh.table = view.table
@@ -325,7 +190,7 @@ def _reload(response: HttpResponse) -> HttpResponse:
     return trigger_client_event(response, GRID_RELOAD, {})
 
 
-def _table_url(base, table, view, q: str = "") -> str:
+def table_url(base, table, view, q: str = "") -> str:
     url = reverse("table_view", args=[base.pk, table.pk, view.pk])
     if q:
         from urllib.parse import quote
@@ -335,121 +200,64 @@ def _table_url(base, table, view, q: str = "") -> str:
 
 
 @login_required
-def filter_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def filter_panel(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """GET: the builder. POST: apply one builder action (add/remove/change) to the posted
     tree; save it on the view when every condition is valid, else show why, input kept."""
-    base, table, view = _load(request, base_id, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
-    template = "views/partials/toolbar_filters.html"
+    base, table, view = load_view(request, base_id, view_id)
+    meta = records.TableMeta.of(table, actor=request.actor)
+    template = "views/partials/toolbar_bar.html#filters"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
-    _require_update(request, table)
+    require_view_update(request, table)
     try:
         tree = filters.load_tree(request.POST.get("tree"))
     except DomainError as exc:
-        ctx = _filter_panel(view, meta, errors={"root": exc.message})
+        ctx = builder_context(view, meta, errors={"root": exc.message})
         return _panel(request, template, base, table, view, ctx)
     try:
-        tree = _apply_action(tree, request.POST.get("action", ""), meta)
+        tree = apply_action(tree, request.POST.get("action", ""), meta)
     except DomainError as exc:
-        ctx = _filter_panel(view, meta, tree=tree, errors={"root": exc.message})
+        ctx = builder_context(view, meta, tree=tree, errors={"root": exc.message})
         return _panel(request, template, base, table, view, ctx)
     errors = filters.validate_tree(tree, meta.resolve)
     saved = False
     if not errors:
         where = filters.tree_to_where(filters.complete_part(tree))
-        view = _fresh(view)
+        view = fresh_view(view)
         if where != view.where:
             try:
                 view = services.view_update(
-                    actor=_actor(request), view=view, data={"where": where}
+                    actor=request.actor, view=view, data={"where": where}
                 )
                 saved = True
             except DomainError as exc:
                 errors = {"root": exc.message}
-    ctx = _filter_panel(view, meta, tree=tree, errors=errors or None, saved=saved)
+    ctx = builder_context(view, meta, tree=tree, errors=errors or None, saved=saved)
     response = _panel(request, template, base, table, view, ctx)
     return _reload(response) if saved else response
 
 
-def _require_update(request, table) -> None:
+def require_view_update(request, table) -> None:
     """Changing a view's saved config is `views.update` (creators, owners; table overrides
     apply): 403 otherwise."""
     from permissions.checks import require
 
-    require(_actor(request), "views.update", table)
-
-
-def _apply_action(tree: dict, action: str, meta) -> dict:
-    """`add-condition:<path>`, `add-group:<path>`, `remove:<path>` on a posted tree."""
-    verb, _, path = action.partition(":")
-    if not verb:
-        return tree
-    parts = [] if path in ("", "root") else path.split(".")
-    try:
-        indexes = [int(p) for p in parts]
-    except ValueError:
-        raise InvalidInput(f"Unknown builder action '{action}'.")
-    fields = [f for f in _shown_fields(meta) if filters.filterable(f)]
-
-    def new_condition() -> dict:
-        preferred = meta.pv if meta.pv in fields else None
-        field = preferred or next((f for f in fields if not f.is_pk), None)
-        field = field or (fields[0] if fields else None)
-        ops = filters.operators_for(field) if field else ["eq"]
-        op = "like" if "like" in ops else ops[0]
-        return {
-            "type": "condition",
-            "field": field.id if field else "",
-            "op": op,
-            "value": None if filters.arity(op) == "none" else "",
-        }
-
-    def node_at(idx: list[int]) -> dict:
-        node = tree
-        for i in idx:
-            children = node.get("children") or []
-            if not 0 <= i < len(children):
-                raise InvalidInput(f"No filter at '{path}'.")
-            node = children[i]
-        return node
-
-    if verb == "remove":
-        if not indexes:
-            return filters.empty_tree()
-        parent = node_at(indexes[:-1])
-        children = parent.get("children") or []
-        if 0 <= indexes[-1] < len(children):
-            children.pop(indexes[-1])
-        return tree
-    target = node_at(indexes)
-    if target.get("type") != "group":
-        raise InvalidInput("Conditions are added to groups.")
-    target.setdefault("children", [])
-    if verb == "add-condition":
-        target["children"].append(new_condition())
-    elif verb == "add-group":
-        group = filters.empty_tree()
-        group["children"].append(new_condition())
-        target["children"].append(group)
-    else:
-        raise InvalidInput(f"Unknown builder action '{action}'.")
-    return tree
+    require(request.actor, "views.update", table)
 
 
 @login_required
-def sort_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def sort_panel(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """POST the sort rows (`field`, `dir` repeated) plus an optional `add` or `remove`."""
-    base, table, view = _load(request, base_id, view_id)
-    template = "views/partials/toolbar_sorts.html"
+    base, table, view = load_view(request, base_id, view_id)
+    template = "views/partials/toolbar_bar.html#sorts"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
-    _require_update(request, table)
+    require_view_update(request, table)
     rows = _with_added(request, _posted_levels(request))
     sort = ",".join(("-" if desc else "") + fid for fid, desc in rows)
     try:
         view = services.view_update(
-            actor=_actor(request), view=_fresh(view), data={"sort": sort}
+            actor=request.actor, view=fresh_view(view), data={"sort": sort}
         )
     except DomainError as exc:
         return _panel(request, template, base, table, view, {"sort_error": exc.message})
@@ -478,13 +286,13 @@ def _posted_levels(request) -> list[tuple[str, bool]]:
 
 
 @login_required
-def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
-    template = "views/partials/toolbar_group.html"
+def group_panel(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    base, table, view = load_view(request, base_id, view_id)
+    template = "views/partials/toolbar_bar.html#group"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
-    _require_update(request, table)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    require_view_update(request, table)
+    meta = records.TableMeta.of(table, actor=request.actor)
     rows = _with_added(request, _posted_levels(request))
     try:
         if len(rows) > MAX_GROUP_BY:
@@ -497,12 +305,12 @@ def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
                 )
             if not aggregates.groupable(field):
                 raise InvalidInput(f"Cannot group by '{field.title}' ({field.uidt}).")
-        fresh = _fresh(view)
+        fresh = fresh_view(view)
         was_grouped = bool(group_by_of(fresh, meta))
         options = dict(fresh.options or {})
         options["group_by"] = [{"field": fid, "desc": desc} for fid, desc in rows]
         view = services.view_update(
-            actor=_actor(request), view=fresh, data={"options": options}
+            actor=request.actor, view=fresh, data={"options": options}
         )
     except DomainError as exc:
         return _panel(
@@ -515,15 +323,15 @@ def group_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespons
 
 
 @login_required
-def fields_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def fields_panel(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """POST `show` (repeated field ids) or `all=show|hide`: the view's hidden fields."""
-    base, table, view = _load(request, base_id, view_id)
-    template = "views/partials/toolbar_fields.html"
+    base, table, view = load_view(request, base_id, view_id)
+    template = "views/partials/toolbar_bar.html#fields"
     if request.method != "POST":
         return _panel(request, template, base, table, view)
-    _require_update(request, table)
-    meta = records.TableMeta.of(table, actor=_actor(request))
-    every = [f.id for f in _shown_fields(meta)]
+    require_view_update(request, table)
+    meta = records.TableMeta.of(table, actor=request.actor)
+    every = [f.id for f in shown_fields(meta)]
     if request.POST.get("all") == "show":
         hidden = []
     elif request.POST.get("all") == "hide":
@@ -534,7 +342,7 @@ def fields_panel(request: HttpRequest, base_id: str, view_id: str) -> HttpRespon
         hidden = [fid for fid in every if fid not in shown]
     try:
         view = services.view_update(
-            actor=_actor(request), view=_fresh(view), data={"hidden_fields": hidden}
+            actor=request.actor, view=fresh_view(view), data={"hidden_fields": hidden}
         )
     except DomainError as exc:
         return _panel(

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from views import (
@@ -6,7 +5,6 @@ from views import (
     form_pages,
     grid,
     grid_edit,
-    pages,
     share_pages,
     summaries,
     toolbar,
@@ -16,36 +14,6 @@ from views import (
 from views.realtime import rows as realtime_rows
 
 urlpatterns = [
-    path("", pages.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("signup/", pages.signup, name="signup"),
-    path(
-        "account/password/",
-        pages.PasswordChangeView.as_view(success_url="/account/password/done/"),
-        name="password_change",
-    ),
-    path(
-        "account/password/done/",
-        auth_views.PasswordChangeDoneView.as_view(),
-        name="password_change_done",
-    ),
-    path("account/tokens/", pages.tokens, name="tokens"),
-    path(
-        "account/tokens/<int:token_id>/revoke", pages.token_revoke, name="token_revoke"
-    ),
-    path("bases/new/", pages.base_new, name="base_new"),
-    path("bases/connection-test", pages.connection_test, name="connection_test"),
-    path("bases/<str:base_id>/", pages.base_page, name="base"),
-    path(
-        "bases/<str:base_id>/settings/", pages.source_settings, name="source_settings"
-    ),
-    path("bases/<str:base_id>/sync/", pages.sync_diff, name="sync_diff"),
-    path("bases/<str:base_id>/api/", pages.swagger, name="swagger"),
     # The table page, routed by view type (views/view_pages.py): the grid (views/grid.py,
     # views/grid_edit.py) or a gallery, kanban or calendar (views/types/).
     path(
@@ -137,11 +105,6 @@ urlpatterns = [
         "bases/<str:base_id>/tables/<str:table_id>/cells/<str:record_id>/<str:field_id>",
         grid_edit.cell,
         name="cell",
-    ),
-    path(
-        "bases/<str:base_id>/fields/<str:field_id>/delete",
-        pages.field_delete,
-        name="field_delete",
     ),
     # View tabs (views/view_tabs.py), toolbar panels (views/toolbar.py), footer and
     # grouped grid (views/summaries.py).

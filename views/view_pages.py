@@ -10,22 +10,20 @@ fields and webhooks behave as everywhere else.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
 
 from bases import records
+from bases.pages import base_context
 from nocoplatform.errors import DomainError
 from permissions.checks import Actor, can
+from permissions.middleware import HtmxHttpRequest
 from views import grid, services
 from views.models import View
-from views.toolbar import _load
+from views.toolbar import load_view
 from views.types import view_type
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user)
 
 
 def _writable(actor: Actor, table, operation: str) -> bool:
@@ -55,13 +53,13 @@ def view_context(*, base, table, view: View, actor: Actor, q: str = "") -> dict:
     }
 
 
-def page_context(request: HttpRequest, base, table, view: View) -> dict:
+def page_context(request: HtmxHttpRequest, base, table, view: View) -> dict:
     """What every non-grid view page and partial needs."""
     ctx = view_context(
         base=base,
         table=table,
         view=view,
-        actor=_actor(request),
+        actor=request.actor,
         q=grid.search_text(request),
     )
     ctx["request"] = request
@@ -73,7 +71,7 @@ def page_context(request: HttpRequest, base, table, view: View) -> dict:
 
 @login_required
 def table_page(
-    request: HttpRequest, base_id: str, table_id: str, view_id: str | None = None
+    request: HtmxHttpRequest, base_id: str, table_id: str, view_id: str | None = None
 ) -> HttpResponse:
     """The table page: the grid, or the view's own type (gallery, kanban, calendar…)."""
     table = grid.grid_table(request, base_id, table_id)
@@ -81,13 +79,13 @@ def table_page(
     kind = view_type(view.type)
     if kind is None or request.method == "POST":  # the grid's add-field form posts here
         return grid.table_page(request, base_id, table_id, view_id)
-    ctx = grid._base_context(request, base_id)
+    ctx = base_context(request, base_id)
     ctx.update(page_context(request, ctx["base"], table, view))
     return kind.page(request, ctx)
 
 
-def _typed(request: HttpRequest, base_id: str, view_id: str):
-    base, table, view = _load(request, base_id, view_id)
+def _typed(request: HtmxHttpRequest, base_id: str, view_id: str):
+    base, table, view = load_view(request, base_id, view_id)
     kind = view_type(view.type)
     if kind is None:
         raise Http404("This view has no such page.")
@@ -96,7 +94,7 @@ def _typed(request: HttpRequest, base_id: str, view_id: str):
 
 @login_required
 @require_GET
-def view_cards(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def view_cards(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """More cards: the gallery's next page, a kanban stack's "show more", as HTML."""
     kind, ctx = _typed(request, base_id, view_id)
     return kind.cards(request, ctx)
@@ -104,7 +102,7 @@ def view_cards(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
 
 @login_required
 @require_POST
-def view_move(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def view_move(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """A drop: a card to another stack or place (kanban), a chip to another day (calendar)."""
     kind, ctx = _typed(request, base_id, view_id)
     try:
@@ -115,7 +113,7 @@ def view_move(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def view_add(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def view_add(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """A new record in a stack (kanban) or on a day (calendar)."""
     kind, ctx = _typed(request, base_id, view_id)
     return kind.add(request, ctx)
@@ -123,7 +121,7 @@ def view_add(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def view_settings(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
+def view_settings(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
     """Save the posted settings of the view's type (the keys posted; others kept)."""
     kind, ctx = _typed(request, base_id, view_id)
     view = ctx["view"]
@@ -135,11 +133,9 @@ def view_settings(request: HttpRequest, base_id: str, view_id: str) -> HttpRespo
         )
     except DomainError as exc:
         # htmx swaps only 2xx answers: the message goes into the settings panel.
-        status = 200 if request.headers.get("HX-Request") else exc.status
+        status = 200 if request.htmx else exc.status
         response = render(
             request, "views/error_partial.html", {"error": exc}, status=status
         )
-        response["HX-Retarget"] = "#view-settings-error"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+        return reswap(retarget(response, "#view-settings-error"), "innerHTML")
     return HttpResponseClientRefresh()

@@ -6,7 +6,7 @@ Writes go through views.services; a refused title comes back in its form with th
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -14,22 +14,22 @@ from django_htmx.http import HttpResponseClientRedirect
 from bases import selectors
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can, require
+from permissions.middleware import HtmxHttpRequest
 from views import services
 from views.models import View
 from views.toolbar import (
-    _actor,
-    _fresh,
-    _load,
-    _page_objects,
-    _table_url,
     current_view,
+    fresh_view,
+    load_view,
+    page_objects,
     search_text,
+    table_url,
 )
 from views.types import view_type
 
 
 def tabs_context(context) -> dict:
-    request, base, table, view = _page_objects(context)
+    request, base, table, view = page_objects(context)
     return _tabs(request, base, table, view)
 
 
@@ -38,7 +38,7 @@ def _tabs(
 ) -> dict:
     """`typed` is a refused title, shown again in the new-view form (or, with `renaming`,
     in that view's rename form)."""
-    actor = _actor(request)
+    actor = request.actor
     return {
         "request": request,
         "base": base,
@@ -74,8 +74,8 @@ def _tabs_response(request, base, table, view, **kwargs) -> HttpResponse:
 
 @login_required
 @require_POST
-def view_new(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
-    actor = _actor(request)
+def view_new(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpResponse:
+    actor = request.actor
     table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
     if table.base_id != base_id:
         raise Http404("Table not found.")
@@ -95,19 +95,19 @@ def view_new(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
         return _tabs_response(
             request, table.base, table, current, error=exc.message, typed=title
         )
-    return HttpResponseClientRedirect(_table_url(table.base, table, view))
+    return HttpResponseClientRedirect(table_url(table.base, table, view))
 
 
 @login_required
 @require_POST
-def view_rename(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
-    require(_actor(request), "views.update", table)
+def view_rename(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    base, table, view = load_view(request, base_id, view_id)
+    require(request.actor, "views.update", table)
     title = request.POST.get("title", "")
     shown = _shown_view(request, table, view)
     try:
         renamed = services.view_update(
-            actor=_actor(request), view=_fresh(view), data={"title": title}
+            actor=request.actor, view=fresh_view(view), data={"title": title}
         )
     except DomainError as exc:
         return _tabs_response(
@@ -132,37 +132,39 @@ def _shown_view(request, table, fallback: View) -> View:
 
 @login_required
 @require_POST
-def view_duplicate(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
-    require(_actor(request), "views.create", table)
+def view_duplicate(
+    request: HtmxHttpRequest, base_id: str, view_id: str
+) -> HttpResponse:
+    base, table, view = load_view(request, base_id, view_id)
+    require(request.actor, "views.create", table)
     try:
-        copy = services.view_duplicate(actor=_actor(request), view=_fresh(view))
+        copy = services.view_duplicate(actor=request.actor, view=fresh_view(view))
     except DomainError as exc:
         return _tabs_response(request, base, table, view, error=exc.message)
-    return HttpResponseClientRedirect(_table_url(base, table, copy))
+    return HttpResponseClientRedirect(table_url(base, table, copy))
 
 
 @login_required
 @require_POST
-def view_delete(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse:
-    base, table, view = _load(request, base_id, view_id)
-    require(_actor(request), "views.delete", table)
+def view_delete(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse:
+    base, table, view = load_view(request, base_id, view_id)
+    require(request.actor, "views.delete", table)
     shown = _shown_view(request, table, view)
     try:
-        services.view_delete(actor=_actor(request), view=view)
+        services.view_delete(actor=request.actor, view=view)
     except DomainError as exc:
         return _tabs_response(request, base, table, shown, error=exc.message)
     if shown.pk == view.pk:
         return HttpResponseClientRedirect(
-            _table_url(base, table, services.default_view(table))
+            table_url(base, table, services.default_view(table))
         )
     return _tabs_response(request, base, table, shown)
 
 
 @login_required
 @require_POST
-def view_reorder(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
-    actor = _actor(request)
+def view_reorder(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpResponse:
+    actor = request.actor
     table = selectors.table_get(actor=actor, table_id=table_id, operation="views.read")
     if table.base_id != base_id:
         raise Http404("Table not found.")

@@ -9,9 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from bases.api import ERRORS, _body
+from nocoplatform.api import ERRORS, json_body
 from nocoplatform.errors import InvalidInput
-from permissions.checks import actor_from_request
 from webhooks import services
 from webhooks.models import Webhook, WebhookDelivery
 
@@ -128,7 +127,7 @@ def delivery_json(entry: WebhookDelivery) -> dict:
 
 
 def _hook(request: Request, hook_id: str) -> Webhook:
-    return services.webhook_get(actor=actor_from_request(request), webhook_id=hook_id)
+    return services.webhook_get(actor=request.actor, webhook_id=hook_id)
 
 
 class HookListApi(APIView):
@@ -139,7 +138,7 @@ class HookListApi(APIView):
         tags=TAGS,
     )
     def get(self, request: Request, table_id: str) -> Response:
-        actor = actor_from_request(request)
+        actor = request.actor
         table = selectors.table_get(actor=actor, table_id=table_id)
         hooks = services.webhook_list(actor=actor, table=table)
         return Response(
@@ -158,10 +157,10 @@ class HookListApi(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, table_id: str) -> Response:
-        actor = actor_from_request(request)
+        actor = request.actor
         table = selectors.table_get(actor=actor, table_id=table_id)
         hook, secret = services.webhook_create(
-            actor=actor, table=table, data=from_nocodb(_body(request))
+            actor=actor, table=table, data=from_nocodb(json_body(request))
         )
         return Response(webhook_json(hook) | {"secret": secret}, status=201)
 
@@ -180,9 +179,9 @@ class HookDetailApi(APIView):
     )
     def patch(self, request: Request, hook_id: str) -> Response:
         hook = services.webhook_update(
-            actor=actor_from_request(request),
+            actor=request.actor,
             webhook=_hook(request, hook_id),
-            data=from_nocodb(_body(request)),
+            data=from_nocodb(json_body(request)),
         )
         return Response(webhook_json(hook))
 
@@ -202,9 +201,7 @@ class HookDetailApi(APIView):
         tags=TAGS,
     )
     def delete(self, request: Request, hook_id: str) -> Response:
-        services.webhook_delete(
-            actor=actor_from_request(request), webhook=_hook(request, hook_id)
-        )
+        services.webhook_delete(actor=request.actor, webhook=_hook(request, hook_id))
         return Response({"deleted": True})
 
 
@@ -217,7 +214,7 @@ class HookTestApi(APIView):
     )
     def post(self, request: Request, hook_id: str) -> Response:
         entry = services.webhook_test(
-            actor=actor_from_request(request), webhook=_hook(request, hook_id)
+            actor=request.actor, webhook=_hook(request, hook_id)
         )
         return Response(delivery_json(entry))
 
@@ -231,7 +228,7 @@ class HookSecretApi(APIView):
     )
     def post(self, request: Request, hook_id: str) -> Response:
         secret = services.webhook_rotate_secret(
-            actor=actor_from_request(request), webhook=_hook(request, hook_id)
+            actor=request.actor, webhook=_hook(request, hook_id)
         )
         return Response({"secret": secret})
 
@@ -251,7 +248,7 @@ class HookLogsApi(APIView):
         limit = _int(request, "limit", 50, 1, 200)
         offset = _int(request, "offset", 0, 0, 10**9)
         entries = services.delivery_list(
-            actor=actor_from_request(request), webhook=hook, limit=limit, offset=offset
+            actor=request.actor, webhook=hook, limit=limit, offset=offset
         )
         return Response(
             {
@@ -270,7 +267,7 @@ class HookResendApi(APIView):
     )
     def post(self, request: Request, hook_id: str, log_id: int) -> Response:
         event = services.webhook_resend(
-            actor=actor_from_request(request),
+            actor=request.actor,
             webhook=_hook(request, hook_id),
             log_id=log_id,
         )
@@ -286,11 +283,11 @@ class HookTriggerApi(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, hook_id: str) -> Response:
-        data = _body(request)
+        data = json_body(request)
         if data.get("rowId") in (None, ""):
             raise InvalidInput("Send `{rowId}` of the record to send.")
         event = services.webhook_trigger(
-            actor=actor_from_request(request),
+            actor=request.actor,
             webhook=_hook(request, hook_id),
             record_id=data["rowId"],
         )

@@ -8,31 +8,28 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from bases import selectors
 from nocoplatform.errors import DomainError
-from permissions.checks import Actor, require
+from permissions.checks import require
+from permissions.middleware import HtmxHttpRequest
 from webhooks import dispatcher, services
 from webhooks.forms import WebhookForm
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user)
-
-
-def _table(request: HttpRequest, base_id: str, table_id: str):
-    table = selectors.table_get(actor=_actor(request), table_id=table_id)
+def _table(request: HtmxHttpRequest, base_id: str, table_id: str):
+    table = selectors.table_get(actor=request.actor, table_id=table_id)
     if table.base_id != base_id:
         raise Http404("Table not found.")
-    require(_actor(request), "webhooks.manage", table)
+    require(request.actor, "webhooks.manage", table)
     return table
 
 
-def _hook(request: HttpRequest, table, hook_id: str):
-    hook = services.webhook_get(actor=_actor(request), webhook_id=hook_id)
+def _hook(request: HtmxHttpRequest, table, hook_id: str):
+    hook = services.webhook_get(actor=request.actor, webhook_id=hook_id)
     if hook.table_id != table.pk:
         raise Http404("Webhook not found.")
     return hook
@@ -44,7 +41,7 @@ def _columns(table):
 
 @login_required
 def webhook_list_page(
-    request: HttpRequest, base_id: str, table_id: str
+    request: HtmxHttpRequest, base_id: str, table_id: str
 ) -> HttpResponse:
     table = _table(request, base_id, table_id)
     dispatcher.start()  # the embedded runner also picks up events left from a restart
@@ -56,13 +53,13 @@ def webhook_list_page(
     if request.method == "POST" and form.is_valid():
         try:
             hook, secret = services.webhook_create(
-                actor=_actor(request), table=table, data=form.as_data()
+                actor=request.actor, table=table, data=form.as_data()
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             return _show_secret_once(request, hook, secret)
-    hooks = services.webhook_list(actor=_actor(request), table=table)
+    hooks = services.webhook_list(actor=request.actor, table=table)
     return render(
         request,
         "webhooks/list.html",
@@ -72,7 +69,7 @@ def webhook_list_page(
 
 @login_required
 def webhook_page(
-    request: HttpRequest, base_id: str, table_id: str, hook_id: str
+    request: HtmxHttpRequest, base_id: str, table_id: str, hook_id: str
 ) -> HttpResponse:
     table = _table(request, base_id, table_id)
     hook = _hook(request, table, hook_id)
@@ -82,7 +79,7 @@ def webhook_page(
         if form.is_valid():
             try:
                 services.webhook_update(
-                    actor=_actor(request), webhook=hook, data=form.as_data()
+                    actor=request.actor, webhook=hook, data=form.as_data()
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -92,7 +89,7 @@ def webhook_page(
     return _detail(request, table, hook, form=form)
 
 
-def _show_secret_once(request: HttpRequest, hook, secret: str) -> HttpResponse:
+def _show_secret_once(request: HtmxHttpRequest, hook, secret: str) -> HttpResponse:
     """Redirect (a reload must not create or rotate again), the secret riding in the session
     until the next page shows it — once."""
     request.session[f"webhook-secret-{hook.pk}"] = secret
@@ -104,7 +101,7 @@ def _detail(request, table, hook, *, form=None, status=200):
     form = form or WebhookForm(
         fields=_columns(table), initial=WebhookForm.initial_of(hook)
     )
-    deliveries = services.delivery_list(actor=_actor(request), webhook=hook, limit=50)
+    deliveries = services.delivery_list(actor=request.actor, webhook=hook, limit=50)
     return render(
         request,
         "webhooks/detail.html",
@@ -123,11 +120,11 @@ def _detail(request, table, hook, *, form=None, status=200):
 @login_required
 @require_POST
 def webhook_action(
-    request: HttpRequest, base_id: str, table_id: str, hook_id: str, action: str
+    request: HtmxHttpRequest, base_id: str, table_id: str, hook_id: str, action: str
 ) -> HttpResponse:
     table = _table(request, base_id, table_id)
     hook = _hook(request, table, hook_id)
-    actor = _actor(request)
+    actor = request.actor
     if action == "test":
         entry = services.webhook_test(actor=actor, webhook=hook)
         return render(request, "webhooks/detail.html#test-result", {"entry": entry})
@@ -158,7 +155,7 @@ def webhook_action(
 
 @login_required
 def row_send_panel(
-    request: HttpRequest, base_id: str, table_id: str, record_id: str
+    request: HtmxHttpRequest, base_id: str, table_id: str, record_id: str
 ) -> HttpResponse:
     """The expanded row's "send this row" trigger: the table's active webhooks, one button each.
 
@@ -166,13 +163,13 @@ def row_send_panel(
     like any event; the panel answers again with what happened.
     """
     table = _table(request, base_id, table_id)
-    hooks = services.webhook_list(actor=_actor(request), table=table)
+    hooks = services.webhook_list(actor=request.actor, table=table)
     sent, error = None, None
     if request.method == "POST":
         hook = _hook(request, table, request.POST.get("hook", ""))
         try:
             services.webhook_trigger(
-                actor=_actor(request), webhook=hook, record_id=record_id
+                actor=request.actor, webhook=hook, record_id=record_id
             )
             sent = hook
         except DomainError as exc:

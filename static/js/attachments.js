@@ -1,4 +1,4 @@
-// Attachment panels (templates/views/partials/attachments_panel.html): drop files on a panel
+// Attachment panels (templates/views/attachments.html#panel): drop files on a panel
 // to upload them. The panel's own form does the upload (htmx), so limits and errors are the
 // server's as with the file picker.
 (() => {

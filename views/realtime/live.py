@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 # Above this many changed records a page is offered a refresh instead of that many fragments.
 MAX_PLACED = 50
-# The parameters a visitor's page (views/share_pages._Visit) reads; nothing else is kept.
+# The parameters a visitor's page (views/share_pages.Visit) reads; nothing else is kept.
 VISITOR_PARAMS = ("q", "sort", "ff", "fo", "fv", "cursor")
 
 
@@ -123,7 +123,7 @@ def watch_share(token: str, cookies: dict, query: dict) -> ShareWatch | None:
     creator may no longer share), or a password the visitor has not entered."""
     from nocoplatform.errors import NotFound
     from views import shares
-    from views.share_pages import _Visit
+    from views.share_pages import Visit
 
     try:
         share = shares.share_by_token(token, form=False)
@@ -136,7 +136,7 @@ def watch_share(token: str, cookies: dict, query: dict) -> ShareWatch | None:
         for k in VISITOR_PARAMS
         if query.get(k) not in (None, "")
     )
-    visit = _Visit(dict(params), share)
+    visit = Visit(dict(params), share)
     return ShareWatch(
         token=share.token,
         unlock=shares.unlock_value(share),
@@ -171,7 +171,7 @@ def render_share(watch: ShareWatch, event: str, ids: list[str], many: bool) -> d
     from nocoplatform.errors import DomainError, NotFound
     from views import shares
     from views.realtime.placing import previous_id, rows_by_ids
-    from views.share_pages import _Visit
+    from views.share_pages import Visit
 
     try:
         share = shares.share_by_token(watch.token, form=False)
@@ -182,7 +182,7 @@ def render_share(watch: ShareWatch, event: str, ids: list[str], many: bool) -> d
     message = {"type": "shared.rows"}
     if many or len(ids) > MAX_PLACED:
         return {**message, "refresh": True}
-    visit = _Visit(dict(watch.params), share)
+    visit = Visit(dict(watch.params), share)
     table, view, actor = visit.table, visit.view, visit.actor
     rows = []
     found: set[str] = set()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from bases import records
 from bases.query.params import SortKey
 from bases.query.sql import keyset_after
-from views.realtime.rows import _id_condition
+from views.realtime.rows import id_condition
 
 
 @dataclass
@@ -67,7 +67,7 @@ def rows_by_ids(
     # the fields it asked for. Sort keys are always fields the actor may see.
     query.fields = [*query.fields, *(f for f, _ in order if f not in query.fields)]
     page = records.list_records(
-        table, actor=actor, query=query, extra=_id_condition(meta, ids)
+        table, actor=actor, query=query, extra=id_condition(meta, ids)
     )
     rows = [
         (str(meta.record_id([row.get(f.title) for f in meta.pk])), row)

@@ -12,14 +12,14 @@ socket is sent the cards themselves (views/realtime/live.py).
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from bases import records
 from bases.query.sql import Dialect
 from nocoplatform.errors import InvalidInput
+from permissions.middleware import HtmxHttpRequest
 from views.grid import (
-    _actor,
     current_view,
     grid_columns,
     grid_rows,
@@ -32,7 +32,7 @@ from views.grid import (
 MAX_IDS = 500
 
 
-def _id_condition(meta, ids: list[str]):
+def id_condition(meta, ids: list[str]):
     """`extra` for list_records: the rows with these record ids (values bound, never inlined)."""
     pk = meta.require_pk()
     keys = [meta.parse_record_id(i) for i in ids]
@@ -45,10 +45,10 @@ def _id_condition(meta, ids: list[str]):
 
 @login_required
 @require_GET
-def live_rows(request: HttpRequest, base_id: str, table_id: str) -> JsonResponse:
+def live_rows(request: HtmxHttpRequest, base_id: str, table_id: str) -> JsonResponse:
     table = grid_table(request, base_id, table_id)
     view = current_view(request, table)
-    actor = _actor(request)
+    actor = request.actor
     meta = records.TableMeta.of(table, actor=actor)
     ids = [i for i in (request.GET.get("ids") or "").split(",") if i]
     if not ids:
@@ -65,7 +65,7 @@ def live_rows(request: HttpRequest, base_id: str, table_id: str) -> JsonResponse
         {"limit": str(len(ids)), "fields": read_fields(meta, columns)},
         view=view,
         actor=actor,
-        extra=_id_condition(meta, ids),
+        extra=id_condition(meta, ids),
         **({"search": q} if q else {}),
     )
     rows = grid_rows(meta, columns, page.rows, editable=writable(request, table))

@@ -365,13 +365,11 @@ class Calendar(ViewType):
         day = _posted_day(request)
         values = {date_f.title: _moved(date_f, None, day)}
         title = title_field(meta, view, shown_fields(meta, view))
-        text = (
-            request.headers.get("HX-Prompt") or request.POST.get("title") or ""
-        ).strip()
+        text = (request.htmx.prompt or request.POST.get("title") or "").strip()
         if text and title is not None and can_drag(ctx, title):
             values[title.title] = text[:1000]
         record_services.insert_rows(ctx["table"], values, actor=ctx["actor"])
-        if request.headers.get("HX-Request"):
+        if request.htmx:
             return HttpResponseClientRefresh()
         return JsonResponse({"ok": True}, status=201)
 
