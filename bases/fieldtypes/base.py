@@ -1,0 +1,181 @@
+"""The field type class: what every type declares, with the behaviour most types share.
+
+A type is a small class with declarative attributes (what it is) and a few methods (what it
+does with a value). Types are registered once, in bases/fieldtypes/registry.py; callers ask
+`field_type_for(field)` instead of comparing `field.uidt`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.db import models
+
+from bases.fieldtypes.columns import (
+    BINARY,
+    JSON,
+    NUMERIC,
+    ORDERED,
+    OTHER,
+    TEXT,
+    column_model_field,
+)
+from bases.fieldtypes.html import DISPLAY_LIMIT, escape, markdown_text
+
+Parser = Callable[[Any, dict], Any]
+
+AGGREGATES = {
+    "sum": "Sum",
+    "avg": "Average",
+    "min": "Min",
+    "max": "Max",
+    "empty": "Empty",
+    "filled": "Filled",
+}
+UNORDERED_COLUMNS = (JSON, BINARY, OTHER)  # columns that neither sort nor group
+
+
+class FieldType:
+    uidt: ClassVar[str]
+    label: ClassVar[str]
+    column_types: ClassVar[tuple[str, ...]] = ()
+    # The column type used when the platform creates a column of this type.
+    default_column_type: ClassVar[str] = TEXT
+    virtual: ClassVar[bool] = False
+    # Never written as a record value (generated keys, database-only types, links, which
+    # change through their own endpoints): the one read-only set.
+    read_only: ClassVar[bool] = False
+    # The grid edits the value as text typed into the cell (files have their own popup).
+    typed_in_cell: ClassVar[bool] = True
+    # A public form may ask for it.
+    fillable: ClassVar[bool] = True
+    # Kinds callers ask about, each set by the families that are one.
+    is_link: ClassVar[bool] = False  # a relation to another table's records
+    holds_files: ClassVar[bool] = False  # attachment entries (bases/attachments.py)
+    has_choices: ClassVar[bool] = (
+        False  # options with colours (field.options["choices"])
+    )
+    multiple: ClassVar[bool] = False  # several choices in one comma-joined cell
+    is_boolean: ClassVar[bool] = False
+    numeric: ClassVar[bool] = False  # typed numbers in any locale, shown formatted
+    exact_decimal: ClassVar[bool] = False  # kept as exact decimal text by the history
+    calendar_date: ClassVar[bool] = False  # may place a record on a calendar
+    display_text: ClassVar[bool] = False  # may be a table's display value (first text)
+    searchable: ClassVar[bool] = True  # the grid's quick search looks into it
+    auto_key: ClassVar[bool] = (
+        False  # a generated primary key (an explicit one on insert)
+    )
+    decodes_json: ClassVar[bool] = False  # stored as JSON text in a text column
+    has_cover: ClassVar[bool] = False  # a card may show an image from it
+    openapi: ClassVar[dict] = {"type": "string"}
+
+    # ---- input and storage
+
+    def model_field(self, *, null: bool, options: dict) -> models.Field:
+        return column_model_field(self.default_column_type, null=null, options=options)
+
+    def parse(self, value: Any, options: dict) -> Any:
+        """Convert request input to the value to store; raise InvalidInput naming the problem."""
+        return value
+
+    def value_parser(self, field, *, db: str) -> Parser:
+        """`parse` bounded by what `field`'s column holds on a data source of kind `db`
+        (bases/value_limits.py). Every write of a value goes through one of these."""
+        return self.parse
+
+    def stored_as(self, field) -> FieldType:
+        """The type whose parsing a value of `field` follows (keys follow their column)."""
+        return self
+
+    def fits(self, column_type: str) -> bool:
+        return column_type in self.column_types
+
+    def fits_column(self, col, *, is_fk: bool) -> bool:
+        """Whether an introspected column (bases/introspection.ColumnInfo) may hold this type."""
+        if is_fk:
+            return False
+        if col.enum_values:
+            return self.has_choices and not self.multiple
+        return self.fits(col.column_type)
+
+    # ---- reading: filters, sorting, grouping, footer aggregates
+
+    def filterable(self, field) -> bool:
+        return bool(field.column_name)
+
+    def groupable(self, field) -> bool:
+        return bool(field.column_name) and field.column_type not in UNORDERED_COLUMNS
+
+    def aggregates(self, field) -> list[str]:
+        """The footer aggregates that apply to `field` (names of AGGREGATES)."""
+        if not field.column_name:
+            return []
+        out = []
+        if field.column_type in NUMERIC:
+            out += ["sum", "avg"]
+        if field.column_type in ORDERED:
+            out += ["min", "max"]
+        return out + ["empty", "filled"]
+
+    # ---- OpenAPI
+
+    def schema(self, field) -> dict:
+        """The OpenAPI schema of a value of `field` (nullability and description added)."""
+        schema = dict(self.openapi)
+        if field.is_nullable and not self.is_link:
+            schema["nullable"] = True
+        if self.auto_key or (field.is_pk and field.is_auto):
+            schema["readOnly"] = True
+        if field.description:
+            schema["description"] = markdown_text(field.description)
+        return schema
+
+    # ---- the grid: edit text, display, typed text
+
+    def edit_text(self, field, value) -> str:
+        """The text an editor starts from and Ctrl+C copies; saving it back gives the same value."""
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            return value.isoformat(
+                timespec="minutes" if not value.second else "seconds"
+            )
+        if isinstance(value, (dt.date, dt.time)):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    def display_html(self, field, value, file_url=None) -> str:
+        """A value as a cell shows it (escaped HTML). `file_url` (attachment fields): entry ->
+        the access-checked URL of that file, to show images as thumbnails."""
+        if value is None or value == "":
+            return ""
+        return self.show(field, value, file_url)
+
+    def show(self, field, value, file_url=None) -> str:
+        """display_html of a value that is neither None nor empty text."""
+        if isinstance(value, dt.datetime):
+            return escape(value.strftime("%Y-%m-%d %H:%M"))
+        return escape(self.edit_text(field, value)[:DISPLAY_LIMIT])
+
+    def typed_value(self, field, text, decimal_sep: str = "."):
+        """What the grid sends to the records service for text typed or pasted into a cell."""
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            return text
+        if text == "":
+            return None
+        return self.from_typed(text, decimal_sep)
+
+    def from_typed(self, text: str, decimal_sep: str) -> Any:
+        return text
+
+    # ---- cards
+
+    def cover_url(self, field, value, table=None, record_id=None) -> str | None:
+        """The image URL a card shows for a non-empty `value` (None: no cover)."""
+        return None
