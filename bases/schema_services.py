@@ -194,7 +194,7 @@ def _column_spec(data: dict, index: int = 0) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput(f"column {index + 1} must be an object")
     uidt = data.get("uidt") or "SingleLineText"
-    if uidt not in ft.CREATABLE:
+    if not ft.creatable(uidt):
         raise InvalidInput(
             f"column {index + 1}: '{uidt}' is not a type a column can be created with "
             f"({', '.join(ft.CREATABLE)}).",
@@ -213,22 +213,12 @@ def _column_spec(data: dict, index: int = 0) -> dict:
 def _clean_options(uidt: str, options: dict, data: dict) -> dict:
     if not isinstance(options, dict):
         raise InvalidInput("`options` must be an object")
-    out = dict(options)
-    if uidt in ("SingleSelect", "MultiSelect"):
-        choices = data.get("choices", options.get("choices"))
-        if choices is None and isinstance(data.get("colOptions"), dict):
-            choices = data["colOptions"].get("options")
-        out["choices"] = ft.normalise_choices(choices)
-    if uidt in ("Decimal", "Currency", "Percent"):
-        precision = out.get("precision", 2)
-        if not isinstance(precision, int) or not 0 <= precision <= 8:
-            raise InvalidInput("`precision` must be a whole number from 0 to 8")
-    return out
+    return ft.get(uidt).clean_options(options, data)
 
 
 def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     require(actor, "fields.create", table)
-    if data.get("uidt") == "LinkToAnotherRecord":
+    if ft.named(data.get("uidt")).is_link:
         return link_create(actor=actor, table=table, data=data)
     _check_editable(table)
     spec = _column_spec(data)
@@ -283,41 +273,37 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
     if "description" in data:
         field.description = str(data["description"] or "")
     new_uidt = data.get("uidt") or field.uidt
+    retyped = new_uidt != field.uidt
     if field.is_virtual:
-        if new_uidt != field.uidt:
+        if retyped:
             raise InvalidInput("A link field's type cannot be changed.")
         field.save()
         _bump(table.source)
         return field
     new_column = (data.get("column_name") or "").strip()
     needs_ddl = (new_column and new_column != field.column_name) or (
-        new_uidt != field.uidt and not ft.get(new_uidt).fits(field.column_type)
+        retyped and not ft.get(new_uidt).fits(field.column_type)
     )
     options = (
         _clean_options(
             new_uidt,
-            data.get("options", field.options if new_uidt == field.uidt else {}),
+            data.get("options", {} if retyped else field.options),
             data,
         )
-        if (
-            "options" in data
-            or "choices" in data
-            or new_uidt != field.uidt
-            or "colOptions" in data
-        )
+        if ("options" in data or "choices" in data or retyped or "colOptions" in data)
         else field.options
     )
-    if new_uidt != field.uidt and new_uidt not in ft.CREATABLE:
+    if retyped and not ft.creatable(new_uidt):
         raise InvalidInput(
             f"A field cannot be changed to '{new_uidt}'.", code="UNKNOWN_FIELD_TYPE"
         )
     if needs_ddl:
-        if field.is_pk or field.uidt == "ForeignKey":
+        if field.is_pk or ft.named(field.uidt).holds_key:
             raise Forbidden(
                 "Key columns cannot be renamed or retyped here.", code="KEY_COLUMN"
             )
         _check_editable(table)
-        if new_uidt != field.uidt:
+        if retyped:
             # SQLite converts nothing on a rebuild ('abc' would land in an integer column), and
             # the other dialects' errors say less: check the stored values first, everywhere.
             options = _meta_retype(field, new_uidt, options)
@@ -334,7 +320,7 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
             field.title = _clean_title(data["title"])
         elif new_column and field.title == (renames and next(iter(renames))):
             field.title = new_column
-    elif new_uidt != field.uidt:
+    elif retyped:
         options = _meta_retype(field, new_uidt, options)
     field.uidt = new_uidt
     field.options = options
@@ -349,10 +335,10 @@ def _meta_retype(field: Field, uidt: str, options: dict) -> dict:
 
     values = records.distinct_values(field, limit=5000)
     kind = ft.get(uidt)
-    if uidt in ("SingleSelect", "MultiSelect"):
+    if kind.has_choices:
         seen = []
         for value in values:
-            parts = str(value).split(",") if uidt == "MultiSelect" else [str(value)]
+            parts = str(value).split(",") if kind.multiple else [str(value)]
             seen += [p.strip() for p in parts if p.strip() and p.strip() not in seen]
         current = [c["title"] for c in options.get("choices", [])]
         return {
@@ -396,9 +382,7 @@ def _alter_column(
             check_new_name(vendor, new_name, what="column name")
         model = schema.build_model(vendor, info)
         old = next(f for f in model._meta.local_fields if f.column == col.name)
-        if ft.get(uidt).fits(col.column_type) and uidt == field.uidt:
-            new = schema.column_field(vendor, col, single_pk=False)
-        elif ft.get(uidt).fits(col.column_type):
+        if ft.get(uidt).fits(col.column_type):
             new = schema.column_field(vendor, col, single_pk=False)
         else:
             new = schema.new_column_field(uidt, options=options, null=col.nullable)
@@ -425,7 +409,7 @@ def field_delete(*, actor: Actor, field: Field) -> None:
         info = schema.live_table(alias, table.table_name)
         vendor = source_vendor(alias)
         _drop_column(alias, vendor, info, field.column_name)
-        if field.uidt == "ForeignKey":
+        if ft.named(field.uidt).holds_key:  # links may change with it
             meta_sync.sync(source)
         else:
             meta_sync.refresh_table(table)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from bases import attachments, selectors
+from bases.fieldtypes import field_type_for
 from bases.table_meta import TableMeta
 from nocoplatform.errors import DomainError, NotFound
 from nocoplatform.limits import accepts_uploads
@@ -52,7 +53,7 @@ def _panel(request, table, record_id, field_id, *, error="", status=200):
     actor = _actor(request)
     meta = TableMeta.of(table, actor=actor)
     field = meta.resolve.by_id.get(field_id)
-    if field is None or field.uidt != "Attachment":
+    if field is None or not field_type_for(field).holds_files:
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
     files = attachments._cell(table, record_id, field, actor)
     template = (

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bases.fieldtypes import field_type_for
 from bases.query.where import (
     LIST_OPS,
     MAX_CONDITIONS,
@@ -288,7 +289,7 @@ def operators_for(field) -> list[str]:
 
 
 def filterable(field) -> bool:
-    return bool(field.column_name) and field.uidt != "LinkToAnotherRecord"
+    return field_type_for(field).filterable(field)
 
 
 def _compile_one(field, node: WhereNode) -> None:

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from bases import attachments, records
+from bases.fieldtypes import field_type_for
 from bases.record_services import insert_rows
 from bases.table_meta import TableMeta
 from nocoplatform.clientip import client_address
@@ -175,7 +176,7 @@ def _prefill(request: HttpRequest, fields) -> None:
 def _render(request, share, fields, *, status=200, error="", done=False):
     cfg = form_view.config(share.view)
     for ff in fields:
-        if ff.field.uidt == "MultiSelect":
+        if field_type_for(ff.field).multiple:
             ff.selected = [v for v in ff.value.split(",") if v]
     return render(
         request,
@@ -233,7 +234,7 @@ def public_form(request: HttpRequest, token: str) -> HttpResponse:
     stored: list = []
     try:
         for ff in fields:
-            if ff.field.uidt == "Attachment" and ff.field.title in row:
+            if field_type_for(ff.field).holds_files and ff.field.title in row:
                 entries = attachments.attachments_store(
                     table=share.view.table, field=ff.field, files=row[ff.field.title]
                 )
@@ -271,7 +272,7 @@ def public_form_links(request: HttpRequest, token: str, field_id: str) -> HttpRe
         (
             ff.field
             for ff in fields
-            if ff.field.id == field_id and ff.field.uidt == "LinkToAnotherRecord"
+            if ff.field.id == field_id and field_type_for(ff.field).is_link
         ),
         None,
     )

@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from bases import records, schema_services, selectors
+from bases.fieldtypes import field_type_for
 from bases.query.params import view_fields
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import Actor, can, require
@@ -136,7 +137,7 @@ def grid_rows(meta, columns, rows, *, start: int = 0, editable: bool) -> list[Gr
 
     pk = meta.pk
     flags = [cell_flag(f, meta, table_writable=editable) for f in columns]
-    files = [f.uidt == "Attachment" for f in columns]
+    files = [field_type_for(f).holds_files for f in columns]
     ids = [
         meta.record_id([row.get(f.title) for f in pk]) if pk else None for row in rows
     ]
@@ -208,17 +209,18 @@ def _layout(view: View, columns) -> dict:
 
 def _column_json(field, editable: bool) -> dict:
     o = field.options or {}
+    ftype = field_type_for(field)
     out = {"id": field.id, "title": field.title, "uidt": field.uidt, "edit": editable}
-    if field.uidt == "Attachment":
+    if ftype.holds_files:
         # Files are dropped or added from the cell's popup, never typed, pasted or cleared.
         out["edit"], out["files"] = False, editable
-    if field.uidt in ("SingleSelect", "MultiSelect"):
+    if ftype.has_choices:
         out["choices"] = [
             {"title": c.get("title"), "color": c.get("color", "#eeeeee")}
             for c in o.get("choices", [])
             if isinstance(c, dict)
         ]
-    if field.uidt == "LinkToAnotherRecord":
+    if ftype.is_link:
         out["relation"] = o.get("relation")
         out["related"] = field.related_table.title if field.related_table else ""
     if not field.is_nullable and not field.is_auto:

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from bases import record_services, records, schema_services
+from bases.fieldtypes import field_type_for
 from nocoplatform.errors import DomainError, Forbidden, InvalidInput
 from nocoplatform.limits import accepts_uploads
 from permissions.checks import can
@@ -113,14 +114,14 @@ def cell(
     editable = is_editable(field, meta, table_writable=True)
     ctx = {"base_id": base_id, "table": table, "record_id": record_id, "field": field}
     from_grid = "X-Grid-Editor" in request.headers
-    if request.method == "POST" and field.uidt == "Attachment":
+    if request.method == "POST" and field_type_for(field).holds_files:
         # Files dropped on the cell or added from its popup (multipart `files`).
         from views.attachment_pages import grid_cell_upload
 
         return grid_cell_upload(request, table, record_id, field)
     if request.method == "POST":
         grid_table(request, base_id, table_id, operation="records.update")
-        if not editable or field.uidt == "LinkToAnotherRecord":
+        if not editable or field_type_for(field).is_link:
             raise Forbidden(f"'{field.title}' is read-only.", code="READ_ONLY_FIELD")
         typed = request.POST.get("value", "")
         try:
@@ -355,24 +356,17 @@ def row_expand(
         for f in columns:
             if not is_editable(f, meta, table_writable=True) or f.is_virtual:
                 continue
-            key = f"f_{f.id}"
-            if f.uidt == "Checkbox":
-                text = "true" if request.POST.get(key) else "false"
-            elif f.uidt == "MultiSelect":
-                text = ",".join(request.POST.getlist(key))
-            elif key in request.POST:
-                text = request.POST.get(key)
-            else:
+            ftype = field_type_for(f)
+            text = ftype.posted_text(request.POST, f"f_{f.id}")
+            if text is None:
                 continue
             typed[f.id] = text
             if text == _form_text(f, row.get(f.title)):
                 continue  # unchanged: not written
             try:
-                from bases import fieldtypes as ft
-
                 value = typed_value(f, text, _decimal_sep(request))
                 # Bounded as the write is, so a value too long is marked on its field.
-                ft.get(f.uidt).value_parser(f, db=table.source.kind)(value, f.options)
+                ftype.value_parser(f, db=table.source.kind)(value, f.options)
                 items.append((record_id, f, value))
             except InvalidInput as exc:
                 errors[f.id] = exc.message
@@ -429,12 +423,7 @@ def row_expand(
 
 def _form_text(field, value) -> str:
     """A value as the expanded row's input holds it (to tell what the user changed)."""
-    text = raw_text(field, value)
-    if field.uidt == "Checkbox":
-        return text or "false"
-    if field.uidt == "DateTime":
-        return text[:16]  # datetime-local has no offset; values are shown in UTC
-    return text
+    return field_type_for(field).form_text(field, value)
 
 
 def _row_title(meta, columns, row: dict, record_id) -> str:
@@ -463,7 +452,7 @@ def link_picker(
     table = grid_table(request, base_id, table_id)
     meta = records.TableMeta.of(table, actor=_actor(request))
     link = _field(meta, field_id)
-    if link.uidt != "LinkToAnotherRecord" or link.related_table is None:
+    if not field_type_for(link).is_link or link.related_table is None:
         raise Http404("Not a link field.")
     related = link.related_table
     rel_meta = records.TableMeta.of(related, actor=_actor(request))
@@ -542,7 +531,7 @@ def option_add(
     table = grid_table(request, base_id, table_id, operation="fields.update")
     meta = records.TableMeta.of(table, actor=_actor(request))
     field = _field(meta, field_id)
-    if field.uidt not in ("SingleSelect", "MultiSelect"):
+    if not field_type_for(field).has_choices:
         raise InvalidInput("Only select fields have options.")
     title = str(_json_body(request).get("title") or "").strip()
     if not title or "," in title:

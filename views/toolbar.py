@@ -22,6 +22,7 @@ from django_htmx.http import (
 )
 
 from bases import aggregates, records, selectors
+from bases.fieldtypes import field_type_for
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import Actor, can
 from views import filters, services
@@ -175,7 +176,7 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
         kind = filters.arity(op) if op in filters.OPERATOR_LABELS else "one"
         choices = (
             [c.get("title") for c in (field.options or {}).get("choices", [])]
-            if field is not None and field.uidt in ("SingleSelect", "MultiSelect")
+            if field is not None and field_type_for(field).has_choices
             else []
         )
         if isinstance(value, list):

@@ -40,8 +40,10 @@ from bases.fieldtypes.registry import (
     CREATABLE,
     DEFAULT_UIDT,
     REGISTRY,
+    creatable,
     field_type_for,
     get,
+    named,
 )
 
 __all__ = [
@@ -73,7 +75,9 @@ __all__ = [
     "UUIDColumn",
     "choice_titles",
     "column_model_field",
+    "creatable",
     "field_type_for",
     "get",
+    "named",
     "normalise_choices",
 ]

@@ -51,25 +51,32 @@ class FieldType:
     typed_in_cell: ClassVar[bool] = True
     # A public form may ask for it.
     fillable: ClassVar[bool] = True
-    # Kinds callers ask about, each set by the families that are one.
-    is_link: ClassVar[bool] = False  # a relation to another table's records
-    holds_files: ClassVar[bool] = False  # attachment entries (bases/attachments.py)
-    has_choices: ClassVar[bool] = (
-        False  # options with colours (field.options["choices"])
-    )
-    multiple: ClassVar[bool] = False  # several choices in one comma-joined cell
+    # What callers ask about a type (each set by the families that are one):
+    # a relation to another table's records; attachment entries (bases/attachments.py);
+    # options with colours (field.options["choices"]), several in one comma-joined cell.
+    is_link: ClassVar[bool] = False
+    holds_files: ClassVar[bool] = False
+    has_choices: ClassVar[bool] = False
+    multiple: ClassVar[bool] = False
     is_boolean: ClassVar[bool] = False
-    numeric: ClassVar[bool] = False  # typed numbers in any locale, shown formatted
-    exact_decimal: ClassVar[bool] = False  # kept as exact decimal text by the history
-    calendar_date: ClassVar[bool] = False  # may place a record on a calendar
-    display_text: ClassVar[bool] = False  # may be a table's display value (first text)
-    searchable: ClassVar[bool] = True  # the grid's quick search looks into it
-    auto_key: ClassVar[bool] = (
-        False  # a generated primary key (an explicit one on insert)
-    )
-    decodes_json: ClassVar[bool] = False  # stored as JSON text in a text column
-    has_cover: ClassVar[bool] = False  # a card may show an image from it
+    # Typed in any locale and shown formatted; kept as exact decimal text by the history.
+    numeric: ClassVar[bool] = False
+    exact_decimal: ClassVar[bool] = False
+    # May place a record on a calendar; a day without a time of day.
+    calendar_date: ClassVar[bool] = False
+    date_only: ClassVar[bool] = False
+    # May be a table's display value (its first text column); the quick search looks in it.
+    display_text: ClassVar[bool] = False
+    searchable: ClassVar[bool] = True
+    # A generated primary key (an explicit value is still accepted on insert); a foreign
+    # key, the links of its table rest on it.
+    auto_key: ClassVar[bool] = False
+    holds_key: ClassVar[bool] = False
+    # Stored as JSON text in a text column; a card may show an image from it.
+    decodes_json: ClassVar[bool] = False
+    has_cover: ClassVar[bool] = False
     openapi: ClassVar[dict] = {"type": "string"}
+    input_type: ClassVar[str] = "text"  # the <input type> a public form asks with
 
     # ---- input and storage
 
@@ -88,6 +95,10 @@ class FieldType:
     def stored_as(self, field) -> FieldType:
         """The type whose parsing a value of `field` follows (keys follow their column)."""
         return self
+
+    def clean_options(self, options: dict, data: dict) -> dict:
+        """The options a field of this type keeps, checked (`data`: the whole request)."""
+        return dict(options)
 
     def fits(self, column_type: str) -> bool:
         return column_type in self.column_types
@@ -173,6 +184,14 @@ class FieldType:
 
     def from_typed(self, text: str, decimal_sep: str) -> Any:
         return text
+
+    def posted_text(self, data, key: str) -> str | None:
+        """The text an HTML form posted for this field under `key` (None: not posted)."""
+        return data.get(key)
+
+    def form_text(self, field, value) -> str:
+        """A value as an HTML form's input holds it (to tell what the user changed)."""
+        return self.edit_text(field, value)
 
     # ---- cards
 

@@ -39,6 +39,12 @@ class Checkbox(FieldType):
     def edit_text(self, field, value) -> str:
         return "" if value is None else "true" if value else "false"
 
+    def posted_text(self, data, key: str) -> str | None:
+        return "true" if data.get(key) else "false"  # an unticked box posts nothing
+
+    def form_text(self, field, value) -> str:
+        return self.edit_text(field, value) or "false"
+
     def display_html(self, field, value, file_url=None) -> str:
         # An empty checkbox shows as unchecked, ready for its click.
         return (

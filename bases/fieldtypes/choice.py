@@ -67,10 +67,21 @@ def choice_colours(field) -> dict:
     return colours
 
 
+def clean_choice_options(options: dict, data: dict) -> dict:
+    """`choices` from the options, the request's `choices` or NocoDB's `colOptions`."""
+    choices = data.get("choices", options.get("choices"))
+    if choices is None and isinstance(data.get("colOptions"), dict):
+        choices = data["colOptions"].get("options")
+    return {**options, "choices": normalise_choices(choices)}
+
+
 class SingleSelect(SingleLineText):
     uidt, label = "SingleSelect", "Single select"
     display_text = False
     has_choices = True
+
+    def clean_options(self, options: dict, data: dict) -> dict:
+        return clean_choice_options(options, data)
 
     def parse(self, value, options):
         value = super().parse(value, options)
@@ -93,6 +104,9 @@ class MultiSelect(SingleLineText):
     multiple = True
     openapi = {"type": "string", "description": "comma-separated options"}
 
+    def clean_options(self, options: dict, data: dict) -> dict:
+        return clean_choice_options(options, data)
+
     def parse(self, value, options):
         if value is None:
             return None
@@ -111,6 +125,9 @@ class MultiSelect(SingleLineText):
         return "".join(
             chip(v, colours.get(v, NO_COLOUR)) for v in str(value).split(",") if v
         )
+
+    def posted_text(self, data, key: str) -> str | None:
+        return ",".join(v for v in data.getlist(key) if v)
 
     def from_typed(self, text, decimal_sep):
         return ",".join(p.strip() for p in re.split(r"[,;\n]", text) if p.strip())

@@ -14,7 +14,9 @@ TYPED_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?")
 
 class Date(FieldType):
     uidt, label, column_types, default_column_type = "Date", "Date", (DATE,), DATE
+    input_type = "date"
     calendar_date = True
+    date_only = True  # no time of day
     openapi = {"type": "string", "format": "date"}
 
     def parse(self, value, options):
@@ -33,6 +35,7 @@ class DateTime(FieldType):
         (DATETIME,),
         DATETIME,
     )
+    input_type = "datetime-local"
     calendar_date = True
     openapi = {"type": "string", "format": "date-time"}
 
@@ -53,9 +56,15 @@ class DateTime(FieldType):
             return text.strip().replace(" ", "T")
         return text
 
+    def form_text(self, field, value) -> str:
+        return self.edit_text(field, value)[
+            :16
+        ]  # datetime-local: no offset, shown in UTC
+
 
 class Time(FieldType):
     uidt, label, column_types, default_column_type = "Time", "Time", (TIME,), TIME
+    input_type = "time"
     openapi = {"type": "string", "example": "09:30:00"}
 
     def parse(self, value, options):

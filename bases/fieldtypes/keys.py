@@ -53,6 +53,7 @@ class ForeignKey(KeyType):
         "Foreign key",
         (INTEGER, BIGINT, TEXT, UUID),
     )
+    holds_key = True
 
     def schema(self, field) -> dict:
         whole = field.column_type in WHOLE

@@ -73,6 +73,7 @@ class Number(NumberType):
         (INTEGER, BIGINT),
         BIGINT,
     )
+    input_type = "number"
     openapi = {"type": "integer"}
 
     def parse(self, value, options):
@@ -128,6 +129,12 @@ class Decimal(NumberType):
     exact_decimal = True
     openapi = {"type": "number"}
 
+    def clean_options(self, options: dict, data: dict) -> dict:
+        precision = options.get("precision", 2)
+        if not isinstance(precision, int) or not 0 <= precision <= 8:
+            raise InvalidInput("`precision` must be a whole number from 0 to 8")
+        return dict(options)
+
     def parse(self, value, options):
         if value is None or value == "":
             return None
@@ -181,3 +188,6 @@ class Duration(Decimal):
         "Duration",
         (DECIMAL, FLOAT, INTEGER, BIGINT, DURATION),
     )
+
+    def clean_options(self, options: dict, data: dict) -> dict:
+        return dict(options)  # no precision: a duration is shown as stored

@@ -67,6 +67,7 @@ CREATABLE = [
     "Duration",
     "UUID",
 ]
+_CREATABLE = frozenset(CREATABLE)
 # The field type an introspected column gets by default.
 DEFAULT_UIDT = {
     c.TEXT: "SingleLineText",
@@ -107,7 +108,17 @@ def get(uidt: str) -> FieldType:
         )
 
 
+def creatable(uidt: str) -> bool:
+    """Whether a user may give a column this type (create or retype)."""
+    return uidt in _CREATABLE
+
+
 def field_type_for(field) -> FieldType:
     """The type of a Field (or anything with a `uidt`): what callers ask instead of
     comparing uidt names. Never raises: metadata written by an older version still renders."""
-    return REGISTRY.get(getattr(field, "uidt", ""), _UNREGISTERED)
+    return REGISTRY.get(field.uidt, _UNREGISTERED)
+
+
+def named(uidt) -> FieldType:
+    """The type a request names (any value: unknown ones behave as plain text)."""
+    return REGISTRY.get(uidt, _UNREGISTERED) if isinstance(uidt, str) else _UNREGISTERED

@@ -63,6 +63,7 @@ class LongText(SingleLineText):
 
 class Email(SingleLineText):
     uidt, label = "Email", "Email"
+    input_type = "email"
     display_text = False
     openapi = {"type": "string", "format": "email"}
     _re = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -76,6 +77,7 @@ class Email(SingleLineText):
 
 class URL(SingleLineText):
     uidt, label = "URL", "URL"
+    input_type = "url"
     display_text = False
     has_cover = True
     openapi = {"type": "string", "format": "uri"}
@@ -111,6 +113,7 @@ class URL(SingleLineText):
 
 class PhoneNumber(SingleLineText):
     uidt, label = "PhoneNumber", "Phone number"
+    input_type = "tel"
     display_text = False
     _re = re.compile(r"^\+?[0-9 ()./-]{3,32}$")
 
