@@ -116,14 +116,14 @@ def grid_cell_upload(
     request: HttpRequest, table, record_id: str, field
 ) -> HttpResponse:
     """Files dropped on a grid cell, or added from its popup: POST `files` to the cell
-    endpoint (views/grid_edit.cell routes attachment cells here).
+    endpoint (views/grid/edit.cell routes attachment cells here).
 
     The same service as the files panel, so the same permission and limit checks. Answers the
     cell's new <td>; a refusal answers {"error", "message"} with its status (400 a limit,
     403 no right to edit, 404 a row or field the caller cannot see), and nothing is stored.
     """
-    from views.grid import cell_flag, writable
-    from views.grid_cells import cell_td, files_url, grid_cell
+    from views.grid.cells import cell_td, files_url, grid_cell
+    from views.grid.common import cell_flag, writable
 
     actor = _actor(request)
     try:

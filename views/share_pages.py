@@ -31,7 +31,7 @@ from nocoplatform.errors import DomainError, NotFound
 from permissions.checks import can
 from views import filters, shares
 from views.attachment_pages import file_response
-from views.grid_cells import display_html, raw_text
+from views.grid.cells import display_html, raw_text
 from views.models import View, ViewShare
 from views.toolbar import _actor, _load
 

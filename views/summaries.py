@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from bases import aggregates, records
+from bases.fieldtypes import field_type_for
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
 from views import services
@@ -173,7 +174,7 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     (with `start`, the position of its first row) gives the next window, appended below."""
     import zlib
 
-    from views.grid import grid_columns, grid_rows, read_fields, writable
+    from views.grid.common import grid_columns, grid_rows, read_fields, writable
 
     base, table, view = _load(request, base_id, view_id)
     meta = records.TableMeta.of(table, actor=_actor(request))
@@ -217,16 +218,16 @@ def group_rows(request: HttpRequest, base_id: str, view_id: str) -> HttpResponse
     }
     if cursor:
         return render(request, "views/partials/group_rows_more.html", ctx)
-    # Same widths, row height and type icons as the flat grid (views/grid.py owns them).
-    from views import grid as flat_grid
+    # Same widths and row height as the flat grid (views/grid/common.py owns them), and
+    # the field types' icons.
+    from views.grid.common import grid_layout
 
-    layout = flat_grid._layout(view, columns)
-    icons = getattr(flat_grid, "TYPE_ICONS", {})
+    layout = grid_layout(view, columns)
     ctx["header"] = [
         {
             "field": f,
             "width": layout["widths"].get(f.id, 160),
-            "icon": icons.get(f.uidt, "·"),
+            "icon": field_type_for(f).icon,
         }
         for f in columns
     ]

@@ -5,7 +5,7 @@ View tabs are in views/view_tabs.py; the footer and the grouped grid in views/su
 Saved view config (filter, sorts, group-by, hidden fields, footer aggregates) goes through
 views.services (validated, permission-checked); the search box is temporary: it lives in the
 page URL (`?q=`) and is never saved. After a saved change the response carries the htmx event
-`grid:reload` so the grid (views/grid.py, static/js/grid.js) reloads its rows.
+`grid:reload` so the grid (views/grid/, static/js/grid/) reloads its rows.
 
 The contract with the grid is written at the top of templates/views/partials/toolbar.html.
 """

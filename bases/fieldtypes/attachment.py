@@ -70,6 +70,7 @@ class Attachment(FieldType):
     """
 
     uidt, label = "Attachment", "Attachment"
+    icon = "◫"
     column_types = (*TEXTUAL, JSON)
     default_column_type = LONGTEXT
     holds_files = True

@@ -77,6 +77,10 @@ class FieldType:
     has_cover: ClassVar[bool] = False
     openapi: ClassVar[dict] = {"type": "string"}
     input_type: ClassVar[str] = "text"  # the <input type> a public form asks with
+    # The grid's header: the type's icon, and a first column width that suits it (dragging
+    # a column's edge saves its own; None: the grid's default).
+    icon: ClassVar[str] = "·"
+    column_width: ClassVar[int | None] = None
 
     # ---- input and storage
 

@@ -17,6 +17,8 @@ class Checkbox(FieldType):
         (BOOLEAN,),
         BOOLEAN,
     )
+    icon = "☑"
+    column_width = 90
     is_boolean = True
     searchable = False
     openapi = {"type": "boolean"}

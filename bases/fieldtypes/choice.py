@@ -77,6 +77,7 @@ def clean_choice_options(options: dict, data: dict) -> dict:
 
 class SingleSelect(SingleLineText):
     uidt, label = "SingleSelect", "Single select"
+    icon = "▾"
     display_text = False
     has_choices = True
 
@@ -99,6 +100,7 @@ class SingleSelect(SingleLineText):
 
 class MultiSelect(SingleLineText):
     uidt, label = "MultiSelect", "Multi select"
+    icon = "▾"
     display_text = False
     has_choices = True
     multiple = True

@@ -14,6 +14,8 @@ TYPED_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?")
 
 class Date(FieldType):
     uidt, label, column_types, default_column_type = "Date", "Date", (DATE,), DATE
+    icon = "◷"
+    column_width = 130
     input_type = "date"
     calendar_date = True
     date_only = True  # no time of day
@@ -35,6 +37,8 @@ class DateTime(FieldType):
         (DATETIME,),
         DATETIME,
     )
+    icon = "◷"
+    column_width = 170
     input_type = "datetime-local"
     calendar_date = True
     openapi = {"type": "string", "format": "date-time"}
@@ -64,6 +68,8 @@ class DateTime(FieldType):
 
 class Time(FieldType):
     uidt, label, column_types, default_column_type = "Time", "Time", (TIME,), TIME
+    icon = "◷"
+    column_width = 110
     input_type = "time"
     openapi = {"type": "string", "example": "09:30:00"}
 

@@ -13,6 +13,8 @@ from nocoplatform.errors import InvalidInput
 
 class JSONType(FieldType):
     uidt, label, column_types, default_column_type = "JSON", "JSON", (JSON,), JSON
+    icon = "{}"
+    column_width = 220
     openapi = {"description": "any JSON value"}
 
     def parse(self, value, options):

@@ -37,6 +37,8 @@ class ID(KeyType):
     """An auto-generated primary key."""
 
     uidt, label, column_types, default_column_type = "ID", "ID", WHOLE, BIGINT
+    icon = "#"
+    column_width = 90
     read_only = True
     auto_key = True  # an explicit value is still accepted on insert
     openapi = {"type": "integer"}

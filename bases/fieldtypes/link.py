@@ -16,6 +16,7 @@ def linked_display(linked: dict):
 
 class LinkToAnotherRecord(FieldType):
     uidt, label, virtual = "LinkToAnotherRecord", "Link to another record", True
+    icon = "⇄"
     read_only = True  # changed through the links endpoints and the picker
     is_link = True
     searchable = False

@@ -73,6 +73,8 @@ class Number(NumberType):
         (INTEGER, BIGINT),
         BIGINT,
     )
+    icon = "#"
+    column_width = 110
     input_type = "number"
     openapi = {"type": "integer"}
 
@@ -117,6 +119,8 @@ class Number(NumberType):
 
 class Rating(Number):
     uidt, label, default_column_type = "Rating", "Rating", INTEGER
+    icon = "#"
+    column_width = 90
 
 
 class Decimal(NumberType):
@@ -126,6 +130,7 @@ class Decimal(NumberType):
         (DECIMAL, FLOAT, INTEGER, BIGINT),
         DECIMAL,
     )
+    icon = "1.0"
     exact_decimal = True
     openapi = {"type": "number"}
 
@@ -164,6 +169,7 @@ class Decimal(NumberType):
 
 class Currency(Decimal):
     uidt, label = "Currency", "Currency"
+    icon = "¤"
 
     def formatted(self, field, number, value) -> str:
         o = field.options or {}
@@ -177,6 +183,8 @@ class Currency(Decimal):
 
 class Percent(Decimal):
     uidt, label = "Percent", "Percent"
+    icon = "%"
+    column_width = 110
 
     def formatted(self, field, number, value) -> str:
         return f"{number.normalize():f} %"

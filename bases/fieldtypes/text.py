@@ -22,6 +22,7 @@ class SingleLineText(FieldType):
         TEXTUAL,
         TEXT,
     )
+    icon = "Aa"
     display_text = True
 
     def parse(self, value, options):
@@ -59,10 +60,14 @@ class SingleLineText(FieldType):
 
 class LongText(SingleLineText):
     uidt, label, default_column_type = "LongText", "Long text", LONGTEXT
+    icon = "¶"
+    column_width = 240
 
 
 class Email(SingleLineText):
     uidt, label = "Email", "Email"
+    icon = "@"
+    column_width = 220
     input_type = "email"
     display_text = False
     openapi = {"type": "string", "format": "email"}
@@ -77,6 +82,8 @@ class Email(SingleLineText):
 
 class URL(SingleLineText):
     uidt, label = "URL", "URL"
+    icon = "↗"
+    column_width = 220
     input_type = "url"
     display_text = False
     has_cover = True
@@ -113,6 +120,7 @@ class URL(SingleLineText):
 
 class PhoneNumber(SingleLineText):
     uidt, label = "PhoneNumber", "Phone number"
+    icon = "☏"
     input_type = "tel"
     display_text = False
     _re = re.compile(r"^\+?[0-9 ()./-]{3,32}$")

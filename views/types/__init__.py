@@ -3,7 +3,7 @@
 A type knows its settings (`clean_options`: View.options validated against the table, a 400
 naming what is wrong) and renders its page (`page`). views/view_pages.py routes the table page
 and the per-view endpoints (cards, move, add, settings) to the view's type. The grid stays in
-views/grid.py. Cards (gallery, kanban) and chips (calendar) are built here from rows read
+views/grid/. Cards (gallery, kanban) and chips (calendar) are built here from rows read
 through bases/records.py with the actor, so the view's filter, sort, hidden fields and search
 apply, and fields hidden from the actor are never selected.
 """
