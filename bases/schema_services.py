@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from django.db import DatabaseError, models, transaction
 from django.db.models import F, Max
 
 from bases import fieldtypes as ft
-from bases import schema
+from bases import schema, schema_ddl
 from bases import sync as meta_sync
 from bases.models import Base, DataSource, Field, Table
-from bases.query.identifiers import check_new_name
 from bases.sources import source_alias, user_db
-from nocoplatform.errors import Conflict, Forbidden, InvalidInput, Unprocessable
+from nocoplatform.errors import Conflict, Forbidden, InvalidInput
 from permissions.checks import Actor, require
 
 
@@ -44,16 +41,6 @@ def _check_editable(table: Table) -> None:
         raise Forbidden(
             "Tables without a primary key cannot be edited.", code="TABLE_READ_ONLY"
         )
-
-
-def _ddl_error(exc: DatabaseError) -> Unprocessable:
-    cause = exc.__cause__ or exc
-    text = (
-        str(cause).strip().splitlines()[0]
-        if str(cause).strip()
-        else type(cause).__name__
-    )
-    return Unprocessable(f"The database refused the change: {text}", code="DDL_FAILED")
 
 
 def _bump(source: DataSource) -> None:
@@ -120,7 +107,7 @@ def table_create(
             with schema.editor(alias) as ed:
                 ed.create_model(model)
         except DatabaseError as exc:
-            raise _ddl_error(exc)
+            raise schema_ddl.ddl_error(exc)
     with transaction.atomic():
         order = (base.tables.aggregate(m=Max("order"))["m"] or 0) + 1
         table = Table.objects.create(
@@ -182,7 +169,7 @@ def table_delete(*, actor: Actor, table: Table) -> None:
             with schema.editor(alias) as ed:
                 ed.execute(f"DROP {kind} {qn(table.table_name)}")
         except DatabaseError as exc:
-            raise _ddl_error(exc)
+            raise schema_ddl.ddl_error(exc)
     with user_db(source):
         meta_sync.sync(source)
 
@@ -233,7 +220,7 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
         name = schema.column_name_for(
             spec["column_name"] or spec["title"], {c.name for c in info.columns}
         )
-        model = schema.build_model(source_vendor(alias), info)
+        model = schema.build_model(schema_ddl.source_vendor(alias), info)
         field = schema.new_column_field(spec["uidt"], options=spec["options"])
         field.set_attributes_from_name(f"new_{name}")
         field.db_column = name
@@ -243,7 +230,7 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
             with schema.editor(alias) as ed:
                 ed.add_field(model, field)
         except DatabaseError as exc:
-            raise _ddl_error(exc)
+            raise schema_ddl.ddl_error(exc)
         fields = meta_sync.refresh_table(table)
     new = fields[name]
     new.title, new.uidt, new.options, new.description = (
@@ -306,8 +293,8 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
         if retyped:
             # SQLite converts nothing on a rebuild ('abc' would land in an integer column), and
             # the other dialects' errors say less: check the stored values first, everywhere.
-            options = _meta_retype(field, new_uidt, options)
-        renames = _alter_column(
+            options = schema_ddl.check_retype(field, new_uidt, options)
+        renames = schema_ddl.alter_column(
             field, new_uidt, options, new_column or field.column_name
         )
         fields = meta_sync.refresh_table(table, renames)
@@ -321,78 +308,12 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
         elif new_column and field.title == (renames and next(iter(renames))):
             field.title = new_column
     elif retyped:
-        options = _meta_retype(field, new_uidt, options)
+        options = schema_ddl.check_retype(field, new_uidt, options)
     field.uidt = new_uidt
     field.options = options
     field.save()
     _bump(table.source)
     return field
-
-
-def _meta_retype(field: Field, uidt: str, options: dict) -> dict:
-    """Check the stored values fit the new type; for selects, collect them as options."""
-    from bases import records
-
-    values = records.distinct_values(field, limit=5000)
-    kind = ft.get(uidt)
-    if kind.has_choices:
-        seen = []
-        for value in values:
-            parts = str(value).split(",") if kind.multiple else [str(value)]
-            seen += [p.strip() for p in parts if p.strip() and p.strip() not in seen]
-        current = [c["title"] for c in options.get("choices", [])]
-        return {
-            **options,
-            "choices": ft.normalise_choices(
-                options.get("choices", []) + [v for v in seen if v not in current]
-            ),
-        }
-    bad = []
-    for value in values:
-        try:
-            kind.parse(value, options)
-        except Exception:  # noqa: BLE001 - any parse failure means the value does not fit
-            bad.append(value)
-    if bad:
-        raise Unprocessable(
-            f"{len(bad)} stored value(s) are not valid for {kind.label}, for example '{bad[0]}'. "
-            "Fix them first.",
-            code="VALUES_DO_NOT_FIT",
-        )
-    return options
-
-
-def _alter_column(
-    field: Field, uidt: str, options: dict, new_name: str
-) -> dict[str, str]:
-    table = field.table
-    source = table.source
-    alias = source_alias(source)
-    with user_db(source):
-        info = schema.live_table(alias, table.table_name)
-        col = info.column(field.column_name)
-        if col is None:
-            from nocoplatform.errors import SchemaOutOfSync
-
-            raise SchemaOutOfSync(
-                f"Column '{field.column_name}' is gone from the database. Sync the base's schema."
-            )
-        vendor = source_vendor(alias)
-        if new_name != col.name:
-            check_new_name(vendor, new_name, what="column name")
-        model = schema.build_model(vendor, info)
-        old = next(f for f in model._meta.local_fields if f.column == col.name)
-        if ft.get(uidt).fits(col.column_type):
-            new = schema.column_field(vendor, col, single_pk=False)
-        else:
-            new = schema.new_column_field(uidt, options=options, null=col.nullable)
-        new.set_attributes_from_name(old.name)
-        new.db_column = new_name
-        new.column = new_name
-        new.model = model
-        with _table_ddl(alias, vendor, table.table_name, {col.name: new_name}) as ed:
-            ed.alter_field(model, old, new, strict=True)
-    return {col.name: new_name} if new_name != col.name else {}
 
 
 def field_delete(*, actor: Actor, field: Field) -> None:
@@ -407,8 +328,8 @@ def field_delete(*, actor: Actor, field: Field) -> None:
     alias = source_alias(source)
     with user_db(source):
         info = schema.live_table(alias, table.table_name)
-        vendor = source_vendor(alias)
-        _drop_column(alias, vendor, info, field.column_name)
+        vendor = schema_ddl.source_vendor(alias)
+        schema_ddl.drop_column(alias, vendor, info, field.column_name)
         if ft.named(field.uidt).holds_key:  # links may change with it
             meta_sync.sync(source)
         else:
@@ -450,7 +371,7 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
         )
     source = table.source
     alias = source_alias(source)
-    vendor = source_vendor(alias)
+    vendor = schema_ddl.source_vendor(alias)
     with user_db(source) as conn:
         if relation == "mm":
             existing = set(conn.introspection.table_names())
@@ -488,7 +409,7 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
                 with schema.editor(alias) as ed:
                     ed.create_model(junction)
             except DatabaseError as exc:
-                raise _ddl_error(exc)
+                raise schema_ddl.ddl_error(exc)
 
             def key(o: dict) -> bool:
                 return (
@@ -524,7 +445,7 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
             fk.set_attributes_from_name(f"link_{fk_col}")
             fk.column = fk_col
             fk.model = child_model
-            with _table_ddl(alias, vendor, child.table_name) as ed:
+            with schema_ddl.table_ddl(alias, vendor, child.table_name) as ed:
                 ed.add_field(child_model, fk)
             wanted = "hm" if relation == "hm" else "bt"
             key = lambda o: o.get("relation") == wanted and o.get("fk_column") == fk_col  # noqa: E731
@@ -545,7 +466,7 @@ def link_delete(*, actor: Actor, field: Field) -> None:
     options = field.options
     source = table.source
     alias = source_alias(source)
-    vendor = source_vendor(alias)
+    vendor = schema_ddl.source_vendor(alias)
     with user_db(source):
         if options.get("relation") == "mm":
             junction = Table.objects.filter(pk=options.get("junction_table_id")).first()
@@ -554,39 +475,9 @@ def link_delete(*, actor: Actor, field: Field) -> None:
                     with schema.editor(alias) as ed:
                         ed.execute(f"DROP TABLE {ed.quote_name(junction.table_name)}")
                 except DatabaseError as exc:
-                    raise _ddl_error(exc)
+                    raise schema_ddl.ddl_error(exc)
         else:
             child = table if options.get("relation") == "bt" else field.related_table
             info = schema.live_table(alias, child.table_name)
-            _drop_column(alias, vendor, info, options.get("fk_column"))
+            schema_ddl.drop_column(alias, vendor, info, options.get("fk_column"))
         meta_sync.sync(source)
-
-
-@contextmanager
-def _table_ddl(alias: str, vendor: str, table_name: str, renamed: dict | None = None):
-    """A schema editor for DDL on one table. Database refusals become 422; on SQLite, where
-    altering a table rebuilds it, the table's other indexes are put back afterwards."""
-    indexes = schema.sqlite_indexes(alias, table_name) if vendor == "sqlite" else []
-    try:
-        with schema.editor(alias) as ed:
-            yield ed
-    except DatabaseError as exc:
-        raise _ddl_error(exc)
-    if indexes:
-        schema.restore_sqlite_indexes(alias, indexes, renamed)
-
-
-def _drop_column(alias: str, vendor: str, info, column: str | None) -> None:
-    """DROP one column of a live table (SQLite: rebuild, then restore the other indexes)."""
-    model = schema.build_model(vendor, info)
-    old = next((f for f in model._meta.local_fields if f.column == column), None)
-    if old is None:
-        return
-    with _table_ddl(alias, vendor, info.name) as ed:
-        ed.remove_field(model, old)
-
-
-def source_vendor(alias: str) -> str:
-    from django.db import connections
-
-    return connections[alias].vendor
