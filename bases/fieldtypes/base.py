@@ -23,6 +23,7 @@ from bases.fieldtypes.columns import (
     column_model_field,
 )
 from bases.fieldtypes.html import DISPLAY_LIMIT, escape, markdown_text
+from nocoplatform.errors import InvalidInput
 
 Parser = Callable[[Any, dict], Any]
 
@@ -119,6 +120,33 @@ class FieldType:
 
     def filterable(self, field) -> bool:
         return bool(field.column_name)
+
+    def filter_operators(self, field) -> list[str]:
+        """The where-dialect operators `field` accepts (docs/where.md).
+
+        Asked of the compiler itself, one probe compile per operator, so what a filter
+        builder offers can never drift from what the API accepts.
+        """
+        if not self.filterable(field):
+            return []
+        # Imported here: the where compiler asks the field types about fields.
+        from bases.query import where
+
+        ops = []
+        for op in where.VALUE_OPS + where.LIST_OPS + where.NO_VALUE_OPS:
+            no_value, many = op in where.NO_VALUE_OPS, op in where.LIST_OPS
+            value = None if no_value else ("1", "2") if many else "1"
+            try:
+                where.compile_where(
+                    where.Condition(field.id, op, value),
+                    resolve=lambda name: field,
+                    vendor="sqlite",
+                )
+            except InvalidInput as exc:
+                if exc.code in ("OPERATOR_NOT_SUPPORTED", "FILTER_NOT_SUPPORTED"):
+                    continue
+            ops.append(op)
+        return ops
 
     def groupable(self, field) -> bool:
         return bool(field.column_name) and field.column_type not in UNORDERED_COLUMNS

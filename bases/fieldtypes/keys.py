@@ -59,7 +59,7 @@ class ForeignKey(KeyType):
 
     def schema(self, field) -> dict:
         whole = field.column_type in WHOLE
-        return {"type": "integer" if whole else "string", **super().schema(field)}
+        return {**super().schema(field), "type": "integer" if whole else "string"}
 
     def fits_column(self, col, *, is_fk: bool) -> bool:
         return is_fk
