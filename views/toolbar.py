@@ -82,11 +82,7 @@ def sorts_of(view: View, meta) -> list[dict]:
 
 
 def _sortable(field) -> bool:
-    return (
-        bool(field.column_name)
-        and not field.is_virtual
-        and field.column_type not in ("json", "binary", "other")
-    )
+    return field_type_for(field).sortable(field)
 
 
 def _shown_fields(meta) -> list:

@@ -151,6 +151,9 @@ class FieldType:
     def groupable(self, field) -> bool:
         return bool(field.column_name) and field.column_type not in UNORDERED_COLUMNS
 
+    def sortable(self, field) -> bool:
+        return bool(field.column_name) and field.column_type not in UNORDERED_COLUMNS
+
     def aggregates(self, field) -> list[str]:
         """The footer aggregates that apply to `field` (names of AGGREGATES)."""
         if not field.column_name:

@@ -27,6 +27,9 @@ class LinkToAnotherRecord(FieldType):
     def groupable(self, field) -> bool:
         return False
 
+    def sortable(self, field) -> bool:
+        return False
+
     def aggregates(self, field) -> list[str]:
         return []
 

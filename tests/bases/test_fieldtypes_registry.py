@@ -166,6 +166,7 @@ def test_each_type_declares_operators_aggregates_grouping_and_schema(uidt):
     assert ftype.filter_operators(field) == ops
     assert ftype.aggregates(field) == aggregates
     assert ftype.groupable(field) is groupable
+    assert ftype.sortable(field) is groupable  # the same columns sort and group
     assert ftype.schema(field) == schema
 
 
