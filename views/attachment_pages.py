@@ -122,7 +122,8 @@ def grid_cell_upload(
     cell's new <td>; a refusal answers {"error", "message"} with its status (400 a limit,
     403 no right to edit, 404 a row or field the caller cannot see), and nothing is stored.
     """
-    from views.grid.cells import cell_td, files_url, grid_cell
+    from bases.fieldtypes.attachment import files_url
+    from views.grid.cells import cell_td, grid_cell
     from views.grid.common import cell_flag, writable
 
     actor = _actor(request)

@@ -13,11 +13,7 @@ from dataclasses import dataclass
 from django.utils.safestring import SafeString, mark_safe
 
 from bases.fieldtypes import field_type_for
-from bases.fieldtypes.attachment import files_url
 from bases.fieldtypes.html import escape
-from bases.fieldtypes.number import normalise_number
-
-__all__ = ["files_url", "normalise_number"]  # used by the grid's callers through here
 
 
 @dataclass(slots=True)

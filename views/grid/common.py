@@ -13,11 +13,12 @@ from django.http import Http404, HttpRequest
 
 from bases import record_services, records, selectors
 from bases.fieldtypes import field_type_for
+from bases.fieldtypes.attachment import files_url
 from bases.query.params import view_fields
 from nocoplatform.errors import Forbidden, InvalidInput
 from permissions.checks import Actor, can
 from permissions.comments import comment_counts
-from views.grid.cells import GridRow, can_upload, files_url, grid_cell, is_editable
+from views.grid.cells import GridRow, can_upload, grid_cell, is_editable
 from views.models import View
 from views.pages import _base_context as shell_context  # views/pages.py owns the shell
 from views.toolbar import current_view as toolbar_view

@@ -17,11 +17,12 @@ from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
 
 from bases import fieldtypes, record_services, records, schema_services
 from bases.fieldtypes import field_type_for
+from bases.fieldtypes.attachment import files_url
 from bases.models import Field
 from nocoplatform.errors import DomainError, Forbidden, InvalidInput
 from nocoplatform.limits import accepts_uploads
 from views.attachment_pages import grid_cell_upload
-from views.grid.cells import cell_td, files_url, grid_cell, is_editable, typed_value
+from views.grid.cells import cell_td, grid_cell, is_editable, typed_value
 from views.grid.common import (
     _actor,
     cell_flag,
