@@ -24,11 +24,8 @@ from views.pages import _base_context as shell_context  # views/pages.py owns th
 from views.toolbar import current_view as toolbar_view
 
 WINDOW = 100  # rows per window (one request)
-
-
 ROW_HEIGHTS = {"short": 32, "medium": 56, "tall": 96}
-
-
+# Column widths; a type may ask a first width of its own (FieldType.column_width).
 DEFAULT_WIDTH, MIN_WIDTH, MAX_WIDTH = 180, 60, 800
 
 
