@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from bases import records
+from bases.fieldtypes import AGGREGATES, field_type_for
 from bases.models import Field, Table
 from bases.query.sql import Dialect
 from bases.query.where import Condition, render_where
@@ -21,30 +22,12 @@ from bases.sources import user_db
 from nocoplatform.errors import InvalidInput
 from permissions.checks import Actor
 
-# Aggregate name -> label. Which apply to a field: `aggregates_for`.
-AGGREGATES = {
-    "sum": "Sum",
-    "avg": "Average",
-    "min": "Min",
-    "max": "Max",
-    "empty": "Empty",
-    "filled": "Filled",
-}
-_NUMERIC = ("integer", "bigint", "decimal", "float")
-_ORDERED = _NUMERIC + ("date", "datetime", "time")
+# Aggregate name -> label (bases/fieldtypes); which apply to a field: its type says.
 MAX_GROUPS = 100
 
 
 def aggregates_for(field: Field) -> list[str]:
-    if not field.column_name or field.uidt == "LinkToAnotherRecord":
-        return []
-    kind = field.column_type
-    out = []
-    if kind in _NUMERIC and field.uidt != "Checkbox":
-        out += ["sum", "avg"]
-    if kind in _ORDERED and field.uidt != "Checkbox":
-        out += ["min", "max"]
-    return out + ["empty", "filled"]
+    return field_type_for(field).aggregates(field)
 
 
 @dataclass
@@ -148,7 +131,7 @@ def bucket_condition(field: Field, value) -> Condition:
     """The where-dialect condition for rows whose `field` equals a grouped `value`."""
     if value is None:
         return Condition(field.id, "null", None)
-    if field.uidt == "Checkbox" or field.column_type == "boolean":
+    if field_type_for(field).is_boolean or field.column_type == "boolean":
         return Condition(field.id, "checked" if value else "notchecked", None)
     if isinstance(value, dt.timedelta):  # durations compare as seconds in the dialect
         return Condition(field.id, "eq", repr(value.total_seconds()))
@@ -158,11 +141,7 @@ def bucket_condition(field: Field, value) -> Condition:
 
 
 def groupable(field: Field) -> bool:
-    return (
-        bool(field.column_name)
-        and field.uidt != "LinkToAnotherRecord"
-        and field.column_type not in ("json", "binary", "other")
-    )
+    return field_type_for(field).groupable(field)
 
 
 def group_buckets(
@@ -241,7 +220,7 @@ def group_buckets(
                 where=render_where(bucket_condition(field, value)),
             )
         )
-    if field.uidt == "Checkbox":
+    if field_type_for(field).is_boolean:
         buckets = _merge_unchecked(field, buckets)
     return buckets, more
 

@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
 from bases import records, thumbnails
+from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.record_services import update_rows
 from bases.table_meta import TableMeta
@@ -97,7 +98,7 @@ class Served:
 def _attachment_field(table: Table, field_id: str, actor: Actor) -> Field:
     meta = TableMeta.of(table, actor=actor)
     field = meta.resolve.by_id.get(field_id)
-    if field is None or field.uidt != "Attachment":
+    if field is None or not field_type_for(field).holds_files:
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
     return field
 

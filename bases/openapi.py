@@ -11,18 +11,11 @@ OpenAPI's `description` is CommonMark, which viewers render with HTML (Swagger U
 
 from __future__ import annotations
 
+from bases.fieldtypes import field_type_for
+from bases.fieldtypes.html import markdown_text
 from bases.models import Base, Field, Table
 from bases.records import TableMeta
 from permissions.checks import Actor, visible_tables
-
-# Markdown's syntax characters (and `<`, `&`: HTML tags and entities), each backslash-escaped.
-_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~&=")
-
-
-def markdown_text(text: str) -> str:
-    """`text` as CommonMark that renders as exactly those characters (no markup, no HTML)."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
-
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 PAGE_INFO = {
@@ -148,66 +141,8 @@ WHERE_HELP = (
 
 
 def field_schema(field: Field) -> dict:
-    u = field.uidt
-    if u in ("Number", "Rating", "ID"):
-        schema = {"type": "integer"}
-    elif u in ("Decimal", "Currency", "Percent", "Duration"):
-        schema = {"type": "number"}
-    elif u == "Checkbox":
-        schema = {"type": "boolean"}
-    elif u == "Date":
-        schema = {"type": "string", "format": "date"}
-    elif u == "DateTime":
-        schema = {"type": "string", "format": "date-time"}
-    elif u == "Time":
-        schema = {"type": "string", "example": "09:30:00"}
-    elif u == "JSON":
-        schema = {"description": "any JSON value"}
-    elif u == "UUID":
-        schema = {"type": "string", "format": "uuid"}
-    elif u == "Email":
-        schema = {"type": "string", "format": "email"}
-    elif u == "URL":
-        schema = {"type": "string", "format": "uri"}
-    elif u == "SingleSelect":
-        choices = [c["title"] for c in field.options.get("choices", [])]
-        schema = {"type": "string", **({"enum": choices} if choices else {})}
-    elif u == "MultiSelect":
-        schema = {"type": "string", "description": "comma-separated options"}
-    elif u == "ForeignKey":
-        schema = (
-            {"type": "integer"}
-            if field.column_type in ("integer", "bigint")
-            else {"type": "string"}
-        )
-    elif u == "LinkToAnotherRecord":
-        if field.options.get("relation") == "bt":
-            schema = {
-                "type": "object",
-                "readOnly": True,
-                "description": "the linked record's id and display value",
-            }
-        else:
-            schema = {
-                "type": "integer",
-                "readOnly": True,
-                "description": "number of linked records",
-            }
-    elif u == "SpecificDBType":
-        schema = {
-            "type": "string",
-            "readOnly": True,
-            "description": f"database type {markdown_text(field.db_type)}",
-        }
-    else:
-        schema = {"type": "string"}
-    if field.is_nullable and u != "LinkToAnotherRecord":
-        schema["nullable"] = True
-    if u == "ID" or (field.is_pk and field.is_auto):
-        schema["readOnly"] = True
-    if field.description:
-        schema["description"] = markdown_text(field.description)
-    return schema
+    """A value's schema: asked of the field's type (bases/fieldtypes, `schema`)."""
+    return field_type_for(field).schema(field)
 
 
 def _name(table: Table) -> str:
@@ -344,7 +279,7 @@ def base_document(base: Base, *, actor: Actor) -> dict:
             for f in meta.fields
             if f.column_name
             and f.id not in meta.read_only
-            and f.uidt not in ("ID", "SpecificDBType")
+            and not field_type_for(f).read_only
             and not (f.is_pk and f.is_auto)
         }
         required = [
@@ -468,9 +403,7 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                     },
                 }
             }
-        for link in (
-            f for f in meta.fields if f.uidt == "LinkToAnotherRecord" and meta.pk
-        ):
+        for link in (f for f in meta.fields if field_type_for(f).is_link and meta.pk):
             related = link.related_table
             link_path = (
                 f"/api/v2/tables/{table.pk}/links/{link.pk}/records/{{recordId}}"

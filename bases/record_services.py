@@ -40,7 +40,6 @@ from nocoplatform.errors import (
 from permissions.checks import Actor, require
 from webhooks.events import record_changes
 
-READ_ONLY_UIDTS = {"ID", "SpecificDBType", "LinkToAnotherRecord"}
 PK_ALIASES = ("Id", "id", "ID")
 
 
@@ -111,19 +110,15 @@ def _column_for(meta: TableMeta, key: str, where: str, for_update: bool):
             f"{where}'{field.title}' is read-only for you.", code="FIELD_READ_ONLY"
         )
     # An explicit id on insert is allowed where the database accepts it.
-    explicit_id = field.uidt == "ID" and not for_update
-    if field.uidt in READ_ONLY_UIDTS and not explicit_id:
+    ftype = ft.get(field.uidt)
+    explicit_id = ftype.auto_key and not for_update
+    if ftype.read_only and not explicit_id:
         raise InvalidInput(
             f"{where}'{field.title}' is read-only.", code="READ_ONLY_FIELD"
         )
-    parse_as = field.uidt
-    if parse_as in ("ID", "ForeignKey"):
-        parse_as = (
-            "Number" if field.column_type in ("integer", "bigint") else "SingleLineText"
-        )
     # Bounded by what the column holds (bases/value_limits.py): the same 400 naming the field
     # on every database, before any of them sees the value.
-    return field, ft.get(parse_as).value_parser(field, db=meta.table.source.kind)
+    return field, ftype.stored_as(field).value_parser(field, db=meta.table.source.kind)
 
 
 def _values(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError
 
+from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.query.params import ListQuery, parse_list_query
 from bases.query.sql import (
@@ -132,7 +133,7 @@ def list_records(
             )
             conditions.append(ks_sql)
             params_ += ks_params
-        links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
+        links = [f for f in query.fields if field_type_for(f).is_link]
         belongs_to = _belongs_to(meta, links, actor)
         columns = [q(f.column_name) for f in select_fields]
         sql = f"SELECT {', '.join(columns) or '1'} FROM {q(table.table_name)}"
@@ -209,7 +210,7 @@ def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
     out = [f for f in fields if f.column_name]
     # Link fields need the key they join on.
     for f in fields:
-        if f.uidt != "LinkToAnotherRecord":
+        if not field_type_for(f).is_link:
             continue
         o = f.options
         needed = (
@@ -397,7 +398,7 @@ def get_record(
         wanted = _select_fields(meta, query.fields)
         internal = [f for f in meta.pk if f not in wanted]
         select_fields = wanted + internal
-        links = [f for f in query.fields if f.uidt == "LinkToAnotherRecord"]
+        links = [f for f in query.fields if field_type_for(f).is_link]
         belongs_to = _belongs_to(meta, links, actor)
         columns = [q(f.column_name) for f in select_fields]
         columns += _belongs_to_select(d, q(table.table_name), belongs_to)

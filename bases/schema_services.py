@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from django.db import DatabaseError, models, transaction
 from django.db.models import F, Max
 
 from bases import fieldtypes as ft
-from bases import schema
+from bases import schema, schema_ddl
 from bases import sync as meta_sync
 from bases.models import Base, DataSource, Field, Table
-from bases.query.identifiers import check_new_name
 from bases.sources import source_alias, user_db
-from nocoplatform.errors import Conflict, Forbidden, InvalidInput, Unprocessable
+from nocoplatform.errors import Conflict, Forbidden, InvalidInput
 from permissions import object_perms
 from permissions.checks import Actor, require
 
@@ -45,16 +42,6 @@ def _check_editable(table: Table) -> None:
         raise Forbidden(
             "Tables without a primary key cannot be edited.", code="TABLE_READ_ONLY"
         )
-
-
-def _ddl_error(exc: DatabaseError) -> Unprocessable:
-    cause = exc.__cause__ or exc
-    text = (
-        str(cause).strip().splitlines()[0]
-        if str(cause).strip()
-        else type(cause).__name__
-    )
-    return Unprocessable(f"The database refused the change: {text}", code="DDL_FAILED")
 
 
 def _bump(source: DataSource) -> None:
@@ -121,7 +108,7 @@ def table_create(
             with schema.editor(alias) as ed:
                 ed.create_model(model)
         except DatabaseError as exc:
-            raise _ddl_error(exc)
+            raise schema_ddl.ddl_error(exc)
     with transaction.atomic():
         order = (base.tables.aggregate(m=Max("order"))["m"] or 0) + 1
         table = Table.objects.create(
@@ -186,7 +173,7 @@ def table_delete(*, actor: Actor, table: Table) -> None:
             with schema.editor(alias) as ed:
                 ed.execute(f"DROP {kind} {qn(table.table_name)}")
         except DatabaseError as exc:
-            raise _ddl_error(exc)
+            raise schema_ddl.ddl_error(exc)
     with user_db(source):
         meta_sync.sync(source)
 
@@ -198,7 +185,7 @@ def _column_spec(data: dict, index: int = 0) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput(f"column {index + 1} must be an object")
     uidt = data.get("uidt") or "SingleLineText"
-    if uidt not in ft.CREATABLE:
+    if not ft.creatable(uidt):
         raise InvalidInput(
             f"column {index + 1}: '{uidt}' is not a type a column can be created with "
             f"({', '.join(ft.CREATABLE)}).",
@@ -217,22 +204,12 @@ def _column_spec(data: dict, index: int = 0) -> dict:
 def _clean_options(uidt: str, options: dict, data: dict) -> dict:
     if not isinstance(options, dict):
         raise InvalidInput("`options` must be an object")
-    out = dict(options)
-    if uidt in ("SingleSelect", "MultiSelect"):
-        choices = data.get("choices", options.get("choices"))
-        if choices is None and isinstance(data.get("colOptions"), dict):
-            choices = data["colOptions"].get("options")
-        out["choices"] = ft.normalise_choices(choices)
-    if uidt in ("Decimal", "Currency", "Percent"):
-        precision = out.get("precision", 2)
-        if not isinstance(precision, int) or not 0 <= precision <= 8:
-            raise InvalidInput("`precision` must be a whole number from 0 to 8")
-    return out
+    return ft.get(uidt).clean_options(options, data)
 
 
 def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     require(actor, "fields.create", table)
-    if data.get("uidt") == "LinkToAnotherRecord":
+    if ft.named(data.get("uidt")).is_link:
         return link_create(actor=actor, table=table, data=data)
     _check_editable(table)
     spec = _column_spec(data)
@@ -247,7 +224,7 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
         name = schema.column_name_for(
             spec["column_name"] or spec["title"], {c.name for c in info.columns}
         )
-        model = schema.build_model(source_vendor(alias), info)
+        model = schema.build_model(schema_ddl.source_vendor(alias), info)
         field = schema.new_column_field(spec["uidt"], options=spec["options"])
         field.set_attributes_from_name(f"new_{name}")
         field.db_column = name
@@ -257,7 +234,7 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
             with schema.editor(alias) as ed:
                 ed.add_field(model, field)
         except DatabaseError as exc:
-            raise _ddl_error(exc)
+            raise schema_ddl.ddl_error(exc)
         fields = meta_sync.refresh_table(table)
     new = fields[name]
     new.title, new.uidt, new.options, new.description = (
@@ -287,45 +264,41 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
     if "description" in data:
         field.description = str(data["description"] or "")
     new_uidt = data.get("uidt") or field.uidt
+    retyped = new_uidt != field.uidt
     if field.is_virtual:
-        if new_uidt != field.uidt:
+        if retyped:
             raise InvalidInput("A link field's type cannot be changed.")
         field.save()
         _bump(table.source)
         return field
     new_column = (data.get("column_name") or "").strip()
     needs_ddl = (new_column and new_column != field.column_name) or (
-        new_uidt != field.uidt and not ft.get(new_uidt).fits(field.column_type)
+        retyped and not ft.get(new_uidt).fits(field.column_type)
     )
     options = (
         _clean_options(
             new_uidt,
-            data.get("options", field.options if new_uidt == field.uidt else {}),
+            data.get("options", {} if retyped else field.options),
             data,
         )
-        if (
-            "options" in data
-            or "choices" in data
-            or new_uidt != field.uidt
-            or "colOptions" in data
-        )
+        if ("options" in data or "choices" in data or retyped or "colOptions" in data)
         else field.options
     )
-    if new_uidt != field.uidt and new_uidt not in ft.CREATABLE:
+    if retyped and not ft.creatable(new_uidt):
         raise InvalidInput(
             f"A field cannot be changed to '{new_uidt}'.", code="UNKNOWN_FIELD_TYPE"
         )
     if needs_ddl:
-        if field.is_pk or field.uidt == "ForeignKey":
+        if field.is_pk or ft.named(field.uidt).holds_key:
             raise Forbidden(
                 "Key columns cannot be renamed or retyped here.", code="KEY_COLUMN"
             )
         _check_editable(table)
-        if new_uidt != field.uidt:
+        if retyped:
             # SQLite converts nothing on a rebuild ('abc' would land in an integer column), and
             # the other dialects' errors say less: check the stored values first, everywhere.
-            options = _meta_retype(field, new_uidt, options)
-        renames = _alter_column(
+            options = schema_ddl.check_retype(field, new_uidt, options)
+        renames = schema_ddl.alter_column(
             field, new_uidt, options, new_column or field.column_name
         )
         fields = meta_sync.refresh_table(table, renames)
@@ -338,81 +311,13 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
             field.title = _clean_title(data["title"])
         elif new_column and field.title == (renames and next(iter(renames))):
             field.title = new_column
-    elif new_uidt != field.uidt:
-        options = _meta_retype(field, new_uidt, options)
+    elif retyped:
+        options = schema_ddl.check_retype(field, new_uidt, options)
     field.uidt = new_uidt
     field.options = options
     field.save()
     _bump(table.source)
     return field
-
-
-def _meta_retype(field: Field, uidt: str, options: dict) -> dict:
-    """Check the stored values fit the new type; for selects, collect them as options."""
-    from bases import records
-
-    values = records.distinct_values(field, limit=5000)
-    kind = ft.get(uidt)
-    if uidt in ("SingleSelect", "MultiSelect"):
-        seen = []
-        for value in values:
-            parts = str(value).split(",") if uidt == "MultiSelect" else [str(value)]
-            seen += [p.strip() for p in parts if p.strip() and p.strip() not in seen]
-        current = [c["title"] for c in options.get("choices", [])]
-        return {
-            **options,
-            "choices": ft.normalise_choices(
-                options.get("choices", []) + [v for v in seen if v not in current]
-            ),
-        }
-    bad = []
-    for value in values:
-        try:
-            kind.parse(value, options)
-        except Exception:  # noqa: BLE001 - any parse failure means the value does not fit
-            bad.append(value)
-    if bad:
-        raise Unprocessable(
-            f"{len(bad)} stored value(s) are not valid for {kind.label}, for example '{bad[0]}'. "
-            "Fix them first.",
-            code="VALUES_DO_NOT_FIT",
-        )
-    return options
-
-
-def _alter_column(
-    field: Field, uidt: str, options: dict, new_name: str
-) -> dict[str, str]:
-    table = field.table
-    source = table.source
-    alias = source_alias(source)
-    with user_db(source):
-        info = schema.live_table(alias, table.table_name)
-        col = info.column(field.column_name)
-        if col is None:
-            from nocoplatform.errors import SchemaOutOfSync
-
-            raise SchemaOutOfSync(
-                f"Column '{field.column_name}' is gone from the database. Sync the base's schema."
-            )
-        vendor = source_vendor(alias)
-        if new_name != col.name:
-            check_new_name(vendor, new_name, what="column name")
-        model = schema.build_model(vendor, info)
-        old = next(f for f in model._meta.local_fields if f.column == col.name)
-        if ft.get(uidt).fits(col.column_type) and uidt == field.uidt:
-            new = schema.column_field(vendor, col, single_pk=False)
-        elif ft.get(uidt).fits(col.column_type):
-            new = schema.column_field(vendor, col, single_pk=False)
-        else:
-            new = schema.new_column_field(uidt, options=options, null=col.nullable)
-        new.set_attributes_from_name(old.name)
-        new.db_column = new_name
-        new.column = new_name
-        new.model = model
-        with _table_ddl(alias, vendor, table.table_name, {col.name: new_name}) as ed:
-            ed.alter_field(model, old, new, strict=True)
-    return {col.name: new_name} if new_name != col.name else {}
 
 
 def field_delete(*, actor: Actor, field: Field) -> None:
@@ -427,9 +332,9 @@ def field_delete(*, actor: Actor, field: Field) -> None:
     alias = source_alias(source)
     with user_db(source):
         info = schema.live_table(alias, table.table_name)
-        vendor = source_vendor(alias)
-        _drop_column(alias, vendor, info, field.column_name)
-        if field.uidt == "ForeignKey":
+        vendor = schema_ddl.source_vendor(alias)
+        schema_ddl.drop_column(alias, vendor, info, field.column_name)
+        if ft.named(field.uidt).holds_key:  # links may change with it
             meta_sync.sync(source)
         else:
             meta_sync.refresh_table(table)
@@ -470,7 +375,7 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
         )
     source = table.source
     alias = source_alias(source)
-    vendor = source_vendor(alias)
+    vendor = schema_ddl.source_vendor(alias)
     with user_db(source) as conn:
         if relation == "mm":
             existing = set(conn.introspection.table_names())
@@ -508,7 +413,7 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
                 with schema.editor(alias) as ed:
                     ed.create_model(junction)
             except DatabaseError as exc:
-                raise _ddl_error(exc)
+                raise schema_ddl.ddl_error(exc)
 
             def key(o: dict) -> bool:
                 return (
@@ -544,7 +449,7 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
             fk.set_attributes_from_name(f"link_{fk_col}")
             fk.column = fk_col
             fk.model = child_model
-            with _table_ddl(alias, vendor, child.table_name) as ed:
+            with schema_ddl.table_ddl(alias, vendor, child.table_name) as ed:
                 ed.add_field(child_model, fk)
             wanted = "hm" if relation == "hm" else "bt"
             key = lambda o: o.get("relation") == wanted and o.get("fk_column") == fk_col  # noqa: E731
@@ -565,7 +470,7 @@ def link_delete(*, actor: Actor, field: Field) -> None:
     options = field.options
     source = table.source
     alias = source_alias(source)
-    vendor = source_vendor(alias)
+    vendor = schema_ddl.source_vendor(alias)
     with user_db(source):
         if options.get("relation") == "mm":
             junction = Table.objects.filter(pk=options.get("junction_table_id")).first()
@@ -574,39 +479,9 @@ def link_delete(*, actor: Actor, field: Field) -> None:
                     with schema.editor(alias) as ed:
                         ed.execute(f"DROP TABLE {ed.quote_name(junction.table_name)}")
                 except DatabaseError as exc:
-                    raise _ddl_error(exc)
+                    raise schema_ddl.ddl_error(exc)
         else:
             child = table if options.get("relation") == "bt" else field.related_table
             info = schema.live_table(alias, child.table_name)
-            _drop_column(alias, vendor, info, options.get("fk_column"))
+            schema_ddl.drop_column(alias, vendor, info, options.get("fk_column"))
         meta_sync.sync(source)
-
-
-@contextmanager
-def _table_ddl(alias: str, vendor: str, table_name: str, renamed: dict | None = None):
-    """A schema editor for DDL on one table. Database refusals become 422; on SQLite, where
-    altering a table rebuilds it, the table's other indexes are put back afterwards."""
-    indexes = schema.sqlite_indexes(alias, table_name) if vendor == "sqlite" else []
-    try:
-        with schema.editor(alias) as ed:
-            yield ed
-    except DatabaseError as exc:
-        raise _ddl_error(exc)
-    if indexes:
-        schema.restore_sqlite_indexes(alias, indexes, renamed)
-
-
-def _drop_column(alias: str, vendor: str, info, column: str | None) -> None:
-    """DROP one column of a live table (SQLite: rebuild, then restore the other indexes)."""
-    model = schema.build_model(vendor, info)
-    old = next((f for f in model._meta.local_fields if f.column == column), None)
-    if old is None:
-        return
-    with _table_ddl(alias, vendor, info.name) as ed:
-        ed.remove_field(model, old)
-
-
-def source_vendor(alias: str) -> str:
-    from django.db import connections
-
-    return connections[alias].vendor

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 import uuid
 
+from bases.fieldtypes import field_type_for
 from bases.query.where import And, Condition, Or, WhereNode
 
 MAX_SEARCH = 200
@@ -47,10 +48,10 @@ def search_node(fields, text: str | None) -> WhereNode | None:
     needle = text.replace("%", "")
     conditions: list[WhereNode] = []
     for f in fields:
-        if not f.column_name or f.uidt == "LinkToAnotherRecord":
+        if not f.column_name or not field_type_for(f).searchable:
             continue
         kind = f.column_type
-        if f.uidt == "Checkbox" or kind in ("json", "binary", "other", "boolean"):
+        if kind in ("json", "binary", "other", "boolean"):
             continue
         if kind in _TEXT_TYPES:
             if needle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bases.fieldtypes import field_type_for
 from bases.models import Base, DataSource, Field, Table
 from bases.sources import config_of
 
@@ -55,9 +56,9 @@ def column_json(field: Field) -> dict:
         "order": field.order,
         "meta": {k: v for k, v in field.options.items() if k not in ("choices",)},
     }
-    if field.uidt in ("SingleSelect", "MultiSelect"):
+    if field_type_for(field).has_choices:
         data["colOptions"] = {"options": field.options.get("choices", [])}
-    elif field.uidt == "LinkToAnotherRecord":
+    elif field_type_for(field).is_link:
         o = field.options
         data["colOptions"] = {
             "type": o.get("relation"),
@@ -92,11 +93,7 @@ def table_json(
         data["columns"] = [column_json(f) for f in fields]
         # The display value: the first text column, as NocoDB's primary value.
         pv = next(
-            (
-                f
-                for f in fields
-                if f.uidt in ("SingleLineText", "LongText") and not f.is_pk
-            ),
+            (f for f in fields if field_type_for(f).display_text and not f.is_pk),
             None,
         )
         for col in data["columns"]:

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from bases import fieldtypes as ft
+from bases.fieldtypes import field_type_for
 from bases.introspection import ColumnInfo, TableInfo, introspect, junction_columns
 from bases.models import DataSource, Field, Table
 
@@ -194,7 +195,7 @@ class _Plan:
         for table_name, fields in self.fields.items():
             table_name = self.table_renames.get(table_name, table_name)
             for f in fields:
-                if f.uidt != "LinkToAnotherRecord":
+                if not field_type_for(f).is_link:
                     continue
                 options = f.options
                 if "related" not in options and f.related_table_id:
@@ -441,15 +442,7 @@ def _merge_choices(current, values: list[str]) -> list[dict]:
 
 
 def _uidt_fits(uidt: str, col: ColumnInfo, is_fk: bool) -> bool:
-    if uidt == "ID":
-        return col.is_pk and col.is_auto
-    if uidt == "ForeignKey":
-        return is_fk
-    if is_fk:
-        return False
-    if col.enum_values:
-        return uidt == "SingleSelect"
-    return ft.get(uidt).fits(col.column_type)
+    return ft.get(uidt).fits_column(col, is_fk=is_fk)
 
 
 def as_dicts(changes: list[Change]) -> list[dict]:

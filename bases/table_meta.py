@@ -8,6 +8,7 @@ overrides and field rules from permissions.checks.
 from __future__ import annotations
 
 from bases import fieldtypes as ft
+from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.query.params import FieldResolver
 from nocoplatform.errors import Forbidden, InvalidInput, NotFound
@@ -45,11 +46,7 @@ class TableMeta:
             FieldResolver(self.all_fields) if self.restricted else self.resolve
         )
         self.pv = next(
-            (
-                f
-                for f in self.columns
-                if f.uidt in ("SingleLineText", "LongText") and not f.is_pk
-            ),
+            (f for f in self.columns if field_type_for(f).display_text and not f.is_pk),
             None,
         )
         self._rules_loaded = False
@@ -164,15 +161,7 @@ class TableMeta:
         out = []
         for f, part in zip(pk, parts, strict=True):
             try:
-                value = ft.get(
-                    f.uidt
-                    if f.uidt not in ("ID", "ForeignKey")
-                    else (
-                        "Number"
-                        if f.column_type in ("integer", "bigint")
-                        else "SingleLineText"
-                    )
-                ).parse(part, f.options)
+                value = ft.get(f.uidt).stored_as(f).parse(part, f.options)
             except InvalidInput:
                 raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
             out.append(value)

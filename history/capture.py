@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bases.fieldtypes import field_type_for
 from bases.models import Field
 from bases.table_meta import TableMeta
-from history.services import DECIMAL_UIDTS, MAX_TEXT, plain
+from history.services import MAX_TEXT, plain
 
 
 def update_entries(meta: TableMeta, plan: list, state: dict) -> list:
@@ -69,7 +70,7 @@ def insert_entries(meta: TableMeta, ids: list, parsed: list[dict]) -> list:
 
 def _history_column(field: Field, column: tuple) -> list:
     kind = next((type(v) for v in column if v is not None), None)
-    iso = _ISO.get(kind) if field.uidt != "Checkbox" else None
+    iso = _ISO.get(kind) if not field_type_for(field).is_boolean else None
     if (
         iso is not None
     ):  # a column of dates or times: what plain() returns, without the call
@@ -95,9 +96,10 @@ _ISO = {dt.date: dt.date.isoformat, dt.time: dt.time.isoformat, dt.datetime: _ut
 
 
 def _unchanged_types(field: Field) -> tuple:
-    if field.uidt in DECIMAL_UIDTS:
+    ftype = field_type_for(field)
+    if ftype.exact_decimal:
         return ()
-    if field.uidt == "Checkbox":
+    if ftype.is_boolean:
         return (bool,)
     return (str, int, bool)
 
@@ -178,7 +180,7 @@ def inverse_link(link: Field, related_meta: TableMeta) -> Field | None:
     for f in related_meta.all_fields:
         fo = f.options or {}
         if (
-            f.uidt != "LinkToAnotherRecord"
+            not field_type_for(f).is_link
             or f.pk == link.pk
             or f.related_table_id != link.table_id
             or fo.get("relation") != other

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from bases.fieldtypes import field_type_for
+
 MAX_SHOWN = 200
 
 
@@ -12,12 +14,12 @@ def cell_text(field, value) -> str:
         return "—"
     if isinstance(value, bool):
         return "checked" if value else "unchecked"
-    if field.uidt == "Attachment" and isinstance(value, list):
+    if field_type_for(field).holds_files and isinstance(value, list):
         text = ", ".join(
             str(v.get("name") or "file") if isinstance(v, dict) else str(v)
             for v in value
         )
-    elif field.uidt == "LinkToAnotherRecord" and isinstance(value, list):
+    elif field_type_for(field).is_link and isinstance(value, list):
         text = ", ".join(f"#{v}" for v in value)
     elif isinstance(value, (list, dict)):
         text = json.dumps(value, ensure_ascii=False)

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from bases.fieldtypes import field_type_for
 from history.models import RecordChange
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 # A cell longer than this is kept shortened (a long text edited a hundred times must not
 # weigh a hundred times its size in the meta DB).
 MAX_TEXT = 10_000
-DECIMAL_UIDTS = {"Decimal", "Currency", "Percent", "Duration"}
 
 
 def plain(field, value):
@@ -46,17 +46,18 @@ def plain(field, value):
     8601 (date-times in UTC), UUIDs text, JSON and attachments as they are.
     """
     kind = type(value)
+    ftype = field_type_for(field)
     # The common cases first: this runs for every cell of a 1000-row bulk write.
-    if kind is str and field.uidt not in DECIMAL_UIDTS:
+    if kind is str and not ftype.exact_decimal:
         return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
     if value is None or kind is bool:
         return value
-    if kind is int and field.uidt not in DECIMAL_UIDTS and field.uidt != "Checkbox":
+    if kind is int and not ftype.exact_decimal and not ftype.is_boolean:
         return value
-    if field.uidt == "Checkbox":
+    if ftype.is_boolean:
         return bool(value)
     if isinstance(value, (decimal.Decimal, float)) or (
-        field.uidt in DECIMAL_UIDTS and isinstance(value, (int, str))
+        ftype.exact_decimal and isinstance(value, (int, str))
     ):
         try:
             number = value if kind is decimal.Decimal else decimal.Decimal(str(value))

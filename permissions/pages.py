@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from bases import selectors
+from bases.fieldtypes import field_type_for
 from nocoplatform.errors import DomainError
 from permissions import comments, services
 from permissions.checks import RANK, Actor, can, role_of
@@ -65,7 +66,7 @@ def _members_context(request: HtmxHttpRequest, base_id: str) -> dict:
             f
             for t in tables
             for f in t.fields.all()
-            if f.column_name or f.uidt == "LinkToAnotherRecord"
+            if f.column_name or field_type_for(f).is_link
         ]
     return ctx
 

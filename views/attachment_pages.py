@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from bases import attachments, selectors
+from bases.fieldtypes import field_type_for
 from bases.table_meta import TableMeta
 from nocoplatform.errors import DomainError, NotFound
 from nocoplatform.limits import accepts_uploads
@@ -49,7 +50,7 @@ def _panel(request, table, record_id, field_id, *, error="", status=200):
     actor = request.actor
     meta = TableMeta.of(table, actor=actor)
     field = meta.resolve.by_id.get(field_id)
-    if field is None or field.uidt != "Attachment":
+    if field is None or not field_type_for(field).holds_files:
         raise NotFound("Field not found.", code="FIELD_NOT_FOUND")
     files = attachments.cell_files(table, record_id, field, actor)
     template = (
@@ -110,14 +111,15 @@ def grid_cell_upload(
     request: HtmxHttpRequest, table, record_id: str, field
 ) -> HttpResponse:
     """Files dropped on a grid cell, or added from its popup: POST `files` to the cell
-    endpoint (views/grid_edit.cell routes attachment cells here).
+    endpoint (views/grid/edit.cell routes attachment cells here).
 
     The same service as the files panel, so the same permission and limit checks. Answers the
     cell's new <td>; a refusal answers {"error", "message"} with its status (400 a limit,
     403 no right to edit, 404 a row or field the caller cannot see), and nothing is stored.
     """
-    from views.grid import cell_flag, writable
-    from views.grid_cells import cell_td, files_url, grid_cell
+    from bases.fieldtypes.attachment import files_url
+    from views.grid.cells import cell_td, grid_cell
+    from views.grid.common import cell_flag, writable
 
     actor = request.actor
     try:

@@ -6,6 +6,7 @@ between trees and where text.
 
 from __future__ import annotations
 
+from bases.fieldtypes import field_type_for
 from nocoplatform.errors import DomainError, InvalidInput
 from views import filters
 
@@ -55,7 +56,7 @@ def _builder_tree(tree: dict, meta, errors: dict[str, str]) -> dict:
         kind = filters.arity(op) if op in filters.OPERATOR_LABELS else "one"
         choices = (
             [c.get("title") for c in (field.options or {}).get("choices", [])]
-            if field is not None and field.uidt in ("SingleSelect", "MultiSelect")
+            if field is not None and field_type_for(field).has_choices
             else []
         )
         if isinstance(value, list):

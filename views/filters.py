@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bases.fieldtypes import field_type_for
 from bases.query.where import (
     LIST_OPS,
     MAX_CONDITIONS,
@@ -265,30 +266,17 @@ def _check_shape(tree: dict) -> None:
 
 
 def operators_for(field) -> list[str]:
-    """The operators the compiler accepts for this field, in menu order.
-
-    Asked of the compiler itself (a probe compile per operator), so the builder can never offer
-    what the API would refuse, nor hide what it accepts.
-    """
+    """The operators the field's type accepts (FieldType.filter_operators), in menu order."""
     cached = getattr(field, "_filter_ops", None)
     if cached is not None:
         return cached
-    ops = []
-    for op in OPERATOR_LABELS:
-        kind = arity(op)
-        value = None if kind == "none" else ("1", "2") if kind == "list" else "1"
-        try:
-            _compile_one(field, Condition(field.id, op, value))
-        except InvalidInput as exc:
-            if exc.code in ("OPERATOR_NOT_SUPPORTED", "FILTER_NOT_SUPPORTED"):
-                continue
-        ops.append(op)
-    field._filter_ops = ops
-    return ops
+    accepted = set(field_type_for(field).filter_operators(field))
+    field._filter_ops = [op for op in OPERATOR_LABELS if op in accepted]
+    return field._filter_ops
 
 
 def filterable(field) -> bool:
-    return bool(field.column_name) and field.uidt != "LinkToAnotherRecord"
+    return field_type_for(field).filterable(field)
 
 
 def _compile_one(field, node: WhereNode) -> None:

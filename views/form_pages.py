@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from bases import attachments, records
+from bases.fieldtypes import field_type_for
 from bases.record_services import insert_rows
 from bases.table_meta import TableMeta
 from nocoplatform.clientip import client_address
@@ -176,7 +177,7 @@ def _prefill(request: HtmxHttpRequest, fields) -> None:
 def _render(request, share, fields, *, status=200, error="", done=False):
     cfg = form_view.config(share.view)
     for ff in fields:
-        if ff.field.uidt == "MultiSelect":
+        if field_type_for(ff.field).multiple:
             ff.selected = [v for v in ff.value.split(",") if v]
     return render(
         request,
@@ -234,7 +235,7 @@ def public_form(request: HtmxHttpRequest, token: str) -> HttpResponse:
     stored: list = []
     try:
         for ff in fields:
-            if ff.field.uidt == "Attachment" and ff.field.title in row:
+            if field_type_for(ff.field).holds_files and ff.field.title in row:
                 entries = attachments.attachments_store(
                     table=share.view.table, field=ff.field, files=row[ff.field.title]
                 )
@@ -274,7 +275,7 @@ def public_form_links(
         (
             ff.field
             for ff in fields
-            if ff.field.id == field_id and ff.field.uidt == "LinkToAnotherRecord"
+            if ff.field.id == field_id and field_type_for(ff.field).is_link
         ),
         None,
     )

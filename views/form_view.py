@@ -23,14 +23,13 @@ from urllib.parse import urlsplit
 from django.utils.safestring import SafeString, mark_safe
 
 from bases import fieldtypes as ft
+from bases.fieldtypes import field_type_for
 from bases.models import Field
 from bases.table_meta import TableMeta
 from nocoplatform.errors import InvalidInput
 from permissions.checks import Actor, require
 from views.models import View
 
-# Field types a form can fill (links: belongs-to only, by choosing the linked record).
-NOT_FILLABLE = {"ID", "SpecificDBType", "ForeignKey"}
 AFTER = ("message", "another", "redirect")
 MAX_TEXT = 5000
 
@@ -69,13 +68,15 @@ def simple_markdown(text: str) -> SafeString:
 
 
 def fillable(f: Field, meta: TableMeta) -> bool:
-    if f.is_system or f.id in meta.read_only or f.uidt in NOT_FILLABLE:
+    """A field a form can fill (links: belongs-to only, by choosing the linked record)."""
+    ftype = ft.REGISTRY.get(f.uidt)
+    if ftype is None or f.is_system or f.id in meta.read_only or not ftype.fillable:
         return False
-    if f.uidt == "LinkToAnotherRecord":
+    if ftype.is_link:
         return (f.options or {}).get("relation") == "bt" and f.related_table is not None
     if not f.column_name or (f.is_pk and f.is_auto):
         return False
-    return not ft.get(f.uidt).read_only if f.uidt in ft.REGISTRY else False
+    return not ftype.read_only
 
 
 def config(view: View) -> dict:
@@ -163,20 +164,7 @@ class FormField:
 
     @property
     def input_type(self) -> str:
-        return {
-            "Email": "email",
-            "URL": "url",
-            "PhoneNumber": "tel",
-            "Number": "number",
-            "Rating": "number",
-            "Decimal": "text",
-            "Currency": "text",
-            "Percent": "text",
-            "Duration": "text",
-            "Date": "date",
-            "DateTime": "datetime-local",
-            "Time": "time",
-        }.get(self.field.uidt, "text")
+        return field_type_for(self.field).input_type
 
 
 def form_fields(view: View, creator: Actor) -> list[FormField]:
@@ -189,7 +177,7 @@ def form_fields(view: View, creator: Actor) -> list[FormField]:
         if f is None or not fillable(f, meta):
             continue
         choices = None
-        if f.uidt in ("SingleSelect", "MultiSelect"):
+        if field_type_for(f).has_choices:
             choices = [
                 c.get("title")
                 for c in (f.options or {}).get("choices", [])
@@ -228,7 +216,8 @@ def check_submission(
     db = meta.table.source.kind
     for ff in fields:
         f = ff.field
-        if f.uidt == "Attachment":
+        ftype = field_type_for(f)
+        if ftype.holds_files:
             uploads = [u for u in (files.getlist(f.id) if files else []) if u.size]
             if not uploads:
                 if ff.required:
@@ -243,43 +232,32 @@ def check_submission(
                 continue
             row[f.title] = uploads
             continue
-        if f.uidt == "MultiSelect":
-            values = [v for v in posted.getlist(f.id) if v]
-            ff.value = ",".join(values)
-        elif f.uidt == "Checkbox":
-            ff.value = "true" if posted.get(f.id) else "false"
-        else:
-            # Whole: the field's own limit refuses a value too long (bases/value_limits.py),
-            # rather than storing it cut short.
-            ff.value = str(posted.get(f.id) or "")
+        # Whole: the field's own limit refuses a value too long (bases/value_limits.py),
+        # rather than storing it cut short.
+        ff.value = str(ftype.posted_text(posted, f.id) or "")
         text = ff.value.strip()
-        empty = text == "" or (f.uidt == "Checkbox" and text == "false")
+        empty = text == "" or (ftype.is_boolean and text == "false")
         if empty:
             if ff.required:
                 ff.error = "This field is required."
                 ok = False
             continue
         try:
-            if f.uidt == "LinkToAnotherRecord":
+            if ftype.is_link:
                 fk = fk_field(meta, f)
                 if fk is None:
                     continue
-                parse_as = (
-                    "Number"
-                    if fk.column_type in ("integer", "bigint")
-                    else "SingleLineText"
-                )
-                row[fk.title] = ft.get(parse_as).value_parser(fk, db=db)(
-                    text, fk.options
-                )
+                key_type = ft.get("ForeignKey").stored_as(fk)
+                row[fk.title] = key_type.value_parser(fk, db=db)(text, fk.options)
                 continue
-            if f.uidt == "SingleSelect" and ff.choices and text not in ff.choices:
+            one_choice = ftype.has_choices and not ftype.multiple
+            if one_choice and ff.choices and text not in ff.choices:
                 raise InvalidInput(f"'{text}' is not one of the choices")
-            if f.uidt == "MultiSelect" and ff.choices:
+            if ftype.multiple and ff.choices:
                 bad = [v for v in text.split(",") if v not in ff.choices]
                 if bad:
                     raise InvalidInput(f"'{bad[0]}' is not one of the choices")
-            value = ft.get(f.uidt).value_parser(f, db=db)(text, f.options)
+            value = ftype.value_parser(f, db=db)(text, f.options)
         except InvalidInput as exc:
             ff.error = exc.message[:1].upper() + exc.message[1:] + "."
             ok = False

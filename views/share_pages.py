@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 
 from bases import attachments, records
 from bases.crypto import decrypt_json, encrypt_json
+from bases.fieldtypes import field_type_for
 from bases.table_meta import TableMeta
 from nocoplatform.clientip import client_address
 from nocoplatform.errors import DomainError, NotFound
@@ -30,7 +31,7 @@ from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
 from views import filters, shares
 from views.attachment_pages import file_response
-from views.grid_cells import display_html, raw_text
+from views.grid.cells import display_html, raw_text
 from views.models import View, ViewShare
 from views.toolbar import load_view
 
@@ -190,7 +191,7 @@ class Visit:
         out = []
         for f in self.fields:
             file_url = None
-            if f.uidt == "Attachment" and record_id is not None:
+            if field_type_for(f).holds_files and record_id is not None:
                 file_url = self._file_url(record_id, f)
             out.append(display_html(f, row.get(f.title), file_url))
         return out
@@ -373,7 +374,7 @@ def shared_view_file(request: HtmxHttpRequest, token: str, ref: str) -> HttpResp
         return HttpResponseNotFound()
     fields = shares.shown_fields(share)
     field = next((f for f in fields if f.id == field_id), None)
-    if field is None or field.uidt != "Attachment":
+    if field is None or not field_type_for(field).holds_files:
         return HttpResponseNotFound()
     keyed = shares.key_actor(share, fields)
     table = share.view.table

@@ -20,6 +20,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.db import transaction
 
+from bases.fieldtypes import field_type_for
 from bases.models import Field
 from bases.query.params import view_fields
 from bases.table_meta import TableMeta
@@ -130,7 +131,7 @@ def _display_fields(share: ViewShare, fields: list[Field]) -> set[str]:
     creator = creator_actor(share)
     out = set()
     for f in fields:
-        if f.uidt == "LinkToAnotherRecord" and f.related_table is not None:
+        if field_type_for(f).is_link and f.related_table is not None:
             if can(creator, "records.read", f.related_table):
                 pv = TableMeta.of(f.related_table, actor=creator).pv
                 if pv is not None:
@@ -247,7 +248,7 @@ def form_actor(share: ViewShare, fields: list[Field]) -> Actor:
     meta = TableMeta.of(share.view.table, actor=creator_actor(share))
     ids = {f.id for f in fields}
     for f in fields:
-        if f.uidt == "LinkToAnotherRecord":
+        if field_type_for(f).is_link:
             fk = meta.internal.by_column.get((f.options or {}).get("fk_column"))
             if fk is not None:
                 ids.add(fk.id)

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from bases import aggregates, records
+from bases.fieldtypes import field_type_for
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
@@ -173,7 +174,7 @@ def group_rows(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResp
     (with `start`, the position of its first row) gives the next window, appended below."""
     import zlib
 
-    from views.grid import grid_columns, grid_rows, read_fields, writable
+    from views.grid.common import grid_columns, grid_rows, read_fields, writable
 
     base, table, view = load_view(request, base_id, view_id)
     meta = records.TableMeta.of(table, actor=request.actor)
@@ -217,16 +218,16 @@ def group_rows(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResp
     }
     if cursor:
         return render(request, "views/partials/group_body.html#rows-more", ctx)
-    # Same widths, row height and type icons as the flat grid (views/grid.py owns them).
-    from views import grid as flat_grid
+    # Same widths and row height as the flat grid (views/grid/common.py owns them), and
+    # the field types' icons.
+    from views.grid.common import grid_layout
 
-    layout = flat_grid._layout(view, columns)
-    icons = flat_grid.TYPE_ICONS
+    layout = grid_layout(view, columns)
     ctx["header"] = [
         {
             "field": f,
             "width": layout["widths"].get(f.id, 160),
-            "icon": icons.get(f.uidt, "·"),
+            "icon": field_type_for(f).icon,
         }
         for f in columns
     ]

@@ -6,7 +6,7 @@ the filter builder's tree and actions in views/filter_builder.py.
 Saved view config (filter, sorts, group-by, hidden fields, footer aggregates) goes through
 views.services (validated, permission-checked); the search box is temporary: it lives in the
 page URL (`?q=`) and is never saved. After a saved change the response carries the htmx event
-`grid:reload` so the grid (views/grid.py, static/js/grid.js) reloads its rows.
+`grid:reload` so the grid (views/grid/, static/js/grid/) reloads its rows.
 
 The contract with the grid is written at the top of templates/views/partials/toolbar.html.
 """
@@ -23,6 +23,7 @@ from django_htmx.http import (
 )
 
 from bases import aggregates, records, selectors
+from bases.fieldtypes import field_type_for
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
@@ -80,11 +81,7 @@ def sorts_of(view: View, meta) -> list[dict]:
 
 
 def _sortable(field) -> bool:
-    return (
-        bool(field.column_name)
-        and not field.is_virtual
-        and field.column_type not in ("json", "binary", "other")
-    )
+    return field_type_for(field).sortable(field)
 
 
 # --------------------------------------------------------------------------------------------

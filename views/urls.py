@@ -3,19 +3,19 @@ from django.urls import path
 from views import (
     attachment_pages,
     form_pages,
-    grid,
-    grid_edit,
     share_pages,
     summaries,
     toolbar,
     view_pages,
     view_tabs,
 )
+from views.grid import edit as grid_edit
+from views.grid import expand as grid_expand
+from views.grid import page as grid_page
 from views.realtime import rows as realtime_rows
 
 urlpatterns = [
-    # The table page, routed by view type (views/view_pages.py): the grid (views/grid.py,
-    # views/grid_edit.py) or a gallery, kanban or calendar (views/types/).
+    # The table page, routed by view type (views/view_pages.py): the grid (views/grid/) or a gallery, kanban or calendar (views/types/).
     path(
         "bases/<str:base_id>/tables/<str:table_id>/",
         view_pages.table_page,
@@ -48,12 +48,12 @@ urlpatterns = [
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/rows",
-        grid.rows_window,
+        grid_page.rows_window,
         name="grid_rows",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/layout",
-        grid.layout_save,
+        grid_page.layout_save,
         name="grid_layout",
     ),
     path(
@@ -63,7 +63,7 @@ urlpatterns = [
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/count",
-        grid.rows_count,
+        grid_page.rows_count,
         name="grid_count",
     ),
     path(
@@ -78,12 +78,12 @@ urlpatterns = [
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/rows/<str:record_id>/expand",
-        grid_edit.row_expand,
+        grid_expand.row_expand,
         name="grid_row_expand",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/links/<str:record_id>/<str:field_id>",
-        grid_edit.link_picker,
+        grid_expand.link_picker,
         name="grid_link_picker",
     ),
     path(

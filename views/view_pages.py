@@ -1,6 +1,6 @@
 """The table page routed by view type, and the endpoints of gallery, kanban and calendar views.
 
-The grid keeps views/grid.py; other types are small classes in views/types/ with the same
+The grid keeps views/grid/; other types are small classes in views/types/ with the same
 interface (`page`, `cards`, `move`, `add`, `options_from_post`). Handlers here only load the
 view, check it belongs to the URL's base, and hand over; reads and writes happen in the types
 through bases/records.py and bases/record_services.py with the actor, so permissions, hidden
@@ -20,7 +20,9 @@ from bases.pages import base_context
 from nocoplatform.errors import DomainError
 from permissions.checks import Actor, can
 from permissions.middleware import HtmxHttpRequest
-from views import grid, services
+from views import services
+from views.grid import common as grid
+from views.grid import page as grid_page
 from views.models import View
 from views.toolbar import load_view
 from views.types import view_type
@@ -78,7 +80,7 @@ def table_page(
     view = grid.current_view(request, table, view_id)
     kind = view_type(view.type)
     if kind is None or request.method == "POST":  # the grid's add-field form posts here
-        return grid.table_page(request, base_id, table_id, view_id)
+        return grid_page.table_page(request, base_id, table_id, view_id)
     ctx = base_context(request, base_id)
     ctx.update(page_context(request, ctx["base"], table, view))
     return kind.page(request, ctx)

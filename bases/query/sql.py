@@ -14,6 +14,7 @@ import uuid
 
 import orjson
 
+from bases.fieldtypes import field_type_for
 from bases.models import Field
 from bases.query.identifiers import quote_identifier
 from nocoplatform.errors import InvalidInput
@@ -102,7 +103,7 @@ class Dialect:
         convert = [
             (i, f)
             for i, f in enumerate(fields)
-            if f.column_type not in as_is or f.uidt == "Attachment"
+            if f.column_type not in as_is or field_type_for(f).decodes_json
         ]
         if not convert:
             return [dict(zip(titles, raw, strict=True)) for raw in raw_rows]
@@ -120,7 +121,7 @@ class Dialect:
         ctype = field.column_type
         if ctype == "boolean":
             return bool(value)
-        if (ctype == "json" or field.uidt == "Attachment") and isinstance(
+        if (ctype == "json" or field_type_for(field).decodes_json) and isinstance(
             value, (str, bytes)
         ):
             try:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bases.fieldtypes import named as field_type_named
 from bases.query.identifiers import quote_identifier
 from nocoplatform.errors import InvalidInput
 
@@ -602,7 +603,7 @@ class _Compiler:
 
     # ---- fields
     def kind_of(self, field) -> str:
-        if getattr(field, "uidt", "") == "Checkbox":
+        if field_type_named(getattr(field, "uidt", "")).is_boolean:
             return BOOL
         kind = _COLUMN_KINDS.get(getattr(field, "column_type", None) or "other", OTHER)
         return kind
@@ -616,7 +617,7 @@ class _Compiler:
 
     def condition(self, cond: Condition) -> str:
         field = self.resolve(cond.field)
-        if getattr(field, "uidt", "") == "LinkToAnotherRecord" or not getattr(
+        if field_type_named(getattr(field, "uidt", "")).is_link or not getattr(
             field, "column_name", ""
         ):
             raise InvalidInput(
@@ -751,8 +752,8 @@ class _Compiler:
         )
 
     def select_set(self, field, col: str, kind: str, op: str, values) -> str:
-        uidt = getattr(field, "uidt", "")
-        if kind != TEXT or uidt not in ("MultiSelect", "SingleSelect"):
+        ftype = field_type_named(getattr(field, "uidt", ""))
+        if kind != TEXT or not ftype.has_choices:
             raise self.unsupported(field, op, kind)
         options = [v for v in values if v != ""]
         if not options:
@@ -760,7 +761,7 @@ class _Compiler:
         for option in options:
             if "," in option:
                 raise _bad_value(f"Options cannot contain commas: '{option}'.")
-        if uidt == "MultiSelect":
+        if ftype.multiple:
             tests = [self.contains_option(col, o) for o in options]
         else:
             tests = [self.text_eq(col, o) for o in options]

@@ -1,4 +1,4 @@
-"""Editing one cell from the table page: saved through the records service, errors keep the text."""
+"""Editing one cell from the grid: saved through the records service, a refusal says why."""
 
 import pytest
 
@@ -33,12 +33,16 @@ def test_table_page_cells_line_up_with_headers(web, projects):
 
 def test_edit_and_save_a_cell(web, projects):
     name = projects.fields.get(title="name")
-    editor = web.get(cell_url(projects, 1, name), {"edit": "1"}, HTTP_HX_REQUEST="true")
-    assert editor.status_code == 200 and b'name="value"' in editor.content
+    # The grid's editor starts from the cell's raw text (its data-v).
+    current = records.get_record(projects, 1, actor=SYSTEM)["name"]
+    shown = web.get(cell_url(projects, 1, name), HTTP_X_GRID_EDITOR="1")
+    assert shown.status_code == 200
+    assert f'data-f="{name.pk}"' in shown.content.decode()
+    assert f'data-v="{current}"' in shown.content.decode()
     saved = web.post(
         cell_url(projects, 1, name),
         {"value": "Renamed <b>project</b>"},
-        HTTP_HX_REQUEST="true",
+        HTTP_X_GRID_EDITOR="1",
     )
     assert saved.status_code == 200
     assert (
@@ -50,15 +54,15 @@ def test_edit_and_save_a_cell(web, projects):
     )
 
 
-def test_invalid_value_keeps_the_typed_text_and_says_why(web, projects):
+def test_invalid_value_says_why_and_saves_nothing(web, projects):
     budget = projects.fields.get(title="budget")
     before = records.get_record(projects, 2, actor=SYSTEM)["budget"]
     response = web.post(
-        cell_url(projects, 2, budget), {"value": "12abc"}, HTTP_HX_REQUEST="true"
+        cell_url(projects, 2, budget), {"value": "12abc"}, HTTP_X_GRID_EDITOR="1"
     )
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert 'value="12abc"' in body and "not a number" in body
+    # The grid's editor keeps the typed text and shows the message (static/js/grid).
+    assert response.status_code == 400
+    assert "not a number" in response.json()["message"]
     assert records.get_record(projects, 2, actor=SYSTEM)["budget"] == before
 
 
@@ -66,7 +70,7 @@ def test_read_only_cells_and_roles(web, projects, other_user, client):
     id_field = projects.fields.get(is_pk=True)
     assert (
         web.post(
-            cell_url(projects, 1, id_field), {"value": "9"}, HTTP_HX_REQUEST="true"
+            cell_url(projects, 1, id_field), {"value": "9"}, HTTP_X_GRID_EDITOR="1"
         ).status_code
         == 403
     )

@@ -7,9 +7,9 @@ import pytest
 
 from bases import records
 from bases.demo import create_demo_base
+from bases.fieldtypes.number import normalise_number
 from permissions.checks import SYSTEM
 from permissions.services import membership_create
-from views.grid_cells import normalise_number
 from views.models import View
 from views.services import default_view
 

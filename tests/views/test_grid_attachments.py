@@ -1,4 +1,4 @@
-"""Files dropped on a grid cell: POST `files` to the cell endpoint (views/grid_edit.cell →
+"""Files dropped on a grid cell: POST `files` to the cell endpoint (views/grid/edit.cell →
 views/attachment_pages.grid_cell_upload), the same service and checks as the files panel."""
 
 import json

@@ -4,7 +4,7 @@ After a realtime message the page asks here for the rows it names. The answer is
 `{"rows": {"<id>": "<tr …>"}, "gone": ["<id>", …]}`: a row is in `rows` when it exists AND still
 matches the view's filter (and the toolbar's search) — decided by the records service with the
 one query layer, never in the browser — and in `gone` otherwise (deleted, filtered out, or never
-visible to this user). Rows are rendered exactly like the grid's windows (views/grid.py), with the
+visible to this user). Rows are rendered exactly like the grid's windows (views/grid/), with the
 user's own fields and read-only flags. Gallery, kanban and calendar pages do not ask: their
 socket is sent the cards themselves (views/realtime/live.py).
 """
@@ -19,7 +19,7 @@ from bases import records
 from bases.query.sql import Dialect
 from nocoplatform.errors import InvalidInput
 from permissions.middleware import HtmxHttpRequest
-from views.grid import (
+from views.grid.common import (
     current_view,
     grid_columns,
     grid_rows,

@@ -1,7 +1,7 @@
 """Template tags for the table page's chrome: view tabs, toolbar, footer.
 
 They compute their own context from the table page's context (`request`, `base`, `table` and,
-if the page set it, `view`), so the grid page (views/grid.py) only has to include the partials.
+if the page set it, `view`), so the grid page (views/grid/page.py) only has to include the partials.
 """
 
 from django import template

@@ -3,7 +3,7 @@
 A type knows its settings (`clean_options`: View.options validated against the table, a 400
 naming what is wrong) and renders its page (`page`). views/view_pages.py routes the table page
 and the per-view endpoints (cards, move, add, settings) to the view's type. The grid stays in
-views/grid.py. Cards (gallery, kanban) and chips (calendar) are built here from rows read
+views/grid/. Cards (gallery, kanban) and chips (calendar) are built here from rows read
 through bases/records.py with the actor, so the view's filter, sort, hidden fields and search
 apply, and fields hidden from the actor are never selected.
 """
@@ -15,6 +15,8 @@ from dataclasses import field as dc_field
 
 from django.utils.safestring import SafeString
 
+from bases import fieldtypes
+from bases.fieldtypes import FieldType, field_type_for
 from bases.query.params import view_fields
 from nocoplatform.errors import InvalidInput
 
@@ -53,55 +55,31 @@ class ViewType:
         raise NotImplementedError
 
 
-# ---- covers
+# ---- covers: the field types that have one say so (FieldType.has_cover / cover_url)
 
 
-def _url_cover(field, value, table=None, record_id=None) -> str | None:
-    text = str(value or "").strip()
-    if text.lower().startswith(("https://", "http://")) or (
-        text.startswith("/") and not text.startswith("//")
-    ):
-        return text
-    return None
-
-
-# uidt -> function(field, value) -> an image URL or None. The attachment field type adds its
-# own entry (register_cover("Attachment", fn)): the first image of the cell.
-def _attachment_cover(field, value, table=None, record_id=None) -> str | None:
-    """The thumbnail of the cell's first image (PNG, JPEG, GIF, WebP), served through the
-    attachment view with its access checks; other files, and images whose thumbnail could
-    not be made (hostile or broken files), give no cover."""
-    from views.grid_cells import THUMB_TYPES, files_url
-
-    if table is None or record_id is None or not isinstance(value, list):
-        return None
-    for entry in value:
-        if (
-            isinstance(entry, dict)
-            and entry.get("mime") in THUMB_TYPES
-            and entry.get("thumb") is not False
-        ):
-            return files_url(table, record_id, field)(entry) + "?thumb=1"
-    return None
-
-
-COVER_SOURCES = {"URL": _url_cover, "Attachment": _attachment_cover}
-
-
-def register_cover(uidt: str, fn) -> None:
-    COVER_SOURCES[uidt] = fn
+def cover_capable(field) -> bool:
+    return field_type_for(field).has_cover
 
 
 def cover_url(field, value, table=None, record_id=None) -> str | None:
     """The image URL a card shows for `value` of its cover field (None: no cover)."""
-    fn = COVER_SOURCES.get(field.uidt)
-    return (
-        fn(field, value, table, record_id) if fn and value not in (None, "") else None
-    )
+    if value in (None, ""):
+        return None
+    return field_type_for(field).cover_url(field, value, table, record_id)
 
 
-def cover_capable(field) -> bool:
-    return field.uidt in COVER_SOURCES
+def is_cover_type(ftype: FieldType) -> bool:
+    return ftype.has_cover
+
+
+def is_stack_type(ftype: FieldType) -> bool:
+    """One option per record: a kanban stack."""
+    return ftype.has_choices and not ftype.multiple
+
+
+def is_date_type(ftype: FieldType) -> bool:
+    return ftype.calendar_date
 
 
 # ---- option helpers shared by the types
@@ -111,8 +89,9 @@ def table_fields(table) -> dict:
     return {f.id: f for f in table.fields.all()}
 
 
-def opt_field(fields: dict, options: dict, key: str, *, kinds=None, required=False):
-    """The field id under `key`, checked to exist (and be one of `kinds`); None when unset."""
+def opt_field(fields: dict, options: dict, key: str, *, accepts=None, required=False):
+    """The field id under `key`, checked to exist (and, with `accepts`, a predicate on its
+    FieldType, to be of a fitting type); None when unset."""
     fid = options.get(key)
     if fid in (None, ""):
         if required:
@@ -122,7 +101,8 @@ def opt_field(fields: dict, options: dict, key: str, *, kinds=None, required=Fal
         raise InvalidInput(
             f"`{key}`: no field '{fid}' in this table.", code="FIELD_NOT_FOUND"
         )
-    if kinds and fields[fid].uidt not in kinds:
+    if accepts and not accepts(field_type_for(fields[fid])):
+        kinds = [u for u, ftype in fieldtypes.REGISTRY.items() if accepts(ftype)]
         raise InvalidInput(
             f"`{key}`: '{fields[fid].title}' is a {fields[fid].uidt} field; "
             f"choose a {' or '.join(kinds)} field."
@@ -188,7 +168,7 @@ def card_fields(meta, view, visible: list, title, skip=()) -> list:
         and f not in skip
         and f is not cover_field(meta, view)
         and not f.is_pk
-        and f.uidt != "LinkToAnotherRecord"
+        and not field_type_for(f).is_link
     ][:4]
 
 
@@ -212,8 +192,6 @@ def read_list(meta, *groups) -> str:
 
 
 def make_cards(meta, rows, *, title, fields, cover) -> list[Card]:
-    from views.grid_cells import display_html
-
     out = []
     for row in rows:
         rid = meta.record_id([row.get(f.title) for f in meta.pk]) if meta.pk else None
@@ -226,7 +204,11 @@ def make_cards(meta, rows, *, title, fields, cover) -> list[Card]:
                 if cover
                 else None,
                 fields=[
-                    (f, SafeString(display_html(f, row.get(f.title)))) for f in fields
+                    (
+                        f,
+                        SafeString(field_type_for(f).display_html(f, row.get(f.title))),
+                    )
+                    for f in fields
                 ],
                 row=row,
             )

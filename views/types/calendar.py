@@ -18,12 +18,14 @@ from django.template.loader import render_to_string
 from django_htmx.http import HttpResponseClientRefresh
 
 from bases import record_services, records
+from bases.fieldtypes import field_type_for
 from bases.query.where import And, Condition, Or, render_where
 from nocoplatform.errors import DomainError, InvalidInput
 from views.models import View
 from views.types import (
     ViewType,
     can_drag,
+    is_date_type,
     key_row,
     opt_choice,
     opt_field,
@@ -34,7 +36,6 @@ from views.types import (
     title_field,
 )
 
-DATE_TYPES = ("Date", "DateTime")
 MODES = ("month", "week")
 MAX_CHIPS = 500
 MAX_SPAN = 62  # days a chip is drawn over
@@ -106,7 +107,9 @@ class Calendar(ViewType):
     icon = "▦"
 
     def default_options(self, table) -> dict:
-        field = next((f for f in table.fields.all() if f.uidt in DATE_TYPES), None)
+        field = next(
+            (f for f in table.fields.all() if field_type_for(f).calendar_date), None
+        )
         if field is None:
             raise InvalidInput(
                 "A calendar view needs a date or date-time field; add one first."
@@ -117,9 +120,9 @@ class Calendar(ViewType):
         fields = table_fields(table)
         out = dict(options)
         out["date_field"] = opt_field(
-            fields, options, "date_field", kinds=DATE_TYPES, required=True
+            fields, options, "date_field", accepts=is_date_type, required=True
         )
-        out["end_field"] = opt_field(fields, options, "end_field", kinds=DATE_TYPES)
+        out["end_field"] = opt_field(fields, options, "end_field", accepts=is_date_type)
         if out["end_field"] and out["end_field"] == out["date_field"]:
             raise InvalidInput("`end_field`: choose a field other than the date field.")
         out["mode"] = opt_choice(options, "mode", MODES, "month")
@@ -219,7 +222,9 @@ class Calendar(ViewType):
                 "date_field": date_f,
                 "end_field": end_f,
                 "draggable": can_drag(ctx, date_f),
-                "date_choices": [f for f in meta.fields if f.uidt in DATE_TYPES],
+                "date_choices": [
+                    f for f in meta.fields if field_type_for(f).calendar_date
+                ],
                 "visible": visible,
             }
         )
@@ -383,7 +388,7 @@ def _posted_day(request) -> dt.date:
 
 def _moved(field, old, day: dt.date) -> str:
     """`day` in the field's type: a date, or the old time of day on that day (UTC)."""
-    if field.uidt == "Date":
+    if field_type_for(field).date_only:
         return day.isoformat()
     if isinstance(old, dt.datetime):
         moved = dt.datetime.combine(day, old.timetz())

@@ -1,6 +1,6 @@
 """Gallery: cards in a responsive grid — a cover image, a title and the chosen fields.
 
-Settings (View.options): cover_field (a URL field, or any type registered in COVER_SOURCES),
+Settings (View.options): cover_field (a URL field, or any field type with a cover (FieldType.has_cover)),
 cover_fit "cover" (crop) or "contain" (fit), title_field, card_fields (ids, in order). The first
 PAGE cards come with the page; the rest load as the last card scrolls into view, by keyset
 cursor (never OFFSET), so a large table costs one small query per page.
@@ -14,10 +14,11 @@ from django.template.loader import render_to_string
 from bases import records
 from nocoplatform.errors import DomainError, InvalidInput
 from views.types import (
-    COVER_SOURCES,
     ViewType,
     card_fields,
+    cover_capable,
     cover_field,
+    is_cover_type,
     make_cards,
     opt_choice,
     opt_field,
@@ -56,16 +57,14 @@ class Gallery(ViewType):
     icon = "▤"
 
     def default_options(self, table) -> dict:
-        cover = next(
-            (f.id for f in table.fields.all() if f.uidt in COVER_SOURCES), None
-        )
+        cover = next((f.id for f in table.fields.all() if cover_capable(f)), None)
         return {"cover_field": cover, "cover_fit": "cover"}
 
     def clean_options(self, table, options: dict) -> dict:
         fields = table_fields(table)
         out = dict(options)
         out["cover_field"] = opt_field(
-            fields, options, "cover_field", kinds=tuple(COVER_SOURCES)
+            fields, options, "cover_field", accepts=is_cover_type
         )
         out["cover_fit"] = opt_choice(options, "cover_fit", FITS, "cover")
         out["title_field"] = opt_field(fields, options, "title_field")
@@ -109,7 +108,7 @@ class Gallery(ViewType):
             "show_cover": cover_field(meta, view) is not None,
             "fit": options.get("cover_fit") or "cover",
             "visible": visible,
-            "cover_choices": [f for f in meta.fields if f.uidt in COVER_SOURCES],
+            "cover_choices": [f for f in meta.fields if cover_capable(f)],
             "chosen_cards": [
                 f.id
                 for f in card_fields(

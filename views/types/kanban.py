@@ -18,16 +18,19 @@ from django.template.loader import render_to_string
 
 from bases import record_services, records
 from bases.aggregates import group_buckets
+from bases.fieldtypes import field_type_for
 from bases.query.where import Condition, render_where
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import require
 from views.models import View
 from views.types import (
-    COVER_SOURCES,
     ViewType,
     can_drag,
     card_fields,
+    cover_capable,
     cover_field,
+    is_cover_type,
+    is_stack_type,
     key_row,
     make_cards,
     new_card,
@@ -164,7 +167,9 @@ class Kanban(ViewType):
     icon = "▥"
 
     def default_options(self, table) -> dict:
-        field = next((f for f in table.fields.all() if f.uidt == "SingleSelect"), None)
+        field = next(
+            (f for f in table.fields.all() if is_stack_type(field_type_for(f))), None
+        )
         if field is None:
             raise InvalidInput(
                 "A kanban view needs a single-select field for its stacks; add one first."
@@ -175,7 +180,7 @@ class Kanban(ViewType):
         fields = table_fields(table)
         out = dict(options)
         out["stack_field"] = opt_field(
-            fields, options, "stack_field", kinds=("SingleSelect",), required=True
+            fields, options, "stack_field", accepts=is_stack_type, required=True
         )
         for key in ("stack_order", "hidden_stacks", "collapsed_stacks"):
             out[key] = _strings(options, key)
@@ -186,7 +191,7 @@ class Kanban(ViewType):
             raise InvalidInput("`card_order` maps a stack to a list of record ids.")
         out["card_order"] = {str(k): [str(i) for i in v] for k, v in order.items()}
         out["cover_field"] = opt_field(
-            fields, options, "cover_field", kinds=tuple(COVER_SOURCES)
+            fields, options, "cover_field", accepts=is_cover_type
         )
         out["title_field"] = opt_field(fields, options, "title_field")
         out["card_fields"] = opt_field_list(fields, options, "card_fields")
@@ -253,8 +258,10 @@ class Kanban(ViewType):
             "draggable": can_drag(ctx, field),
             "show_cover": cover_field(meta, view) is not None,
             "visible": visible,
-            "select_fields": [f for f in meta.fields if f.uidt == "SingleSelect"],
-            "cover_choices": [f for f in meta.fields if f.uidt in COVER_SOURCES],
+            "select_fields": [
+                f for f in meta.fields if is_stack_type(field_type_for(f))
+            ],
+            "cover_choices": [f for f in meta.fields if cover_capable(f)],
             "chosen_cards": [
                 f.id
                 for f in card_fields(

@@ -2,7 +2,7 @@
 // (Enter / double-click) listing its files with "Add files" and "Remove". Methods of Editing
 // (edit.js), like pickers.js.
 //
-// Uploads go to the cell endpoint (views/grid_edit.cell → attachment_pages.grid_cell_upload,
+// Uploads go to the cell endpoint (views/grid/edit.cell → attachment_pages.grid_cell_upload,
 // the same service as every other upload: permissions and limits are the server's). One
 // upload runs at a time, so two drops on one cell never race. While it runs the cell shows a
 // progress bar; then the server's new <td> (thumbnails) replaces it. A refusal leaves the cell

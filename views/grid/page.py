@@ -1,12 +1,9 @@
-"""The grid view: the table page as a spreadsheet, and the windows of rows it loads.
+"""The grid page: the table as a spreadsheet, and the windows of rows it loads.
 
 The page renders the header and the first window of rows; static/js/grid/ then loads further
 windows of WINDOW rows as they scroll into view (keyset cursors: each window's `next` cursor
 fetches the following one; a jump far away uses one offset query, then cursors again) and keeps
-only the rows near the viewport in the DOM. Edits live in views/grid_edit.py.
-
-User data is read only through bases/records.py, in `read_window` (and grid_edit's reads); when
-record functions take an `actor`, that is the place to pass it.
+only the rows near the viewport in the DOM. Edits live in views/grid/edit.py and expand.py.
 """
 
 from __future__ import annotations
@@ -17,208 +14,52 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from bases import records, schema_services, selectors
-from bases.query.params import view_fields
+from bases import records, schema_services
+from bases.fieldtypes import field_type_for
+from bases.pages import base_context
 from nocoplatform.errors import DomainError, InvalidInput
-from permissions.checks import Actor, can, require
+from permissions.checks import can, require
+from permissions.middleware import HtmxHttpRequest
 from views.forms import ColumnForm
-from views.grid_cells import GridRow, can_upload, files_url, grid_cell, is_editable
+from views.grid.common import (
+    MAX_WIDTH,
+    MIN_WIDTH,
+    ROW_HEIGHTS,
+    WINDOW,
+    cell_flag,
+    current_view,
+    grid_columns,
+    grid_layout,
+    grid_rows,
+    grid_table,
+    read_window,
+    render_rows,
+    search_text,
+    writable,
+)
 from views.models import View
-
-WINDOW = 100  # rows per window (one request)
-ROW_HEIGHTS = {"short": 32, "medium": 56, "tall": 96}
-DEFAULT_WIDTH, MIN_WIDTH, MAX_WIDTH = 180, 60, 800
-TYPE_ICONS = {
-    "SingleLineText": "Aa",
-    "LongText": "¶",
-    "Number": "#",
-    "Rating": "#",
-    "ID": "#",
-    "Decimal": "1.0",
-    "Duration": "1.0",
-    "Currency": "¤",
-    "Percent": "%",
-    "Checkbox": "☑",
-    "SingleSelect": "▾",
-    "MultiSelect": "▾",
-    "Date": "◷",
-    "DateTime": "◷",
-    "Time": "◷",
-    "Email": "@",
-    "URL": "↗",
-    "PhoneNumber": "☏",
-    "JSON": "{}",
-    "LinkToAnotherRecord": "⇄",
-    "Attachment": "◫",
-}
-# A first width that suits the type; dragging a column's edge saves its own.
-TYPE_WIDTHS = {
-    "ID": 90,
-    "Number": 110,
-    "Rating": 90,
-    "Checkbox": 90,
-    "Percent": 110,
-    "Date": 130,
-    "Time": 110,
-    "DateTime": 170,
-    "LongText": 240,
-    "JSON": 220,
-    "URL": 220,
-    "Email": 220,
-}
+from views.services import view_update
+from views.toolbar import group_by_of
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user)
-
-
-def grid_table(
-    request: HttpRequest, base_id: str, table_id: str, operation="table.read"
-):
-    table = selectors.table_get(
-        actor=_actor(request), table_id=table_id, operation=operation
-    )
-    if table.base_id != base_id:
-        raise Http404("Table not found.")
-    return table
-
-
-def current_view(request: HttpRequest, table, view_id: str | None = None) -> View:
-    """The view shown: the URL's (path or ?view=), else the table's first (made on demand)."""
-    view_id = (
-        view_id
-        or request.GET.get("view")
-        or request.POST.get("view")
-        or request.headers.get("X-Grid-View")  # the grid's own requests
-    )
-    if view_id:
-        view = table.views.filter(pk=view_id).first()
-        if view is None:
-            raise Http404("View not found.")
-        return view
-    try:
-        from views.toolbar import current_view as toolbar_view  # the toolbar's rule
-
-        return toolbar_view(request, table)
-    except ImportError:
-        from views.services import default_view
-
-        return default_view(table)
-
-
-def search_text(request: HttpRequest) -> str:
-    """The toolbar's temporary search (?q=), never saved on the view."""
-    return (request.GET.get("q") or request.POST.get("q") or "").strip()
-
-
-def grid_columns(meta, view) -> list:
-    """The view's fields in its order, less hidden ones (what records.list_records returns)."""
-    if view is None:
-        return [f for f in meta.fields if not f.is_system]
-    return view_fields(view, meta.fields)
-
-
-def writable(request: HttpRequest, table, operation: str = "records.update") -> bool:
-    return (
-        can(_actor(request), operation, table)
-        and not table.read_only_reason
-        and table.source.allow_data_edit
-    )
-
-
-def grid_rows(meta, columns, rows, *, start: int = 0, editable: bool) -> list[GridRow]:
-    """Rows for views/partials/grid_row.html; `start` is the 0-based position of rows[0]."""
-    from permissions.comments import comment_counts
-
-    pk = meta.pk
-    flags = [cell_flag(f, meta, table_writable=editable) for f in columns]
-    files = [f.uidt == "Attachment" for f in columns]
-    ids = [
-        meta.record_id([row.get(f.title) for f in pk]) if pk else None for row in rows
-    ]
-    counts = comment_counts(table=meta.table, record_ids=ids)  # one query per window
-    out = []
-    for i, (row, record_id) in enumerate(zip(rows, ids, strict=True)):
-        cells = [
-            grid_cell(
-                f,
-                row.get(f.title),
-                editable=ok,
-                file_url=files_url(meta.table, record_id, f) if is_file else None,
-            )
-            for f, ok, is_file in zip(columns, flags, files, strict=True)
-        ]
-        out.append(
-            GridRow(record_id, start + i + 1, cells, counts.get(str(record_id), 0))
-        )
-    return out
-
-
-def cell_flag(field, meta, *, table_writable: bool) -> bool:
-    """Whether a column's cells take the user's changes: typed values, or dropped files."""
-    return is_editable(field, meta, table_writable=table_writable) or can_upload(
-        field, meta, table_writable=table_writable
-    )
-
-
-def read_fields(meta, columns) -> str:
-    """The fields to read: the shown ones, plus the key (a row's id) even when it is hidden."""
-    return ",".join(
-        [f.id for f in columns] + [f.id for f in meta.pk if f not in columns]
-    )
-
-
-def read_window(
-    table, meta, view, columns, *, actor, cursor=None, offset=0, limit=WINDOW, q=""
-) -> records.RecordPage:
-    """One window of the view's rows (its filter and sort; the toolbar's search)."""
-    params = {"limit": str(limit), "fields": read_fields(meta, columns)}
-    if cursor:
-        params["cursor"] = cursor
-    elif offset:
-        params["offset"] = str(offset)
-    kwargs = {"search": q} if q else {}
-    return records.list_records(table, params, view=view, actor=actor, **kwargs)
-
-
-def render_rows(request, rows: list[GridRow]) -> str:
-    """The rows' HTML, as views/partials/grid_rows.html renders it (without the engine)."""
-    return "".join(row.html for row in rows)
-
-
-def _layout(view: View, columns) -> dict:
-    options = view.options or {}
-    widths = options.get("column_widths") or {}
-    height = options.get("row_height") or "short"
-    if height not in ROW_HEIGHTS:
-        height = "short"
-    return {
-        "widths": {
-            f.id: int(widths.get(f.id) or TYPE_WIDTHS.get(f.uidt, DEFAULT_WIDTH))
-            for f in columns
-        },
-        "row_height": height,
-        "row_px": ROW_HEIGHTS[height],
-    }
-
-
-def _column_json(field, editable: bool) -> dict:
+def column_json(field, editable: bool) -> dict:
     o = field.options or {}
+    ftype = field_type_for(field)
     out = {"id": field.id, "title": field.title, "uidt": field.uidt, "edit": editable}
-    if field.uidt == "Attachment":
+    if ftype.holds_files:
         # Files are dropped or added from the cell's popup, never typed, pasted or cleared.
         out["edit"], out["files"] = False, editable
-    if field.uidt in ("SingleSelect", "MultiSelect"):
+    if ftype.has_choices:
         out["choices"] = [
             {"title": c.get("title"), "color": c.get("color", "#eeeeee")}
             for c in o.get("choices", [])
             if isinstance(c, dict)
         ]
-    if field.uidt == "LinkToAnotherRecord":
+    if ftype.is_link:
         out["relation"] = o.get("relation")
         out["related"] = field.related_table.title if field.related_table else ""
     if not field.is_nullable and not field.is_auto:
@@ -226,52 +67,46 @@ def _column_json(field, editable: bool) -> dict:
     return out
 
 
-def _base_context(request: HttpRequest, base_id: str) -> dict:
-    from views.pages import _base_context as shell_context
-
-    return shell_context(request, base_id)
-
-
 @login_required
 def table_page(
-    request: HttpRequest, base_id: str, table_id: str, view_id: str | None = None
+    request: HtmxHttpRequest, base_id: str, table_id: str, view_id: str | None = None
 ) -> HttpResponse:
-    ctx = _base_context(request, base_id)
+    ctx = base_context(request, base_id)
     table = grid_table(request, base_id, table_id)
     if request.method == "POST":
         # The page's POST is the add-field form: 403 for anyone who may not add fields.
-        require(_actor(request), "fields.create", table)
+        require(request.actor, "fields.create", table)
     column_form = ColumnForm(request.POST or None)
     if request.method == "POST" and column_form.is_valid():
         response = _add_field(request, table, column_form)
         if response is not None:
             return response
     view = current_view(request, table, view_id)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     columns = grid_columns(meta, view)
     can_edit = writable(request, table)
     q = search_text(request)
     rows, page_info, error = [], {"totalRows": 0}, None
     try:
-        page = read_window(table, meta, view, columns, actor=_actor(request), q=q)
+        page = read_window(table, meta, view, columns, actor=request.actor, q=q)
         rows = grid_rows(meta, columns, page.rows, editable=can_edit)
         page_info = page.page_info
     except DomainError as exc:
         error = exc
-    layout = _layout(view, columns)
+    layout = grid_layout(view, columns)
     flags = [cell_flag(f, meta, table_writable=can_edit) for f in columns]
     header = [
         {
             "field": f,
             "width": layout["widths"][f.id],
             "editable": ok,
-            "icon": TYPE_ICONS.get(f.uidt, "·"),
+            "icon": field_type_for(f).icon,
         }
         for f, ok in zip(columns, flags, strict=True)
     ]
     # Field changes on this table (a table override may lower or raise the base role).
     can_schema = (
-        can(_actor(request), "fields.create", table) and not table.read_only_reason
+        can(request.actor, "fields.create", table) and not table.read_only_reason
     )
     grid_config = {
         "rowsUrl": f"/bases/{base_id}/tables/{table.pk}/grid/rows",
@@ -288,12 +123,12 @@ def table_page(
         "last": bool(page_info.get("isLastPage", True)),
         "rowHeight": layout["row_height"],
         "rowHeights": ROW_HEIGHTS,
-        "columns": [_column_json(f, ok) for f, ok in zip(columns, flags, strict=True)],
+        "columns": [column_json(f, ok) for f, ok in zip(columns, flags, strict=True)],
         "canEdit": can_edit,
         "canAdd": writable(request, table, "records.create"),
         "canDelete": writable(request, table, "records.delete"),
-        "canLayout": can(_actor(request), "views.update", table),
-        "canAddOption": can(_actor(request), "fields.update", table)
+        "canLayout": can(request.actor, "views.update", table),
+        "canAddOption": can(request.actor, "fields.update", table)
         and not table.read_only_reason,
         "hasPk": bool(meta.pk),
         "q": q,
@@ -301,13 +136,7 @@ def table_page(
         # checks every limit again (bases/attachments.check_limits).
         "fileMaxSize": settings.NOCO_ATTACHMENT_MAX_SIZE,
     }
-    group_by = []
-    try:
-        from views.toolbar import group_by_of
-
-        group_by = group_by_of(view, meta)
-    except ImportError:
-        pass
+    group_by = group_by_of(view, meta)
     ctx.update(
         {
             "table": table,
@@ -325,7 +154,7 @@ def table_page(
             "can_edit": can_edit,
             "can_add": grid_config["canAdd"],
             "can_delete": grid_config["canDelete"],
-            "can_webhooks": can(_actor(request), "webhooks.read", table),
+            "can_webhooks": can(request.actor, "webhooks.read", table),
             # static/js/realtime.js: the table's socket and the view shown (views/realtime/).
             "realtime_config": {"ws": f"/ws/tables/{table.pk}/", "view": view.pk},
         }
@@ -340,7 +169,7 @@ def _add_field(request, table, form) -> HttpResponse | None:
             c.strip() for c in form.cleaned_data["choices"].split(",") if c.strip()
         ]
     try:
-        schema_services.field_create(actor=_actor(request), table=table, data=data)
+        schema_services.field_create(actor=request.actor, table=table, data=data)
     except DomainError as exc:
         form.add_error(None, exc.message)
         return None
@@ -350,14 +179,14 @@ def _add_field(request, table, form) -> HttpResponse | None:
 
 @login_required
 @require_GET
-def rows_window(request: HttpRequest, base_id: str, table_id: str) -> HttpResponse:
+def rows_window(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpResponse:
     """A window of rows as <tr> HTML; where it sits and what follows in X-Grid-* headers.
 
     `cursor` (the previous window's `next`) or `offset` (for a jump), `limit` ≤ 500.
     """
     table = grid_table(request, base_id, table_id)
     view = current_view(request, table)
-    meta = records.TableMeta.of(table, actor=_actor(request))
+    meta = records.TableMeta.of(table, actor=request.actor)
     columns = grid_columns(meta, view)
     try:
         offset = int(request.GET.get("offset") or 0)
@@ -372,7 +201,7 @@ def rows_window(request: HttpRequest, base_id: str, table_id: str) -> HttpRespon
         meta,
         view,
         columns,
-        actor=_actor(request),
+        actor=request.actor,
         cursor=request.GET.get("cursor") or None,
         offset=offset,
         limit=limit,
@@ -395,19 +224,19 @@ def rows_window(request: HttpRequest, base_id: str, table_id: str) -> HttpRespon
 
 @login_required
 @require_GET
-def rows_count(request: HttpRequest, base_id: str, table_id: str) -> JsonResponse:
+def rows_count(request: HtmxHttpRequest, base_id: str, table_id: str) -> JsonResponse:
     """The exact row count of the view (with the search), asked for after the first rows."""
     table = grid_table(request, base_id, table_id)
     view = current_view(request, table)
     q = search_text(request)
     kwargs = {"search": q} if q else {}
-    count = records.count_records(table, {}, view=view, actor=_actor(request), **kwargs)
+    count = records.count_records(table, {}, view=view, actor=request.actor, **kwargs)
     return JsonResponse({"count": count})
 
 
 @login_required
 @require_POST
-def layout_save(request: HttpRequest, base_id: str, table_id: str) -> JsonResponse:
+def layout_save(request: HtmxHttpRequest, base_id: str, table_id: str) -> JsonResponse:
     """Column widths, row height and column order of a view (JSON body; any subset)."""
     table = grid_table(request, base_id, table_id)
     try:
@@ -425,8 +254,6 @@ def layout_save(request: HttpRequest, base_id: str, table_id: str) -> JsonRespon
 
 
 def _save_layout(request, table, view: View, body: dict) -> None:
-    from views.services import view_update
-
     options = dict(view.options or {})
     data: dict = {}
     if "widths" in body:
@@ -459,4 +286,4 @@ def _save_layout(request, table, view: View, body: dict) -> None:
         # Fields not named (hidden ones) keep their place after the named ones.
         rest = [f for f in (view.field_order or []) if f not in order]
         data["field_order"] = [*order, *rest]
-    view_update(actor=_actor(request), view=view, data=data)
+    view_update(actor=request.actor, view=view, data=data)
