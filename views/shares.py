@@ -26,6 +26,7 @@ from bases.table_meta import TableMeta
 from nocoplatform.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from permissions.checks import Actor, can, require
 from views.models import View, ViewShare, new_share_token
+from views.realtime import notices
 
 SHARE_READ = frozenset({"records.read", "table.read", "views.read"})
 FORM_WRITE = frozenset({"records.read", "records.create"})
@@ -71,6 +72,7 @@ def share_update(
     # Whoever changes the link answers for it from now on (their rights bound it).
     share.created_by = actor.user
     share.save()
+    notices.share_changed(share)
     return share
 
 
@@ -80,6 +82,7 @@ def share_regenerate(*, actor: Actor, share: ViewShare) -> ViewShare:
     share.token = new_share_token()
     share.created_by = actor.user
     share.save(update_fields=["token", "created_by", "updated_at"])
+    notices.share_changed(share)
     return share
 
 
@@ -87,6 +90,7 @@ def share_revoke(*, actor: Actor, share: ViewShare) -> None:
     require(actor, "views.share", share.view.table)
     with transaction.atomic():
         share.delete()
+        notices.share_changed(share)
 
 
 # --------------------------------------------------------------------------------------------
