@@ -42,9 +42,11 @@ def share_enable(*, actor: Actor, view: View) -> ViewShare:
     require(actor, "views.share", view.table)
     share = ViewShare.objects.filter(view=view).first()
     if share is None:
-        share, _ = ViewShare.objects.get_or_create(
+        share, created = ViewShare.objects.get_or_create(
             view=view, defaults={"created_by": actor.user}
         )
+        if created:
+            notices.share_changed(share)
     return share
 
 
