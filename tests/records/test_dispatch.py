@@ -219,3 +219,28 @@ def test_subscribe_refuses_unknown_phases():
         dispatch.subscribe("x", print, phase="later")
     with pytest.raises(ValueError):
         dispatch.subscribe("x", print, phase=dispatch.AFTER_COMMIT, prepare=print)
+
+
+def test_a_link_is_one_event_naming_both_sides(world, heard, spy_realtime):
+    from bases.record_services import link_records
+    from tests.permissions.conftest import token_client
+
+    w = world
+    clients, projects = w.table("clients"), w.table("projects")
+    link = clients.fields.get(uidt="LinkToAnotherRecord", related_table=projects)
+    url = f"/api/v2/tables/{clients.pk}/links/{link.pk}/records/5"
+    api = token_client(w.tokens["editor"])
+    assert api.post(url, [{"Id": 7}, {"Id": 8}], format="json").status_code == 200
+    (phase, event), *rest = heard
+    assert phase == "in" and [p for p, _ in rest] == ["after"]
+    assert (event.op, event.keys, event.targets) == ("link", ((5,),), (7, 8))
+    assert event.link.pk == link.pk and event.related.table.pk == projects.pk
+    assert event.fields == (link.pk,) and event.origin == "api"
+    assert spy_realtime == [event]
+    heard.clear()
+    owner = Actor(user=w.users["owner"])
+    assert link_records(clients, link, 5, [8], actor=owner, unlink=True) == 1
+    assert [(p, e.op, e.targets) for p, e in heard] == [
+        ("in", "unlink", (8,)),
+        ("after", "unlink", (8,)),
+    ]
