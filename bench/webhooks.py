@@ -145,8 +145,11 @@ def write_path(rounds: int, per_block: int, store_url: str | None) -> dict:
         ],
     )
     t = metacache.get_table(table.pk)
-    pk = TableMeta.of(t).pk[0].title
-    ids = [k[0] for k in insert_rows(t, [{"name": f"r{i}"} for i in range(100)])]
+    pk = TableMeta.unrestricted(t).pk[0].title
+    ids = [
+        k[0]
+        for k in insert_rows(t, [{"name": f"r{i}"} for i in range(100)], actor=actor)
+    ]
     hook, _ = hooks.webhook_create(
         actor=actor,
         table=t,
@@ -201,9 +204,11 @@ def write_path(rounds: int, per_block: int, store_url: str | None) -> dict:
             tbl = metacache.get_table(table.pk)  # as a request gets it
             start = time.perf_counter()
             if kind == "update":
-                update_rows(tbl, {pk: ids[i % len(ids)], "n": i, "status": "x"})
+                update_rows(
+                    tbl, {pk: ids[i % len(ids)], "n": i, "status": "x"}, actor=actor
+                )
             else:
-                insert_rows(tbl, {"name": "new"})
+                insert_rows(tbl, {"name": "new"}, actor=actor)
             out.append((time.perf_counter() - start) * 1000)
         return out
 
