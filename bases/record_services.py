@@ -3,11 +3,12 @@
 Every write validates values through the field types, touches only the fields given, and runs in
 one transaction on the user database. Bulk requests name the index of the row that failed.
 
-Each write also hands its record history to history.services.record (saved when the user
-database commits): the inserted values; for updates and deletes the rows' previous values,
-read in the write's transaction with one SELECT per batch of up to 1000 keys (locked FOR UPDATE
-where the database can, so a concurrent writer cannot slip between that read and the write;
-history/capture.py).
+Each write produces ONE RecordsChanged (records/events.py; a bulk write is one event with many
+keys), emitted with records.dispatch inside the write's transaction: the record history, the
+webhook outbox and realtime subscribe to it (docs/events.md). It carries the values written and,
+for updates and deletes, the rows' previous values, read in the write's transaction with one
+SELECT per batch of up to 1000 keys (locked FOR UPDATE where the database can, so a concurrent
+writer cannot slip between that read and the write; bases/row_images.py).
 """
 
 from __future__ import annotations
@@ -21,15 +22,13 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
-from bases import changes, schema_guard
+from bases import changes, row_images, schema_guard
 from bases import fieldtypes as ft
 from bases.models import DataSource, Field, Table
 from bases.query.identifiers import unescape_percent
 from bases.query.sql import Dialect
 from bases.records import TableMeta
 from bases.sources import user_db
-from history import capture
-from history import services as history
 from nocoplatform.errors import (
     Forbidden,
     InvalidInput,
@@ -38,9 +37,26 @@ from nocoplatform.errors import (
     Unprocessable,
 )
 from permissions.checks import Actor, require
-from webhooks.events import record_changes
+from records import dispatch
+from records.events import RecordsChanged
 
 PK_ALIASES = ("Id", "id", "ID")
+
+
+def _emit(table: Table, op: str, keys: list, *, actor: Actor, meta, conn, **rest):
+    """The write's one RecordsChanged, to its subscribers (records/dispatch.py)."""
+    dispatch.emit(
+        RecordsChanged(
+            table=table,
+            op=op,
+            keys=tuple(tuple(k) for k in keys),
+            actor=actor,
+            meta=meta,
+            using=conn.alias,
+            client_id=changes.write_origin.get(),
+            **rest,
+        )
+    )
 
 
 def _writable(
@@ -220,8 +236,8 @@ def insert_rows(
         for i, row in enumerate(items)
     ]
     ids: list = []
+    prepared = dispatch.prepare(table, "insert", None)
     with (
-        record_changes(table, "insert", meta) as change,
         user_db(source) as conn,
         schema_guard.guarded_write(conn, table, meta.all_fields),
     ):
@@ -252,9 +268,16 @@ def insert_rows(
                         )
                     )
             ids = [result[i] for i in range(len(items))]
-        change.keys = ids  # webhook events are recorded once this block has committed
-        changes.committed(conn, table, "insert", ids)
-        history.record(conn, actor, "insert", capture.insert_entries(meta, ids, parsed))
+            _emit(
+                table,
+                "insert",
+                ids,
+                actor=actor,
+                meta=meta,
+                conn=conn,
+                values=tuple(parsed),
+                prepared=prepared,
+            )
     return ids
 
 
@@ -509,13 +532,28 @@ def update_rows(
             )
         )
     keys = [pk for pk, _ in plan]
+    prepared = dispatch.prepare(table, "update", keys)
     with (
-        record_changes(table, "update", meta, keys=keys),
         user_db(source) as conn,
         schema_guard.guarded_write(conn, table, meta.all_fields),
     ):
         d = Dialect(conn)
         written = list({f.id: f for _, values in plan for f in values}.values())
+
+        def emit(state: dict) -> None:
+            _emit(
+                table,
+                "update",
+                keys,
+                actor=actor,
+                meta=meta,
+                conn=conn,
+                fields=tuple(f.id for f in written),
+                values=tuple(values for _, values in plan),
+                before=state,
+                prepared=prepared,
+            )
+
         if (
             d.vendor == "postgresql"
             and not bulk
@@ -523,13 +561,12 @@ def update_rows(
             and plan[0][1]
             and not conn.in_atomic_block
         ):
-            state = _update_one_statement(conn, d, table, meta, *plan[0])
+            # One autocommit statement: the event follows it.
+            emit(_update_one_statement(conn, d, table, meta, *plan[0]))
         else:
-            state = _update_in_transaction(
-                conn, d, table, meta, plan, written, keys, bulk, if_match
+            _update_in_transaction(
+                conn, d, table, meta, plan, written, keys, bulk, if_match, emit
             )
-        changes.committed(conn, table, "update", keys, fields=[f.id for f in written])
-        history.record(conn, actor, "update", capture.update_entries(meta, plan, state))
     return [pk for pk, _ in plan]
 
 
@@ -565,18 +602,18 @@ def _update_one_statement(conn, d, table, meta, pk_values, values) -> dict:
         raise NotFound(
             f"record {meta.record_id(pk_values)} not found.", code="RECORD_NOT_FOUND"
         )
-    return capture.rows_state(d, pk, cols, rows)
+    return row_images.rows_state(d, pk, cols, rows)
 
 
 def _update_in_transaction(
-    conn, d, table, meta, plan, written, keys, bulk, if_match
-) -> dict:
+    conn, d, table, meta, plan, written, keys, bulk, if_match, emit
+) -> None:
     q = d.quote
     cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
     with _write_transaction(conn), conn.cursor() as cur:
         # The previous values of the written fields, for the record history.
         state = (
-            capture.current_values(cur, d, table, meta.pk, written, keys)
+            row_images.current_values(cur, d, table, meta.pk, written, keys)
             if written
             else {}
         )
@@ -606,7 +643,7 @@ def _update_in_transaction(
                     f"{where}record {meta.record_id(pk_values)} not found.",
                     code="RECORD_NOT_FOUND",
                 )
-    return state
+        emit(state)
 
 
 def _check_version(cur, d, table, meta, cond, key, pk_values, expected: str) -> None:
@@ -645,8 +682,8 @@ def delete_rows(
     source, meta = _writable(table, actor, "records.delete")
     items, bulk = _as_list(rows, "record", max_rows)
     keys = [_pk_values(meta, row, i if bulk else None) for i, row in enumerate(items)]
+    prepared = dispatch.prepare(table, "delete", keys)
     with (
-        record_changes(table, "delete", meta, keys=keys),
         user_db(source) as conn,
         schema_guard.guarded_write(conn, table, meta.all_fields),
     ):
@@ -657,7 +694,7 @@ def delete_rows(
         with _write_transaction(conn), conn.cursor() as cur:
             # What the deleted rows held, for the record history (every column: each reader
             # of the history sees only the fields they may see).
-            state = capture.current_values(cur, d, table, meta.pk, columns, keys)
+            state = row_images.current_values(cur, d, table, meta.pk, columns, keys)
             for i, pk_values in enumerate(keys):
                 try:
                     cur.execute(
@@ -675,8 +712,16 @@ def delete_rows(
                         f"{where}record {meta.record_id(pk_values)} not found.",
                         code="RECORD_NOT_FOUND",
                     )
-        changes.committed(conn, table, "delete", keys)
-        history.record(conn, actor, "delete", capture.delete_entries(meta, keys, state))
+            _emit(
+                table,
+                "delete",
+                keys,
+                actor=actor,
+                meta=meta,
+                conn=conn,
+                before=state,
+                prepared=prepared,
+            )
     return keys
 
 
@@ -714,9 +759,9 @@ def link_records(
     o = link.options
     this_pk = meta.parse_record_id(record_id)
     targets = _link_targets(related_meta, body)
-    # A link changes this record as seen through its link field: an "after update" event.
+    op = "unlink" if unlink else "link"
+    prepared = dispatch.prepare(table, op, [this_pk])
     with (
-        record_changes(table, "update", meta, keys=[this_pk]),
         user_db(source) as conn,
         schema_guard.guarded_write(conn, table, meta.all_fields),
     ):
@@ -789,16 +834,19 @@ def link_records(
                             f"INSERT INTO {jt} ({sc}, {oc}) VALUES (%s, %s)",
                             [this_ref, other],
                         )
-        changes.committed(conn, table, "update", [this_pk], fields=[link.id])
-        # The other side's rows show this link too (their count or reference moved).
-        if related.pk != table.pk or relation != "bt":
-            changes.committed(conn, related, "update", [[t] for t in targets])
-        history.record(
-            conn,
-            actor,
-            "unlink" if unlink else "link",
-            capture.link_entries(meta, related_meta, link, this_pk, targets, unlink),
-        )
+            _emit(
+                table,
+                op,
+                [this_pk],
+                actor=actor,
+                meta=meta,
+                conn=conn,
+                fields=(link.id,),
+                link=link,
+                related=related_meta,
+                targets=tuple(targets),
+                prepared=prepared,
+            )
     return len(targets)
 
 

@@ -145,8 +145,11 @@ def write_path(rounds: int, per_block: int, store_url: str | None) -> dict:
         ],
     )
     t = metacache.get_table(table.pk)
-    pk = TableMeta.of(t).pk[0].title
-    ids = [k[0] for k in insert_rows(t, [{"name": f"r{i}"} for i in range(100)])]
+    pk = TableMeta.unrestricted(t).pk[0].title
+    ids = [
+        k[0]
+        for k in insert_rows(t, [{"name": f"r{i}"} for i in range(100)], actor=actor)
+    ]
     hook, _ = hooks.webhook_create(
         actor=actor,
         table=t,
@@ -157,25 +160,43 @@ def write_path(rounds: int, per_block: int, store_url: str | None) -> dict:
         },
     )
 
-    # The webhook work itself, timed where it happens: the record_changes context (active-hook
-    # look-up, previous rows, current rows, conditions, outbox insert), without the write inside.
-    import contextlib
-
-    from bases import record_services
+    # The webhook work itself, timed where it happens: its `prepare` before the write (active-hook
+    # look-up, previous rows) plus its Change.emit after it (current rows, conditions, outbox
+    # insert), without the write in between. Both are timed into one entry per write.
+    from records import dispatch
+    from webhooks import events as webhook_events
 
     hook_ms: list[float] = []
-    real = record_services.record_changes
+    sub = dispatch.subscribers(dispatch.IN_TRANSACTION)
+    webhook_sub = next(s for s in sub if s.name == "webhooks")
+    real_prepare, real_emit = webhook_sub.prepare, webhook_events.Change.emit
+    pending: list[float] = []
 
-    @contextlib.contextmanager
-    def timed(*args, **kwargs):
+    def timed_prepare(*args, **kwargs):
         start = time.perf_counter()
-        with real(*args, **kwargs) as change:
-            inner = time.perf_counter()
-            yield change
-            resumed = time.perf_counter()
-        hook_ms.append((inner - start + time.perf_counter() - resumed) * 1000)
+        change = real_prepare(*args, **kwargs)
+        spent = time.perf_counter() - start
+        if change is None:  # no active webhook: the look-up is all the work
+            hook_ms.append(spent * 1000)
+        else:
+            pending.append(spent)
+        return change
 
-    record_services.record_changes = timed
+    def timed_emit(self):
+        start = time.perf_counter()
+        try:
+            return real_emit(self)
+        finally:
+            before = pending.pop() if pending else 0.0
+            hook_ms.append((before + time.perf_counter() - start) * 1000)
+
+    dispatch.subscribe(
+        "webhooks",
+        webhook_sub.handle,
+        phase=dispatch.IN_TRANSACTION,
+        prepare=timed_prepare,
+    )
+    webhook_events.Change.emit = timed_emit
 
     def block(kind: str) -> list[float]:
         out = []
@@ -183,9 +204,11 @@ def write_path(rounds: int, per_block: int, store_url: str | None) -> dict:
             tbl = metacache.get_table(table.pk)  # as a request gets it
             start = time.perf_counter()
             if kind == "update":
-                update_rows(tbl, {pk: ids[i % len(ids)], "n": i, "status": "x"})
+                update_rows(
+                    tbl, {pk: ids[i % len(ids)], "n": i, "status": "x"}, actor=actor
+                )
             else:
-                insert_rows(tbl, {"name": "new"})
+                insert_rows(tbl, {"name": "new"}, actor=actor)
             out.append((time.perf_counter() - start) * 1000)
         return out
 

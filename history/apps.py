@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class HistoryConfig(AppConfig):
     name = "history"
     verbose_name = "Record history"
+
+    def ready(self):
+        # Every record write's entries, tied to the write's transaction (records/dispatch.py).
+        from history import services
+        from records import dispatch
+
+        dispatch.subscribe(
+            "history", services.records_changed, phase=dispatch.IN_TRANSACTION
+        )

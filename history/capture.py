@@ -1,7 +1,7 @@
-"""What a record write changed, for the record history: the rows' values before it (read in
-the write's own transaction) and the entries to save (history.services.record).
-
-Called by bases/record_services.py only, with its connection, cursor and dialect.
+"""What a record write changed, for the record history: the entries to save
+(history.services.record), built from the write's RecordsChanged (records/events.py) — the
+values written and the rows' values before the write (its before image, read in the write's
+own transaction by bases/row_images.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,31 @@ import datetime as dt
 from bases.fieldtypes import field_type_for
 from bases.models import Field
 from bases.table_meta import TableMeta
-from history.services import MAX_TEXT, plain
+from records.values import MAX_TEXT, plain
+
+
+def entries(event) -> list:
+    """The history entries of one RecordsChanged."""
+    meta, op = event.meta, event.op
+    if op == "insert":
+        return insert_entries(meta, event.keys, event.values)
+    if op == "update":
+        # update_entries moves each row's state along a bulk request: on copies, the event's
+        # before image stays as it was for the other subscribers.
+        state = {k: dict(v) for k, v in event.before.items()}
+        return update_entries(
+            meta, list(zip(event.keys, event.values, strict=True)), state
+        )
+    if op == "delete":
+        return delete_entries(meta, event.keys, event.before)
+    return link_entries(
+        meta,
+        event.related,
+        event.link,
+        event.keys[0],
+        event.targets,
+        op == "unlink",
+    )
 
 
 def update_entries(meta: TableMeta, plan: list, state: dict) -> list:
@@ -123,35 +147,6 @@ def delete_entries(meta: TableMeta, keys: list, state: dict) -> list:
 
 def key(pk_values) -> tuple:
     return tuple(str(v) for v in pk_values)
-
-
-def current_values(cur, d, table, pk: list, fields: list, keys: list) -> dict:
-    """{key: {field id: value}} of the rows with these keys (`history.plain` values): one
-    SELECT per 1000 keys, locking the rows where the database can."""
-    q = d.quote
-    cols = list(pk) + [f for f in fields if f not in pk]
-    select = ", ".join(q(f.column_name) for f in cols)
-    lock = " FOR UPDATE" if d.vendor in ("postgresql", "mysql") else ""
-    unique = list(dict.fromkeys(tuple(k) for k in keys))
-    out: dict = {}
-    for start in range(0, len(unique), 1000):
-        cond, params = d.keys_in(pk, unique[start : start + 1000])
-        cur.execute(
-            f"SELECT {select} FROM {q(table.table_name)} WHERE {cond}{lock}", params
-        )
-        out.update(rows_state(d, pk, cols, cur.fetchall()))
-    return out
-
-
-def rows_state(d, pk: list, cols: list, rows) -> dict:
-    """{key: {field id: value}} of raw rows whose columns are `cols` (the key's first)."""
-    out: dict = {}
-    for raw in rows:
-        values = [d.from_db(f, v) for f, v in zip(cols, raw, strict=True)]
-        out[key(values[: len(pk)])] = {
-            f.id: plain(f, v) for f, v in zip(cols, values, strict=True)
-        }
-    return out
 
 
 def link_entries(meta, related_meta, link, this_pk, targets, unlink: bool) -> list:

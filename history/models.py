@@ -15,7 +15,7 @@ class RecordChange(models.Model):
     `changes` maps field ids to `[old, new]`: both for an update (only fields whose value
     changed), `[null, value]` for an insert, `[value, null]` for a delete, `[null, [ids]]` for a
     link and `[[ids], null]` for an unlink (the other records' ids). Values are plain JSON
-    (history.services.plain). Field ids, not titles: a renamed field keeps its history, and a
+    (records.values.plain). Field ids, not titles: a renamed field keeps its history, and a
     reader's field rules apply by id.
     """
 

@@ -1,13 +1,16 @@
-"""Writing the record history: entries built by the records service, saved on commit.
+"""Writing the record history: entries built from each write's RecordsChanged, saved on commit.
 
     history.services.record(conn, actor, "update", [(table_id, record_id, {field_id: [old, new]})])
+
+`records_changed` is the history's in-transaction subscriber (records/dispatch.py, registered
+in history/apps.py): it turns the event into entries (history/capture.py) and calls `record`.
 
 Why on commit, and not in the write's own transaction: the history lives in the meta DB, the
 records in the user's database (an external server, or the built-in store: a SQLite file or a
 PostgreSQL schema reached through its own connection), so no single transaction holds both
 without two-phase commit. Writing the entries before the data commits would leave entries for
 changes that then roll back; writing them in `transaction.on_commit` of the user database (the
-same hook as realtime and the webhook outbox, bases/changes.py) records exactly the committed
+same hook as realtime and the webhook outbox, records/dispatch.py) records exactly the committed
 changes, in one multi-row INSERT per write. The price is a window of a few milliseconds between
 the data commit and the history insert: a process killed there loses that entry (never the
 write), and a failing meta DB is logged, not raised. When the caller wraps the write in a larger
@@ -17,10 +20,8 @@ transaction on the user database, the entries wait for that one.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import logging
 import sqlite3
-import uuid
 from datetime import timedelta
 
 import orjson
@@ -28,65 +29,9 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from bases.fieldtypes import field_type_for
 from history.models import RecordChange
 
 log = logging.getLogger(__name__)
-
-# A cell longer than this is kept shortened (a long text edited a hundred times must not
-# weigh a hundred times its size in the meta DB).
-MAX_TEXT = 10_000
-
-
-def plain(field, value):
-    """A cell value as the history keeps it: JSON, the same whichever database it came from
-    or whether it was read back or just parsed (so old and new compare equal when equal).
-
-    Whole numbers are integers, other decimals exact strings (`"10.5"`), dates and times ISO
-    8601 (date-times in UTC), UUIDs text, JSON and attachments as they are.
-    """
-    kind = type(value)
-    ftype = field_type_for(field)
-    # The common cases first: this runs for every cell of a 1000-row bulk write.
-    if kind is str and not ftype.exact_decimal:
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
-    if value is None or kind is bool:
-        return value
-    if kind is int and not ftype.exact_decimal and not ftype.is_boolean:
-        return value
-    if ftype.is_boolean:
-        return bool(value)
-    if isinstance(value, (decimal.Decimal, float)) or (
-        ftype.exact_decimal and isinstance(value, (int, str))
-    ):
-        try:
-            number = value if kind is decimal.Decimal else decimal.Decimal(str(value))
-        except decimal.InvalidOperation:
-            return _text(str(value))
-        if not number.is_finite() or abs(number.adjusted()) > 40:
-            return str(number)  # not spelled out digit by digit (1E+999999)
-        if number == number.to_integral_value():
-            return int(number)
-        return format(number.normalize(), "f")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC)
-        return value.isoformat()
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, (bytes, memoryview)):
-        return _text(bytes(value).hex())
-    if isinstance(value, (list, dict)):
-        return value
-    return _text(str(value))
-
-
-def _text(text: str) -> str:
-    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
 
 
 def who(actor) -> dict:
@@ -112,6 +57,13 @@ def who(actor) -> dict:
         out["via"] = RecordChange.Via.TOKEN
         out["token_name"] = (actor.token.name or "")[:200]
     return out
+
+
+def records_changed(event) -> None:
+    """The in-transaction subscriber: one write's entries, saved when its database commits."""
+    from history import capture
+
+    record(connections[event.using], event.actor, event.op, capture.entries(event))
 
 
 def record(conn, actor, kind: str, entries: list[tuple]) -> None:

@@ -29,6 +29,7 @@ from bases.table_meta import TableMeta
 from nocoplatform.errors import InvalidInput
 from permissions.checks import Actor, require
 from views.models import View
+from views.realtime import notices
 
 AFTER = ("message", "another", "redirect")
 MAX_TEXT = 5000
@@ -104,6 +105,7 @@ def form_config_save(*, actor: Actor, view: View, data: dict) -> View:
     require(actor, "views.update", view.table)
     if view.type != View.Type.FORM:
         raise InvalidInput("This view is not a form.", code="NOT_A_FORM")
+    before = notices.snapshot(view)
     meta = TableMeta.of(view.table, actor=actor)
     by_id = {f.id: f for f in meta.fields}
     cfg = {
@@ -142,6 +144,7 @@ def form_config_save(*, actor: Actor, view: View, data: dict) -> View:
     cfg["fields"] = fields
     view.options = {**(view.options or {}), "form": cfg}
     view.save(update_fields=["options", "updated_at"])
+    notices.view_saved(view, before)
     return view
 
 

@@ -10,6 +10,7 @@ from bases.query.params import FieldResolver, parse_sort
 from nocoplatform.errors import Conflict, InvalidInput
 from permissions.checks import Actor, require
 from views.models import View
+from views.realtime import notices
 
 
 def _clean_title(title) -> str:
@@ -103,6 +104,7 @@ def view_create(
 
 def view_update(*, actor: Actor, view: View, data: dict) -> View:
     require(actor, "views.update", view.table)
+    before = notices.snapshot(view)
     if not isinstance(data, dict):
         raise InvalidInput("expected an object")
     if "title" in data:
@@ -136,6 +138,7 @@ def view_update(*, actor: Actor, view: View, data: dict) -> View:
             kind.clean_options(view.table, data["options"]) if kind else data["options"]
         )
     view.save()
+    notices.view_saved(view, before)
     return view
 
 
@@ -143,7 +146,9 @@ def view_delete(*, actor: Actor, view: View) -> None:
     require(actor, "views.delete", view.table)
     if view.table.views.count() == 1:
         raise Conflict("A table keeps at least one view.", code="LAST_VIEW")
-    view.delete()
+    with transaction.atomic():
+        notices.view_deleted(view)  # sent once the delete commits
+        view.delete()
 
 
 def view_duplicate(*, actor: Actor, view: View) -> View:
@@ -166,8 +171,10 @@ def view_duplicate(*, actor: Actor, view: View) -> View:
             "hidden_fields": view.hidden_fields,
         },
     )
+    before = notices.snapshot(copy)
     copy.options = dict(view.options or {})
     copy.save(update_fields=["options"])
+    notices.view_saved(copy, before)
     return copy
 
 
@@ -203,8 +210,10 @@ def view_options_update(*, actor: Actor, view: View, options: dict) -> View:
     with transaction.atomic():
         # Under a row lock: a card order saved meanwhile is kept, not overwritten.
         fresh = View.objects.select_for_update().get(pk=view.pk)
+        before = notices.snapshot(fresh)
         merged = {**(fresh.options or {}), **options}
         fresh.options = kind.clean_options(view.table, merged)
         fresh.save(update_fields=["options", "updated_at"])
+        notices.view_saved(fresh, before)
     view.options = fresh.options
     return view

@@ -27,6 +27,7 @@ from bases.table_meta import TableMeta
 from nocoplatform.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from permissions.checks import Actor, can, require
 from views.models import View, ViewShare, new_share_token
+from views.realtime import notices
 
 SHARE_READ = frozenset({"records.read", "table.read", "views.read"})
 FORM_WRITE = frozenset({"records.read", "records.create"})
@@ -42,9 +43,11 @@ def share_enable(*, actor: Actor, view: View) -> ViewShare:
     require(actor, "views.share", view.table)
     share = ViewShare.objects.filter(view=view).first()
     if share is None:
-        share, _ = ViewShare.objects.get_or_create(
+        share, created = ViewShare.objects.get_or_create(
             view=view, defaults={"created_by": actor.user}
         )
+        if created:
+            notices.share_changed(share)
     return share
 
 
@@ -72,6 +75,7 @@ def share_update(
     # Whoever changes the link answers for it from now on (their rights bound it).
     share.created_by = actor.user
     share.save()
+    notices.share_changed(share)
     return share
 
 
@@ -81,6 +85,7 @@ def share_regenerate(*, actor: Actor, share: ViewShare) -> ViewShare:
     share.token = new_share_token()
     share.created_by = actor.user
     share.save(update_fields=["token", "created_by", "updated_at"])
+    notices.share_changed(share)
     return share
 
 
@@ -88,6 +93,7 @@ def share_revoke(*, actor: Actor, share: ViewShare) -> None:
     require(actor, "views.share", share.view.table)
     with transaction.atomic():
         share.delete()
+        notices.share_changed(share)
 
 
 # --------------------------------------------------------------------------------------------

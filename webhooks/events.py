@@ -1,10 +1,9 @@
-"""From a committed data change to outbox rows: the records service's only webhook hook.
+"""From a committed data change to outbox rows: the webhooks' subscriber to RecordsChanged.
 
-    with record_changes(table, "update", meta, keys=[...]) as change:
-        ... write and commit ...
-        change.keys = ...  # inserts learn their keys from the write
+Registered in webhooks/apps.py with records.dispatch as an in-transaction subscriber with a
+`prepare` step: `prepare` runs before the write, `records_changed` with the write's event.
 
-When the table has no active webhook for that event the context manager costs one dict look-up
+When the table has no active webhook for that event `prepare` costs one dict look-up
 (the active hooks are cached per process, keyed by the data source's `meta_version`, which every
 webhook change bumps — the same version the request already read to get the table). Otherwise:
 previous rows are read in one query before the write (only for updates and deletes), current rows
@@ -18,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -255,18 +253,18 @@ def dispatch(event_ids: list) -> None:
         dispatcher.wake()
 
 
-class _NoChange:
-    """What a write sees when no webhook listens: setting `.keys` does nothing."""
-
-    keys = None
+# A link or unlink changes the record as seen through its link field: an "after update" event.
+_KINDS = {"link": "update", "unlink": "update"}
 
 
-@contextmanager
-def record_changes(table: Table, kind: str, meta, *, keys: list | None = None):
+def prepare(table: Table, op: str, keys: list | None) -> Change | None:
+    """Before a write (records.dispatch.prepare): None when no active webhook of the table
+    listens to this kind of change (one dict look-up); else the change, holding the previous
+    rows of an update or a delete."""
+    kind = _KINDS.get(op, op)
     hooks = [h for h in active_hooks(table) if kind in h.events]
     if not hooks:
-        yield _NoChange()
-        return
+        return None
     # Rows are read with every field (not only those of the writer, who may not see them all);
     # each payload is then cut to what its webhook's creator may see (payload_fields).
     from bases.records import TableMeta
@@ -277,23 +275,35 @@ def record_changes(table: Table, kind: str, meta, *, keys: list | None = None):
             change.capture_before()
     except Exception:
         log.exception("webhooks: reading previous rows of %s failed", table.pk)
-    yield change
+    return change
+
+
+def records_changed(event) -> None:
+    """The in-transaction subscriber (records/dispatch.py): the outbox rows of one write.
+
+    The current rows are read, and the outbox rows written, once the write has committed
+    (`on_commit` of the user database's connection; at once after an autocommit statement):
+    a rolled-back change makes no event, and a failure here is logged, never undoing the
+    user's write."""
+    change = event.prepared.get("webhooks")
+    if change is None:
+        return
+    change.keys = [list(k) for k in event.keys]
 
     def emit() -> None:
         try:
             change.emit()
         except Exception:
-            log.exception("webhooks: recording %s events of %s failed", kind, table.pk)
+            log.exception(
+                "webhooks: recording %s events of %s failed",
+                change.kind,
+                change.table.pk,
+            )
 
-    # Normally the write has committed by now. If a caller wrapped it in a larger transaction
-    # on the user database, wait for that one: a rolled-back change must make no event.
     from django.db import connections
 
-    from bases.sources import source_alias
-
-    alias = source_alias(table.source)
-    if connections[alias].in_atomic_block:
-        transaction.on_commit(emit, using=alias)
+    if connections[event.using].in_atomic_block:
+        transaction.on_commit(emit, using=event.using)
     else:
         emit()
 

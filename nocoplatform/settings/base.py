@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "channels",
     "guardian",
     "bases",
+    "records",  # the change event of record writes; its subscribers follow
     "permissions",
     "views",
     "webhooks",

@@ -454,7 +454,7 @@ def test_plain_values_compare_the_same_whatever_their_source():
     import datetime as dt
     import decimal
 
-    from history.services import MAX_TEXT, plain
+    from records.values import MAX_TEXT, plain
 
     class F:
         def __init__(self, uidt):
@@ -487,7 +487,7 @@ def test_insert_entries_keep_values_exactly_as_plain_does():
     from types import SimpleNamespace
 
     from history import capture
-    from history.services import MAX_TEXT, plain
+    from records.values import MAX_TEXT, plain
 
     class Field(SimpleNamespace):
         __hash__ = object.__hash__

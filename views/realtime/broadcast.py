@@ -109,8 +109,23 @@ def record_id(key: list) -> str:
     return PK_SEPARATOR.join(str(v) for v in key)
 
 
+def records_changed(event) -> None:
+    """The after-commit subscriber of record writes (records/dispatch.py, views/apps.py)."""
+    keys = [list(k) for k in event.keys]
+    if event.op in ("link", "unlink"):
+        rows_changed(event.table, "update", keys, [event.link.id], event.client_id)
+        # The other side's rows show this link too (their count or reference moved).
+        related = event.related.table
+        if related.pk != event.table.pk or event.link.options.get("relation") != "bt":
+            rows_changed(
+                related, "update", [[t] for t in event.targets], None, event.client_id
+            )
+        return
+    rows_changed(event.table, event.op, keys, list(event.fields), event.client_id)
+
+
 def rows_changed(table, kind: str, keys: list, fields, origin: str) -> None:
-    """The observer registered with bases.changes: one message per write."""
+    """One message per table a write changed."""
     if not listening(table.pk):
         return
     ids = [record_id(k) for k in keys]

@@ -23,6 +23,7 @@ from bases.query.where import Condition, render_where
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import require
 from views.models import View
+from views.realtime import notices
 from views.types import (
     ViewType,
     can_drag,
@@ -142,12 +143,14 @@ def card_order_save(*, actor, view: View, stack: str, order: list) -> None:
         raise InvalidInput(f"`order` is a list of at most {MAX_ORDER} record ids.")
     with transaction.atomic():
         fresh = View.objects.select_for_update().get(pk=view.pk)
+        before = notices.snapshot(fresh)
         options = dict(fresh.options or {})
         saved = dict(options.get("card_order") or {})
         saved[stack] = [str(i) for i in dict.fromkeys(order)][:MAX_ORDER]
         options["card_order"] = saved
         fresh.options = options
         fresh.save(update_fields=["options", "updated_at"])
+        notices.view_saved(fresh, before)
     view.options = fresh.options
 
 
