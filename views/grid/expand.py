@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.http import trigger_client_event
 
 from bases import record_services, records
 from bases.fieldtypes import field_type_for
@@ -115,7 +114,7 @@ def row_expand(
         },
     )
     if saved and request.method == "POST":
-        response["HX-Trigger"] = json.dumps({"grid:row-saved": {"id": str(record_id)}})
+        trigger_client_event(response, "grid:row-saved", {"id": str(record_id)})
     return response
 
 
