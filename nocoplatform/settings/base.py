@@ -34,10 +34,14 @@ INSTALLED_APPS = [
     "webhooks",
     "history",
     "axes",  # sign-in limits (below)
+    "corsheaders",  # cross-origin API calls (below, docs/integration.md)
 ]
 
 MIDDLEWARE = [
     "nocoplatform.clientip.ForwardedProtoMiddleware",  # before anything asks is_secure()
+    # Before the API fast path and authentication: a CORS preflight (OPTIONS, no credentials)
+    # is answered here, and every API answer, a 401 included, gets its CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Bodies over their endpoint's limit: 413 before anything reads them (limits.py).
     "nocoplatform.limits.BodyLimitMiddleware",
@@ -267,6 +271,29 @@ NOCO_MAX_BODY_SIZE = env.get_int("NOCO_MAX_BODY_SIZE", 10 * 1024 * 1024)
 # Most characters in one text, JSON or attachment-list value (a column's declared length, when
 # smaller, is the limit instead: bases/value_limits.py).
 NOCO_MAX_TEXT_LENGTH = env.get_int("NOCO_MAX_TEXT_LENGTH", 1_000_000)
+
+# --- CORS: browser apps on other origins calling the API (docs/integration.md) -------------
+# NOCO_CORS_ORIGINS: comma-separated origins (https://app.example.com) allowed to call /api/.
+# Answers to them allow credentials (cookies),
+# answers to any other origin carry no CORS header at all. `*` allows every origin, and then
+# never with credentials.
+NOCO_CORS_ORIGINS = env.get_list("NOCO_CORS_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_ALL_ORIGINS = "*" in NOCO_CORS_ORIGINS
+CORS_ALLOWED_ORIGINS = [o for o in NOCO_CORS_ORIGINS if o != "*"]
+CORS_ALLOW_CREDENTIALS = not CORS_ALLOW_ALL_ORIGINS
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "xc-token",
+    "x-client-id",
+    "idempotency-key",
+    "x-csrftoken",
+    "x-requested-with",
+]
+CORS_EXPOSE_HEADERS = ["etag", "retry-after", "x-request-id"]
+CORS_PREFLIGHT_MAX_AGE = env.get_int("NOCO_CORS_MAX_AGE", 600)
 
 # --- webhooks (README "Webhooks") ------------------------------------------------------------
 # Who delivers: "celery" (workers on the Redis broker) or "embedded" (a background thread in
