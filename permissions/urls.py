@@ -1,8 +1,14 @@
 from django.urls import path
 
-from permissions import pages
+from permissions import oidc_pages, pages
 
 urlpatterns = [
+    path("login/oidc/<str:provider>/", oidc_pages.oidc_login, name="oidc_login"),
+    path(
+        "login/oidc/<str:provider>/callback/",
+        oidc_pages.oidc_callback,
+        name="oidc_callback",
+    ),
     path("bases/<str:base_id>/members/", pages.members, name="members"),
     path("invites/<str:token>/", pages.invite_accept, name="invite_accept"),
     path(

@@ -152,6 +152,8 @@ WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Bearer JWTs of NOCO_JWT_ISSUERS; any other bearer value is an API token.
+        "permissions.jwt_auth.ExternalJwtAuthentication",
         "permissions.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -294,6 +296,25 @@ CORS_ALLOW_HEADERS = [
 ]
 CORS_EXPOSE_HEADERS = ["etag", "retry-after", "x-request-id"]
 CORS_PREFLIGHT_MAX_AGE = env.get_int("NOCO_CORS_MAX_AGE", 600)
+
+# --- Bearer JWTs from external identity providers (docs/integration.md) ---------------------
+# NOCO_JWT_ISSUERS: a JSON list, one object per provider: {"issuer", "audience", "jwks_url",
+# "algorithms", "user_claim": "sub" | "email", "create_users", "leeway"}
+# (permissions/jwt_auth.py). Only asymmetric algorithms; the keys come from jwks_url.
+NOCO_JWT_ISSUERS = env.get_json_list("NOCO_JWT_ISSUERS")
+# Fetching an issuer's keys: timeout, how long they are kept, and how often at most a token
+# signed by a key not in them makes us fetch them again (key rotation), in seconds.
+NOCO_JWT_JWKS_TIMEOUT = float(env.get("NOCO_JWT_JWKS_TIMEOUT", "3"))
+NOCO_JWT_JWKS_TTL = env.get_int("NOCO_JWT_JWKS_TTL", 3600)
+NOCO_JWT_JWKS_REFETCH_INTERVAL = env.get_int("NOCO_JWT_JWKS_REFETCH_INTERVAL", 30)
+
+# --- Sign in with OpenID Connect (docs/integration.md) ---------------------------------------
+# NOCO_OIDC_PROVIDERS: a JSON list, one object per provider: {"name", "label", "issuer",
+# "client_id", "client_secret", "allowed_domains", "default_base", "default_role",
+# "create_users"} (permissions/oidc.py). The provider's redirect URI to register is
+# https://<this host>/login/oidc/<name>/callback/.
+NOCO_OIDC_PROVIDERS = env.get_json_list("NOCO_OIDC_PROVIDERS")
+NOCO_OIDC_TIMEOUT = float(env.get("NOCO_OIDC_TIMEOUT", "5"))
 
 # --- webhooks (README "Webhooks") ------------------------------------------------------------
 # Who delivers: "celery" (workers on the Redis broker) or "embedded" (a background thread in
