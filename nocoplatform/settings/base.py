@@ -41,7 +41,7 @@ MIDDLEWARE = [
     "nocoplatform.clientip.ForwardedProtoMiddleware",  # before anything asks is_secure()
     # Before the API fast path and authentication: a CORS preflight (OPTIONS, no credentials)
     # is answered here, and every API answer, a 401 included, gets its CORS headers.
-    "corsheaders.middleware.CorsMiddleware",
+    "nocoplatform.cors.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Bodies over their endpoint's limit: 413 before anything reads them (limits.py).
     "nocoplatform.limits.BodyLimitMiddleware",
@@ -275,8 +275,9 @@ NOCO_MAX_BODY_SIZE = env.get_int("NOCO_MAX_BODY_SIZE", 10 * 1024 * 1024)
 NOCO_MAX_TEXT_LENGTH = env.get_int("NOCO_MAX_TEXT_LENGTH", 1_000_000)
 
 # --- CORS: browser apps on other origins calling the API (docs/integration.md) -------------
-# NOCO_CORS_ORIGINS: comma-separated origins (https://app.example.com) allowed to call /api/.
-# Answers to them allow credentials (cookies),
+# NOCO_CORS_ORIGINS: comma-separated origins (https://app.example.com) allowed to call /api/;
+# a base may list more for its own paths, without credentials (bases/cors.py). Answers to
+# the installation's origins allow credentials (cookies),
 # answers to any other origin carry no CORS header at all. `*` allows every origin, and then
 # never with credentials.
 NOCO_CORS_ORIGINS = env.get_list("NOCO_CORS_ORIGINS", [])

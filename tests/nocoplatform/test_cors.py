@@ -5,6 +5,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from bases.services import base_create
+from tests.permissions.conftest import world  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +108,72 @@ def test_settings_from_the_environment(monkeypatch):
     finally:
         monkeypatch.delenv("NOCO_CORS_ORIGINS")
         importlib.reload(base)
+
+
+SPA = "https://spa.example.org"
+
+
+@cors
+def test_a_base_may_list_its_own_origins_without_credentials(api, actor, user):
+    base = base_create(actor=actor, title="Cross")
+    other = base_create(actor=actor, title="Other")
+    from bases import schema_services
+    from permissions.checks import SYSTEM
+
+    table = schema_services.table_create(actor=SYSTEM, base=base, title="things")
+    response = api.patch(
+        f"/api/v2/meta/bases/{base.pk}",
+        {"cors_origins": [SPA + "/", "HTTP://localhost:5173"]},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["cors_origins"] == [SPA, "http://localhost:5173"]
+    for path in (f"/api/v2/meta/bases/{base.pk}", f"/api/v2/tables/{table.pk}/records"):
+        answer = preflight(path, SPA)
+        assert answer["Access-Control-Allow-Origin"] == SPA, path
+        assert "Access-Control-Allow-Credentials" not in answer, path
+        real = api.get(path, HTTP_ORIGIN=SPA)
+        assert real.status_code == 200 and real["Access-Control-Allow-Origin"] == SPA
+        assert "Access-Control-Allow-Credentials" not in real
+    # Only that base's paths, not another base's nor the rest of the API.
+    for path in (f"/api/v2/meta/bases/{other.pk}", "/api/v2/meta/bases/"):
+        assert "Access-Control-Allow-Origin" not in preflight(path, SPA), path
+    assert "Access-Control-Allow-Origin" not in preflight(
+        "/api/v2/tables/nope/records", SPA
+    )
+    # The installation's origins keep their credentials on that base too.
+    assert (
+        preflight(f"/api/v2/meta/bases/{base.pk}", APP)[
+            "Access-Control-Allow-Credentials"
+        ]
+        == "true"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://x.example",
+        ["https://x.example/path"],
+        ["ftp://x.example"],
+        ["https://user@x.example"],
+        ["*"],
+        ["https://x.example:99999"],
+        [f"https://{i}.example" for i in range(21)],
+    ],
+)
+def test_base_origins_are_checked(api, actor, value):
+    base = base_create(actor=actor, title="Cross")
+    response = api.patch(
+        f"/api/v2/meta/bases/{base.pk}", {"cors_origins": value}, format="json"
+    )
+    assert response.status_code == 400, value
+
+
+def test_only_owners_change_a_base_s_origins(world):  # noqa: F811
+    from tests.permissions.conftest import token_client
+
+    response = token_client(world.tokens["editor"]).patch(
+        f"/api/v2/meta/bases/{world.base.pk}", {"cors_origins": [SPA]}, format="json"
+    )
+    assert response.status_code == 403
