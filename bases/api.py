@@ -107,7 +107,9 @@ class BaseDetailApi(APIView):
         return Response(out.base_json(base))
 
     @extend_schema(
-        summary="Change a base's title or description",
+        summary="Change a base's title, description or CORS origins",
+        description="`cors_origins`: origins (`https://app.example.com`) whose pages may "
+        "call this base's API, beside the installation's (docs/integration.md).",
         request=dict,
         responses={200: dict, **ERRORS},
         tags=["Bases"],
@@ -121,6 +123,7 @@ class BaseDetailApi(APIView):
             base=base,
             title=data.get("title"),
             description=data.get("description"),
+            cors_origins=data.get("cors_origins"),
         )
         return Response(out.base_json(base))
 

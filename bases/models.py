@@ -38,6 +38,9 @@ class Base(models.Model):
     )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
+    # Origins (https://app.example.com) whose pages may call this base's API, beside the
+    # installation's NOCO_CORS_ORIGINS (bases/cors.py).
+    cors_origins = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

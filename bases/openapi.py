@@ -481,13 +481,19 @@ def base_document(base: Base, *, actor: Actor) -> dict:
             "v2 dialect. Errors are `{error, message}`.",
         },
         "servers": [{"url": "/"}],
-        "security": [{"xcToken": []}, {"bearerToken": []}],
+        "security": [{"xcToken": []}, {"bearerToken": []}, {"externalJwt": []}],
         "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": {
                 "xcToken": {"type": "apiKey", "in": "header", "name": "xc-token"},
                 "bearerToken": {"type": "http", "scheme": "bearer"},
+                # An identity provider's access token (NOCO_JWT_ISSUERS, docs/integration.md).
+                "externalJwt": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                },
             },
         },
     }

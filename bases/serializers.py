@@ -29,6 +29,7 @@ def base_json(base: Base, *, with_sources: bool = True) -> dict:
         "id": base.id,
         "title": base.title,
         "description": base.description,
+        "cors_origins": base.cors_origins,
         "created_at": base.created_at,
         "updated_at": base.updated_at,
     }

@@ -119,12 +119,17 @@ def base_update(
     base: Base,
     title: str | None = None,
     description: str | None = None,
+    cors_origins: list | None = None,
 ) -> Base:
     require(actor, "base.update", base)
     if title is not None:
         base.title = _clean_title(title)
     if description is not None:
         base.description = description
+    if cors_origins is not None:
+        from bases.cors import clean_origins
+
+        base.cors_origins = clean_origins(cors_origins)
     base.save()
     return base
 

@@ -32,6 +32,25 @@ def get_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def get_json_list(name: str) -> list[dict]:
+    """A JSON list of objects (NOCO_JWT_ISSUERS, NOCO_OIDC_PROVIDERS); a value that is not
+    one stops the start rather than silently turning a feature off."""
+    import json
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    value = get(name)
+    if value is None:
+        return []
+    try:
+        items = json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ImproperlyConfigured(f"{name} must be a JSON list of objects.")
+    return items
+
+
 def get_networks(name: str) -> list[str]:
     """A comma-separated list of IP addresses and CIDR networks, normalised ("10.0.0.1/8" is
     "10.0.0.0/8", an address is a /32 or /128). A value that is neither stops the start: a

@@ -6,6 +6,7 @@ from bases import api as bases_api
 from bases import records_api
 from history import api as history_api
 from permissions import api as tokens_api
+from permissions import auth_api
 from views import api as views_api
 from webhooks import api as hooks_api
 
@@ -161,6 +162,12 @@ urlpatterns = [
         records_api.LinksApi.as_view(),
         name="api-links",
     ),
+    path(
+        "api/v2/auth/providers",
+        auth_api.AuthProvidersApi.as_view(),
+        name="api-auth-providers",
+    ),
+    path("api/v2/auth/me", auth_api.MeApi.as_view(), name="api-auth-me"),
     path(
         "api/v2/meta/openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema"
     ),

@@ -9,6 +9,7 @@ from bases import selectors
 from nocoplatform.errors import Forbidden, InvalidInput
 from permissions import comments, services
 from permissions.checks import actor_from_request
+from permissions.jwt_auth import ExternalToken
 from permissions.models import ApiToken
 from permissions.services import api_token_create, api_token_revoke
 
@@ -46,6 +47,11 @@ class TokenListApi(APIView):
         actor = actor_from_request(request)
         if actor.token is not None:
             raise Forbidden("API tokens cannot create other tokens; use the web app.")
+        if isinstance(request.auth, ExternalToken):
+            # A short-lived provider token must not mint a permanent credential.
+            raise Forbidden(
+                "Identity provider tokens cannot create API tokens; use the web app."
+            )
         data = request.data if isinstance(request.data, dict) else {}
         base = None
         if data.get("base_id"):
@@ -67,6 +73,10 @@ class TokenDetailApi(APIView):
         actor = actor_from_request(request)
         if actor.token is not None and actor.token.pk != token_id:
             raise Forbidden("API tokens can only revoke themselves.")
+        if isinstance(request.auth, ExternalToken):
+            raise Forbidden(
+                "Identity provider tokens cannot manage API tokens; use the web app."
+            )
         api_token_revoke(user=request.user, token_id=token_id)
         return Response({"revoked": True})
 

@@ -181,9 +181,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 def credentials_refusal(meta: dict, session_key: str | None) -> tuple[str, str] | None:
     """(code, message) of the 401 a request with these credentials gets, or None when they
-    are valid: an API token (`meta`: the request's HTTP_XC_TOKEN / HTTP_AUTHORIZATION), else a
+    are valid: an external JWT (permissions/jwt_auth.py), an API token (`meta`: the request's HTTP_XC_TOKEN / HTTP_AUTHORIZATION), else a
     signed-in session. As ApiTokenAuthentication and DRF's SessionAuthentication decide, but
     without the request itself: nocoplatform.asgi_guard asks before a large body is read."""
+    from permissions import jwt_auth
+
+    jwt_raw = jwt_auth.bearer_jwt(meta)
+    if jwt_raw is not None:
+        try:
+            jwt_auth.user_for_token(jwt_raw)
+        except jwt_auth.TokenRefused as exc:
+            return "INVALID_TOKEN", str(exc)
+        return None
     raw = token_from_headers(SimpleNamespace(META=meta))
     if raw is not None:
         token, user, _ = _token_and_user(hash_token(raw), timezone.now())

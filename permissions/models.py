@@ -207,3 +207,29 @@ class TableUserObjectPermission(UserObjectPermissionBase):
 
     class Meta(UserObjectPermissionBase.Meta):
         pass
+
+
+class ExternalIdentity(models.Model):
+    """A user of an external identity provider (an issuer's `sub`) linked to a platform user:
+    Bearer JWTs (permissions/jwt_auth.py) and OpenID Connect sign-in (permissions/oidc.py)."""
+
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="external_identities",
+    )
+    # The email the link was made by (verified by the provider then), for admins' eyes.
+    email = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "subject"], name="one_user_per_external_identity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer} is {self.user}"

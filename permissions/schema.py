@@ -21,3 +21,17 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
                 "description": "The same API token as a Bearer token",
             },
         ]
+
+
+class ExternalJwtScheme(OpenApiAuthenticationExtension):
+    target_class = "permissions.jwt_auth.ExternalJwtAuthentication"
+    name = "externalJwt"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token of an identity provider the installation "
+            "trusts (NOCO_JWT_ISSUERS: Auth0, Supabase, Keycloak; docs/integration.md)",
+        }

@@ -4,13 +4,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from permissions import account_pages, pages
+from permissions import account_pages, oidc_pages, pages
 
 urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
+    ),
+    path("login/oidc/<str:provider>/", oidc_pages.oidc_login, name="oidc_login"),
+    path(
+        "login/oidc/<str:provider>/callback/",
+        oidc_pages.oidc_callback,
+        name="oidc_callback",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_pages.signup, name="signup"),

@@ -35,10 +35,14 @@ INSTALLED_APPS = [
     "webhooks",
     "history",
     "axes",  # sign-in limits (below)
+    "corsheaders",  # cross-origin API calls (below, docs/integration.md)
 ]
 
 MIDDLEWARE = [
     "nocoplatform.clientip.ForwardedProtoMiddleware",  # before anything asks is_secure()
+    # Before the API fast path and authentication: a CORS preflight (OPTIONS, no credentials)
+    # is answered here, and every API answer, a 401 included, gets its CORS headers.
+    "nocoplatform.cors.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Bodies over their endpoint's limit: 413 before anything reads them (limits.py).
     "nocoplatform.limits.BodyLimitMiddleware",
@@ -150,6 +154,8 @@ WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Bearer JWTs of NOCO_JWT_ISSUERS; any other bearer value is an API token.
+        "permissions.jwt_auth.ExternalJwtAuthentication",
         "permissions.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -269,6 +275,49 @@ NOCO_MAX_BODY_SIZE = env.get_int("NOCO_MAX_BODY_SIZE", 10 * 1024 * 1024)
 # Most characters in one text, JSON or attachment-list value (a column's declared length, when
 # smaller, is the limit instead: bases/value_limits.py).
 NOCO_MAX_TEXT_LENGTH = env.get_int("NOCO_MAX_TEXT_LENGTH", 1_000_000)
+
+# --- CORS: browser apps on other origins calling the API (docs/integration.md) -------------
+# NOCO_CORS_ORIGINS: comma-separated origins (https://app.example.com) allowed to call /api/;
+# a base may list more for its own paths, without credentials (bases/cors.py). Answers to
+# the installation's origins allow credentials (cookies),
+# answers to any other origin carry no CORS header at all. `*` allows every origin, and then
+# never with credentials.
+NOCO_CORS_ORIGINS = env.get_list("NOCO_CORS_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_ALL_ORIGINS = "*" in NOCO_CORS_ORIGINS
+CORS_ALLOWED_ORIGINS = [o for o in NOCO_CORS_ORIGINS if o != "*"]
+CORS_ALLOW_CREDENTIALS = not CORS_ALLOW_ALL_ORIGINS
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "xc-token",
+    "x-client-id",
+    "idempotency-key",
+    "x-csrftoken",
+    "x-requested-with",
+]
+CORS_EXPOSE_HEADERS = ["etag", "retry-after", "x-request-id"]
+CORS_PREFLIGHT_MAX_AGE = env.get_int("NOCO_CORS_MAX_AGE", 600)
+
+# --- Bearer JWTs from external identity providers (docs/integration.md) ---------------------
+# NOCO_JWT_ISSUERS: a JSON list, one object per provider: {"issuer", "audience", "jwks_url",
+# "algorithms", "user_claim": "sub" | "email", "create_users", "leeway"}
+# (permissions/jwt_auth.py). Only asymmetric algorithms; the keys come from jwks_url.
+NOCO_JWT_ISSUERS = env.get_json_list("NOCO_JWT_ISSUERS")
+# Fetching an issuer's keys: timeout, how long they are kept, and how often at most a token
+# signed by a key not in them makes us fetch them again (key rotation), in seconds.
+NOCO_JWT_JWKS_TIMEOUT = float(env.get("NOCO_JWT_JWKS_TIMEOUT", "3"))
+NOCO_JWT_JWKS_TTL = env.get_int("NOCO_JWT_JWKS_TTL", 3600)
+NOCO_JWT_JWKS_REFETCH_INTERVAL = env.get_int("NOCO_JWT_JWKS_REFETCH_INTERVAL", 30)
+
+# --- Sign in with OpenID Connect (docs/integration.md) ---------------------------------------
+# NOCO_OIDC_PROVIDERS: a JSON list, one object per provider: {"name", "label", "issuer",
+# "client_id", "client_secret", "allowed_domains", "default_base", "default_role",
+# "create_users"} (permissions/oidc.py). The provider's redirect URI to register is
+# https://<this host>/login/oidc/<name>/callback/.
+NOCO_OIDC_PROVIDERS = env.get_json_list("NOCO_OIDC_PROVIDERS")
+NOCO_OIDC_TIMEOUT = float(env.get("NOCO_OIDC_TIMEOUT", "5"))
 
 # --- webhooks (README "Webhooks") ------------------------------------------------------------
 # Who delivers: "celery" (workers on the Redis broker) or "embedded" (a background thread in

@@ -19,7 +19,7 @@ from bases import schema_services
 from bases.models import Base
 from bases.record_services import insert_rows
 from permissions.checks import SYSTEM, Actor
-from permissions.models import Comment, Invite, TableRole
+from permissions.models import Comment, ExternalIdentity, Invite, TableRole
 from permissions.services import api_token_create, membership_create
 from tests.permissions.conftest import (
     ROLES,
@@ -509,6 +509,8 @@ CASES = [
         victim=_owners_comment,
     ),
     Case("api-tokens", "GET", lambda w, v: f"{API}/meta/tokens", "user"),
+    Case("api-auth-providers", "GET", lambda w, v: f"{API}/auth/providers", "anyone"),
+    Case("api-auth-me", "GET", lambda w, v: f"{API}/auth/me", "user"),
     Case(
         "api-tokens",
         "POST",
@@ -1389,6 +1391,10 @@ SKIPPED = {
     "login": "public: the login form",
     "logout": "ends the session; nothing to protect",
     "signup": "public: account creation (off with NOCO_SIGNUP_ENABLED=false)",
+    "oidc_login": "public: starts a sign-in with an OpenID Connect provider (404 for one "
+    "not configured): tests/permissions/test_oidc.py",
+    "oidc_callback": "public: the provider's answer, checked by state, PKCE and nonce: "
+    "tests/permissions/test_oidc.py",
     "invite_accept POST": "accepting needs the invited email: tests/permissions/test_members.py",
 }
 
@@ -1426,6 +1432,9 @@ CALLERS = (
     [f"session:{r}" for r in ROLES]
     + [f"token:{r}" for r in ROLES]
     + ["session:outsider", "token:outsider", "token:readonly", "anonymous"]
+    # Bearer JWTs of an external identity provider (permissions/jwt_auth.py): the same
+    # checks as the user's session, but no pages and no API-token management.
+    + ["jwt:editor", "jwt:viewer", "jwt:outsider"]
 )
 
 
@@ -1433,10 +1442,10 @@ def expected(case: Case, caller: str) -> str:
     kind, _, who = caller.partition(":")
     if case.need == "anyone":
         return "allow"
-    if kind == "anonymous" or (kind == "token" and not case.api):
+    if kind == "anonymous" or (kind in ("token", "jwt") and not case.api):
         return "login"
     if case.need in ("user", "session"):
-        if kind == "token" and case.need == "session":
+        if kind in ("token", "jwt") and case.need == "session":
             return "forbidden"
         if who == "readonly" and case.writes:
             return "forbidden"
@@ -1451,10 +1460,16 @@ def expected(case: Case, caller: str) -> str:
     return "allow"
 
 
-def _client(w, caller: str):
+def _client(w, caller: str, idp=None):
     kind, _, who = caller.partition(":")
     if kind == "anonymous":
         return APIClient(), None
+    if kind == "jwt":
+        user = w.users[who]
+        ExternalIdentity.objects.create(issuer=idp.issuer, subject=who, user=user)
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Bearer {idp.token(sub=who)}")
+        return c, user
     if kind == "token":
         user = w.users["owner" if who == "readonly" else who]
         return token_client(w.tokens[who]), user
@@ -1492,16 +1507,44 @@ def _check(outcome: str, case: Case, response) -> bool:
     return status == 403
 
 
+@pytest.fixture
+def jwt_idp(caller, settings):
+    """A fake identity provider (tests/idp.py) trusted for the jwt:* callers."""
+    if not caller.startswith("jwt:"):
+        yield None
+        return
+    from permissions import jwt_auth
+    from tests.idp import FakeIdP
+
+    idp = FakeIdP()
+    jwt_auth.forget_keys()
+    settings.NOCO_JWT_ISSUERS = [
+        {
+            "issuer": idp.issuer,
+            "audience": "noco-api",
+            "jwks_url": idp.url + "/jwks",
+            "create_users": False,
+        }
+    ]
+    yield idp
+    idp.close()
+    jwt_auth.forget_keys()
+
+
 @pytest.mark.parametrize("caller", CALLERS)
-def test_permission_matrix(world, caller):
+def test_permission_matrix(world, caller, jwt_idp):
     w = world
     failures = []
     baseline = snapshot(w.base)
     # One client per caller: each new test client builds its own middleware (whitenoise's
     # file index alone costs ~1.5 s).
-    client, acting = _client(w, caller)
+    client, acting = _client(w, caller, jwt_idp)
     for case in CASES:
-        if not case.api and caller.startswith("token:") and caller != "token:owner":
+        if (
+            not case.api
+            and caller.split(":")[0] in ("token", "jwt")
+            and (caller != "token:owner")
+        ):
             continue  # one token is enough to show tokens do not log in to pages
         victim = case.victim(w, acting) if case.victim else {}
         if victim:
