@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import LIVE_ROOT, service_missing
-from tests.views.test_realtime_redis import SETUP, _free_port, _wait_port
+from tests.views.test_realtime_redis import SETUP, _free_port
 
 SETUP_TASKS = SETUP.replace(
     'table = Base.objects.get(title="Demo CRM").tables.get(title="projects")',
@@ -196,8 +196,17 @@ def production(tmp_path):
         )
     monitor = Monitor(url, tag)
     try:
-        _wait_port(web_port)
-        _wait_port(ws_port)
+        for port in (web_port, ws_port):  # 60 s: a busy machine starts them slowly
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/login/", timeout=10
+                    )
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                raise RuntimeError(f"server on {port} did not start")
         yield {
             **info,
             "web": web_port,
