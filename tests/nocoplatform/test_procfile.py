@@ -1,0 +1,95 @@
+"""The Procfile that `make serve` runs under honcho: every production process starts (granian's
+WSGI workers, the websocket server, a Celery worker, one beat) and all stop on one SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import LIVE_ROOT, service_missing
+from tests.views.test_realtime_redis import _free_port
+
+
+def test_procfile_starts_the_production_processes_and_stops_them_gracefully(tmp_path):
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as exc:
+        service_missing("Redis", exc)
+    web, ws = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.production",
+        "NOCO_VAR_DIR": str(tmp_path),
+        "REDIS_URL": settings.TEST_REDIS_URL,
+        "NOCO_CHANNELS_PREFIX": "noco-procfile-" + secrets.token_hex(3),
+        "NOCO_WEB_PORT": str(web),
+        "NOCO_WS_PORT": str(ws),
+        "NOCO_WEB_WORKERS": "2",
+        "NOCO_CELERY_CONCURRENCY": "2",
+        "SECURE_COOKIES": "false",
+    }
+    env.pop("DATABASE_URL", None)  # a SQLite meta DB in tmp_path is enough here
+    bin_dir = os.path.dirname(sys.executable)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=LIVE_ROOT,
+        env=env,
+        check=True,
+    )
+    log = open(tmp_path / "honcho.log", "w+")  # noqa: SIM115
+    honcho = subprocess.Popen(
+        [os.path.join(bin_dir, "honcho"), "-f", "Procfile", "start"],
+        cwd=LIVE_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        for port in (web, ws):
+            for _ in range(300):  # 60 s: the processes start on a busy machine
+                try:
+                    with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/login/", timeout=10
+                    ) as r:
+                        assert r.status == 200
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                pytest.fail(f"port {port} never answered")
+        deadline = time.monotonic() + 30
+        text = ""
+        while time.monotonic() < deadline:
+            text = (tmp_path / "honcho.log").read_text()
+            if "celery@" in text and "beat" in text and "Listening at" in text:
+                break
+            time.sleep(0.5)
+        for name in ("web.1", "ws.1", "worker.1", "beat.1"):
+            assert f"{name} started" in text, text
+        assert text.count("beat.1 started") == 1
+        t0 = time.monotonic()
+        honcho.send_signal(signal.SIGTERM)
+        honcho.wait(15)
+        took = time.monotonic() - t0
+    finally:
+        if honcho.poll() is None:
+            os.killpg(honcho.pid, signal.SIGKILL)
+            honcho.wait(10)
+        log.close()
+    text = (tmp_path / "honcho.log").read_text()
+    # honcho gives its children 5 s before it kills them: each stopped on SIGTERM by itself.
+    assert took < 5, text
+    assert "Granian shutdown completed" in text
+    assert "Warm shutdown" in text
+    assert "SIGKILL" not in text, text
