@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from bases import record_services, records, schema_services
+from bases.query.where import Condition
 from nocoplatform.errors import DomainError, Forbidden, InvalidInput
 from nocoplatform.limits import accepts_uploads
 from permissions.checks import can
@@ -257,11 +258,11 @@ def _rendered_rows(request, table, meta, ids: list) -> dict:
     found = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        where = f"({pk.id},in,{','.join(_quoted(str(i)) for i in chunk)})"
         page = records.list_records(
             table,
-            {"where": where, "fields": fields, "limit": str(len(chunk))},
+            {"fields": fields, "limit": str(len(chunk))},
             actor=_actor(request),
+            where=Condition(pk.id, "in", tuple(str(i) for i in chunk)),
         )
         found.extend(page.rows)
     rendered = grid_rows(meta, columns, found, editable=writable(request, table))
@@ -447,10 +448,6 @@ def _row_title(meta, columns, row: dict, record_id) -> str:
 # --- links and select options ---------------------------------------------------------------
 
 
-def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 @login_required
 def link_picker(
     request: HttpRequest, base_id: str, table_id: str, record_id: str, field_id: str
@@ -489,14 +486,16 @@ def link_picker(
         table, link, record_id, {"limit": "50"}, actor=_actor(request)
     )
     q = (request.GET.get("q") or request.POST.get("q") or "").strip()
-    params = {"limit": "20"}
     pv = rel_meta.pv
+    where = None
     if q and pv is not None:
-        params["where"] = f"({pv.id},like,{_quoted(q)})"
+        where = Condition(pv.id, "like", q)
     elif q and rel_meta.pk:
-        params["where"] = f"({rel_meta.pk[0].id},eq,{_quoted(q)})"
+        where = Condition(rel_meta.pk[0].id, "eq", q)
     try:
-        found = records.list_records(related, params, actor=_actor(request))
+        found = records.list_records(
+            related, {"limit": "20"}, actor=_actor(request), where=where
+        )
     except DomainError as exc:
         found, error = [], error or exc.message
     linked_ids = {str(_rid(rel_meta, r)) for r in linked}

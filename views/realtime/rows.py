@@ -16,7 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from bases import records
-from bases.query.sql import Dialect
+from bases.query.where import KeysIn
 from nocoplatform.errors import InvalidInput
 from views.grid import (
     _actor,
@@ -32,15 +32,10 @@ from views.grid import (
 MAX_IDS = 500
 
 
-def _id_condition(meta, ids: list[str]):
-    """`extra` for list_records: the rows with these record ids (values bound, never inlined)."""
+def ids_node(meta, ids: list[str]) -> KeysIn:
+    """The rows with these record ids, as a `where` node for list_records."""
     pk = meta.require_pk()
-    keys = [meta.parse_record_id(i) for i in ids]
-
-    def extra(d: Dialect):
-        return d.keys_in(pk, keys)
-
-    return extra
+    return KeysIn(tuple(pk), tuple(tuple(meta.parse_record_id(i)) for i in ids))
 
 
 @login_required
@@ -65,7 +60,7 @@ def live_rows(request: HttpRequest, base_id: str, table_id: str) -> JsonResponse
         {"limit": str(len(ids)), "fields": read_fields(meta, columns)},
         view=view,
         actor=actor,
-        extra=_id_condition(meta, ids),
+        where=ids_node(meta, ids),
         **({"search": q} if q else {}),
     )
     rows = grid_rows(meta, columns, page.rows, editable=writable(request, table))
