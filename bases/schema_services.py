@@ -11,6 +11,7 @@ from bases import fieldtypes as ft
 from bases import schema
 from bases import sync as meta_sync
 from bases.models import Base, DataSource, Field, Table
+from bases.query.dialects import dialect_for
 from bases.query.identifiers import check_new_name
 from bases.sources import source_alias, user_db
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput, Unprocessable
@@ -582,7 +583,8 @@ def link_delete(*, actor: Actor, field: Field) -> None:
 def _table_ddl(alias: str, vendor: str, table_name: str, renamed: dict | None = None):
     """A schema editor for DDL on one table. Database refusals become 422; on SQLite, where
     altering a table rebuilds it, the table's other indexes are put back afterwards."""
-    indexes = schema.sqlite_indexes(alias, table_name) if vendor == "sqlite" else []
+    rebuilds = dialect_for(vendor).rebuilds_tables
+    indexes = schema.sqlite_indexes(alias, table_name) if rebuilds else []
     try:
         with schema.editor(alias) as ed:
             yield ed

@@ -21,7 +21,6 @@ HOME = ("bases/query/", "bases/connections")
 
 # Statements these modules run are not over user tables.
 NOT_USER_TABLES = {
-    "bases/introspection.py": "reads the databases' catalogs (pg_attribute, sqlite_master…)",
     "bases/schema.py": "reads SQLite's catalog of indexes around a table rebuild",
     "bases/metacache.py": "meta database: data source versions and roles",
     "bases/timeouts.py": "sets the session's statement timeout",
@@ -32,9 +31,6 @@ NOT_USER_TABLES = {
 
 # Modules that still ask for a connection's vendor, and why that is not about user rows.
 VENDOR_CHECKS_ALLOWED = {
-    "bases/introspection.py": "catalog reads differ per database",
-    "bases/schema.py": "DDL: SQLite rebuilds tables to alter columns",
-    "bases/schema_services.py": "DDL: SQLite's indexes survive a rebuild by hand",
     "bases/liveness.py": "connection health probes",
     "bases/timeouts.py": "per-session statement timeouts",
     "bases/fieldtypes.py": "column DDL types (the field-type package owns them)",

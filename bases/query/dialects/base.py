@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from django.db import DatabaseError
 
+from bases import fieldtypes as ft
 from bases.models import Field
 from bases.query.identifiers import quote_identifier
 
@@ -37,6 +38,9 @@ class Dialect:
     # Column types whose values the driver already hands over in their final form, so reading
     # them needs no Python work per cell.
     as_is_types: frozenset[str] = frozenset()
+    # ALTER TABLE rebuilds the table (SQLite): column defaults are declared again with it and
+    # the table's other indexes put back afterwards (bases/schema.py).
+    rebuilds_tables = False
     # Whether an UPDATE's row count counts matched rows (MySQL counts changed ones).
     update_counts_matched = True
     # Bulk inserts through typed arrays or COPY (bases/record_services.py), PostgreSQL only.
@@ -211,3 +215,43 @@ class Dialect:
             return run()
         except (DatabaseError, KeyError, IndexError, TypeError, ValueError):
             return None
+
+    # ---- catalog (bases/introspection.py, bases/schema_guard.py)
+    def is_system_table(self, name: str) -> bool:
+        return name.startswith("sqlite_")
+
+    def column_type(self, low: str, db_type: str, django_type: str | None) -> str:
+        """The column type (bases.fieldtypes constants) of a declared type (`low`: lowered),
+        given what Django's introspection made of it (None: it did not know it)."""
+        if low in ("json", "jsonb"):  # PostgreSQL's json (not jsonb), SQLite's JSON
+            return ft.JSON
+        if django_type is None:
+            return ft.OTHER
+        return ft.DJANGO_TO_COLUMN.get(django_type, ft.OTHER)
+
+    def is_auto(self, raw: dict, django_type: str | None) -> bool:
+        return bool(django_type and django_type.endswith("AutoField")) or raw.get(
+            "auto", False
+        )
+
+    def column_default(self, default: str) -> str | None:
+        return default
+
+    def raw_column_types(self, cursor, table: str) -> dict[str, dict]:
+        """{column: {"type": declared type, "enum": labels, "auto": numbers itself}}: what
+        Django's introspection does not give."""
+        raise NotImplementedError
+
+    def live_columns(self, cursor, table: str) -> list[tuple[str, str]]:
+        """(name, declared type) of a table's columns in table order; [] when it is gone."""
+        cursor.execute(self.live_columns_sql, [table])
+        return [
+            (name, kind.decode() if isinstance(kind, bytes) else str(kind or ""))
+            for name, kind in cursor.fetchall()
+        ]
+
+    live_columns_sql = ""
+
+    def schema_generation(self, conn) -> int | None:
+        """A counter that changes with the schema, where reading it is free; else None."""
+        return None

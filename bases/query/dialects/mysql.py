@@ -3,6 +3,9 @@ bytes where the where dialect promises exact text; RETURNING only on MariaDB 10.
 
 from __future__ import annotations
 
+import re
+
+from bases import fieldtypes as ft
 from bases.query.dialects.base import Bind, Dialect
 
 
@@ -42,6 +45,51 @@ class MySQLDialect(Dialect):
             f"LOCATE(CAST({p(needle)} AS BINARY), "
             f"CAST(CONCAT(',', CONVERT({col} USING utf8mb4), ',') AS BINARY)) > 0"
         )
+
+    def is_system_table(self, name: str) -> bool:
+        return super().is_system_table(name) or name.startswith("#")
+
+    def column_type(self, low: str, db_type: str, django_type: str | None) -> str:
+        if low.startswith("tinyint(1)"):
+            return ft.BOOLEAN
+        if re.match(r"(tiny|medium|long)?blob|(var)?binary", low):
+            return ft.BINARY  # Django reads MySQL BLOBs as TextField
+        return super().column_type(low, db_type, django_type)
+
+    def column_default(self, default: str) -> str | None:
+        # MariaDB reports "no default" as the literal NULL.
+        return None if default == "NULL" else default
+
+    live_columns_sql = (
+        "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+        "ORDER BY ORDINAL_POSITION"
+    )
+
+    def raw_column_types(self, cursor, table: str) -> dict[str, dict]:
+        cursor.execute(
+            "SELECT COLUMN_NAME, COLUMN_TYPE, EXTRA FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            [table],
+        )
+        out = {}
+        for name, type_text, extra in cursor.fetchall():
+            type_text = (
+                type_text.decode() if isinstance(type_text, bytes) else type_text
+            )
+            enum = []
+            match = re.fullmatch(r"(?:enum|set)\((.*)\)", type_text, flags=re.I)
+            if match and type_text.lower().startswith("enum"):
+                enum = [
+                    v.replace("''", "'")
+                    for v in re.findall(r"'((?:[^']|'')*)'", match.group(1))
+                ]
+            out[name] = {
+                "type": type_text,
+                "enum": enum,
+                "auto": "auto_increment" in (extra or ""),
+            }
+        return out
 
     def estimate_rows(self, cur, select_sql: str, params: list) -> int | None:
         def run():

@@ -51,6 +51,31 @@ class PostgresDialect(Dialect):
     def bind_instant(self, moment: dt.datetime):
         return moment.astimezone(dt.UTC)
 
+    live_columns_sql = (
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+        "FROM pg_attribute a WHERE a.attrelid = to_regclass("
+        "quote_ident(current_schema()) || '.' || quote_ident(%s)) "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    )
+
+    def raw_column_types(self, cursor, table: str) -> dict[str, dict]:
+        cursor.execute(
+            """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype,
+                   ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid
+                         ORDER BY e.enumsortorder)
+            FROM pg_attribute a
+            JOIN pg_type t ON t.oid = a.atttypid
+            WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(%s))
+              AND a.attnum > 0 AND NOT a.attisdropped
+            """,
+            [table],
+        )
+        return {
+            name: {"type": type_text, "enum": list(labels) if typtype == "e" else []}
+            for name, type_text, typtype, labels in cursor.fetchall()
+        }
+
     def estimate_rows(self, cur, select_sql: str, params: list) -> int | None:
         def run():
             cur.execute(f"EXPLAIN (FORMAT JSON) {select_sql}", params)
