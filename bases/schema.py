@@ -18,7 +18,7 @@ from django.db import connections, models
 from django.db.models.expressions import RawSQL
 
 from bases import fieldtypes as ft
-from bases import timeouts
+from bases.connections import timeouts
 from bases.introspection import ColumnInfo, TableInfo, introspect
 from bases.query.dialects import dialect_for
 
@@ -191,7 +191,7 @@ def live_table(alias: str, table_name: str) -> TableInfo:
 
 @contextmanager
 def editor(alias: str):
-    """Django's schema editor, its DDL under the schema-edit timeout (bases/timeouts.py)."""
+    """Django's schema editor, its DDL under the schema-edit timeout (bases/connections/timeouts.py)."""
     conn = connections[alias]
     with timeouts.schema_edits(alias):
         with conn.schema_editor(atomic=conn.features.can_rollback_ddl) as ed:

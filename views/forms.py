@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 from django.core.exceptions import ValidationError
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.fieldtypes import CREATABLE, REGISTRY
 from permissions import accounts
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 
 from bases import aggregates, records
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from nocoplatform.errors import InvalidInput
 from permissions.checks import SYSTEM

@@ -1,6 +1,6 @@
 import pytest
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 
 

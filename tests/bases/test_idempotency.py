@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.models import IdempotencyKey
 from bases.services import base_connect
 from permissions.checks import Actor

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from permissions.checks import Actor
 from permissions.services import api_token_create

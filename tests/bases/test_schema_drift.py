@@ -12,7 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from bases import record_services, schema_guard
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect, base_sync
 from nocoplatform.errors import SchemaOutOfSync
 from permissions.checks import SYSTEM

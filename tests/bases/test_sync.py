@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from bases import records
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.models import Field, Table
 from bases.schema_services import field_update
 from bases.services import base_connect, base_sync

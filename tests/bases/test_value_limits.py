@@ -4,7 +4,7 @@ in one-row and bulk writes, before the database sees it."""
 
 import pytest
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.demo import create_demo_base
 from bases.services import base_connect
 from permissions.checks import Actor

@@ -3,7 +3,7 @@ transaction, values compared and kept the same way whatever the database."""
 
 import pytest
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from permissions.checks import Actor
 

@@ -244,7 +244,7 @@ def test_api_writes_are_shape_checked(api, clients):
 
 @pytest.mark.parametrize("kind", ["pg_db", "mysql_db"])
 def test_external_databases_added_or_picked_column(request, kind, actor, web):
-    from bases.connections import ConnectionConfig
+    from bases.connections.config import ConnectionConfig
     from bases.services import base_connect
 
     db = request.getfixturevalue(kind)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bases import records
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from permissions.checks import SYSTEM, Actor
 

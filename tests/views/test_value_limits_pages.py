@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from bases import records
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from permissions.checks import SYSTEM, Actor
 from views import form_view, services, shares

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from bases import records, schema_services
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from permissions.checks import SYSTEM, Actor
 from views.services import view_create, view_options_update

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from permissions.checks import Actor
 from permissions.models import Membership
