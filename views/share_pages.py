@@ -378,7 +378,7 @@ def shared_view_file(request: HttpRequest, token: str, ref: str) -> HttpResponse
     meta = TableMeta.of(table, actor=keyed)
     try:
         values = meta.parse_record_id(record_id)
-        where = filters.tree_to_where(
+        where = filters.tree_to_node(
             {
                 "type": "group",
                 "logic": "and",
@@ -390,9 +390,10 @@ def shared_view_file(request: HttpRequest, token: str, ref: str) -> HttpResponse
         )
         page = records.list_records(
             table,
-            {"fields": field.id, "where": where, "limit": "1"},
+            {"fields": field.id, "limit": "1"},
             actor=keyed,
             view=share.view,
+            where=where,
         )
         if not page.rows:
             raise NotFound("Row not found.")
