@@ -16,7 +16,8 @@ from django.conf import settings
 from bases import records
 from bases.fieldtypes import AGGREGATES, field_type_for
 from bases.models import Field, Table
-from bases.query.sql import Dialect
+from bases.query import select
+from bases.query.dialects import dialect_for
 from bases.query.where import Condition, render_where
 from bases.sources import user_db
 from nocoplatform.errors import InvalidInput
@@ -56,23 +57,6 @@ def row_count(
     return RowCount(int(info["totalRows"]), bool(info.get("totalRowsEstimated")))
 
 
-def _aggregate_sql(q, d: Dialect, field: Field, fn: str) -> str:
-    col = q(field.column_name)
-    if fn == "empty":
-        blank = f"{col} IS NULL"
-        if field.column_type in ("text", "longtext"):
-            blank += f" OR {col} = ''"
-        return f"SUM(CASE WHEN {blank} THEN 1 ELSE 0 END)"
-    if fn == "filled":
-        filled = f"{col} IS NOT NULL"
-        if field.column_type in ("text", "longtext"):
-            filled += f" AND {col} <> ''"
-        return f"SUM(CASE WHEN {filled} THEN 1 ELSE 0 END)"
-    if fn == "avg" and d.vendor == "postgresql" and field.column_type == "float":
-        return f"AVG({col})"
-    return f"{fn.upper()}({col})"
-
-
 def column_aggregates(
     table: Table,
     specs: dict[str, str],
@@ -100,14 +84,10 @@ def column_aggregates(
     if not chosen:
         return {}
     with user_db(table.source) as conn:
-        d = Dialect(conn)
-        q = d.quote
+        d = dialect_for(conn)
         where, params = records.where_sql(d, meta, query)
-        sql = f"SELECT {', '.join(_aggregate_sql(q, d, f, fn) for f, fn in chosen)} FROM {q(table.table_name)}"
-        if where:
-            sql += f" WHERE {where}"
         with conn.cursor() as cur:
-            cur.execute(sql, params)
+            cur.execute(*select.aggregates(d, table.table_name, chosen, where, params))
             row = cur.fetchone()
     out = {}
     for (field, fn), value in zip(chosen, row, strict=True):
@@ -172,40 +152,35 @@ def group_buckets(
     )
     bound = settings.NOCO_EXACT_COUNT_LIMIT
     with user_db(table.source) as conn:
-        d = Dialect(conn)
-        q = d.quote
+        d = dialect_for(conn)
         where, where_params = records.where_sql(d, meta, query)
-        col = q(field.column_name)
-        tail = f" WHERE {where}" if where else ""
-        order = d.order_term(col, descending)
+        shape = {"descending": descending, "limit": MAX_GROUPS + 1}
         with conn.cursor() as cur:
-            estimate = records._cached_estimate(cur, d, table, tail, where_params)
+            estimate = records.cached_estimate(cur, d, table, where, where_params)
             huge = estimate is not None and estimate > 2 * bound
             if not huge:
                 cur.execute(
-                    f"SELECT {col}, COUNT(*) FROM {q(table.table_name)}{tail} "
-                    f"GROUP BY {col} ORDER BY {order} LIMIT %s",
-                    [*where_params, MAX_GROUPS + 1],
+                    *select.group_counts(
+                        d, table.table_name, field, where, where_params, **shape
+                    )
                 )
                 rows = [(v, int(n), False) for v, n in cur.fetchall()]
             else:
                 # Huge: one pass for the values, then the planner's estimate per value
                 # (EXPLAIN plans, scans nothing) instead of a count over millions of rows.
                 cur.execute(
-                    f"SELECT DISTINCT {col} FROM {q(table.table_name)}{tail} "
-                    f"ORDER BY {order} LIMIT %s",
-                    [*where_params, MAX_GROUPS + 1],
+                    *select.group_values(
+                        d, table.table_name, field, where, where_params, **shape
+                    )
                 )
                 values = [r[0] for r in cur.fetchall()]
                 rows = []
                 for value in values[: MAX_GROUPS + 1]:
-                    test = f"{col} IS NULL" if value is None else f"{col} = %s"
-                    extra = [] if value is None else [value]
-                    joined = (
-                        f" WHERE ({where}) AND {test}" if where else f" WHERE {test}"
-                    )
-                    n = records._cached_estimate(
-                        cur, d, table, joined, [*where_params, *extra]
+                    n = records.cached_estimate(
+                        cur,
+                        d,
+                        table,
+                        *select.and_value(d, field, where, where_params, value),
                     )
                     rows.append((value, max(int(n or 0), 1), True))
     more = len(rows) > MAX_GROUPS

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from bases import netpolicy, schema_services, selectors, services
 from bases import serializers as out
 from bases import sync as meta_sync
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from nocoplatform.api import ERRORS, json_body
 from nocoplatform.errors import InvalidInput
 from permissions.checks import actor_from_request

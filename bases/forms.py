@@ -2,7 +2,7 @@
 
 from django import forms
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 
 
 class BaseForm(forms.Form):

@@ -1,7 +1,8 @@
 """Read a user database's schema into plain data (tables, columns, keys, enums).
 
-Django's per-backend introspection does most of the work; a small query per dialect adds what it
-does not give (the declared type text, enum labels, auto-increment on MySQL/SQLite).
+Django's per-backend introspection does most of the work; a small catalog query per dialect
+(bases/query/dialects: `raw_column_types`) adds what it does not give (the declared type text,
+enum labels, auto-increment on MySQL/SQLite).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db import connections
 
 from bases import fieldtypes as ft
+from bases.query.dialects import dialect_for
 
 
 @dataclass
@@ -55,20 +57,21 @@ class TableInfo:
 def introspect(alias: str, only: set[str] | None = None) -> list[TableInfo]:
     """Every table and view of the connection's database/schema (or only those named)."""
     conn = connections[alias]
+    d = dialect_for(conn)
     intro = conn.introspection
     tables: list[TableInfo] = []
     with conn.cursor() as cursor:
         for info in intro.get_table_list(cursor):
             if info.type not in ("t", "v", "p"):
                 continue
-            if _is_system_table(conn.vendor, info.name) or (
+            if d.is_system_table(info.name) or (
                 only is not None and info.name not in only
             ):
                 continue
             table = TableInfo(
                 name=info.name, kind="view" if info.type == "v" else "table"
             )
-            raw_types = _raw_types(conn, cursor, info.name)
+            raw_types = d.raw_column_types(cursor, info.name)
             constraints = intro.get_constraints(cursor, info.name)
             pk_cols = set()
             unique_cols = set()
@@ -81,7 +84,7 @@ def introspect(alias: str, only: set[str] | None = None) -> list[TableInfo]:
                 raw = raw_types.get(desc.name, {})
                 table.columns.append(
                     _column(
-                        conn,
+                        d,
                         intro,
                         desc,
                         raw,
@@ -100,11 +103,7 @@ def introspect(alias: str, only: set[str] | None = None) -> list[TableInfo]:
     return tables
 
 
-def _is_system_table(vendor: str, name: str) -> bool:
-    return name.startswith("sqlite_") or (vendor == "mysql" and name.startswith("#"))
-
-
-def _column(conn, intro, desc, raw: dict, is_pk: bool, is_unique: bool) -> ColumnInfo:
+def _column(d, intro, desc, raw: dict, is_pk: bool, is_unique: bool) -> ColumnInfo:
     db_type = raw.get("type") or ""
     try:
         django_type = intro.get_field_type(desc.type_code, desc)
@@ -114,33 +113,9 @@ def _column(conn, intro, desc, raw: dict, is_pk: bool, is_unique: bool) -> Colum
     low = db_type.lower()
     if enum_values:
         column_type = ft.TEXT
-    elif conn.vendor == "mysql" and low.startswith("tinyint(1)"):
-        column_type = ft.BOOLEAN
-    elif low in (
-        "json",
-        "jsonb",
-    ):  # PostgreSQL's json (not jsonb) and SQLite's declared JSON
-        column_type = ft.JSON
-    elif conn.vendor == "mysql" and re.match(
-        r"(tiny|medium|long)?blob|(var)?binary", low
-    ):
-        column_type = ft.BINARY  # Django reads MySQL BLOBs as TextField
-    elif django_type is None:
-        column_type = _sqlite_declared(low) if conn.vendor == "sqlite" else ft.OTHER
     else:
-        column_type = ft.DJANGO_TO_COLUMN.get(django_type, ft.OTHER)
-    if conn.vendor == "sqlite" and column_type == ft.OTHER and not db_type:
-        column_type = (
-            ft.LONGTEXT
-        )  # SQLite columns without a declared type hold anything
-    if conn.vendor == "sqlite":
-        # Django calls every integer primary key an AutoField; only a lone INTEGER PRIMARY KEY
-        # (the rowid alias) or AUTOINCREMENT numbers itself.
-        is_auto = bool(raw.get("auto", False))
-    else:
-        is_auto = bool(django_type and django_type.endswith("AutoField")) or raw.get(
-            "auto", False
-        )
+        column_type = d.column_type(low, db_type, django_type)
+    is_auto = d.is_auto(raw, django_type)
     precision, scale = desc.precision, desc.scale
     if (
         column_type == ft.DECIMAL and precision is None
@@ -150,9 +125,7 @@ def _column(conn, intro, desc, raw: dict, is_pk: bool, is_unique: bool) -> Colum
             precision, scale = int(match.group(1)), int(match.group(2) or 0)
     default = desc.default
     if default is not None:
-        default = str(default)
-        if conn.vendor == "mysql" and default == "NULL":
-            default = None  # MariaDB reports "no default" as the literal NULL
+        default = d.column_default(str(default))
     return ColumnInfo(
         name=desc.name,
         db_type=db_type or (django_type or ""),
@@ -169,89 +142,6 @@ def _column(conn, intro, desc, raw: dict, is_pk: bool, is_unique: bool) -> Colum
         precision=precision if column_type == ft.DECIMAL else None,
         scale=scale if column_type == ft.DECIMAL else None,
     )
-
-
-def _sqlite_declared(low: str) -> str:
-    """Column type of a SQLite declared type Django's introspection does not know."""
-    name = low.split("(", 1)[0].strip()
-    if name in ("timestamp", "timestamptz", "datetime2"):
-        return ft.DATETIME
-    if name in ("numeric", "number"):
-        return ft.DECIMAL
-    if name in ("double", "double precision", "float"):
-        return ft.FLOAT
-    if "int" in name:
-        return ft.INTEGER
-    if "char" in name:
-        return ft.TEXT
-    if "clob" in name or name == "string":
-        return ft.LONGTEXT
-    return ft.OTHER
-
-
-def _raw_types(conn, cursor, table: str) -> dict[str, dict]:
-    if conn.vendor == "postgresql":
-        cursor.execute(
-            """
-            SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype,
-                   ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid
-                         ORDER BY e.enumsortorder)
-            FROM pg_attribute a
-            JOIN pg_type t ON t.oid = a.atttypid
-            WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(%s))
-              AND a.attnum > 0 AND NOT a.attisdropped
-            """,
-            [table],
-        )
-        return {
-            name: {"type": type_text, "enum": list(labels) if typtype == "e" else []}
-            for name, type_text, typtype, labels in cursor.fetchall()
-        }
-    if conn.vendor == "mysql":
-        cursor.execute(
-            "SELECT COLUMN_NAME, COLUMN_TYPE, EXTRA FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            [table],
-        )
-        out = {}
-        for name, type_text, extra in cursor.fetchall():
-            type_text = (
-                type_text.decode() if isinstance(type_text, bytes) else type_text
-            )
-            enum = []
-            match = re.fullmatch(r"(?:enum|set)\((.*)\)", type_text, flags=re.I)
-            if match and type_text.lower().startswith("enum"):
-                enum = [
-                    v.replace("''", "'")
-                    for v in re.findall(r"'((?:[^']|'')*)'", match.group(1))
-                ]
-            out[name] = {
-                "type": type_text,
-                "enum": enum,
-                "auto": "auto_increment" in (extra or ""),
-            }
-        return out
-    cursor.execute(f"PRAGMA table_info({conn.ops.quote_name(table)})")
-    rows = cursor.fetchall()
-    auto = False
-    cursor.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [table]
-    )
-    row = cursor.fetchone()
-    if row and row[0] and "autoincrement" in row[0].lower():
-        auto = True
-    pk_count = sum(1 for r in rows if r[5])
-    return {
-        r[1]: {
-            "type": r[2],
-            "enum": [],
-            # INTEGER PRIMARY KEY is the rowid alias: it numbers itself.
-            "auto": bool(r[5])
-            and pk_count == 1
-            and (auto or r[2].upper() == "INTEGER"),
-        }
-        for r in rows
-    }
 
 
 def junction_columns(table: TableInfo) -> tuple[ForeignKeyInfo, ForeignKeyInfo] | None:
@@ -279,37 +169,11 @@ def live_columns(conn, table: str) -> list[tuple[str, str]]:
     table is gone. One catalog query (bases/schema_guard.py compares it with the metadata);
     the type text is the one `introspect` stores as Field.db_type."""
     with conn.cursor() as cursor:
-        if conn.vendor == "postgresql":
-            cursor.execute(
-                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
-                "FROM pg_attribute a WHERE a.attrelid = to_regclass("
-                "quote_ident(current_schema()) || '.' || quote_ident(%s)) "
-                "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                [table],
-            )
-        elif conn.vendor == "mysql":
-            cursor.execute(
-                "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
-                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
-                "ORDER BY ORDINAL_POSITION",
-                [table],
-            )
-        else:
-            cursor.execute(
-                "SELECT name, type FROM pragma_table_info(%s) ORDER BY cid", [table]
-            )
-        return [
-            (name, kind.decode() if isinstance(kind, bytes) else str(kind or ""))
-            for name, kind in cursor.fetchall()
-        ]
+        return dialect_for(conn).live_columns(cursor, table)
 
 
 def schema_generation(conn) -> int | None:
     """A number that changes whenever the database's schema does, where reading it costs
     (next to) nothing: SQLite's schema cookie (in process, no round trip). None elsewhere:
     PostgreSQL and MySQL have no such counter."""
-    if conn.vendor != "sqlite":
-        return None
-    # On every write: the driver's own connection, not Django's cursor wrapper (~2 µs, not ~20).
-    conn.ensure_connection()
-    return conn.connection.execute("PRAGMA schema_version").fetchone()[0]
+    return dialect_for(conn).schema_generation(conn)

@@ -35,7 +35,7 @@ from nocoplatform import netguard
 from nocoplatform.errors import Forbidden, RateLimited
 
 if TYPE_CHECKING:
-    from bases.connections import ConnectionConfig
+    from bases.connections.config import ConnectionConfig
     from bases.models import DataSource
     from permissions.checks import Actor
 
@@ -71,7 +71,7 @@ def source_trusted(source: DataSource) -> bool:
 
 def connection_check(*, actor: Actor, config: ConnectionConfig) -> None:
     """Test connection settings on behalf of `actor`: rate limit, rules, then a real connect."""
-    from bases.connections import check_connection
+    from bases.connections.checks import check_connection
 
     trusted = actor_trusted(actor)
     if not trusted:

@@ -14,8 +14,6 @@ writer cannot slip between that read and the write; bases/row_images.py).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import re
 from contextlib import contextmanager
 
 import psycopg
@@ -25,8 +23,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from bases import changes, row_images, schema_guard
 from bases import fieldtypes as ft
 from bases.models import DataSource, Field, Table
-from bases.query.identifiers import unescape_percent
-from bases.query.sql import Dialect
+from bases.query import dml
+from bases.query.dialects import dialect_for
 from bases.records import TableMeta
 from bases.sources import user_db
 from nocoplatform.errors import (
@@ -241,8 +239,7 @@ def insert_rows(
         user_db(source) as conn,
         schema_guard.guarded_write(conn, table, meta.all_fields),
     ):
-        d = Dialect(conn)
-        q = d.quote
+        d = dialect_for(conn)
         with _write_transaction(conn):
             # Rows with the same set of fields go in one multi-row statement (the parsed rows
             # share their Field objects: identity names a field).
@@ -258,7 +255,6 @@ def insert_rows(
                         _insert_chunk(
                             conn,
                             d,
-                            q,
                             table,
                             meta,
                             fields,
@@ -282,36 +278,22 @@ def insert_rows(
 
 
 def _insert_chunk(
-    conn, d, q, table, meta, fields, values_list, indexes, bulk: bool
+    conn, d, table, meta, fields, values_list, indexes, bulk: bool
 ) -> dict[int, list]:
     pk = meta.pk
-    cols = ", ".join(q(f.column_name) for f in fields)
-    head = (
-        f"INSERT INTO {q(table.table_name)} ({cols})"
-        if fields
-        else f"INSERT INTO {q(table.table_name)}"
-    )
-    returning = (
-        f" RETURNING {', '.join(q(f.column_name) for f in pk)}"
-        if pk and d.supports_returning
-        else ""
-    )
+    returning = dml.returning(d, pk)
     out: dict[int, list] = {}
     with conn.cursor() as cur:
         if not fields:
             for i in indexes:
-                default_sql = (
-                    " DEFAULT VALUES" if d.vendor != "mysql" else " () VALUES ()"
-                )
                 try:
-                    cur.execute(head + default_sql + returning)
+                    cur.execute(dml.insert_defaults(d, table.table_name, returning))
                 except DatabaseError as exc:
                     raise _db_error(exc, i if bulk else None)
                 out[i] = list(cur.fetchone()) if returning else [cur.lastrowid]
             return out
-        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
         if (
-            d.vendor == "postgresql"
+            d.typed_bulk_insert
             and len(values_list) > 1
             and all(f.db_type for f in fields)
         ):
@@ -328,7 +310,9 @@ def _insert_chunk(
             try:
                 with transaction.atomic(using=conn.alias):
                     cur.execute(
-                        f"{head} VALUES {', '.join([row_sql] * len(values_list))}{returning}",
+                        dml.insert_values(
+                            d, table.table_name, fields, len(values_list), returning
+                        ),
                         params,
                     )
                     fetched = cur.fetchall() if returning else None
@@ -349,7 +333,7 @@ def _insert_chunk(
             try:
                 with transaction.atomic(using=conn.alias):
                     cur.execute(
-                        f"{head} VALUES {row_sql}{returning}",
+                        dml.insert_values(d, table.table_name, fields, 1, returning),
                         [d.to_db(f, values[f]) for f in fields],
                     )
                     # Read RETURNING inside the savepoint: SQLite cannot release it mid-statement.
@@ -362,8 +346,6 @@ def _insert_chunk(
                 out[i] = (_explicit_pk(meta, values) or [cur.lastrowid]) if pk else []
     return out
 
-
-_bulk_tables = itertools.count()
 
 # Column types whose parsed values are scalars psycopg sends as one typed array.
 _UNNEST_TYPES = frozenset(
@@ -395,15 +377,7 @@ def _unnest_insert(conn, d, table, fields, values_list, returning: str):
     None when psycopg cannot send a column as one array (values of mixed Python types) or the
     database refuses a row; the caller then tries the COPY path, then row by row.
     """
-    q = d.quote
-    cols = ", ".join(q(f.column_name) for f in fields)
-    names = ", ".join(f"c{i}" for i in range(len(fields)))
-    arrays = ", ".join(f"%b::{_type_sql(_array_type(f.db_type))}[]" for f in fields)
-    statement = (
-        f"INSERT INTO {q(table.table_name)} ({cols}) SELECT {names} "
-        f"FROM unnest({arrays}) WITH ORDINALITY AS noco_u({names}, noco_ord) "
-        f"ORDER BY noco_ord{returning}"
-    )
+    statement = dml.insert_unnest(d, table.table_name, fields, returning)
     # Each row's dict holds `fields` in this order (insert_rows groups rows by their fields).
     columns = [list(c) for c in zip(*(v.values() for v in values_list), strict=True)]
     try:
@@ -417,23 +391,6 @@ def _unnest_insert(conn, d, table, fields, values_list, returning: str):
     return fetched
 
 
-# varchar(n) / char(n): an explicit cast to them cuts a longer text short without a word,
-# where an INSERT refuses it ("value too long"). Such columns go as text arrays; the INSERT's
-# own assignment then checks the length as a one-row insert does.
-_LENGTH_LIMITED = re.compile(
-    r"^\s*(character varying|varchar|character|char|bpchar)\s*\(\s*\d+\s*\)\s*$", re.I
-)
-
-
-def _array_type(db_type: str) -> str:
-    return "text" if _LENGTH_LIMITED.match(db_type) else db_type
-
-
-def _type_sql(db_type: str) -> str:
-    """A column type read from the database, in a statement parsed for placeholders."""
-    return db_type.replace("%", "%%")
-
-
 def _copy_insert(conn, d, table, fields, values_list, returning: str):
     """PostgreSQL bulk insert: COPY the rows into a temporary table, then one INSERT … SELECT.
 
@@ -443,10 +400,9 @@ def _copy_insert(conn, d, table, fields, values_list, returning: str):
     returned match the request's rows. None when the database refuses any row (the caller then
     inserts row by row to name it).
     """
-    q = d.quote
-    tmp = q(f"_noco_bulk_{next(_bulk_tables)}")
-    cols = ", ".join(q(f.column_name) for f in fields)
-    typed = ", ".join(f"{q(f.column_name)} {_type_sql(f.db_type)}" for f in fields)
+    create, copy_in, insert, drop = dml.insert_by_copy(
+        d, table.table_name, fields, returning
+    )
     # Values leave the parsers ready for psycopg; JSON needs its text form here, and date-times
     # go in UTC: COPY's text into a `timestamp` column drops an offset where a one-row INSERT
     # converts to the connection's time zone (UTC).
@@ -460,12 +416,9 @@ def _copy_insert(conn, d, table, fields, values_list, returning: str):
             raw = conn.connection.cursor()
             # Names are quoted for statements parsed for placeholders (identifiers.py): the
             # raw cursor parses them when given parameters, so it is given an empty list; COPY
-            # parses nothing, so its `%%` are undone.
-            raw.execute(
-                f"CREATE TEMPORARY TABLE {tmp} (_noco_ord serial, {typed}) ON COMMIT DROP",
-                (),
-            )
-            with raw.copy(unescape_percent(f"COPY {tmp} ({cols}) FROM STDIN")) as copy:
+            # parses nothing (dml.insert_by_copy undid its `%%`).
+            raw.execute(create, ())
+            with raw.copy(copy_in) as copy:
                 # Each row's dict holds `fields` in this order (insert_rows groups the rows
                 # by their fields' ids in order): its values are the row as it is.
                 for values in values_list:
@@ -473,13 +426,9 @@ def _copy_insert(conn, d, table, fields, values_list, returning: str):
                     for i, to_copy in convert:
                         row[i] = to_copy(row[i])
                     copy.write_row(row)
-            raw.execute(
-                f"INSERT INTO {q(table.table_name)} ({cols}) "
-                f"SELECT {cols} FROM {tmp} ORDER BY _noco_ord{returning}",
-                (),
-            )
+            raw.execute(insert, ())
             fetched = raw.fetchall() if returning else [[] for _ in values_list]
-            raw.execute(f"DROP TABLE {tmp}", ())
+            raw.execute(drop, ())
             raw.close()
     except (DatabaseError, psycopg.Error):
         # A raw psycopg cursor raises psycopg's errors; the savepoint has been rolled back.
@@ -537,7 +486,7 @@ def update_rows(
         user_db(source) as conn,
         schema_guard.guarded_write(conn, table, meta.all_fields),
     ):
-        d = Dialect(conn)
+        d = dialect_for(conn)
         written = list({f.id: f for _, values in plan for f in values}.values())
 
         def emit(state: dict) -> None:
@@ -555,7 +504,7 @@ def update_rows(
             )
 
         if (
-            d.vendor == "postgresql"
+            d.update_from_subquery
             and not bulk
             and if_match is None
             and plan[0][1]
@@ -575,24 +524,13 @@ def _update_one_statement(conn, d, table, meta, pk_values, values) -> dict:
     written fields' previous values (for the record history) and updates it — one round trip
     instead of four (BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT). The FROM subquery locks the
     row before the update sees it, so the values returned are the ones this update replaced."""
-    q = d.quote
     pk = meta.pk
     cols = list(pk) + [f for f in values if f not in pk]
-    old = ", ".join(f"noco_old.{q(f.column_name)}" for f in cols)
-    inner = ", ".join(q(f.column_name) for f in cols)
-    cond = " AND ".join(f"{q(f.column_name)} = %s" for f in pk)
-    join = " AND ".join(
-        f"noco_t.{q(f.column_name)} = noco_old.{q(f.column_name)}" for f in pk
-    )
-    sets = ", ".join(f"{q(f.column_name)} = %s" for f in values)
     key = [d.to_db(f, v) for f, v in zip(pk, pk_values, strict=True)]
-    table_sql = q(table.table_name)
     try:
         with conn.cursor() as cur:
             cur.execute(
-                f"UPDATE {table_sql} AS noco_t SET {sets} FROM (SELECT {inner} "
-                f"FROM {table_sql} WHERE {cond} FOR UPDATE) AS noco_old "
-                f"WHERE {join} RETURNING {old}",
+                dml.update_returning_old(d, table.table_name, pk, list(values), cols),
                 [d.to_db(f, v) for f, v in values.items()] + key,
             )
             rows = cur.fetchall()
@@ -608,8 +546,6 @@ def _update_one_statement(conn, d, table, meta, pk_values, values) -> dict:
 def _update_in_transaction(
     conn, d, table, meta, plan, written, keys, bulk, if_match, emit
 ) -> None:
-    q = d.quote
-    cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
     with _write_transaction(conn), conn.cursor() as cur:
         # The previous values of the written fields, for the record history.
         state = (
@@ -620,21 +556,19 @@ def _update_in_transaction(
         for i, (pk_values, values) in enumerate(plan):
             key = [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)]
             if if_match is not None:
-                _check_version(cur, d, table, meta, cond, key, pk_values, if_match)
+                _check_version(cur, d, table, meta, key, pk_values, if_match)
             try:
                 if values:
-                    sets = ", ".join(f"{q(f.column_name)} = %s" for f in values)
                     cur.execute(
-                        f"UPDATE {q(table.table_name)} SET {sets} WHERE {cond}",
+                        dml.update_by_key(d, table.table_name, meta.pk, list(values)),
                         [d.to_db(f, v) for f, v in values.items()] + key,
                     )
                     found = cur.rowcount
-                    if found == 0 and d.vendor == "mysql":
-                        found = _exists(
-                            cur, q, table, cond, key
-                        )  # MySQL counts changed rows only
+                    if found == 0 and not d.update_counts_matched:
+                        # MySQL counts changed rows only
+                        found = _exists(cur, d, table, meta, key)
                 else:
-                    found = _exists(cur, q, table, cond, key)
+                    found = _exists(cur, d, table, meta, key)
             except DatabaseError as exc:
                 raise _db_error(exc, i if bulk else None)
             if not found:
@@ -646,14 +580,12 @@ def _update_in_transaction(
         emit(state)
 
 
-def _check_version(cur, d, table, meta, cond, key, pk_values, expected: str) -> None:
+def _check_version(cur, d, table, meta, key, pk_values, expected: str) -> None:
     """Lock the row (where the database can) and compare its version with `expected`."""
     from bases.records import row_version
 
-    q = d.quote
-    lock = " FOR UPDATE" if d.vendor in ("postgresql", "mysql") else ""
-    cols = ", ".join(q(f.column_name) for f in meta.columns)
-    cur.execute(f"SELECT {cols} FROM {q(table.table_name)} WHERE {cond}{lock}", key)
+    cols = [d.quote(f.column_name) for f in meta.columns]
+    cur.execute(dml.select_by_key(d, table.table_name, cols, meta.pk, lock=True), key)
     raw = cur.fetchone()
     if raw is None:
         raise NotFound(
@@ -670,8 +602,8 @@ def _check_version(cur, d, table, meta, cond, key, pk_values, expected: str) -> 
         )
 
 
-def _exists(cur, q, table, cond, key) -> int:
-    cur.execute(f"SELECT 1 FROM {q(table.table_name)} WHERE {cond}", key)
+def _exists(cur, d, table, meta, key) -> int:
+    cur.execute(dml.select_by_key(d, table.table_name, ["1"], meta.pk), key)
     return 1 if cur.fetchone() else 0
 
 
@@ -687,9 +619,7 @@ def delete_rows(
         user_db(source) as conn,
         schema_guard.guarded_write(conn, table, meta.all_fields),
     ):
-        d = Dialect(conn)
-        q = d.quote
-        cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
+        d = dialect_for(conn)
         columns = [f for f in meta.all_fields if f.column_name]
         with _write_transaction(conn), conn.cursor() as cur:
             # What the deleted rows held, for the record history (every column: each reader
@@ -698,7 +628,7 @@ def delete_rows(
             for i, pk_values in enumerate(keys):
                 try:
                     cur.execute(
-                        f"DELETE FROM {q(table.table_name)} WHERE {cond}",
+                        dml.delete_by_key(d, table.table_name, meta.pk),
                         [
                             d.to_db(f, v)
                             for f, v in zip(meta.pk, pk_values, strict=True)
@@ -765,12 +695,10 @@ def link_records(
         user_db(source) as conn,
         schema_guard.guarded_write(conn, table, meta.all_fields),
     ):
-        d = Dialect(conn)
-        q = d.quote
+        d = dialect_for(conn)
         with _write_transaction(conn), conn.cursor() as cur:
             this_ref = _ref_value(
                 cur,
-                q,
                 d,
                 meta,
                 this_pk,
@@ -780,7 +708,7 @@ def link_records(
             )
             rel_pk = related_meta.pk[0]
             for t in targets:
-                _require_row(cur, q, d, related_meta, [t])
+                _require_row(cur, d, related_meta, [t])
             relation = o.get("relation")
             if relation == "bt":
                 if len(targets) > 1:
@@ -789,51 +717,42 @@ def link_records(
                     )
                 target = targets[0]
                 ref_val = _ref_value(
-                    cur, q, d, related_meta, [target], o.get("ref_column")
+                    cur, d, related_meta, [target], o.get("ref_column")
                 )
                 new = None if unlink else ref_val
                 if unlink and this_ref != ref_val:
                     return 0
                 cur.execute(
-                    f"UPDATE {q(table.table_name)} SET {q(o['fk_column'])} = %s WHERE {_pk_cond(q, meta)}",
+                    dml.set_column_by_key(d, table.table_name, o["fk_column"], meta.pk),
                     [
                         new,
                         *[d.to_db(f, v) for f, v in zip(meta.pk, this_pk, strict=True)],
                     ],
                 )
             elif relation == "hm":
-                marks = ", ".join(["%s"] * len(targets))
-                if unlink:
-                    cur.execute(
-                        f"UPDATE {q(related.table_name)} SET {q(o['fk_column'])} = NULL WHERE {q(rel_pk.column_name)} IN ({marks}) AND {q(o['fk_column'])} = %s",
-                        [*targets, this_ref],
-                    )
-                else:
-                    cur.execute(
-                        f"UPDATE {q(related.table_name)} SET {q(o['fk_column'])} = %s WHERE {q(rel_pk.column_name)} IN ({marks})",
-                        [this_ref, *targets],
-                    )
+                statement = dml.set_column(
+                    d,
+                    related.table_name,
+                    o["fk_column"],
+                    rel_pk.column_name,
+                    len(targets),
+                    only_if=unlink,
+                )
+                cur.execute(
+                    statement,
+                    [*targets, this_ref] if unlink else [this_ref, *targets],
+                )
             else:
                 junction = Table.objects.get(pk=o["junction_table_id"])
                 other_refs = [
-                    _ref_value(cur, q, d, related_meta, [t], o.get("other_ref_column"))
+                    _ref_value(cur, d, related_meta, [t], o.get("other_ref_column"))
                     for t in targets
                 ]
-                jt, sc, oc = (
-                    q(junction.table_name),
-                    q(o["self_column"]),
-                    q(o["other_column"]),
-                )
+                names = (junction.table_name, o["self_column"], o["other_column"])
                 for other in other_refs:
-                    cur.execute(
-                        f"DELETE FROM {jt} WHERE {sc} = %s AND {oc} = %s",
-                        [this_ref, other],
-                    )
+                    cur.execute(dml.junction_delete(d, *names), [this_ref, other])
                     if not unlink:
-                        cur.execute(
-                            f"INSERT INTO {jt} ({sc}, {oc}) VALUES (%s, %s)",
-                            [this_ref, other],
-                        )
+                        cur.execute(dml.junction_insert(d, *names), [this_ref, other])
             _emit(
                 table,
                 op,
@@ -850,13 +769,9 @@ def link_records(
     return len(targets)
 
 
-def _pk_cond(q, meta: TableMeta) -> str:
-    return " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
-
-
-def _require_row(cur, q, d, meta: TableMeta, pk_values: list) -> None:
+def _require_row(cur, d, meta: TableMeta, pk_values: list) -> None:
     cur.execute(
-        f"SELECT 1 FROM {q(meta.table.table_name)} WHERE {_pk_cond(q, meta)}",
+        dml.select_by_key(d, meta.table.table_name, ["1"], meta.pk),
         [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)],
     )
     if cur.fetchone() is None:
@@ -866,9 +781,9 @@ def _require_row(cur, q, d, meta: TableMeta, pk_values: list) -> None:
         )
 
 
-def _ref_value(cur, q, d, meta: TableMeta, pk_values: list, column: str | None):
+def _ref_value(cur, d, meta: TableMeta, pk_values: list, column: str | None):
     cur.execute(
-        f"SELECT {q(column)} FROM {q(meta.table.table_name)} WHERE {_pk_cond(q, meta)}",
+        dml.select_by_key(d, meta.table.table_name, [d.quote(column)], meta.pk),
         [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)],
     )
     row = cur.fetchone()

@@ -12,23 +12,23 @@ exactly like an unknown one (400 FIELD_NOT_FOUND). Callers never pass a TableMet
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError
 
 from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
-from bases.query.params import ListQuery, parse_list_query
-from bases.query.sql import (
-    Dialect,
+from bases.query import select
+from bases.query.cursors import (
     decode_cursor,
     encode_cursor,
     keyset_after,
     sort_signature,
 )
+from bases.query.dialects import Dialect, dialect_for
+from bases.query.params import ListQuery, parse_list_query
+from bases.query.where import LinkedTo, WhereNode, compile_where
 from bases.sources import user_db
 from bases.table_meta import PK_SEPARATOR, TableMeta  # noqa: F401 - re-exported
 from nocoplatform.errors import InvalidInput, NotFound
@@ -69,7 +69,7 @@ def list_records(
     *,
     actor: Actor,
     query: ListQuery | None = None,
-    extra=None,
+    where: WhereNode | None = None,
     fields: list[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
@@ -80,8 +80,9 @@ def list_records(
 
     `actor` is mandatory: only the fields they may see are selected, and naming a hidden field
     in `fields`, `where` or `sort` is FIELD_NOT_FOUND (400), like an unknown one.
-    `extra(dialect) -> (sql, params)` adds a condition (linked records). A prebuilt `query` must
-    come from this actor's TableMeta. `search` is the grid's temporary search across the shown
+    `where` is a node ANDed with every filter (bases/query/where: KeysIn, LinkedTo, After or
+    a Condition), outside the cursor's signature. A prebuilt `query` must come from this
+    actor's TableMeta. `search` is the grid's temporary search across the shown
     fields (bases/search.py), ANDed with every filter.
     """
     if fields is not None or limit is not None or offset is not None:
@@ -96,13 +97,9 @@ def list_records(
     query = query or _parse(table, meta, params, view)
     apply_search(query, meta, search)
     with user_db(table.source) as conn:
-        d = Dialect(conn)
+        d = dialect_for(conn)
         q = d.quote
-        where_sql, where_params = _where(d, meta, query)
-        if extra is not None:
-            extra_sql, extra_params = extra(d)
-            where_sql = f"({where_sql}) AND ({extra_sql})" if where_sql else extra_sql
-            where_params = [*where_params, *extra_params]
+        where_sql, where_params = _where(d, meta, query, where)
         sort_keys = [
             (q(k.field.column_name), k.descending, k.field) for k in query.sort
         ]
@@ -135,26 +132,17 @@ def list_records(
             params_ += ks_params
         links = [f for f in query.fields if field_type_for(f).is_link]
         belongs_to = _belongs_to(meta, links, actor)
-        columns = [q(f.column_name) for f in select_fields]
-        sql = f"SELECT {', '.join(columns) or '1'} FROM {q(table.table_name)}"
-        if conditions:
-            sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
-        order_by = ""
-        if order_keys:
-            order_by = " ORDER BY " + ", ".join(
-                d.order_term(k[0], k[1]) for k in order_keys
-            )
-        sql += order_by + " LIMIT %s"
-        params_.append(query.limit + 1)
-        if query.offset and not query.cursor:
-            sql += " OFFSET %s"
-            params_.append(query.offset)
-        page = q("noco_page")
-        linked = _belongs_to_select(d, page, belongs_to)
-        if linked:
-            # The linked records are read for the page's rows only: in one SELECT with an
-            # OFFSET, the subqueries would also run for every skipped row.
-            sql = f"SELECT {page}.*, {', '.join(linked)} FROM ({sql}) {page}{order_by}"
+        sql, params_ = select.page(
+            d,
+            table.table_name,
+            select_fields,
+            conditions=conditions,
+            params=params_,
+            order=[(k[0], k[1]) for k in order_keys],
+            limit=query.limit + 1,
+            offset=None if query.cursor else query.offset,
+            belongs_to=belongs_to,
+        )
         with conn.cursor() as cur:
             cur.execute(sql, params_)
             raw_rows = cur.fetchall()
@@ -256,19 +244,18 @@ def where_sql(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]
     return _where(d, meta, query)
 
 
-def _where(d: Dialect, meta: TableMeta, query: ListQuery) -> tuple[str, list]:
-    from bases.query.where import compile_where
-
+def _where(
+    d: Dialect, meta: TableMeta, query: ListQuery, scope: WhereNode | None = None
+) -> tuple[str, list]:
     parts, params = [], []
     for node, resolve in (
         (query.view_where, getattr(query, "_view_resolve", meta.internal)),
         (query.where, getattr(query, "_resolve", meta.resolve)),
+        (scope, meta.resolve),
     ):
         if node is None:
             continue
-        sql, values = compile_where(
-            node, resolve=resolve, vendor=d.vendor, quote=d.quote
-        )
+        sql, values = compile_where(node, resolve=resolve, dialect=d)
         parts.append(sql)
         params += values
     if len(parts) > 1:
@@ -295,15 +282,14 @@ def _total(
     if not has_more and not query.cursor:
         return query.offset + page_rows, False
     bound = settings.NOCO_EXACT_COUNT_LIMIT
-    q = d.quote
-    where = f" WHERE {where_sql}" if where_sql else ""
     with conn.cursor() as cur:
-        estimate = _cached_estimate(cur, d, table, where, where_params)
+        estimate = cached_estimate(cur, d, table, where_sql, where_params)
         if estimate is not None and estimate > 2 * bound:
             return estimate, True
         cur.execute(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM {q(table.table_name)}{where} LIMIT %s) bounded",
-            [*where_params, bound + 1],
+            *select.bounded_count(
+                d, table.table_name, where_sql, where_params, bound + 1
+            )
         )
         counted = cur.fetchone()[0]
     if counted <= bound:
@@ -317,45 +303,21 @@ ESTIMATE_TTL = (
 )
 
 
-def _cached_estimate(
+def cached_estimate(
     cur, d: Dialect, table: Table, where: str, params: list
 ) -> int | None:
+    """The planner's estimate of the rows matching `where` (compiled, without the keyword),
+    kept ESTIMATE_TTL seconds."""
     key = (table.pk, where, tuple(str(p) for p in params))
     now = time.monotonic()
     hit = _estimates.get(key)
     if hit is not None and now - hit[0] < ESTIMATE_TTL:
         return hit[1]
-    value = _estimate(cur, d, table, where, params)
+    value = select.estimate(cur, d, table.table_name, where, params)
     if len(_estimates) > 10_000:
         _estimates.clear()
     _estimates[key] = (now, value)
     return value
-
-
-def _estimate(cur, d: Dialect, table: Table, where: str, params: list) -> int | None:
-    """The planner's row estimate for the filtered table (PostgreSQL, MySQL); None elsewhere."""
-    q = d.quote
-    try:
-        if d.vendor == "postgresql":
-            cur.execute(
-                f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {q(table.table_name)}{where}",
-                params,
-            )
-            plan = cur.fetchone()[0]
-            plan = json.loads(plan) if isinstance(plan, str) else plan
-            return int(plan[0]["Plan"]["Plan Rows"])
-        if d.vendor == "mysql":
-            cur.execute(f"EXPLAIN SELECT 1 FROM {q(table.table_name)}{where}", params)
-            names = [c[0] for c in cur.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-            return (
-                int(rows[0]["rows"])
-                if rows and rows[0].get("rows") is not None
-                else None
-            )
-    except (DatabaseError, KeyError, IndexError, TypeError, ValueError):
-        return None
-    return None
 
 
 def count_records(
@@ -370,13 +332,10 @@ def count_records(
     field hidden from `actor` is FIELD_NOT_FOUND."""
     meta, query = query_for(table, params, actor=actor, view=view, search=search)
     with user_db(table.source) as conn:
-        d = Dialect(conn)
+        d = dialect_for(conn)
         where_sql, where_params = _where(d, meta, query)
-        sql = f"SELECT COUNT(*) FROM {d.quote(table.table_name)}"
-        if where_sql:
-            sql += f" WHERE {where_sql}"
         with conn.cursor() as cur:
-            cur.execute(sql, where_params)
+            cur.execute(*select.count(d, table.table_name, where_sql, where_params))
             return int(cur.fetchone()[0])
 
 
@@ -393,7 +352,7 @@ def get_record(
         view,
     )
     with user_db(table.source) as conn:
-        d = Dialect(conn)
+        d = dialect_for(conn)
         q = d.quote
         wanted = _select_fields(meta, query.fields)
         internal = [f for f in meta.pk if f not in wanted]
@@ -401,12 +360,10 @@ def get_record(
         links = [f for f in query.fields if field_type_for(f).is_link]
         belongs_to = _belongs_to(meta, links, actor)
         columns = [q(f.column_name) for f in select_fields]
-        columns += _belongs_to_select(d, q(table.table_name), belongs_to)
-        cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
-        sql = f"SELECT {', '.join(columns)} FROM {q(table.table_name)} WHERE {cond}"
+        columns += select.linked_columns(d, q(table.table_name), belongs_to)
         with conn.cursor() as cur:
             cur.execute(
-                sql, [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)]
+                *select.by_key(d, table.table_name, columns, meta.pk, pk_values)
             )
             raw = cur.fetchone()
         if raw is None:
@@ -454,25 +411,21 @@ def rows_by_key(
     if not keys:
         return []
     matches = matches or {}
-    from bases.query.where import compile_where
-
     with user_db(table.source) as conn:
-        d = Dialect(conn)
+        d = dialect_for(conn)
         q = d.quote
         columns = meta.columns
-        select = [q(f.column_name) for f in columns]
+        columns_sql = [q(f.column_name) for f in columns]
         params: list = []
         for node in matches.values():
-            sql, node_params = compile_where(
-                node, resolve=meta.resolve, vendor=d.vendor, quote=q
-            )
-            select.append(f"CASE WHEN {sql} THEN 1 ELSE 0 END")
+            sql, node_params = compile_where(node, resolve=meta.resolve, dialect=d)
+            columns_sql.append(select.matches_column(sql))
             params += node_params
-        cond, cond_params = d.keys_in(pk, keys)
         with conn.cursor() as cur:
             cur.execute(
-                f"SELECT {', '.join(select)} FROM {q(table.table_name)} WHERE {cond}",
-                params + cond_params,
+                *select.by_keys(
+                    d, table.table_name, columns_sql, pk, keys, params=params
+                )
             )
             raw_rows = cur.fetchall()
     names = list(matches)
@@ -511,36 +464,19 @@ def list_linked(
     relation = o.get("relation")
     own_column = o.get("fk_column") if relation == "bt" else o.get("ref_column")
     with user_db(table.source) as conn:
-        d = Dialect(conn)
-        q = d.quote
-        cond = " AND ".join(f"{q(f.column_name)} = %s" for f in meta.pk)
+        d = dialect_for(conn)
         with conn.cursor() as cur:
             cur.execute(
-                f"SELECT {q(own_column)} FROM {q(table.table_name)} WHERE {cond}",
-                [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)],
+                *select.by_key(
+                    d, table.table_name, [d.quote(own_column)], meta.pk, pk_values
+                )
             )
             row = cur.fetchone()
     if row is None:
         raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
-    value = row[0]
-    related = link.related_table
-
-    def extra(dialect: Dialect):
-        qq = dialect.quote
-        if value is None:
-            return "1 = 0", []
-        if relation == "bt":
-            return f"{qq(o['ref_column'])} = %s", [value]
-        if relation == "hm":
-            return f"{qq(o['fk_column'])} = %s", [value]
-        junction = Table.objects.get(pk=o["junction_table_id"])
-        return (
-            f"{qq(o['other_ref_column'])} IN (SELECT {qq(o['other_column'])} FROM {qq(junction.table_name)} "
-            f"WHERE {qq(o['self_column'])} = %s)",
-            [value],
-        )
-
-    return list_records(related, params, actor=actor, extra=extra)
+    return list_records(
+        link.related_table, params, actor=actor, where=LinkedTo(link, row[0])
+    )
 
 
 def _belongs_to(
@@ -561,32 +497,6 @@ def _belongs_to(
             continue
         pv = rel_all.for_actor(actor).pv
         out[link] = (fk, [ref] + ([pv] if pv is not None and pv != ref else []))
-    return out
-
-
-def _belongs_to_select(
-    d: Dialect, own: str, belongs_to: dict[Field, tuple[Field, list[Field]]]
-) -> list[str]:
-    """Scalar subqueries that read each belongs-to link's record in the page's own SELECT: no
-    second round trip (as a JOIN would, but without making the page's unqualified column names
-    ambiguous). One index lookup per row and column, on the referenced key. `own` is the
-    quoted name of the rows' table (or derived table) in that SELECT."""
-    q = d.quote
-    alias = q("noco_linked")
-    out = []
-    for link, (fk, cols) in belongs_to.items():
-        if not cols:
-            continue
-        source = (
-            f"FROM {q(link.related_table.table_name)} {alias} "
-            f"WHERE {alias}.{q(cols[0].column_name)} = {own}.{q(fk.column_name)}"
-        )
-        # Named: PostgreSQL resolves ORDER BY against output names first, where an unnamed
-        # subquery would be another "id".
-        out += [
-            f"(SELECT {alias}.{q(c.column_name)} {source}) AS {q(f'noco_linked_{len(out) + i}')}"
-            for i, c in enumerate(cols)
-        ]
     return out
 
 
@@ -629,8 +539,7 @@ def _load_links(
 ) -> None:
     """Fill has-many / many-to-many link cells for a page with a count (as NocoDB's v2 API does):
     one query per link field. Belongs-to links are read by the page's own SELECT
-    (`_belongs_to_select`)."""
-    q = d.quote
+    (`select.linked_columns`)."""
     by_column = meta.internal.by_column
     for link in links:
         o = link.options
@@ -651,12 +560,8 @@ def _load_links(
                     o.get("self_column"),
                 )
             if src_table:
-                in_sql, in_params = d.in_list(q(src_col), keys)
                 with conn.cursor() as cur:
-                    cur.execute(
-                        f"SELECT {q(src_col)}, COUNT(*) FROM {q(src_table)} WHERE {in_sql} GROUP BY {q(src_col)}",
-                        in_params,
-                    )
+                    cur.execute(*select.link_counts(d, src_table, src_col, keys))
                     counts = dict(cur.fetchall())
         for r in rows:
             r[link.title] = int(counts.get(r.get(ref.title), 0)) if ref else 0
@@ -680,12 +585,10 @@ def _related_meta(meta: TableMeta, related: Table) -> TableMeta:
 def distinct_values(field: Field, *, limit: int = 1000) -> list:
     table = field.table
     with user_db(table.source) as conn:
-        qn = Dialect(conn).quote
-        col = qn(field.column_name)
+        d = dialect_for(conn)
         with conn.cursor() as cur:
             cur.execute(
-                f"SELECT DISTINCT {col} FROM {qn(table.table_name)} WHERE {col} IS NOT NULL LIMIT %s",
-                [limit],
+                *select.distinct_values(d, table.table_name, field.column_name, limit)
             )
             return [r[0] for r in cur.fetchall() if r[0] != ""]
 

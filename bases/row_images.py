@@ -8,6 +8,7 @@ them. Values are kept as records.values.plain returns them.
 
 from __future__ import annotations
 
+from bases.query import select
 from records.values import plain
 
 
@@ -16,19 +17,15 @@ def key(pk_values) -> tuple:
 
 
 def current_values(cur, d, table, pk: list, fields: list, keys: list) -> dict:
-    """{key: {field id: value}} of the rows with these keys (`history.plain` values): one
-    SELECT per 1000 keys, locking the rows where the database can."""
-    q = d.quote
+    """{key: {field id: value}} of the rows with these keys (`records.values.plain` values):
+    one SELECT per 1000 keys (bases/query/select.py), locking the rows where the database can."""
     cols = list(pk) + [f for f in fields if f not in pk]
-    select = ", ".join(q(f.column_name) for f in cols)
-    lock = " FOR UPDATE" if d.vendor in ("postgresql", "mysql") else ""
+    columns = [d.quote(f.column_name) for f in cols]
     unique = list(dict.fromkeys(tuple(k) for k in keys))
     out: dict = {}
     for start in range(0, len(unique), 1000):
-        cond, params = d.keys_in(pk, unique[start : start + 1000])
-        cur.execute(
-            f"SELECT {select} FROM {q(table.table_name)} WHERE {cond}{lock}", params
-        )
+        batch = unique[start : start + 1000]
+        cur.execute(*select.by_keys(d, table.table_name, columns, pk, batch, lock=True))
         out.update(rows_state(d, pk, cols, cur.fetchall()))
     return out
 

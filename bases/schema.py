@@ -18,8 +18,9 @@ from django.db import connections, models
 from django.db.models.expressions import RawSQL
 
 from bases import fieldtypes as ft
-from bases import timeouts
+from bases.connections import timeouts
 from bases.introspection import ColumnInfo, TableInfo, introspect
+from bases.query.dialects import dialect_for
 
 _counter = 0
 
@@ -148,7 +149,11 @@ def column_field(vendor: str, col: ColumnInfo, *, single_pk: bool) -> models.Fie
                 if col.column_type == ft.BIGINT
                 else models.AutoField(**kwargs)
             )
-    if vendor == "sqlite" and col.default is not None and not col.is_pk:
+    if (
+        dialect_for(vendor).rebuilds_tables
+        and col.default is not None
+        and not col.is_pk
+    ):
         kwargs["db_default"] = _BareSQL(col.default, [])
     if col.is_unique and not col.is_pk:
         kwargs["unique"] = True
@@ -186,7 +191,7 @@ def live_table(alias: str, table_name: str) -> TableInfo:
 
 @contextmanager
 def editor(alias: str):
-    """Django's schema editor, its DDL under the schema-edit timeout (bases/timeouts.py)."""
+    """Django's schema editor, its DDL under the schema-edit timeout (bases/connections/timeouts.py)."""
     conn = connections[alias]
     with timeouts.schema_edits(alias):
         with conn.schema_editor(atomic=conn.features.can_rollback_ddl) as ed:

@@ -13,6 +13,7 @@ from django.db import DatabaseError, connections
 from bases import fieldtypes as ft
 from bases import schema
 from bases.models import Field
+from bases.query.dialects import dialect_for
 from bases.query.identifiers import check_new_name
 from bases.sources import source_alias, user_db
 from nocoplatform.errors import SchemaOutOfSync, Unprocessable
@@ -36,7 +37,8 @@ def ddl_error(exc: DatabaseError) -> Unprocessable:
 def table_ddl(alias: str, vendor: str, table_name: str, renamed: dict | None = None):
     """A schema editor for DDL on one table. Database refusals become 422; on SQLite, where
     altering a table rebuilds it, the table's other indexes are put back afterwards."""
-    indexes = schema.sqlite_indexes(alias, table_name) if vendor == "sqlite" else []
+    rebuilds = dialect_for(vendor).rebuilds_tables
+    indexes = schema.sqlite_indexes(alias, table_name) if rebuilds else []
     try:
         with schema.editor(alias) as ed:
             yield ed

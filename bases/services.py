@@ -6,7 +6,8 @@ from django.db import transaction
 
 from bases import netpolicy
 from bases import sync as meta_sync
-from bases.connections import ConnectionConfig, forget_source
+from bases.connections.aliases import forget_source
+from bases.connections.config import ConnectionConfig
 from bases.models import Base, DataSource
 from bases.sources import (
     builtin_config,

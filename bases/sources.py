@@ -9,14 +9,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, DataError, connections
 
-from bases import liveness, netpolicy
-from bases.connections import (
-    ConnectionConfig,
-    alias_for,
-    describe,
-    is_connection_failure,
-    repin,
-)
+from bases import netpolicy
+from bases.connections import liveness
+from bases.connections.aliases import alias_for, repin
+from bases.connections.config import ConnectionConfig
+from bases.connections.failures import describe, is_connection_failure
 from bases.crypto import decrypt_json, encrypt_json
 from bases.models import DataSource
 from bases.query.identifiers import quote_identifier
@@ -97,7 +94,7 @@ def _store_execute(config: ConnectionConfig, sql: str) -> None:
         password=config.password or None,
         dbname=config.database,
         autocommit=True,
-        # DROP SCHEMA … CASCADE of a big base is a schema edit: its timeout (bases/timeouts.py).
+        # DROP SCHEMA … CASCADE of a big base is a schema edit: its timeout (bases/connections/timeouts.py).
         options=f"-c statement_timeout={round(settings.NOCO_SCHEMA_STATEMENT_TIMEOUT * 1000)}",
     ) as conn:
         conn.execute(sql, ())  # parsed for placeholders: `%%` in names (identifiers.py)
@@ -115,7 +112,7 @@ def user_db(source: DataSource, *, title: str = ""):
     if down is not None and time.monotonic() < down[0]:
         # Fail fast while the database is known to be down: each attempt can wait for the
         # connect timeout, and workers stuck on one dead base would stall every other base.
-        # A frozen server is probed in the background until it answers (bases/liveness.py).
+        # A frozen server is probed in the background until it answers (bases/connections/liveness.py).
         retry = max(1, round(down[0] - time.monotonic()))
         raise DatabaseUnavailable(
             f"The database of this base cannot be reached right now: {down[1]} (next try in {retry} s)"

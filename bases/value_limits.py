@@ -90,7 +90,7 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def json_text(value) -> str:
-    """The text a JSON value is stored as (bases.query.sql.Dialect.to_db); refuses NULs in
+    """The text a JSON value is stored as (bases.query.dialects.Dialect.to_db); refuses NULs in
     its strings and keys, and nesting beyond MAX_JSON_DEPTH."""
     _check_depth(value)
     try:

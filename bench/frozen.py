@@ -6,7 +6,7 @@ Serves the production profile (granian WSGI, one blocking thread per worker, Pos
 as bench/run.py) with two bases on the machine's PostgreSQL: one reached directly ("healthy"),
 one through tests/freezeproxy.py ("frozen"), which freezes like a server under SIGSTOP. Clients
 read the healthy base all the time; during the freeze two more read the frozen one. Run twice,
-with the watchdog (bases/liveness.py) and without it (NOCO_FREEZE_PROBE_AFTER=0), and prints the
+with the watchdog (bases/connections/liveness.py) and without it (NOCO_FREEZE_PROBE_AFTER=0), and prints the
 healthy base's latency before and during the freeze, how long the frozen base's requests took,
 and how soon it answered again after the thaw. Writes bench/results/frozen-<time>.json.
 """

@@ -80,7 +80,7 @@ class DatabaseUnavailable(DomainError):
 
 
 class StatementTimeout(DomainError):
-    """A user-database statement ran past its timeout and was stopped (bases/timeouts.py).
+    """A user-database statement ran past its timeout and was stopped (bases/connections/timeouts.py).
 
     504: the database did not answer in time. Unlike 503, asking again soon will not help;
     a narrower request (filters, fewer rows) or a higher limit will.

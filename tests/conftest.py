@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from bases.connections import forget_all
+from bases.connections.aliases import forget_all
 from permissions.checks import Actor
 from permissions.services import api_token_create
 

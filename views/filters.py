@@ -1,6 +1,6 @@
 """The filter builder's tree and the records API's `where` text: one conversion, both ways.
 
-A view stores its filter as `where` text (bases/query/where.py, docs/where.md) so the API's
+A view stores its filter as `where` text (bases/query/where/, docs/where.md) so the API's
 `viewId` and the grid apply exactly the same rows. The builder edits a JSON tree:
 
     {"type": "group", "logic": "and" | "or", "not": false, "children": [

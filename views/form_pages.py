@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from bases import attachments, records
 from bases.fieldtypes import field_type_for
+from bases.query.where import Condition
 from bases.record_services import insert_rows
 from bases.table_meta import TableMeta
 from nocoplatform.clientip import client_address
@@ -291,11 +292,8 @@ def public_form_links(
             return HttpResponse(status=404)
         q = (request.GET.get("q") or "").strip()[:100]
         params = {"fields": [pv.id, ref.id], "limit": str(LINK_RESULTS), "sort": pv.id}
-        if q:
-            from bases.query.where import Condition, render_where
-
-            params["where"] = render_where(Condition(pv.id, "like", q))
-        page = records.list_records(related, params, actor=actor)
+        where = Condition(pv.id, "like", q) if q else None
+        page = records.list_records(related, params, actor=actor, where=where)
     except DomainError:
         return HttpResponse(status=404)
     options = [(row.get(ref.title), row.get(pv.title)) for row in page]

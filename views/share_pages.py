@@ -381,7 +381,7 @@ def shared_view_file(request: HtmxHttpRequest, token: str, ref: str) -> HttpResp
     meta = TableMeta.of(table, actor=keyed)
     try:
         values = meta.parse_record_id(record_id)
-        where = filters.tree_to_where(
+        where = filters.tree_to_node(
             {
                 "type": "group",
                 "logic": "and",
@@ -393,9 +393,10 @@ def shared_view_file(request: HtmxHttpRequest, token: str, ref: str) -> HttpResp
         )
         page = records.list_records(
             table,
-            {"fields": field.id, "where": where, "limit": "1"},
+            {"fields": field.id, "limit": "1"},
             actor=keyed,
             view=share.view,
+            where=where,
         )
         if not page.rows:
             raise NotFound("Row not found.")

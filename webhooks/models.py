@@ -43,7 +43,7 @@ class Webhook(models.Model):
     title = models.CharField(max_length=200)
     # Subset of EVENT_TYPES keys: "insert", "update", "delete" (manual is always allowed).
     events = models.JSONField(default=list)
-    # The filter builder's tree, stored in the `where` dialect (bases/query/where.py).
+    # The filter builder's tree, stored in the `where` dialect (bases/query/where/).
     condition = models.TextField(blank=True, default="")
     condition_mode = models.CharField(
         max_length=20, choices=Mode.choices, default=Mode.BECOMES_TRUE

@@ -1,3 +1,5 @@
-"""The query layer: the records API's request (where, sort, fields, cursor) parsed into a small AST,
-validated against the table's fields, and compiled per dialect. Nothing else builds SQL for user
-tables."""
+"""The query layer: the only place that writes SQL for user tables (docs/query.md).
+
+where/ (nodes, parse, render, values, compile) → select.py / dml.py statements, with every
+database difference asked of dialects/ (one class per database) and keyset paging in
+cursors.py. Callers pass where nodes (Condition, KeysIn, After, LinkedTo), never SQL."""

@@ -213,7 +213,7 @@ NOCO_CONNECT_TIMEOUT = env.get_int("NOCO_CONNECT_TIMEOUT", 5)
 NOCO_UNAVAILABLE_RETRY_AFTER = env.get_int("NOCO_UNAVAILABLE_RETRY_AFTER", 10)
 # A request busy on a user database for this many seconds makes a watchdog try a new
 # connection to that server, which must answer within NOCO_FREEZE_PROBE_TIMEOUT: a server that
-# does not is frozen, and its busy requests are cut and answered 503 (bases/liveness.py).
+# does not is frozen, and its busy requests are cut and answered 503 (bases/connections/liveness.py).
 # 0 turns the watchdog off.
 NOCO_FREEZE_PROBE_AFTER = float(env.get("NOCO_FREEZE_PROBE_AFTER", "1"))
 NOCO_FREEZE_PROBE_TIMEOUT = float(env.get("NOCO_FREEZE_PROBE_TIMEOUT", "3"))

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
-from bases.connections import ConnectionConfig, ConnectionProblem, check_connection
+from bases.connections.checks import ConnectionProblem, check_connection
+from bases.connections.config import ConnectionConfig
 from bases.models import Base, DataSource
 from bases.serializers import base_json, source_json
 from bases.services import base_connect, source_update

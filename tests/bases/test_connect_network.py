@@ -17,7 +17,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from bases.connections import forget_all
+from bases.connections.aliases import forget_all
 from bases.models import Base, DataSource
 from bases.sources import config_of
 from nocoplatform import netguard

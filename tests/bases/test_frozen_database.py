@@ -1,5 +1,5 @@
 """A frozen database server (it accepts connections and answers nothing, like a server under
-SIGSTOP) costs its base a few seconds and every other base nothing (bases/liveness.py).
+SIGSTOP) costs its base a few seconds and every other base nothing (bases/connections/liveness.py).
 
 The database is reached through tests/freezeproxy.py, which freezes like a stopped server
 without stopping the machine's shared PostgreSQL and MariaDB.
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from bases.sources import user_db
 from nocoplatform.errors import DatabaseUnavailable

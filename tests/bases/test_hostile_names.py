@@ -16,7 +16,8 @@ from django.db import connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bases.connections import ConnectionConfig, alias_for, forget_source
+from bases.connections.aliases import alias_for, forget_source
+from bases.connections.config import ConnectionConfig
 from bases.models import Field
 from bases.query.identifiers import check_new_name, quote_identifier
 from bases.query.textmatch import like

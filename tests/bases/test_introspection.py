@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.introspection import introspect, junction_columns
 from bases.services import base_connect
 from bases.sources import source_alias

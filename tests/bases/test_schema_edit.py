@@ -14,7 +14,7 @@ import pytest
 
 from bases import fieldtypes as ft
 from bases import records
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.models import Base, Field, Table
 from bases.schema_services import (
     field_create,

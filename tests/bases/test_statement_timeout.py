@@ -16,7 +16,7 @@ import time
 import psycopg
 import pytest
 
-from bases.connections import forget_all
+from bases.connections.aliases import forget_all
 from bases.models import Base, DataSource, Table
 from bases.sources import config_of
 

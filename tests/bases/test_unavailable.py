@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from bases.connections import ConnectionConfig, forget_source
+from bases.connections.aliases import forget_source
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from bases.sources import config_of, store_config
 

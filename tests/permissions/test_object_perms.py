@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from guardian.shortcuts import assign_perm, get_objects_for_user, get_perms
 
 from bases import schema_services
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.models import Base, Table
 from bases.services import base_connect, base_delete, base_sync
 from permissions import object_perms

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from bases import metacache
 from bases.changes import write_origin
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.record_services import delete_rows, insert_rows, update_rows
 from bases.services import base_connect
 from bases.sources import source_alias

@@ -246,6 +246,7 @@ def test_api_writes_are_shape_checked(api, clients):
 def test_external_databases_added_or_picked_column(
     request, kind, actor, web, make_table
 ):
+
     db = request.getfixturevalue(kind)
     table = make_table(
         db,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bases.connections import ConnectionConfig
+from bases.connections.config import ConnectionConfig
 from bases.services import base_connect
 from permissions.checks import Actor
 from tests.conftest import service_missing

@@ -15,6 +15,7 @@ from bases import record_services, records, selectors
 from bases.fieldtypes import field_type_for
 from bases.fieldtypes.attachment import files_url
 from bases.query.params import view_fields
+from bases.query.where import Condition
 from nocoplatform.errors import Forbidden, InvalidInput
 from permissions.checks import can
 from permissions.comments import comment_counts
@@ -195,10 +196,6 @@ def changes_by_row(meta, items: list[tuple]) -> tuple[list[dict], list]:
     return list(rows.values()), list(rows.keys())
 
 
-def quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def rendered_rows(request, table, meta, ids: list) -> dict:
     """The <tr> of each record, read back in one query per 500 (row numbers are the client's)."""
     view = current_view(request, table)
@@ -208,11 +205,11 @@ def rendered_rows(request, table, meta, ids: list) -> dict:
     found = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        where = f"({pk.id},in,{','.join(quoted(str(i)) for i in chunk)})"
         page = records.list_records(
             table,
-            {"where": where, "fields": fields, "limit": str(len(chunk))},
+            {"fields": fields, "limit": str(len(chunk))},
             actor=request.actor,
+            where=Condition(pk.id, "in", tuple(str(i) for i in chunk)),
         )
         found.extend(page.rows)
     rendered = grid_rows(meta, columns, found, editable=writable(request, table))

@@ -9,6 +9,7 @@ from django_htmx.http import trigger_client_event
 
 from bases import record_services, records
 from bases.fieldtypes import field_type_for
+from bases.query.where import Condition
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
@@ -25,7 +26,6 @@ from views.grid.common import (
     field_of,
     grid_columns,
     grid_table,
-    quoted,
     read_fields,
     save_rows,
     writable,
@@ -168,14 +168,16 @@ def link_picker(
         table, link, record_id, {"limit": "50"}, actor=request.actor
     )
     q = (request.GET.get("q") or request.POST.get("q") or "").strip()
-    params = {"limit": "20"}
+    where = None
     pv = rel_meta.pv
     if q and pv is not None:
-        params["where"] = f"({pv.id},like,{quoted(q)})"
+        where = Condition(pv.id, "like", q)
     elif q and rel_meta.pk:
-        params["where"] = f"({rel_meta.pk[0].id},eq,{quoted(q)})"
+        where = Condition(rel_meta.pk[0].id, "eq", q)
     try:
-        found = records.list_records(related, params, actor=request.actor)
+        found = records.list_records(
+            related, {"limit": "20"}, actor=request.actor, where=where
+        )
     except DomainError as exc:
         found, error = [], error or exc.message
     linked_ids = {str(_rid(rel_meta, r)) for r in linked}

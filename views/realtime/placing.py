@@ -1,7 +1,7 @@
 """Where a changed record goes on a page that shows rows in the view's order (live cards).
 
-Two reads through the records layer (bases/records.py), never SQL of our own beyond the
-keyset predicate the query layer itself uses for cursors (bases/query/sql.keyset_after):
+Two reads through the records layer (bases/records.py), never SQL of our own: rows are chosen
+by `where` nodes (KeysIn, and After: the keyset predicate cursors use, bases/query/cursors.py):
 
 - `rows_by_ids`: the changed rows that the view still shows (its filter, the search, a
   visitor's own filter), in the view's order, with the values of the sort's fields;
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from bases import records
 from bases.query.params import SortKey
-from bases.query.sql import keyset_after
-from views.realtime.rows import id_condition
+from bases.query.where import After, And, WhereNode
+from views.realtime.rows import ids_node
 
 
 @dataclass
@@ -67,7 +67,7 @@ def rows_by_ids(
     # the fields it asked for. Sort keys are always fields the actor may see.
     query.fields = [*query.fields, *(f for f, _ in order if f not in query.fields)]
     page = records.list_records(
-        table, actor=actor, query=query, extra=id_condition(meta, ids)
+        table, actor=actor, query=query, where=ids_node(meta, ids)
     )
     rows = [
         (str(meta.record_id([row.get(f.title) for f in meta.pk])), row)
@@ -77,35 +77,34 @@ def rows_by_ids(
 
 
 def previous_id(
-    placed: Placed, row: dict, *, table, actor, view, where: str = ""
+    placed: Placed,
+    row: dict,
+    *,
+    table,
+    actor,
+    view,
+    where: WhereNode | None = None,
 ) -> str | None:
     """The id of the row just before `row` in the view's order (among the rows `where`
     narrows to, e.g. one kanban stack), or None when `row` is the first."""
     meta, order = placed.meta, placed.order
     params = dict(placed.params)
-    if where:
-        params["where"] = (
-            f"({params['where']})~and({where})" if params.get("where") else where
-        )
     params.update(limit="1", fields=",".join(f.id for f in meta.pk))
     _, query = records.query_for(
         table, params, actor=actor, view=view, search=placed.search
     )
     query = copy.copy(query)
     query.sort = [SortKey(f, not desc) for f, desc in order]
-    values = [row.get(f.title) for f, _ in order]
-
-    def before(d):
-        return keyset_after(
-            d,
-            [
-                (d.quote(f.column_name), not desc, f.is_nullable and not f.is_pk)
-                for f, desc in order
-            ],
-            [d.to_db(f, v) for (f, _), v in zip(order, values, strict=True)],
-        )
-
-    page = records.list_records(table, actor=actor, query=query, extra=before)
+    before = After(
+        tuple((f, not desc) for f, desc in order),
+        tuple(row.get(f.title) for f, _ in order),
+    )
+    page = records.list_records(
+        table,
+        actor=actor,
+        query=query,
+        where=before if where is None else And((where, before)),
+    )
     if not page.rows:
         return None
     return str(meta.record_id([page.rows[0].get(f.title) for f in meta.pk]))

@@ -16,7 +16,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from bases import records
-from bases.query.sql import Dialect
+from bases.query.where import KeysIn
 from nocoplatform.errors import InvalidInput
 from permissions.middleware import HtmxHttpRequest
 from views.grid.common import (
@@ -32,15 +32,10 @@ from views.grid.common import (
 MAX_IDS = 500
 
 
-def id_condition(meta, ids: list[str]):
-    """`extra` for list_records: the rows with these record ids (values bound, never inlined)."""
+def ids_node(meta, ids: list[str]) -> KeysIn:
+    """The rows with these record ids, as a `where` node for list_records."""
     pk = meta.require_pk()
-    keys = [meta.parse_record_id(i) for i in ids]
-
-    def extra(d: Dialect):
-        return d.keys_in(pk, keys)
-
-    return extra
+    return KeysIn(tuple(pk), tuple(tuple(meta.parse_record_id(i)) for i in ids))
 
 
 @login_required
@@ -65,7 +60,7 @@ def live_rows(request: HtmxHttpRequest, base_id: str, table_id: str) -> JsonResp
         {"limit": str(len(ids)), "fields": read_fields(meta, columns)},
         view=view,
         actor=actor,
-        extra=id_condition(meta, ids),
+        where=ids_node(meta, ids),
         **({"search": q} if q else {}),
     )
     rows = grid_rows(meta, columns, page.rows, editable=writable(request, table))

@@ -73,10 +73,15 @@ def choices(field) -> list[dict]:
     ]
 
 
-def stack_where(field, key: str) -> str:
+def stack_condition(field, key: str) -> Condition:
+    """The rows of one stack, as a `where` node."""
     if key == UNCATEGORIZED:
-        return render_where(Condition(field.id, "blank", None))
-    return render_where(Condition(field.id, "eq", key))
+        return Condition(field.id, "blank", None)
+    return Condition(field.id, "eq", key)
+
+
+def stack_where(field, key: str) -> str:
+    return render_where(stack_condition(field, key))
 
 
 def ordered_stacks(field, options: dict) -> list[dict]:
@@ -325,7 +330,7 @@ class Kanban(ViewType):
                         table=table,
                         actor=actor,
                         view=view,
-                        where=stack_where(field, key),
+                        where=stack_condition(field, key),
                     )
                     if after is None or after in first:
                         after = first[-1] if first else None

@@ -32,7 +32,7 @@ from django.db.backends.signals import connection_created
 from nocoplatform.errors import is_statement_timeout, statement_timeout_error
 
 USER_ALIAS_PREFIX = (
-    "src_"  # bases.connections.alias_for names every user-database alias so
+    "src_"  # bases.connections.aliases.alias_for names every user-database alias so
 )
 # How many SQLite VM steps between looks at the clock: ~0.05 ms apart, too rare to cost.
 SQLITE_PROGRESS_STEPS = 1000

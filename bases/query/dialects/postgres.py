@@ -1,0 +1,86 @@
+"""PostgreSQL: native uuid, timestamptz and interval values, `= ANY(array)`, ILIKE, JSON plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from bases.models import Field
+from bases.query.dialects.base import Bind, Dialect
+
+
+class PostgresDialect(Dialect):
+    vendor = "postgresql"
+    nulls_first_ascending = False
+    lock_suffix = " FOR UPDATE"
+    length_function = "char_length"
+    typed_bulk_insert = True
+    update_from_subquery = True
+    # psycopg's typed protocol hands these over final (bool, int, Decimal, date, UUID, str).
+    as_is_types = frozenset(
+        ("text", "longtext", "integer", "bigint", "decimal", "float", "boolean")
+        + ("date", "uuid")
+    )
+
+    def in_list(self, column_sql: str, values: list) -> tuple[str, list]:
+        """One array parameter (`= ANY(%s)`) instead of N placeholders."""
+        return f"{column_sql} = ANY(%s)", [list(values)]
+
+    def uuid_to_db(self, field: Field, value: uuid.UUID):
+        return value if field.column_type == "uuid" else str(value)
+
+    def datetime_to_db(self, value: dt.datetime):
+        return value
+
+    def like(self, col: str, value: str, p: Bind) -> str:
+        return f"{col} ILIKE {p(self.like_pattern(value))} ESCAPE '!'"
+
+    def contains_option(self, col: str, needle: str, p: Bind) -> str:
+        return f"position({p(needle)} in (',' || {col} || ',')) > 0"
+
+    def bind_time(self, t: dt.time):
+        return t
+
+    def bind_duration(self, delta: dt.timedelta):
+        return delta
+
+    def uuid_equals(self, col: str, u: uuid.UUID, p: Bind) -> str:
+        return f"{col} = {p(u)}"
+
+    def bind_instant(self, moment: dt.datetime):
+        return moment.astimezone(dt.UTC)
+
+    live_columns_sql = (
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+        "FROM pg_attribute a WHERE a.attrelid = to_regclass("
+        "quote_ident(current_schema()) || '.' || quote_ident(%s)) "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    )
+
+    def raw_column_types(self, cursor, table: str) -> dict[str, dict]:
+        cursor.execute(
+            """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype,
+                   ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid
+                         ORDER BY e.enumsortorder)
+            FROM pg_attribute a
+            JOIN pg_type t ON t.oid = a.atttypid
+            WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(%s))
+              AND a.attnum > 0 AND NOT a.attisdropped
+            """,
+            [table],
+        )
+        return {
+            name: {"type": type_text, "enum": list(labels) if typtype == "e" else []}
+            for name, type_text, typtype, labels in cursor.fetchall()
+        }
+
+    def estimate_rows(self, cur, select_sql: str, params: list) -> int | None:
+        def run():
+            cur.execute(f"EXPLAIN (FORMAT JSON) {select_sql}", params)
+            plan = cur.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            return int(plan[0]["Plan"]["Plan Rows"])
+
+        return self._estimate(run)
