@@ -38,6 +38,7 @@ from permissions.models import (
     TableRole,
     hash_token,
 )
+from records import meta_events
 
 TOKEN_PREFIX = "nc_"
 INVITE_DAYS = 14
@@ -50,6 +51,7 @@ def membership_create(*, base: Base, user, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         base=base, user=user, defaults={"role": role}
     )
+    meta_events.access_changed(base.pk)
     object_perms.sync_access(user, base)
     forget(user)
     return membership
@@ -123,6 +125,7 @@ def member_update(*, actor: Actor, base: Base, user_id, role: str) -> Membership
         )
     membership.role = role
     membership.save(update_fields=["role"])
+    meta_events.access_changed(base.pk)
     object_perms.sync_access(membership.user_id, base)
     forget(membership.user)
     authcache.forget_on_commit()
@@ -148,6 +151,7 @@ def member_remove(*, actor: Actor, base: Base, user_id) -> None:
         revoked_at=timezone.now()
     )
     membership.delete()
+    meta_events.access_changed(base.pk)
     object_perms.sync_access(membership.user_id, base)
     forget(membership.user)
     authcache.forget_on_commit()
@@ -293,6 +297,7 @@ def table_role_set(*, actor: Actor, table: Table, user_id, role: str) -> TableRo
     override, _ = TableRole.objects.update_or_create(
         table=table, user_id=membership.user_id, defaults={"role": role}
     )
+    meta_events.access_changed(table.base_id)
     object_perms.sync_access(membership.user_id, table.base_id)
     forget(membership.user)
     authcache.forget_on_commit()
@@ -306,6 +311,7 @@ def table_role_clear(*, actor: Actor, table: Table, user_id) -> None:
     deleted, _ = TableRole.objects.filter(table=table, user_id=user_id).delete()
     if not deleted:
         raise NotFound("No override for this member.", code="OVERRIDE_NOT_FOUND")
+    meta_events.access_changed(table.base_id)
     object_perms.sync_access(user_id, table.base_id)
     authcache.forget_on_commit()
 
@@ -343,6 +349,7 @@ def field_rule_set(
             },
         )
     _bump(field.table.source_id)
+    meta_events.access_changed(field.table.base_id)
     return rule
 
 

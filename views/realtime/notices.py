@@ -154,3 +154,11 @@ def _share_changed(table_id, view_id) -> None:
             broadcast.table_group(table_id), {"type": "share.changed", "view": view_id}
         ),
     )
+
+
+def schema_changed(table_id) -> None:
+    """records.meta_events subscriber: the fields of `table_id` changed (after commit).
+
+    bases/ announces it (schema edits, meta sync, table deletion); every socket of the table
+    reloads the page shape, each re-checking its visible fields first."""
+    broadcast.table_changed(table_id, "schema.changed")
