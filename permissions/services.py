@@ -51,9 +51,9 @@ def membership_create(*, base: Base, user, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         base=base, user=user, defaults={"role": role}
     )
-    meta_events.access_changed(base.pk)
     object_perms.sync_access(user, base)
     forget(user)
+    meta_events.access_changed(base.pk)  # after the rights it re-checks are in place
     return membership
 
 
@@ -338,9 +338,10 @@ def field_rule_set(
     if hidden_below == Role.OWNER.value:
         raise InvalidInput("Owners always see every field.", code="INVALID_RULE")
     if not hidden_below and not read_only_below:
-        FieldRule.objects.filter(field=field).delete()
+        removed, _ = FieldRule.objects.filter(field=field).delete()
         rule = None
     else:
+        removed = 0
         rule, _ = FieldRule.objects.update_or_create(
             field=field,
             defaults={
@@ -349,7 +350,8 @@ def field_rule_set(
             },
         )
     _bump(field.table.source_id)
-    meta_events.access_changed(field.table.base_id)
+    if rule is not None or removed:  # clearing no rule changes nobody's rights
+        meta_events.access_changed(field.table.base_id)
     return rule
 
 

@@ -232,3 +232,10 @@ def test_field_rule_set_and_removed_announce_once_each(demo, projects, owner, se
     sent.clear()
     field_rule_set(actor=owner, field=budget)  # no limits: the rule goes
     assert sent == [("access.changed", broadcast.access_group(demo.pk))]
+
+
+def test_clearing_a_field_rule_that_is_not_there_announces_nothing(
+    projects, owner, sent
+):
+    field_rule_set(actor=owner, field=projects.fields.get(title="budget"))
+    assert sent == []
