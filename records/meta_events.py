@@ -61,17 +61,22 @@ def access_changed(base_id) -> None:
 
 
 def _announce(kind: str, target) -> None:
-    if not any(kind in s for s in _subscribers.values()):
-        return
-    conn = connections[DEFAULT_DB_ALIAS]
+    if any(kind in s for s in _subscribers.values()):
+        on_commit_once((kind, str(target)), lambda: _deliver(kind, target))
+
+
+def on_commit_once(key: tuple, fn: Callable[[], None], using=DEFAULT_DB_ALIAS) -> None:
+    """Run `fn` when `using` commits, once per `key` and transaction; at once outside one.
+
+    The callback still waiting in the connection's on-commit list says "already asked for"; a
+    rolled-back savepoint takes it out of the list (a rolled-back transaction empties it), so
+    the next call schedules anew. Connections are per thread, and so is this bookkeeping.
+    """
+    conn = connections[using]
     if not conn.in_atomic_block:
-        _deliver(kind, target)
+        fn()
         return
-    # One callback per (kind, target) and transaction. The callback still waiting in the
-    # connection's on-commit list says so; a rolled-back savepoint takes it out of the list
-    # (and a rolled-back transaction empties it), and the next announcement schedules anew.
-    pending = conn.__dict__.setdefault("_meta_events_pending", {})
-    key = (kind, str(target))
+    pending = conn.__dict__.setdefault("_on_commit_once", {})
     scheduled = pending.get(key)
     if scheduled is not None and any(
         entry[1] is scheduled for entry in conn.run_on_commit
@@ -81,10 +86,10 @@ def _announce(kind: str, target) -> None:
     def run():
         if pending.get(key) is run:
             del pending[key]
-        _deliver(kind, target)
+        fn()
 
     pending[key] = run
-    transaction.on_commit(run)
+    transaction.on_commit(run, using=using)
 
 
 def _deliver(kind: str, target) -> None:

@@ -76,3 +76,14 @@ def test_empty_targets_and_failing_subscribers(heard, caplog):
         meta_events.unsubscribe("broken")
     assert heard == [("schema", "t1")]
     assert "broken failed on schema t1" in caplog.text
+
+
+def test_on_commit_once_keys_are_per_transaction():
+    ran = []
+    with transaction.atomic():
+        meta_events.on_commit_once(("k",), lambda: ran.append(1))
+        meta_events.on_commit_once(("k",), lambda: ran.append(2))
+        meta_events.on_commit_once(("other",), lambda: ran.append(3))
+    assert ran == [1, 3]
+    meta_events.on_commit_once(("k",), lambda: ran.append(4))  # autocommit: at once
+    assert ran == [1, 3, 4]

@@ -239,3 +239,16 @@ def test_clearing_a_field_rule_that_is_not_there_announces_nothing(
 ):
     field_rule_set(actor=owner, field=projects.fields.get(title="budget"))
     assert sent == []
+
+
+def test_a_rolled_back_view_change_does_not_silence_the_next_one(projects, user, sent):
+    """notices.once forgets a rolled-back transaction's keys (it used to keep them)."""
+    from views.services import default_view, view_update
+
+    owner = Actor(user=user)
+    view = default_view(projects)
+    rolled_back(view_update, actor=owner, view=view, data={"where": "(status,eq,x)"})
+    assert sent == []
+    view.refresh_from_db()
+    view_update(actor=owner, view=view, data={"where": "(status,eq,active)"})
+    assert sent == [("view.changed", broadcast.table_group(projects.pk))]
