@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from django.db import DatabaseError, models, transaction
 from django.db.models import F, Max
 
@@ -13,6 +15,7 @@ from bases.sources import source_alias, user_db
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput
 from permissions import object_perms
 from permissions.checks import Actor, require
+from records import meta_events
 
 
 def _schema_source(actor: Actor, base: Base, operation: str) -> DataSource:
@@ -129,6 +132,7 @@ def table_create(
                 "Id" if not any(s["title"].lower() == "id" for s in specs) else "id"
             )
             fields["id"].save()
+        meta_events.schema_changed(table.pk)
         object_perms.sync_base(
             base
         )  # the members' rights on the new table, in guardian
@@ -235,16 +239,18 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
                 ed.add_field(model, field)
         except DatabaseError as exc:
             raise schema_ddl.ddl_error(exc)
-        fields = meta_sync.refresh_table(table)
-    new = fields[name]
-    new.title, new.uidt, new.options, new.description = (
-        spec["title"],
-        spec["uidt"],
-        spec["options"],
-        spec["description"],
-    )
-    new.order = (table.fields.aggregate(m=Max("order"))["m"] or 0) + 1
-    new.save()
+        with transaction.atomic():  # the new field's metadata at once: one notice
+            fields = meta_sync.refresh_table(table)
+            new = fields[name]
+            new.title, new.uidt, new.options, new.description = (
+                spec["title"],
+                spec["uidt"],
+                spec["options"],
+                spec["description"],
+            )
+            new.order = (table.fields.aggregate(m=Max("order"))["m"] or 0) + 1
+            new.save()
+            meta_events.schema_changed(table.pk)
     return new
 
 
@@ -270,6 +276,7 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
             raise InvalidInput("A link field's type cannot be changed.")
         field.save()
         _bump(table.source)
+        meta_events.schema_changed(table.pk)
         return field
     new_column = (data.get("column_name") or "").strip()
     needs_ddl = (new_column and new_column != field.column_name) or (
@@ -288,35 +295,39 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
         raise InvalidInput(
             f"A field cannot be changed to '{new_uidt}'.", code="UNKNOWN_FIELD_TYPE"
         )
-    if needs_ddl:
-        if field.is_pk or ft.named(field.uidt).holds_key:
-            raise Forbidden(
-                "Key columns cannot be renamed or retyped here.", code="KEY_COLUMN"
+    with ExitStack() as meta:
+        if needs_ddl:
+            if field.is_pk or ft.named(field.uidt).holds_key:
+                raise Forbidden(
+                    "Key columns cannot be renamed or retyped here.", code="KEY_COLUMN"
+                )
+            _check_editable(table)
+            if retyped:
+                # SQLite converts nothing on a rebuild ('abc' would land in an integer column), and
+                # the other dialects' errors say less: check the stored values first, everywhere.
+                options = schema_ddl.check_retype(field, new_uidt, options)
+            renames = schema_ddl.alter_column(
+                field, new_uidt, options, new_column or field.column_name
             )
-        _check_editable(table)
-        if retyped:
-            # SQLite converts nothing on a rebuild ('abc' would land in an integer column), and
-            # the other dialects' errors say less: check the stored values first, everywhere.
+            # The column changed: its metadata in one meta transaction, one notice.
+            meta.enter_context(transaction.atomic())
+            fields = meta_sync.refresh_table(table, renames)
+            field = (
+                fields[new_column or field.column_name]
+                if (new_column or field.column_name) in fields
+                else field
+            )
+            if "title" in data:
+                field.title = _clean_title(data["title"])
+            elif new_column and field.title == (renames and next(iter(renames))):
+                field.title = new_column
+        elif retyped:
             options = schema_ddl.check_retype(field, new_uidt, options)
-        renames = schema_ddl.alter_column(
-            field, new_uidt, options, new_column or field.column_name
-        )
-        fields = meta_sync.refresh_table(table, renames)
-        field = (
-            fields[new_column or field.column_name]
-            if (new_column or field.column_name) in fields
-            else field
-        )
-        if "title" in data:
-            field.title = _clean_title(data["title"])
-        elif new_column and field.title == (renames and next(iter(renames))):
-            field.title = new_column
-    elif retyped:
-        options = schema_ddl.check_retype(field, new_uidt, options)
-    field.uidt = new_uidt
-    field.options = options
-    field.save()
-    _bump(table.source)
+        field.uidt = new_uidt
+        field.options = options
+        field.save()
+        _bump(table.source)
+        meta_events.schema_changed(table.pk)
     return field
 
 
@@ -334,11 +345,13 @@ def field_delete(*, actor: Actor, field: Field) -> None:
         info = schema.live_table(alias, table.table_name)
         vendor = schema_ddl.source_vendor(alias)
         schema_ddl.drop_column(alias, vendor, info, field.column_name)
-        if ft.named(field.uidt).holds_key:  # links may change with it
-            meta_sync.sync(source)
-        else:
-            meta_sync.refresh_table(table)
-    _bump(source)
+        with transaction.atomic():  # the field's metadata goes at once: one notice
+            if ft.named(field.uidt).holds_key:  # links may change with it
+                meta_sync.sync(source)
+            else:
+                meta_sync.refresh_table(table)
+            _bump(source)
+            meta_events.schema_changed(table.pk)
 
 
 # --- links -----------------------------------------------------------------------------------
@@ -453,12 +466,16 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
                 ed.add_field(child_model, fk)
             wanted = "hm" if relation == "hm" else "bt"
             key = lambda o: o.get("relation") == wanted and o.get("fk_column") == fk_col  # noqa: E731
-        meta_sync.sync(source)
-    link = next(
-        f for f in table.fields.filter(uidt="LinkToAnotherRecord") if key(f.options)
-    )
-    link.title = title
-    link.save()
+        with transaction.atomic():  # the link's metadata at once: one notice per table
+            meta_sync.sync(source)
+            link = next(
+                f
+                for f in table.fields.filter(uidt="LinkToAnotherRecord")
+                if key(f.options)
+            )
+            link.title = title
+            link.save()
+            meta_events.schema_changed(table.pk)
     return link
 
 

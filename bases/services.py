@@ -19,6 +19,7 @@ from bases.sources import (
 from nocoplatform.errors import Forbidden, InvalidInput
 from permissions.checks import Actor, require
 from permissions.services import membership_create
+from records import meta_events
 
 
 def _clean_title(title: str) -> str:
@@ -153,6 +154,11 @@ def base_delete(*, actor: Actor, base: Base) -> None:
     builtin = [config_of(s) for s in base.sources.filter(is_builtin=True)]
     for source in base.sources.all():
         forget_source(source.pk)
-    base.delete()
+    with transaction.atomic():
+        # Its tables' sockets reload (and find the table gone), its members lose access.
+        for table_id in base.tables.values_list("pk", flat=True):
+            meta_events.schema_changed(table_id)
+        meta_events.access_changed(base.pk)
+        base.delete()
     for config in builtin:
         drop_builtin(config)

@@ -18,6 +18,7 @@ from bases import fieldtypes as ft
 from bases.fieldtypes import field_type_for
 from bases.introspection import ColumnInfo, TableInfo, introspect, junction_columns
 from bases.models import DataSource, Field, Table
+from records import meta_events
 
 
 @dataclass
@@ -231,7 +232,9 @@ class _Plan:
             self.tables[new] = table
             self.fields[new] = self.fields.pop(old, [])
         for name in [n for n in self.tables if n not in self.snapshot]:
-            self.tables.pop(name).delete()
+            table = self.tables.pop(name)
+            _removing_table(table)
+            table.delete()
         next_order = max((t.order for t in self.tables.values()), default=0) + 1
         junction_names = {
             link["junction"]
@@ -265,6 +268,7 @@ class _Plan:
     def _apply_links(self) -> None:
         for key, field in self.existing_links.items():
             if key not in self.desired_links:
+                _removing_field(field, self.source.base_id)
                 field.delete()
         for key, link in self.desired_links.items():
             field = self.existing_links.get(key)
@@ -304,6 +308,7 @@ class _Plan:
             field.options = {**field.options, **options}
             field.related_table = related
             field.save()
+            meta_events.schema_changed(table.pk)
 
 
 def apply_columns(
@@ -321,7 +326,9 @@ def apply_columns(
             existing[new] = field
     live = {c.name for c in info.columns}
     for name in [n for n in existing if n not in live]:
-        existing.pop(name).delete()
+        field = existing.pop(name)
+        _removing_field(field, table.base_id)
+        field.delete()
     fk_cols = {fk.column for fk in info.foreign_keys}
     for position, col in enumerate(info.columns):
         field = existing.get(col.name)
@@ -355,7 +362,33 @@ def apply_columns(
     if (table.meta or {}).get("columns") != order:
         table.meta = {**(table.meta or {}), "columns": order}
         table.save(update_fields=["meta"])
+    meta_events.schema_changed(table.pk)
     return existing
+
+
+# Fields and roles are announced where they are written (records/meta_events.py): the sockets
+# of a table reload its shape, those of a base re-check their rights once the meta DB commits.
+
+
+def _removing_field(field: Field, base_id) -> None:
+    """Before `field` is deleted: its table changes shape; a field rule on it goes too."""
+    from permissions.models import FieldRule
+
+    meta_events.schema_changed(field.table_id)
+    if FieldRule.objects.filter(field=field).exists():
+        meta_events.access_changed(base_id)
+
+
+def _removing_table(table: Table) -> None:
+    """Before `table` is deleted with its fields, table roles and field rules."""
+    from permissions.models import FieldRule, TableRole
+
+    meta_events.schema_changed(table.pk)
+    if (
+        TableRole.objects.filter(table=table).exists()
+        or FieldRule.objects.filter(field__table=table).exists()
+    ):
+        meta_events.access_changed(table.base_id)
 
 
 def refresh_table(table: Table, renames: dict | None = None) -> dict[str, Field]:

@@ -38,6 +38,7 @@ from permissions.models import (
     TableRole,
     hash_token,
 )
+from records import meta_events
 
 TOKEN_PREFIX = "nc_"
 INVITE_DAYS = 14
@@ -52,6 +53,7 @@ def membership_create(*, base: Base, user, role: str) -> Membership:
     )
     object_perms.sync_access(user, base)
     forget(user)
+    meta_events.access_changed(base.pk)  # after the rights it re-checks are in place
     return membership
 
 
@@ -123,6 +125,7 @@ def member_update(*, actor: Actor, base: Base, user_id, role: str) -> Membership
         )
     membership.role = role
     membership.save(update_fields=["role"])
+    meta_events.access_changed(base.pk)
     object_perms.sync_access(membership.user_id, base)
     forget(membership.user)
     authcache.forget_on_commit()
@@ -148,6 +151,7 @@ def member_remove(*, actor: Actor, base: Base, user_id) -> None:
         revoked_at=timezone.now()
     )
     membership.delete()
+    meta_events.access_changed(base.pk)
     object_perms.sync_access(membership.user_id, base)
     forget(membership.user)
     authcache.forget_on_commit()
@@ -293,6 +297,7 @@ def table_role_set(*, actor: Actor, table: Table, user_id, role: str) -> TableRo
     override, _ = TableRole.objects.update_or_create(
         table=table, user_id=membership.user_id, defaults={"role": role}
     )
+    meta_events.access_changed(table.base_id)
     object_perms.sync_access(membership.user_id, table.base_id)
     forget(membership.user)
     authcache.forget_on_commit()
@@ -306,6 +311,7 @@ def table_role_clear(*, actor: Actor, table: Table, user_id) -> None:
     deleted, _ = TableRole.objects.filter(table=table, user_id=user_id).delete()
     if not deleted:
         raise NotFound("No override for this member.", code="OVERRIDE_NOT_FOUND")
+    meta_events.access_changed(table.base_id)
     object_perms.sync_access(user_id, table.base_id)
     authcache.forget_on_commit()
 
@@ -332,9 +338,10 @@ def field_rule_set(
     if hidden_below == Role.OWNER.value:
         raise InvalidInput("Owners always see every field.", code="INVALID_RULE")
     if not hidden_below and not read_only_below:
-        FieldRule.objects.filter(field=field).delete()
+        removed, _ = FieldRule.objects.filter(field=field).delete()
         rule = None
     else:
+        removed = 0
         rule, _ = FieldRule.objects.update_or_create(
             field=field,
             defaults={
@@ -343,6 +350,8 @@ def field_rule_set(
             },
         )
     _bump(field.table.source_id)
+    if rule is not None or removed:  # clearing no rule changes nobody's rights
+        meta_events.access_changed(field.table.base_id)
     return rule
 
 

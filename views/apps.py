@@ -6,14 +6,16 @@ class ViewsConfig(AppConfig):
     verbose_name = "Views and pages"
 
     def ready(self):
-        # Realtime: record writes (after commit) and metadata changes reach the table sockets.
-        from records import dispatch
-        from views.realtime import broadcast, signals
+        # Realtime: record writes and metadata changes (after commit) reach the sockets.
+        from records import dispatch, meta_events
+        from views.realtime import broadcast, notices
 
         dispatch.subscribe(
             "realtime", broadcast.records_changed, phase=dispatch.AFTER_COMMIT
         )
-        signals.connect()
+        meta_events.subscribe(
+            "realtime", schema=notices.schema_changed, access=broadcast.access_changed
+        )
         _records_api_views()
 
 

@@ -1,7 +1,9 @@
 """bases/ is the spine: it never imports webhooks/, history/ or views/ (issue 17).
 
-Those apps subscribe to what bases does (records.dispatch, AppConfig.ready); an import the other
-way, at module level or inside a function, would tie the spine to its listeners again.
+Those apps subscribe to what bases does (records.dispatch, records.meta_events,
+AppConfig.ready); an import the other way, at module level or inside a function, would tie the
+spine to its listeners again. permissions/ announces its role changes the same way
+(records.meta_events) and never imports views/ either.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-BASES = Path(__file__).resolve().parents[2] / "bases"
+ROOT = Path(__file__).resolve().parents[2]
+BASES = ROOT / "bases"
 FORBIDDEN = {"webhooks", "history", "views"}
+PERMISSIONS = ROOT / "permissions"
 
 
 def _imports(tree: ast.AST):
@@ -32,18 +36,22 @@ def _imports(tree: ast.AST):
             yield node.lineno, node.args[0].value
 
 
-def boundary_violations(root: Path = BASES) -> list[str]:
+def boundary_violations(root: Path = BASES, forbidden=FORBIDDEN) -> list[str]:
     out = []
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for line, module in _imports(tree):
-            if module.split(".")[0] in FORBIDDEN:
+            if module.split(".")[0] in forbidden:
                 out.append(f"{path.relative_to(root.parent)}:{line} imports {module}")
     return out
 
 
 def test_bases_imports_no_listener_app():
     assert boundary_violations() == []
+
+
+def test_permissions_imports_no_views():
+    assert boundary_violations(PERMISSIONS, {"views"}) == []
 
 
 def test_the_check_sees_lazy_and_dynamic_imports(tmp_path):

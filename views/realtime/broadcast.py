@@ -145,7 +145,7 @@ def rows_changed(table, kind: str, keys: list, fields, origin: str) -> None:
 
 
 def table_changed(table_id, event: str, **extra) -> None:
-    """schema.changed / view.changed (from signals.py)."""
+    """schema.changed / view.changed / cards.ordered (from notices.py)."""
     if not listening(table_id):
         return
     send(

@@ -20,7 +20,7 @@ user once per message for all such sockets of this process alike.
 Shared-view visitors (no account) use `ShareConsumer` (`/s/<token>/ws`, below): authenticated
 by the link's token and, for a link with a password, the signed cookie its page set; they
 receive only that view's rows (`shared.rows`), no presence, and a revoked or regenerated link
-(or a changed password) closes their socket at once (`share.changed` from signals.py).
+(or a changed password) closes their socket at once (`share.changed` from notices.py).
 
 Messages from the browser: {"type": "focus", "row": id, "field": field id} when a cell is
 selected or edited (`"editing": true`), {"type": "blur"}, {"type": "ping"} (answered "pong").

@@ -19,30 +19,15 @@ one view in one transaction give one notice.
 
 from __future__ import annotations
 
-import threading
-
-from django.db import transaction
-
 from bases.changes import write_origin
+from records import meta_events
 from views.realtime import broadcast
-
-_pending: set[tuple] = set()
-_lock = threading.Lock()
 
 
 def once(key: tuple, fn) -> None:
-    """Run `fn` when the meta DB commits, once per `key` however often it is asked for."""
-    with _lock:
-        if key in _pending:
-            return
-        _pending.add(key)
-
-    def run():
-        with _lock:
-            _pending.discard(key)
-        fn()
-
-    transaction.on_commit(run)
+    """Run `fn` when the meta DB commits, once per `key` and transaction (never after a
+    rollback, which forgets the key: records.meta_events.on_commit_once)."""
+    meta_events.on_commit_once(key, fn)
 
 
 # Per-person layout (column widths, row height) changes no one else's rows: no notice for it.
@@ -154,3 +139,11 @@ def _share_changed(table_id, view_id) -> None:
             broadcast.table_group(table_id), {"type": "share.changed", "view": view_id}
         ),
     )
+
+
+def schema_changed(table_id) -> None:
+    """records.meta_events subscriber: the fields of `table_id` changed (after commit).
+
+    bases/ announces it (schema edits, meta sync, table deletion); every socket of the table
+    reloads the page shape, each re-checking its visible fields first."""
+    broadcast.table_changed(table_id, "schema.changed")
