@@ -595,7 +595,7 @@ def distinct_values(field: Field, *, limit: int = 1000) -> list:
 
 def insert_many(table: Table, rows: list[dict]) -> int:
     """Bulk insert for scripts (demo data): all or nothing."""
-    from bases.record_services import insert_rows
     from permissions.checks import SYSTEM
+    from records.writes import insert_rows
 
     return len(insert_rows(table, rows, actor=SYSTEM, max_rows=None))
