@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from bases import records
+from bases import record_counts, records
 from bases.fieldtypes import AGGREGATES, field_type_for
 from bases.models import Field, Table
 from bases.query import select
@@ -156,7 +156,7 @@ def group_buckets(
         where, where_params = records.where_sql(d, meta, query)
         shape = {"descending": descending, "limit": MAX_GROUPS + 1}
         with conn.cursor() as cur:
-            estimate = records.cached_estimate(cur, d, table, where, where_params)
+            estimate = record_counts.cached_estimate(cur, d, table, where, where_params)
             huge = estimate is not None and estimate > 2 * bound
             if not huge:
                 cur.execute(
@@ -176,7 +176,7 @@ def group_buckets(
                 values = [r[0] for r in cur.fetchall()]
                 rows = []
                 for value in values[: MAX_GROUPS + 1]:
-                    n = records.cached_estimate(
+                    n = record_counts.cached_estimate(
                         cur,
                         d,
                         table,

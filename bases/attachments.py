@@ -5,7 +5,7 @@ NOCO_VAR_DIR/media by default; any backend, e.g. an S3-compatible one, by settin
 `attachments/<table id>/<field id>/<file id>/<clean name>`, and an image's thumbnail
 (bases/thumbnails.py) in that file's folder. The cell holds JSON
 [{"id", "name", "size", "mime", "path", "thumb"}] written through
-bases.record_services.update_rows, so permissions, webhooks and realtime work as for any write.
+records.writes.update_rows, so permissions, webhooks and realtime work as for any write.
 
 The server decides the content type from the file's first bytes (`sniff`), never from the
 browser's header or the name; names are cleaned of paths and control characters.
@@ -25,10 +25,10 @@ from django.core.files.storage import storages
 from bases import records, thumbnails
 from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
-from bases.record_services import update_rows
 from bases.table_meta import TableMeta
 from nocoplatform.errors import InvalidInput, NotFound
 from permissions.checks import Actor, require
+from records.writes import update_rows
 
 # Served inline (shown in the page); everything else is a download. Never SVG or HTML.
 INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}

@@ -12,11 +12,9 @@ exactly like an unknown one (400 FIELD_NOT_FOUND). Callers never pass a TableMet
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from django.conf import settings
-
+from bases import linked_cells, record_counts
 from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.query import select
@@ -131,7 +129,7 @@ def list_records(
             conditions.append(ks_sql)
             params_ += ks_params
         links = [f for f in query.fields if field_type_for(f).is_link]
-        belongs_to = _belongs_to(meta, links, actor)
+        belongs_to = linked_cells.belongs_to(meta, links, actor)
         sql, params_ = select.page(
             d,
             table.table_name,
@@ -148,10 +146,10 @@ def list_records(
             raw_rows = cur.fetchall()
         has_more = len(raw_rows) > query.limit
         raw_rows = raw_rows[: query.limit]
-        rows = _as_dicts(d, select_fields, raw_rows, belongs_to)
+        rows = linked_cells.as_dicts(d, select_fields, raw_rows, belongs_to)
         others = [f for f in links if f not in belongs_to]
         if others and rows:
-            _load_links(conn, d, meta, others, rows, actor)
+            linked_cells.load_links(conn, d, meta, others, rows, actor)
         next_cursor = None
         if has_more and order_keys and raw_rows:
             last = raw_rows[-1]
@@ -163,7 +161,7 @@ def list_records(
         for row in rows:
             for f in hidden:
                 row.pop(f.title, None)
-        total, estimated = _total(
+        total, estimated = record_counts.total(
             conn, d, table, where_sql, where_params, query, len(rows), has_more
         )
     page_info = {
@@ -263,63 +261,6 @@ def _where(
     return (parts[0], params) if parts else ("", [])
 
 
-def _total(
-    conn,
-    d: Dialect,
-    table: Table,
-    where_sql: str,
-    where_params: list,
-    query: ListQuery,
-    page_rows: int,
-    has_more: bool,
-) -> tuple[int, bool]:
-    """Exact when cheap, else the planner's estimate, flagged: never a full count on a list.
-
-    A last page knows its total. Otherwise, when the planner expects many more rows than
-    NOCO_EXACT_COUNT_LIMIT, its estimate is used as is; else a count bounded at that limit runs
-    (exact below it).
-    """
-    if not has_more and not query.cursor:
-        return query.offset + page_rows, False
-    bound = settings.NOCO_EXACT_COUNT_LIMIT
-    with conn.cursor() as cur:
-        estimate = cached_estimate(cur, d, table, where_sql, where_params)
-        if estimate is not None and estimate > 2 * bound:
-            return estimate, True
-        cur.execute(
-            *select.bounded_count(
-                d, table.table_name, where_sql, where_params, bound + 1
-            )
-        )
-        counted = cur.fetchone()[0]
-    if counted <= bound:
-        return counted, False
-    return max(estimate or 0, bound + 1), True
-
-
-_estimates: dict[tuple, tuple[float, int | None]] = {}
-ESTIMATE_TTL = (
-    30.0  # seconds; an estimate is approximate anyway, planning it costs a round trip
-)
-
-
-def cached_estimate(
-    cur, d: Dialect, table: Table, where: str, params: list
-) -> int | None:
-    """The planner's estimate of the rows matching `where` (compiled, without the keyword),
-    kept ESTIMATE_TTL seconds."""
-    key = (table.pk, where, tuple(str(p) for p in params))
-    now = time.monotonic()
-    hit = _estimates.get(key)
-    if hit is not None and now - hit[0] < ESTIMATE_TTL:
-        return hit[1]
-    value = select.estimate(cur, d, table.table_name, where, params)
-    if len(_estimates) > 10_000:
-        _estimates.clear()
-    _estimates[key] = (now, value)
-    return value
-
-
 def count_records(
     table: Table,
     params=None,
@@ -328,7 +269,7 @@ def count_records(
     view=None,
     search: str | None = None,
 ) -> int:
-    """Always exact (so not for the hot path of huge tables: see `_total`). Filtering on a
+    """Always exact (so not for the hot path of huge tables: see `record_counts.total`). Filtering on a
     field hidden from `actor` is FIELD_NOT_FOUND."""
     meta, query = query_for(table, params, actor=actor, view=view, search=search)
     with user_db(table.source) as conn:
@@ -358,7 +299,7 @@ def get_record(
         internal = [f for f in meta.pk if f not in wanted]
         select_fields = wanted + internal
         links = [f for f in query.fields if field_type_for(f).is_link]
-        belongs_to = _belongs_to(meta, links, actor)
+        belongs_to = linked_cells.belongs_to(meta, links, actor)
         columns = [q(f.column_name) for f in select_fields]
         columns += select.linked_columns(d, q(table.table_name), belongs_to)
         with conn.cursor() as cur:
@@ -368,10 +309,10 @@ def get_record(
             raw = cur.fetchone()
         if raw is None:
             raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
-        row = _as_dicts(d, select_fields, [raw], belongs_to)[0]
+        row = linked_cells.as_dicts(d, select_fields, [raw], belongs_to)[0]
         others = [f for f in links if f not in belongs_to]
         if others:
-            _load_links(conn, d, meta, others, [row], actor)
+            linked_cells.load_links(conn, d, meta, others, [row], actor)
         for f in select_fields:
             if f not in query.fields:
                 row.pop(f.title, None)
@@ -479,106 +420,6 @@ def list_linked(
     )
 
 
-def _belongs_to(
-    meta: TableMeta, links: list[Field], actor: Actor
-) -> dict[Field, tuple[Field, list[Field]]]:
-    """The belongs-to links among `links`, each with its foreign key and the linked table's
-    columns to show: the referenced key and the primary value, as *this actor* sees them."""
-    out = {}
-    for link in links:
-        o = link.options
-        if o.get("relation") != "bt":
-            continue
-        fk = meta.internal.by_column.get(o.get("fk_column"))
-        rel_all = _related_meta(meta, link.related_table)
-        ref = rel_all.internal.by_column.get(o.get("ref_column"))
-        if fk is None or ref is None:
-            out[link] = (fk, [])
-            continue
-        pv = rel_all.for_actor(actor).pv
-        out[link] = (fk, [ref] + ([pv] if pv is not None and pv != ref else []))
-    return out
-
-
-def _as_dicts(
-    d: Dialect,
-    fields: list[Field],
-    raw_rows: list,
-    belongs_to: dict[Field, tuple[Field, list[Field]]],
-) -> list[dict]:
-    """Rows as dicts, with the belongs-to subqueries' trailing columns folded into their link
-    cells: `{key, primary value}`, or None when the row links nowhere (or to a missing row)."""
-    n = len(fields)
-    if not any(cols for _, cols in belongs_to.values()):
-        rows = d.rows_as_dicts(fields, raw_rows)
-        for link in belongs_to:
-            for row in rows:
-                row[link.title] = None
-        return rows
-    rows = d.rows_as_dicts(fields, [raw[:n] for raw in raw_rows])
-    for row, raw in zip(rows, raw_rows, strict=True):
-        i = n
-        for link, (_, cols) in belongs_to.items():
-            values = raw[i : i + len(cols)]
-            i += len(cols)
-            row[link.title] = (
-                {c.title: d.from_db(c, v) for c, v in zip(cols, values, strict=True)}
-                if cols and values[0] is not None
-                else None
-            )
-    return rows
-
-
-def _load_links(
-    conn,
-    d: Dialect,
-    meta: TableMeta,
-    links: list[Field],
-    rows: list[dict],
-    actor: Actor,
-) -> None:
-    """Fill has-many / many-to-many link cells for a page with a count (as NocoDB's v2 API does):
-    one query per link field. Belongs-to links are read by the page's own SELECT
-    (`select.linked_columns`)."""
-    by_column = meta.internal.by_column
-    for link in links:
-        o = link.options
-        related = link.related_table
-        ref = by_column.get(o.get("ref_column"))
-        keys = sorted(
-            {r.get(ref.title) for r in rows if ref and r.get(ref.title) is not None},
-            key=str,
-        )
-        counts = {}
-        if keys:
-            if o.get("relation") == "hm":
-                src_table, src_col = related.table_name, o.get("fk_column")
-            else:
-                junction = Table.objects.filter(pk=o.get("junction_table_id")).first()
-                src_table, src_col = (
-                    (junction.table_name if junction else None),
-                    o.get("self_column"),
-                )
-            if src_table:
-                with conn.cursor() as cur:
-                    cur.execute(*select.link_counts(d, src_table, src_col, keys))
-                    counts = dict(cur.fetchall())
-        for r in rows:
-            r[link.title] = int(counts.get(r.get(ref.title), 0)) if ref else 0
-
-
-def _related_meta(meta: TableMeta, related: Table) -> TableMeta:
-    """The linked table's metadata. Links stay within one data source, whose version this
-    request has already checked, so a cached copy of that version needs no second query."""
-    from bases import metacache
-
-    if related.source_id == meta.table.source_id:
-        cached = metacache.cached(related.pk, meta.table.source.meta_version)
-        if cached is not None:
-            return cached._table_meta
-    return TableMeta.unrestricted(related)
-
-
 # --- used by schema services and the demo ------------------------------------------------------
 
 
@@ -595,7 +436,7 @@ def distinct_values(field: Field, *, limit: int = 1000) -> list:
 
 def insert_many(table: Table, rows: list[dict]) -> int:
     """Bulk insert for scripts (demo data): all or nothing."""
-    from bases.record_services import insert_rows
     from permissions.checks import SYSTEM
+    from records.writes import insert_rows
 
     return len(insert_rows(table, rows, actor=SYSTEM, max_rows=None))

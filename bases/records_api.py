@@ -11,10 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bases import idempotency, record_services, records, selectors
+from bases import idempotency, records, selectors
 from nocoplatform.api import ERRORS, OrjsonParser
 from nocoplatform.errors import InvalidInput, NotFound
 from permissions.checks import actor_from_request
+from records.links import link_records
+from records.writes import delete_rows, insert_rows, update_rows
 
 LIST_PARAMS = [
     OpenApiParameter(
@@ -129,7 +131,7 @@ class RecordsApi(APIView):
         body = _body(request)
 
         def create() -> tuple[int, object]:
-            ids = _ids(meta, record_services.insert_rows(table, body, actor=actor))
+            ids = _ids(meta, insert_rows(table, body, actor=actor))
             return 200, ids if isinstance(body, list) else ids[0]
 
         key = request.headers.get(idempotency.HEADER)
@@ -159,9 +161,7 @@ class RecordsApi(APIView):
         if_match = request.headers.get("If-Match")
         ids = _ids(
             meta,
-            record_services.update_rows(
-                table, body, actor=actor, if_match=if_match or None
-            ),
+            update_rows(table, body, actor=actor, if_match=if_match or None),
         )
         return Response(ids if isinstance(body, list) else ids[0])
 
@@ -177,7 +177,7 @@ class RecordsApi(APIView):
         actor = actor_from_request(request)
         meta = records.TableMeta.of(table, actor=actor)
         body = _body(request)
-        ids = _ids(meta, record_services.delete_rows(table, body, actor=actor))
+        ids = _ids(meta, delete_rows(table, body, actor=actor))
         return Response(ids if isinstance(body, list) else ids[0])
 
 
@@ -268,7 +268,7 @@ class LinksApi(APIView):
         self, request: Request, table_id: str, link_field_id: str, record_id: str
     ) -> Response:
         table, link = self._link(request, table_id, link_field_id, "records.update")
-        record_services.link_records(
+        link_records(
             table, link, record_id, _body(request), actor=actor_from_request(request)
         )
         return Response(True)
@@ -283,7 +283,7 @@ class LinksApi(APIView):
         self, request: Request, table_id: str, link_field_id: str, record_id: str
     ) -> Response:
         table, link = self._link(request, table_id, link_field_id, "records.update")
-        record_services.link_records(
+        link_records(
             table,
             link,
             record_id,

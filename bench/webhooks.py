@@ -125,9 +125,9 @@ def write_path(rounds: int, per_block: int, store_url: str | None) -> dict:
     from django.core.management import call_command
 
     from bases import metacache, schema_services, services
-    from bases.record_services import insert_rows, update_rows
     from bases.records import TableMeta
     from permissions.checks import Actor
+    from records.writes import insert_rows, update_rows
     from webhooks import services as hooks
 
     call_command("migrate", verbosity=0)

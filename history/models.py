@@ -1,6 +1,6 @@
 """The record history (audit): one row per record touched by a write, in the meta DB.
 
-Written by history.services.record from the records service (bases/record_services.py), the
+Written by history.services.record from the records service (records/writes.py), the
 one place every record write passes; read by history.selectors, which cuts each entry down to
 the fields its reader may see.
 """

@@ -22,13 +22,13 @@ from django.urls import reverse
 from bases import attachments, records
 from bases.fieldtypes import field_type_for
 from bases.query.where import Condition
-from bases.record_services import insert_rows
 from bases.table_meta import TableMeta
 from nocoplatform.clientip import client_address
 from nocoplatform.errors import DomainError, NotFound
 from nocoplatform.limits import accepts_uploads
 from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
+from records.writes import insert_rows
 from views import form_view, shares
 from views.models import View, ViewShare
 from views.toolbar import load_view

@@ -9,7 +9,7 @@ A form view's settings live in `view.options["form"]`:
 A submission is checked here field by field (required, type) so every problem is shown next to
 its input with the typed value kept; only the form's own writable fields are read from the
 POST (anything else is ignored: mass assignment), and the row is created through
-bases.record_services.insert_rows as the form's actor (views.shares.share_actor), so webhooks
+records.writes.insert_rows as the form's actor (views.shares.share_actor), so webhooks
 and realtime fire as for any insert.
 """
 

@@ -3,7 +3,7 @@
 The grid keeps views/grid/; other types are small classes in views/types/ with the same
 interface (`page`, `cards`, `move`, `add`, `options_from_post`). Handlers here only load the
 view, check it belongs to the URL's base, and hand over; reads and writes happen in the types
-through bases/records.py and bases/record_services.py with the actor, so permissions, hidden
+through bases/records.py and records/writes.py with the actor, so permissions, hidden
 fields and webhooks behave as everywhere else.
 """
 

@@ -1,6 +1,6 @@
 """The statements that change user tables: INSERT (one row, many rows, PostgreSQL's bulk
 paths), UPDATE and DELETE by primary key, and the writes behind a link. Each builder returns
-SQL text with `%s` placeholders; the caller (bases/record_services.py) binds the values, in the
+SQL text with `%s` placeholders; the caller (records/writes.py) binds the values, in the
 order each docstring gives, and runs it in its transaction.
 """
 

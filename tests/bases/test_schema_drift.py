@@ -11,11 +11,12 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from bases import record_services, schema_guard
+from bases import schema_guard
 from bases.services import base_sync
 from nocoplatform.errors import SchemaOutOfSync
 from permissions.checks import SYSTEM
 from permissions.services import api_token_create
+from records.writes import delete_rows, insert_rows, update_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -73,19 +74,15 @@ def test_a_swap_of_different_types_is_refused_before_anything_is_written(
         db, "name", "age"
     )  # "name" now holds the ages (an integer column), "age" names
     before = rows(db)
-    exc = refused(
-        lambda: record_services.insert_rows(people, {"age": 40}, actor=SYSTEM)
-    )
+    exc = refused(lambda: insert_rows(people, {"age": 40}, actor=SYSTEM))
     assert "name" in exc.message and "age" in exc.message
     refused(
-        lambda: record_services.insert_rows(
+        lambda: insert_rows(
             people, [{"name": "Zed", "age": 40}, {"name": "Yan"}], actor=SYSTEM
         )
     )
-    refused(
-        lambda: record_services.update_rows(people, {"id": 1, "age": 32}, actor=SYSTEM)
-    )
-    refused(lambda: record_services.delete_rows(people, {"id": 1}, actor=SYSTEM))
+    refused(lambda: update_rows(people, {"id": 1, "age": 32}, actor=SYSTEM))
+    refused(lambda: delete_rows(people, {"id": 1}, actor=SYSTEM))
     assert rows(db) == before  # nothing written, to any column
 
 
@@ -94,16 +91,14 @@ def test_a_swap_after_writes_were_checked_is_seen_within_the_interval(
 ):
     db = external_db
     settings.NOCO_SCHEMA_CHECK_INTERVAL = 0.2
-    record_services.update_rows(people, {"id": 1, "age": 32}, actor=SYSTEM)
+    update_rows(people, {"id": 1, "age": 32}, actor=SYSTEM)
     swap(db, "name", "age")
     if db.kind != "sqlite":
         # SQLite says at once that its schema moved (PRAGMA schema_version); PostgreSQL and
         # MariaDB are asked again once the interval has passed.
         time.sleep(0.3)
     before = rows(db)
-    refused(
-        lambda: record_services.update_rows(people, {"id": 1, "age": 33}, actor=SYSTEM)
-    )
+    refused(lambda: update_rows(people, {"id": 1, "age": 33}, actor=SYSTEM))
     assert rows(db) == before
 
 
@@ -111,9 +106,7 @@ def test_a_swap_of_columns_of_the_same_type_is_seen_by_their_order(external_db, 
     db = external_db
     swap(db, "age", "born")  # both INTEGER: only their positions tell
     before = rows(db)
-    exc = refused(
-        lambda: record_services.update_rows(people, {"id": 1, "age": 50}, actor=SYSTEM)
-    )
+    exc = refused(lambda: update_rows(people, {"id": 1, "age": 50}, actor=SYSTEM))
     assert "age" in exc.message and "born" in exc.message
     assert rows(db) == before
 
@@ -141,10 +134,10 @@ def test_changes_that_exchange_nothing_still_write(external_db, people):
     is no swap: writes go on as before (a sync shows them)."""
     db = external_db
     db.execute(f"ALTER TABLE {db.q('people')} ADD COLUMN extra INTEGER")
-    record_services.update_rows(people, {"id": 1, "age": 35}, actor=SYSTEM)
+    update_rows(people, {"id": 1, "age": 35}, actor=SYSTEM)
     db.execute(f"ALTER TABLE {db.q('people')} DROP COLUMN born")
     schema_guard.forget()
-    record_services.update_rows(people, {"id": 1, "age": 36}, actor=SYSTEM)
+    update_rows(people, {"id": 1, "age": 36}, actor=SYSTEM)
     assert rows_without_born(db) == [(1, "Ann", 36, "Lisbon")]
 
 
@@ -157,8 +150,8 @@ def test_a_write_the_database_refuses_is_checked_at_once(external_db, people, se
     that now holds numbers) makes the database refuse the write: 409 rather than 400/422."""
     db = external_db
     settings.NOCO_SCHEMA_CHECK_INTERVAL = 3600
-    record_services.update_rows(people, {"id": 1, "age": 32}, actor=SYSTEM)
+    update_rows(people, {"id": 1, "age": 32}, actor=SYSTEM)
     swap(db, "name", "age")
     before = rows(db)
-    refused(lambda: record_services.insert_rows(people, {"name": "Zed"}, actor=SYSTEM))
+    refused(lambda: insert_rows(people, {"name": "Zed"}, actor=SYSTEM))
     assert rows(db) == before

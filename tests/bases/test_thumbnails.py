@@ -12,10 +12,10 @@ from PIL import Image
 
 from bases import attachments, records, schema_services, thumbnails
 from bases.demo import create_demo_base
-from bases.record_services import update_rows
 from nocoplatform.errors import InvalidInput
 from permissions.checks import SYSTEM
 from permissions.services import field_rule_set, membership_create
+from records.writes import update_rows
 from tests.images import bomb_png, image_bytes, noisy_png, photo_jpeg, truncated
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
-from bases import record_services, records, schema_services, services
+from bases import records, schema_services, services
+from records.writes import update_rows
 from bases.models import Base
 from permissions.checks import Actor
 actor = Actor(user=get_user_model().objects.get(email="admin@example.com"))
@@ -29,7 +30,7 @@ if base is None:
     records.insert_many(t, [{"name": f"Deal {i}", "stage": "lead", "amount": "100"}
                             for i in range(1, 4)])
     for i in range(24):  # enough entries for a second page
-        record_services.update_rows(t, {"Id": 1, "amount": str(200 + i)}, actor=actor)
+        update_rows(t, {"Id": 1, "amount": str(200 + i)}, actor=actor)
 t = base.tables.get(title="deals")
 print(json.dumps({"base": base.pk, "deals": t.pk}))
 """

@@ -87,8 +87,8 @@ def test_concurrent_writers_of_one_field_chain_their_old_values(
 
     from django.db import connections
 
-    from bases import record_services
     from history.models import RecordChange
+    from records.writes import update_rows
 
     table = make_table(
         pg_db,
@@ -104,9 +104,7 @@ def test_concurrent_writers_of_one_field_chain_their_old_values(
     def write(n: int) -> None:
         try:
             for i in range(5):
-                record_services.update_rows(
-                    table, {"id": 1, "name": f"t{n}-{i}"}, actor=actor
-                )
+                update_rows(table, {"id": 1, "name": f"t{n}-{i}"}, actor=actor)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

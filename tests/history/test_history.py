@@ -16,11 +16,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bases import record_services
 from bases.models import Table
 from history.models import RecordChange
 from permissions.checks import SYSTEM, Actor
 from permissions.services import field_rule_set, table_role_set
+from records.writes import update_rows
 from tests.permissions.conftest import session_client, token_client
 
 pytestmark = pytest.mark.django_db
@@ -237,7 +237,7 @@ def test_hidden_fields_never_appear_in_history_api_or_panel(world):
 def test_viewers_read_outsiders_and_table_overrides_get_404(world):
     w = world
     clients = w.table("clients")
-    record_services.update_rows(clients, {"Id": 1, "name": "by system"}, actor=SYSTEM)
+    update_rows(clients, {"Id": 1, "name": "by system"}, actor=SYSTEM)
     for who in ("owner", "creator", "editor", "commenter", "viewer", "readonly"):
         assert (
             token_client(w.tokens[who]).get(history_url(clients, 1)).status_code == 200
@@ -346,7 +346,7 @@ def test_pages_go_newest_first_with_a_cursor(world):
     w = world
     clients = w.table("clients")
     for i in range(7):
-        record_services.update_rows(
+        update_rows(
             clients, {"Id": 9, "name": f"v{i}"}, actor=Actor(user=w.users["owner"])
         )
     api = token_client(w.tokens["viewer"])
@@ -378,7 +378,7 @@ def test_pages_go_newest_first_with_a_cursor(world):
     assert api.get(history_url(clients, "not-a-number")).status_code == 404
     # The panel: 20 a page, then "Show older" brings the rest.
     for i in range(20):
-        record_services.update_rows(
+        update_rows(
             clients, {"Id": 9, "name": f"w{i}"}, actor=Actor(user=w.users["owner"])
         )
     web = session_client(w.users["viewer"])
@@ -405,14 +405,12 @@ def test_expanded_row_loads_the_history_panel(world):
 def test_prune_history_command(world, settings):
     w = world
     clients = w.table("clients")
-    record_services.update_rows(
+    update_rows(
         clients, {"Id": 1, "name": "recent"}, actor=Actor(user=w.users["owner"])
     )
     RecordChange.objects.all().update(created_at=timezone.now() - dt.timedelta(days=5))
     old = RecordChange.objects.count()
-    record_services.update_rows(
-        clients, {"Id": 1, "name": "today"}, actor=Actor(user=w.users["owner"])
-    )
+    update_rows(clients, {"Id": 1, "name": "today"}, actor=Actor(user=w.users["owner"]))
     out = io.StringIO()
     settings.NOCO_HISTORY_DAYS = 10
     call_command("prune_history", stdout=out)

@@ -16,9 +16,10 @@ import json
 
 import pytest
 
-from bases import record_services, records
+from bases import records
 from permissions.checks import SYSTEM, Actor
 from permissions.services import field_rule_set, table_role_set
+from records.writes import insert_rows, update_rows
 from tests.permissions.conftest import session_client
 from views.models import View
 from views.services import view_create
@@ -33,7 +34,7 @@ def hidden(world):
     w = world
     t = w.table("clients")
     email = w.field("clients", "email")
-    record_services.update_rows(t, {"Id": 1, "email": SECRET}, actor=SYSTEM)
+    update_rows(t, {"Id": 1, "email": SECRET}, actor=SYSTEM)
     field_rule_set(
         actor=Actor(user=w.users["owner"]), field=email, hidden_below="creator"
     )
@@ -349,7 +350,7 @@ def test_ids_from_another_base_are_404_on_the_grid(world):
             {"title": "city", "uidt": "SingleSelect", "choices": ["A"]},
         ],
     )
-    record_services.insert_rows(o_table, {"name": "theirs"}, actor=SYSTEM)
+    insert_rows(o_table, {"name": "theirs"}, actor=SYSTEM)
     o_view = view_create(actor=Actor(user=w.users["creator"]), table=o_table, title="o")
     o_name = o_table.fields.get(title="name")
     t = w.table("clients")
@@ -428,7 +429,7 @@ def test_view_config_follows_the_table_override(world):
     assert r.status_code == 200 and t.views.filter(title="mine").exists()
     r = up.post(f"/bases/{b}/views/{p_view.pk}/rename", {"title": "nope"})
     assert r.status_code == 403
-    row = record_services.insert_rows(t, {"name": "to go"}, actor=SYSTEM)[0][0]
+    row = insert_rows(t, {"name": "to go"}, actor=SYSTEM)[0][0]
     r = up.post(f"/bases/{b}/tables/{t.pk}/grid/delete", {"ids": [row]}, format="json")
     assert r.status_code == 200  # records.delete comes with creator on this table
 

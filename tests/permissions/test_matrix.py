@@ -17,10 +17,10 @@ from rest_framework.test import APIClient
 
 from bases import schema_services
 from bases.models import Base
-from bases.record_services import insert_rows
 from permissions.checks import SYSTEM, Actor
 from permissions.models import Comment, ExternalIdentity, Invite, TableRole
 from permissions.services import api_token_create, membership_create
+from records.writes import insert_rows
 from tests.permissions.conftest import (
     ROLES,
     make_user,

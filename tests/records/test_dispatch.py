@@ -10,13 +10,13 @@ from django.db import transaction
 from bases import metacache
 from bases.changes import write_origin
 from bases.connections.config import ConnectionConfig
-from bases.record_services import delete_rows, insert_rows, update_rows
 from bases.services import base_connect
 from bases.sources import source_alias
 from history.models import RecordChange
 from nocoplatform.errors import NotFound
 from permissions.checks import Actor
 from records import dispatch
+from records.writes import delete_rows, insert_rows, update_rows
 from webhooks import events as webhook_events
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_create
@@ -222,7 +222,7 @@ def test_subscribe_refuses_unknown_phases():
 
 
 def test_a_link_is_one_event_naming_both_sides(world, heard, spy_realtime):
-    from bases.record_services import link_records
+    from records.links import link_records
     from tests.permissions.conftest import token_client
 
     w = world

@@ -9,9 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from bases import attachments, records, schema_services
 from bases.demo import create_demo_base
-from bases.record_services import update_rows
 from permissions.checks import SYSTEM
 from permissions.services import field_rule_set, membership_create
+from records.writes import update_rows
 from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db

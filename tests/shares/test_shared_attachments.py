@@ -10,9 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from bases import attachments, record_services, records, schema_services
+from bases import attachments, records, schema_services
 from bases.demo import create_demo_base
 from permissions.checks import SYSTEM
+from records.writes import insert_rows, update_rows
 from tests.images import image_bytes
 from views import services, shares
 
@@ -144,9 +145,7 @@ def test_hidden_fields_and_rows_outside_the_filter_are_unreachable(share, client
         assert anon.get(f"/s/{share.token}/files/{ref}?thumb=1").status_code == 404
     # A row that leaves the view's filter takes its files with it.
     (src,) = thumbs(anon.get(f"/s/{share.token}/").content.decode())
-    record_services.update_rows(
-        clients, [{"Id": share.lisbon, "city": "Berlin"}], actor=SYSTEM
-    )
+    update_rows(clients, [{"Id": share.lisbon, "city": "Berlin"}], actor=SYSTEM)
     assert anon.get(src).status_code == 404
 
 
@@ -171,7 +170,7 @@ def test_a_password_protects_the_files_too(share, clients, actor):
 def test_search_and_next_pages_still_work_with_attachment_cells(share, clients):
     from views.share_pages import PAGE_SIZE
 
-    record_services.insert_rows(
+    insert_rows(
         clients,
         [{"name": f"Lisbon Co {i}", "city": "Lisbon"} for i in range(PAGE_SIZE)],
         actor=SYSTEM,

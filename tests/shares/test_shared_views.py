@@ -4,11 +4,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from bases import record_services, records
+from bases import records
 from bases.demo import create_demo_base
 from nocoplatform.errors import DomainError, NotFound
 from permissions.checks import SYSTEM, Actor
 from permissions.services import membership_create
+from records.writes import insert_rows
 from views import services, shares
 from views.models import ViewShare
 
@@ -32,7 +33,7 @@ def base(user):
 def clients(base):
     table = base.tables.get(title="clients")
     # A row in Lisbon with a secret in two fields the view hides.
-    record_services.insert_rows(
+    insert_rows(
         table,
         [
             {
@@ -128,9 +129,7 @@ def test_visitor_filter_search_and_sort_work_on_shown_fields(anon, share, client
 def test_csv_only_when_allowed_and_only_shown_fields(anon, share, actor, clients):
     assert anon.get(f"/s/{share.token}/csv").status_code == 404
     shares.share_update(actor=actor, share=share, allow_csv=True)
-    record_services.insert_rows(
-        clients, [{"name": "=HYPERLINK(1)", "city": "Lisbon"}], actor=SYSTEM
-    )
+    insert_rows(clients, [{"name": "=HYPERLINK(1)", "city": "Lisbon"}], actor=SYSTEM)
     response = anon.get(f"/s/{share.token}/csv?where=(city,eq,Berlin)")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
@@ -265,7 +264,7 @@ def test_share_actor_reaches_nothing_else(share, clients, base):
     with pytest.raises(DomainError):
         records.list_records(clients, {"where": f"({notes.pk},eq,x)"}, actor=a)
     with pytest.raises(DomainError) as exc:
-        record_services.insert_rows(clients, [{"name": "x"}], actor=a)
+        insert_rows(clients, [{"name": "x"}], actor=a)
     assert exc.value.status == 403
     # Another table: only the display field its shown link chips need (and its key).
     projects = base.tables.get(title="projects")

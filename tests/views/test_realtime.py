@@ -17,10 +17,10 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from bases.demo import create_demo_base
-from bases.record_services import delete_rows, insert_rows, update_rows
 from nocoplatform.routing import websocket_urlpatterns
 from permissions.checks import Actor
 from permissions.services import field_rule_set, member_remove, membership_create
+from records.writes import delete_rows, insert_rows, update_rows
 from views.realtime import broadcast
 
 pytestmark = pytest.mark.django_db(transaction=True)

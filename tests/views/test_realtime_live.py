@@ -18,9 +18,9 @@ from django.test import Client
 
 from bases import records
 from bases.demo import create_demo_base
-from bases.record_services import delete_rows, insert_rows, update_rows
 from permissions.checks import SYSTEM, Actor
 from permissions.services import field_rule_set, membership_create
+from records.writes import delete_rows, insert_rows, update_rows
 from tests.views.test_realtime import (  # noqa: F401 - the layer fixture
     fresh_layer,
     next_of,

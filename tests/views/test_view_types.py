@@ -1,6 +1,6 @@
 """Gallery, kanban and calendar views: settings, pages, moves, additions and refusals.
 
-Reads go through bases/records.py and writes through bases/record_services.py with the actor,
+Reads go through bases/records.py and writes through records/writes.py with the actor,
 so these tests check the outcome in the data (read back as SYSTEM) and that refused requests
 change nothing.
 """
@@ -372,16 +372,17 @@ def test_calendar_move_and_add_and_undated(web, owner, projects):
     day = page.split('data-date="2026-12-25"')[1].split('class="cal-day')[0]
     assert "Party" in day
     # A record without a date is listed beside the grid.
-    from bases import record_services
+    from records.writes import update_rows
 
-    record_services.update_rows(projects, {"Id": rid, "due date": None}, actor=SYSTEM)
+    update_rows(projects, {"Id": rid, "due date": None}, actor=SYSTEM)
     page = web.get(page_url(cal)).content.decode()
     aside = page.split('class="cal-undated')[1].split("</aside>")[0]
     assert f'data-id="{rid}"' in aside
 
 
 def test_calendar_datetime_keeps_time_and_span_length(web, owner, demo):
-    from bases import record_services, schema_services
+    from bases import schema_services
+    from records.writes import update_rows
 
     tasks = demo.tables.get(title="tasks")
     schema_services.field_create(
@@ -394,7 +395,7 @@ def test_calendar_datetime_keeps_time_and_span_length(web, owner, demo):
         actor=owner, view=cal, options={"end_field": fid(tasks, "until")}
     )
     rid = records.list_records(tasks, {"limit": "1"}, actor=SYSTEM).rows[0]["Id"]
-    record_services.update_rows(
+    update_rows(
         tasks,
         {
             "Id": rid,
@@ -421,7 +422,7 @@ def test_calendar_datetime_keeps_time_and_span_length(web, owner, demo):
 def test_moves_and_additions_fire_webhooks(
     web, owner, projects, django_capture_on_commit_callbacks
 ):
-    """Writes go through record_services, so webhooks see them like any other write."""
+    """Writes go through records.writes, so webhooks see them like any other write."""
     from webhooks.models import WebhookEvent
     from webhooks.services import webhook_create
 
@@ -551,7 +552,7 @@ def test_gallery_cover_from_an_attachment_field(web, owner, projects):
             files=[SimpleUploadedFile("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)],
         )
     assert refused.value.code == "IMAGE_CORRUPT"
-    from bases.record_services import update_rows
+    from records.writes import update_rows
 
     pic = next(
         e

@@ -328,8 +328,8 @@ def test_a_write_inside_a_rolled_back_transaction_makes_no_event(
     from django.db import transaction
 
     from bases import metacache
-    from bases.record_services import insert_rows
     from bases.sources import source_alias
+    from records.writes import insert_rows
 
     hook(api, tasks_table, url=receiver.url, events=["insert"])
     table = metacache.get_table(tasks_table.pk)

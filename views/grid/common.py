@@ -2,7 +2,7 @@
 shown, the windows of rows read and rendered, and the one write of cell values.
 
 User data is read only through bases/records.py (`read_window`, `rendered_rows`) and written
-only through bases/record_services.py (`save_rows`).
+only through records/writes.py (`save_rows`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 
 from django.http import Http404
 
-from bases import record_services, records, selectors
+from bases import records, selectors
 from bases.fieldtypes import field_type_for
 from bases.fieldtypes.attachment import files_url
 from bases.query.params import view_fields
@@ -20,6 +20,7 @@ from nocoplatform.errors import Forbidden, InvalidInput
 from permissions.checks import can
 from permissions.comments import comment_counts
 from permissions.middleware import HtmxHttpRequest
+from records.writes import update_rows
 from views.grid.cells import GridRow, can_upload, grid_cell, is_editable
 from views.models import View
 from views.toolbar import current_view as toolbar_view
@@ -179,7 +180,7 @@ def decimal_sep(request: HtmxHttpRequest) -> str:
 def save_rows(table, changes: list[dict], actor) -> None:
     """The one grid write of cell values: one bulk update, all or nothing."""
     body = changes[0] if len(changes) == 1 else changes
-    record_services.update_rows(table, body, actor=actor, max_rows=None)
+    update_rows(table, body, actor=actor, max_rows=None)
 
 
 def changes_by_row(meta, items: list[tuple]) -> tuple[list[dict], list]:

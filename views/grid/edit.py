@@ -1,6 +1,6 @@
 """Grid edits: one cell, a pasted range, add and delete rows, a new select option.
 
-Every write goes through bases/record_services.py (`save_rows` in common.py, and the row
+Every write goes through records/writes.py (`save_rows` in common.py, and the row
 services here; schema_services for a new select option). A value the field or the database
 refuses comes back as 400 JSON naming the cell; the grid's editor keeps the typed text.
 """
@@ -15,13 +15,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
 
-from bases import fieldtypes, record_services, records, schema_services
+from bases import fieldtypes, records, schema_services
 from bases.fieldtypes import field_type_for
 from bases.fieldtypes.attachment import files_url
 from bases.models import Field
 from nocoplatform.errors import DomainError, Forbidden, InvalidInput
 from nocoplatform.limits import accepts_uploads
 from permissions.middleware import HtmxHttpRequest
+from records.writes import delete_rows, insert_rows
 from views.attachment_pages import grid_cell_upload
 from views.grid.cells import cell_td, grid_cell, is_editable, typed_value
 from views.grid.common import (
@@ -165,7 +166,7 @@ def row_add(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpRespon
     table = grid_table(request, base_id, table_id, operation="records.create")
     meta = records.TableMeta.of(table, actor=request.actor)
     try:
-        ids = record_services.insert_rows(table, {}, actor=request.actor)
+        ids = insert_rows(table, {}, actor=request.actor)
     except DomainError as exc:
         if request.headers.get("X-Grid-Editor"):
             return JsonResponse(exc.as_dict(), status=exc.status)
@@ -188,7 +189,7 @@ def rows_delete(request: HtmxHttpRequest, base_id: str, table_id: str) -> JsonRe
         raise InvalidInput("Send `ids`: the records to delete.")
     pk_title = meta.require_pk()[0].title
     try:
-        record_services.delete_rows(
+        delete_rows(
             table, [{pk_title: i} for i in ids], actor=request.actor, max_rows=1000
         )
     except DomainError as exc:
@@ -205,9 +206,7 @@ def row_delete(
     table = grid_table(request, base_id, table_id, operation="records.delete")
     meta = records.TableMeta.of(table, actor=request.actor)
     try:
-        record_services.delete_rows(
-            table, {meta.require_pk()[0].title: record_id}, actor=request.actor
-        )
+        delete_rows(table, {meta.require_pk()[0].title: record_id}, actor=request.actor)
     except DomainError as exc:
         response = render(request, "views/error_partial.html", {"error": exc})
         return reswap(retarget(response, "#row-error"), "innerHTML")

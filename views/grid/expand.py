@@ -7,12 +7,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django_htmx.http import trigger_client_event
 
-from bases import record_services, records
+from bases import records
 from bases.fieldtypes import field_type_for
 from bases.query.where import Condition
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
+from records.links import link_records
 from views.grid.cells import (
     display_html,
     is_editable,
@@ -137,7 +138,7 @@ def link_picker(
     """The link picker: linked records as chips (× unlinks) and a search of the linked table.
 
     POST {action: link|unlink, target: record id} changes one link through
-    record_services.link_records, then answers the picker again.
+    records.links.link_records, then answers the picker again.
     """
     table = grid_table(request, base_id, table_id)
     meta = records.TableMeta.of(table, actor=request.actor)
@@ -154,7 +155,7 @@ def link_picker(
         if action not in ("link", "unlink") or not target:
             raise InvalidInput("Send action=link|unlink and target=<record id>.")
         try:
-            record_services.link_records(
+            link_records(
                 table,
                 link,
                 record_id,

@@ -220,7 +220,7 @@ def make_cards(meta, rows, *, title, fields, cover) -> list[Card]:
 
 
 def key_row(meta, record_id) -> dict:
-    """The record's primary key as a row for record_services (`{pk title: value}`)."""
+    """The record's primary key as a row for records.writes (`{pk title: value}`)."""
     values = meta.parse_record_id(record_id)
     return {f.title: v for f, v in zip(meta.require_pk(), values, strict=True)}
 

@@ -4,7 +4,7 @@ Settings (View.options): date_field (Date or DateTime), end_field (optional: a r
 its date to its end), mode "month" or "week" (the page's ?mode= switches for the visit). Only
 the visible range is read — a where on the date field ANDed with the view's filter — capped at
 MAX_CHIPS; records without a date are listed beside the grid. Dropping a chip on another day
-writes the date (the time of day and the span's length are kept) through record_services.
+writes the date (the time of day and the span's length are kept) through records/writes.py.
 Days on DateTime fields are UTC days, as in the where dialect (docs/where.md).
 """
 
@@ -17,10 +17,11 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django_htmx.http import HttpResponseClientRefresh
 
-from bases import record_services, records
+from bases import records
 from bases.fieldtypes import field_type_for
 from bases.query.where import And, Condition, Or, render_where
 from nocoplatform.errors import DomainError, InvalidInput
+from records.writes import insert_rows, update_rows
 from views.models import View
 from views.types import (
     ViewType,
@@ -355,9 +356,7 @@ class Calendar(ViewType):
                 shift = target - old_day
                 end_day = as_day(old_end) + shift
                 values[end_f.title] = _moved(end_f, old_end, end_day)
-        record_services.update_rows(
-            table, {**key_row(meta, record_id), **values}, actor=ctx["actor"]
-        )
+        update_rows(table, {**key_row(meta, record_id), **values}, actor=ctx["actor"])
         return JsonResponse(
             {"ok": True, "record": record_id, "date": target.isoformat()}
         )
@@ -373,7 +372,7 @@ class Calendar(ViewType):
         text = (request.htmx.prompt or request.POST.get("title") or "").strip()
         if text and title is not None and can_drag(ctx, title):
             values[title.title] = text[:1000]
-        record_services.insert_rows(ctx["table"], values, actor=ctx["actor"])
+        insert_rows(ctx["table"], values, actor=ctx["actor"])
         if request.htmx:
             return HttpResponseClientRefresh()
         return JsonResponse({"ok": True}, status=201)

@@ -5,7 +5,7 @@ Uncategorized), hidden_stacks, collapsed_stacks, card_order ({stack: [record ids
 people dragged cards into, per view), card_fields, title_field, cover_field. Each stack loads
 PER_STACK cards (keyset "show more" after); counts per stack come from one GROUP BY
 (bases/aggregates.group_buckets: exact, or the planner's estimate on huge tables, flagged).
-Dragging a card to another stack writes the field through bases/record_services (webhooks fire);
+Dragging a card to another stack writes the field through records/writes.py (webhooks fire);
 people who may not change the field get no drag handles and the server refuses the move.
 """
 
@@ -16,12 +16,13 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from bases import record_services, records
+from bases import records
 from bases.aggregates import group_buckets
 from bases.fieldtypes import field_type_for
 from bases.query.where import Condition, render_where
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import require
+from records.writes import insert_rows, update_rows
 from views.models import View
 from views.realtime import notices
 from views.types import (
@@ -377,7 +378,7 @@ class Kanban(ViewType):
         )
         current = row.get(field.title) or UNCATEGORIZED
         if current != stack:
-            record_services.update_rows(
+            update_rows(
                 table,
                 {**key_row(meta, record_id), field.title: stack or None},
                 actor=ctx["actor"],
@@ -405,7 +406,7 @@ class Kanban(ViewType):
         text = request.POST.get("title", "").strip()
         if text and title is not None and can_drag(ctx, title):
             values[title.title] = text
-        ids = record_services.insert_rows(ctx["table"], values, actor=ctx["actor"])
+        ids = insert_rows(ctx["table"], values, actor=ctx["actor"])
         record_id = meta.record_id(ids[0])
         card = new_card(
             ctx,

@@ -44,7 +44,7 @@ class Dialect:
     rebuilds_tables = False
     # Whether an UPDATE's row count counts matched rows (MySQL counts changed ones).
     update_counts_matched = True
-    # Bulk inserts through typed arrays or COPY (bases/record_services.py), PostgreSQL only.
+    # Bulk inserts through typed arrays or COPY (records/writes.py), PostgreSQL only.
     typed_bulk_insert = False
     # One `UPDATE … FROM (SELECT … FOR UPDATE) … RETURNING` that reads the old row and writes
     # the new one in a single statement.

@@ -1,0 +1,111 @@
+"""Link cells of the rows bases/records.py reads: belongs-to links come from the page's own
+SELECT (`select.linked_columns`) as `{key, primary value}`; has-many and many-to-many links
+as a count, one query per link field."""
+
+from __future__ import annotations
+
+from bases.models import Field, Table
+from bases.query import select
+from bases.query.dialects import Dialect
+from bases.table_meta import TableMeta
+from permissions.checks import Actor
+
+
+def belongs_to(
+    meta: TableMeta, links: list[Field], actor: Actor
+) -> dict[Field, tuple[Field, list[Field]]]:
+    """The belongs-to links among `links`, each with its foreign key and the linked table's
+    columns to show: the referenced key and the primary value, as *this actor* sees them."""
+    out = {}
+    for link in links:
+        o = link.options
+        if o.get("relation") != "bt":
+            continue
+        fk = meta.internal.by_column.get(o.get("fk_column"))
+        rel_all = related_meta(meta, link.related_table)
+        ref = rel_all.internal.by_column.get(o.get("ref_column"))
+        if fk is None or ref is None:
+            out[link] = (fk, [])
+            continue
+        pv = rel_all.for_actor(actor).pv
+        out[link] = (fk, [ref] + ([pv] if pv is not None and pv != ref else []))
+    return out
+
+
+def as_dicts(
+    d: Dialect,
+    fields: list[Field],
+    raw_rows: list,
+    belongs_to: dict[Field, tuple[Field, list[Field]]],
+) -> list[dict]:
+    """Rows as dicts, with the belongs-to subqueries' trailing columns folded into their link
+    cells: `{key, primary value}`, or None when the row links nowhere (or to a missing row)."""
+    n = len(fields)
+    if not any(cols for _, cols in belongs_to.values()):
+        rows = d.rows_as_dicts(fields, raw_rows)
+        for link in belongs_to:
+            for row in rows:
+                row[link.title] = None
+        return rows
+    rows = d.rows_as_dicts(fields, [raw[:n] for raw in raw_rows])
+    for row, raw in zip(rows, raw_rows, strict=True):
+        i = n
+        for link, (_, cols) in belongs_to.items():
+            values = raw[i : i + len(cols)]
+            i += len(cols)
+            row[link.title] = (
+                {c.title: d.from_db(c, v) for c, v in zip(cols, values, strict=True)}
+                if cols and values[0] is not None
+                else None
+            )
+    return rows
+
+
+def load_links(
+    conn,
+    d: Dialect,
+    meta: TableMeta,
+    links: list[Field],
+    rows: list[dict],
+    actor: Actor,
+) -> None:
+    """Fill has-many / many-to-many link cells for a page with a count (as NocoDB's v2 API does):
+    one query per link field. Belongs-to links are read by the page's own SELECT
+    (`select.linked_columns`)."""
+    by_column = meta.internal.by_column
+    for link in links:
+        o = link.options
+        related = link.related_table
+        ref = by_column.get(o.get("ref_column"))
+        keys = sorted(
+            {r.get(ref.title) for r in rows if ref and r.get(ref.title) is not None},
+            key=str,
+        )
+        counts = {}
+        if keys:
+            if o.get("relation") == "hm":
+                src_table, src_col = related.table_name, o.get("fk_column")
+            else:
+                junction = Table.objects.filter(pk=o.get("junction_table_id")).first()
+                src_table, src_col = (
+                    (junction.table_name if junction else None),
+                    o.get("self_column"),
+                )
+            if src_table:
+                with conn.cursor() as cur:
+                    cur.execute(*select.link_counts(d, src_table, src_col, keys))
+                    counts = dict(cur.fetchall())
+        for r in rows:
+            r[link.title] = int(counts.get(r.get(ref.title), 0)) if ref else 0
+
+
+def related_meta(meta: TableMeta, related: Table) -> TableMeta:
+    """The linked table's metadata. Links stay within one data source, whose version this
+    request has already checked, so a cached copy of that version needs no second query."""
+    from bases import metacache
+
+    if related.source_id == meta.table.source_id:
+        cached = metacache.cached(related.pk, meta.table.source.meta_version)
+        if cached is not None:
+            return cached._table_meta
+    return TableMeta.unrestricted(related)
