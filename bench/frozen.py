@@ -28,7 +28,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench import run as bench  # noqa: E402
+from bench import serving as bench  # noqa: E402
 from tests.freezeproxy import FreezeProxy  # noqa: E402
 
 SCHEMA = "noco_bench_frozen"
