@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench import run  # noqa: E402
+from bench import serving  # noqa: E402
+from bench.writes import alternated  # noqa: E402
 
 
 class Args:
@@ -27,22 +28,22 @@ class Args:
 
 def serve_web_ws(redis: bool):
     """`honcho start web ws` (serve's no-Redis path), with REDIS_URL set or not."""
-    orig = run.env
-    run.env = lambda profile="production", redis=True, _want=redis: orig(
+    orig = serving.env
+    serving.env = lambda profile="production", redis=True, _want=redis: orig(
         profile, redis=_want
     )
     try:
-        return run.serve(2, "production", redis=False)
+        return serving.serve(2, "production", redis=False)
     finally:
-        run.env = orig
+        serving.env = orig
 
 
 def main() -> None:
-    state = run.setup()
+    state = serving.setup()
     a = serve_web_ws(True)
     b = serve_web_ws(False)
     try:
-        out = run.alternated({"web+ws Redis": a, "web+ws no Redis": b}, state, Args())
+        out = alternated({"web+ws Redis": a, "web+ws no Redis": b}, state, Args())
     finally:
         a.stop()
         b.stop()

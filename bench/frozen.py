@@ -28,7 +28,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench import run as bench  # noqa: E402
+from bench import serving as bench  # noqa: E402
 from tests.freezeproxy import FreezeProxy  # noqa: E402
 
 SCHEMA = "noco_bench_frozen"
@@ -97,7 +97,8 @@ def p(values, q):
 
 def one_run(args, state, proxy: FreezeProxy, watchdog: bool) -> dict:
     os.environ["NOCO_FREEZE_PROBE_AFTER"] = "1" if watchdog else "0"
-    proc, base_url = bench.serve(args.workers, "granian", 1)
+    srv = bench.serve(args.workers, "granian", 1)
+    proc, base_url = srv.proc, srv.url
     token = state["token"]
     healthy = f"{base_url}/api/v2/tables/{state['healthy']}/records?limit=25"
     frozen = f"{base_url}/api/v2/tables/{state['frozen']}/records?limit=25"

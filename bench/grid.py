@@ -27,7 +27,7 @@ os.environ.setdefault(
     "BENCH_META_URL", "postgresql://postgres@127.0.0.1:5432/noco_bench_grid_meta"
 )
 
-from bench import run  # noqa: E402
+from bench import serving  # noqa: E402
 
 
 def timed(fn, runs: int) -> dict:
@@ -49,8 +49,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
-    state = run.setup()
-    env = run.env()
+    state = serving.setup()
+    env = serving.env()
     env["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.update(env)
     import django

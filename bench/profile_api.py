@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
 
-from bench.run import env, setup  # noqa: E402
+from bench.serving import env, setup  # noqa: E402
 
 
 def environ(method: str, path: str, token: str, body: bytes = b"") -> dict:
