@@ -11,7 +11,7 @@ from bases import fieldtypes as ft
 from bases.fieldtypes.base import FieldType
 from bases.models import Field
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 TEXT_OPS = ["eq", "neq", "is", "isnot", "like", "nlike", "in"]
 TEXT_OPS += ["blank", "notblank", "null", "notnull", "empty", "notempty"]
