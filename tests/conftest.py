@@ -6,6 +6,7 @@ tests are skipped with a message saying so — except under CI=true, where that 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -209,19 +210,8 @@ def live_server_url(tmp_path_factory):
         "NOCO_ADMIN_EMAIL": "admin@example.com",
         "NOCO_ADMIN_PASSWORD": "browser-pass-123",
     }
+    prepare_site(env)
     py = sys.executable
-    for cmd in (
-        ["migrate", "--noinput", "-v0"],
-        ["ensure_admin"],
-        ["create_demo_base"],
-    ):
-        subprocess.run(
-            [py, "manage.py", *cmd],
-            cwd=LIVE_ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
     port = _free_port()
     proc = subprocess.Popen(
         # As `make run` starts it: no forwarded headers believed (docs/security.md).
@@ -250,3 +240,33 @@ def live_server_url(tmp_path_factory):
     yield url_holder
     proc.terminate()
     proc.wait(10)
+
+
+def prepare_site(env: dict, setup: str | None = None) -> dict | None:
+    """A fresh instance's meta DB for a live-server test: migrate, ensure_admin and
+    create_demo_base with `env`; with `setup`, run that script in `manage.py shell` and return
+    the JSON object its last printed line holds."""
+    py = sys.executable
+    for cmd in (
+        ["migrate", "--noinput", "-v0"],
+        ["ensure_admin"],
+        ["create_demo_base"],
+    ):
+        subprocess.run(
+            [py, "manage.py", *cmd],
+            cwd=LIVE_ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    if setup is None:
+        return None
+    out = subprocess.run(
+        [py, "manage.py", "shell", "-c", setup],
+        cwd=LIVE_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])

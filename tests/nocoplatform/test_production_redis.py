@@ -24,7 +24,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from tests.conftest import LIVE_ROOT, service_missing
+from tests.conftest import LIVE_ROOT, prepare_site, service_missing
 from tests.views.test_realtime_redis import SETUP, _free_port
 
 SETUP_TASKS = SETUP.replace(
@@ -131,28 +131,8 @@ def production(tmp_path):
         "NOCO_CHANNELS_PREFIX": tag,
         "REDIS_URL": with_name(url, tag + "-setup"),
     }
+    info = prepare_site(base_env, SETUP_TASKS)
     py = sys.executable
-    for cmd in (
-        ["migrate", "--noinput", "-v0"],
-        ["ensure_admin"],
-        ["create_demo_base"],
-    ):
-        subprocess.run(
-            [py, "manage.py", *cmd],
-            cwd=LIVE_ROOT,
-            env=base_env,
-            check=True,
-            capture_output=True,
-        )
-    out = subprocess.run(
-        [py, "manage.py", "shell", "-c", SETUP_TASKS],
-        cwd=LIVE_ROOT,
-        env=base_env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    info = json.loads(out.strip().splitlines()[-1])
     web_port, ws_port = _free_port(), _free_port()
     names = {"web": tag + "-web", "ws": tag + "-ws"}
     bin_dir = os.path.dirname(py)
@@ -260,7 +240,7 @@ def test_writes_keep_a_constant_number_of_redis_connections(production):
             patch(p, p["table"], 1 + i % 5, "name", f"warm {i}")
         time.sleep(0.5)
         before = open_connections(p["url"], web)
-        assert 1 <= len(before) <= 3 * WORKERS, before
+        assert 0 < len(before) <= 3 * WORKERS, before
         t0 = time.monotonic()
         for i in range(N):
             patch(p, p["table"], 1 + i % 5, "name", f"edit {i}")

@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from tests.conftest import LIVE_ROOT, service_missing
+from tests.conftest import LIVE_ROOT, prepare_site, service_missing
 
 SETUP = """
 import json
@@ -74,28 +74,8 @@ def two_processes(tmp_path):
         "NOCO_CHANNELS_PREFIX": "noco-test-" + secrets.token_hex(4),
         "NOCO_WEBHOOKS_RUNNER": "embedded",
     }
+    info = prepare_site(env, SETUP)
     py = sys.executable
-    for cmd in (
-        ["migrate", "--noinput", "-v0"],
-        ["ensure_admin"],
-        ["create_demo_base"],
-    ):
-        subprocess.run(
-            [py, "manage.py", *cmd],
-            cwd=LIVE_ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    out = subprocess.run(
-        [py, "manage.py", "shell", "-c", SETUP],
-        cwd=LIVE_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    info = json.loads(out.strip().splitlines()[-1])
     procs, ports = [], []
     for _ in range(2):
         port = _free_port()
