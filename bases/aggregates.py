@@ -160,8 +160,14 @@ def group_buckets(
             huge = estimate is not None and estimate > 2 * bound
             if not huge:
                 cur.execute(
-                    *select.group_counts(
-                        d, table.table_name, field, where, where_params, **shape
+                    *select.groups(
+                        d,
+                        table.table_name,
+                        field,
+                        where,
+                        where_params,
+                        counts=True,
+                        **shape,
                     )
                 )
                 rows = [(v, int(n), False) for v, n in cur.fetchall()]
@@ -169,8 +175,14 @@ def group_buckets(
                 # Huge: one pass for the values, then the planner's estimate per value
                 # (EXPLAIN plans, scans nothing) instead of a count over millions of rows.
                 cur.execute(
-                    *select.group_values(
-                        d, table.table_name, field, where, where_params, **shape
+                    *select.groups(
+                        d,
+                        table.table_name,
+                        field,
+                        where,
+                        where_params,
+                        counts=False,
+                        **shape,
                     )
                 )
                 values = [r[0] for r in cur.fetchall()]

@@ -193,39 +193,24 @@ def aggregates(
     return f"SELECT {exprs} FROM {d.quote(table_name)}{_where(where)}", list(params)
 
 
-def group_counts(
+def groups(
     d: Dialect,
     table_name: str,
     field: Field,
     where: str,
     params: list,
     *,
+    counts: bool,
     descending: bool,
     limit: int,
 ) -> Statement:
-    """The first `limit` values of `field` among the matching rows, each with its count."""
+    """The first `limit` distinct values of `field` among the matching rows, each with its count
+    when `counts` (without, one cheap pass: the caller estimates each value's count)."""
     col = d.quote(field.column_name)
+    head = f"SELECT {col}, COUNT(*)" if counts else f"SELECT DISTINCT {col}"
+    group = f" GROUP BY {col}" if counts else ""
     return (
-        f"SELECT {col}, COUNT(*) FROM {d.quote(table_name)}{_where(where)} "
-        f"GROUP BY {col} ORDER BY {d.order_term(col, descending)} LIMIT %s",
-        [*params, limit],
-    )
-
-
-def group_values(
-    d: Dialect,
-    table_name: str,
-    field: Field,
-    where: str,
-    params: list,
-    *,
-    descending: bool,
-    limit: int,
-) -> Statement:
-    """The first `limit` distinct values of `field` among the matching rows (no counts)."""
-    col = d.quote(field.column_name)
-    return (
-        f"SELECT DISTINCT {col} FROM {d.quote(table_name)}{_where(where)} "
+        f"{head} FROM {d.quote(table_name)}{_where(where)}{group} "
         f"ORDER BY {d.order_term(col, descending)} LIMIT %s",
         [*params, limit],
     )

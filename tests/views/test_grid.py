@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from bases import records
-from bases.demo import create_demo_base
 from bases.fieldtypes.number import normalise_number
 from permissions.checks import SYSTEM
 from permissions.services import membership_create
@@ -14,16 +13,6 @@ from views.models import View
 from views.services import default_view
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo(user):
-    return create_demo_base(user)
-
-
-@pytest.fixture
-def projects(demo):
-    return demo.tables.get(title="projects")
 
 
 def url(table, tail=""):

@@ -16,10 +16,9 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from bases.demo import create_demo_base
 from nocoplatform.routing import websocket_urlpatterns
 from permissions.checks import Actor
-from permissions.services import field_rule_set, member_remove, membership_create
+from permissions.services import field_rule_set, member_remove
 from records.writes import delete_rows, insert_rows, update_rows
 from views.realtime import broadcast
 
@@ -34,22 +33,6 @@ def fresh_layer():
     yield
     channel_layers.backends.clear()
     broadcast._local.clear()
-
-
-@pytest.fixture
-def demo(user):
-    return create_demo_base(user)
-
-
-@pytest.fixture
-def projects(demo):
-    return demo.tables.get(title="projects")
-
-
-@pytest.fixture
-def editor(demo, other_user):
-    membership_create(base=demo, user=other_user, role="editor")
-    return other_user
 
 
 def fid(table, title):

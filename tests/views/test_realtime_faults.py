@@ -20,7 +20,6 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 
-from bases.demo import create_demo_base
 from nocoplatform.routing import websocket_urlpatterns
 from tests.redis_process import RedisProcess
 from views.realtime import broadcast, publisher
@@ -56,16 +55,6 @@ def redis_layer(redis_server, settings):
     publisher.shutdown()
     channel_layers.backends.clear()
     broadcast._local.clear()
-
-
-@pytest.fixture
-def demo(user):
-    return create_demo_base(user)
-
-
-@pytest.fixture
-def projects(demo):
-    return demo.tables.get(title="projects")
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from bases import records
-from bases.demo import create_demo_base
-from permissions.checks import SYSTEM, Actor
-from permissions.services import field_rule_set, membership_create
+from permissions.checks import SYSTEM
+from permissions.services import field_rule_set
 from records.writes import delete_rows, insert_rows, update_rows
 from tests.views.test_realtime import (  # noqa: F401 - the layer fixture
     fresh_layer,
@@ -32,27 +31,6 @@ from views import shares
 from views.services import view_create, view_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def demo(user):
-    return create_demo_base(user)
-
-
-@pytest.fixture
-def projects(demo):
-    return demo.tables.get(title="projects")
-
-
-@pytest.fixture
-def owner(user):
-    return Actor(user=user)
-
-
-@pytest.fixture
-def editor(demo, other_user):
-    membership_create(base=demo, user=other_user, role="editor")
-    return other_user
 
 
 def fid(table, title):

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from bases import schema_services
-from bases.demo import create_demo_base
 from bases.models import Field
 from bases.services import base_delete, base_sync
 from permissions.checks import Actor
@@ -45,27 +44,6 @@ def sent(monkeypatch):
         ),
     )
     return out
-
-
-@pytest.fixture
-def demo(user):
-    return create_demo_base(user)
-
-
-@pytest.fixture
-def projects(demo):
-    return demo.tables.get(title="projects")
-
-
-@pytest.fixture
-def owner(user):
-    return Actor(user=user)
-
-
-@pytest.fixture
-def editor(demo, other_user):
-    membership_create(base=demo, user=other_user, role="editor")
-    return other_user
 
 
 def schema_of(sent, table) -> int:

@@ -11,30 +11,14 @@ import io
 import pytest
 
 from bases import records
-from bases.demo import create_demo_base
 from nocoplatform.errors import InvalidInput
-from permissions.checks import SYSTEM, Actor
+from permissions.checks import SYSTEM
 from permissions.services import field_rule_set, membership_create
 from views.models import View
 from views.services import view_create, view_options_update
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def demo(user):
-    return create_demo_base(user)
-
-
-@pytest.fixture
-def projects(demo):
-    return demo.tables.get(title="projects")
-
-
-@pytest.fixture
-def owner(user):
-    return Actor(user=user)
 
 
 def fid(table, title):
