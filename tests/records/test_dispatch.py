@@ -9,8 +9,6 @@ from django.db import transaction
 
 from bases import metacache
 from bases.changes import write_origin
-from bases.connections.config import ConnectionConfig
-from bases.services import base_connect
 from bases.sources import source_alias
 from history.models import RecordChange
 from nocoplatform.errors import NotFound
@@ -29,17 +27,10 @@ class Undo(Exception):
 
 
 @pytest.fixture
-def table(sqlite_db, user):
-    sqlite_db.execute(
-        "CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT, points INTEGER)"
-    )
-    base, _ = base_connect(
-        actor=Actor(user=user),
-        title="Work",
-        config=ConnectionConfig.from_url(sqlite_db.url),
-    )
+def table(make_table):
+    tasks = make_table("sqlite", "tasks", "title TEXT", "points INTEGER", title="Work")
     webhook_events.forget()
-    return metacache.get_table(base.tables.get(table_name="tasks").pk)
+    return metacache.get_table(tasks.pk)
 
 
 @pytest.fixture
