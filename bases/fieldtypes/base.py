@@ -82,6 +82,16 @@ class FieldType:
     # a column's edge saves its own; None: the grid's default).
     icon: ClassVar[str] = "·"
     column_width: ClassVar[int | None] = None
+    # Its value is an SQL expression over the row computed when read (formula, lookup, rollup,
+    # count): virtual and read-only; `sql()` gives the expression (bases/query/expressions.py).
+    computed: ClassVar[bool] = False
+
+    # ---- computed fields
+
+    def sql(self, field, ctx):
+        """The SQL value (a bases.query.formula Frag) of a computed `field` read through
+        `ctx` (a bases.query.expressions.ExprContext). Only computed types have one."""
+        raise NotImplementedError(f"{self.uidt} is not computed")
 
     # ---- input and storage
 
