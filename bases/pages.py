@@ -14,9 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from bases import netpolicy, schema_services, selectors, services
+from bases import erd, netpolicy, schema_services, selectors, services
 from bases.forms import BaseForm, SourceSettingsForm, TableForm
 from bases.sources import config_of
 from nocoplatform.errors import DomainError, Forbidden
@@ -201,3 +202,14 @@ def swagger(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
     ctx = base_context(request, base_id)
     ctx["spec_url"] = f"/api/v2/meta/bases/{base_id}/swagger.json"
     return render(request, "bases/swagger.html", ctx)
+
+
+@login_required
+def erd_page(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
+    """The base's tables and links as a diagram (only what the user may see)."""
+    ctx = base_context(request, base_id)
+    diagram = erd.diagram(ctx["base"], actor=request.actor)
+    for box in diagram["tables"]:
+        box["url"] = reverse("table", args=[base_id, box["id"]])
+    ctx["diagram"] = diagram
+    return render(request, "bases/erd.html", ctx)

@@ -36,9 +36,12 @@ INSTALLED_APPS = [
     "history",
     "axes",  # sign-in limits (below)
     "corsheaders",  # cross-origin API calls (below, docs/integration.md)
+    "ops",  # the slow-request log (docs/deploy.md)
 ]
 
 MIDDLEWARE = [
+    # First: times the whole request; records those over NOCO_SLOW_REQUEST_MS (ops/slowlog.py).
+    "ops.slowlog.SlowRequestMiddleware",
     "nocoplatform.clientip.ForwardedProtoMiddleware",  # before anything asks is_secure()
     # Before the API fast path and authentication: a CORS preflight (OPTIONS, no credentials)
     # is answered here, and every API answer, a 401 included, gets its CORS headers.
@@ -142,7 +145,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 # Only the npm packages the pages load are served (as static/npm/<package>/...), not all of
 # node_modules: nothing else from there is public, and whitenoise indexes far fewer files.
-NPM_STATIC_PACKAGES = ["htmx.org", "swagger-ui-dist"]
+NPM_STATIC_PACKAGES = ["htmx.org", "swagger-ui-dist", "@dagrejs/dagre"]
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     *[
@@ -176,6 +179,9 @@ SPECTACULAR_SETTINGS = {
 
 # Realtime (views/realtime/): in-memory for one process; with REDIS_URL, channels_redis so that
 # several web processes share the table groups (README, "Realtime").
+# Several installations may share one Redis: every key of theirs (channel layer, Celery queues)
+# starts with this prefix.
+NOCO_REDIS_PREFIX = env.get("NOCO_CHANNELS_PREFIX", "noco")
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 if env.get("REDIS_URL"):
     CHANNEL_LAYERS = {
@@ -185,7 +191,7 @@ if env.get("REDIS_URL"):
                 # redis-py 8's default 5 s socket timeout equals channels_redis's 5 s blocking
                 # pop: an idle socket's read would time out and kill its consumer.
                 "hosts": [{"address": env.get("REDIS_URL"), "socket_timeout": 30}],
-                "prefix": env.get("NOCO_CHANNELS_PREFIX", "noco"),
+                "prefix": NOCO_REDIS_PREFIX,
                 # All of a process's sockets share one Redis queue: room for bursts.
                 "capacity": 1000,
             },
@@ -343,6 +349,10 @@ NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
 # How often the sweeper (Celery beat) queues the events no message will bring to a worker:
 # retries come due, a killed worker's, those Redis could not take. Bounds retry precision and
 # the recovery time after a worker dies (README, "Webhooks").
+# The slow-request log (ops/slowlog.py, docs/deploy.md): requests taking at least this many
+# milliseconds are recorded (0: none), and kept this many days (0: for ever).
+NOCO_SLOW_REQUEST_MS = env.get_int("NOCO_SLOW_REQUEST_MS", 500)
+NOCO_SLOW_REQUEST_RETENTION_DAYS = env.get_int("NOCO_SLOW_REQUEST_RETENTION_DAYS", 30)
 NOCO_WEBHOOKS_SWEEP_INTERVAL = float(env.get("NOCO_WEBHOOKS_SWEEP_INTERVAL", "5"))
 # Allow URLs on private, loopback, link-local and CGNAT addresses (self-hosted receivers).
 # Cloud-metadata and multicast addresses stay refused either way.
@@ -453,6 +463,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "socket_connect_timeout": 2,
     "socket_keepalive": True,
+    # Queues of their own: another installation's worker on the same Redis would take this
+    # one's messages (and find no such event in its meta DB).
+    "global_keyprefix": f"{NOCO_REDIS_PREFIX}:",
 }
 # Publishing retries once, quickly: an event that cannot be queued stays in the outbox,
 # marked unpublished, and the sweeper queues it once Redis answers again.

@@ -1,7 +1,7 @@
 """Production profile: PostgreSQL meta DB (DATABASE_URL), Redis for cache, channels and Celery."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import NOCO_REDIS_PREFIX, env
 
 DEBUG = False
 SESSION_COOKIE_SECURE = env.get_bool("SECURE_COOKIES", True)
@@ -23,6 +23,7 @@ if _redis:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _redis,
+            "KEY_PREFIX": NOCO_REDIS_PREFIX,  # several installations on one Redis
         }
     }
     # CHANNEL_LAYERS: channels_redis on REDIS_URL, set in base.py for every profile.

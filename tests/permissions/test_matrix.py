@@ -822,6 +822,7 @@ CASES = [
         api=False,
     ),
     Case("swagger", "GET", lambda w, v: f"/bases/{B(w, v)}/api/", "viewer", api=False),
+    Case("erd", "GET", lambda w, v: f"/bases/{B(w, v)}/diagram/", "viewer", api=False),
     Case(
         "table",
         "GET",

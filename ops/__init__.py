@@ -1,0 +1,1 @@
+"""Operating the platform: what an administrator watches (the slow-request log, docs/deploy.md)."""
