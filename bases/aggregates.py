@@ -83,7 +83,7 @@ def column_aggregates(
         chosen.append((field, fn))
     if not chosen:
         return {}
-    with user_db(table.source) as conn:
+    with user_db(table.source, reader=actor) as conn:
         d = dialect_for(conn)
         where, params = records.where_sql(d, meta, query)
         with conn.cursor() as cur:
@@ -151,7 +151,7 @@ def group_buckets(
         table, params, actor=actor, view=view, search=search
     )
     bound = settings.NOCO_EXACT_COUNT_LIMIT
-    with user_db(table.source) as conn:
+    with user_db(table.source, reader=actor) as conn:
         d = dialect_for(conn)
         where, where_params = records.where_sql(d, meta, query)
         shape = {"descending": descending, "limit": MAX_GROUPS + 1}

@@ -173,9 +173,12 @@ class SourceDetailApi(APIView):
         )
 
     @extend_schema(
-        summary="Change a data source: connection, alias, allow data/schema edit",
+        summary="Change a data source: connection, alias, allow data/schema edit, read replicas",
         description="`config` or `url` changes the connection (tested first; a blank password keeps "
-        "the stored one). `is_data_readonly` / `is_schema_readonly` switch edits off.",
+        "the stored one). `is_data_readonly` / `is_schema_readonly` switch edits off. "
+        "`replicas` (PostgreSQL sources): a list of read replica URLs replacing the stored ones, "
+        "each tested to be a replica of this source (`[]` removes them); reads go to a healthy "
+        "replica (docs/deploy.md, 'Read replicas'). Responses show replicas without passwords.",
         request=dict,
         responses={200: dict, **ERRORS},
         tags=["Bases"],
@@ -197,6 +200,7 @@ class SourceDetailApi(APIView):
             allow_schema_edit=None
             if "is_schema_readonly" not in data
             else not _flag(data, "is_schema_readonly", False),
+            replicas=data["replicas"] if "replicas" in data else None,
         )
         return Response(out.source_json(source))
 

@@ -9,6 +9,7 @@ diff) are partials of their page's template.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -155,13 +156,26 @@ def source_settings(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
     base = ctx["base"]
     source = base.sources.order_by("created_at").first()
     form = SourceSettingsForm(
-        request.POST or None,
+        None if request.POST.get("action") == "replicas" else request.POST or None,
         initial={
             "allow_data_edit": source.allow_data_edit,
             "allow_schema_edit": source.allow_schema_edit,
         },
     )
-    if request.method == "POST":
+    replicas_error, replicas_typed = "", ""
+    if request.method == "POST" and request.POST.get("action") == "replicas":
+        if not ctx["can_manage"]:
+            raise Forbidden("Only owners change data-source settings.")
+        replicas_typed = request.POST.get("replicas", "")[:10_000]
+        try:
+            services.source_update(
+                actor=request.actor, source=source, replicas=replicas_typed.splitlines()
+            )
+            messages.success(request, "Read replicas saved.")
+            return redirect("source_settings", base_id=base_id)
+        except DomainError as exc:
+            replicas_error = exc.message
+    elif request.method == "POST":
         if not ctx["can_manage"]:
             raise Forbidden("Only owners change data-source settings.")
         if form.is_valid():
@@ -178,6 +192,10 @@ def source_settings(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
             "source": source,
             "config": {} if source.is_builtin else config_of(source).public(),
             "form": form,
+            "show_replicas": not source.is_builtin and source.kind == "pg",
+            "max_lag": settings.NOCO_REPLICA_MAX_LAG,
+            "replicas_error": replicas_error,
+            "replicas_typed": replicas_typed,
         }
     )
     return render(request, "bases/source_settings.html", ctx)

@@ -94,7 +94,7 @@ def list_records(
     meta = _reading(table, actor)
     query = query or _parse(table, meta, params, view)
     apply_search(query, meta, search)
-    with user_db(table.source) as conn:
+    with user_db(table.source, reader=actor) as conn:
         d = dialect_for(conn)
         q = d.quote
         where_sql, where_params = _where(d, meta, query, where)
@@ -272,7 +272,7 @@ def count_records(
     """Always exact (so not for the hot path of huge tables: see `record_counts.total`). Filtering on a
     field hidden from `actor` is FIELD_NOT_FOUND."""
     meta, query = query_for(table, params, actor=actor, view=view, search=search)
-    with user_db(table.source) as conn:
+    with user_db(table.source, reader=actor) as conn:
         d = dialect_for(conn)
         where_sql, where_params = _where(d, meta, query)
         with conn.cursor() as cur:
@@ -292,7 +292,7 @@ def get_record(
         {k: v for k, v in (params or {}).items() if k in ("fields", "f")},
         view,
     )
-    with user_db(table.source) as conn:
+    with user_db(table.source, reader=actor) as conn:
         d = dialect_for(conn)
         q = d.quote
         wanted = _select_fields(meta, query.fields)
@@ -404,7 +404,7 @@ def list_linked(
     o = link.options
     relation = o.get("relation")
     own_column = o.get("fk_column") if relation == "bt" else o.get("ref_column")
-    with user_db(table.source) as conn:
+    with user_db(table.source, reader=actor) as conn:
         d = dialect_for(conn)
         with conn.cursor() as cur:
             cur.execute(

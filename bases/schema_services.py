@@ -10,6 +10,7 @@ from django.db.models import F, Max
 from bases import fieldtypes as ft
 from bases import schema, schema_ddl
 from bases import sync as meta_sync
+from bases.connections import replicas
 from bases.models import Base, DataSource, Field, Table
 from bases.sources import source_alias, user_db
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput
@@ -49,6 +50,7 @@ def _check_editable(table: Table) -> None:
 
 def _bump(source: DataSource) -> None:
     DataSource.objects.filter(pk=source.pk).update(meta_version=F("meta_version") + 1)
+    replicas.note_schema_change(source)  # replicas may not have the new schema yet
 
 
 def _clean_title(title: str, what: str = "A field") -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db import transaction
 
 from bases import netpolicy
 from bases import sync as meta_sync
+from bases.connections import replicas as replica_set
 from bases.connections.aliases import forget_source
 from bases.connections.config import ConnectionConfig
 from bases.models import Base, DataSource
@@ -93,7 +96,10 @@ def source_update(
     alias: str | None = None,
     allow_data_edit: bool | None = None,
     allow_schema_edit: bool | None = None,
+    replicas: list[str] | None = None,
 ) -> DataSource:
+    """`replicas`: read replica URLs replacing the stored ones ([] removes them), each checked
+    to be a replica of this source (bases/connections/replicas.py)."""
     require(actor, "source.manage", source.base)
     if config is not None:
         if source.is_builtin:
@@ -103,6 +109,12 @@ def source_update(
         store_config(source, config)
         # Whoever last set the connection answers for where it points (bases/netpolicy.py).
         source.approved_by_admin = netpolicy.actor_trusted(actor)
+        forget_source(source.pk)
+    if replicas is not None:
+        urls = replica_set.checked_urls(replicas, source=source, actor=actor)
+        # Checked with `actor`'s network rights: a replica needs no more trust than its
+        # primary's approval, and cannot get more than the actor has.
+        store_config(source, replace(config_of(source), replicas=urls))
         forget_source(source.pk)
     if alias is not None:
         source.alias = alias.strip()[:200]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, connections
 
 from bases import netpolicy
-from bases.connections import liveness
+from bases.connections import liveness, replicas
 from bases.connections.aliases import alias_for, repin
 from bases.connections.config import ConnectionConfig
 from bases.connections.failures import describe, is_connection_failure
@@ -101,12 +101,29 @@ def _store_execute(config: ConnectionConfig, sql: str) -> None:
 
 
 @contextmanager
-def user_db(source: DataSource, *, title: str = ""):
+def user_db(source: DataSource, *, title: str = "", reader=None):
     """Yield the Django connection of a data source, mapping its failures to domain errors.
 
     Unreachable → 503 for this base only. A missing table or column (changed outside the
     platform, not yet synced) → 409 SCHEMA_OUT_OF_SYNC.
+
+    `reader` (an Actor): the block only reads, for them — a read replica may serve it
+    (bases/connections/replicas.py).
     """
+    alias = replicas.read_alias(source, reader) if reader is not None else None
+    if alias is not None:
+        conn = connections[alias]
+        try:
+            conn.ensure_connection()  # a replica that died since its last check: the primary
+        except DatabaseError as exc:
+            replicas.lost(alias, describe(exc))
+            alias = None
+    if alias is not None:
+        # A replica lost in the middle of this read answers this read 503 (as the primary
+        # would); the next reads skip it.
+        with _mapped_failures(alias, conn, on_lost=replicas.lost):
+            yield conn
+        return
     alias = source_alias(source)
     down = liveness.down_until(alias)
     if down is not None and time.monotonic() < down[0]:
@@ -124,6 +141,12 @@ def user_db(source: DataSource, *, title: str = ""):
         repin(source.pk)
         alias = source_alias(source)
     conn = connections[alias]
+    with _mapped_failures(alias, conn):
+        yield conn
+
+
+@contextmanager
+def _mapped_failures(alias: str, conn, on_lost=liveness.mark_down):
     try:
         with liveness.in_use(conn):
             yield conn
@@ -133,7 +156,7 @@ def user_db(source: DataSource, *, title: str = ""):
         ):  # raised while fetching rows (SQLite), not executing
             raise statement_timeout_error() from exc
         if is_connection_failure(exc):
-            liveness.mark_down(alias, describe(exc))
+            on_lost(alias, describe(exc))
             raise DatabaseUnavailable(
                 f"The database of this base cannot be reached right now: {describe(exc)}"
             ) from exc

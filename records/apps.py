@@ -9,3 +9,12 @@ class RecordsConfig(AppConfig):
 
     name = "records"
     verbose_name = "Record change events"
+
+    def ready(self):
+        # First subscriber: a user who writes to a source with read replicas reads from its
+        # primary for a while (read-your-writes, bases/connections/replicas.py).
+        from records import dispatch, replicas
+
+        dispatch.subscribe(
+            "read-your-writes", replicas.records_changed, phase=dispatch.IN_TRANSACTION
+        )

@@ -44,6 +44,13 @@ class ConnectionConfig:
     database: str = ""
     schema: str = ""
     path: str = ""
+    # Read replicas (PostgreSQL): their URLs, passwords included, stored encrypted with the rest
+    # (bases/connections/replicas.py).
+    replicas: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.replicas, tuple):  # a list, as stored JSON gives it back
+            object.__setattr__(self, "replicas", tuple(self.replicas or ()))
 
     @classmethod
     def from_url(cls, url: str) -> ConnectionConfig:
@@ -146,10 +153,25 @@ class ConnectionConfig:
         data = {
             k: v
             for k, v in asdict(self).items()
-            if k != "password" and v not in ("", None)
+            if k not in ("password", "replicas") and v not in ("", None)
         }
         data["type"] = data.pop("kind")
+        if self.replicas:
+            data["replicas"] = [r.public_url() for r in self.replica_configs()]
         return data
+
+    def replica_configs(self) -> list[ConnectionConfig]:
+        """The replicas' settings; a replica URL without a schema reads the primary's."""
+        out = []
+        for url in self.replicas:
+            replica = ConnectionConfig.from_url(url)
+            out.append(replace(replica, schema=replica.schema or self.schema))
+        return out
+
+    def public_url(self) -> str:
+        """user@host:port/database, never the password (what pages show of a replica)."""
+        user = f"{self.user}@" if self.user else ""
+        return f"{user}{self.host}:{self.port or DEFAULT_PORTS.get(self.kind, '')}/{self.database}"
 
     @property
     def effective_schema(self) -> str:
@@ -236,10 +258,14 @@ class ConnectionConfig:
         return base
 
     def with_password_of(self, other: ConnectionConfig) -> ConnectionConfig:
-        """Keep the stored password when an edit form leaves the password blank."""
-        if self.password or not other:
+        """Keep the stored password when an edit form leaves the password blank, and the
+        stored replicas (they are changed on their own)."""
+        if not other:
             return self
-        return replace(self, password=other.password)
+        kept = self if self.replicas else replace(self, replicas=other.replicas)
+        if kept.password:
+            return kept
+        return replace(kept, password=other.password)
 
 
 def _pg_ident(name: str) -> str:

@@ -349,6 +349,11 @@ NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
 # How often the sweeper (Celery beat) queues the events no message will bring to a worker:
 # retries come due, a killed worker's, those Redis could not take. Bounds retry precision and
 # the recovery time after a worker dies (README, "Webhooks").
+# Read replicas (bases/connections/replicas.py, docs/deploy.md): a replica more than this many
+# seconds behind is skipped (and a user reads from the primary this long after writing);
+# each process checks each replica's lag at most this often.
+NOCO_REPLICA_MAX_LAG = float(env.get("NOCO_REPLICA_MAX_LAG", "5"))
+NOCO_REPLICA_CHECK_INTERVAL = float(env.get("NOCO_REPLICA_CHECK_INTERVAL", "1"))
 # The slow-request log (ops/slowlog.py, docs/deploy.md): requests taking at least this many
 # milliseconds are recorded (0: none), and kept this many days (0: for ever).
 NOCO_SLOW_REQUEST_MS = env.get_int("NOCO_SLOW_REQUEST_MS", 500)

@@ -256,3 +256,16 @@ class Dialect:
     def schema_generation(self, conn) -> int | None:
         """A counter that changes with the schema, where reading it is free; else None."""
         return None
+
+    # ---- read replicas (bases/connections/replicas.py)
+
+    supports_replicas = False
+
+    def replica_state(self, cursor) -> tuple[bool, float]:
+        """(whether this server is a replica, seconds its replay is behind: 0 when it has
+        replayed everything it received)."""
+        raise NotImplementedError(f"{self.vendor} read replicas are not supported")
+
+    def system_identifier(self, cursor) -> str | None:
+        """What a server and its physical replicas share (None when it cannot be read)."""
+        return None

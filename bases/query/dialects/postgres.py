@@ -51,6 +51,25 @@ class PostgresDialect(Dialect):
     def bind_instant(self, moment: dt.datetime):
         return moment.astimezone(dt.UTC)
 
+    supports_replicas = True
+
+    def replica_state(self, cursor) -> tuple[bool, float]:
+        # Caught up when everything received is replayed; otherwise the age of the last
+        # transaction replayed (an over-estimate after an idle spell on the primary: safe).
+        cursor.execute(
+            "SELECT pg_is_in_recovery(), CASE "
+            "WHEN NOT pg_is_in_recovery() THEN 0 "
+            "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+            "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) "
+            "END"
+        )
+        in_recovery, lag = cursor.fetchone()
+        return bool(in_recovery), float(lag)
+
+    def system_identifier(self, cursor) -> str | None:
+        cursor.execute("SELECT system_identifier FROM pg_control_system()")
+        return str(cursor.fetchone()[0])
+
     live_columns_sql = (
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
         "FROM pg_attribute a WHERE a.attrelid = to_regclass("
