@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from django.db import DatabaseError, models, transaction
 from django.db.models import F, Max
 
+from audit.log import audited
 from bases import fieldtypes as ft
 from bases import schema, schema_ddl
 from bases import sync as meta_sync
@@ -65,6 +66,12 @@ def _clean_title(title: str, what: str = "A field") -> str:
 # --- tables ----------------------------------------------------------------------------------
 
 
+@audited(
+    "table.create",
+    base=lambda kw, r: r.base_id,
+    target=lambda kw, r: (r.title, r.pk),
+    details=lambda kw, r: {"fields": [c.get("title") for c in kw.get("columns") or []]},
+)
 def table_create(
     *,
     actor: Actor,
@@ -141,6 +148,14 @@ def table_create(
     return table
 
 
+@audited(
+    "table.update",
+    base=lambda kw, r: r.base_id,
+    target=lambda kw, r: (r.title, r.pk),
+    details=lambda kw, r: {
+        "changed": [k for k in ("title", "description") if kw.get(k) is not None]
+    },
+)
 def table_update(
     *,
     actor: Actor,
@@ -163,6 +178,11 @@ def table_update(
     return table
 
 
+@audited(
+    "table.delete",
+    base=lambda kw, r: kw["table"].base_id,
+    target=lambda kw, r: (kw["table"].title, kw["table"].pk),
+)
 def table_delete(*, actor: Actor, table: Table) -> None:
     require(actor, "table.delete", table)
     source = table.source
@@ -213,6 +233,13 @@ def _clean_options(uidt: str, options: dict, data: dict) -> dict:
     return ft.get(uidt).clean_options(options, data)
 
 
+@audited(
+    "field.create",
+    base=lambda kw, r: kw["table"].base_id,
+    target=lambda kw, r: (f"{kw['table'].title} › {r.title}", r.pk),
+    details=lambda kw, r: {"type": r.uidt},
+    when=lambda kw, r: not ft.named(r.uidt).is_link,  # link_create records it
+)
 def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     require(actor, "fields.create", table)
     if ft.named(data.get("uidt")).is_link:
@@ -256,6 +283,14 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     return new
 
 
+@audited(
+    "field.update",
+    base=lambda kw, r: r.table.base_id,
+    target=lambda kw, r: (f"{r.table.title} › {r.title}", r.pk),
+    details=lambda kw, r: {
+        "changed": sorted(kw["data"]) if isinstance(kw["data"], dict) else []
+    },
+)
 def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
     """Rename (title or column), retype (meta-level when the column can hold it, else DDL), options."""
     table = field.table
@@ -333,6 +368,15 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
     return field
 
 
+@audited(
+    "field.delete",
+    base=lambda kw, r: kw["field"].table.base_id,
+    target=lambda kw, r: (
+        f"{kw['field'].table.title} › {kw['field'].title}",
+        kw["field"].pk,
+    ),
+    when=lambda kw, r: not ft.named(kw["field"].uidt).is_link,  # link_delete records it
+)
 def field_delete(*, actor: Actor, field: Field) -> None:
     table = field.table
     require(actor, "fields.delete", table)
@@ -359,6 +403,15 @@ def field_delete(*, actor: Actor, field: Field) -> None:
 # --- links -----------------------------------------------------------------------------------
 
 
+@audited(
+    "link.create",
+    base=lambda kw, r: kw["table"].base_id,
+    target=lambda kw, r: (f"{kw['table'].title} › {r.title}", r.pk),
+    details=lambda kw, r: {
+        "relation": r.options.get("relation"),
+        "to": r.related_table.title if r.related_table_id else "",
+    },
+)
 def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
     """Add a link: has-many/belongs-to (a foreign key column) or many-to-many (a junction table)."""
     require(actor, "fields.create", table)
@@ -481,6 +534,14 @@ def link_create(*, actor: Actor, table: Table, data: dict) -> Field:
     return link
 
 
+@audited(
+    "link.delete",
+    base=lambda kw, r: kw["field"].table.base_id,
+    target=lambda kw, r: (
+        f"{kw['field'].table.title} › {kw['field'].title}",
+        kw["field"].pk,
+    ),
+)
 def link_delete(*, actor: Actor, field: Field) -> None:
     """Remove a link and what holds it: the foreign key column, or the junction table."""
     table = field.table

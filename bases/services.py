@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from django.db import transaction
 
+from audit import log as audit
 from bases import netpolicy
 from bases import sync as meta_sync
 from bases.connections import replicas as replica_set
@@ -50,6 +51,7 @@ def base_create(*, actor: Actor, title: str, description: str = "") -> Base:
         config = builtin_config(base.pk)
         store_config(source, config)
         source.save()
+        audit.record(actor, base, "base.create", target=base.title, target_id=base.pk)
     prepare_builtin(config)
     return base
 
@@ -85,6 +87,15 @@ def base_connect(
         store_config(source, config)
         source.save()
         changes = meta_sync.sync(source)
+        audit.record(
+            actor,
+            base,
+            "base.connect",
+            target=base.title,
+            target_id=base.pk,
+            database=config.public_url() if config.kind != "sqlite3" else config.path,
+            tables=base.tables.count(),
+        )
     return base, changes
 
 
@@ -124,6 +135,27 @@ def source_update(
         source.allow_schema_edit = bool(allow_schema_edit)
     source.meta_version += 1
     source.save()
+    changed = [
+        name
+        for name, value in (
+            ("connection", config),
+            ("alias", alias),
+            ("data edits", allow_data_edit),
+            ("schema edits", allow_schema_edit),
+            ("read replicas", replicas),
+        )
+        if value is not None
+    ]
+    audit.record(
+        actor,
+        source.base_id,
+        "source.update",
+        target=source.alias,
+        target_id=source.pk,
+        changed=changed,
+        allow_data_edit=source.allow_data_edit,
+        allow_schema_edit=source.allow_schema_edit,
+    )
     return source
 
 
@@ -145,6 +177,22 @@ def base_update(
 
         base.cors_origins = clean_origins(cors_origins)
     base.save()
+    audit.record(
+        actor,
+        base,
+        "base.update",
+        target=base.title,
+        target_id=base.pk,
+        changed=[
+            name
+            for name, value in (
+                ("title", title),
+                ("description", description),
+                ("CORS origins", cors_origins),
+            )
+            if value is not None
+        ],
+    )
     return base
 
 
@@ -157,6 +205,16 @@ def base_sync(*, actor: Actor, base: Base, apply: bool) -> list[meta_sync.Change
 
         with user_db(source):
             changes += meta_sync.sync(source) if apply else meta_sync.diff(source)
+    if apply and changes:
+        audit.record(
+            actor,
+            base,
+            "base.sync",
+            target=base.title,
+            target_id=base.pk,
+            changes=[str(c) for c in changes[:50]],
+            count=len(changes),
+        )
     return changes
 
 

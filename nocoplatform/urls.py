@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
+from audit import api as audit_api
 from bases import api as bases_api
 from bases import records_api
 from history import api as history_api
@@ -13,6 +14,11 @@ from webhooks import api as hooks_api
 meta = [
     path("bases/", bases_api.BaseListApi.as_view(), name="api-bases"),
     path("bases/<str:base_id>", bases_api.BaseDetailApi.as_view(), name="api-base"),
+    path(
+        "bases/<str:base_id>/activity",
+        audit_api.ActivityApi.as_view(),
+        name="api-base-activity",
+    ),
     path(
         "bases/<str:base_id>/sources",
         bases_api.SourceListApi.as_view(),
@@ -175,6 +181,7 @@ urlpatterns = [
     path("", include("permissions.urls")),
     path("", include("history.urls")),
     path("", include("webhooks.urls")),
+    path("", include("audit.urls")),
     path("", include("bases.urls")),
     path("", include("views.urls")),
 ]

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit import log as audit
 from bases.models import Base, DataSource, Field, Table
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from permissions import authcache, object_perms
@@ -123,6 +124,15 @@ def member_update(*, actor: Actor, base: Base, user_id, role: str) -> Membership
             "The last owner of a base cannot be demoted; make someone else owner first.",
             code="LAST_OWNER",
         )
+    audit.record(
+        actor,
+        base,
+        "member.role",
+        target=membership.user.get_username(),
+        target_id=membership.user_id,
+        before=membership.role,
+        after=role,
+    )
     membership.role = role
     membership.save(update_fields=["role"])
     meta_events.access_changed(base.pk)
@@ -151,6 +161,15 @@ def member_remove(*, actor: Actor, base: Base, user_id) -> None:
         revoked_at=timezone.now()
     )
     membership.delete()
+    audit.record(
+        actor,
+        base,
+        "member.remove",
+        target=membership.user.get_username(),
+        target_id=membership.user_id,
+        role=membership.role,
+        left=leaving,
+    )
     meta_events.access_changed(base.pk)
     object_perms.sync_access(membership.user_id, base)
     forget(membership.user)
@@ -207,6 +226,9 @@ def invite_create(
         token_hash=hash_token(raw),
         invited_by=actor.user,
     )
+    audit.record(
+        actor, base, "member.invite", target=email, target_id=invite.pk, role=role
+    )
     sent = False
     if accept_url and email_configured():
         link = accept_url.format(token=raw)
@@ -232,9 +254,13 @@ def invite_list(*, actor: Actor, base: Base) -> list[Invite]:
 def invite_revoke(*, actor: Actor, base: Base, invite_id) -> None:
     require(actor, "members.invite", base)
     invite_id = _int_id(invite_id, "invite_id")
-    deleted, _ = base.invites.filter(pk=invite_id, accepted_at__isnull=True).delete()
-    if not deleted:
+    invite = base.invites.filter(pk=invite_id, accepted_at__isnull=True).first()
+    if invite is None:
         raise NotFound("Invite not found.", code="INVITE_NOT_FOUND")
+    invite.delete()
+    audit.record(
+        actor, base, "member.invite_revoke", target=invite.email, target_id=invite_id
+    )
 
 
 def invite_get(*, raw_token: str) -> Invite:
@@ -268,6 +294,15 @@ def invite_accept(*, user, raw_token: str) -> Membership:
     Invite.objects.filter(pk=invite.pk).update(
         accepted_at=timezone.now(), accepted_by=user
     )
+    audit.record(
+        Actor(user=user),
+        invite.base,
+        "member.join",
+        target=user.get_username(),
+        target_id=user.pk,
+        role=membership.role,
+        invited_by=invite.invited_by.get_username() if invite.invited_by else "",
+    )
     return membership
 
 
@@ -297,6 +332,14 @@ def table_role_set(*, actor: Actor, table: Table, user_id, role: str) -> TableRo
     override, _ = TableRole.objects.update_or_create(
         table=table, user_id=membership.user_id, defaults={"role": role}
     )
+    audit.record(
+        actor,
+        table.base_id,
+        "table_role.set",
+        target=f"{table.title} · {membership.user.get_username()}",
+        target_id=table.pk,
+        role=role,
+    )
     meta_events.access_changed(table.base_id)
     object_perms.sync_access(membership.user_id, table.base_id)
     forget(membership.user)
@@ -311,6 +354,14 @@ def table_role_clear(*, actor: Actor, table: Table, user_id) -> None:
     deleted, _ = TableRole.objects.filter(table=table, user_id=user_id).delete()
     if not deleted:
         raise NotFound("No override for this member.", code="OVERRIDE_NOT_FOUND")
+    audit.record(
+        actor,
+        table.base_id,
+        "table_role.clear",
+        target=table.title,
+        target_id=table.pk,
+        user_id=user_id,
+    )
     meta_events.access_changed(table.base_id)
     object_perms.sync_access(user_id, table.base_id)
     authcache.forget_on_commit()
@@ -352,6 +403,15 @@ def field_rule_set(
     _bump(field.table.source_id)
     if rule is not None or removed:  # clearing no rule changes nobody's rights
         meta_events.access_changed(field.table.base_id)
+        audit.record(
+            actor,
+            field.table.base_id,
+            "field_rule.set",
+            target=f"{field.table.title} › {field.title}",
+            target_id=field.pk,
+            hidden_below=hidden_below,
+            read_only_below=read_only_below,
+        )
     return rule
 
 
@@ -379,7 +439,28 @@ def api_token_create(
         base=base,
         read_only=read_only,
     )
+    _token_activity(user, token, "token.create")
     return token, raw
+
+
+def _token_activity(user, token: ApiToken, action: str) -> None:
+    """A token limited to a base is that base's business; one of the whole account reaches
+    every base of its user, so each of them notes it."""
+    bases = (
+        [token.base_id]
+        if token.base_id
+        else Membership.objects.filter(user=user).values_list("base_id", flat=True)
+    )
+    for base_id in bases:
+        audit.record(
+            Actor(user=user),
+            base_id,
+            action,
+            target=f"{token.name} ({token.prefix}…)",
+            target_id=token.pk,
+            read_only=token.read_only,
+            whole_account=token.base_id is None,
+        )
 
 
 def api_token_revoke(*, user, token_id: int) -> None:
@@ -388,4 +469,5 @@ def api_token_revoke(*, user, token_id: int) -> None:
     ).update(revoked_at=timezone.now())
     if not updated:
         raise NotFound("Token not found.", code="TOKEN_NOT_FOUND")
+    _token_activity(user, ApiToken.objects.get(pk=token_id), "token.revoke")
     authcache.forget_on_commit()

@@ -20,6 +20,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.db import transaction
 
+from audit import log as audit
 from bases.fieldtypes import field_type_for
 from bases.models import Field
 from bases.query.params import view_fields
@@ -48,6 +49,13 @@ def share_enable(*, actor: Actor, view: View) -> ViewShare:
         )
         if created:
             notices.share_changed(share)
+            audit.record(
+                actor,
+                view.table.base_id,
+                "share.enable",
+                target=f"{view.table.title} › {view.title}",
+                target_id=view.pk,
+            )
     return share
 
 
@@ -76,6 +84,15 @@ def share_update(
     share.created_by = actor.user
     share.save()
     notices.share_changed(share)
+    audit.record(
+        actor,
+        share.view.table.base_id,
+        "share.update",
+        target=f"{share.view.table.title} › {share.view.title}",
+        target_id=share.view_id,
+        password="set" if password else "removed" if clear_password else "unchanged",
+        allow_csv=share.allow_csv,
+    )
     return share
 
 
@@ -86,6 +103,13 @@ def share_regenerate(*, actor: Actor, share: ViewShare) -> ViewShare:
     share.created_by = actor.user
     share.save(update_fields=["token", "created_by", "updated_at"])
     notices.share_changed(share)
+    audit.record(
+        actor,
+        share.view.table.base_id,
+        "share.regenerate",
+        target=f"{share.view.table.title} › {share.view.title}",
+        target_id=share.view_id,
+    )
     return share
 
 
@@ -94,6 +118,13 @@ def share_revoke(*, actor: Actor, share: ViewShare) -> None:
     with transaction.atomic():
         share.delete()
         notices.share_changed(share)
+        audit.record(
+            actor,
+            share.view.table.base_id,
+            "share.revoke",
+            target=f"{share.view.table.title} › {share.view.title}",
+            target_id=share.view_id,
+        )
 
 
 # --------------------------------------------------------------------------------------------

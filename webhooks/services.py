@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit import log as audit
 from bases.models import DataSource, Table
 from bases.records import TableMeta
 from nocoplatform.errors import InvalidInput, NotFound
@@ -44,6 +46,19 @@ def _bump(table: Table) -> None:
 
 
 # --- reads -----------------------------------------------------------------------------------
+
+
+def _activity(actor: Actor, hook: Webhook, action: str, **details) -> None:
+    # The receiver's host only: a URL may carry credentials in its path or query.
+    details["host"] = urlsplit(hook.url).hostname or ""
+    audit.record(
+        actor,
+        hook.table.base_id,
+        action,
+        target=f"{hook.table.title} › {hook.title}",
+        target_id=hook.pk,
+        **details,
+    )
 
 
 def webhook_list(*, actor: Actor, table: Table) -> list[Webhook]:
@@ -212,6 +227,7 @@ def webhook_create(*, actor: Actor, table: Table, data: dict) -> tuple[Webhook, 
         **values,
     )
     _bump(table)
+    _activity(actor, hook, "webhook.create", events=hook.events)
     return hook, secret
 
 
@@ -227,6 +243,7 @@ def webhook_update(*, actor: Actor, webhook: Webhook, data: dict) -> Webhook:
         setattr(webhook, key, value)
     webhook.save()
     _bump(webhook.table)
+    _activity(actor, webhook, "webhook.update", changed=sorted(values))
     return webhook
 
 
@@ -235,6 +252,7 @@ def webhook_delete(*, actor: Actor, webhook: Webhook) -> None:
     require(actor, "webhooks.manage", webhook.table)
     table = webhook.table
     WebhookEvent.objects.filter(webhook=webhook).delete()
+    _activity(actor, webhook, "webhook.delete")
     webhook.delete()
     _bump(table)
 
@@ -246,6 +264,7 @@ def webhook_rotate_secret(*, actor: Actor, webhook: Webhook) -> str:
     webhook.secret_encrypted = signing.seal(secret)
     webhook.save(update_fields=["secret_encrypted", "updated_at"])
     _bump(webhook.table)
+    _activity(actor, webhook, "webhook.rotate_secret")
     return secret
 
 

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "axes",  # sign-in limits (below)
     "corsheaders",  # cross-origin API calls (below, docs/integration.md)
     "ops",  # the slow-request log (docs/deploy.md)
+    "audit",  # each base's activity log (docs/permissions.md)
 ]
 
 MIDDLEWARE = [
@@ -354,6 +355,8 @@ NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
 # each process checks each replica's lag at most this often.
 NOCO_REPLICA_MAX_LAG = float(env.get("NOCO_REPLICA_MAX_LAG", "5"))
 NOCO_REPLICA_CHECK_INTERVAL = float(env.get("NOCO_REPLICA_CHECK_INTERVAL", "1"))
+# Each base's activity log (audit/): entries are kept this many days (0: for ever).
+NOCO_ACTIVITY_DAYS = env.get_int("NOCO_ACTIVITY_DAYS", 365)
 # The slow-request log (ops/slowlog.py, docs/deploy.md): requests taking at least this many
 # milliseconds are recorded (0: none), and kept this many days (0: for ever).
 NOCO_SLOW_REQUEST_MS = env.get_int("NOCO_SLOW_REQUEST_MS", 500)

@@ -379,6 +379,12 @@ CASES = [
         victim=_victim_field,
     ),
     Case(
+        "api-base-activity",
+        "GET",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/activity",
+        "owner",
+    ),
+    Case(
         "api-base-swagger",
         "GET",
         lambda w, v: f"{API}/meta/bases/{B(w, v)}/swagger.json",
@@ -823,6 +829,13 @@ CASES = [
     ),
     Case("swagger", "GET", lambda w, v: f"/bases/{B(w, v)}/api/", "viewer", api=False),
     Case("erd", "GET", lambda w, v: f"/bases/{B(w, v)}/diagram/", "viewer", api=False),
+    Case(
+        "activity",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/activity/",
+        "owner",
+        api=False,
+    ),
     Case(
         "table",
         "GET",
