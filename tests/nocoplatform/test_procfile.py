@@ -1,9 +1,11 @@
 """The Procfile that `make serve` runs under honcho: every production process starts (granian's
-WSGI workers, the websocket server, a Celery worker, one beat) and all stop on one SIGTERM."""
+WSGI workers, the websocket server, a Celery worker, one beat), a crashed HTTP worker is
+replaced while the others serve, and all stop on one SIGTERM."""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -16,6 +18,21 @@ from django.conf import settings
 
 from tests.conftest import LIVE_ROOT, service_missing
 from tests.views.test_realtime_redis import _free_port
+
+
+def _children(pid: int) -> list[int]:
+    """The process ids whose parent is `pid` (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return sorted(out)
 
 
 def test_procfile_starts_the_production_processes_and_stops_them_gracefully(tmp_path):
@@ -78,6 +95,23 @@ def test_procfile_starts_the_production_processes_and_stops_them_gracefully(tmp_
         for name in ("web.1", "ws.1", "worker.1", "beat.1"):
             assert f"{name} started" in text, text
         assert text.count("beat.1 started") == 1
+        # An HTTP worker that crashes is replaced, and the others serve meanwhile.
+        master = int(re.search(r"web\.1 started \(pid=(\d+)\)", text).group(1))
+        workers = _children(master)
+        assert len(workers) == 2, (workers, text)
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{web}/login/", timeout=10
+            ) as r:
+                assert r.status == 200
+            now = _children(master)
+            if len(now) == 2 and workers[0] not in now:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"no worker replaced {workers[0]}: {_children(master)}")
         t0 = time.monotonic()
         honcho.send_signal(signal.SIGTERM)
         honcho.wait(15)
