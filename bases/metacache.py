@@ -1,18 +1,32 @@
-"""Per-process cache of table metadata, checked against the data source's meta_version.
+"""Cache of table metadata, checked against the data source's meta_version.
 
-Every metadata change bumps `DataSource.meta_version` (sync, schema edits, settings). A request
-pays one small indexed query to read the current version; only when it moved are the table, its
-source and its fields loaded again. Works the same with one process or many (the version lives
-in the meta DB), so no cross-process invalidation channel is needed.
+Every metadata change bumps `DataSource.meta_version` (sync, schema edits, settings, field
+rules). A request pays one small indexed query to read the current version — none on the API
+token path, where permissions/auth.py reads it with the token — so a change made by any process
+or machine is seen by every other on its very next request; no invalidation message can be lost.
+
+Two levels hold the table with its fields for a version:
+- this process (a dict): a hit costs nothing;
+- Django's cache when it is shared (Redis: the production profile), under a version key
+  `noco:meta:<table>:<version>` with a TTL (NOCO_META_CACHE_TTL): after a change, or in a
+  process just started, one GET replaces the queries that load the table and its fields, once
+  for all processes and machines. An old version's key is never read again (the version is in
+  the key) and expires. Redis down or hung: the meta DB serves, without an error, and the
+  shared level is skipped for NOCO_META_CACHE_RETRY seconds (its calls time out after 1 s).
+What is stored is the rows as read from the meta DB: never a decrypted connection setting.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from django.db import connection
 
 from bases.models import Table
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _tables: dict[str, tuple[int, Table]] = {}
@@ -68,12 +82,17 @@ def get_table(table_id: str, user=None) -> Table | None:
         return cached[1]
     from bases.records import TableMeta
 
-    table = Table.objects.select_related("base", "source").filter(pk=table_id).first()
+    table = shared_get(table_id, version)
     if table is None:
-        return None
-    table._table_meta = TableMeta(
-        table, list(table.fields.select_related("related_table__source").all())
-    )
+        table = (
+            Table.objects.select_related("base", "source").filter(pk=table_id).first()
+        )
+        if table is None:
+            return None
+        fields = list(table.fields.select_related("related_table__source").all())
+        if table.source.meta_version == version:
+            shared_set(table_id, version, table, fields)
+        table._table_meta = TableMeta(table, fields)
     with _lock:
         if len(_tables) >= MAX_ENTRIES:
             _tables.clear()
@@ -89,3 +108,67 @@ def cached(table_id: str, version: int) -> Table | None:
 
 def clear() -> None:
     _tables.clear()
+
+
+# --- the shared level (Django's cache, when it is Redis) ---------------------------------------
+
+_shared_down_until = [0.0]
+
+
+def _shared_cache():
+    from django.conf import settings
+    from django.core.cache import caches
+
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if "redis" not in backend.lower() or time.monotonic() < _shared_down_until[0]:
+        return None
+    return caches["default"]
+
+
+def _key(table_id: str, version: int) -> str:
+    return f"noco:meta:{table_id}:{version}"
+
+
+def _failed(exc: Exception) -> None:
+    from django.conf import settings
+
+    _shared_down_until[0] = time.monotonic() + settings.NOCO_META_CACHE_RETRY
+    log.warning("shared metadata cache unavailable, using the meta DB: %s", exc)
+
+
+def shared_get(table_id: str, version: int) -> Table | None:
+    """The table (with base, source and its TableMeta) of `version` from the shared cache."""
+    from bases.records import TableMeta
+
+    cache = _shared_cache()
+    if cache is None:
+        return None
+    try:
+        entry = cache.get(_key(table_id, version))
+    except Exception as exc:  # Redis down, hung (timeout) or answering garbage
+        _failed(exc)
+        return None
+    if entry is None:
+        return None
+    table, fields = entry
+    table._table_meta = TableMeta(table, fields)
+    return table
+
+
+def shared_set(table_id: str, version: int, table: Table, fields: list) -> None:
+    from django.conf import settings
+
+    cache = _shared_cache()
+    if cache is None:
+        return
+    sources = [table.source] + [
+        f.related_table.source for f in fields if f.related_table
+    ]
+    if any("_config" in s.__dict__ for s in sources):
+        return  # a decrypted connection setting rides on it: never to Redis
+    try:
+        cache.set(
+            _key(table_id, version), (table, fields), settings.NOCO_META_CACHE_TTL
+        )
+    except Exception as exc:
+        _failed(exc)

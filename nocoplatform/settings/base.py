@@ -355,6 +355,10 @@ NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
 # each process checks each replica's lag at most this often.
 NOCO_REPLICA_MAX_LAG = float(env.get("NOCO_REPLICA_MAX_LAG", "5"))
 NOCO_REPLICA_CHECK_INTERVAL = float(env.get("NOCO_REPLICA_CHECK_INTERVAL", "1"))
+# The shared metadata cache (bases/metacache.py): seconds an entry lives in Redis, and seconds
+# the shared level is skipped after Redis failed to answer.
+NOCO_META_CACHE_TTL = env.get_int("NOCO_META_CACHE_TTL", 3600)
+NOCO_META_CACHE_RETRY = float(env.get("NOCO_META_CACHE_RETRY", "10"))
 # Each base's activity log (audit/): entries are kept this many days (0: for ever).
 NOCO_ACTIVITY_DAYS = env.get_int("NOCO_ACTIVITY_DAYS", 365)
 # The slow-request log (ops/slowlog.py, docs/deploy.md): requests taking at least this many

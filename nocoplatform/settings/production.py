@@ -24,6 +24,8 @@ if _redis:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _redis,
             "KEY_PREFIX": NOCO_REDIS_PREFIX,  # several installations on one Redis
+            # A hung Redis must not hold requests: its callers fall back or fail fast.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
     # CHANNEL_LAYERS: channels_redis on REDIS_URL, set in base.py for every profile.
