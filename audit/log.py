@@ -186,9 +186,9 @@ def audited(action: str, *, base, target, details=None, when=None):
         @functools.wraps(fn)
         def inner(*args, **kw):
             early = (
-                base(kw, None),
-                target(kw, None),
-                details(kw, None) if details else {},
+                (base(kw, None), target(kw, None), details(kw, None) if details else {})
+                if removes
+                else None
             )
             result = fn(*args, **kw)
             if when is not None and not when(kw, result):

@@ -28,11 +28,16 @@ def _free_port() -> int:
 
 
 def _bin_dir() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return Path(versions[-1]).parent if versions else None
+    """The server binaries: Debian keeps them per version under /usr/lib/postgresql (what is
+    on PATH may be wrappers, or only some of them)."""
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_basebackup"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    if versions:
+        return Path(versions[-1]).parent
+    found = shutil.which("pg_basebackup")
+    return Path(found).parent if found and shutil.which("initdb") else None
 
 
 class Cluster:
@@ -81,7 +86,9 @@ class Pair:
         if self.bin is None:
             service_missing(
                 "PostgreSQL server binaries (Debian package postgresql)",
-                FileNotFoundError("no pg_ctl on PATH or under /usr/lib/postgresql"),
+                FileNotFoundError(
+                    "no pg_basebackup under /usr/lib/postgresql or on PATH"
+                ),
             )
         # Not under pytest's tmp_path: its parents are private to this user, and the servers
         # may run as another (postgres).
@@ -118,7 +125,7 @@ class Pair:
         with open(p.dir / "postgresql.conf", "a") as conf:
             conf.write(
                 "\nwal_level = replica\nmax_wal_senders = 4\nfsync = off\n"
-                "synchronous_commit = off\nfull_page_writes = off\nshared_buffers = 16MB\n"
+                "full_page_writes = off\nshared_buffers = 16MB\n"
             )
         with open(p.dir / "pg_hba.conf", "a") as hba:
             hba.write("\nhost replication all 127.0.0.1/32 trust\n")
@@ -159,7 +166,8 @@ class Pair:
     def caught_up(self, timeout: float = 10) -> None:
         """Until the replica has replayed everything the primary wrote so far."""
         with self.primary.connect() as conn:
-            lsn = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+            # The insert position: everything committed so far, flushed or not yet.
+            lsn = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
         deadline = time.monotonic() + timeout
         with self.replica.connect() as conn:
             while not conn.execute(

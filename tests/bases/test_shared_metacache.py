@@ -53,6 +53,7 @@ def test_a_process_that_never_loaded_a_table_takes_it_from_redis(
     )
     base = create_demo_base(owner)
     projects = base.tables.get(title="projects")
+    shared_cache.client().flushall()  # nothing shared yet
     first, from_db = load(projects.pk)  # loads from the meta DB, stores in Redis
     second, from_redis = load(projects.pk)
     assert from_redis < from_db and from_redis == 1  # only the version check

@@ -33,7 +33,7 @@ def token_client(user, name="ci") -> APIClient:
 def test_a_slow_api_request_is_recorded_with_route_ids_who_and_sql_time(
     settings, user, items, caplog
 ):
-    settings.NOCO_SLOW_REQUEST_MS = 1  # every real request takes longer than 1 ms
+    settings.NOCO_SLOW_REQUEST_MS = 0.001  # every request takes longer than 1 µs
     c = token_client(user)
     with caplog.at_level(logging.WARNING, logger="nocoplatform.slow"):
         r = c.get(f"/api/v2/tables/{items.id}/records?where=(name,eq,a)")
@@ -45,7 +45,7 @@ def test_a_slow_api_request_is_recorded_with_route_ids_who_and_sql_time(
     assert entry.status == 200
     assert entry.table_id == items.id
     assert entry.user == user and entry.who == "ada@example.com (token 'ci')"
-    assert entry.duration_ms >= 1
+    assert entry.duration_ms >= 0
     # The records read went through a timed connection (the user database's and the meta DB's).
     assert entry.sql_count >= 1
     assert 0 <= entry.sql_ms <= entry.duration_ms
@@ -66,7 +66,7 @@ def test_requests_under_the_threshold_leave_nothing(settings, user, items):
 
 
 def test_a_share_token_in_the_path_is_never_stored(settings, client):
-    settings.NOCO_SLOW_REQUEST_MS = 1
+    settings.NOCO_SLOW_REQUEST_MS = 0.001
     secret = "shr_0123456789abcdefSECRET"
     client.get(f"/s/{secret}/")
     entry = SlowRequest.objects.get()
@@ -75,7 +75,7 @@ def test_a_share_token_in_the_path_is_never_stored(settings, client):
 
 
 def test_an_error_answer_is_recorded_with_its_status(settings, user):
-    settings.NOCO_SLOW_REQUEST_MS = 1
+    settings.NOCO_SLOW_REQUEST_MS = 0.001
     r = token_client(user).get("/api/v2/tables/nope/records")
     assert r.status_code == 404
     assert SlowRequest.objects.get().status == 404
@@ -84,7 +84,7 @@ def test_an_error_answer_is_recorded_with_its_status(settings, user):
 def test_failing_to_record_never_changes_the_answer(
     settings, user, items, monkeypatch, caplog
 ):
-    settings.NOCO_SLOW_REQUEST_MS = 1
+    settings.NOCO_SLOW_REQUEST_MS = 0.001
 
     def broken(*args, **kwargs):
         raise RuntimeError("meta DB gone")
@@ -122,7 +122,7 @@ def test_records_older_than_the_retention_are_pruned(settings):
 
 
 def test_admin_lists_and_filters_slow_requests(admin_client):
-    _entry(1)
+    _entry(1)  # path "/x"
     SlowRequest.objects.create(
         at=timezone.now(), method="PATCH", path="/fast-sql", status=200, duration_ms=600
     )
@@ -130,5 +130,5 @@ def test_admin_lists_and_filters_slow_requests(admin_client):
     assert page.status_code == 200
     body = page.content.decode()
     assert "89%" in body  # 800 of 900 ms in SQL
-    assert "PATCH" not in body  # 0 of 600 ms in SQL: filtered out
+    assert "/x" in body and "/fast-sql" not in body  # 0 of 600 ms in SQL: filtered out
     assert admin_client.get("/admin/ops/slowrequest/add/").status_code == 403

@@ -75,7 +75,7 @@ def world(pair, settings):
 
 
 def names(table, actor) -> list[str]:
-    return [r["name"] for r in records.list_records(table, {}, actor=actor)["list"]]
+    return [r["name"] for r in records.list_records(table, {}, actor=actor).rows]
 
 
 def write_directly(pair, name: str, value: str) -> None:
