@@ -41,33 +41,48 @@
     boxes.set(t.id, { t, w: Math.ceil(Math.min(Math.max(w, MIN_W), MAX_W)), h: HEAD + rows * ROW + PAD });
   }
 
-  // ---- layout: linked tables by dagre, unlinked ones in a grid below them
-  const linked = new Set();
-  for (const l of data.links) { linked.add(l.from); linked.add(l.to); }
-  const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: "LR", nodesep: 28, ranksep: 90, edgesep: 12, marginx: 24, marginy: 24 });
-  for (const [id, b] of boxes) if (linked.has(id)) g.setNode(id, { width: b.w, height: b.h });
-  data.links.forEach((l, i) => {
-    g.setEdge(l.from, l.to, { label: l.kind, width: width(l.kind, "11px system-ui, sans-serif") + 6, height: 14, labelpos: "c" }, "e" + i);
-  });
-  let graphW = 0, graphH = 0;
-  if (g.nodeCount()) {
-    dagre.layout(g);
-    graphW = g.graph().width; graphH = g.graph().height;
+  // ---- layout: each group of linked tables by dagre (layered, left to right), then the groups
+  // (and the tables without links) packed in rows about as wide as the window at a readable
+  // size, biggest first — not one tall column of small groups.
+  const START_SCALE = 0.9;
+  const parent = new Map([...boxes.keys()].map((id) => [id, id]));
+  const find = (id) => { while (parent.get(id) !== id) id = parent.get(id); return id; };
+  for (const l of data.links) parent.set(find(l.from), find(l.to));
+  const groups = new Map();
+  for (const id of boxes.keys()) {
+    const root = find(id);
+    if (!groups.has(root)) groups.set(root, { ids: [], links: [] });
+    groups.get(root).ids.push(id);
   }
-  const loose = [...boxes.values()].filter((b) => !linked.has(b.t.id));
-  if (loose.length) {
-    const perRow = Math.max(1, Math.ceil(Math.sqrt(loose.length * 1.6)));
-    let x = 24, y = graphH + 24, rowH = 0, col = 0;
-    for (const b of loose) {
-      if (col === perRow) { x = 24; y += rowH + 28; rowH = 0; col = 0; }
-      b.x = x + b.w / 2; b.y = y + b.h / 2;
-      x += b.w + 28; rowH = Math.max(rowH, b.h); col += 1;
-      graphW = Math.max(graphW, x);
+  data.links.forEach((l, i) => groups.get(find(l.from)).links.push(i));
+  const edges = []; // [link index, points, label x, label y]
+  const laid = [];
+  for (const group of groups.values()) {
+    const g = new dagre.graphlib.Graph({ multigraph: true });
+    g.setGraph({ rankdir: "LR", nodesep: 28, ranksep: 90, edgesep: 12, marginx: 0, marginy: 0 });
+    g.setDefaultEdgeLabel(() => ({}));
+    for (const id of group.ids) g.setNode(id, { width: boxes.get(id).w, height: boxes.get(id).h });
+    for (const i of group.links) {
+      const l = data.links[i];
+      g.setEdge(l.from, l.to, { label: l.kind, width: width(l.kind, "11px system-ui, sans-serif") + 6, height: 14, labelpos: "c" }, "e" + i);
     }
-    graphH = y + rowH + 24;
+    dagre.layout(g);
+    laid.push({ g, group, w: g.graph().width || 0, h: g.graph().height || 0 });
   }
-  for (const id of g.nodes()) { const n = g.node(id); const b = boxes.get(id); b.x = n.x; b.y = n.y; }
+  laid.sort((a, b) => b.h - a.h || b.w - a.w);
+  const GAP = 36, MARGIN = 24;
+  const rowWidth = Math.max(host.clientWidth / START_SCALE - 2 * MARGIN, ...laid.map((c) => c.w));
+  let x = MARGIN, y = MARGIN, rowH = 0, graphW = 0;
+  for (const c of laid) {
+    if (x > MARGIN && x + c.w > MARGIN + rowWidth) { x = MARGIN; y += rowH + GAP; rowH = 0; }
+    for (const id of c.g.nodes()) { const n = c.g.node(id), b = boxes.get(id); b.x = x + n.x; b.y = y + n.y; }
+    for (const e of c.g.edges()) {
+      const edge = c.g.edge(e);
+      edges.push([Number(e.name.slice(1)), edge.points.map((p) => ({ x: x + p.x, y: y + p.y })), edge.x === undefined ? undefined : x + edge.x, y + (edge.y || 0)]);
+    }
+    x += c.w + GAP; rowH = Math.max(rowH, c.h); graphW = Math.max(graphW, x - GAP + MARGIN);
+  }
+  const graphH = y + rowH + MARGIN;
 
   // ---- drawing
   const svg = el("svg", { xmlns: NS, role: "img", "aria-label": "Tables and links" }, host);
@@ -77,15 +92,15 @@
   const view = el("g", {}, svg);
   el("rect", { x: 0, y: 0, width: graphW, height: graphH, fill: "#fbfcfe" }, view);
 
-  g.edges().forEach((e) => {
-    const edge = g.edge(e);
-    const link = data.links[Number(e.name.slice(1))];
-    const grp = el("g", { class: "erd-edge" + (link.kind === "many to many" ? " mm" : "") }, view);
-    const d = edge.points.map((p, i) => (i ? "L" : "M") + p.x.toFixed(1) + "," + p.y.toFixed(1)).join(" ");
-    el("path", { d, fill: "none", stroke: "#7b88a1", "stroke-width": 1.4, "marker-end": "url(#erd-one)", ...(link.kind === "many to many" ? { "stroke-dasharray": "5 3", "marker-start": "url(#erd-one)" } : {}) }, grp);
+  for (const [i, points, lx, ly] of edges) {
+    const link = data.links[i];
+    const mm = link.kind === "many to many";
+    const grp = el("g", { class: "erd-edge" + (mm ? " mm" : "") }, view);
+    const d = points.map((p, k) => (k ? "L" : "M") + p.x.toFixed(1) + "," + p.y.toFixed(1)).join(" ");
+    el("path", { d, fill: "none", stroke: "#7b88a1", "stroke-width": 1.4, "marker-end": "url(#erd-one)", ...(mm ? { "stroke-dasharray": "5 3", "marker-start": "url(#erd-one)" } : {}) }, grp);
     el("title", {}, grp).textContent = link.title + " (" + link.kind + ")";
-    if (edge.x !== undefined) text(grp, edge.x, edge.y + 4, link.kind, { "text-anchor": "middle", "font-size": 11, fill: "#4a5468", stroke: "#fbfcfe", "stroke-width": 3, "paint-order": "stroke" });
-  });
+    if (lx !== undefined) text(grp, lx, ly + 4, link.kind, { "text-anchor": "middle", "font-size": 11, fill: "#4a5468", stroke: "#fbfcfe", "stroke-width": 3, "paint-order": "stroke" });
+  }
 
   for (const b of boxes.values()) {
     const t = b.t, x0 = b.x - b.w / 2, y0 = b.y - b.h / 2;
@@ -168,7 +183,7 @@
     }
   }));
   // Text stays readable: a big base starts at a readable size, scrolled to its top left.
-  fit(0.6);
-  window.addEventListener("resize", () => fit(0.6));
+  fit(START_SCALE);
+  window.addEventListener("resize", () => fit(START_SCALE));
   host.dataset.ready = "1";
 })();
