@@ -71,7 +71,10 @@
   }
   laid.sort((a, b) => b.h - a.h || b.w - a.w);
   const GAP = 36, MARGIN = 24;
-  const rowWidth = Math.max(host.clientWidth / START_SCALE - 2 * MARGIN, ...laid.map((c) => c.w));
+  // Rows about as wide as the window at the starting size, or wider for a big base, so that
+  // the whole is roughly as wide as high rather than one long column.
+  const area = laid.reduce((sum, c) => sum + (c.w + GAP) * (c.h + GAP), 0);
+  const rowWidth = Math.max(host.clientWidth / START_SCALE - 2 * MARGIN, Math.sqrt(area * 1.6), ...laid.map((c) => c.w));
   let x = MARGIN, y = MARGIN, rowH = 0, graphW = 0;
   for (const c of laid) {
     if (x > MARGIN && x + c.w > MARGIN + rowWidth) { x = MARGIN; y += rowH + GAP; rowH = 0; }
@@ -111,7 +114,7 @@
     text(a, x0 + PAD, y0 + 17, (t.view ? "◇ " : "▦ ") + t.title, { class: "title", "font-weight": 600, "font-size": 13 }, b.w - 2 * PAD);
     let y = y0 + HEAD + 13;
     for (const f of t.fields) {
-      const mark = f.pk ? "🔑 " : f.link ? "⇄ " : f.fk ? "↗ " : "";
+      const mark = f.pk ? "◆ " : f.link ? "⇄ " : f.fk ? "↗ " : "";
       const typeW = width(f.type, "11px system-ui, sans-serif");
       text(a, x0 + PAD, y, mark + f.title, { class: "name", "font-weight": f.pk ? 600 : 400 }, b.w - typeW - 3 * PAD);
       text(a, x0 + b.w - PAD, y, f.type, { class: "type", "text-anchor": "end", "font-size": 11, fill: "#6b7385" });
@@ -121,7 +124,7 @@
   }
 
   // ---- pan and zoom
-  let scale = 1, tx = 0, ty = 0;
+  let scale = 1, tx = 0, ty = 0, touched = false; // touched: the user moved or zoomed
   const apply = () => view.setAttribute("transform", `translate(${tx.toFixed(1)},${ty.toFixed(1)}) scale(${scale.toFixed(4)})`);
   function fit(minScale) {
     const W = host.clientWidth, H = host.clientHeight;
@@ -184,6 +187,8 @@
   }));
   // Text stays readable: a big base starts at a readable size, scrolled to its top left.
   fit(START_SCALE);
-  window.addEventListener("resize", () => fit(START_SCALE));
+  window.addEventListener("resize", () => { if (!touched) fit(START_SCALE); });
+  ["wheel", "pointerdown", "keydown"].forEach((type) => host.addEventListener(type, () => { touched = true; }));
+  document.querySelectorAll("[data-erd]").forEach((b) => b.addEventListener("click", () => { touched = true; }));
   host.dataset.ready = "1";
 })();
