@@ -38,10 +38,12 @@ def insert_rows(
     source, meta = inputs.writable(table, actor, "records.create")
     items, _ = inputs.as_list(rows, "record", max_rows)
     columns: dict = {}
+    stamps = inputs.stamps(meta, "insert", actor)
     parsed = [
         inputs.values(
             meta, row, i if len(items) > 1 else None, for_update=False, columns=columns
         )
+        | stamps
         for i, row in enumerate(items)
     ]
     ids: list = []
@@ -188,13 +190,13 @@ def update_rows(
             "If-Match applies to one record; send one object.", code="INVALID_BODY"
         )
     plan, columns = [], {}
+    stamps = inputs.stamps(meta, "update", actor)
     for i, row in enumerate(items):
         index = i if bulk else None
+        values = inputs.values(meta, row, index, for_update=True, columns=columns)
+        # An update that writes nothing (only the key) modifies nothing either.
         plan.append(
-            (
-                inputs.pk_values(meta, row, index),
-                inputs.values(meta, row, index, for_update=True, columns=columns),
-            )
+            (inputs.pk_values(meta, row, index), values | stamps if values else values)
         )
     keys = [pk for pk, _ in plan]
     prepared = dispatch.prepare(table, "update", keys)
