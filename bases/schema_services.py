@@ -366,12 +366,13 @@ def field_delete(*, actor: Actor, field: Field) -> None:
         undo = ft.named(field.uidt).drop_ddl(
             dialect_for(conn), table.table_name, field.column_name
         )
-        try:
-            with schema.editor(alias) as ed:
-                for sql, params in undo:  # before the column goes (SQLite: its rebuild)
-                    ed.execute(sql, params)
-        except DatabaseError as exc:
-            raise schema_ddl.ddl_error(exc)
+        if undo:  # before the column goes (and before SQLite's rebuild saves triggers)
+            try:
+                with schema.editor(alias) as ed:
+                    for sql, params in undo:
+                        ed.execute(sql, params)
+            except DatabaseError as exc:
+                raise schema_ddl.ddl_error(exc)
         schema_ddl.drop_column(alias, vendor, info, field.column_name)
         with transaction.atomic():  # the field's metadata goes at once: one notice
             if ft.named(field.uidt).holds_key:  # links may change with it
