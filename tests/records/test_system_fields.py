@@ -245,6 +245,8 @@ def test_external_columns_typed_as_system_fields(mysql_db, make_table, actor, ap
     key = field_update(actor=actor, field=fields["id"], data={"uidt": "AutoNumber"})
     assert key.uidt == "AutoNumber"
     # A new AutoNumber numbers the existing row, then every insert (a trigger).
+    table.source.allow_schema_edit = True
+    table.source.save()
     field_create(actor=actor, table=table, data={"title": "Seq", "uidt": "AutoNumber"})
     field_create(actor=actor, table=table, data={"title": "By", "uidt": "CreatedBy"})
     url = f"/api/v2/tables/{table.pk}/records"
