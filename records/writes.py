@@ -38,14 +38,16 @@ def insert_rows(
     source, meta = inputs.writable(table, actor, "records.create")
     items, _ = inputs.as_list(rows, "record", max_rows)
     columns: dict = {}
-    stamps = inputs.stamps(meta, "insert", actor)
     parsed = [
         inputs.values(
             meta, row, i if len(items) > 1 else None, for_update=False, columns=columns
         )
-        | stamps
         for i, row in enumerate(items)
     ]
+    stamps = inputs.stamps(meta, "insert", actor)
+    if stamps:  # the same Field objects in every row: rows still group by their fields
+        for values in parsed:
+            values.update(stamps)
     ids: list = []
     prepared = dispatch.prepare(table, "insert", None)
     with (
