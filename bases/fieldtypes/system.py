@@ -187,6 +187,10 @@ class User(_UserHolding):
     def from_typed(self, text, decimal_sep):
         return text
 
+    def posted_text(self, data, key: str) -> str | None:
+        # The expanded row's member checkboxes (or its one-member select).
+        return ",".join(v for v in data.getlist(key) if v)
+
 
 class AutoNumber(Number):
     uidt, label = "AutoNumber", "Auto number"

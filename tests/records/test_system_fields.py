@@ -259,3 +259,22 @@ def test_external_columns_typed_as_system_fields(mysql_db, make_table, actor, ap
     assert "2024-01-02" in rows["a"]["placed"] and "03:04:05" in rows["a"]["placed"]
     assert rows["b"]["placed"] and rows["b"]["By"]["email"] == "ada@example.com"
     assert rows["a"]["By"] is None
+
+
+def test_expanded_row_picks_members_and_shows_kept_fields_read_only(
+    tasks, web, other_user
+):
+    row = _rows(tasks)[0]
+    owner = tasks.fields.get(title="Owner")
+    url = f"/bases/{tasks.base_id}/tables/{tasks.pk}/grid/rows/{row['Id']}/expand"
+    page = web.get(url).content.decode()
+    assert 'value="bob@example.com"' in page and "ada@example.com" in page
+    assert f'name="f_{tasks.fields.get(title="Created").pk}"' not in page
+    r = web.post(
+        url,
+        {f"f_{owner.pk}": ["ada@example.com", "bob@example.com"]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert r.status_code == 200, r.content
+    owners = _rows(tasks, where=f"(Id,eq,{row['Id']})")[0]["Owner"]
+    assert {p["email"] for p in owners} == {"ada@example.com", "bob@example.com"}
