@@ -89,3 +89,17 @@ def stored(value):
             str(v.get("id")) if isinstance(v, dict) else str(v) for v in value
         )
     return value
+
+
+def names(values) -> dict[str, str]:
+    """Stored user-id text (`"3,7"`) -> the names it stands for (`"Ada, Bob"`), in one
+    query for all of them: what a group header shows."""
+    wanted = {i for v in values for i in _ids(v)}
+    numeric = [int(i) for i in wanted if i.strip().isdigit()]
+    people = {
+        str(u.pk): person(u)["display_name"]
+        for u in get_user_model().objects.filter(pk__in=numeric)
+    }
+    return {
+        str(v): ", ".join(people.get(i, i) for i in _ids(v)) for v in values if _ids(v)
+    }

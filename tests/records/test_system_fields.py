@@ -278,3 +278,20 @@ def test_expanded_row_picks_members_and_shows_kept_fields_read_only(
     assert r.status_code == 200, r.content
     owners = _rows(tasks, where=f"(Id,eq,{row['Id']})")[0]["Owner"]
     assert {p["email"] for p in owners} == {"ada@example.com", "bob@example.com"}
+
+
+def test_group_headers_name_the_users(tasks, web, user, other_user):
+    from views.services import default_view
+
+    rows = _rows(tasks)
+    update_rows(
+        tasks,
+        [{"Id": rows[0]["Id"], "Owner": "bob@example.com"}],
+        actor=Actor(user=user),
+    )
+    view = default_view(tasks)
+    view.options = {"group_by": [{"field": tasks.fields.get(title="Owner").pk}]}
+    view.save()
+    page = web.get(f"/bases/{tasks.base_id}/views/{view.pk}/groups").content.decode()
+    # bob's display name is his username (no full name); never his bare id.
+    assert ">bob@example.com<" in page and f">{other_user.pk}<" not in page
