@@ -115,9 +115,13 @@ def test_system_columns_are_kept_on_insert_bulk_insert_and_update(
 
 
 def test_public_form_and_server_writes_have_no_creator(tasks, actor):
+    from views.form_view import fillable
     from views.services import view_create
     from views.shares import share_actor, share_enable
 
+    meta = records.TableMeta.of(tasks, actor=actor)
+    # A form asks for none of them (nor for a User: visitors do not know the members).
+    assert [f.title for f in meta.fields if fillable(f, meta)] == ["Name"]
     form = view_create(actor=actor, table=tasks, title="Ask", type="form")
     visitor = share_actor(share_enable(actor=actor, view=form))
     insert_rows(tasks, {"Name": "from a form"}, actor=visitor)
