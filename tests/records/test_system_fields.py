@@ -27,10 +27,19 @@ SYSTEM_TYPES = {
 }
 
 
-@pytest.fixture(params=["sqlite", "pg"])
-def store(request, settings, actor):
-    """A base from scratch on each built-in store."""
-    if request.param == "pg":
+@pytest.fixture
+def store_kind():
+    return "sqlite"
+
+
+# Where the database matters: both built-in stores (the other tests use SQLite's).
+BOTH_STORES = pytest.mark.parametrize("store_kind", ["sqlite", "pg"])
+
+
+@pytest.fixture
+def store(request, settings, actor, store_kind):
+    """A base from scratch on the built-in store."""
+    if store_kind == "pg":
         request.getfixturevalue("pg_db")  # skips when PostgreSQL is not there
         settings.NOCO_STORE_URL = settings.TEST_POSTGRES_URL
     base = base_create(actor=actor, title="Scratch")
@@ -64,6 +73,7 @@ def _rows(table, **params) -> list[dict]:
     return list(records.list_records(table, params, actor=SYSTEM))
 
 
+@BOTH_STORES
 def test_system_columns_are_kept_on_insert_bulk_insert_and_update(
     tasks, user, other_user, store
 ):
@@ -147,6 +157,7 @@ def test_clients_cannot_write_system_fields(tasks, api):
     assert r.status_code == 400 and "'Created'" in r.json()["message"]
 
 
+@BOTH_STORES
 def test_user_field_reads_writes_filters_and_refuses_outsiders(
     tasks, api, user, other_user, django_user_model
 ):
@@ -226,6 +237,7 @@ def test_openapi_marks_system_fields_read_only(tasks, actor):
     )
 
 
+@BOTH_STORES
 def test_auto_number_survives_a_sqlite_rebuild_and_goes_with_its_column(tasks, actor):
     # A retype that needs DDL rebuilds a SQLite table; the numbering trigger comes back.
     name = tasks.fields.get(title="Name")
