@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bases import linked_cells, record_counts
+from bases import linked_cells, record_counts, user_cells
 from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.query import select
@@ -93,6 +93,7 @@ def list_records(
             params["offset"] = str(offset)
     meta = _reading(table, actor)
     query = query or _parse(table, meta, params, view)
+    query.me = user_cells.me(actor)
     apply_search(query, meta, search)
     with user_db(table.source, reader=actor) as conn:
         d = dialect_for(conn)
@@ -150,6 +151,7 @@ def list_records(
         others = [f for f in links if f not in belongs_to]
         if others and rows:
             linked_cells.load_links(conn, d, meta, others, rows, actor)
+        user_cells.expand(query.fields, rows)
         next_cursor = None
         if has_more and order_keys and raw_rows:
             last = raw_rows[-1]
@@ -233,6 +235,7 @@ def query_for(
     for counts and aggregate reads (bases/aggregates)."""
     meta = _reading(table, actor)
     query = _parse(table, meta, params, view)
+    query.me = user_cells.me(actor)
     apply_search(query, meta, search)
     return meta, query
 
@@ -253,7 +256,7 @@ def _where(
     ):
         if node is None:
             continue
-        sql, values = compile_where(node, resolve=resolve, dialect=d)
+        sql, values = compile_where(node, resolve=resolve, dialect=d, me=query.me)
         parts.append(sql)
         params += values
     if len(parts) > 1:
@@ -313,6 +316,7 @@ def get_record(
         others = [f for f in links if f not in belongs_to]
         if others:
             linked_cells.load_links(conn, d, meta, others, [row], actor)
+        user_cells.expand(query.fields, [row])
         for f in select_fields:
             if f not in query.fields:
                 row.pop(f.title, None)
@@ -330,7 +334,12 @@ def row_version(meta: TableMeta, row: dict) -> str:
 
     import orjson
 
-    values = [row.get(f.title) for f in meta.columns]
+    values = [
+        user_cells.stored(row.get(f.title))
+        if field_type_for(f).holds_users
+        else row.get(f.title)
+        for f in meta.columns
+    ]
     raw = orjson.dumps(values, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
     return hashlib.sha256(raw).hexdigest()[:20]
 

@@ -199,10 +199,12 @@ def editor(alias: str):
 
 
 def sqlite_indexes(alias: str, table: str) -> list[tuple[str, str]]:
-    """(name, sql) of a SQLite table's own indexes, to restore after a table rebuild."""
+    """(name, sql) of a SQLite table's own indexes and triggers (an AutoNumber's), to restore
+    after a table rebuild."""
     with connections[alias].cursor() as cur:
         cur.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+            "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+            "AND tbl_name = %s AND sql IS NOT NULL",
             [table],
         )
         return cur.fetchall()
@@ -213,7 +215,7 @@ def restore_sqlite_indexes(
 ) -> None:
     conn = connections[alias]
     with conn.cursor() as cur:
-        cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        cur.execute("SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')")
         present = {r[0] for r in cur.fetchall()}
         for name, sql in indexes:
             if name in present:

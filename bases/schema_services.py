@@ -13,6 +13,7 @@ from bases import schema, schema_ddl
 from bases import sync as meta_sync
 from bases.connections import replicas
 from bases.models import Base, DataSource, Field, Table
+from bases.query.dialects import dialect_for
 from bases.sources import source_alias, user_db
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput
 from permissions import object_perms
@@ -92,7 +93,7 @@ def table_create(
         existing = set(conn.introspection.table_names())
         name = schema.column_name_for(table_name or title, existing)
         specs = [
-            _column_spec(c, i)
+            _column_spec(c, i, builtin=source.is_builtin)
             for i, c in enumerate(
                 columns or [{"title": "title", "uidt": "SingleLineText"}]
             )
@@ -119,6 +120,10 @@ def table_create(
         try:
             with schema.editor(alias) as ed:
                 ed.create_model(model)
+                for spec in specs:
+                    _column_ddl(
+                        ed, conn, spec["uidt"], name, spec["column_name"], ["id"]
+                    )
         except DatabaseError as exc:
             raise schema_ddl.ddl_error(exc)
     with transaction.atomic():
@@ -207,7 +212,7 @@ def table_delete(*, actor: Actor, table: Table) -> None:
 # --- fields ----------------------------------------------------------------------------------
 
 
-def _column_spec(data: dict, index: int = 0) -> dict:
+def _column_spec(data: dict, index: int = 0, *, builtin: bool) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput(f"column {index + 1} must be an object")
     uidt = data.get("uidt") or "SingleLineText"
@@ -217,6 +222,7 @@ def _column_spec(data: dict, index: int = 0) -> dict:
             f"({', '.join(ft.CREATABLE)}).",
             code="UNKNOWN_FIELD_TYPE",
         )
+    ft.get(uidt).check_column(None, builtin=builtin, new=True)
     options = _clean_options(uidt, data.get("options") or data.get("meta") or {}, data)
     return {
         "title": _clean_title(data.get("title") or data.get("column_name") or ""),
@@ -225,6 +231,14 @@ def _column_spec(data: dict, index: int = 0) -> dict:
         "description": str(data.get("description") or ""),
         "column_name": str(data.get("column_name") or ""),
     }
+
+
+def _column_ddl(ed, conn, uidt: str, table_name: str, column: str, pk) -> None:
+    """What a column of `uidt` needs once added (an AutoNumber's numbering), in `ed`'s DDL."""
+    for sql, params in ft.get(uidt).column_ddl(
+        dialect_for(conn), table_name, column, list(pk)
+    ):
+        ed.execute(sql, params)
 
 
 def _clean_options(uidt: str, options: dict, data: dict) -> dict:
@@ -245,14 +259,14 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     if ft.named(data.get("uidt")).is_link:
         return link_create(actor=actor, table=table, data=data)
     _check_editable(table)
-    spec = _column_spec(data)
+    spec = _column_spec(data, builtin=table.source.is_builtin)
     if table.fields.filter(title__iexact=spec["title"]).exists():
         raise Conflict(
             f"A field called '{spec['title']}' exists already.", code="DUPLICATE_TITLE"
         )
     source = table.source
     alias = source_alias(source)
-    with user_db(source):
+    with user_db(source) as conn:
         info = schema.live_table(alias, table.table_name)
         name = schema.column_name_for(
             spec["column_name"] or spec["title"], {c.name for c in info.columns}
@@ -266,6 +280,9 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
         try:
             with schema.editor(alias) as ed:
                 ed.add_field(model, field)
+                _column_ddl(
+                    ed, conn, spec["uidt"], table.table_name, name, info.pk_columns
+                )
         except DatabaseError as exc:
             raise schema_ddl.ddl_error(exc)
         with transaction.atomic():  # the new field's metadata at once: one notice
@@ -332,6 +349,8 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
         raise InvalidInput(
             f"A field cannot be changed to '{new_uidt}'.", code="UNKNOWN_FIELD_TYPE"
         )
+    if retyped:
+        ft.get(new_uidt).check_column(field, builtin=table.source.is_builtin, new=False)
     with ExitStack() as meta:
         if needs_ddl:
             if field.is_pk or ft.named(field.uidt).holds_key:
@@ -387,9 +406,19 @@ def field_delete(*, actor: Actor, field: Field) -> None:
         raise Forbidden("The primary key cannot be deleted.", code="KEY_COLUMN")
     source = table.source
     alias = source_alias(source)
-    with user_db(source):
+    with user_db(source) as conn:
         info = schema.live_table(alias, table.table_name)
         vendor = schema_ddl.source_vendor(alias)
+        undo = ft.named(field.uidt).drop_ddl(
+            dialect_for(conn), table.table_name, field.column_name
+        )
+        if undo:  # before the column goes (and before SQLite's rebuild saves triggers)
+            try:
+                with schema.editor(alias) as ed:
+                    for sql, params in undo:
+                        ed.execute(sql, params)
+            except DatabaseError as exc:
+                raise schema_ddl.ddl_error(exc)
         schema_ddl.drop_column(alias, vendor, info, field.column_name)
         with transaction.atomic():  # the field's metadata goes at once: one notice
             if ft.named(field.uidt).holds_key:  # links may change with it

@@ -42,12 +42,16 @@ def update_entries(meta: TableMeta, plan: list, state: dict) -> list:
     """(table id, record id, {field id: [old, new]}) per written row, changed fields only.
 
     `state` starts as the rows before the write; a row named twice in one bulk request sees
-    its first change as the old value of its second."""
+    its first change as the old value of its second. The fields the platform keeps on every
+    write (LastModifiedTime, LastModifiedBy) are left out: an entry has its own time and author."""
     entries = []
+    kept = {f.id for f in meta.all_fields if field_type_for(f).stamped_on}
     for pk_values, values in plan:
         row = state.setdefault(key(pk_values), {})
         diff = {}
         for f, value in values.items():
+            if f.id in kept:
+                continue
             new = plain(f, value)
             old = row.get(f.id)
             if old != new:

@@ -7,11 +7,12 @@ unlink). A bulk request's errors name the index of the row that failed (`row 3: 
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 
 from django.db import DatabaseError, IntegrityError, transaction
 
-from bases import changes
+from bases import changes, user_cells
 from bases import fieldtypes as ft
 from bases.models import DataSource, Field, Table
 from bases.records import TableMeta
@@ -159,6 +160,27 @@ _UNSEEN = object()
 
 def _where(index: int | None) -> str:
     return f"row {index}: " if index is not None else ""
+
+
+def stamps(meta: TableMeta, op: str, actor: Actor) -> dict[Field, object]:
+    """The values the platform keeps (CreatedTime, LastModifiedBy…: bases/fieldtypes/system.py)
+    for an "insert" or "update" by `actor`, bound into the write's own statement.
+
+    One time for the whole write (a bulk insert's rows share it); the user is the actor's,
+    None for a public form's visitors (a share acts for its creator, who did not write the
+    row) and for the server itself (demo data). Fields hidden from the actor are kept too.
+    """
+    wanted = ("insert", "write") if op == "insert" else ("write",)
+    fields = [
+        (f, t)
+        for f in meta.all_fields
+        if f.column_name and (t := ft.field_type_for(f)).stamped_on in wanted
+    ]
+    if not fields:
+        return {}
+    user_id = user_cells.me(actor)
+    now = dt.datetime.now(dt.UTC)
+    return {f: t.stamp(now=now, user_id=user_id) for f, t in fields}
 
 
 def pk_values(meta: TableMeta, row, index: int | None) -> list:

@@ -44,6 +44,10 @@ def insert_rows(
         )
         for i, row in enumerate(items)
     ]
+    stamps = inputs.stamps(meta, "insert", actor)
+    if stamps:  # the same Field objects in every row: rows still group by their fields
+        for values in parsed:
+            values.update(stamps)
     ids: list = []
     prepared = dispatch.prepare(table, "insert", None)
     with (
@@ -188,13 +192,13 @@ def update_rows(
             "If-Match applies to one record; send one object.", code="INVALID_BODY"
         )
     plan, columns = [], {}
+    stamps = inputs.stamps(meta, "update", actor)
     for i, row in enumerate(items):
         index = i if bulk else None
+        values = inputs.values(meta, row, index, for_update=True, columns=columns)
+        # An update that writes nothing (only the key) modifies nothing either.
         plan.append(
-            (
-                inputs.pk_values(meta, row, index),
-                inputs.values(meta, row, index, for_update=True, columns=columns),
-            )
+            (inputs.pk_values(meta, row, index), values | stamps if values else values)
         )
     keys = [pk for pk, _ in plan]
     prepared = dispatch.prepare(table, "update", keys)

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from bases import aggregates, records
+from bases import aggregates, records, user_cells
 from bases.fieldtypes import field_type_for
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can
@@ -150,8 +150,14 @@ def groups(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResponse
             within=within,
             descending=level["desc"],
         )
+        labels = (
+            user_cells.names([b.value for b in buckets])
+            if field_type_for(level["field"]).holds_users
+            else {}
+        )
         for b in buckets:
             b.within = _and_where(within, b.where)
+            b.label = labels.get(str(b.value)) if b.value is not None else None
     except DomainError as exc:
         return render(request, "views/error_partial.html", {"error": exc})
     ctx.update(

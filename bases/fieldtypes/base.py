@@ -85,6 +85,32 @@ class FieldType:
     # Its value is an SQL expression over the row computed when read (formula, lookup, rollup,
     # count): virtual and read-only; `sql()` gives the expression (bases/query/expressions.py).
     computed: ClassVar[bool] = False
+    # Kept by the platform, never by clients (bases/fieldtypes/system.py): "insert" sets the
+    # value when a row is created (CreatedTime, CreatedBy), "write" on every insert and update
+    # (LastModifiedTime, LastModifiedBy), in the write's own statement.
+    stamped_on: ClassVar[str] = ""
+    # Holds base members' user ids (User, CreatedBy, LastModifiedBy): read back as
+    # {id, email, display_name} objects (bases/user_cells.py), filtered with `@me`.
+    holds_users: ClassVar[bool] = False
+
+    # ---- values the platform keeps
+
+    def stamp(self, *, now, user_id):
+        """The value a stamped type gets on a write at `now` by the user `user_id` (text or None)."""
+        raise NotImplementedError(f"{self.uidt} is not stamped")
+
+    def check_column(self, field, *, builtin: bool, new: bool) -> None:
+        """Refuse (InvalidInput naming why) giving this type to `field`'s column: a `new`
+        column the platform creates, or an existing one retyped; `builtin`: the built-in store."""
+
+    def column_ddl(self, dialect, table_name: str, column: str, pk: list[str]) -> list:
+        """(sql, params) statements that make a column of this type just added to a table
+        what it must be (an AutoNumber's sequence); run in the DDL's transaction."""
+        return []
+
+    def drop_ddl(self, dialect, table_name: str, column: str) -> list:
+        """(sql, params) statements to run before such a column is dropped."""
+        return []
 
     # ---- computed fields
 

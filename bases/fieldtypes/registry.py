@@ -12,6 +12,14 @@ from bases.fieldtypes.jsondata import JSONType
 from bases.fieldtypes.keys import ID, ForeignKey, SpecificDBType, UUIDType
 from bases.fieldtypes.link import LinkToAnotherRecord
 from bases.fieldtypes.number import Currency, Decimal, Duration, Number, Percent, Rating
+from bases.fieldtypes.system import (
+    AutoNumber,
+    CreatedBy,
+    CreatedTime,
+    LastModifiedBy,
+    LastModifiedTime,
+    User,
+)
 from bases.fieldtypes.text import URL, Email, LongText, PhoneNumber, SingleLineText
 from nocoplatform.errors import InvalidInput
 
@@ -42,6 +50,12 @@ REGISTRY: dict[str, FieldType] = {
         ForeignKey,
         SpecificDBType,
         LinkToAnotherRecord,
+        CreatedTime,
+        LastModifiedTime,
+        CreatedBy,
+        LastModifiedBy,
+        AutoNumber,
+        User,
     )
 }
 # Types a user may give a new column.
@@ -66,6 +80,12 @@ CREATABLE = [
     "Percent",
     "Duration",
     "UUID",
+    "User",
+    "CreatedTime",
+    "LastModifiedTime",
+    "CreatedBy",
+    "LastModifiedBy",
+    "AutoNumber",
 ]
 _CREATABLE = frozenset(CREATABLE)
 # The field type an introspected column gets by default.

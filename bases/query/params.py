@@ -34,6 +34,8 @@ class ListQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     cursor: str | None = None
+    # The caller's user id: what `@me` means in a filter on a user field (None: nobody).
+    me: str | None = None
 
 
 class FieldResolver:

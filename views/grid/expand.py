@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django_htmx.http import trigger_client_event
 
-from bases import records
+from bases import records, user_cells
 from bases.fieldtypes import field_type_for
 from bases.query.where import Condition
 from nocoplatform.errors import DomainError, InvalidInput
@@ -85,17 +85,25 @@ def row_expand(
                 {"fields": read_fields(meta, columns)},
                 actor=request.actor,
             )
-    fields = []
+    fields, people = [], None
     for f in columns:
         value = row.get(f.title)
+        editable = can_edit and is_editable(f, meta, table_writable=True)
+        if editable and field_type_for(f).holds_users and people is None:
+            # The User fields' choices: the base's members, picked by email (or id).
+            people = [
+                {"key": p["email"] or str(p["id"]), "name": p["display_name"]}
+                for p in user_cells.members(table.base_id)
+            ]
         fields.append(
             {
                 "field": f,
                 "raw": typed.get(f.id, raw_text(f, value)),
                 "html": display_html(f, value),
-                "editable": can_edit and is_editable(f, meta, table_writable=True),
+                "editable": editable,
                 "error": errors.get(f.id),
                 "selected": typed.get(f.id, raw_text(f, value)).split(","),
+                "people": people,
             }
         )
     response = render(

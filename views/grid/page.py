@@ -18,8 +18,9 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from bases import records, schema_services
+from bases import records, schema_services, user_cells
 from bases.fieldtypes import field_type_for
+from bases.fieldtypes.system import USER_CHIP
 from bases.pages import base_context
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can, require
@@ -46,6 +47,10 @@ from views.services import view_update
 from views.toolbar import group_by_of
 
 
+def _members(field) -> list[dict]:
+    return user_cells.members(field.table.base_id)
+
+
 def column_json(field, editable: bool) -> dict:
     o = field.options or {}
     ftype = field_type_for(field)
@@ -58,6 +63,17 @@ def column_json(field, editable: bool) -> dict:
             {"title": c.get("title"), "color": c.get("color", "#eeeeee")}
             for c in o.get("choices", [])
             if isinstance(c, dict)
+        ]
+    if ftype.holds_users and editable:
+        # The User picker: the base's members, picked like select options (by email).
+        out["people"], out["multi"] = True, bool(o.get("is_multi"))
+        out["choices"] = [
+            {
+                "title": p["email"] or str(p["id"]),
+                "label": p["display_name"],
+                "color": USER_CHIP,
+            }
+            for p in _members(field)
         ]
     if ftype.is_link:
         out["relation"] = o.get("relation")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -252,6 +253,31 @@ class Dialect:
         ]
 
     live_columns_sql = ""
+
+    # ---- AutoNumber columns (bases/fieldtypes/system.py)
+    def auto_number_ddl(self, table: str, column: str, pk: list[str]) -> list | None:
+        """(sql, params) statements that number the rows of a just-added integer column in
+        key order and have the database number every new row; None: not on this database."""
+        return None
+
+    def auto_number_drop(self, table: str, column: str) -> list:
+        """(sql, params) statements to run before such a column is dropped."""
+        return []
+
+    @staticmethod
+    def auto_number_name(table: str, column: str) -> str:
+        digest = hashlib.sha256(f"{table}\x00{column}".encode()).hexdigest()[:16]
+        return f"noco_autonumber_{digest}"
+
+    def _number_in_key_order(self, table: str, column: str, pk: list[str]) -> str:
+        q = self.quote
+        keys = ", ".join(q(k) for k in pk)
+        join = " AND ".join(f"{q(table)}.{q(k)} = noco_n.{q(k)}" for k in pk)
+        return (
+            f"UPDATE {q(table)} SET {q(column)} = noco_n.noco_rn FROM (SELECT {keys}, "
+            f"row_number() OVER (ORDER BY {keys}) AS noco_rn FROM {q(table)}) AS noco_n "
+            f"WHERE {join}"
+        )
 
     def schema_generation(self, conn) -> int | None:
         """A counter that changes with the schema, where reading it is free; else None."""

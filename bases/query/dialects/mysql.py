@@ -101,3 +101,36 @@ class MySQLDialect(Dialect):
             return None
 
         return self._estimate(run)
+
+    def auto_number_ddl(self, table: str, column: str, pk: list[str]) -> list:
+        """Existing rows numbered in key order, then a BEFORE INSERT trigger numbering each
+        new row after the highest number (a table has one AUTO_INCREMENT, its key). Two
+        concurrent inserts may read the same highest number: the column is unique, so the
+        second fails (422) rather than repeat a number."""
+        q = self.quote
+        keys = ", ".join(q(k) for k in pk)
+        join = " AND ".join(f"noco_t.{q(k)} = noco_n.{q(k)}" for k in pk)
+        trigger = q(self.auto_number_name(table, column))
+        return [
+            (
+                f"UPDATE {q(table)} AS noco_t JOIN (SELECT {keys}, row_number() OVER "
+                f"(ORDER BY {keys}) AS noco_rn FROM {q(table)}) AS noco_n ON {join} "
+                f"SET noco_t.{q(column)} = noco_n.noco_rn",
+                [],
+            ),
+            (
+                f"CREATE UNIQUE INDEX {q(self.auto_number_name(table, column))} "
+                f"ON {q(table)} ({q(column)})",
+                [],
+            ),
+            (
+                f"CREATE TRIGGER {trigger} BEFORE INSERT ON {q(table)} FOR EACH ROW "
+                f"SET NEW.{q(column)} = COALESCE(NEW.{q(column)}, (SELECT "
+                f"COALESCE(MAX({q(column)}), 0) + 1 FROM {q(table)}))",
+                [],
+            ),
+        ]
+
+    def auto_number_drop(self, table: str, column: str) -> list:
+        trigger = self.quote(self.auto_number_name(table, column))
+        return [(f"DROP TRIGGER IF EXISTS {trigger}", [])]

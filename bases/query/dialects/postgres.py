@@ -103,3 +103,25 @@ class PostgresDialect(Dialect):
             return int(plan[0]["Plan"]["Plan Rows"])
 
         return self._estimate(run)
+
+    def auto_number_ddl(self, table: str, column: str, pk: list[str]) -> list:
+        """Existing rows numbered in key order, then a sequence (dropped with the column)
+        continuing after them as the column's default: PostgreSQL numbers every new row,
+        bulk inserts included. (Not an identity column: that would make it NOT NULL.)"""
+        q = self.quote
+        # [0-9a-z_] only, so it may stand in the text literal nextval() takes.
+        sequence = q(self.auto_number_name(table, column))
+        return [
+            (self._number_in_key_order(table, column, pk), []),
+            (f"CREATE SEQUENCE {sequence} OWNED BY {q(table)}.{q(column)}", []),
+            (
+                f"SELECT setval('{sequence}', COALESCE(MAX({q(column)}), 0) + 1, false) "
+                f"FROM {q(table)}",
+                [],
+            ),
+            (
+                f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} "
+                f"SET DEFAULT nextval('{sequence}')",
+                [],
+            ),
+        ]

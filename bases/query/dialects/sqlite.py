@@ -58,6 +58,27 @@ class SQLiteDialect(Dialect):
 
     live_columns_sql = "SELECT name, type FROM pragma_table_info(%s) ORDER BY cid"
 
+    def auto_number_ddl(self, table: str, column: str, pk: list[str]) -> list:
+        """Existing rows numbered in key order, then a trigger that numbers each new row
+        after the highest number (SQLite runs one writer at a time, so none repeats).
+        A table rebuild keeps it (bases/schema.py restores triggers with indexes)."""
+        q = self.quote
+        trigger = q(self.auto_number_name(table, column))
+        return [
+            (self._number_in_key_order(table, column, pk), []),
+            (
+                f"CREATE TRIGGER {trigger} AFTER INSERT ON {q(table)} FOR EACH ROW "
+                f"WHEN NEW.{q(column)} IS NULL BEGIN UPDATE {q(table)} SET {q(column)} = "
+                f"(SELECT COALESCE(MAX({q(column)}), 0) + 1 FROM {q(table)}) "
+                f"WHERE rowid = NEW.rowid; END",
+                [],
+            ),
+        ]
+
+    def auto_number_drop(self, table: str, column: str) -> list:
+        trigger = self.quote(self.auto_number_name(table, column))
+        return [(f"DROP TRIGGER IF EXISTS {trigger}", [])]
+
     def raw_column_types(self, cursor, table: str) -> dict[str, dict]:
         cursor.execute(
             f"PRAGMA table_info({quote_identifier('sqlite', table, ddl=True)})"

@@ -48,8 +48,9 @@ from nocoplatform.errors import InvalidInput
 
 
 class _Compiler(ValueReader):
-    def __init__(self, resolve, dialect: Dialect, quote, today):
+    def __init__(self, resolve, dialect: Dialect, quote, today, me=None):
         self.resolve = resolve
+        self.me = me
         self.dialect = dialect
         self.quote = quote
         if today is None:
@@ -145,6 +146,8 @@ class _Compiler(ValueReader):
         kind = self.kind_of(field)
         col = self.quote(field.column_name)
         op, value = cond.op, cond.value
+        if self.me is not None and field_type_named(field.uidt).holds_users:
+            value = _swap_me(value, self.me)
 
         if op in ("is", "isnot"):
             special = value.strip().lower()
@@ -237,7 +240,7 @@ class _Compiler(ValueReader):
 
     def select_set(self, field, col: str, kind: str, op: str, values) -> str:
         ftype = field_type_named(getattr(field, "uidt", ""))
-        if kind != TEXT or not ftype.has_choices:
+        if kind != TEXT or not (ftype.has_choices or ftype.holds_users):
             raise self.unsupported(field, op, kind)
         options = [v for v in values if v != ""]
         if not options:
@@ -319,6 +322,19 @@ class _Compiler(ValueReader):
         return " OR ".join(f"({self.equals(field, col, kind, v)})" for v in values)
 
 
+ME = "@me"
+
+
+def _swap_me(value, me: str):
+    """`@me` (any case) in a user field's filter value -> the caller's user id. Without a
+    caller it stays `@me`, which no stored id equals: "is me" then matches no row."""
+    if isinstance(value, str):
+        return me if value.strip().lower() == ME else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_swap_me(v, me) for v in value)
+    return value
+
+
 def compile_where(
     node: WhereNode | None,
     *,
@@ -327,18 +343,19 @@ def compile_where(
     dialect: Dialect | None = None,
     quote: Callable[[str], str] | None = None,
     today: dt.date | None = None,
+    me: str | None = None,
 ) -> tuple[str, list]:
     """SQL (with %s placeholders) and its parameters for a `where` tree.
 
     `resolve(name)` returns the Field named (title first, then column name) or raises
     InvalidInput(code="FIELD_NOT_FOUND"); `dialect` (or a `vendor` name: "postgresql",
     "mysql" or "sqlite") says which SQL; `quote` quotes identifiers, by default the dialect's
-    own quoting; `today` (UTC by default) anchors the date sub-operators. No node compiles to
-    an always-true condition.
+    own quoting; `today` (UTC by default) anchors the date sub-operators; `me` is the user id
+    `@me` stands for in filters on user fields. No node compiles to an always-true condition.
     """
     if node is None:
         return "1 = 1", []
     dialect = dialect or dialect_for(vendor)
-    compiler = _Compiler(resolve, dialect, quote or dialect.quote, today)
+    compiler = _Compiler(resolve, dialect, quote or dialect.quote, today, me)
     sql = compiler.node(node)
     return f"({sql})", compiler.params

@@ -111,8 +111,9 @@ export class Editing {
     td.classList.add("editing");
     let input;
     let kind = "text";
-    if (col.uidt === "SingleSelect" || col.uidt === "MultiSelect") {
-      kind = col.uidt === "MultiSelect" ? "multi" : "select";
+    if (col.uidt === "SingleSelect" || col.uidt === "MultiSelect" || col.people) {
+      // A User column's members are picked like options (col.choices: email, name).
+      kind = col.uidt === "MultiSelect" || col.multi ? "multi" : "select";
       input = this.selectEditor(col, value, initial, kind);
     } else if (col.uidt === "LongText" || col.uidt === "JSON") {
       kind = col.uidt === "JSON" ? "json" : "long";

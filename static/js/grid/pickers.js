@@ -9,7 +9,7 @@ export const Pickers = {
     const box = el("div", { class: "cell-popup select-popup", role: "listbox", "aria-label": col.title });
     const chosen = new Set(kind === "multi" ? value.split(",").filter(Boolean) : value ? [value] : []);
     box.dataset.value = value;
-    const filter = el("input", { type: "text", class: "select-filter", placeholder: "Find an option…", "aria-label": `Find ${col.title}` });
+    const filter = el("input", { type: "text", class: "select-filter", placeholder: col.people ? "Find a member…" : "Find an option…", "aria-label": `Find ${col.title}` });
     filter.value = initial || "";
     const list = el("ul", { class: "select-list" });
     box.append(filter, list);
@@ -23,11 +23,11 @@ export const Pickers = {
       list.replaceChildren();
       if (kind === "select" && !q) list.appendChild(this.optionItem({ title: "", color: "transparent" }, !chosen.size, "— none"));
       for (const choice of col.choices) {
-        if (q && !choice.title.toLowerCase().includes(q)) continue;
+        if (q && !`${choice.title} ${choice.label || ""}`.toLowerCase().includes(q)) continue;
         list.appendChild(this.optionItem(choice, chosen.has(choice.title)));
       }
       const exact = col.choices.some((x) => x.title.toLowerCase() === q);
-      if (q && !exact && g.cfg.canAddOption) {
+      if (q && !exact && g.cfg.canAddOption && !col.people) {
         const add = el("li", { class: "add-option", "data-title": filter.value.trim(), "data-add": "1" }, `+ Add option “${filter.value.trim()}”`);
         list.appendChild(add);
       }
@@ -99,7 +99,8 @@ export const Pickers = {
   optionItem(choice, on, label) {
     const li = el("li", { "data-title": choice.title, role: "option", "aria-selected": on ? "true" : "false" });
     if (on) li.classList.add("on");
-    const chip = el("span", { class: "chip" }, label || choice.title);
+    const chip = el("span", { class: "chip" }, label || choice.label || choice.title);
+    if (!label && choice.label) chip.title = choice.title; // a member's email
     if (!label) chip.style.background = choice.color;
     li.append(el("span", { class: "tick" }, on ? "✓" : ""), chip);
     return li;

@@ -122,6 +122,58 @@ DECLARED = {
         },
     ),
 }
+USER_OPS = CHOICE_OPS  # ids matched as options are
+PERSON = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "email": {"type": "string"},
+        "display_name": {"type": "string"},
+    },
+}
+STAMP_TIME = {"type": "string", "format": "date-time", "readOnly": True}
+DECLARED |= {
+    "CreatedTime": (
+        "datetime",
+        DATE_OPS,
+        ["min", "max", *COUNT_AGGS],
+        True,
+        STAMP_TIME,
+    ),
+    "LastModifiedTime": (
+        "datetime",
+        DATE_OPS,
+        ["min", "max", *COUNT_AGGS],
+        True,
+        STAMP_TIME,
+    ),
+    "CreatedBy": ("text", USER_OPS, COUNT_AGGS, True, {**PERSON, "readOnly": True}),
+    "LastModifiedBy": (
+        "text",
+        USER_OPS,
+        COUNT_AGGS,
+        True,
+        {**PERSON, "readOnly": True},
+    ),
+    "AutoNumber": (
+        "bigint",
+        ORDERED_OPS,
+        ["min", "max", *COUNT_AGGS],
+        True,
+        {"type": "integer", "readOnly": True},
+    ),
+    "User": (
+        "text",
+        USER_OPS,
+        COUNT_AGGS,
+        True,
+        {
+            "type": "array",
+            "items": PERSON,
+            "description": "base members; write ids or emails",
+        },
+    ),
+}
 
 
 def field_of(uidt: str, column_type: str, **kw) -> Field:
@@ -172,7 +224,13 @@ def test_each_type_declares_operators_aggregates_grouping_and_schema(uidt):
 
 def test_one_read_only_set():
     read_only = {u for u, t in ft.REGISTRY.items() if t.read_only}
-    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord"}
+    kept = {"CreatedTime", "LastModifiedTime", "CreatedBy", "LastModifiedBy"}
+    assert (
+        read_only
+        == {"ID", "SpecificDBType", "LinkToAnotherRecord", "AutoNumber"} | kept
+    )
+    # The platform keeps exactly these (records.inputs.stamps), never a client.
+    assert {u for u, t in ft.REGISTRY.items() if t.stamped_on} == kept
     # Typed into a grid cell: everything writable but files (their own popup).
     typed = {u for u, t in ft.REGISTRY.items() if t.typed_in_cell and not t.read_only}
     assert typed == set(ft.REGISTRY) - read_only - {"Attachment"}
