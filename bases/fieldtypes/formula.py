@@ -18,6 +18,7 @@ that type.
 from __future__ import annotations
 
 import copy
+import decimal
 
 from bases.fieldtypes.base import FieldType
 from bases.fieldtypes.columns import BOOLEAN, DATE, DATETIME, DECIMAL, TEXT
@@ -121,6 +122,8 @@ class Formula(FieldType):
             return self._shown(field).display_html(field, value) if value else ""
         if value is None or value == "":
             return ""
+        if field.column_type == DECIMAL:  # right-aligned like number columns
+            return format_html('<span class="fx-num">{}</span>', _number_text(value))
         return self._shown(field).show(field, value, file_url)
 
     def show(self, field, value, file_url=None) -> str:
@@ -187,6 +190,17 @@ class Formula(FieldType):
         if typed.display:
             options["display"] = typed.display
         return options, RESULT_COLUMN[typed.type]
+
+
+def _number_text(value) -> str:
+    """A computed number as a cell shows it: no trailing zeros, and no float noise (SQLite
+    computes in binary floating point: 50.5 * 1.2 is 60.599999999999994 there)."""
+    try:
+        number = decimal.Decimal(str(value)).quantize(decimal.Decimal("1e-10"))
+    except (decimal.InvalidOperation, ValueError):
+        return str(value)
+    text = f"{number.normalize():f}"
+    return "0" if text == "-0" else text
 
 
 class _Unsaved:
