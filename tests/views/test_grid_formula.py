@@ -45,3 +45,24 @@ def test_add_formula_from_the_grid_page(web, demo, projects, owner):
     assert done.options["error"]["code"] == "FORMULA_UNKNOWN_FIELD"
     page = web.get(url).content.decode()
     assert "#ERROR" in page and "There is no field named {Gross}" in page
+
+
+def test_formula_is_hidden_by_field_rules_and_never_on_forms(projects, owner, editor):
+    from permissions.checks import Actor
+    from permissions.services import field_rule_set
+    from views.form_view import fillable
+
+    gross = schema_services.field_create(
+        actor=owner,
+        table=projects,
+        data={"title": "Gross", "uidt": "Formula", "formula_raw": "{budget} * 2"},
+    )
+    assert not fillable(gross, records.TableMeta.of(projects, actor=owner))
+    field_rule_set(actor=owner, field=gross, hidden_below="creator")
+    editor_actor = Actor(user=editor)
+    row = records.list_records(projects, {"limit": 1}, actor=editor_actor)[0]
+    assert "Gross" not in row and "budget" in row
+    with pytest.raises(Exception) as caught:
+        records.list_records(projects, {"where": "(Gross,gt,0)"}, actor=editor_actor)
+    assert getattr(caught.value, "code", "") == "FIELD_NOT_FOUND"
+    assert "Gross" in records.list_records(projects, {"limit": 1}, actor=owner)[0]
