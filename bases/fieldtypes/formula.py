@@ -168,7 +168,7 @@ class Formula(FieldType):
         stored = rewrite_refs(
             text, lambda name: by_title[name].id if name in by_title else None
         )
-        title = (data.get("title") or (field.title if field else "") or "").strip()
+        title = str(data.get("title") or (field.title if field else "") or "").strip()
         me = _Unsaved(title, field.id if field else "", stored)
         lookup = lookup_for([*fields, me], visible)
         if visible is not None:
