@@ -78,7 +78,9 @@ def column_json(field, editable: bool) -> dict:
     if ftype.is_link:
         out["relation"] = o.get("relation")
         out["related"] = field.related_table.title if field.related_table else ""
-    if not field.is_nullable and not field.is_auto:
+    if ftype.computed:  # the grid says why typing does nothing
+        out["computed"] = ftype.label.lower()
+    elif not field.is_nullable and not field.is_auto:
         out["required"] = True
     return out
 
@@ -184,6 +186,8 @@ def _add_field(request, table, form) -> HttpResponse | None:
         data["choices"] = [
             c.strip() for c in form.cleaned_data["choices"].split(",") if c.strip()
         ]
+    if form.cleaned_data.get("formula_raw"):
+        data["formula_raw"] = form.cleaned_data["formula_raw"]
     try:
         schema_services.field_create(actor=request.actor, table=table, data=data)
     except DomainError as exc:

@@ -110,6 +110,18 @@ DECLARED = {
         False,
         {"type": "string", "description": "database type geometry", "readOnly": True},
     ),
+    "Formula": (  # a number formula: by its result's type, read-only
+        "decimal",
+        ORDERED_OPS,
+        NUMERIC_AGGS,
+        True,
+        {
+            "type": "number",
+            "readOnly": True,
+            "nullable": True,
+            "description": "Formula (number)",
+        },
+    ),
     "LinkToAnotherRecord": (
         "",
         [],
@@ -227,7 +239,8 @@ def test_one_read_only_set():
     kept = {"CreatedTime", "LastModifiedTime", "CreatedBy", "LastModifiedBy"}
     assert (
         read_only
-        == {"ID", "SpecificDBType", "LinkToAnotherRecord", "AutoNumber"} | kept
+        == {"ID", "SpecificDBType", "LinkToAnotherRecord", "AutoNumber", "Formula"}
+        | kept
     )
     # The platform keeps exactly these (records.inputs.stamps), never a client.
     assert {u for u, t in ft.REGISTRY.items() if t.stamped_on} == kept
