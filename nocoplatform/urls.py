@@ -143,6 +143,11 @@ urlpatterns = [
         name="api-records-count",
     ),
     path(
+        "api/v2/tables/<str:table_id>/export",
+        records_api.RecordsExportApi.as_view(),
+        name="api-records-export",
+    ),
+    path(
         "api/v2/tables/<str:table_id>/records/<str:record_id>",
         records_api.RecordApi.as_view(),
         name="api-record",

@@ -553,6 +553,12 @@ CASES = [
         lambda w, v: f"{API}/tables/{T(w)}/records/count",
         "viewer",
     ),
+    Case(
+        "api-records-export",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/export?format=xlsx",
+        "viewer",
+    ),
     Case("api-record", "GET", lambda w, v: f"{API}/tables/{T(w)}/records/1", "viewer"),
     Case(
         "api-comments",
@@ -1346,6 +1352,14 @@ GRID_CASES = [
         lambda w, v: VW(w, v, "fields"),
         "creator",
         body=lambda w: {"show": [F(w, "name")]},
+        victim=_victim_view,
+        api=False,
+    ),
+    Case(
+        "view_export",
+        "GET",
+        lambda w, v: VW(w, v, "export") + "?format=csv",
+        "viewer",
         victim=_victim_view,
         api=False,
     ),
