@@ -163,6 +163,16 @@ urlpatterns = [
         name="api-record-history",
     ),
     path(
+        "api/v2/tables/<str:table_id>/trash",
+        history_api.TrashApi.as_view(),
+        name="api-trash",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/trash/restore",
+        history_api.TrashRestoreApi.as_view(),
+        name="api-trash-restore",
+    ),
+    path(
         "api/v2/tables/<str:table_id>/links/<str:link_field_id>/records/<str:record_id>",
         records_api.LinksApi.as_view(),
         name="api-links",

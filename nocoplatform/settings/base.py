@@ -340,6 +340,8 @@ NOCO_WEBHOOKS_LOG_MAX = env.get_int("NOCO_WEBHOOKS_LOG_MAX", 1000)
 # Record history (history/): entries older than this many days are pruned hourly and by
 # `manage.py prune_history`; 0 keeps them forever.
 NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
+# Deleted rows (history/trash.py) stay restorable this many days; pruned with the history.
+NOCO_TRASH_DAYS = env.get_int("NOCO_TRASH_DAYS", 30)
 # How often the sweeper (Celery beat) queues the events no message will bring to a worker:
 # retries come due, a killed worker's, those Redis could not take. Bounds retry precision and
 # the recovery time after a worker dies (README, "Webhooks").

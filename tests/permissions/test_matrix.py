@@ -98,6 +98,18 @@ def _victim_view(w, who):
     return {"view": view}
 
 
+def _victim_deleted(w, who):
+    """A clients row deleted just now: its trash entry (history/trash.py) to restore."""
+    from history.models import DeletedRow
+    from records.writes import delete_rows
+
+    t = w.table("clients")
+    key = insert_rows(t, [{"name": f"deleted {_n()}"}], actor=SYSTEM)[0]
+    delete_rows(t, {"Id": key[0]}, actor=SYSTEM)
+    entry = DeletedRow.objects.filter(table=t).order_by("-id").first()
+    return {"entry": entry.pk, "record": entry.record_id}
+
+
 def _victim_kanban(w, who):
     """A kanban view of clients (stacks by city) and a row to move in it."""
     view = view_create(
@@ -552,6 +564,15 @@ CASES = [
         "GET",
         lambda w, v: f"{API}/tables/{T(w)}/records/count",
         "viewer",
+    ),
+    Case("api-trash", "GET", lambda w, v: f"{API}/tables/{T(w)}/trash", "creator"),
+    Case(
+        "api-trash-restore",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/trash/restore",
+        "creator",
+        victim=_victim_deleted,
+        vbody=lambda w, v: {"ids": [v["entry"]]},
     ),
     Case(
         "api-records-export",
@@ -1354,6 +1375,32 @@ GRID_CASES = [
         body=lambda w: {"show": [F(w, "name")]},
         victim=_victim_view,
         api=False,
+    ),
+    Case(
+        "table_trash",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/trash",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "table_trash",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/trash",
+        "creator",
+        victim=_victim_deleted,
+        vbody=lambda w, v: {"ids": [v["entry"]]},
+        api=False,
+    ),
+    Case(
+        "table_trash_restore",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/trash/restore",
+        "creator",
+        victim=_victim_deleted,
+        vbody=lambda w, v: {"records": [v["record"]]},
+        api=False,
+        fmt="json",
     ),
     Case(
         "view_export",
