@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularJSONAPIView
 from bases import api as bases_api
 from bases import records_api
 from history import api as history_api
+from imports import api as imports_api
+from nocoplatform.limits import accepts_uploads
 from permissions import api as tokens_api
 from permissions import auth_api
 from views import api as views_api
@@ -163,6 +165,16 @@ urlpatterns = [
         name="api-record-history",
     ),
     path(
+        "api/v2/tables/<str:table_id>/import",
+        accepts_uploads(imports_api.ImportApi.as_view()),
+        name="api-import",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/import/<str:job_id>",
+        imports_api.ImportJobApi.as_view(),
+        name="api-import-job",
+    ),
+    path(
         "api/v2/tables/<str:table_id>/trash",
         history_api.TrashApi.as_view(),
         name="api-trash",
@@ -189,6 +201,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("permissions.urls")),
     path("", include("history.urls")),
+    path("", include("imports.urls")),
     path("", include("webhooks.urls")),
     path("", include("bases.urls")),
     path("", include("views.urls")),

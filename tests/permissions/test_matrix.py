@@ -110,6 +110,29 @@ def _victim_deleted(w, who):
     return {"entry": entry.pk, "record": entry.record_id}
 
 
+def _victim_import(w, who):
+    """An uploaded CSV waiting for its mapping, belonging to the acting user."""
+    import os
+
+    from imports.models import ImportJob
+    from imports.services import _dir
+
+    path = os.path.join(_dir(), f"matrix-{_n()}.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("name\nimported\n")
+    job = ImportJob.objects.create(
+        table=w.table("clients"),
+        user=who or w.users["owner"],
+        file_name="m.csv",
+        path=path,
+        encoding="utf-8",
+        delimiter=",",
+        header=["name"],
+        mapping={"0": w.field("clients", "name").pk},
+    )
+    return {"job": job}
+
+
 def _victim_kanban(w, who):
     """A kanban view of clients (stacks by city) and a row to move in it."""
     view = view_create(
@@ -564,6 +587,20 @@ CASES = [
         "GET",
         lambda w, v: f"{API}/tables/{T(w)}/records/count",
         "viewer",
+    ),
+    Case(
+        "api-import",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/import",
+        "creator",
+        body={},
+    ),
+    Case(
+        "api-import-job",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_import,
     ),
     Case("api-trash", "GET", lambda w, v: f"{API}/tables/{T(w)}/trash", "creator"),
     Case(
@@ -1374,6 +1411,37 @@ GRID_CASES = [
         "creator",
         body=lambda w: {"show": [F(w, "name")]},
         victim=_victim_view,
+        api=False,
+    ),
+    Case(
+        "table_import",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "table_import",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "import_job",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_import,
+        api=False,
+    ),
+    Case(
+        "import_job",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_import,
+        vbody=lambda w, v: {"col-0": v["job"].mapping["0"]},
         api=False,
     ),
     Case(
