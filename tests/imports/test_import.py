@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from bases import records
 from imports import csvfile, services, tasks
 from imports.models import ImportJob
+from nocoplatform.errors import InvalidInput
 from permissions.checks import SYSTEM
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +112,7 @@ def test_a_bad_row_imports_nothing_and_names_its_line(
 )
 def test_bad_files_refused(items, actor, data, message):
     before = ImportJob.objects.count()
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(InvalidInput) as exc:
         services.job_create(actor=actor, table=items, upload=upload(data))
     assert getattr(exc.value, "code", "") == "IMPORT_BAD_FILE"
     assert message in exc.value.message
@@ -122,7 +123,7 @@ def test_a_zip_named_csv_is_refused(items, actor):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("x.csv", "a" * 100_000)
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(InvalidInput) as exc:
         services.job_create(actor=actor, table=items, upload=upload(buf.getvalue()))
     assert exc.value.code == "IMPORT_BAD_FILE"
 
@@ -131,10 +132,10 @@ def test_mapping_checked(items, actor):
     job = services.job_create(
         actor=actor, table=items, upload=upload(b"name,qty\na,1\n")
     )
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(InvalidInput) as exc:
         services.job_start(actor=actor, job=job, mapping={"0": "nope"})
     assert exc.value.code == "INVALID_MAPPING"
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(InvalidInput) as exc:
         services.job_start(actor=actor, job=job, mapping={})
     assert exc.value.code == "INVALID_MAPPING"
 

@@ -601,8 +601,16 @@ CASES = [
         lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}",
         "creator",
         victim=_victim_import,
+        write=True,  # a job is part of an import (records.create)
     ),
-    Case("api-trash", "GET", lambda w, v: f"{API}/tables/{T(w)}/trash", "creator"),
+    # The trash belongs to restoring (records.restore): no read-only token lists it.
+    Case(
+        "api-trash",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/trash",
+        "creator",
+        write=True,
+    ),
     Case(
         "api-trash-restore",
         "POST",
