@@ -43,7 +43,8 @@ class ImportApi(APIView):
     @extend_schema(
         summary="Import a CSV file into the table (background job; all rows or none)",
         description=(
-            "Multipart `file` (CSV: delimiter and encoding detected) and optional `mapping`, "
+            "Multipart `file` (CSV: delimiter and encoding detected; or .xlsx, with an "
+            "optional `sheet` name) and optional `mapping`, "
             'a JSON object {"column index": "field id"}; without it, columns are mapped to '
             "fields of the same name. Answers 202 with the job; poll "
             "GET …/import/{jobId} for `done`/`total` and `status`."
@@ -56,7 +57,10 @@ class ImportApi(APIView):
         table = _table(request, table_id)
         require(request.actor, "records.create", table)  # before the body is parsed
         job = services.job_create(
-            actor=request.actor, table=table, upload=request.FILES.get("file")
+            actor=request.actor,
+            table=table,
+            upload=request.FILES.get("file"),
+            sheet=request.data.get("sheet"),
         )
         mapping = job.mapping
         if request.data.get("mapping"):

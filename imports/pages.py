@@ -34,7 +34,10 @@ def table_import(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpR
     if request.method == "POST":
         try:
             job = services.job_create(
-                actor=request.actor, table=table, upload=request.FILES.get("file")
+                actor=request.actor,
+                table=table,
+                upload=request.FILES.get("file"),
+                sheet=request.POST.get("sheet"),
             )
         except DomainError as exc:
             error = exc.message

@@ -24,7 +24,7 @@ from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.sources import user_db
 from bases.table_meta import TableMeta
-from imports import csvfile
+from imports import csvfile, xlsxfile
 from imports.models import ImportJob
 from nocoplatform.errors import DomainError, InvalidInput, NotFound
 from permissions.checks import Actor, require
@@ -69,8 +69,12 @@ def auto_mapping(header: list[str], fields: list[Field]) -> dict[str, str]:
     return out
 
 
-def job_create(*, actor: Actor, table: Table, upload) -> ImportJob:
-    """Save the uploaded file, check it and read its header (400 IMPORT_BAD_FILE)."""
+def job_create(
+    *, actor: Actor, table: Table, upload, sheet: str | None = None
+) -> ImportJob:
+    """Save the uploaded file, check it and read its header (400 IMPORT_BAD_FILE).
+    An Excel workbook (.xlsx) becomes CSV first (imports/xlsxfile.py; `sheet`, else the
+    first one)."""
     require(actor, "records.create", table)
     if upload is None:
         raise InvalidInput("Choose a CSV file to import.", code="IMPORT_BAD_FILE")
@@ -90,6 +94,15 @@ def job_create(*, actor: Actor, table: Table, upload) -> ImportJob:
                         f"The file is larger than {max_size() // (1024 * 1024)} MB."
                     )
                 out.write(chunk)
+        if name.lower().endswith(".xlsx") or xlsxfile.is_xlsx(path):
+            converted = path[: -len(".csv")] + ".sheet.csv"
+            try:
+                xlsxfile.to_csv(path, converted, sheet=(sheet or "").strip() or None)
+            except DomainError:
+                _remove(converted)
+                raise
+            _remove(path)
+            path = converted
         info = csvfile.sniff(path)
         header, _ = csvfile.header_and_preview(path, info)
     except DomainError:

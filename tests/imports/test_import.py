@@ -164,3 +164,45 @@ def test_pages_and_api(items, web, api, inline):
     r = api.get(f"/api/v2/tables/{items.pk}/import/{r.json()['id']}")
     assert r.json()["status"] == "done" and r.json()["done"] == 1
     assert ("api", 9) in rows(items)
+
+
+def _xlsx(rows_, sheet="Data") -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Other"
+    ws = wb.create_sheet(sheet)
+    for row in rows_:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xlsx_sheet_imported_with_formulas_as_text(items, actor, inline):
+    data = _xlsx([["name", "qty"], ["=1+1", 3], ["plain", 4.0]])
+    job = services.job_create(
+        actor=actor, table=items, upload=upload(data, "book.xlsx"), sheet="Data"
+    )
+    assert job.header == ["name", "qty"]
+    services.job_start(actor=actor, job=job, mapping=job.mapping)
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    assert rows(items) == [("=1+1", 3), ("plain", 4)]
+    with pytest.raises(InvalidInput) as exc:
+        services.job_create(
+            actor=actor, table=items, upload=upload(data, "b.xlsx"), sheet="Nope"
+        )
+    assert "no sheet" in exc.value.message
+
+
+def test_zip_bomb_xlsx_refused(items, actor):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (20 * 1024 * 1024))
+    with pytest.raises(InvalidInput) as exc:
+        services.job_create(
+            actor=actor, table=items, upload=upload(buf.getvalue(), "bomb.xlsx")
+        )
+    assert exc.value.code == "IMPORT_BAD_FILE" and "zip bomb" in exc.value.message
