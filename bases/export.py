@@ -18,9 +18,11 @@ written as they are.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
+import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -191,7 +193,10 @@ def xlsx_file(rows: Rows, *, sheet: str = "Sheet1"):
     for page in rows.pages:
         count += len(page)
         if count > XLSX_MAX_ROWS:
-            workbook.close()
+            # Finish the sheet's temporary file and delete it (the workbook is never saved).
+            ws.close()
+            with contextlib.suppress(OSError, AttributeError):
+                os.remove(ws._writer.out)
             raise InvalidInput(
                 f"This view has more than {XLSX_MAX_ROWS:,} rows, more than an Excel sheet "
                 "holds: export it as CSV.",
