@@ -200,7 +200,7 @@ def trash_restore(
     keys = [full.parse_record_id(e.record_id) for e in entries]
     taken = records.rows_by_key(table, keys, meta=full)
     if taken:
-        names = ", ".join(full.record_id(k) for k, _, _ in taken[:5])
+        names = ", ".join(str(full.record_id(k)) for k, _, _ in taken[:5])
         raise Conflict(
             f"Cannot restore: the id of row {names} is used by another row now.",
             code="RESTORE_CONFLICT",
@@ -245,7 +245,7 @@ def _relink(actor: Actor, table: Table, full: TableMeta, entry: DeletedRow) -> i
                     current = str(row.get(fk.title))
                     if current != entry.record_id:
                         continue
-            usable.append(related.record_id(key))
+            usable.append(str(related.record_id(key)))
         skipped += len(targets) - len(usable)
         if not usable:
             continue
