@@ -63,24 +63,16 @@ def _text(value) -> str:
     return str(value)
 
 
-def sheet_names(path: str) -> list[str]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=False)
-    try:
-        return list(workbook.sheetnames)
-    finally:
-        workbook.close()
-
-
 def to_csv(path: str, out_path: str, sheet: str | None = None) -> None:
     """Write the sheet (the first one by default) as UTF-8 CSV to `out_path`."""
     from openpyxl import load_workbook
 
     check_archive(path)
+    source = open(path, "rb")  # a file object: openpyxl would refuse the upload's name
     try:
-        workbook = load_workbook(path, read_only=True, data_only=False)
+        workbook = load_workbook(source, read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds for a broken workbook
+        source.close()
         raise bad_file("This Excel file cannot be read.")
     try:
         if sheet and sheet not in workbook.sheetnames:
@@ -100,3 +92,4 @@ def to_csv(path: str, out_path: str, sheet: str | None = None) -> None:
                 writer.writerow(cells)
     finally:
         workbook.close()
+        source.close()
