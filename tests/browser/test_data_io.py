@@ -34,6 +34,9 @@ def grid_table(page) -> tuple[list[str], list[list[str]]]:
 
 
 def test_export_filtered_view_then_delete_and_restore(page, live_server_url):
+    # Tall enough for the grid to keep every filtered row in the page (it renders the rows
+    # near the viewport only).
+    page.set_viewport_size({"width": 1280, "height": 2400})
     open_projects(page, live_server_url)
     title = f"Export {uuid.uuid4().hex[:4]}"
     new_view(page, title)
