@@ -28,6 +28,7 @@ def job_json(job: ImportJob) -> dict:
         "total": job.total,
         "done": job.done,
         "error": job.error or None,
+        "errors": job.errors,
     }
 
 

@@ -32,6 +32,8 @@ class ImportJob(models.Model):
     total = models.PositiveIntegerField(null=True, blank=True)
     done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # The rows refused by the check before any write: [{"line": n, "message": "…"}] (≤ 100).
+    errors = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

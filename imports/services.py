@@ -31,6 +31,7 @@ from permissions.checks import Actor, require
 
 log = logging.getLogger(__name__)
 BATCH = 1000
+MAX_ERRORS = 100
 CHUNK = 64 * 1024
 
 
@@ -211,7 +212,9 @@ def run_import(job_id: str) -> None:
 
 def _finish(job: ImportJob, status: str, error: str) -> None:
     job.status, job.error, job.finished_at = status, error[:2000], timezone.now()
-    job.save(update_fields=["status", "error", "finished_at", "done", "total"])
+    job.save(
+        update_fields=["status", "error", "errors", "finished_at", "done", "total"]
+    )
 
 
 def _run(job: ImportJob) -> None:
@@ -225,8 +228,7 @@ def _run(job: ImportJob) -> None:
     if not columns:
         raise InvalidInput("None of the mapped fields can be filled any more.")
     info = csvfile.CsvInfo(job.encoding, job.delimiter)
-    # First pass: the rows to do (and the file read to its end once before any write).
-    job.total = sum(1 for _ in csvfile.read_rows(job.path, info)) - 1
+    _check_rows(job, table, actor, columns, info)
     job.save(update_fields=["total"])
     rows = csvfile.read_rows(job.path, info)
     next(rows, None)  # the header
@@ -235,20 +237,53 @@ def _run(job: ImportJob) -> None:
         lines: list[int] = []
         for line, cells in rows:
             if not any(c.strip() for c in cells):
-                job.total -= 1
                 continue
-            batch.append(
-                {
-                    f.title: (cells[i] if i < len(cells) and cells[i] != "" else None)
-                    for i, f in columns
-                }
-            )
+            batch.append(_row(cells, columns))
             lines.append(line)
             if len(batch) >= BATCH:
                 _insert(insert_rows, table, batch, lines, actor, job)
                 batch, lines = [], []
         if batch:
             _insert(insert_rows, table, batch, lines, actor, job)
+
+
+def _row(cells: list[str], columns) -> dict:
+    return {
+        f.title: (cells[i] if i < len(cells) and cells[i] != "" else None)
+        for i, f in columns
+    }
+
+
+def _check_rows(job: ImportJob, table, actor: Actor, columns, info) -> None:
+    """First pass, before any write: every row parsed by its fields' types (the file read
+    to its end once). Refused rows, up to MAX_ERRORS, fail the job with their lines."""
+    from records import inputs
+
+    meta = TableMeta.of(table, actor=actor)
+    cache: dict = {}
+    total, errors = 0, []
+    rows = csvfile.read_rows(job.path, info)
+    next(rows, None)
+    for line, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue
+        total += 1
+        if len(errors) < MAX_ERRORS:
+            try:
+                inputs.values(
+                    meta, _row(cells, columns), None, for_update=False, columns=cache
+                )
+            except DomainError as exc:
+                errors.append({"line": line, "message": exc.message})
+    job.total = total
+    if errors:
+        job.errors = errors
+        more = " (the first 100 are listed)" if len(errors) >= MAX_ERRORS else ""
+        raise InvalidInput(
+            f"{len(errors)} row{'s' if len(errors) != 1 else ''} refused{more}: "
+            f"line {errors[0]['line']}: {errors[0]['message']} Nothing was imported.",
+            code="IMPORT_ROWS_REFUSED",
+        )
 
 
 def _insert(insert_rows, table, batch, lines, actor, job) -> None:

@@ -23,7 +23,7 @@ def items(make_table):
     return make_table(
         "sqlite",
         "items",
-        "name VARCHAR(50) NOT NULL",
+        "name VARCHAR(50) NOT NULL UNIQUE",
         "qty INTEGER",
         "price DECIMAL(10,2)",
         title="Stock",
@@ -83,18 +83,30 @@ def test_import_all_rows_with_progress(items, actor, inline):
     assert (last[0]["name"], last[0]["qty"]) == ("=HYPERLINK(1)", 7)  # stays text
 
 
-def test_a_bad_row_imports_nothing_and_names_its_line(
+def test_refused_rows_listed_and_nothing_imported(items, actor, inline):
+    body = "name,qty\n" + "".join(f"n{i},{i}\n" for i in range(25))
+    body += "bad,many\nworse,1.5.2\n"
+    job = services.job_create(actor=actor, table=items, upload=upload(body.encode()))
+    services.job_start(actor=actor, job=job, mapping=job.mapping)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error.startswith("2 rows refused")
+    assert [e["line"] for e in job.errors] == [27, 28]
+    assert all("qty" in e["message"] for e in job.errors)
+    assert rows(items) == []
+
+
+def test_a_row_the_database_refuses_rolls_back_every_batch(
     items, actor, inline, monkeypatch
 ):
     monkeypatch.setattr(services, "BATCH", 10)
-    body = "name,qty\n" + "".join(f"n{i},{i}\n" for i in range(25)) + "bad,many\n"
+    # A duplicate name: only the database's UNIQUE constraint refuses it, at the insert.
+    body = "name,qty\n" + "".join(f"n{i},{i}\n" for i in range(25)) + "n3,3\n"
     job = services.job_create(actor=actor, table=items, upload=upload(body.encode()))
     services.job_start(actor=actor, job=job, mapping=job.mapping)
     job.refresh_from_db()
     assert job.status == "failed"
-    assert job.error.startswith("Line 27:") and "qty" in job.error
-    assert "Nothing was imported" in job.error
-    assert rows(items) == []  # the first batches rolled back with it
+    assert job.error.startswith("Line 27:") and "Nothing was imported" in job.error
+    assert rows(items) == []  # the first two batches rolled back with it
 
 
 @pytest.mark.parametrize(
