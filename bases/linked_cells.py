@@ -7,6 +7,7 @@ from __future__ import annotations
 from bases.models import Field, Table
 from bases.query import select
 from bases.query.dialects import Dialect
+from bases.query.dialects import dialect_for as dialect_for_conn
 from bases.table_meta import TableMeta
 from permissions.checks import Actor
 
@@ -109,3 +110,52 @@ def related_meta(meta: TableMeta, related: Table) -> TableMeta:
         if cached is not None:
             return cached._table_meta
     return TableMeta.unrestricted(related)
+
+
+def linked_keys(table: Table, keys: list[list]) -> dict[str, dict[str, list]]:
+    """What the has-many and many-to-many links of the rows with these primary keys point at:
+    {record id: {link field id: [related record ids]}}, one query per link field. Links whose
+    own side is not the table's one-column primary key are left out (the deleted rows' trash,
+    history/trash.py, keeps what it can restore)."""
+    from bases.sources import user_db
+
+    meta = TableMeta.unrestricted(table)
+    if len(meta.pk) != 1 or not keys:
+        return {}
+    pk = meta.pk[0]
+    out: dict[str, dict[str, list]] = {}
+    links = [
+        f
+        for f in meta.all_fields
+        if f.related_table_id
+        and (f.options or {}).get("relation") in ("hm", "mm")
+        and (f.options or {}).get("ref_column") == pk.column_name
+    ]
+    if not links:
+        return {}
+    with user_db(table.source) as conn:
+        d = dialect_for_conn(conn)
+        values = [d.to_db(pk, k[0]) for k in keys]
+        for link in links:
+            o = link.options
+            related = TableMeta.unrestricted(link.related_table)
+            if len(related.pk) != 1:
+                continue
+            if o.get("relation") == "hm":
+                source, column = link.related_table.table_name, o.get("fk_column")
+                target = related.pk[0].column_name
+            else:
+                if o.get("other_ref_column") != related.pk[0].column_name:
+                    continue
+                junction = Table.objects.filter(pk=o.get("junction_table_id")).first()
+                if junction is None:
+                    continue
+                source, column = junction.table_name, o.get("self_column")
+                target = o.get("other_column")
+            with conn.cursor() as cur:
+                cur.execute(*select.link_pairs(d, source, column, target, values))
+                for own, other in cur.fetchall():
+                    out.setdefault(str(own), {}).setdefault(link.id, []).append(
+                        str(other)
+                    )
+    return out

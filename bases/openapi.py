@@ -11,6 +11,7 @@ OpenAPI's `description` is CommonMark, which viewers render with HTML (Swagger U
 
 from __future__ import annotations
 
+from bases.export import FORMATS
 from bases.fieldtypes import field_type_for
 from bases.fieldtypes.html import markdown_text
 from bases.models import Base, Field, Table
@@ -372,6 +373,41 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                     **_ok(
                         {"type": "object", "properties": {"count": {"type": "integer"}}}
                     ),
+                    **_errors(400, 401, 404, 503),
+                },
+            }
+        }
+        paths[f"/api/v2/tables/{table.pk}/export"] = {
+            "get": {
+                "tags": tag,
+                "summary": f"Export {table.title} as CSV or XLSX",
+                "description": "The view's filter, sort and shown fields (without "
+                "`viewId`: every field you may see), streamed page by page; text that "
+                "would start a spreadsheet formula gets a leading `'` "
+                "(docs/import-export.md).",
+                "operationId": f"{name}_export",
+                "parameters": [
+                    *_params("viewId"),
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["csv", "xlsx"],
+                            "default": "csv",
+                        },
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file, as an attachment",
+                        "content": {
+                            "text/csv": {"schema": {"type": "string"}},
+                            FORMATS["xlsx"]: {
+                                "schema": {"type": "string", "format": "binary"}
+                            },
+                        },
+                    },
                     **_errors(400, 401, 404, 503),
                 },
             }

@@ -75,6 +75,7 @@ def list_records(
     offset: int | None = None,
     view=None,
     search: str | None = None,
+    count: bool = True,
 ) -> RecordPage:
     """A page of records, from request `params` (or, for Python callers, `fields`/`limit`/`offset`).
 
@@ -83,7 +84,8 @@ def list_records(
     `where` is a node ANDed with every filter (bases/query/where: KeysIn, LinkedTo, After or
     a Condition), outside the cursor's signature. A prebuilt `query` must come from this
     actor's TableMeta. `search` is the grid's temporary search across the shown
-    fields (bases/search.py), ANDed with every filter.
+    fields (bases/search.py), ANDed with every filter. `count=False` skips `totalRows`
+    (None): exports page through a whole view and need no total per page.
     """
     if fields is not None or limit is not None or offset is not None:
         params = dict(params or {})
@@ -167,8 +169,12 @@ def list_records(
         for row in rows:
             for f in hidden:
                 row.pop(f.title, None)
-        total, estimated = record_counts.total(
-            conn, d, table, where_sql, where_params, query, len(rows), has_more
+        total, estimated = (
+            record_counts.total(
+                conn, d, table, where_sql, where_params, query, len(rows), has_more
+            )
+            if count
+            else (None, False)
         )
     page_info = {
         "totalRows": total,

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bases import idempotency, records, selectors
+from bases import export, idempotency, records, selectors
 from nocoplatform.api import ERRORS, OrjsonParser
 from nocoplatform.errors import InvalidInput, NotFound
 from permissions.checks import actor_from_request
@@ -199,6 +199,34 @@ class RecordCountApi(APIView):
                     view=_view(request, table),
                 )
             }
+        )
+
+
+class RecordsExportApi(APIView):
+    """A view's rows as CSV or XLSX (bases/export.py): as the caller sees them, streamed."""
+
+    def perform_content_negotiation(self, request, force=False):
+        # `format` names the file's format here, not a DRF renderer.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        summary="Export records as CSV or XLSX",
+        description="The view's filter, sort and shown fields (or, without `viewId`, "
+        "every field you may see); streamed page by page. See docs/import-export.md.",
+        parameters=[
+            LIST_PARAMS[-1],
+            OpenApiParameter("format", str, enum=["csv", "xlsx"], default="csv"),
+        ],
+        responses={(200, "text/csv"): bytes, **ERRORS},
+        tags=["Records"],
+    )
+    def get(self, request: Request, table_id: str):
+        table = _table(request, table_id, "records.read")
+        view = _view(request, table)
+        fmt = export.export_format(request.query_params.get("format"))
+        rows = export.view_rows(table, actor=actor_from_request(request), view=view)
+        return export.response(
+            rows, fmt, table.title, *([view.title] if view is not None else [])
         )
 
 

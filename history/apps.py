@@ -7,9 +7,16 @@ class HistoryConfig(AppConfig):
 
     def ready(self):
         # Every record write's entries, tied to the write's transaction (records/dispatch.py).
-        from history import services
+        from history import services, trash
         from records import dispatch
 
         dispatch.subscribe(
             "history", services.records_changed, phase=dispatch.IN_TRANSACTION
+        )
+        # Deleted rows, restorable for NOCO_TRASH_DAYS (history/trash.py).
+        dispatch.subscribe(
+            "trash",
+            trash.records_changed,
+            phase=dispatch.IN_TRANSACTION,
+            prepare=trash.prepare,
         )

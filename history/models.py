@@ -71,3 +71,48 @@ class RecordChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.table_id}/{self.record_id}"
+
+
+class DeletedRow(models.Model):
+    """A deleted row kept for NOCO_TRASH_DAYS days so it can be restored (history/trash.py).
+
+    `values` holds every column the row had (field id → plain JSON value, hidden fields
+    included: it is read server-side only, never sent to a reader whole), `links` the other
+    records its has-many and many-to-many links pointed at when it was deleted (link field id
+    → their record ids), `display` the row's display value for the "Deleted rows" panel.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    table = models.ForeignKey(
+        "bases.Table",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    record_id = models.CharField(max_length=255)
+    values = models.JSONField(default=dict)
+    links = models.JSONField(default=dict)
+    display = models.CharField(max_length=255, blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Who deleted it when they did (a user's email, an API token's user, a form's title).
+    actor_name = models.CharField(max_length=254, blank=True, default="")
+    deleted_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["table", "-deleted_at"], name="history_trash_table_idx"
+            ),
+            models.Index(fields=["table", "record_id"], name="history_trash_row_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"deleted {self.table_id}/{self.record_id}"

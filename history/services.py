@@ -205,7 +205,11 @@ def _parameter_limit(conn) -> int:
 
 
 def prune_history(*, days: int | None = None) -> int:
-    """Delete entries older than `days` (NOCO_HISTORY_DAYS; 0 keeps everything): how many."""
+    """Delete entries older than `days` (NOCO_HISTORY_DAYS; 0 keeps everything): how many.
+    The deleted rows' trash is pruned too, with its own retention (NOCO_TRASH_DAYS)."""
+    from history.trash import prune_trash
+
+    prune_trash()
     days = settings.NOCO_HISTORY_DAYS if days is None else days
     if days <= 0:
         return 0

@@ -30,6 +30,7 @@ def upload_limit() -> int:
     return max(
         settings.NOCO_MAX_BODY_SIZE,
         settings.NOCO_ATTACHMENT_MAX_CELL_SIZE + UPLOAD_OVERHEAD,
+        settings.NOCO_IMPORT_MAX_SIZE + UPLOAD_OVERHEAD,  # CSV imports (imports/)
     )
 
 

@@ -6,6 +6,8 @@ from audit import api as audit_api
 from bases import api as bases_api
 from bases import records_api
 from history import api as history_api
+from imports import api as imports_api
+from nocoplatform.limits import accepts_uploads
 from permissions import api as tokens_api
 from permissions import auth_api
 from views import api as views_api
@@ -149,6 +151,11 @@ urlpatterns = [
         name="api-records-count",
     ),
     path(
+        "api/v2/tables/<str:table_id>/export",
+        records_api.RecordsExportApi.as_view(),
+        name="api-records-export",
+    ),
+    path(
         "api/v2/tables/<str:table_id>/records/<str:record_id>",
         records_api.RecordApi.as_view(),
         name="api-record",
@@ -162,6 +169,26 @@ urlpatterns = [
         "api/v2/tables/<str:table_id>/records/<str:record_id>/history",
         history_api.RecordHistoryApi.as_view(),
         name="api-record-history",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/import",
+        accepts_uploads(imports_api.ImportApi.as_view()),
+        name="api-import",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/import/<str:job_id>",
+        imports_api.ImportJobApi.as_view(),
+        name="api-import-job",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/trash",
+        history_api.TrashApi.as_view(),
+        name="api-trash",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/trash/restore",
+        history_api.TrashRestoreApi.as_view(),
+        name="api-trash-restore",
     ),
     path(
         "api/v2/tables/<str:table_id>/links/<str:link_field_id>/records/<str:record_id>",
@@ -180,6 +207,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("permissions.urls")),
     path("", include("history.urls")),
+    path("", include("imports.urls")),
     path("", include("webhooks.urls")),
     path("", include("audit.urls")),
     path("", include("bases.urls")),

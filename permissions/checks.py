@@ -32,6 +32,7 @@ EDIT = COMMENT | {"records.update"}
 CREATE = EDIT | {
     "records.create",
     "records.delete",
+    "records.restore",  # the table's deleted rows (history/trash.py)
     "table.create",
     "table.update",
     "table.delete",

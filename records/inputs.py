@@ -188,6 +188,33 @@ def stamps(meta: TableMeta, op: str, actor: Actor) -> dict[Field, object]:
     return {f: t.stamp(now=now, user_id=user_id) for f, t in fields}
 
 
+def restore_values(
+    meta: TableMeta, row: dict, index: int | None
+) -> dict[Field, object]:
+    """A deleted row's kept values ({field id: plain value}, history/trash.py) parsed for a
+    new insert: every stored column of the table (`meta` unrestricted), the key included;
+    columns the database fills itself (read-only types) and fields gone since are skipped."""
+    out: dict[Field, object] = {}
+    for fid, value in row.items():
+        field = meta.internal.by_id.get(fid)
+        if field is None or not field.column_name:
+            continue
+        ftype = ft.get(field.uidt)
+        if ftype.read_only and not (ftype.auto_key or field.is_pk or ftype.stamped_on):
+            continue
+        if value is None and field.is_pk:
+            continue
+        parse = ftype.stored_as(field).value_parser(field, db=meta.table.source.kind)
+        try:
+            out[field] = parse(value, field.options)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"{_where(index)}field '{field.title}': {exc.message}",
+                code=exc.code,
+            )
+    return out
+
+
 def pk_values(meta: TableMeta, row, index: int | None) -> list:
     where = _where(index)
     pk = meta.require_pk()

@@ -29,22 +29,43 @@ from records import dispatch, inputs
 
 
 def insert_rows(
-    table: Table, rows, *, actor: Actor, max_rows: int | None = 1000
+    table: Table,
+    rows,
+    *,
+    actor: Actor,
+    max_rows: int | None = 1000,
+    restore: bool = False,
 ) -> list:
     """Insert one or many rows as `actor`; return their primary key values (in order).
 
     Keys naming fields hidden from the actor are FIELD_NOT_FOUND (400); read-only ones 403.
+    `restore`: the rows are deleted rows brought back from the trash (history/trash.py),
+    {field id: value} of every column, hidden ones included; needs `records.restore`.
     """
-    source, meta = inputs.writable(table, actor, "records.create")
+    source, meta = inputs.writable(
+        table, actor, "records.restore" if restore else "records.create"
+    )
     items, _ = inputs.as_list(rows, "record", max_rows)
     columns: dict = {}
-    parsed = [
-        inputs.values(
-            meta, row, i if len(items) > 1 else None, for_update=False, columns=columns
-        )
-        for i, row in enumerate(items)
-    ]
-    stamps = inputs.stamps(meta, "insert", actor)
+    if restore:
+        full = TableMeta.unrestricted(table)
+        parsed = [
+            inputs.restore_values(full, row, i if len(items) > 1 else None)
+            for i, row in enumerate(items)
+        ]
+    else:
+        parsed = [
+            inputs.values(
+                meta,
+                row,
+                i if len(items) > 1 else None,
+                for_update=False,
+                columns=columns,
+            )
+            for i, row in enumerate(items)
+        ]
+    # A restored row keeps its own created stamps (kept with it); it was modified now.
+    stamps = inputs.stamps(meta, "update" if restore else "insert", actor)
     if stamps:  # the same Field objects in every row: rows still group by their fields
         for values in parsed:
             values.update(stamps)

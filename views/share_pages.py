@@ -9,19 +9,16 @@ visitor can narrow the rows but never widen them.
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.http import (
     HttpResponse,
     HttpResponseNotFound,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from bases import attachments, records
+from bases import attachments, export, records
 from bases.crypto import decrypt_json, encrypt_json
 from bases.fieldtypes import field_type_for
 from bases.table_meta import TableMeta
@@ -31,12 +28,11 @@ from permissions.checks import can
 from permissions.middleware import HtmxHttpRequest
 from views import filters, shares
 from views.attachment_pages import file_response
-from views.grid.cells import display_html, raw_text
+from views.grid.cells import display_html
 from views.models import View, ViewShare
 from views.toolbar import load_view
 
 PAGE_SIZE = 100
-CSV_PAGE = 1000
 # The temporary filter's operators (a short list; the saved filter stays the view's).
 VISITOR_OPS = {
     "like": "contains",
@@ -159,7 +155,9 @@ class Visit:
             )
         return p
 
-    def page(self, *, limit: int = PAGE_SIZE, cursor: str = ""):
+    def page(
+        self, *, limit: int = PAGE_SIZE, cursor: str = "", offset: int = 0, count=True
+    ):
         """A page of rows with the shown fields, plus the key (for `key()`, never shown).
 
         The search is applied to the shown fields before the key is added, so a visitor
@@ -167,12 +165,16 @@ class Visit:
         params = self.params(limit)
         if cursor:
             params["cursor"] = cursor
+        elif offset:  # a table without a primary key has no cursor (exports)
+            params["offset"] = str(offset)
         meta, query = records.query_for(
             self.table, params, actor=self.actor, view=self.view, search=self.q or None
         )
         query.fields = [*query.fields, *(f for f in meta.pk if f not in query.fields)]
         self.meta = meta
-        return records.list_records(self.table, actor=self.actor, query=query)
+        return records.list_records(
+            self.table, actor=self.actor, query=query, count=count
+        )
 
     def key(self, row: dict) -> str:
         """The row's opaque key on this link (live updates find rows by it)."""
@@ -292,54 +294,24 @@ def _unlock(request: HtmxHttpRequest, share: ViewShare) -> HttpResponse:
     return response
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_safe(text: str) -> str:
-    """Spreadsheet formula injection: text starting like a formula is prefixed with a quote.
-    Used for every cell written, the header row's field titles included (a title is user text)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_line(writer, texts) -> str:
-    return writer.writerow([_csv_safe(text) for text in texts])
-
-
 def shared_view_csv(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """The shared rows as CSV (only the shown fields, the view's filter and the visitor's
-    search/sort/filter applied), streamed page by page."""
+    search/sort/filter applied), streamed page by page by the one exporter (bases/export.py)."""
     share = _share_or_404(token)
     if share is None or not share.allow_csv or not shares.is_unlocked(request, share):
         return _not_found(request)
     visit = Visit(request.GET, share)
+
+    def read(*, cursor, offset):
+        return visit.page(
+            limit=export.PAGE, cursor=cursor or "", offset=offset, count=False
+        )
+
     try:
-        first = visit.page(limit=CSV_PAGE)
+        rows = export.Rows(visit.fields, export.started(export.paged(read)))
     except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
-
-    def rows():
-        writer = csv.writer(_Echo())
-        yield "\ufeff" + _csv_line(writer, [f.title for f in visit.fields])
-        page = first
-        while True:
-            for row in page:
-                yield _csv_line(
-                    writer, [raw_text(f, row.get(f.title)) for f in visit.fields]
-                )
-            cursor = page.page_info.get("next")
-            if not cursor:
-                return
-            page = visit.page(limit=CSV_PAGE, cursor=cursor)
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    name = "".join(c for c in visit.view.title if c.isalnum() or c in " -_")[:60]
-    response["Content-Disposition"] = (
-        f'attachment; filename="{name.strip() or "view"}.csv"'
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return export.response(rows, "csv", visit.view.title)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.urls import path
 
 from views import (
     attachment_pages,
+    export_pages,
     form_pages,
     share_pages,
     summaries,
@@ -40,6 +41,11 @@ urlpatterns = [
         "bases/<str:base_id>/views/<str:view_id>/add",
         view_pages.view_add,
         name="view_add",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/export",
+        export_pages.view_export,
+        name="view_export",
     ),
     path(
         "bases/<str:base_id>/views/<str:view_id>/settings",

@@ -124,6 +124,14 @@ class Attachment(FieldType):
     def edit_text(self, field, value) -> str:
         return "" if value is None else json.dumps(value, ensure_ascii=False)
 
+    def export_text(self, field, value) -> str:
+        """The files' names, comma separated (their URLs need a session: never exported)."""
+        if not isinstance(value, list):
+            return ""
+        return ", ".join(
+            str(e.get("name") or "file") for e in value if isinstance(e, dict)
+        )
+
     def show(self, field, value, file_url=None) -> str:
         return attachments_html(value, file_url)
 

@@ -283,6 +283,10 @@ class FieldType:
             return str(int(value))
         return str(value)
 
+    def export_text(self, field, value) -> str:
+        """A value in an exported file (bases/export.py): the editor's text by default."""
+        return self.edit_text(field, value)
+
     def display_html(self, field, value, file_url=None) -> str:
         """A value as a cell shows it (escaped HTML). `file_url` (attachment fields): entry ->
         the access-checked URL of that file, to show images as thumbnails."""

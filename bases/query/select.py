@@ -203,6 +203,19 @@ def link_counts(d: Dialect, table_name: str, column: str, keys: list) -> Stateme
     )
 
 
+def link_pairs(
+    d: Dialect, table_name: str, column: str, target: str, keys: list
+) -> Statement:
+    """(key, `target`) of each row of `table_name` whose `column` holds one of `keys`: the
+    records a has-many or many-to-many link of each key points at."""
+    q = d.quote
+    in_sql, in_params = d.in_list(q(column), keys)
+    return (
+        f"SELECT {q(column)}, {q(target)} FROM {q(table_name)} WHERE {in_sql}",
+        in_params,
+    )
+
+
 def distinct_values(d: Dialect, table_name: str, column: str, limit: int) -> Statement:
     q = d.quote
     col = q(column)

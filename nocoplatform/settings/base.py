@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "views",
     "webhooks",
     "history",
+    "imports",  # CSV imports into tables (docs/import-export.md)
     "axes",  # sign-in limits (below)
     "corsheaders",  # cross-origin API calls (below, docs/integration.md)
     "ops",  # the slow-request log (docs/deploy.md)
@@ -347,6 +348,10 @@ NOCO_WEBHOOKS_LOG_MAX = env.get_int("NOCO_WEBHOOKS_LOG_MAX", 1000)
 # Record history (history/): entries older than this many days are pruned hourly and by
 # `manage.py prune_history`; 0 keeps them forever.
 NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
+# Deleted rows (history/trash.py) stay restorable this many days; pruned with the history.
+NOCO_TRASH_DAYS = env.get_int("NOCO_TRASH_DAYS", 30)
+# Largest CSV file an import takes, bytes (bounded by the upload limit, nocoplatform/limits.py).
+NOCO_IMPORT_MAX_SIZE = env.get_int("NOCO_IMPORT_MAX_SIZE", 50 * 1024 * 1024)
 # How often the sweeper (Celery beat) queues the events no message will bring to a worker:
 # retries come due, a killed worker's, those Redis could not take. Bounds retry precision and
 # the recovery time after a worker dies (README, "Webhooks").

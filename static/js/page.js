@@ -4,6 +4,7 @@
 //   <form data-confirm="Revoke it?">   asks before it is sent (Cancel: not sent)
 //   <form data-no-submit>              never sent by the browser (a script handles it)
 //   <input data-select-on-click>       a click selects the whole text (links to copy)
+//   <input type=checkbox data-check-all>  ticks or clears the other boxes of its form
 //   hx-trigger="keyup-enter"           htmx events for keys: keydown-enter, keyup-enter,
 //                                      keyup-escape, fired on the element that had the key
 //   data-bg, data-stack-color, data-width-px, data-row-px   style values (colours, sizes)
@@ -33,6 +34,14 @@
   document.addEventListener("click", function (event) {
     var el = event.target;
     if (el.matches && el.matches("input[data-select-on-click]")) el.select();
+  });
+
+  // <input type="checkbox" data-check-all> in a form ticks or clears the form's other boxes.
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (!el.matches || !el.matches("input[data-check-all]") || !el.form) return;
+    var boxes = el.form.querySelectorAll('input[type="checkbox"]:not([data-check-all])');
+    for (var i = 0; i < boxes.length; i++) boxes[i].checked = el.checked;
   });
 
   var KEYS = { Enter: "enter", Escape: "escape" };

@@ -98,6 +98,41 @@ def _victim_view(w, who):
     return {"view": view}
 
 
+def _victim_deleted(w, who):
+    """A clients row deleted just now: its trash entry (history/trash.py) to restore."""
+    from history.models import DeletedRow
+    from records.writes import delete_rows
+
+    t = w.table("clients")
+    key = insert_rows(t, [{"name": f"deleted {_n()}"}], actor=SYSTEM)[0]
+    delete_rows(t, {"Id": key[0]}, actor=SYSTEM)
+    entry = DeletedRow.objects.filter(table=t).order_by("-id").first()
+    return {"entry": entry.pk, "record": entry.record_id}
+
+
+def _victim_import(w, who):
+    """An uploaded CSV waiting for its mapping, belonging to the acting user."""
+    import os
+
+    from imports.models import ImportJob
+    from imports.services import _dir
+
+    path = os.path.join(_dir(), f"matrix-{_n()}.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("name\nimported\n")
+    job = ImportJob.objects.create(
+        table=w.table("clients"),
+        user=who or w.users["owner"],
+        file_name="m.csv",
+        path=path,
+        encoding="utf-8",
+        delimiter=",",
+        header=["name"],
+        mapping={"0": w.field("clients", "name").pk},
+    )
+    return {"job": job}
+
+
 def _victim_kanban(w, who):
     """A kanban view of clients (stacks by city) and a row to move in it."""
     view = view_create(
@@ -557,6 +592,43 @@ CASES = [
         "api-records-count",
         "GET",
         lambda w, v: f"{API}/tables/{T(w)}/records/count",
+        "viewer",
+    ),
+    Case(
+        "api-import",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/import",
+        "creator",
+        body={},
+    ),
+    Case(
+        "api-import-job",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_import,
+        write=True,  # a job is part of an import (records.create)
+    ),
+    # The trash belongs to restoring (records.restore): no read-only token lists it.
+    Case(
+        "api-trash",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/trash",
+        "creator",
+        write=True,
+    ),
+    Case(
+        "api-trash-restore",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/trash/restore",
+        "creator",
+        victim=_victim_deleted,
+        vbody=lambda w, v: {"ids": [v["entry"]]},
+    ),
+    Case(
+        "api-records-export",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/export?format=xlsx",
         "viewer",
     ),
     Case("api-record", "GET", lambda w, v: f"{API}/tables/{T(w)}/records/1", "viewer"),
@@ -1360,6 +1432,71 @@ GRID_CASES = [
         lambda w, v: VW(w, v, "fields"),
         "creator",
         body=lambda w: {"show": [F(w, "name")]},
+        victim=_victim_view,
+        api=False,
+    ),
+    Case(
+        "table_import",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "table_import",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "import_job",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_import,
+        api=False,
+    ),
+    Case(
+        "import_job",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_import,
+        vbody=lambda w, v: {"col-0": v["job"].mapping["0"]},
+        api=False,
+    ),
+    Case(
+        "table_trash",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/trash",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "table_trash",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/trash",
+        "creator",
+        victim=_victim_deleted,
+        vbody=lambda w, v: {"ids": [v["entry"]]},
+        api=False,
+    ),
+    Case(
+        "table_trash_restore",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/trash/restore",
+        "creator",
+        victim=_victim_deleted,
+        vbody=lambda w, v: {"records": [v["record"]]},
+        api=False,
+        fmt="json",
+    ),
+    Case(
+        "view_export",
+        "GET",
+        lambda w, v: VW(w, v, "export") + "?format=csv",
+        "viewer",
         victim=_victim_view,
         api=False,
     ),

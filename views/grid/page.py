@@ -145,6 +145,8 @@ def table_page(
         "canEdit": can_edit,
         "canAdd": writable(request, table, "records.create"),
         "canDelete": writable(request, table, "records.delete"),
+        # Undo of a delete restores from the table's trash (history/trash.py).
+        "canRestore": writable(request, table, "records.restore") and bool(meta.pk),
         "canLayout": can(request.actor, "views.update", table),
         "canAddOption": can(request.actor, "fields.update", table)
         and not table.read_only_reason,
@@ -173,6 +175,7 @@ def table_page(
             "can_add": grid_config["canAdd"],
             "can_delete": grid_config["canDelete"],
             "can_webhooks": can(request.actor, "webhooks.read", table),
+            "can_restore": grid_config["canRestore"],
             # static/js/realtime.js: the table's socket and the view shown (views/realtime/).
             "realtime_config": {"ws": f"/ws/tables/{table.pk}/", "view": view.pk},
         }

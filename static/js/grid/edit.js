@@ -471,6 +471,15 @@ export class Editing {
       this.grid.message("Nothing to undo.", "ok");
       return;
     }
+    if (entry.deleted) {
+      // A delete: its rows come back from the trash (static/js/grid/layout.js).
+      const n = entry.deleted.length;
+      if (await this.grid.layout.restoreRows(entry.deleted)) {
+        this.redoStack.push(entry);
+        this.grid.message(`Restored ${n} row${n === 1 ? "" : "s"}.`, "ok");
+      } else this.undoStack.push(entry);
+      return;
+    }
     const back = entry.changes.map((x) => ({ id: x.id, field: x.field, old: x.value, value: x.old }));
     if (await this.saveMany(back, { record: false })) {
       this.redoStack.push(entry);
@@ -480,6 +489,13 @@ export class Editing {
   async redo() {
     const entry = this.redoStack.pop();
     if (!entry) return;
+    if (entry.deleted) {
+      if (await this.grid.layout.removeRows(entry.deleted, entry.r0)) {
+        this.undoStack.push(entry);
+        this.grid.message("Redone.", "ok");
+      } else this.redoStack.push(entry);
+      return;
+    }
     const again = entry.changes.map((x) => ({ id: x.id, field: x.field, old: x.old, value: x.value }));
     if (await this.saveMany(again, { record: false })) {
       this.undoStack.push(entry);

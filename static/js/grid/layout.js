@@ -211,19 +211,41 @@ export class Layout {
       return;
     }
     const what = ids.length === 1 ? `row ${r0 + 1}` : `${ids.length} rows (${r0 + 1}–${r1 + 1})`;
-    if (!window.confirm(`Delete ${what}? This cannot be undone.`)) return;
+    // Deleted rows go to the table's trash (history/trash.py): Ctrl+Z restores them.
+    const back = g.cfg.canRestore ? " You can undo it (Ctrl+Z) or restore it from Deleted rows." : "";
+    if (!window.confirm(`Delete ${what}?${back}`)) return;
+    if (!(await this.removeRows(ids, r0))) return;
+    if (g.cfg.canRestore) g.edit.push({ deleted: ids, r0 });
+    g.message(`Deleted ${ids.length} row${ids.length === 1 ? "" : "s"}.`, "ok");
+  }
+  async removeRows(ids, r0) {
+    const g = this.grid;
     const result = await g.post("grid/delete", { ids });
     if (!result.ok) {
       g.message((result.data && result.data.message) || "Nothing was deleted.");
-      return;
+      return false;
     }
     const store = g.store;
     store.setTotal(Math.max(0, store.total - ids.length));
     store.invalidateFrom(Math.floor(r0 / store.window));
-    g.anchor = { r: Math.min(r0, store.total - 1), c: g.active.c };
+    g.anchor = { r: Math.max(0, Math.min(r0, store.total - 1)), c: g.active.c };
     g.active = { ...g.anchor };
     store.render();
-    g.message(`Deleted ${ids.length} row${ids.length === 1 ? "" : "s"}.`, "ok");
+    return true;
+  }
+  // The undo of a delete: the rows come back from the trash with their ids.
+  async restoreRows(ids) {
+    const g = this.grid;
+    const result = await g.post("trash/restore", { records: ids });
+    if (!result.ok) {
+      g.message((result.data && result.data.message) || "Nothing was restored.");
+      return false;
+    }
+    const store = g.store;
+    store.setTotal(store.total + ids.length);
+    store.invalidateFrom(0);
+    store.render();
+    return true;
   }
 
   // --- the expanded row ---------------------------------------------------------------------

@@ -1,0 +1,41 @@
+"""An import of one CSV file into an existing table: the file, its mapping and its progress."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "uploaded"  # checked and previewed; waiting for its mapping
+        PENDING = "pending", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    table = models.ForeignKey(
+        "bases.Table", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    path = models.CharField(max_length=500)  # the upload, under VAR_DIR/imports/
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    header = models.JSONField(default=list)
+    # Column index (as text) → field id; unmapped columns are skipped.
+    mapping = models.JSONField(default=dict)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.NEW)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    # The rows refused by the check before any write: [{"line": n, "message": "…"}] (≤ 100).
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.status})"

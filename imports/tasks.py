@@ -1,0 +1,37 @@
+"""Where an import runs: a Celery worker when NOCO_WEBHOOKS_RUNNER is `celery` (the
+production profile), else a daemon thread of the web process (the embedded default), like
+webhook deliveries (webhooks/publisher.py, webhooks/dispatcher.py)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import shared_task
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="imports.tasks.run", ignore_result=True)
+def run(job_id: str) -> None:
+    from imports.services import run_import
+
+    try:
+        run_import(job_id)
+    finally:
+        close_old_connections()
+
+
+def start(job_id: str) -> None:
+    """Run the queued job in the background (called on commit of its start)."""
+    if settings.NOCO_WEBHOOKS_RUNNER == "celery":
+        try:
+            run.delay(job_id)
+            return
+        except Exception:  # the broker is down: run it here rather than never
+            log.exception("imports: could not queue %s; running it in-process", job_id)
+    threading.Thread(
+        target=run, args=(job_id,), name=f"import-{job_id}", daemon=True
+    ).start()

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from imports import pages
+
+urlpatterns = [
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/import",
+        pages.table_import,
+        name="table_import",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/import/<str:job_id>",
+        pages.import_job,
+        name="import_job",
+    ),
+]
