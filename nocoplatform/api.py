@@ -84,7 +84,11 @@ def _default(value):
     from decimal import Decimal
 
     if isinstance(value, Decimal):
-        return str(value) if not value == value.to_integral_value() else int(value)
+        # Always a JSON number, with the database's exact digits (docs/api.md, "Types"):
+        # never a float's rounding, never a string for some values and a number for others.
+        if not value.is_finite():
+            return None
+        return orjson.Fragment(format(value, "f").encode())
     if isinstance(value, (bytes, memoryview)):
         return bytes(value).hex()
     if isinstance(value, set):

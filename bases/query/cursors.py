@@ -21,8 +21,8 @@ def keyset_after(
 ) -> tuple[str, list]:
     """SQL for "rows after this one" in ORDER BY `keys` (column sql, descending, nullable).
 
-    Whether NULLs come first depends on the dialect and direction: first ascending on MySQL and
-    SQLite (last on PostgreSQL), the reverse descending. For one key c and last value v:
+    NULLs come first ascending and last descending on every database (the dialect's
+    `nulls_first_ascending`; PostgreSQL is told so in its ORDER BY). For one key c and last value v:
       NULLs come first, v NULL:     after: c IS NOT NULL         tie: c IS NULL
       NULLs come first, v not NULL: after: c beyond v            tie: c = v
       NULLs come last,  v NULL:     after: nothing               tie: c IS NULL

@@ -18,11 +18,11 @@ def _where(where: str) -> str:
     return f" WHERE {where}" if where else ""
 
 
-def order_by(d: Dialect, order: list[tuple[str, bool]]) -> str:
-    """` ORDER BY …` for (quoted column, descending) keys; "" for none."""
+def order_by(d: Dialect, order: list[tuple]) -> str:
+    """` ORDER BY …` for (quoted column, descending[, nullable]) keys; "" for none."""
     if not order:
         return ""
-    return " ORDER BY " + ", ".join(d.order_term(col, desc) for col, desc in order)
+    return " ORDER BY " + ", ".join(d.order_term(*key) for key in order)
 
 
 def linked_columns(d: Dialect, own: str, belongs_to: dict) -> list[str]:
