@@ -1,5 +1,7 @@
 """Form views and public forms (views/form_view.py, views/form_pages.py)."""
 
+import copy
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -456,11 +458,11 @@ def test_conditional_fields_are_asked_and_stored_only_when_their_condition_holds
     (row,) = records.list_records(clients, {"where": "(name,eq,Cond2)"}, actor=SYSTEM)
     assert row["phone"] == "+1 555" and row["notes"] == "n"
     # A condition may only look at a field above it, with a known operator.
-    bad = form_view.config(form)
+    bad = copy.deepcopy(form_view.config(form))
     bad["fields"][0]["show_if"] = {"field": city.pk, "op": "filled"}
     with pytest.raises(InvalidInput, match="above it"):
         form_view.form_config_save(actor=actor, view=form, data=bad)
-    bad = form_view.config(form)
+    bad = copy.deepcopy(form_view.config(form))
     bad["fields"][3]["show_if"] = {"field": city.pk, "op": "gt", "value": "1"}
     with pytest.raises(InvalidInput, match="filled, eq"):
         form_view.form_config_save(actor=actor, view=form, data=bad)

@@ -112,7 +112,7 @@ document.addEventListener(
 export function moveMenu(anchor, title, items, extra = null) {
   document.querySelectorAll(".move-menu").forEach((m) => m.remove());
   const menu = document.createElement("div");
-  menu.className = "move-menu menu-panel";
+  menu.className = "move-menu";
   menu.setAttribute("role", "menu");
   menu.setAttribute("aria-label", title);
   const head = document.createElement("p");
@@ -154,7 +154,15 @@ export function moveMenu(anchor, title, items, extra = null) {
       if (menu.isConnected && !menu.contains(document.activeElement)) menu.remove();
     }, 0);
   });
-  anchor.after(menu);
+  // Fixed beside the anchor (a stack or a day may clip what overflows it), kept on screen.
+  document.body.appendChild(menu);
+  const box = anchor.getBoundingClientRect();
+  const width = menu.offsetWidth;
+  const height = menu.offsetHeight;
+  const left = Math.max(4, Math.min(box.left, window.innerWidth - width - 4));
+  const below = box.bottom + 4 + height <= window.innerHeight;
+  menu.style.left = `${left}px`;
+  menu.style.top = `${Math.max(4, below ? box.bottom + 4 : box.top - height - 4)}px`;
   const first = menu.querySelector("input, button:not([disabled])");
   if (first) first.focus();
   return menu;
