@@ -50,7 +50,7 @@ def test_table_page_has_tabs_toolbar_and_lazy_footer(web, projects, view):
     assert 'id="grid-footer"' in page
     assert (
         'hx-trigger="load, grid:reload from:body, grid:counts from:body delay:300ms, '
-        'realtime:rows from:body' in page
+        "realtime:rows from:body" in page
     )
 
 

@@ -69,7 +69,9 @@ class Dialect:
         return COMPILERS[self.vendor]
 
     # ---- ordering and key lists
-    def order_term(self, column_sql: str, descending: bool, nullable: bool = True) -> str:
+    def order_term(
+        self, column_sql: str, descending: bool, nullable: bool = True
+    ) -> str:
         return f"{column_sql} {'DESC' if descending else 'ASC'}"
 
     def in_list(self, column_sql: str, values: list) -> tuple[str, list]:

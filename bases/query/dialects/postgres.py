@@ -22,7 +22,9 @@ class PostgresDialect(Dialect):
         + ("date", "uuid")
     )
 
-    def order_term(self, column_sql: str, descending: bool, nullable: bool = True) -> str:
+    def order_term(
+        self, column_sql: str, descending: bool, nullable: bool = True
+    ) -> str:
         """NULLs smallest, as MySQL and SQLite sort them (PostgreSQL's own order is largest)."""
         if not nullable:
             return super().order_term(column_sql, descending)
