@@ -42,10 +42,12 @@ if base is None:
         {"title": "name", "uidt": "SingleLineText"},
         {"title": "status", "uidt": "SingleSelect", "choices": ["todo", "doing", "done"]},
         {"title": "due", "uidt": "Date"},
+        {"title": "notes", "uidt": "LongText"},
         *wide,
     ])
-    records.insert_many(t, [{"name": "A task with a rather long name that is cut short",
-                             "status": "todo", "extra 1": "x"}])
+    long = "A note with rather long text that is cut short, as the column is far narrower"
+    records.insert_many(t, [{"name": "Write the plan", "status": "todo", "extra 1": "x",
+                             "notes": long + " " + "and on " * 50 + "to its end"}])
     default_view(t)
     view_create(actor=actor, table=t, title="Board", type="kanban")
 if not Membership.objects.filter(base=base, user=vera).exists():
@@ -128,11 +130,14 @@ def test_grid_counts_paste_past_the_end_display_column_and_select(
     assert abs(name.bounding_box()["x"] - before) < 2
     assert cell(page, 1, "extra 12").is_visible()
     # Long text cut short shows in full on hover.
-    name.hover()
+    page.evaluate("document.getElementById('grid').scrollLeft = 0")
+    notes = cell(page, 1, "notes")
+    notes.hover()
     page.wait_for_function(
-        "s => document.querySelector(s).title.includes('rather long name')",
-        arg=f'#grid tr.grid-row[data-n="1"] td[data-f="{name.get_attribute("data-f")}"]',
+        "s => document.querySelector(s).title.endsWith('and on to its end')",
+        arg=f'#grid tr.grid-row[data-n="1"] td[data-f="{notes.get_attribute("data-f")}"]',
     )
+    page.evaluate("document.getElementById('grid').scrollLeft = 1200")
     shot(page, "new-user-grid-scrolled")
     page.evaluate("document.getElementById('grid').scrollLeft = 0")
     # Delete the two pasted rows: the count follows.
@@ -195,7 +200,7 @@ def test_form_from_the_menu_with_a_condition_filled_at_phone_width(
     login(page, url, *ADMIN)
     open_grid(page, url, ids)
     page.click("#view-tabs summary:has-text('+ View')")
-    page.fill("#view-tabs input[name=title]", "Intake")
+    page.fill("#view-tabs input[name=title][required]", "Intake")
     page.check("#view-tabs input[name=type][value=form]")
     page.click("#view-tabs button:has-text('Create view')")
     page.wait_for_selector("h1:has-text('Form “Intake”')")

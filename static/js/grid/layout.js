@@ -56,18 +56,22 @@ export class Layout {
     new ResizeObserver(place).observe(first);
   }
 
-  // Text cut short by its cell (or header) shows in full on hover.
+  // Text cut short, by its cell's width or by the server (a cell shows at most 300
+  // characters), shows in full on hover (headers carry their full title already).
   bindTooltips() {
     const g = this.grid;
     g.table.addEventListener(
       "mouseover",
       (event) => {
-        const cell = event.target.closest("td.cell, thead th");
-        if (!cell || cell.classList.contains("editing")) return;
-        const box = cell.querySelector(".c, .th-label") || cell;
-        if (box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1) {
-          if (cell.tagName === "TD" && !cell.dataset.error) cell.title = (box.textContent || "").trim().slice(0, 1000);
-        } else if (cell.tagName === "TD" && !cell.dataset.error) cell.removeAttribute("title");
+        const cell = event.target.closest("td.cell");
+        if (!cell || cell.classList.contains("editing") || cell.dataset.error) return;
+        const box = cell.querySelector(".c") || cell;
+        const shown = (box.textContent || "").trim();
+        const full = cell.dataset.v || "";
+        const cut = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+        if (full.length > shown.length + 3) cell.title = full.slice(0, 2000);
+        else if (cut) cell.title = shown.slice(0, 2000);
+        else cell.removeAttribute("title");
       },
       { signal: g.signal },
     );

@@ -172,3 +172,11 @@ export function moveMenu(anchor, title, items, extra = null) {
 export function wantsMove(e) {
   return (e.key === "m" || e.key === "M" || e.key === "ContextMenu") && !e.ctrlKey && !e.metaKey && !e.altKey;
 }
+
+// A card's field cut short by the card's width shows in full on hover.
+document.addEventListener("mouseover", (e) => {
+  const dd = e.target.closest && e.target.closest(".vcard-fields dd, .vcard-title");
+  if (!dd) return;
+  if (dd.scrollWidth > dd.clientWidth + 1) dd.title = (dd.textContent || "").trim().slice(0, 2000);
+  else dd.removeAttribute("title");
+});
