@@ -224,6 +224,7 @@ export class Grid {
     let touch = false;
     this.tbody.addEventListener("pointerdown", (event) => {
       touch = event.pointerType === "touch";
+      this.typingAt = 0; // a click ends a burst of typing (see onKey's Space)
     });
     this.tbody.addEventListener("mousedown", (event) => {
       if (event.button !== 0) return;
@@ -298,6 +299,7 @@ export class Grid {
     }, { signal: this.signal });
   }
   onKey(event) {
+    if (event.key.length !== 1) this.typingAt = 0; // Enter, arrows…: no longer typing
     const mod = event.ctrlKey || event.metaKey;
     const { r, c } = this.active;
     const page = this.store.visibleCount();
