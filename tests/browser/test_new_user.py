@@ -6,6 +6,7 @@ buttons and typing; moving a kanban card without a mouse.
 A base made for these tests (`New user`) keeps the demo base as other browser tests expect it.
 """
 
+import datetime as dt
 import json
 
 import pytest
@@ -50,11 +51,13 @@ if base is None:
                              "notes": long + " " + "and on " * 50 + "to its end"}])
     default_view(t)
     view_create(actor=actor, table=t, title="Board", type="kanban")
+    view_create(actor=actor, table=t, title="Dates", type="calendar")
 if not Membership.objects.filter(base=base, user=vera).exists():
     membership_create(base=base, user=vera, role="viewer")
 t = base.tables.get(title="tasks")
 print(json.dumps({"base": base.pk, "table": t.pk,
-                  "board": t.views.get(title="Board").pk}))
+                  "board": t.views.get(title="Board").pk,
+                  "dates": t.views.get(title="Dates").pk}))
 """
 
 
@@ -259,7 +262,7 @@ def test_form_from_the_menu_with_a_condition_filled_at_phone_width(
     shot(page, "new-user-grid-phone")
 
 
-def test_kanban_card_moves_with_the_keyboard(page, live_server_url, ids):
+def test_kanban_and_calendar_moves_with_the_keyboard(page, live_server_url, ids):
     url = live_server_url
     login(page, url, *ADMIN)
     page.goto(f"{url}/bases/{ids['base']}/tables/{ids['table']}/views/{ids['board']}/")
@@ -283,3 +286,17 @@ def test_kanban_card_moves_with_the_keyboard(page, live_server_url, ids):
     assert stack.locator(f".vcard:has-text('{title[:20]}')").count() == 1
     todo = page.locator('.stack[data-stack="todo"]')
     assert todo.locator(f".vcard:has-text('{title[:20]}')").count() == 0
+    # Calendar: M on a record without a date asks for its day.
+    day = dt.datetime.now(dt.UTC).date().replace(day=15).isoformat()
+    page.goto(f"{url}/bases/{ids['base']}/tables/{ids['table']}/views/{ids['dates']}/")
+    chip = page.locator(".undated-list .cal-chip").first
+    chip_title = chip.inner_text().strip()
+    chip.focus()
+    page.keyboard.press("m")
+    page.locator(".move-menu input[type=date]").fill(day)
+    with page.expect_response(lambda r: r.url.endswith("/move")) as moved:
+        page.keyboard.press("Enter")
+    assert moved.value.ok
+    page.wait_for_selector(
+        f'.cal-day[data-date="{day}"] .cal-chip:has-text("{chip_title}")'
+    )
