@@ -118,7 +118,9 @@ export class Editing {
     }
     const kept = td.dataset.typed; // text of an earlier refused save
     const value = kept !== undefined ? kept : td.dataset.v || "";
-    const original = { html: td.innerHTML, cls: td.className, v: td.dataset.v || "" };
+    // The cell's own nodes, put back on cancel: re-parsing its HTML would turn the CSSOM
+    // styles of chips into style attributes, which the CSP refuses.
+    const original = { nodes: Array.from(td.childNodes), cls: td.className, v: td.dataset.v || "" };
     td.classList.add("editing");
     let input;
     let kind = "text";
@@ -245,7 +247,7 @@ export class Editing {
     }
     this.editing = null;
     e.td.className = e.original.cls;
-    e.td.innerHTML = e.original.html;
+    e.td.replaceChildren(...e.original.nodes);
     delete e.td.dataset.typed;
     delete e.td.dataset.error;
     e.td.classList.remove("invalid", "editing");
@@ -294,7 +296,7 @@ export class Editing {
 
   restore(e) {
     e.td.className = e.original.cls;
-    e.td.innerHTML = e.original.html;
+    e.td.replaceChildren(...e.original.nodes);
     this.grid.paint();
   }
 
