@@ -90,6 +90,9 @@ def test_text_fields_refuse_other_json_types(api, make_table, sent, error):
     assert "body" in body["message"] and error in body["message"]
     bulk = api.post(url(notes), [{"body": "ok"}, {"body": sent}], format="json")
     assert bulk.status_code == 400 and "body" in bulk.json()["message"]
+    # The failing item by its index in the array (from 0), in the message and the details.
+    assert bulk.json()["message"].startswith("row 1: ")
+    assert bulk.json()["details"] == {"row": 1}
     assert api.get(url(notes, "/count")).json()["count"] == 0
 
 
