@@ -57,8 +57,8 @@ HISTORY_PARAMS = [
     {
         "name": "cursor",
         "in": "query",
-        "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
-        "description": "pageInfo.next of the previous page",
+        "schema": {"type": "string", "pattern": "^([0-9]{1,19})?$"},
+        "description": "pageInfo.next of the previous page (empty: the first page)",
     },
 ]
 HISTORY_PAGE = {
@@ -187,7 +187,7 @@ def _params(*names: str) -> list[dict]:
             "name": "cursor",
             "in": "query",
             "schema": {"type": "string"},
-            "description": "pageInfo.next of the previous page",
+            "description": "pageInfo.next of the previous page (empty: the first page)",
         },
         "viewId": {
             "name": "viewId",
@@ -233,7 +233,12 @@ def _one_or_many(name: str, kind: str) -> dict:
     return {
         "oneOf": [
             _ref(name, kind),
-            {"type": "array", "items": _ref(name, kind), "maxItems": 1000},
+            {
+                "type": "array",
+                "items": _ref(name, kind),
+                "minItems": 1,
+                "maxItems": 1000,
+            },
         ]
     }
 
@@ -297,13 +302,30 @@ def base_document(base: Base, *, actor: Actor) -> dict:
             "properties": writable,
             **({"required": required} if required else {}),
         }
+        pk_titles = [f.title for f in meta.pk]
+        # The key by its title, or (one key column) as "Id", as NocoDB clients send it.
+        key_required: dict = {"required": pk_titles} if pk_titles else {}
+        if pk_titles and len(pk_titles) == 1 and pk_titles[0] != "Id":
+            key_required = {"anyOf": [{"required": pk_titles}, {"required": ["Id"]}]}
         ids = {
             "type": "object",
             "properties": {f.title: field_schema(f) for f in meta.pk},
+            **key_required,
+        }
+        # A PATCH changes only the fields sent: nothing but the primary key is required.
+        key_props = {
+            f.title: {k: v for k, v in field_schema(f).items() if k != "readOnly"}
+            for f in meta.pk
+        }
+        update = {
+            "type": "object",
+            "properties": {**writable, **key_props},
+            **key_required,
         }
         schemas[f"{name}_Record"] = record
         schemas[f"{name}_Request"] = request
         schemas[f"{name}_Id"] = ids
+        schemas[f"{name}_Update"] = update
         tag = [table.title]
         base_path = f"/api/v2/tables/{table.pk}/records"
         list_schema = {
@@ -336,17 +358,11 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                     **_errors(400, 401, 403, 404, 409, 422, 503),
                 },
             }
-            patch_body = {
-                "allOf": [_ref(name, "Request")],
-                "description": "include the primary key",
-            }
             entry["patch"] = {
                 "tags": tag,
                 "summary": f"Update {table.title}",
                 "operationId": f"{name}_update",
-                "requestBody": _json_body(
-                    {"oneOf": [patch_body, {"type": "array", "items": patch_body}]}
-                ),
+                "requestBody": _json_body(_one_or_many(name, "Update")),
                 "responses": {
                     **_ok(_one_or_many(name, "Id")),
                     **_errors(400, 401, 403, 404, 422, 503),
@@ -418,7 +434,7 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                     "tags": tag,
                     "summary": f"Read one {table.title} record",
                     "operationId": f"{name}_read",
-                    "parameters": _params("recordId", "fields"),
+                    "parameters": _params("recordId", "fields", "viewId"),
                     "responses": {
                         **_ok(_ref(name, "Record")),
                         **_errors(400, 401, 404, 503),

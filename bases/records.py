@@ -298,6 +298,20 @@ def count_records(
             return int(cur.fetchone()[0])
 
 
+def _passes_view(conn, d: Dialect, table, meta, query: ListQuery, pk_values) -> bool:
+    """Whether the record with these key values passes the query's view filter."""
+    from bases.query.where import And, Condition
+
+    keys = [
+        Condition(f.id, "eq", str(v)) for f, v in zip(meta.pk, pk_values, strict=True)
+    ]
+    scope = keys[0] if len(keys) == 1 else And(tuple(keys))
+    where_sql, params = _where(d, meta, query, scope)
+    with conn.cursor() as cur:
+        cur.execute(*select.count(d, table.table_name, where_sql, params))
+        return int(cur.fetchone()[0]) > 0
+
+
 def get_record(
     table: Table, record_id, params=None, *, actor: Actor, view=None
 ) -> dict:
@@ -325,7 +339,11 @@ def get_record(
                 *select.by_key(d, table.table_name, columns, meta.pk, pk_values)
             )
             raw = cur.fetchone()
-        if raw is None:
+        if raw is None or (
+            query.view_where is not None
+            and not _passes_view(conn, d, table, meta, query, pk_values)
+        ):
+            # With `viewId`, a record the view's filter leaves out is not in it.
             raise NotFound("Record not found.", code="RECORD_NOT_FOUND")
         row = linked_cells.as_dicts(d, select_fields, [raw], belongs_to)[0]
         others = [f for f in links if f not in belongs_to]

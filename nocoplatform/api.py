@@ -1,6 +1,7 @@
 """REST plumbing shared by every API module: orjson output and the one error mapping."""
 
 import logging
+import re
 
 import orjson
 from django.http import Http404
@@ -84,7 +85,11 @@ def _default(value):
     from decimal import Decimal
 
     if isinstance(value, Decimal):
-        return str(value) if not value == value.to_integral_value() else int(value)
+        # Always a JSON number, with the database's exact digits (docs/api.md, "Types"):
+        # never a float's rounding, never a string for some values and a number for others.
+        if not value.is_finite():
+            return None
+        return orjson.Fragment(format(value, "f").encode())
     if isinstance(value, (bytes, memoryview)):
         return bytes(value).hex()
     if isinstance(value, set):
@@ -112,12 +117,19 @@ def error_response(code: str, message: str, status_code: int, details=None) -> R
     return Response(body, status=status_code)
 
 
+_BULK_ROW = re.compile(r"row (\d+): ")
+
+
 def exception_handler(exc, context):
     exc = as_domain_error(exc) or exc
     if isinstance(exc, DomainError):
-        response = error_response(
-            exc.code, exc.message, exc.status, exc.details or None
-        )
+        details = dict(exc.details or {})
+        row = _BULK_ROW.match(exc.message)
+        if row and "row" not in details:
+            # A bulk request's failing item, by its index in the array (from 0), as the
+            # message's "row N: " says it (docs/api.md).
+            details["row"] = int(row.group(1))
+        response = error_response(exc.code, exc.message, exc.status, details or None)
         if exc.details.get("retry_after"):
             response["Retry-After"] = str(exc.details["retry_after"])
         return response

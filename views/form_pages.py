@@ -87,6 +87,11 @@ def _posted_config(post) -> dict:
                     "required": post.get(f"required_{fid}") == "on",
                     "default": post.get(f"default_{fid}", ""),
                     "hidden_prefill": post.get(f"hidden_{fid}") == "on",
+                    "show_if": {
+                        "field": post.get(f"show_field_{fid}", ""),
+                        "op": post.get(f"show_op_{fid}", "filled"),
+                        "value": post.get(f"show_value_{fid}", ""),
+                    },
                 },
             )
         )
@@ -177,7 +182,9 @@ def _prefill(request: HtmxHttpRequest, fields) -> None:
 
 def _render(request, share, fields, *, status=200, error="", done=False):
     cfg = form_view.config(share.view)
+    asked = form_view.visibility(fields, {ff.field.id: ff.value for ff in fields})
     for ff in fields:
+        ff.asked = asked[ff.field.id]
         if field_type_for(ff.field).multiple:
             ff.selected = [v for v in ff.value.split(",") if v]
     return render(

@@ -4,7 +4,13 @@ A form view's settings live in `view.options["form"]`:
 
     {"title", "description", "cover_url", "submit_text",
      "after": "message" | "another" | "redirect", "message", "redirect_url",
-     "fields": [{"id", "label", "help", "required", "default", "hidden_prefill"}]}
+     "fields": [{"id", "label", "help", "required", "default", "hidden_prefill",
+                 "show_if"?: {"field": <id of a field above>, "op": "filled" | "eq",
+                              "value": <text, for eq>}}]}
+
+A field with `show_if` is asked only while its condition holds (the page's script shows and
+hides it as the person types); the server decides again on submit from the posted values: a
+field whose condition does not hold is not required and whatever was posted for it is ignored.
 
 A submission is checked here field by field (required, type) so every problem is shown next to
 its input with the typed value kept; only the form's own writable fields are read from the
@@ -32,6 +38,7 @@ from views.models import View
 from views.realtime import notices
 
 AFTER = ("message", "another", "redirect")
+SHOW_OPS = ("filled", "eq")
 MAX_TEXT = 5000
 
 
@@ -131,21 +138,73 @@ def form_config_save(*, actor: Actor, view: View, data: dict) -> View:
             raise InvalidInput(f"'{name}' cannot be filled in a form.")
         if any(x["id"] == f.id for x in fields):
             continue
-        fields.append(
-            {
-                "id": f.id,
-                "label": _text(item, "label", 255),
-                "help": _text(item, "help"),
-                "required": bool(item.get("required")),
-                "default": _text(item, "default", 1000),
-                "hidden_prefill": bool(item.get("hidden_prefill")),
-            }
-        )
+        entry = {
+            "id": f.id,
+            "label": _text(item, "label", 255),
+            "help": _text(item, "help"),
+            "required": bool(item.get("required")),
+            "default": _text(item, "default", 1000),
+            "hidden_prefill": bool(item.get("hidden_prefill")),
+        }
+        show_if = _clean_show_if(item.get("show_if"), f, fields, by_id)
+        if show_if:
+            entry["show_if"] = show_if
+        fields.append(entry)
     cfg["fields"] = fields
     view.options = {**(view.options or {}), "form": cfg}
     view.save(update_fields=["options", "updated_at"])
     notices.view_saved(view, before)
     return view
+
+
+def _clean_show_if(raw, f: Field, above: list[dict], by_id: dict) -> dict | None:
+    """A field's condition, checked: it names a field placed above it in the form (so
+    conditions never loop), an operator of SHOW_OPS, and for `eq` the value to equal."""
+    if not raw:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"'{f.title}': `show_if` is {{field, op, value}}.")
+    target = str(raw.get("field") or "")
+    if not target:
+        return None
+    if not any(x["id"] == target for x in above):
+        name = by_id[target].title if target in by_id else target
+        raise InvalidInput(
+            f"'{f.title}' can only depend on a field above it in the form "
+            f"('{name}' is not)."
+        )
+    op = str(raw.get("op") or "filled")
+    if op not in SHOW_OPS:
+        raise InvalidInput(
+            f"'{f.title}': `show_if.op` is one of {', '.join(SHOW_OPS)}."
+        )
+    value = _text(raw, "value", 1000) if op == "eq" else ""
+    if op == "eq" and not value:
+        raise InvalidInput(f"'{f.title}': say which value shows it.")
+    return {"field": target, "op": op, "value": value}
+
+
+def condition_holds(show_if: dict | None, texts: dict, shown: dict) -> bool:
+    """Whether a field with condition `show_if` is asked, given the text posted (or
+    prefilled) for each field id (`texts`) and whether each field above is asked (`shown`)."""
+    if not show_if:
+        return True
+    target = show_if["field"]
+    if not shown.get(target, False):
+        return False
+    text = str(texts.get(target) or "").strip()
+    if show_if["op"] == "filled":
+        return text not in ("", "false")
+    values = {v.strip() for v in text.split(",")} if "," in text else {text}
+    return show_if["value"] in values or text == show_if["value"]
+
+
+def visibility(fields: list[FormField], texts: dict) -> dict:
+    """{field id: asked?} for the form's fields, in order (conditions look upwards)."""
+    shown: dict = {}
+    for ff in fields:
+        shown[ff.field.id] = condition_holds(ff.show_if, texts, shown)
+    return shown
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,6 +223,9 @@ class FormField:
     error: str = ""
     choices: list | None = None
     hidden_prefill: bool = False
+    show_if: dict | None = None
+    # False: its condition does not hold (visibility below).
+    asked: bool = True
 
     @property
     def input_type(self) -> str:
@@ -195,6 +257,7 @@ def form_fields(view: View, creator: Actor) -> list[FormField]:
                 default=item.get("default") or "",
                 choices=choices,
                 hidden_prefill=bool(item.get("hidden_prefill")),
+                show_if=item.get("show_if"),
             )
         )
     return out
@@ -217,9 +280,19 @@ def check_submission(
     row: dict = {}
     ok = True
     db = meta.table.source.kind
+    texts = {
+        ff.field.id: str(
+            field_type_for(ff.field).posted_text(posted, ff.field.id) or ""
+        )
+        for ff in fields
+    }
+    asked = visibility(fields, texts)
     for ff in fields:
         f = ff.field
         ftype = field_type_for(f)
+        ff.asked = asked[f.id]
+        if not ff.asked:
+            continue  # its condition does not hold: not required, anything posted ignored
         if ftype.holds_files:
             uploads = [u for u in (files.getlist(f.id) if files else []) if u.size]
             if not uploads:

@@ -8,14 +8,16 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from bases import selectors
+from bases.table_meta import TableMeta
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can, require
 from permissions.middleware import HtmxHttpRequest
-from views import services
+from views import form_view, services
 from views.models import View
 from views.toolbar import (
     current_view,
@@ -46,8 +48,7 @@ def _tabs(
         "view": view,
         "views": list(table.views.all()),
         "view_types": [
-            (value, label, value == View.Type.GRID or view_type(value) is not None)
-            for value, label in View.Type.choices
+            (value, label, creatable(value)) for value, label in View.Type.choices
         ],
         # On the table: a member's table override applies.
         "can_create": can(actor, "views.create", table),
@@ -59,6 +60,12 @@ def _tabs(
         "renaming": renaming,
         "rename_typed": typed if renaming else "",
     }
+
+
+def creatable(kind: str) -> bool:
+    """A view type the "+ View" menu offers: the grid, forms (views/form_view.py) and the
+    registered types (views/types/)."""
+    return kind in (View.Type.GRID, View.Type.FORM) or view_type(kind) is not None
 
 
 # ---- view tabs
@@ -85,7 +92,7 @@ def view_new(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpRespo
     title = request.POST.get("title", "")
     kind = request.POST.get("type") or View.Type.GRID
     try:
-        if kind != View.Type.GRID and view_type(kind) is None:
+        if not creatable(kind):
             raise InvalidInput(
                 f"{View.Type(kind).label if kind in View.Type.values else kind} views "
                 "are not available yet; create another type of view."
@@ -94,6 +101,14 @@ def view_new(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpRespo
     except DomainError as exc:
         return _tabs_response(
             request, table.base, table, current, error=exc.message, typed=title
+        )
+    if view.type == View.Type.FORM:
+        # A new form asks for every field it can fill and opens in its builder.
+        meta = TableMeta.of(table, actor=actor)
+        fields = [{"id": f.id} for f in meta.fields if form_view.fillable(f, meta)]
+        form_view.form_config_save(actor=actor, view=view, data={"fields": fields})
+        return HttpResponseClientRedirect(
+            reverse("form_builder", args=[table.base_id, view.pk])
         )
     return HttpResponseClientRedirect(table_url(table.base, table, view))
 

@@ -300,8 +300,9 @@ class FieldType:
             return escape(value.strftime("%Y-%m-%d %H:%M"))
         return escape(self.edit_text(field, value)[:DISPLAY_LIMIT])
 
-    def typed_value(self, field, text, decimal_sep: str = "."):
-        """What the grid sends to the records service for text typed or pasted into a cell."""
+    def typed_value(self, field, text, decimal_sep: str = ".", date_order: str = "dmy"):
+        """What the grid sends to the records service for text typed or pasted into a cell
+        (`decimal_sep`, `date_order`: how the user's locale writes numbers and dates)."""
         if text is None:
             return None
         if not isinstance(text, str):

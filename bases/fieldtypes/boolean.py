@@ -55,7 +55,7 @@ class Checkbox(FieldType):
             else '<span class="cb" aria-label="unchecked"></span>'
         )
 
-    def typed_value(self, field, text, decimal_sep: str = "."):
+    def typed_value(self, field, text, decimal_sep: str = ".", date_order: str = "dmy"):
         if text is None or not isinstance(text, str):
             return text
         t = text.strip().lower()

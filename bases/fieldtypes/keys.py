@@ -74,7 +74,35 @@ class SpecificDBType(FieldType):
 
     def schema(self, field) -> dict:
         db_type = f"database type {markdown_text(field.db_type)}"
-        return {"description": db_type, **super().schema(field), "readOnly": True}
+        schema = {"description": db_type, **super().schema(field), "readOnly": True}
+        element = array_element(field.db_type)
+        if element is not None:  # PostgreSQL arrays are read as JSON arrays
+            schema["type"] = "array"
+            schema["items"] = {"type": _ELEMENT_TYPES.get(element, "string")}
+            if element in ("json", "jsonb"):
+                schema["items"] = {}
+        return schema
+
+
+_ELEMENT_TYPES = {
+    "smallint": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "numeric": "number",
+    "real": "number",
+    "double precision": "number",
+    "boolean": "boolean",
+}
+
+
+def array_element(db_type: str) -> str | None:
+    """The element type of a PostgreSQL array type ('integer[]' → 'integer'), else None."""
+    text = str(db_type or "").strip().lower()
+    if not text.endswith("[]"):
+        return None
+    while text.endswith("[]"):
+        text = text[:-2].rstrip()
+    return text.split("(")[0].strip()
 
 
 class UUIDType(FieldType):

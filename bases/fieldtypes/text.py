@@ -28,7 +28,13 @@ class SingleLineText(FieldType):
     def parse(self, value, options):
         if value is None:
             return None
+        if isinstance(value, bool):  # before int: True is an int
+            raise InvalidInput("expected text, not true/false")
         if isinstance(value, (dict, list)):
+            kind = "an object" if isinstance(value, dict) else "a list"
+            raise InvalidInput(f"expected text, not {kind}")
+        # A JSON number becomes its text (docs/api.md, "Types"); anything else is refused.
+        if not isinstance(value, (str, int, float)):
             raise InvalidInput("expected text")
         return limits.refuse_nul(str(value))
 

@@ -81,9 +81,9 @@ def page(
             columns.append(f"{frag.sql} AS {name}")
             head_params += frag.params
             sort_alias[f] = name
-            terms.append((name, desc))
+            terms.append((name, desc, True))
         else:
-            terms.append((q(f.column_name), desc))
+            terms.append((q(f.column_name), desc, f.is_nullable and not f.is_pk))
     outer: list[str] = []
     outer_params: list = []
     if computed:
@@ -100,7 +100,7 @@ def page(
     params = head_params + list(params)
     if conditions:
         sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
-    ordering = " ORDER BY " + ", ".join(d.order_term(c, x) for c, x in terms)
+    ordering = " ORDER BY " + ", ".join(d.order_term(c, x, n) for c, x, n in terms)
     ordering = ordering if terms else ""
     sql += ordering + " LIMIT %s"
     params.append(limit)

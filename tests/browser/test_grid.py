@@ -181,17 +181,33 @@ def test_edit_every_field_type(page, live_server_url, ids):
     page.click(".select-popup .select-done")
     saved(page, 1, "tags", "c")
     assert td(page, 1, "tags").get_attribute("data-v") == "a,c"
-    # Date and date-time: native pickers.
+    # Dates are typed as in a spreadsheet: ISO, or the locale's order (this browser is
+    # en-US: month first), "2026-12-24" once became year 61224 in a native date input.
     select(page, 1, "day")
+    page.keyboard.type("2026-12-24")
     page.keyboard.press("Enter")
-    page.fill("#grid td.editing input[type=date]", "2027-02-03")
+    saved(page, 1, "day", "2026-12-24")
+    select(page, 1, "day")
+    page.keyboard.type("2/3/2027")
     page.keyboard.press("Enter")
     saved(page, 1, "day", "2027-02-03")
     select(page, 1, "at")
-    page.keyboard.press("Enter")
-    page.fill("#grid td.editing input[type=datetime-local]", "2027-02-03T14:30")
+    page.keyboard.type("2027-02-03 14:30")
     page.keyboard.press("Enter")
     saved(page, 1, "at", "2027-02-03 14:30")
+    # The picker is a help beside the typed text: what it picks fills the text in.
+    select(page, 2, "day")
+    page.keyboard.press("Enter")
+    editor = page.locator("#grid td.editing input.cell-input")
+    assert editor.get_attribute("type") == "text"
+    assert page.locator("#grid td.editing .date-pick").is_visible()
+    page.evaluate(
+        "() => { const n = document.querySelector('#grid td.editing .date-native');"
+        " n.value = '2027-05-06'; n.dispatchEvent(new Event('change')); }"
+    )
+    assert editor.input_value() == "2027-05-06"
+    page.keyboard.press("Enter")
+    saved(page, 2, "day", "2027-05-06")
     # Email: refused with the reason, typed text kept; then fixed.
     select(page, 1, "mail")
     page.keyboard.type("not-an-email")

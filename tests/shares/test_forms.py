@@ -1,5 +1,7 @@
 """Form views and public forms (views/form_view.py, views/form_pages.py)."""
 
+import copy
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -404,3 +406,120 @@ def test_link_search_is_rate_limited(base, actor, settings):
     url = f"/f/{share.token}/links/{link.pk}"
     assert all(c.get(url, {"q": "a"}).status_code == 200 for _ in range(25))
     assert c.get(url, {"q": "a"}).status_code == 429
+
+
+def test_conditional_fields_are_asked_and_stored_only_when_their_condition_holds(
+    anon, share, form, clients, actor
+):
+    """`show_if` on a field: shown (and required) only while the field above has a value /
+    equals a value; on submit the server decides again and ignores what a hidden field
+    posted, whatever the browser did."""
+    name, email, city = f(clients, "name"), f(clients, "email"), f(clients, "city")
+    phone, notes = f(clients, "phone"), f(clients, "notes")
+    cfg = form_view.config(form)
+    cfg["fields"] += [
+        {
+            "id": phone.pk,
+            "required": True,
+            "show_if": {"field": city.pk, "op": "eq", "value": "Berlin"},
+        },
+        {"id": notes.pk, "show_if": {"field": phone.pk, "op": "filled"}},
+    ]
+    form_view.form_config_save(actor=actor, view=form, data=cfg)
+    page = anon.get(f"/f/{share.token}/").content.decode()
+    # City defaults to Lisbon: phone (and notes, which hangs on phone) start hidden.
+    assert f'data-id="{phone.pk}" data-show-field="{city.pk}"' in page
+    assert 'data-show-op="eq" data-show-value="Berlin" hidden' in page
+    assert "js/public_form.js" in page
+    base = {name.pk: "Cond", email.pk: "cond@example.com"}
+    # Not Berlin: phone and notes are ignored, though posted.
+    response = anon.post(
+        f"/f/{share.token}/",
+        {**base, city.pk: "Lisbon", phone.pk: "+1 555", notes.pk: "sneaky"},
+    )
+    assert response.status_code == 200, response.content.decode()
+    (row,) = records.list_records(clients, {"where": "(name,eq,Cond)"}, actor=SYSTEM)
+    assert row["phone"] is None and row["notes"] is None
+    # Berlin: phone is asked and required.
+    response = anon.post(f"/f/{share.token}/", {**base, city.pk: "Berlin"})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    response = anon.post(
+        f"/f/{share.token}/",
+        {
+            **base,
+            name.pk: "Cond2",
+            city.pk: "Berlin",
+            phone.pk: "+1 555",
+            notes.pk: "n",
+        },
+    )
+    assert response.status_code == 200
+    (row,) = records.list_records(clients, {"where": "(name,eq,Cond2)"}, actor=SYSTEM)
+    assert row["phone"] == "+1 555" and row["notes"] == "n"
+    # A condition may only look at a field above it, with a known operator.
+    bad = copy.deepcopy(form_view.config(form))
+    bad["fields"][0]["show_if"] = {"field": city.pk, "op": "filled"}
+    with pytest.raises(InvalidInput, match="above it"):
+        form_view.form_config_save(actor=actor, view=form, data=bad)
+    bad = copy.deepcopy(form_view.config(form))
+    bad["fields"][3]["show_if"] = {"field": city.pk, "op": "gt", "value": "1"}
+    with pytest.raises(InvalidInput, match="filled, eq"):
+        form_view.form_config_save(actor=actor, view=form, data=bad)
+
+
+def test_the_view_menu_creates_a_form_and_the_builder_saves_conditions(
+    web, base, clients
+):
+    tabs = web.get(f"/bases/{base.pk}/tables/{clients.pk}/").content.decode()
+    assert 'value="form"' in tabs and "(soon)" not in tabs
+    response = web.post(
+        f"/bases/{base.pk}/tables/{clients.pk}/views/new",
+        {"title": "Intake", "type": "form"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    view = clients.views.get(title="Intake")
+    assert view.type == "form"
+    assert response.headers["HX-Redirect"] == f"/bases/{base.pk}/views/{view.pk}/form"
+    asked = [item["id"] for item in form_view.config(view)["fields"]]
+    assert f(clients, "name").pk in asked and f(clients, "email").pk in asked
+    builder = web.get(response.headers["HX-Redirect"]).content.decode()
+    assert "Show only when" in builder
+    name, email = f(clients, "name").pk, f(clients, "email").pk
+    saved = web.post(
+        response.headers["HX-Redirect"],
+        {
+            "field": [name, email],
+            f"on_{name}": "on",
+            f"on_{email}": "on",
+            f"order_{name}": "1",
+            f"order_{email}": "2",
+            f"show_field_{email}": name,
+            f"show_op_{email}": "eq",
+            f"show_value_{email}": "Ann",
+            "after": "redirect",
+            "redirect_url": "ftp://example.com/",
+        },
+    )
+    assert saved.status_code == 400 and "http:// or https://" in saved.content.decode()
+    saved = web.post(
+        response.headers["HX-Redirect"],
+        {
+            "field": [name, email],
+            f"on_{name}": "on",
+            f"on_{email}": "on",
+            f"order_{name}": "1",
+            f"order_{email}": "2",
+            f"show_field_{email}": name,
+            f"show_op_{email}": "eq",
+            f"show_value_{email}": "Ann",
+            "after": "message",
+            "message": "Thanks, **Ann**",
+        },
+    )
+    assert saved.status_code == 302
+    view.refresh_from_db()
+    (first, second) = form_view.config(view)["fields"]
+    assert "show_if" not in first
+    assert second["show_if"] == {"field": name, "op": "eq", "value": "Ann"}

@@ -136,3 +136,53 @@ def test_a_refused_delete_says_why_and_keeps_the_row(web, user):
     )
     assert b"refused" in response.content
     assert records.count_records(clients, actor=SYSTEM) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "order", "stored"),
+    [
+        ("2026-12-24", "mdy", "2026-12-24"),  # ISO, whatever the locale
+        ("24/12/2026", "dmy", "2026-12-24"),
+        ("12/24/2026", "mdy", "2026-12-24"),
+        ("05/06/2026", "dmy", "2026-06-05"),
+        ("05/06/2026", "mdy", "2026-05-06"),
+        ("24.12.26", "dmy", "2026-12-24"),
+    ],
+)
+def test_dates_typed_in_iso_or_the_locale_order_are_stored(
+    web, projects, typed, order, stored
+):
+    """A date cell takes text as a spreadsheet does: ISO, or the browser locale's order
+    (X-Date-Order from static/js/grid/main.js); a day over 12 can only be the day."""
+    due = projects.fields.get(title="due date")
+    saved = web.post(
+        cell_url(projects, 1, due),
+        {"value": typed},
+        HTTP_X_GRID_EDITOR="1",
+        HTTP_X_DATE_ORDER=order,
+    )
+    assert saved.status_code == 200, saved.content
+    assert str(records.get_record(projects, 1, actor=SYSTEM)["due date"]) == stored
+
+
+def test_date_times_and_impossible_dates_typed_in_a_cell(web, projects, make_table):
+    due = projects.fields.get(title="due date")
+    refused = web.post(
+        cell_url(projects, 1, due), {"value": "31/02/2026"}, HTTP_X_GRID_EDITOR="1"
+    )
+    assert refused.status_code == 400
+    assert "31/02/2026" in refused.json()["message"]
+    events = make_table(
+        "sqlite", "events", "title TEXT", "at DATETIME", rows=[{"title": "x"}]
+    )
+    at = events.fields.get(title="at")
+    for typed, order in (("2026-12-24 10:30", "mdy"), ("24/12/2026 10:30", "dmy")):
+        saved = web.post(
+            cell_url(events, 1, at),
+            {"value": typed},
+            HTTP_X_GRID_EDITOR="1",
+            HTTP_X_DATE_ORDER=order,
+        )
+        assert saved.status_code == 200, saved.content
+        value = records.get_record(events, 1, actor=SYSTEM)["at"]
+        assert value.isoformat().startswith("2026-12-24T10:30"), value

@@ -45,10 +45,12 @@ def test_table_page_has_tabs_toolbar_and_lazy_footer(web, projects, view):
     page = web.get(f"/bases/{projects.base_id}/tables/{projects.pk}/").content.decode()
     assert 'id="view-tabs"' in page and view.title in page
     assert 'id="toolbar"' in page and "temporary · not saved" in page
-    # The footer loads after the page and again on every grid reload (and on live changes).
+    # The footer loads after the page and again on every grid reload, on this page's own
+    # row changes (grid:counts, static/js/grid) and on live changes.
+    assert 'id="grid-footer"' in page
     assert (
-        'id="grid-footer"' in page
-        and 'hx-trigger="load, grid:reload from:body, realtime:rows from:body' in page
+        'hx-trigger="load, grid:reload from:body, grid:counts from:body delay:300ms, '
+        "realtime:rows from:body" in page
     )
 
 

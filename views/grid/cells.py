@@ -120,6 +120,6 @@ def grid_cell(field, value, *, editable: bool, file_url=None) -> GridCell:
     )
 
 
-def typed_value(field, text, decimal_sep: str = "."):
+def typed_value(field, text, decimal_sep: str = ".", date_order: str = "dmy"):
     """What the grid sends to the records service for text typed or pasted into a cell."""
-    return field_type_for(field).typed_value(field, text, decimal_sep)
+    return field_type_for(field).typed_value(field, text, decimal_sep, date_order)

@@ -177,6 +177,13 @@ def decimal_sep(request: HtmxHttpRequest) -> str:
     return "," if request.headers.get("X-Decimal-Separator") == "," else "."
 
 
+def date_order(request: HtmxHttpRequest) -> str:
+    """How the user's browser locale orders a typed date ("24/12/2026": dmy, "12/24/2026":
+    mdy), sent by the grid's script (static/js/grid/main.js); ISO dates need none."""
+    order = request.headers.get("X-Date-Order", "")
+    return order if order in ("dmy", "mdy", "ymd") else "dmy"
+
+
 def save_rows(table, changes: list[dict], actor) -> None:
     """The one grid write of cell values: one bulk update, all or nothing."""
     body = changes[0] if len(changes) == 1 else changes

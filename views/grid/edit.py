@@ -28,6 +28,7 @@ from views.grid.cells import cell_td, grid_cell, is_editable, typed_value
 from views.grid.common import (
     cell_flag,
     changes_by_row,
+    date_order,
     decimal_sep,
     field_of,
     grid_table,
@@ -38,6 +39,7 @@ from views.grid.common import (
 )
 
 MAX_PASTE_CELLS = 10_000
+MAX_NEW_ROWS = 1000
 
 
 @login_required
@@ -61,7 +63,7 @@ def cell(
             raise Forbidden(f"'{field.title}' is read-only.", code="READ_ONLY_FIELD")
         typed = request.POST.get("value", "")
         try:
-            value = typed_value(field, typed, decimal_sep(request))
+            value = typed_value(field, typed, decimal_sep(request), date_order(request))
             rows, _ = changes_by_row(meta, [(record_id, field, value)])
             save_rows(table, rows, request.actor)
         except DomainError as exc:
@@ -104,28 +106,14 @@ def cells_save(request: HtmxHttpRequest, base_id: str, table_id: str) -> JsonRes
         raise InvalidInput("Send `changes`: a list of {id, field, value}.")
     if len(changes) > MAX_PASTE_CELLS:
         raise InvalidInput(f"At most {MAX_PASTE_CELLS:,} cells at once.")
-    sep = decimal_sep(request)
-    items, errors, parsers = [], [], {}
+    check = _cell_checker(request, table, meta)
+    items, errors = [], []
     for change in changes:
         if not isinstance(change, dict) or "id" not in change or "field" not in change:
             raise InvalidInput("Each change is {id, field, value}.")
         field = field_of(meta, str(change["field"]))
-        value = change.get("value")
-        if not is_editable(field, meta, table_writable=True) or field.is_virtual:
-            errors.append(_error(change, f"'{field.title}' is read-only."))
-            continue
-        value = typed_value(field, value if value is None else str(value), sep)
-        parse = parsers.get(field)
-        if parse is None:
-            # Bounded as the write will be (bases/value_limits.py), so that the cell that is
-            # too long is the one named.
-            parse = parsers[field] = fieldtypes.get(field.uidt).value_parser(
-                field, db=table.source.kind
-            )
         try:
-            parsed = parse(value, field.options)
-            if parsed is None and not field.is_nullable and not field.is_auto:
-                raise InvalidInput(f"'{field.title}' is required")
+            value = check(field, change.get("value"))
         except InvalidInput as exc:
             errors.append(_error(change, exc.message))
             continue
@@ -159,12 +147,77 @@ def _row_error(exc: DomainError, rows: list[dict], changes: list) -> dict:
     return _error(changes[0], exc.message)
 
 
+def _cell_checker(request, table, meta):
+    """check(field, text) → the value typed or pasted text stands for, checked as the write
+    will check it (bounded by the column, bases/value_limits.py), so the cell refused is
+    the one named; InvalidInput says why."""
+    sep, order, parsers = decimal_sep(request), date_order(request), {}
+
+    def check(field, text):
+        if not is_editable(field, meta, table_writable=True) or field.is_virtual:
+            raise InvalidInput(f"'{field.title}' is read-only.")
+        value = typed_value(field, text if text is None else str(text), sep, order)
+        parse = parsers.get(field)
+        if parse is None:
+            parse = parsers[field] = fieldtypes.get(field.uidt).value_parser(
+                field, db=table.source.kind
+            )
+        parsed = parse(value, field.options)
+        if parsed is None and not field.is_nullable and not field.is_auto:
+            raise InvalidInput(f"'{field.title}' is required")
+        return value
+
+    return check
+
+
+def _rows_add(request, table, meta, new_rows) -> JsonResponse:
+    """Rows pasted below the last one: [{field id: text}] inserted in one bulk write (all or
+    nothing); answers their ids and <tr>s, or 400 {"errors": [{"row", "field", "message"}]}
+    naming each refused cell (rows numbered from 0, in the order sent)."""
+    if (
+        not isinstance(new_rows, list)
+        or not new_rows
+        or not all(isinstance(r, dict) for r in new_rows)
+    ):
+        raise InvalidInput("Send `rows`: a list of {field id: text}.")
+    if len(new_rows) > MAX_NEW_ROWS:
+        raise InvalidInput(f"At most {MAX_NEW_ROWS:,} new rows at once.")
+    if sum(len(r) for r in new_rows) > MAX_PASTE_CELLS:
+        raise InvalidInput(f"At most {MAX_PASTE_CELLS:,} cells at once.")
+    check = _cell_checker(request, table, meta)
+    body, errors = [], []
+    for i, cells in enumerate(new_rows):
+        row = {}
+        for fid, text in cells.items():
+            field = field_of(meta, str(fid))
+            if text in (None, ""):
+                continue  # an empty pasted cell: the column's default
+            try:
+                row[field.title] = check(field, text)
+            except InvalidInput as exc:
+                errors.append({"row": i, "field": field.id, "message": exc.message})
+        body.append(row)
+    if errors:
+        first = errors[0]["message"]
+        return JsonResponse({"errors": errors, "message": first}, status=400)
+    try:
+        keys = insert_rows(table, body, actor=request.actor, max_rows=MAX_NEW_ROWS)
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    ids = [meta.record_id(k) for k in keys] if meta.pk else []
+    rows = rendered_rows(request, table, meta, ids) if ids else {}
+    return JsonResponse({"ids": [str(i) for i in ids], "rows": rows})
+
+
 @login_required
 @require_POST
 def row_add(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpResponse:
-    """Append a blank row (the database fills defaults); answers its <tr> and id."""
+    """Append a blank row (the database fills defaults); answers its <tr> and id. With a
+    JSON body {"rows": [{field id: text}…]}: rows pasted past the end, one bulk insert."""
     table = grid_table(request, base_id, table_id, operation="records.create")
     meta = records.TableMeta.of(table, actor=request.actor)
+    if request.content_type == "application/json":
+        return _rows_add(request, table, meta, json_body(request).get("rows"))
     try:
         ids = insert_rows(table, {}, actor=request.actor)
     except DomainError as exc:

@@ -23,6 +23,7 @@ from views.grid.cells import (
 from views.grid.common import (
     changes_by_row,
     current_view,
+    date_order,
     decimal_sep,
     field_of,
     grid_columns,
@@ -62,7 +63,7 @@ def row_expand(
             if text == _form_text(f, row.get(f.title)):
                 continue  # unchanged: not written
             try:
-                value = typed_value(f, text, decimal_sep(request))
+                value = typed_value(f, text, decimal_sep(request), date_order(request))
                 # Bounded as the write is, so a value too long is marked on its field.
                 ftype.value_parser(f, db=table.source.kind)(value, f.options)
                 items.append((record_id, f, value))

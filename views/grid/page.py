@@ -151,6 +151,9 @@ def table_page(
         "canAddOption": can(request.actor, "fields.update", table)
         and not table.read_only_reason,
         "hasPk": bool(meta.pk),
+        # The table's display (primary) column: kept in view beside the first column when
+        # scrolling right (static/js/grid/layout.js::pinDisplay).
+        "displayField": meta.pv.id if meta.pv else None,
         "q": q,
         # The browser refuses a file over the size limit before sending it; the server
         # checks every limit again (bases/attachments.check_limits).
@@ -176,6 +179,8 @@ def table_page(
             "can_delete": grid_config["canDelete"],
             "can_webhooks": can(request.actor, "webhooks.read", table),
             "can_restore": grid_config["canRestore"],
+            # Buttons a role cannot use are not shown (Share answers 403 to the others).
+            "can_share": can(request.actor, "views.share", table),
             # static/js/realtime.js: the table's socket and the view shown (views/realtime/).
             "realtime_config": {"ws": f"/ws/tables/{table.pk}/", "view": view.pk},
         }

@@ -29,8 +29,10 @@ Bind = Callable[[object], str]
 
 class Dialect:
     vendor = ""
-    # Each database's own NULL order, so ORDER BY matches plain indexes (PostgreSQL sorts NULLs
-    # as largest; MySQL and SQLite as smallest). The keyset predicate follows the same rule.
+    # NULLs sort as the smallest value on every database (NocoDB's order): first ascending,
+    # last descending. MySQL and SQLite do so natively; PostgreSQL is told so, for nullable
+    # columns only (`order_term`), so NOT NULL columns keep their plain indexes. The keyset
+    # predicate (bases/query/cursors.py) follows the same rule.
     nulls_first_ascending = True
     # `SELECT … FOR UPDATE` where the database has row locks (SQLite locks the whole file).
     lock_suffix = ""
@@ -68,7 +70,9 @@ class Dialect:
         return COMPILERS[self.vendor]
 
     # ---- ordering and key lists
-    def order_term(self, column_sql: str, descending: bool) -> str:
+    def order_term(
+        self, column_sql: str, descending: bool, nullable: bool = True
+    ) -> str:
         return f"{column_sql} {'DESC' if descending else 'ASC'}"
 
     def in_list(self, column_sql: str, values: list) -> tuple[str, list]:

@@ -19,7 +19,13 @@ const TEXT_MODES = {
   Percent: "decimal",
   Duration: "decimal",
 };
-const INPUT_TYPES = { Date: "date", DateTime: "datetime-local", Time: "time" };
+const INPUT_TYPES = { Time: "time" };
+// Dates are typed as text, as in a spreadsheet ("2026-12-24", "24/12/2026" in the user's
+// locale order, "2026-12-24 10:30"); the server reads them (bases/fieldtypes/date.py). A
+// native date input is only the picker behind the 📅 button: typing into one mangles ISO
+// text ("2026-12-24" became year 61224 in a mm/dd/yyyy input).
+const PICKED = { Date: "date", DateTime: "datetime-local" };
+const DATE_HINT = { Date: "YYYY-MM-DD", DateTime: "YYYY-MM-DD HH:MM" };
 const UNDO_LIMIT = 200;
 
 
@@ -88,6 +94,11 @@ export class Editing {
     const td = g.cellEl(r, c);
     const col = g.column(c);
     if (!td || !col) return;
+    if (initial !== null && !col.edit) {
+      // Typing into a cell that cannot change says why, and opens nothing.
+      g.message(g.cfg.canEdit ? `'${col.title}' is read-only.` : "Your role can read this table but not change it.", "info");
+      return;
+    }
     if (col.uidt === "LinkToAnotherRecord") {
       if (g.rowId(r) !== null) this.openLinks(r, c, td);
       return;
@@ -107,7 +118,9 @@ export class Editing {
     }
     const kept = td.dataset.typed; // text of an earlier refused save
     const value = kept !== undefined ? kept : td.dataset.v || "";
-    const original = { html: td.innerHTML, cls: td.className, v: td.dataset.v || "" };
+    // The cell's own nodes, put back on cancel: re-parsing its HTML would turn the CSSOM
+    // styles of chips into style attributes, which the CSP refuses.
+    const original = { nodes: Array.from(td.childNodes), cls: td.className, v: td.dataset.v || "" };
     td.classList.add("editing");
     let input;
     let kind = "text";
@@ -123,7 +136,11 @@ export class Editing {
     } else if (INPUT_TYPES[col.uidt]) {
       input = el("input", { type: INPUT_TYPES[col.uidt], "aria-label": col.title });
       if (col.uidt === "Time") input.step = "1";
-      input.value = col.uidt === "DateTime" ? value.slice(0, 16) : value;
+      input.value = value;
+    } else if (PICKED[col.uidt]) {
+      input = el("input", { type: "text", "aria-label": col.title, autocomplete: "off", placeholder: DATE_HINT[col.uidt] });
+      const shown = col.uidt === "DateTime" ? value.slice(0, 16).replace("T", " ") : value;
+      input.value = initial !== null ? initial : shown;
     } else {
       input = el("input", { type: "text", "aria-label": col.title, autocomplete: "off" });
       if (TEXT_MODES[col.uidt]) input.inputMode = TEXT_MODES[col.uidt];
@@ -131,6 +148,7 @@ export class Editing {
     }
     input.classList.add("cell-input");
     td.replaceChildren(input);
+    if (PICKED[col.uidt]) td.appendChild(this.datePicker(input, col));
     this.fitPopup(input);
     if (td.dataset.error) this.showError(td, td.dataset.error);
     this.editing = { r, c, td, input, original, kind, id: g.rowId(r), field: col.id };
@@ -150,14 +168,52 @@ export class Editing {
     }
   }
 
-  // A popup near the grid's right edge opens leftwards, so it stays in view.
+  // The 📅 button beside a date being typed: the browser's picker, filling the text in.
+  datePicker(input, col) {
+    const native = el("input", { type: PICKED[col.uidt], tabindex: "-1", "aria-hidden": "true", class: "date-native" });
+    const button = el("button", { type: "button", class: "date-pick", title: "Pick a date", "aria-label": `Pick a date for ${col.title}` }, "📅");
+    const box = el("span", { class: "date-pick-box" });
+    box.append(button, native);
+    button.addEventListener("mousedown", (event) => event.preventDefault()); // keep the text focused
+    button.addEventListener("click", () => {
+      const iso = /^\d{4}-\d\d-\d\d/.test(input.value) ? input.value.trim().replace(" ", "T") : "";
+      native.value = col.uidt === "DateTime" ? iso.slice(0, 16) : iso.slice(0, 10);
+      try {
+        native.showPicker();
+      } catch {
+        native.focus();
+      }
+    });
+    native.addEventListener("change", () => {
+      if (!native.value) return;
+      input.value = col.uidt === "DateTime" ? native.value.replace("T", " ") : native.value;
+      input.focus();
+    });
+    return box;
+  }
+
+  // A popup near the grid's right edge opens leftwards, so it stays in view. Near the bottom
+  // it opens upwards when there is more room above; on a short grid (a few rows) with room
+  // for neither, the grid grows while the popup is open (Grid.paint shrinks it back).
   fitPopup(popup) {
     if (!popup.classList.contains("cell-popup")) return;
-    const wrap = this.grid.wrap.getBoundingClientRect();
-    const box = popup.getBoundingClientRect();
+    const wrapEl = this.grid.wrap;
+    const wrap = wrapEl.getBoundingClientRect();
+    let box = popup.getBoundingClientRect();
     if (box.right > wrap.right - 4) popup.classList.add("to-left");
-    // Near the bottom, open upwards when there is more room above.
-    if (box.bottom > wrap.bottom - 4 && box.top - wrap.top > wrap.bottom - box.top) popup.classList.add("to-top");
+    const head = this.grid.table.tHead ? this.grid.table.tHead.offsetHeight : 0;
+    if (box.bottom > wrap.bottom - 4 && box.top - wrap.top > wrap.bottom - box.top) {
+      popup.classList.add("to-top");
+      box = popup.getBoundingClientRect();
+      if (box.top < wrap.top + head) {
+        popup.classList.remove("to-top");
+        box = popup.getBoundingClientRect();
+      }
+    }
+    if (box.bottom > wrap.bottom - 4) {
+      wrapEl.style.minHeight = `${Math.ceil(wrap.height + (box.bottom - wrap.bottom) + 12)}px`;
+      this.grown = true;
+    }
   }
 
   onEditorKey(event) {
@@ -192,7 +248,7 @@ export class Editing {
     }
     this.editing = null;
     e.td.className = e.original.cls;
-    e.td.innerHTML = e.original.html;
+    e.td.replaceChildren(...e.original.nodes);
     delete e.td.dataset.typed;
     delete e.td.dataset.error;
     e.td.classList.remove("invalid", "editing");
@@ -241,7 +297,7 @@ export class Editing {
 
   restore(e) {
     e.td.className = e.original.cls;
-    e.td.innerHTML = e.original.html;
+    e.td.replaceChildren(...e.original.nodes);
     this.grid.paint();
   }
 
@@ -301,6 +357,7 @@ export class Editing {
       // The detached row in the store holds the same node, so nothing else to update.
     }
     g.paint();
+    g.countsChanged();
     return { ok: true };
   }
 
@@ -388,9 +445,20 @@ export class Editing {
     }
     const changes = [];
     const skipped = new Set();
+    const added = []; // rows below the last one, for those who may add rows: {field id: text}
     let clipped = 0;
     data.forEach((values, i) => {
       const r = r0 + i;
+      if (r >= g.store.total && g.cfg.canAdd) {
+        const cells = {};
+        values.forEach((value, j) => {
+          const col = g.column(c0 + j);
+          if (col && col.edit) cells[col.id] = value;
+          else if (col) skipped.add(col.title);
+        });
+        added.push(cells);
+        return;
+      }
       if (r >= g.store.total || !g.rowEl(r)) {
         clipped += 1;
         return;
@@ -407,11 +475,18 @@ export class Editing {
         changes.push({ id: g.rowId(r), field: col.id, old: td ? td.dataset.v || "" : "", value });
       });
     });
-    if (!changes.length) {
+    if (!changes.length && !added.length) {
       g.message(skipped.size ? `Nothing pasted: ${Array.from(skipped).join(", ")} read-only.` : "Nothing to paste here.");
       return;
     }
-    const ok = await this.saveMany(changes, { record: true });
+    let ok = !changes.length || (await this.saveMany(changes, { record: !added.length }));
+    let newIds = [];
+    if (ok && added.length) {
+      newIds = await this.addRows(added);
+      ok = newIds !== null;
+      if (ok) this.push({ changes, added: { rows: added, ids: newIds } });
+      else if (changes.length) this.push({ changes }); // the first part was saved: undoable
+    }
     if (ok) {
       const rows = Math.min(data.length, g.store.total - r0);
       const cols = Math.max(...data.map((x) => x.length));
@@ -421,8 +496,48 @@ export class Editing {
       const notes = [];
       if (skipped.size) notes.push(`read-only, left as they were: ${Array.from(skipped).join(", ")}`);
       if (clipped) notes.push(`${clipped} row${clipped === 1 ? "" : "s"} below the end not pasted`);
-      g.message(`Pasted ${changes.length} cell${changes.length === 1 ? "" : "s"}${notes.length ? ` (${notes.join("; ")})` : ""}.`, notes.length ? "error" : "ok");
+      if (newIds.length) notes.push(`${newIds.length} row${newIds.length === 1 ? "" : "s"} added`);
+      const bad = skipped.size || clipped;
+      g.message(`Pasted ${changes.length} cell${changes.length === 1 ? "" : "s"}${notes.length ? ` (${notes.join("; ")})` : ""}.`, bad ? "error" : "ok");
     }
+  }
+
+  // Rows pasted below the last one: one bulk insert (views/grid/edit.py::row_add with a JSON
+  // body). Their ids, or null when refused (the reason shown, nothing added).
+  async addRows(rows) {
+    const g = this.grid;
+    const result = await g.post("rows", { rows });
+    if (!result.ok) {
+      const errors = (result.data && result.data.errors) || [];
+      const first = errors[0];
+      const where = first ? ` (new row ${first.row + 1}, ${(g.columns.find((c) => c.id === first.field) || {}).title || "a field"})` : "";
+      g.message(`No rows added: ${(result.data && result.data.message) || "refused"}${where}.`);
+      return null;
+    }
+    const ids = result.data.ids || [];
+    const store = g.store;
+    const lastBlock = Math.floor(Math.max(0, store.total - 1) / store.window);
+    store.setTotal(store.total + ids.length);
+    store.invalidateFrom(lastBlock);
+    store.render();
+    g.countsChanged();
+    return ids;
+  }
+
+  // Undoing pasted new rows deletes them; redoing adds them again (with new ids).
+  async removeAdded(ids) {
+    const g = this.grid;
+    const result = await g.post("grid/delete", { ids });
+    if (!result.ok) {
+      g.message((result.data && result.data.message) || "The added rows were not removed.");
+      return false;
+    }
+    const store = g.store;
+    store.setTotal(Math.max(0, store.total - ids.length));
+    store.invalidateFrom(Math.floor(Math.max(0, store.total - 1) / store.window));
+    store.render();
+    g.countsChanged();
+    return true;
   }
 
   // Save many cells in one atomic request; refused cells show their reason and the pasted text.
@@ -456,6 +571,7 @@ export class Editing {
     }
     if (record) this.push({ changes });
     g.paint();
+    g.countsChanged(); // summaries, and rows that left the view's filter
     return true;
   }
 
@@ -481,9 +597,14 @@ export class Editing {
       return;
     }
     const back = entry.changes.map((x) => ({ id: x.id, field: x.field, old: x.value, value: x.old }));
-    if (await this.saveMany(back, { record: false })) {
+    if (entry.added && !(await this.removeAdded(entry.added.ids))) {
+      this.undoStack.push(entry);
+      return;
+    }
+    if (!back.length || (await this.saveMany(back, { record: false }))) {
       this.redoStack.push(entry);
-      this.grid.message(`Undone (${back.length} cell${back.length === 1 ? "" : "s"}).`, "ok");
+      const rows = entry.added ? `; ${entry.added.ids.length} added row${entry.added.ids.length === 1 ? "" : "s"} removed` : "";
+      this.grid.message(`Undone (${back.length} cell${back.length === 1 ? "" : "s"}${rows}).`, "ok");
     } else this.undoStack.push(entry);
   }
   async redo() {
@@ -497,10 +618,17 @@ export class Editing {
       return;
     }
     const again = entry.changes.map((x) => ({ id: x.id, field: x.field, old: x.old, value: x.value }));
-    if (await this.saveMany(again, { record: false })) {
-      this.undoStack.push(entry);
-      this.grid.message("Redone.", "ok");
-    } else this.redoStack.push(entry);
+    if (again.length && !(await this.saveMany(again, { record: false }))) {
+      this.redoStack.push(entry);
+      return;
+    }
+    if (entry.added) {
+      const ids = await this.addRows(entry.added.rows);
+      if (ids === null) return;
+      entry.added.ids = ids;
+    }
+    this.undoStack.push(entry);
+    this.grid.message("Redone.", "ok");
   }
 }
 

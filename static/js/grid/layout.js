@@ -14,6 +14,8 @@ export class Layout {
     this.bindReorder();
     this.bindBar();
     this.bindModal();
+    this.pinDisplay();
+    this.bindTooltips();
     const signal = grid.signal;
     document.body.addEventListener(
       "grid:reload",
@@ -22,6 +24,56 @@ export class Layout {
         this.reload(q);
       },
       { signal },
+    );
+  }
+
+  // The display (primary) column stays in view beside the first column (the row number and
+  // the first column are sticky in grid.css): a sticky rule for its position in the row,
+  // through the CSSOM (the CSP allows no inline styles), its offset kept to the first
+  // column's width as that changes.
+  pinDisplay() {
+    const g = this.grid;
+    const index = g.columns.findIndex((c) => c.id === g.cfg.displayField);
+    if (index < 1 || !g.table.tHead) return; // none, or the first column: sticky already
+    const first = g.table.tHead.rows[0].cells[1];
+    const sheet = new CSSStyleSheet();
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    const n = index + 2; // the row number cell comes first
+    const place = () => {
+      const rownum = g.table.tHead.rows[0].cells[0].getBoundingClientRect().width;
+      const left = rownum + first.getBoundingClientRect().width;
+      // Not on a phone: two pinned columns would leave no room to scroll through.
+      sheet.replaceSync(
+        "@media (min-width: 600px) {" +
+          `table.grid thead tr > :nth-child(${n}), table.grid tr.grid-row:not(.loading) > :nth-child(${n}) ` +
+          `{ position: sticky; left: ${left}px; z-index: 2; background: var(--panel); box-shadow: 1px 0 0 #d9dde3; }` +
+          `table.grid thead tr > :nth-child(${n}) { z-index: 5; background: #f7f8fa; }` +
+          `table.grid tr.grid-row > td.cell.editing:nth-child(${n}) { z-index: 6; }` +
+          "}",
+      );
+    };
+    place();
+    new ResizeObserver(place).observe(first);
+  }
+
+  // Text cut short, by its cell's width or by the server (a cell shows at most 300
+  // characters), shows in full on hover (headers carry their full title already).
+  bindTooltips() {
+    const g = this.grid;
+    g.table.addEventListener(
+      "mouseover",
+      (event) => {
+        const cell = event.target.closest("td.cell");
+        if (!cell || cell.classList.contains("editing") || cell.dataset.error) return;
+        const box = cell.querySelector(".c") || cell;
+        const shown = (box.textContent || "").trim();
+        const full = cell.dataset.v || "";
+        const cut = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+        if (full.length > shown.length + 3) cell.title = full.slice(0, 2000);
+        else if (cut) cell.title = shown.slice(0, 2000);
+        else cell.removeAttribute("title");
+      },
+      { signal: g.signal },
     );
   }
 
@@ -188,6 +240,7 @@ export class Layout {
     const r = store.total - 1;
     store.reveal(r);
     g.message("Row added.", "ok");
+    g.countsChanged();
     // Make the new row active once its window has loaded.
     const first = g.columns.findIndex((c) => c.edit);
     g.setActive(r, Math.max(0, first), false, false);
@@ -231,6 +284,7 @@ export class Layout {
     g.anchor = { r: Math.max(0, Math.min(r0, store.total - 1)), c: g.active.c };
     g.active = { ...g.anchor };
     store.render();
+    g.countsChanged();
     return true;
   }
   // The undo of a delete: the rows come back from the trash with their ids.
@@ -245,6 +299,7 @@ export class Layout {
     store.setTotal(store.total + ids.length);
     store.invalidateFrom(0);
     store.render();
+    g.countsChanged();
     return true;
   }
 

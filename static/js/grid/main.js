@@ -18,6 +18,17 @@ function csrfToken() {
 
 // The user's decimal separator, so "12,5" means 12.5 where people write it so.
 const DECIMAL_SEP = (1.5).toLocaleString(navigator.language).includes(",") ? "," : ".";
+// …and the order it writes a date in ("dmy": 24/12/2026, "mdy": 12/24/2026), so a date typed
+// the local way is read the local way (bases/fieldtypes/date.py::typed_date).
+const DATE_ORDER = (() => {
+  try {
+    const parts = new Intl.DateTimeFormat(navigator.language).formatToParts(new Date(2026, 11, 24));
+    const order = parts.filter((p) => ["day", "month", "year"].includes(p.type)).map((p) => p.type[0]).join("");
+    return ["dmy", "mdy", "ymd"].includes(order) ? order : "dmy";
+  } catch {
+    return "dmy";
+  }
+})();
 
 export class Grid {
   constructor(root) {
@@ -84,6 +95,7 @@ export class Grid {
       "X-Grid-Editor": "1",
       "X-Grid-View": this.cfg.view, // rows come back in this view's columns
       "X-Decimal-Separator": DECIMAL_SEP,
+      "X-Date-Order": DATE_ORDER,
       ...extra,
     };
   }
@@ -99,6 +111,11 @@ export class Grid {
     if (type.includes("json")) data = await response.json();
     else data = await response.text();
     return { ok: response.ok, status: response.status, data };
+  }
+  // Rows added, deleted or changed here: the footer's row count and summaries load again
+  // (its hx-trigger listens; other tabs learn through realtime:rows).
+  countsChanged() {
+    document.body.dispatchEvent(new CustomEvent("grid:counts"));
   }
   status(text) {
     if (this.statusEl) this.statusEl.textContent = text;
@@ -162,6 +179,10 @@ export class Grid {
   }
   // Mark the active cell and the range on the rows in the DOM.
   paint() {
+    if (this.edit && this.edit.grown && !this.edit.editing) {
+      this.wrap.style.minHeight = ""; // grown for a popup (edit.js::fitPopup): no longer
+      this.edit.grown = false;
+    }
     const { r0, r1, c0, c1 } = this.selection();
     const multi = r0 !== r1 || c0 !== c1;
     for (const el of this.tbody.querySelectorAll(".active, .sel, .row-sel")) el.classList.remove("active", "sel", "row-sel");
@@ -203,6 +224,7 @@ export class Grid {
     let touch = false;
     this.tbody.addEventListener("pointerdown", (event) => {
       touch = event.pointerType === "touch";
+      this.typingAt = 0; // a click ends a burst of typing (see onKey's Space)
     });
     this.tbody.addEventListener("mousedown", (event) => {
       if (event.button !== 0) return;
@@ -277,6 +299,7 @@ export class Grid {
     }, { signal: this.signal });
   }
   onKey(event) {
+    if (event.key.length !== 1) this.typingAt = 0; // Enter, arrows…: no longer typing
     const mod = event.ctrlKey || event.metaKey;
     const { r, c } = this.active;
     const page = this.store.visibleCount();
@@ -334,6 +357,12 @@ export class Grid {
     }
     if (event.key === " ") {
       event.preventDefault();
+      // A space while typing into a read-only cell is more typing, not "expand the row".
+      if (this.typingAt && Date.now() - this.typingAt < 1500) {
+        this.typingAt = Date.now();
+        this.edit.start(" ");
+        return;
+      }
       this.layout.expand(r);
       return;
     }
@@ -349,6 +378,7 @@ export class Grid {
     }
     if (event.key.length === 1) {
       event.preventDefault();
+      this.typingAt = Date.now(); // (an editable cell's editor takes the following keys)
       this.edit.start(event.key);
     }
   }

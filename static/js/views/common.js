@@ -104,3 +104,79 @@ document.addEventListener(
   },
   true,
 );
+
+// The keyboard's alternative to dragging: M (or the context-menu key) on a focused card or
+// chip opens a small "Move to…" menu of `items` ({label, run}) beside it; arrows move through
+// it, Enter chooses, Esc closes and gives the focus back. `extra` (optional) is an element
+// placed above the items (the calendar's date input).
+export function moveMenu(anchor, title, items, extra = null) {
+  document.querySelectorAll(".move-menu").forEach((m) => m.remove());
+  const menu = document.createElement("div");
+  menu.className = "move-menu";
+  menu.setAttribute("role", "menu");
+  menu.setAttribute("aria-label", title);
+  const head = document.createElement("p");
+  head.className = "muted small";
+  head.textContent = title;
+  menu.appendChild(head);
+  if (extra) menu.appendChild(extra);
+  const close = () => {
+    menu.remove();
+    anchor.focus();
+  };
+  for (const item of items) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.setAttribute("role", "menuitem");
+    button.textContent = item.label;
+    button.disabled = Boolean(item.current);
+    button.addEventListener("click", async () => {
+      menu.remove();
+      await item.run();
+    });
+    menu.appendChild(button);
+  }
+  menu.addEventListener("keydown", (e) => {
+    const buttons = [...menu.querySelectorAll("button:not([disabled])")];
+    const i = buttons.indexOf(document.activeElement);
+    if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopPropagation();
+      close();
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      const next = e.key === "ArrowDown" ? i + 1 : i - 1;
+      buttons[(next + buttons.length) % buttons.length].focus();
+    }
+  });
+  menu.addEventListener("focusout", () => {
+    setTimeout(() => {
+      if (menu.isConnected && !menu.contains(document.activeElement)) menu.remove();
+    }, 0);
+  });
+  // Fixed beside the anchor (a stack or a day may clip what overflows it), kept on screen.
+  document.body.appendChild(menu);
+  const box = anchor.getBoundingClientRect();
+  const width = menu.offsetWidth;
+  const height = menu.offsetHeight;
+  const left = Math.max(4, Math.min(box.left, window.innerWidth - width - 4));
+  const below = box.bottom + 4 + height <= window.innerHeight;
+  menu.style.left = `${left}px`;
+  menu.style.top = `${Math.max(4, below ? box.bottom + 4 : box.top - height - 4)}px`;
+  const first = menu.querySelector("input, button:not([disabled])");
+  if (first) first.focus();
+  return menu;
+}
+
+// Whether a keydown asks for the move menu.
+export function wantsMove(e) {
+  return (e.key === "m" || e.key === "M" || e.key === "ContextMenu") && !e.ctrlKey && !e.metaKey && !e.altKey;
+}
+
+// A card's field cut short by the card's width shows in full on hover.
+document.addEventListener("mouseover", (e) => {
+  const dd = e.target.closest && e.target.closest(".vcard-fields dd, .vcard-title");
+  if (!dd) return;
+  if (dd.scrollWidth > dd.clientWidth + 1) dd.title = (dd.textContent || "").trim().slice(0, 2000);
+  else dd.removeAttribute("title");
+});

@@ -1,7 +1,7 @@
 // Kanban: drag cards between and within stacks (saved through /views/<id>/move), drag stack
 // headers to reorder stacks (saved as the view's stack_order). The server checks every move;
 // without the right to edit the stack field no card is draggable.
-import { csrf, post, showError } from "./common.js";
+import { csrf, moveMenu, post, showError, wantsMove } from "./common.js";
 import { draggable } from "./dnd.js";
 
 const board = document.getElementById("kanban");
@@ -103,3 +103,33 @@ document.addEventListener("htmx:afterRequest", (event) => {
   const form = event.detail.elt;
   if (event.detail.successful && form.matches && form.matches("form.stack-add")) form.reset();
 });
+
+// Without a mouse: M on a focused card offers the other stacks ("Move to…"); the card goes
+// to the end of that stack's loaded cards, saved through the same /move as a drop.
+if (board && board.dataset.draggable) {
+  board.addEventListener("keydown", (e) => {
+    const card = e.target.closest && e.target.closest(".vcard[draggable=true]");
+    if (!card || e.target !== card || !wantsMove(e)) return;
+    e.preventDefault();
+    const from = card.closest(".stack");
+    const items = [...board.querySelectorAll(".stack")].map((stack) => ({
+      label: (stack.querySelector(".stack-title") || {}).textContent || stack.dataset.stack || "Uncategorized",
+      current: stack === from,
+      run: async () => {
+        const list = stack.querySelector(".stack-cards");
+        list.insertBefore(card, list.querySelector(".show-more"));
+        count(from, -1);
+        count(stack, 1);
+        const order = [...list.querySelectorAll(".vcard")].map((c) => c.dataset.id);
+        try {
+          await post(board.dataset.moveUrl, { record: card.dataset.id, stack: list.dataset.stack, order });
+          card.focus();
+        } catch (err) {
+          showError(err.message);
+          setTimeout(() => location.reload(), 1500);
+        }
+      },
+    }));
+    moveMenu(card, "Move to…", items);
+  });
+}
