@@ -12,6 +12,7 @@ from bases.query.dialects.base import Bind, Dialect
 
 class PostgresDialect(Dialect):
     vendor = "postgresql"
+    nulls_first_ascending = False
     lock_suffix = " FOR UPDATE"
     length_function = "char_length"
     typed_bulk_insert = True
@@ -21,14 +22,6 @@ class PostgresDialect(Dialect):
         ("text", "longtext", "integer", "bigint", "decimal", "float", "boolean")
         + ("date", "uuid")
     )
-
-    def order_term(
-        self, column_sql: str, descending: bool, nullable: bool = True
-    ) -> str:
-        """NULLs smallest, as MySQL and SQLite sort them (PostgreSQL's own order is largest)."""
-        if not nullable:
-            return super().order_term(column_sql, descending)
-        return f"{column_sql} {'DESC NULLS LAST' if descending else 'ASC NULLS FIRST'}"
 
     def in_list(self, column_sql: str, values: list) -> tuple[str, list]:
         """One array parameter (`= ANY(%s)`) instead of N placeholders."""
