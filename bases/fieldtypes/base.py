@@ -85,6 +85,10 @@ class FieldType:
     # Its value is an SQL expression over the row computed when read (formula, lookup, rollup,
     # count): virtual and read-only; `sql()` gives the expression (bases/query/expressions.py).
     computed: ClassVar[bool] = False
+    # The part of the grid's add-field panel that asks for this type's settings
+    # (templates/views/partials/field_panel.html): "choices", "link", "formula", "lookup",
+    # "rollup" or "count"; "" when a title is all it needs.
+    options_ui: ClassVar[str] = ""
 
     # ---- computed fields
 

@@ -19,6 +19,7 @@ class LinkToAnotherRecord(FieldType):
     icon = "⇄"
     read_only = True  # changed through the links endpoints and the picker
     is_link = True
+    options_ui = "link"
     searchable = False
 
     def filterable(self, field) -> bool:

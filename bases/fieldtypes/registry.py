@@ -113,6 +113,15 @@ def creatable(uidt: str) -> bool:
     return uidt in _CREATABLE
 
 
+def addable() -> list[FieldType]:
+    """The types the grid's add-field menu offers, in menu order: those a column may be
+    created with, then links and computed fields (which have no column of their own)."""
+    out = [REGISTRY[u] for u in CREATABLE if u in REGISTRY]
+    return out + [
+        t for t in REGISTRY.values() if (t.is_link or t.computed) and t not in out
+    ]
+
+
 def field_type_for(field) -> FieldType:
     """The type of a Field (or anything with a `uidt`): what callers ask instead of
     comparing uidt names. Never raises: metadata written by an older version still renders."""
