@@ -249,7 +249,7 @@ def test_link_picker_links_and_shows_chips(page, live_server_url, ids):
     page.wait_for_selector(f".link-popup .lp-chips .chip >> text={name}")
     shot(page, "grid-link-picker")
     page.keyboard.press("Escape")
-    saved(page, 3, "people", "1 linked")
+    saved(page, 3, "people", name)  # the linked record's display value, as a chip
 
 
 def test_keyboard_range_copy_paste_and_undo(page, live_server_url, ids):
@@ -451,7 +451,7 @@ def test_expand_a_row_edit_and_step(page, live_server_url, ids):
     page.click("#grid-modal .lp-item[data-link=link] >> text=Person 3")
     page.wait_for_selector("#grid-modal .lp-chips .chip >> text=Person 3")
     page.click("#grid-modal [data-expand=close]")
-    saved(page, 2, "people", "1 linked")
+    saved(page, 2, "people", "Person 3")
     select(page, 2, "name")
     page.keyboard.press("Space")
     page.wait_for_selector("#grid-modal .expand-form")

@@ -102,7 +102,9 @@ def table_page(
     rows, page_info, error = [], {"totalRows": 0}, None
     try:
         page = read_window(table, meta, view, columns, actor=request.actor, q=q)
-        rows = grid_rows(meta, columns, page.rows, editable=can_edit)
+        rows = grid_rows(
+            meta, columns, page.rows, editable=can_edit, actor=request.actor
+        )
         page_info = page.page_info
     except DomainError as exc:
         error = exc
@@ -212,7 +214,12 @@ def rows_window(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpRe
         q=search_text(request),
     )
     rows = grid_rows(
-        meta, columns, page.rows, start=start, editable=writable(request, table)
+        meta,
+        columns,
+        page.rows,
+        start=start,
+        editable=writable(request, table),
+        actor=request.actor,
     )
     response = HttpResponse(render_rows(request, rows))
     info = page.page_info
