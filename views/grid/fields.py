@@ -111,7 +111,8 @@ def panel_context(request, table, *, field=None, posted=None, error=None) -> dic
     actor = request.actor
     meta = records.TableMeta.of(table, actor=actor)
     links = []
-    for f in meta.fields:
+    # What a link, lookup or rollup is built on is chosen when it is added, not edited.
+    for f in meta.fields if field is None else ():
         if not field_type_for(f).is_link or f.related_table is None:
             continue
         try:
@@ -131,7 +132,9 @@ def panel_context(request, table, *, field=None, posted=None, error=None) -> dic
         )
     tables = [
         t
-        for t in selectors.table_list(actor=actor, base=table.base)
+        for t in (
+            selectors.table_list(actor=actor, base=table.base) if field is None else ()
+        )
         if t.source_id == table.source_id and not t.read_only_reason
     ]
     posted = posted if posted is not None else {}
