@@ -126,7 +126,10 @@ def panel_context(request, table, *, field=None, posted=None, error=None) -> dic
                 "targets": [
                     t
                     for t in related.fields
-                    if not t.is_system and not field_type_for(t).holds_key
+                    # A lookup or rollup reads a value: not a key, not another link.
+                    if not t.is_system
+                    and not field_type_for(t).holds_key
+                    and not field_type_for(t).is_link
                 ],
             }
         )
