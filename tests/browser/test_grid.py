@@ -241,8 +241,11 @@ def test_link_picker_links_and_shows_chips(page, live_server_url, ids):
     select(page, 3, "people")
     page.keyboard.press("Enter")
     page.wait_for_selector(".link-popup .lp-search")
-    page.keyboard.type("Labs")
-    page.wait_for_selector(".link-popup .lp-item[data-link=link]")
+    page.keyboard.type("Person 1 Labs")
+    # The search has answered: a click on the list shown before it could race its reload.
+    page.wait_for_function(
+        "() => document.querySelectorAll('.link-popup .lp-item').length === 1"
+    )
     first = page.locator(".link-popup .lp-item[data-link=link]").first
     name = first.inner_text().lstrip("+ ").strip()
     first.click()
