@@ -37,12 +37,14 @@ from bases.fieldtypes.columns import (
     column_model_field,
 )
 from bases.fieldtypes.registry import (
+    COMPUTED,
     CREATABLE,
     DEFAULT_UIDT,
     REGISTRY,
     addable,
     creatable,
     field_type_for,
+    fields_changed,
     get,
     named,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "BIGINT",
     "BINARY",
     "BOOLEAN",
+    "COMPUTED",
     "CREATABLE",
     "DATE",
     "DATETIME",
@@ -79,6 +82,7 @@ __all__ = [
     "column_model_field",
     "creatable",
     "field_type_for",
+    "fields_changed",
     "get",
     "named",
     "normalise_choices",

@@ -8,6 +8,7 @@ from bases.fieldtypes.base import FieldType
 from bases.fieldtypes.boolean import Checkbox
 from bases.fieldtypes.choice import MultiSelect, SingleSelect
 from bases.fieldtypes.date import Date, DateTime, Time
+from bases.fieldtypes.formula import Formula
 from bases.fieldtypes.jsondata import JSONType
 from bases.fieldtypes.keys import ID, ForeignKey, SpecificDBType, UUIDType
 from bases.fieldtypes.link import LinkToAnotherRecord
@@ -42,6 +43,7 @@ REGISTRY: dict[str, FieldType] = {
         ForeignKey,
         SpecificDBType,
         LinkToAnotherRecord,
+        Formula,
     )
 }
 # Types a user may give a new column.
@@ -68,6 +70,8 @@ CREATABLE = [
     "UUID",
 ]
 _CREATABLE = frozenset(CREATABLE)
+# Computed types a user may add (no column: the meta API's `define`, bases/schema_services.py).
+COMPUTED = [uidt for uidt, t in REGISTRY.items() if t.computed]
 # The field type an introspected column gets by default.
 DEFAULT_UIDT = {
     c.TEXT: "SingleLineText",
@@ -131,3 +135,10 @@ def field_type_for(field) -> FieldType:
 def named(uidt) -> FieldType:
     """The type a request names (any value: unknown ones behave as plain text)."""
     return REGISTRY.get(uidt, _UNREGISTERED) if isinstance(uidt, str) else _UNREGISTERED
+
+
+def fields_changed(table, *, gone=None) -> None:
+    """After a field of `table` was created, changed or deleted (`gone`): the computed fields
+    that use it follow (formulas keep a deleted field's title and are checked again)."""
+    for ftype in {type(t): t for t in REGISTRY.values() if t.computed}.values():
+        ftype.fields_changed(table, gone=gone)

@@ -151,7 +151,11 @@ def panel_context(request, table, *, field=None, posted=None, error=None) -> dic
                 for c in options.get("choices") or []
                 if isinstance(c, dict)
             ),
-            "formula_raw": options.get("formula_raw") or options.get("formula") or "",
+            # A formula is stored with field ids; its type renders it with today's titles.
+            "formula_raw": (field_type_for(field).column_options(field) or {}).get(
+                "formula_raw"
+            )
+            or "",
         }
     ftype = field_type_for(field) if field is not None else None
     # A stored column may change to another creatable type; links, keys and computed

@@ -61,7 +61,9 @@ def column_json(field, editable: bool) -> dict:
     if ftype.is_link:
         out["relation"] = o.get("relation")
         out["related"] = field.related_table.title if field.related_table else ""
-    if not field.is_nullable and not field.is_auto:
+    if ftype.computed:  # the grid says why typing does nothing
+        out["computed"] = ftype.label.lower()
+    elif not field.is_nullable and not field.is_auto:
         out["required"] = True
     return out
 
@@ -118,6 +120,11 @@ def table_page(
             "icon": field_type_for(f).icon,
             "info": field_info(f),
             "deletable": not f.is_pk and table.source.allow_schema_edit,
+            # A computed field whose definition no longer holds (a formula over a deleted
+            # field): said in its header.
+            "invalid": ((f.options or {}).get("error") or {}).get("message", "")
+            if isinstance((f.options or {}).get("error"), dict)
+            else "",
         }
         for f, ok in zip(columns, flags, strict=True)
     ]

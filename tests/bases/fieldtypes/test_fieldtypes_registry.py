@@ -110,6 +110,18 @@ DECLARED = {
         False,
         {"type": "string", "description": "database type geometry", "readOnly": True},
     ),
+    "Formula": (  # a number formula: by its result's type, read-only
+        "decimal",
+        ORDERED_OPS,
+        NUMERIC_AGGS,
+        True,
+        {
+            "type": "number",
+            "readOnly": True,
+            "nullable": True,
+            "description": "Formula (number)",
+        },
+    ),
     "LinkToAnotherRecord": (
         "",
         [],
@@ -172,7 +184,7 @@ def test_each_type_declares_operators_aggregates_grouping_and_schema(uidt):
 
 def test_one_read_only_set():
     read_only = {u for u, t in ft.REGISTRY.items() if t.read_only}
-    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord"}
+    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord", "Formula"}
     # Typed into a grid cell: everything writable but files (their own popup).
     typed = {u for u, t in ft.REGISTRY.items() if t.typed_in_cell and not t.read_only}
     assert typed == set(ft.REGISTRY) - read_only - {"Attachment"}
