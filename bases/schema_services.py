@@ -215,6 +215,10 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     require(actor, "fields.create", table)
     if ft.named(data.get("uidt")).is_link:
         return link_create(actor=actor, table=table, data=data)
+    if ft.named(data.get("uidt")).computed:
+        from bases.lookup_services import lookup_field_create
+
+        return lookup_field_create(actor=actor, table=table, data=data)
     _check_editable(table)
     spec = _column_spec(data)
     if table.fields.filter(title__iexact=spec["title"]).exists():
@@ -334,6 +338,12 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
 def field_delete(*, actor: Actor, field: Field) -> None:
     table = field.table
     require(actor, "fields.delete", table)
+    if ft.named(field.uidt).computed:  # metadata only: no column behind it
+        with transaction.atomic():
+            meta_sync._removing_field(field, table.base_id)
+            field.delete()
+            _bump(table.source)
+        return None
     if field.is_virtual:
         return link_delete(actor=actor, field=field)
     _check_editable(table)

@@ -93,6 +93,10 @@ class FieldType:
         `ctx` (a bases.query.expressions.ExprContext). Only computed types have one."""
         raise NotImplementedError(f"{self.uidt} is not computed")
 
+    def col_options(self, field) -> dict | None:
+        """NocoDB's `colOptions` of a field of this type in the meta API (None: none)."""
+        return None
+
     # ---- input and storage
 
     def model_field(self, *, null: bool, options: dict) -> models.Field:
@@ -130,6 +134,14 @@ class FieldType:
 
     def filterable(self, field) -> bool:
         return bool(field.column_name)
+
+    def filter_column_type(self, field) -> str:
+        """The column type a filter on `field` compares as (a list lookup: its JSON text)."""
+        return getattr(field, "column_type", "")
+
+    def filter_ops_only(self, field) -> tuple[str, ...] | None:
+        """The only operators a filter on `field` may use (None: what its kind allows)."""
+        return None
 
     def filter_operators(self, field) -> list[str]:
         """The where-dialect operators `field` accepts (docs/where.md).

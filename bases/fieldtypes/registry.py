@@ -12,6 +12,7 @@ from bases.fieldtypes.jsondata import JSONType
 from bases.fieldtypes.keys import ID, ForeignKey, SpecificDBType, UUIDType
 from bases.fieldtypes.link import LinkToAnotherRecord
 from bases.fieldtypes.number import Currency, Decimal, Duration, Number, Percent, Rating
+from bases.fieldtypes.rollup import Count, Lookup, Rollup
 from bases.fieldtypes.text import URL, Email, LongText, PhoneNumber, SingleLineText
 from nocoplatform.errors import InvalidInput
 
@@ -42,6 +43,9 @@ REGISTRY: dict[str, FieldType] = {
         ForeignKey,
         SpecificDBType,
         LinkToAnotherRecord,
+        Lookup,
+        Rollup,
+        Count,
     )
 }
 # Types a user may give a new column.

@@ -110,6 +110,17 @@ DECLARED = {
         False,
         {"type": "string", "description": "database type geometry", "readOnly": True},
     ),
+    # Computed through a link (bases/fieldtypes/rollup.py): here without one, as a field whose
+    # link is gone reads (NULL); their result type is their column type.
+    "Lookup": ("text", [], COUNT_AGGS, True, {"nullable": True, "readOnly": True}),
+    "Rollup": (
+        "bigint",
+        [],
+        NUMERIC_AGGS,
+        True,
+        {"type": "integer", "readOnly": True},
+    ),
+    "Count": ("bigint", [], NUMERIC_AGGS, True, {"type": "integer", "readOnly": True}),
     "LinkToAnotherRecord": (
         "",
         [],
@@ -172,7 +183,11 @@ def test_each_type_declares_operators_aggregates_grouping_and_schema(uidt):
 
 def test_one_read_only_set():
     read_only = {u for u, t in ft.REGISTRY.items() if t.read_only}
-    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord"}
+    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord"} | {
+        "Lookup",
+        "Rollup",
+        "Count",
+    }
     # Typed into a grid cell: everything writable but files (their own popup).
     typed = {u for u, t in ft.REGISTRY.items() if t.typed_in_cell and not t.read_only}
     assert typed == set(ft.REGISTRY) - read_only - {"Attachment"}
