@@ -215,7 +215,7 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     require(actor, "fields.create", table)
     if ft.named(data.get("uidt")).is_link:
         return link_create(actor=actor, table=table, data=data)
-    if ft.named(data.get("uidt")).computed:
+    if ft.named(data.get("uidt")).over_link:
         from bases.lookup_services import lookup_field_create
 
         return lookup_field_create(actor=actor, table=table, data=data)

@@ -85,6 +85,9 @@ class FieldType:
     # Its value is an SQL expression over the row computed when read (formula, lookup, rollup,
     # count): virtual and read-only; `sql()` gives the expression (bases/query/expressions.py).
     computed: ClassVar[bool] = False
+    # Computed through a link (Lookup, Rollup, Count: bases/fieldtypes/rollup.py), created by
+    # bases/lookup_services.py from NocoDB's fk_relation_column_id shapes.
+    over_link: ClassVar[bool] = False
 
     # ---- computed fields
 

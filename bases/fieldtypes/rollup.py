@@ -165,6 +165,7 @@ class LinkedValue(FieldType):
 
     virtual = True
     computed = True
+    over_link = True
     read_only = True
     typed_in_cell = False
     fillable = False
@@ -186,7 +187,8 @@ class LinkedValue(FieldType):
         (checked: a 400 names what is wrong); sets `column_type` and `related_table` too."""
         from bases.fieldtypes import field_type_for
 
-        source = {**(data.get("colOptions") or {}), **data}
+        col_options = data.get("colOptions")
+        source = {**(col_options if isinstance(col_options, dict) else {}), **data}
         link_id = source.get(LINK_KEY)
         link = _field_in(table, link_id) if isinstance(link_id, str) else None
         if link is None or not field_type_for(link).is_link:
