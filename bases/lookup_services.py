@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import threading
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Max, Q
 
 from bases import fieldtypes as ft
+from bases.fieldtypes.rollup import LINK_KEY
 from bases.models import Field, Table
 from bases.query.dialects import dialect_for
 from bases.query.expressions import field_sql
 from bases.sources import source_alias
+from bases.table_meta import TableMeta
 from nocoplatform.errors import Conflict, InvalidInput
 from permissions.checks import Actor, require
 from records import meta_events
@@ -34,20 +36,32 @@ def lookup_field_create(*, actor: Actor, table: Table, data: dict) -> Field:
         raise Conflict(
             f"A field called '{title}' exists already.", code="DUPLICATE_TITLE"
         )
-    spec = ftype.clean_computed(table, data)
+    visible = frozenset(f.id for f in TableMeta.of(table, actor=actor).fields)
+    options, column_type = ftype.define(table, data, visible=visible)
     field = Field(
         table=table,
         title=title,
         uidt=ftype.uidt,
         column_name="",
-        options=spec["options"],
-        related_table=spec["related_table"],
+        column_type=column_type,
+        options=options,
         description=str(data.get("description") or ""),
     )
-    ftype.check_path(field)  # sets the result's column type
+    link = next(
+        f for f in TableMeta.of(table, actor=actor).fields if f.id == options[LINK_KEY]
+    )
+    field.related_table = link.related_table
+    # The target must be one the author may see in the linked table (NotFound: not the table).
+    target_id = options.get(ftype.target_key) if ftype.target_key else None
+    if target_id is not None and target_id not in {
+        f.id for f in TableMeta.of(link.related_table, actor=actor).fields
+    }:
+        raise InvalidInput(
+            f"`{ftype.target_key}` must name a field of the linked table "
+            f"'{link.related_table.title}'.",
+            code="INVALID_TARGET",
+        )
     # Compiled once now: a definition that cannot be computed is refused here, not on read.
-    from django.db import connections
-
     vendor = connections[source_alias(table.source)].vendor
     field_sql(dialect_for(vendor), field)
     with transaction.atomic():

@@ -25,6 +25,8 @@ from bases.query.cursors import (
     sort_signature,
 )
 from bases.query.dialects import Dialect, dialect_for
+from bases.query.expressions import field_sql, is_computed
+from bases.query.formula import Frag
 from bases.query.params import ListQuery, parse_list_query
 from bases.query.where import LinkedTo, WhereNode, compile_where
 from bases.sources import user_db
@@ -98,16 +100,16 @@ def list_records(
         d = dialect_for(conn)
         q = d.quote
         where_sql, where_params = _where(d, meta, query, where)
-        sort_keys = [
-            (q(k.field.column_name), k.descending, k.field) for k in query.sort
-        ]
+        sort_keys = [(field_sql(d, k.field), k.descending, k.field) for k in query.sort]
         pk_keys = [(q(f.column_name), False, f) for f in meta.pk]
         order_keys = sort_keys + [
             k for k in pk_keys if k[2] not in [s[2] for s in sort_keys]
         ]
         wanted = _select_fields(meta, query.fields)
-        internal = [k[2] for k in order_keys if k[2] not in wanted]
-        select_fields = wanted + internal
+        computed = _computed_fields(query.fields)
+        internal = [k[2] for k in order_keys if k[2] not in wanted + computed]
+        computed += [f for f in internal if is_computed(f)]
+        select_fields = wanted + [f for f in internal if not is_computed(f)]
         conditions, params_ = (
             ([where_sql], list(where_params)) if where_sql else ([], [])
         )
@@ -136,28 +138,30 @@ def list_records(
             select_fields,
             conditions=conditions,
             params=params_,
-            order=[(k[0], k[1]) for k in order_keys],
+            order=[(k[2], k[1]) for k in order_keys],
             limit=query.limit + 1,
             offset=None if query.cursor else query.offset,
             belongs_to=belongs_to,
+            computed=computed,
         )
         with conn.cursor() as cur:
             cur.execute(sql, params_)
             raw_rows = cur.fetchall()
         has_more = len(raw_rows) > query.limit
         raw_rows = raw_rows[: query.limit]
-        rows = linked_cells.as_dicts(d, select_fields, raw_rows, belongs_to)
+        read_fields = select_fields + computed
+        rows = linked_cells.as_dicts(d, read_fields, raw_rows, belongs_to)
         others = [f for f in links if f not in belongs_to]
         if others and rows:
             linked_cells.load_links(conn, d, meta, others, rows, actor)
         next_cursor = None
         if has_more and order_keys and raw_rows:
             last = raw_rows[-1]
-            idx = {f.id: i for i, f in enumerate(select_fields)}
+            idx = {f.id: i for i, f in enumerate(read_fields)}
             next_cursor = encode_cursor(
                 signature, [last[idx[k[2].id]] for k in order_keys]
             )
-        hidden = [f for f in select_fields if f not in query.fields]
+        hidden = [f for f in read_fields if f not in query.fields]
         for row in rows:
             for f in hidden:
                 row.pop(f.title, None)
@@ -190,6 +194,11 @@ def hash_where(query: ListQuery) -> int:
         for n in (query.view_where, query.where)
     )
     return zlib.crc32(text.encode())
+
+
+def _computed_fields(fields: list[Field]) -> list[Field]:
+    """The computed fields (formulas, lookups…) among `fields`: values the SELECT computes."""
+    return [f for f in fields if is_computed(f)]
 
 
 def _select_fields(meta: TableMeta, fields: list[Field]) -> list[Field]:
@@ -297,10 +306,10 @@ def get_record(
         q = d.quote
         wanted = _select_fields(meta, query.fields)
         internal = [f for f in meta.pk if f not in wanted]
-        select_fields = wanted + internal
+        select_fields = wanted + internal + _computed_fields(query.fields)
         links = [f for f in query.fields if field_type_for(f).is_link]
         belongs_to = linked_cells.belongs_to(meta, links, actor)
-        columns = [q(f.column_name) for f in select_fields]
+        columns = [field_sql(d, f) for f in select_fields]
         columns += select.linked_columns(d, q(table.table_name), belongs_to)
         with conn.cursor() as cur:
             cur.execute(
@@ -346,7 +355,8 @@ def rows_by_key(
 
     `matches` maps a name to a parsed `where` tree; each is evaluated by the one `where`
     compiler as a column of the same SELECT (webhook conditions use it before and after a
-    write). Missing rows are left out.
+    write). The row holds the stored columns and the computed fields (formulas…) as they are
+    after the write. Missing rows are left out.
     """
     pk = meta.require_pk()
     if not keys:
@@ -354,20 +364,13 @@ def rows_by_key(
     matches = matches or {}
     with user_db(table.source) as conn:
         d = dialect_for(conn)
-        q = d.quote
-        columns = meta.columns
-        columns_sql = [q(f.column_name) for f in columns]
-        params: list = []
+        columns = meta.columns + meta.computed
+        columns_sql = [field_sql(d, f) for f in columns]
         for node in matches.values():
             sql, node_params = compile_where(node, resolve=meta.resolve, dialect=d)
-            columns_sql.append(select.matches_column(sql))
-            params += node_params
+            columns_sql.append(Frag(select.matches_column(sql), tuple(node_params)))
         with conn.cursor() as cur:
-            cur.execute(
-                *select.by_keys(
-                    d, table.table_name, columns_sql, pk, keys, params=params
-                )
-            )
+            cur.execute(*select.by_keys(d, table.table_name, columns_sql, pk, keys))
             raw_rows = cur.fetchall()
     names = list(matches)
     found = {}

@@ -211,6 +211,46 @@ def _clean_options(uidt: str, options: dict, data: dict) -> dict:
     return ft.get(uidt).clean_options(options, data)
 
 
+def _follow(table: Table, gone: Field | None = None) -> None:
+    """After a field of `table` changed (or `gone` was deleted): computed fields that use it
+    follow (formulas keep a deleted field's title and are re-checked: bases/fieldtypes)."""
+    ft.fields_changed(table, gone=gone)
+
+
+def _visible(actor: Actor, table: Table) -> frozenset:
+    """The ids of the fields `actor` may see: a computed field's definition may use no other
+    (a formula must not read a field hidden from its author)."""
+    from bases.table_meta import TableMeta
+
+    return frozenset(f.id for f in TableMeta.of(table, actor=actor).fields)
+
+
+def computed_create(*, actor: Actor, table: Table, data: dict) -> Field:
+    """A computed field (formula…): metadata only, no column; its definition is checked
+    against the table's fields by its type (`FieldType.define`), a 400 naming the problem."""
+    require(actor, "fields.create", table)
+    ftype = ft.get(data.get("uidt"))
+    title = _clean_title(data.get("title") or "")
+    if table.fields.filter(title__iexact=title).exists():
+        raise Conflict(
+            f"A field called '{title}' exists already.", code="DUPLICATE_TITLE"
+        )
+    options, column_type = ftype.define(table, data, visible=_visible(actor, table))
+    with transaction.atomic():
+        field = Field.objects.create(
+            table=table,
+            title=title,
+            uidt=ftype.uidt,
+            column_type=column_type,
+            options=options,
+            description=str(data.get("description") or ""),
+            order=(table.fields.aggregate(m=Max("order"))["m"] or 0) + 1,
+        )
+        _bump(table.source)
+        meta_events.schema_changed(table.pk)
+    return field
+
+
 def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     require(actor, "fields.create", table)
     if ft.named(data.get("uidt")).is_link:
@@ -219,6 +259,8 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
         from bases.lookup_services import lookup_field_create
 
         return lookup_field_create(actor=actor, table=table, data=data)
+    if ft.named(data.get("uidt")).computed:
+        return computed_create(actor=actor, table=table, data=data)
     _check_editable(table)
     spec = _column_spec(data)
     if table.fields.filter(title__iexact=spec["title"]).exists():
@@ -254,6 +296,7 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
             )
             new.order = (table.fields.aggregate(m=Max("order"))["m"] or 0) + 1
             new.save()
+            _follow(table)  # a formula may name a field missing until now
             meta_events.schema_changed(table.pk)
     return new
 
@@ -276,11 +319,21 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
     new_uidt = data.get("uidt") or field.uidt
     retyped = new_uidt != field.uidt
     if field.is_virtual:
+        ftype = ft.named(field.uidt)
         if retyped:
-            raise InvalidInput("A link field's type cannot be changed.")
-        field.save()
-        _bump(table.source)
-        meta_events.schema_changed(table.pk)
+            raise InvalidInput(
+                f"A {ftype.label.lower()} field's type cannot be changed.",
+                code="FIELD_TYPE_FIXED",
+            )
+        with transaction.atomic():
+            if ftype.computed:
+                field.options, field.column_type = ftype.define(
+                    table, data, field=field, visible=_visible(actor, table)
+                )
+            field.save()
+            _follow(table)
+            _bump(table.source)
+            meta_events.schema_changed(table.pk)
         return field
     new_column = (data.get("column_name") or "").strip()
     needs_ddl = (new_column and new_column != field.column_name) or (
@@ -330,6 +383,7 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
         field.uidt = new_uidt
         field.options = options
         field.save()
+        _follow(table)
         _bump(table.source)
         meta_events.schema_changed(table.pk)
     return field
@@ -338,11 +392,13 @@ def field_update(*, actor: Actor, field: Field, data: dict) -> Field:
 def field_delete(*, actor: Actor, field: Field) -> None:
     table = field.table
     require(actor, "fields.delete", table)
-    if ft.named(field.uidt).computed:  # metadata only: no column behind it
+    if ft.named(field.uidt).computed:
+        gone = Field(id=field.id, title=field.title, uidt=field.uidt)
         with transaction.atomic():
-            meta_sync._removing_field(field, table.base_id)
-            field.delete()
+            field.delete()  # (which empties its id)
+            _follow(table, gone=gone)
             _bump(table.source)
+            meta_events.schema_changed(table.pk)
         return None
     if field.is_virtual:
         return link_delete(actor=actor, field=field)
@@ -359,7 +415,7 @@ def field_delete(*, actor: Actor, field: Field) -> None:
             if ft.named(field.uidt).holds_key:  # links may change with it
                 meta_sync.sync(source)
             else:
-                meta_sync.refresh_table(table)
+                meta_sync.refresh_table(table)  # (formulas over it follow there)
             _bump(source)
             meta_events.schema_changed(table.pk)
 

@@ -48,7 +48,8 @@ def search_node(fields, text: str | None) -> WhereNode | None:
     needle = text.replace("%", "")
     conditions: list[WhereNode] = []
     for f in fields:
-        if not f.column_name or not field_type_for(f).searchable:
+        ftype = field_type_for(f)
+        if not (f.column_name or ftype.computed) or not ftype.searchable:
             continue
         kind = f.column_type
         if kind in ("json", "binary", "other", "boolean"):

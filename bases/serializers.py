@@ -57,9 +57,9 @@ def column_json(field: Field) -> dict:
         "order": field.order,
         "meta": {k: v for k, v in field.options.items() if k not in ("choices",)},
     }
-    col_options = field_type_for(field).col_options(field)
-    if col_options is not None:
-        data["colOptions"] = col_options
+    extra = field_type_for(field).column_options(field)
+    if extra is not None:
+        data["colOptions"] = extra
     elif field_type_for(field).has_choices:
         data["colOptions"] = {"options": field.options.get("choices", [])}
     elif field_type_for(field).is_link:

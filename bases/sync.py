@@ -325,9 +325,11 @@ def apply_columns(
             field.column_name = new
             existing[new] = field
     live = {c.name for c in info.columns}
+    gone = []
     for name in [n for n in existing if n not in live]:
         field = existing.pop(name)
         _removing_field(field, table.base_id)
+        gone.append(Field(id=field.id, title=field.title, uidt=field.uidt))
         field.delete()
     fk_cols = {fk.column for fk in info.foreign_keys}
     for position, col in enumerate(info.columns):
@@ -362,6 +364,10 @@ def apply_columns(
     if (table.meta or {}).get("columns") != order:
         table.meta = {**(table.meta or {}), "columns": order}
         table.save(update_fields=["meta"])
+    if any(field_type_for(f).computed for f in fields):
+        # Formulas (…) over a column dropped or retyped outside the platform follow it.
+        for field in gone or [None]:
+            ft.fields_changed(table, gone=field)
     meta_events.schema_changed(table.pk)
     return existing
 

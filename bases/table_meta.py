@@ -40,6 +40,8 @@ class TableMeta:
         self.restricted = all_fields is not None
         self.read_only = read_only
         self.columns = [f for f in self.fields if f.column_name]
+        # Fields whose value the database computes when a row is read (formulas, lookups…).
+        self.computed = [f for f in self.fields if field_type_for(f).computed]
         self.pk = [f for f in self.all_fields if f.column_name and f.is_pk]
         self.resolve = FieldResolver(self.fields)
         self.internal = (

@@ -109,8 +109,13 @@ def column_for(meta: TableMeta, key: str, where: str, for_update: bool):
     ftype = ft.get(field.uidt)
     explicit_id = ftype.auto_key and not for_update
     if ftype.read_only and not explicit_id:
+        why = (
+            f" (a {ftype.label.lower()}: its value is computed)"
+            if ftype.computed
+            else ""
+        )
         raise InvalidInput(
-            f"{where}'{field.title}' is read-only.", code="READ_ONLY_FIELD"
+            f"{where}'{field.title}' is read-only{why}.", code="READ_ONLY_FIELD"
         )
     # Bounded by what the column holds (bases/value_limits.py): the same 400 naming the field
     # on every database, before any of them sees the value.

@@ -2,13 +2,13 @@
 
 from django import forms
 
-from bases.fieldtypes import CREATABLE, REGISTRY
+from bases.fieldtypes import COMPUTED, CREATABLE, REGISTRY
 
 
 class ColumnForm(forms.Form):
     title = forms.CharField(max_length=255)
     uidt = forms.ChoiceField(
-        label="Type", choices=[(u, REGISTRY[u].label) for u in CREATABLE]
+        label="Type", choices=[(u, REGISTRY[u].label) for u in CREATABLE + COMPUTED]
     )
     choices = forms.CharField(
         required=False, label="Options (comma separated, for selects)"

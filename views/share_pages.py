@@ -138,7 +138,7 @@ class Visit:
         self.q = (g.get("q") or "").strip()[:200]
         sort = (g.get("sort") or "").strip()
         key = sort.lstrip("-")
-        self.sort = sort if key in by_id and by_id[key].column_name else ""
+        self.sort = sort if key in by_id and _sortable(by_id[key]) else ""
         ff, fo, fv = g.get("ff") or "", g.get("fo") or "", (g.get("fv") or "")[:500]
         self.filter = None
         if ff in by_id and fo in VISITOR_OPS and filters.filterable(by_id[ff]):
@@ -244,7 +244,7 @@ def shared_view(request: HtmxHttpRequest, token: str) -> HttpResponse:
         "title": visit.view.title,
         "fields": visit.fields,
         "filterable": [f for f in visit.fields if filters.filterable(f)],
-        "sortable": [f for f in visit.fields if f.column_name],
+        "sortable": [f for f in visit.fields if _sortable(f)],
         "ops": VISITOR_OPS,
         "visit": visit,
         "rows": rows,
@@ -409,3 +409,8 @@ def shared_view_file(request: HtmxHttpRequest, token: str, ref: str) -> HttpResp
         served.file.close()
         return HttpResponseNotFound()
     return file_response(served)
+
+
+def _sortable(field) -> bool:
+    """A shown field a visitor may sort by (columns and computed fields, by their type)."""
+    return field_type_for(field).sortable(field)

@@ -94,8 +94,8 @@ def payload_fields(webhook: Webhook, meta) -> list:
         visible = TableMeta.of(meta.table, actor=Actor(user=webhook.created_by))
     except NotFound:
         return []
-    ids = {f.id for f in visible.columns}
-    return [f for f in meta.columns if f.id in ids]
+    ids = {f.id for f in visible.columns + visible.computed}
+    return [f for f in meta.columns + meta.computed if f.id in ids]
 
 
 @dataclass

@@ -37,11 +37,13 @@ from bases.fieldtypes.columns import (
     column_model_field,
 )
 from bases.fieldtypes.registry import (
+    COMPUTED,
     CREATABLE,
     DEFAULT_UIDT,
     REGISTRY,
     creatable,
     field_type_for,
+    fields_changed,
     get,
     named,
 )
@@ -51,6 +53,7 @@ __all__ = [
     "BIGINT",
     "BINARY",
     "BOOLEAN",
+    "COMPUTED",
     "CREATABLE",
     "DATE",
     "DATETIME",
@@ -77,6 +80,7 @@ __all__ = [
     "column_model_field",
     "creatable",
     "field_type_for",
+    "fields_changed",
     "get",
     "named",
     "normalise_choices",

@@ -15,14 +15,20 @@ from django.db import models
 
 from bases.fieldtypes.columns import (
     BINARY,
+    BOOLEAN,
+    DATE,
+    DATETIME,
     JSON,
+    LONGTEXT,
     NUMERIC,
     ORDERED,
     OTHER,
     TEXT,
+    UUID,
     column_model_field,
 )
 from bases.fieldtypes.html import DISPLAY_LIMIT, escape, markdown_text
+from bases.formula.types import FType
 from nocoplatform.errors import InvalidInput
 
 Parser = Callable[[Any, dict], Any]
@@ -36,6 +42,16 @@ AGGREGATES = {
     "filled": "Filled",
 }
 UNORDERED_COLUMNS = (JSON, BINARY, OTHER)  # columns that neither sort nor group
+# What a formula reads a column type as; others (time, duration, JSON…) it cannot use.
+_FORMULA_TYPES = {
+    **dict.fromkeys(NUMERIC, FType.NUMBER),
+    TEXT: FType.TEXT,
+    LONGTEXT: FType.TEXT,
+    UUID: FType.TEXT,
+    BOOLEAN: FType.BOOLEAN,
+    DATE: FType.DATE,
+    DATETIME: FType.DATETIME,
+}
 
 
 class FieldType:
@@ -93,12 +109,40 @@ class FieldType:
 
     def sql(self, field, ctx):
         """The SQL value (a bases.query.formula Frag) of a computed `field` read through
-        `ctx` (a bases.query.expressions.ExprContext). Only computed types have one."""
+        `ctx` (a bases.query.expressions.ExprContext). Only computed types have one.
+
+        A computed field has no column (`column_name` is empty); its `column_type` is the
+        type of its value (decimal, text, date, datetime, boolean…), set when it is saved,
+        so filters, sorts, group-by, aggregates, cursors and value conversion treat it like
+        a column of that type."""
         raise NotImplementedError(f"{self.uidt} is not computed")
 
-    def col_options(self, field) -> dict | None:
-        """NocoDB's `colOptions` of a field of this type in the meta API (None: none)."""
+    def define(
+        self, table, data: dict, *, field=None, visible=None
+    ) -> tuple[dict, str]:
+        """A computed field's options and value column type from a meta API request (a create,
+        or an update of `field`), checked against `table`'s fields; a 400 naming the problem
+        otherwise (bases/schema_services.py). `visible`: the ids of the fields the author may
+        see (None: all); others are unknown to the definition. Only computed types define
+        fields this way."""
+        raise InvalidInput(f"{self.uidt} is not a computed field type.")
+
+    def fields_changed(self, table, *, gone=None) -> None:
+        """After a field of `table` was created, changed or deleted (`gone`, already deleted):
+        bring this computed type's fields of the table up to date (re-check, forget `gone`)."""
+
+    def column_options(self, field) -> dict | None:
+        """The `colOptions` of `field` in the meta API's column JSON (None: none)."""
         return None
+
+    def formula_type(self, field):
+        """What a formula sees `field` as (a bases.formula FType), None when a formula
+        cannot use it. By its value's column type; links, files and JSON cannot be used."""
+        if self.is_link or self.holds_files or self.decodes_json:
+            return None
+        if self.is_boolean:
+            return FType.BOOLEAN
+        return _FORMULA_TYPES.get(field.column_type)
 
     # ---- input and storage
 
@@ -136,7 +180,7 @@ class FieldType:
     # ---- reading: filters, sorting, grouping, footer aggregates
 
     def filterable(self, field) -> bool:
-        return bool(field.column_name)
+        return bool(field.column_name) or self.computed
 
     def filter_column_type(self, field) -> str:
         """The column type a filter on `field` compares as (a list lookup: its JSON text)."""
@@ -174,14 +218,19 @@ class FieldType:
         return ops
 
     def groupable(self, field) -> bool:
-        return bool(field.column_name) and field.column_type not in UNORDERED_COLUMNS
+        return self._ordered(field)
 
     def sortable(self, field) -> bool:
-        return bool(field.column_name) and field.column_type not in UNORDERED_COLUMNS
+        return self._ordered(field)
+
+    def _ordered(self, field) -> bool:
+        # A computed field's column_type is the type of its value (it has no column).
+        has_value = bool(field.column_name) or (self.computed and field.column_type)
+        return bool(has_value) and field.column_type not in UNORDERED_COLUMNS
 
     def aggregates(self, field) -> list[str]:
         """The footer aggregates that apply to `field` (names of AGGREGATES)."""
-        if not field.column_name:
+        if not field.column_name and not (self.computed and field.column_type):
             return []
         out = []
         if field.column_type in NUMERIC:

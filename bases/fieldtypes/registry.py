@@ -72,6 +72,8 @@ CREATABLE = [
     "UUID",
 ]
 _CREATABLE = frozenset(CREATABLE)
+# Computed types a user may add (no column: the meta API's `define`, bases/schema_services.py).
+COMPUTED = [uidt for uidt, t in REGISTRY.items() if t.computed]
 # The field type an introspected column gets by default.
 DEFAULT_UIDT = {
     c.TEXT: "SingleLineText",
@@ -126,3 +128,10 @@ def field_type_for(field) -> FieldType:
 def named(uidt) -> FieldType:
     """The type a request names (any value: unknown ones behave as plain text)."""
     return REGISTRY.get(uidt, _UNREGISTERED) if isinstance(uidt, str) else _UNREGISTERED
+
+
+def fields_changed(table, *, gone=None) -> None:
+    """After a field of `table` was created, changed or deleted (`gone`): the computed fields
+    that use it follow (formulas keep a deleted field's title and are checked again)."""
+    for ftype in {type(t): t for t in REGISTRY.values() if t.computed}.values():
+        ftype.fields_changed(table, gone=gone)

@@ -141,10 +141,21 @@ def path_of(field, target_key: str | None, depth: int = 0) -> Path | None:
     return Path(hops, target, many, tables)
 
 
-def _own(field, ctx) -> str:
-    # A correlated subquery must name the outer row's table: an unqualified column would be
-    # read from the linked table when both have a column of that name.
-    return ctx.own or ctx.dialect.quote(field.table.table_name)
+def _first_key(field, path: Path, ctx):
+    """The own row's column the path's first link joins on, read through `ctx` (so the page's
+    derived table selects it). A correlated subquery must name the outer row's table: an
+    unqualified column would be read from the linked table when both have one of that name."""
+    from bases.query.formula.compiler import Frag
+
+    hop = path.hops[0]
+    name = hop.fk_column if hop.relation == "bt" else hop.ref_column
+    key = next(
+        (f for f in _meta(field.table).all_fields if f.column_name == name), None
+    )
+    if key is not None and ctx.own:
+        return ctx.column(key)
+    q = ctx.dialect.quote
+    return Frag(f"{ctx.own or q(field.table.table_name)}.{q(name)}")
 
 
 def _target_type(target):
@@ -176,7 +187,7 @@ class LinkedValue(FieldType):
     def result_column_type(self, field, path: Path | None) -> str:
         raise NotImplementedError
 
-    def col_options(self, field) -> dict:
+    def column_options(self, field) -> dict:
         """The field's NocoDB `colOptions`."""
         o = field.options or {}
         keys = (LINK_KEY,) + ((self.target_key,) if self.target_key else ())
@@ -226,6 +237,47 @@ class LinkedValue(FieldType):
 
     def clean_extra(self, source: dict) -> dict:
         return {}
+
+    def define(
+        self, table, data: dict, *, field=None, visible=None
+    ) -> tuple[dict, str]:
+        """(options, result column type) of a new field on `table` or of `field` changed by
+        `data` (its options are kept where `data` says nothing); only fields in `visible`
+        (ids the author may see; None: all) may be its link. Changing the link of `field`
+        moves its `related_table` too (saved by the caller with the field)."""
+        from bases.models import Field
+
+        if field is not None:
+            data = {**(field.options or {}), **data}
+        spec = self.clean_computed(table, data)
+        link_id = spec["options"][LINK_KEY]
+        if visible is not None and link_id not in visible:
+            raise InvalidInput(
+                f"`{LINK_KEY}` must name a link field of '{table.title}'.",
+                code="INVALID_LINK",
+            )
+        probe = Field(
+            id=field.id if field is not None else "",
+            table=table,
+            title=field.title if field is not None else str(data.get("title") or ""),
+            uidt=self.uidt,
+            options=spec["options"],
+            related_table=spec["related_table"],
+        )
+        self.check_path(probe)
+        if field is not None:
+            field.related_table = spec["related_table"]
+        return spec["options"], probe.column_type
+
+    # Followed once per deletion, by one of the three types (each registered type is asked).
+    follows_deletions = False
+
+    def fields_changed(self, table, *, gone=None) -> None:
+        """A deleted field takes the lookups, rollups and counts that read it along."""
+        if gone is not None and self.follows_deletions:
+            from bases.lookup_services import remove_dependants
+
+            remove_dependants([gone.id])
 
     def check_path(self, field) -> None:
         """A 400 when `field` (with its options) cannot be computed."""
@@ -282,6 +334,7 @@ def _target_schema(target) -> dict:
 class Lookup(LinkedValue):
     uidt, label = "Lookup", "Lookup"
     target_key = LOOKUP_KEY
+    follows_deletions = True
 
     def result_column_type(self, field, path) -> str:
         return JSON if path.many else _column_type(path.target)
@@ -298,8 +351,10 @@ class Lookup(LinkedValue):
             return c.column(path.target)
 
         if path.many:
-            return linked.value_list(ctx, path.hops, _own(field, ctx), value)
-        return linked.scalar(ctx, path.hops, _own(field, ctx), value)
+            return linked.value_list(
+                ctx, path.hops, _first_key(field, path, ctx), value
+            )
+        return linked.scalar(ctx, path.hops, _first_key(field, path, ctx), value)
 
     def is_list(self, field) -> bool:
         return field.column_type == JSON
@@ -375,8 +430,8 @@ class Rollup(LinkedValue):
             )
         return {FUNCTION_KEY: fn}
 
-    def col_options(self, field) -> dict:
-        return {**super().col_options(field), FUNCTION_KEY: self.function(field)}
+    def column_options(self, field) -> dict:
+        return {**super().column_options(field), FUNCTION_KEY: self.function(field)}
 
     def function(self, field) -> str:
         return (field.options or {}).get(FUNCTION_KEY) or "count"
@@ -422,7 +477,7 @@ class Rollup(LinkedValue):
         return linked.aggregate(
             ctx,
             path.hops,
-            _own(field, ctx),
+            _first_key(field, path, ctx),
             lambda c: c.column(path.target),
             self.function(field),
         )
@@ -473,7 +528,7 @@ class Count(LinkedValue):
         path = self.path(field)
         if path is None:
             return NULL
-        return linked.count(ctx, path.hops, _own(field, ctx))
+        return linked.count(ctx, path.hops, _first_key(field, path, ctx))
 
     def base_schema(self, field) -> dict:
         return {"type": "integer"}

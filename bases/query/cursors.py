@@ -13,14 +13,16 @@ import orjson
 
 from bases.models import Field
 from bases.query.dialects import Dialect
+from bases.query.expressions import as_frag
+from bases.query.formula.compiler import Frag, fmt
 from nocoplatform.errors import InvalidInput
 
 
-def keyset_after(
-    dialect: Dialect, keys: list[tuple[str, bool, bool]], values: list
-) -> tuple[str, list]:
-    """SQL for "rows after this one" in ORDER BY `keys` (column sql, descending, nullable).
+def keyset_after(dialect: Dialect, keys: list[tuple], values: list) -> tuple[str, list]:
+    """SQL for "rows after this one" in ORDER BY `keys` (column, descending, nullable).
 
+    A column is quoted SQL text or a Frag (a computed field's expression with its parameters,
+    repeated wherever the column is: parameters stay in text order).
     Whether NULLs come first depends on the dialect and direction: first ascending on MySQL and
     SQLite (last on PostgreSQL), the reverse descending. For one key c and last value v:
       NULLs come first, v NULL:     after: c IS NOT NULL         tie: c IS NULL
@@ -29,25 +31,31 @@ def keyset_after(
       NULLs come last,  v not NULL: after: c beyond v OR NULL    tie: c = v
     Non-nullable keys skip the NULL cases. The last key is the primary key (never NULL).
     """
+    frag = _after(dialect, [(as_frag(c), d, n) for c, d, n in keys], values)
+    return frag.sql, list(frag.params)
+
+
+def _after(dialect: Dialect, keys: list[tuple], values: list) -> Frag:
     (col, desc, nullable), value = keys[0], values[0]
     nulls_first = dialect.nulls_first_ascending != desc
-    beyond = f"{col} < %s" if desc else f"{col} > %s"
+    v = Frag("%s", (value,))
+    beyond = fmt("{} < {}" if desc else "{} > {}", col, v)
     if value is None:
-        after, after_params = (f"{col} IS NOT NULL", []) if nulls_first else (None, [])
-        tie, tie_params = f"{col} IS NULL", []
+        after = fmt("{} IS NOT NULL", col) if nulls_first else None
+        tie = fmt("{} IS NULL", col)
     else:
-        after, after_params = (
-            (beyond if nulls_first or not nullable else f"({beyond} OR {col} IS NULL)"),
-            [value],
+        after = (
+            beyond
+            if nulls_first or not nullable
+            else fmt("({} OR {} IS NULL)", beyond, col)
         )
-        tie, tie_params = f"{col} = %s", [value]
+        tie = fmt("{} = {}", col, v)
     if len(keys) == 1:
-        return (after, after_params) if after else ("1 = 0", [])
-    rest_sql, rest_params = keyset_after(dialect, keys[1:], values[1:])
-    tie_sql = f"({tie} AND {rest_sql})"
+        return after or Frag("1 = 0")
+    tie_sql = fmt("({} AND {})", tie, _after(dialect, keys[1:], values[1:]))
     if after is None:
-        return tie_sql, tie_params + rest_params
-    return f"({after} OR {tie_sql})", after_params + tie_params + rest_params
+        return tie_sql
+    return fmt("({} OR {})", after, tie_sql)
 
 
 def _jsonable(value):

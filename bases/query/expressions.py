@@ -11,6 +11,12 @@ formulas may use lookups and lookups may look up formulas), `ctx.subquery()` a f
 the context of a correlated subquery over another table (a lookup, a rollup). Expressions carry
 their bound parameters (Frag): callers splice `frag.sql` into the statement and its `frag.params`
 into the parameters at the same place. Values are never written into SQL text.
+
+`own` is how the statement reads the row's table: its quoted name (the default for a computed
+field, so a correlated subquery can never bind a column to its own table by mistake) or the
+alias of a derived table (the page's outer SELECT computes computed fields over `noco_page`,
+for the page's rows only). A context made with `uses=set()` records the stored fields of the
+own row an expression reads, so that derived table can select them.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ class ExprContext:
     # The quoted table name or alias the row's columns are read through ("" = unqualified).
     own: str = ""
     depth: int = 0
+    # When a set: the stored fields of the own row read so far (filled by `column`).
+    uses: set | None = None
+    # How deep computed fields nest inside one another in this expression.
+    nesting: int = 0
 
     def column(self, field) -> Frag:
         """The value of `field` (a field of the table `own` reads) in this statement."""
@@ -39,13 +49,18 @@ class ExprContext:
 
         ftype = field_type_for(field)
         if ftype.computed:
-            if self.depth >= MAX_DEPTH:
+            if self.nesting >= MAX_DEPTH or self.depth >= MAX_DEPTH:
                 raise InvalidInput(
                     f"The field {field.title!r} nests computed fields more than "
                     f"{MAX_DEPTH} deep.",
                     code="COMPUTED_TOO_DEEP",
                 )
-            return ftype.sql(field, self)
+            inner = ExprContext(
+                self.dialect, self.own, self.depth, self.uses, self.nesting + 1
+            )
+            return ftype.sql(field, inner)
+        if self.uses is not None:
+            self.uses.add(field)
         name = self.dialect.quote(field.column_name)
         return Frag(f"{self.own}.{name}" if self.own else name)
 
@@ -56,6 +71,26 @@ class ExprContext:
         return alias, ExprContext(self.dialect, alias, self.depth + 1)
 
 
-def field_sql(dialect: Dialect, field, own: str = "") -> Frag:
-    """The SQL value of `field` read through `own` (see ExprContext)."""
+def is_computed(field) -> bool:
+    from bases.fieldtypes import field_type_for
+
+    return field_type_for(field).computed
+
+
+def own_name(dialect: Dialect, field) -> str:
+    """The quoted name a statement `FROM <table>` (no alias) reads `field`'s table through."""
+    return dialect.quote(field.table.table_name)
+
+
+def field_sql(dialect: Dialect, field, own: str | None = None) -> Frag:
+    """The SQL value of `field` read through `own` (see ExprContext). `own=None`: a stored
+    column unqualified, a computed field qualified by its table's name (statements that read
+    the table without an alias)."""
+    if own is None:
+        own = own_name(dialect, field) if is_computed(field) else ""
     return ExprContext(dialect, own).column(field)
+
+
+def as_frag(column) -> Frag:
+    """A column given as SQL text (no parameters) or as a Frag, as a Frag."""
+    return column if isinstance(column, Frag) else Frag(column)

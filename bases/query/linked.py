@@ -6,9 +6,9 @@ so a page of 25 or of 1,000 rows is still one statement, and a filter or sort on
 done by the database. A path of several links (a lookup of a lookup) is one subquery whose FROM
 joins each hop, so a lookup over two has-many links is one flat list, not a list of lists.
 
-    source(ctx, hops)                      -> Source (FROM + WHERE, the last table's context)
-    aggregate(ctx, hops, value, fn)        -> Frag   (sum, avg, min, max, count, ...)
-    value_list(ctx, hops, value)           -> Frag   (JSON array text, via the dialect)
+    source(ctx, hops, first_key)              -> Source (FROM + WHERE, the last table's context)
+    aggregate(ctx, hops, first_key, value, fn) -> Frag  (sum, avg, min, max, count, ...)
+    value_list(ctx, hops, first_key, value)   -> Frag  (JSON array text, via the dialect)
 
 Names come from metadata and go through the dialect's quoting; values are bound parameters.
 """
@@ -46,38 +46,42 @@ class Hop:
 
 @dataclass(frozen=True)
 class Source:
-    sql: str  # " FROM … WHERE …" (no parameters: names only)
+    sql: Frag  # " FROM … WHERE …"
     ctx: ExprContext  # reads the last hop's table
     order: tuple[str, ...]  # qualified key columns, hop by hop
 
 
-def source(ctx: ExprContext, hops: list[Hop], own: str) -> Source:
-    """The linked rows of the row `own` (its quoted table name or alias) reads, over `hops`."""
+def source(ctx: ExprContext, hops: list[Hop], first_key: Frag) -> Source:
+    """The rows linked to the row `ctx` reads, over `hops`. `first_key`: the own row's column
+    the first link joins on (its foreign key for belongs-to, the referenced key otherwise),
+    read through `ctx.column` so a derived table around the page selects it."""
     q = ctx.dialect.quote
     tables, conditions, order = [], [], []
-    left, cur = own, ctx
+    left, cur = None, ctx
     for hop in hops:
         alias, nxt = cur.subquery()
+        own_col = hop.fk_column if hop.relation == "bt" else hop.ref_column
+        # The first condition ends with the own row's key, spliced in below.
+        left_key = "" if left is None else f"{left}.{q(own_col)}"
         if hop.relation == "bt":
             tables.append(f"{q(hop.table)} {alias}")
-            conditions.append(
-                f"{alias}.{q(hop.ref_column)} = {left}.{q(hop.fk_column)}"
-            )
+            conditions.append(f"{alias}.{q(hop.ref_column)} = {left_key}")
         elif hop.relation == "hm":
             tables.append(f"{q(hop.table)} {alias}")
-            conditions.append(
-                f"{alias}.{q(hop.fk_column)} = {left}.{q(hop.ref_column)}"
-            )
+            conditions.append(f"{alias}.{q(hop.fk_column)} = {left_key}")
         else:
             junction = q(f"noco_j{nxt.depth}")
             tables += [f"{q(hop.junction)} {junction}", f"{q(hop.table)} {alias}"]
             conditions += [
-                f"{junction}.{q(hop.self_column)} = {left}.{q(hop.ref_column)}",
+                f"{junction}.{q(hop.self_column)} = {left_key}",
                 f"{alias}.{q(hop.other_ref_column)} = {junction}.{q(hop.other_column)}",
             ]
         order += [f"{alias}.{q(c)}" for c in hop.order]
         left, cur = alias, nxt
-    sql = f" FROM {', '.join(tables)} WHERE {' AND '.join(conditions)}"
+    # Names are spliced as text (never as fmt templates: a name may hold "{}").
+    rest = "".join(f" AND {c}" for c in conditions[1:])
+    head = f" FROM {', '.join(tables)} WHERE {conditions[0]}"
+    sql = Frag(head + first_key.sql + rest, first_key.params)
     return Source(sql, cur, tuple(order))
 
 
@@ -110,43 +114,43 @@ _AGGREGATE_SQL = {
 def aggregate(
     ctx: ExprContext,
     hops: list[Hop],
-    own: str,
+    first_key: Frag,
     value: Callable[[ExprContext], Frag],
     fn: str,
 ) -> Frag:
     """`fn` over `value` (read in the last hop's context) of the linked rows. Counts of no rows
     are 0; sum, avg, min and max of no rows (or of NULLs only) are NULL, as in SQL and NocoDB."""
-    src = source(ctx, hops, own)
+    src = source(ctx, hops, first_key)
     v = value(src.ctx)
     if fn == "concat":
-        return ctx.dialect.text_list(v, Frag(src.sql), src.order, CONCAT_SEPARATOR)
+        return ctx.dialect.text_list(v, src.sql, src.order, CONCAT_SEPARATOR)
     template = _AGGREGATE_SQL[fn]
-    return fmt(f"(SELECT {template}{{}})", v, Frag(src.sql))
+    return fmt(f"(SELECT {template}{{}})", v, src.sql)
 
 
-def count(ctx: ExprContext, hops: list[Hop], own: str) -> Frag:
+def count(ctx: ExprContext, hops: list[Hop], first_key: Frag) -> Frag:
     """How many rows are linked (0 for none)."""
-    return Frag(f"(SELECT COUNT(*){source(ctx, hops, own).sql})")
+    return fmt("(SELECT COUNT(*){})", source(ctx, hops, first_key).sql)
 
 
 def value_list(
     ctx: ExprContext,
     hops: list[Hop],
-    own: str,
+    first_key: Frag,
     value: Callable[[ExprContext], Frag],
 ) -> Frag:
     """The non-NULL values of the linked rows as JSON array text, in link (key) order; NULL
     when there are none."""
-    src = source(ctx, hops, own)
-    return ctx.dialect.json_list(value(src.ctx), Frag(src.sql), src.order)
+    src = source(ctx, hops, first_key)
+    return ctx.dialect.json_list(value(src.ctx), src.sql, src.order)
 
 
 def scalar(
     ctx: ExprContext,
     hops: list[Hop],
-    own: str,
+    first_key: Frag,
     value: Callable[[ExprContext], Frag],
 ) -> Frag:
     """The value of the one linked row (belongs-to links only), NULL when none."""
-    src = source(ctx, hops, own)
-    return fmt("(SELECT {}{})", value(src.ctx), Frag(src.sql))
+    src = source(ctx, hops, first_key)
+    return fmt("(SELECT {}{})", value(src.ctx), src.sql)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from nocoplatform.errors import InvalidInput
 
@@ -103,11 +104,12 @@ def parse_sort(resolve: FieldResolver, raw: str) -> list[SortKey]:
         descending = part.startswith("-")
         name = part[1:].strip() if part[0] in "+-" else part
         f = resolve(name)
-        if f.is_virtual:
+        ftype = field_type_for(f)
+        if f.is_virtual and not ftype.computed:
             raise InvalidInput(
                 f"Cannot sort by the link field '{f.title}'.", code="SORT_NOT_SUPPORTED"
             )
-        if f.column_type in ("json", "binary", "other"):
+        if not ftype.sortable(f) or f.column_type in ("json", "binary", "other"):
             raise InvalidInput(
                 f"Cannot sort by '{f.title}' ({f.uidt}).", code="SORT_NOT_SUPPORTED"
             )

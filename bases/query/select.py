@@ -10,19 +10,14 @@ from __future__ import annotations
 
 from bases.models import Field
 from bases.query.dialects import Dialect
+from bases.query.expressions import ExprContext, as_frag, field_sql, is_computed
+from bases.query.formula.compiler import Frag, fmt
 
 Statement = tuple[str, list]
 
 
 def _where(where: str) -> str:
     return f" WHERE {where}" if where else ""
-
-
-def order_by(d: Dialect, order: list[tuple[str, bool]]) -> str:
-    """` ORDER BY …` for (quoted column, descending) keys; "" for none."""
-    if not order:
-        return ""
-    return " ORDER BY " + ", ".join(d.order_term(col, desc) for col, desc in order)
 
 
 def linked_columns(d: Dialect, own: str, belongs_to: dict) -> list[str]:
@@ -57,29 +52,66 @@ def page(
     *,
     conditions: list[str],
     params: list,
-    order: list[tuple[str, bool]],
+    order: list[tuple[Field, bool]],
     limit: int,
     offset: int | None,
     belongs_to: dict,
+    computed: list[Field] = (),
 ) -> Statement:
     """One page of rows: `limit` rows (the caller asks one more to know whether more follow),
-    after `offset` ones when given, with the belongs-to links' records read for the page's
-    rows only (in one SELECT with an OFFSET, the subqueries would also run for every skipped
-    row)."""
+    after `offset` ones when given, ordered by `order` ((field, descending) keys, each one of
+    `fields` or `computed`). The row holds `fields` (stored columns), then `computed` (computed
+    fields' values), then the belongs-to links' records. Computed values and linked records are
+    read in an outer SELECT over the limited page, for the page's rows only (in one SELECT
+    with an OFFSET, they would also be computed for every skipped row); a computed sort key is
+    computed in the page's own SELECT (as `noco_k<i>`) and reused. `conditions` read the table
+    through its quoted name, their parameters are `params`."""
     q = d.quote
-    params = list(params)
+    own = q(table_name)
+    alias = q("noco_page")
+    computed = list(computed)
     columns = [q(f.column_name) for f in fields]
-    sql = f"SELECT {', '.join(columns) or '1'} FROM {q(table_name)}"
+    head_params: list = []
+    sort_alias: dict = {}
+    terms = []
+    for i, (f, desc) in enumerate(order):
+        if is_computed(f):
+            frag = field_sql(d, f, own)
+            name = q(f"noco_k{i}")
+            columns.append(f"{frag.sql} AS {name}")
+            head_params += frag.params
+            sort_alias[f] = name
+            terms.append((name, desc))
+        else:
+            terms.append((q(f.column_name), desc))
+    outer: list[str] = []
+    outer_params: list = []
+    if computed:
+        uses: set = set()
+        for f in computed:
+            if f in sort_alias:
+                outer.append(f"{alias}.{sort_alias[f]}")
+                continue
+            frag = ExprContext(d, alias, uses=uses).column(f)
+            outer.append(frag.sql)
+            outer_params += frag.params
+        columns += [q(f.column_name) for f in uses if f not in fields]
+    sql = f"SELECT {', '.join(columns) or '1'} FROM {own}"
+    params = head_params + list(params)
     if conditions:
         sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
-    ordering = order_by(d, order)
+    ordering = " ORDER BY " + ", ".join(d.order_term(c, x) for c, x in terms)
+    ordering = ordering if terms else ""
     sql += ordering + " LIMIT %s"
     params.append(limit)
     if offset:
         sql += " OFFSET %s"
         params.append(offset)
-    alias = q("noco_page")
     linked = linked_columns(d, alias, belongs_to)
+    if computed:
+        stored = [f"{alias}.{q(f.column_name)}" for f in fields]
+        listed = ", ".join(stored + outer + linked) or "1"
+        return f"SELECT {listed} FROM ({sql}) {alias}{ordering}", outer_params + params
     if linked:
         sql = f"SELECT {alias}.*, {', '.join(linked)} FROM ({sql}) {alias}{ordering}"
     return sql, params
@@ -107,41 +139,51 @@ def estimate(cur, d: Dialect, table_name: str, where: str, params: list) -> int 
     )
 
 
+def _columns(columns: list) -> tuple[str, list]:
+    """Select-list items (quoted columns, expressions, or Frags with parameters) joined."""
+    frags = [as_frag(c) for c in columns]
+    return ", ".join(f.sql for f in frags), [p for f in frags for p in f.params]
+
+
 def by_key(
     d: Dialect,
     table_name: str,
-    columns: list[str],
+    columns: list,
     pk: list[Field],
     pk_values: list,
     *,
     lock: bool = False,
 ) -> Statement:
-    """The row with this primary key: `columns` are quoted columns or expressions."""
+    """The row with this primary key: `columns` are quoted columns, expressions or Frags
+    (computed fields: bases/query/expressions.py)."""
     q = d.quote
     cond = " AND ".join(f"{q(f.column_name)} = %s" for f in pk)
     suffix = d.lock_suffix if lock else ""
+    listed, params = _columns(columns)
     return (
-        f"SELECT {', '.join(columns)} FROM {q(table_name)} WHERE {cond}{suffix}",
-        [d.to_db(f, v) for f, v in zip(pk, pk_values, strict=True)],
+        f"SELECT {listed} FROM {q(table_name)} WHERE {cond}{suffix}",
+        [*params, *(d.to_db(f, v) for f, v in zip(pk, pk_values, strict=True))],
     )
 
 
 def by_keys(
     d: Dialect,
     table_name: str,
-    columns: list[str],
+    columns: list,
     pk: list[Field],
     keys: list,
     *,
     params: list = (),
     lock: bool = False,
 ) -> Statement:
-    """The rows with these primary keys; `params` are those of the `columns` expressions."""
+    """The rows with these primary keys; `columns` as for by_key, `params` those of the
+    columns given as text."""
     cond, cond_params = d.keys_in(pk, keys)
     suffix = d.lock_suffix if lock else ""
+    listed, column_params = _columns(columns)
     return (
-        f"SELECT {', '.join(columns)} FROM {d.quote(table_name)} WHERE {cond}{suffix}",
-        [*params, *cond_params],
+        f"SELECT {listed} FROM {d.quote(table_name)} WHERE {cond}{suffix}",
+        [*column_params, *params, *cond_params],
     )
 
 
@@ -173,24 +215,27 @@ def distinct_values(d: Dialect, table_name: str, column: str, limit: int) -> Sta
 # --- summaries (bases/aggregates.py) ----------------------------------------------------------
 
 
-def aggregate_expression(d: Dialect, field: Field, fn: str) -> str:
-    """`fn` (sum, avg, min, max, empty, filled) over `field`'s column."""
-    col = d.quote(field.column_name)
+def aggregate_expression(d: Dialect, field: Field, fn: str) -> Frag:
+    """`fn` (sum, avg, min, max, empty, filled) over `field`'s value."""
+    col = field_sql(d, field)
     text = field.column_type in ("text", "longtext")
     if fn == "empty":
-        blank = f"{col} IS NULL" + (f" OR {col} = ''" if text else "")
-        return f"SUM(CASE WHEN {blank} THEN 1 ELSE 0 END)"
+        blank = "{} IS NULL" + (" OR {} = ''" if text else "")
+        return fmt(f"SUM(CASE WHEN {blank} THEN 1 ELSE 0 END)", *[col] * (1 + text))
     if fn == "filled":
-        filled = f"{col} IS NOT NULL" + (f" AND {col} <> ''" if text else "")
-        return f"SUM(CASE WHEN {filled} THEN 1 ELSE 0 END)"
-    return f"{fn.upper()}({col})"
+        filled = "{} IS NOT NULL" + (" AND {} <> ''" if text else "")
+        return fmt(f"SUM(CASE WHEN {filled} THEN 1 ELSE 0 END)", *[col] * (1 + text))
+    return fmt(f"{fn.upper()}({{}})", col)
 
 
 def aggregates(
     d: Dialect, table_name: str, chosen: list[tuple[Field, str]], where: str, params
 ) -> Statement:
-    exprs = ", ".join(aggregate_expression(d, f, fn) for f, fn in chosen)
-    return f"SELECT {exprs} FROM {d.quote(table_name)}{_where(where)}", list(params)
+    exprs, expr_params = _columns([aggregate_expression(d, f, fn) for f, fn in chosen])
+    return (
+        f"SELECT {exprs} FROM {d.quote(table_name)}{_where(where)}",
+        [*expr_params, *params],
+    )
 
 
 def groups(
@@ -206,19 +251,22 @@ def groups(
 ) -> Statement:
     """The first `limit` distinct values of `field` among the matching rows, each with its count
     when `counts` (without, one cheap pass: the caller estimates each value's count)."""
-    col = d.quote(field.column_name)
-    head = f"SELECT {col}, COUNT(*)" if counts else f"SELECT DISTINCT {col}"
-    group = f" GROUP BY {col}" if counts else ""
+    col = field_sql(d, field)
+    # An expression with parameters is named by its position: PostgreSQL would not see
+    # `GROUP BY $3` as the `$1` of the select list.
+    key = "1" if col.params else col.sql
+    head = f"SELECT {col.sql}, COUNT(*)" if counts else f"SELECT DISTINCT {col.sql}"
+    group = f" GROUP BY {key}" if counts else ""
     return (
         f"{head} FROM {d.quote(table_name)}{_where(where)}{group} "
-        f"ORDER BY {d.order_term(col, descending)} LIMIT %s",
-        [*params, limit],
+        f"ORDER BY {d.order_term(key, descending)} LIMIT %s",
+        [*col.params, *params, limit],
     )
 
 
 def and_value(d: Dialect, field: Field, where: str, params: list, value) -> Statement:
     """`where` narrowed to the rows whose `field` holds `value` (NULL included)."""
-    col = d.quote(field.column_name)
-    test = f"{col} IS NULL" if value is None else f"{col} = %s"
-    extra = [] if value is None else [value]
+    col = field_sql(d, field)
+    test = f"{col.sql} IS NULL" if value is None else f"{col.sql} = %s"
+    extra = [*col.params] + ([] if value is None else [value])
     return (f"({where}) AND {test}" if where else test), [*params, *extra]

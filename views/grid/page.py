@@ -62,7 +62,9 @@ def column_json(field, editable: bool) -> dict:
     if ftype.is_link:
         out["relation"] = o.get("relation")
         out["related"] = field.related_table.title if field.related_table else ""
-    if not field.is_nullable and not field.is_auto:
+    if ftype.computed:  # the grid says why typing does nothing
+        out["computed"] = ftype.label.lower()
+    elif not field.is_nullable and not field.is_auto:
         out["required"] = True
     return out
 

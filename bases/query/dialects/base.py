@@ -221,8 +221,9 @@ class Dialect:
         raise NotImplementedError
 
     @staticmethod
-    def _order(order: tuple[str, ...]) -> str:
-        return f" ORDER BY {', '.join(order)}" if order else ""
+    def _order(order: tuple[str, ...]) -> Frag:
+        # A part, not template text: quoted names may hold "{}".
+        return Frag(f" ORDER BY {', '.join(order)}" if order else "")
 
     @staticmethod
     def _not_null(value: Frag, source: Frag) -> Frag:

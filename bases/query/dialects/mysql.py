@@ -34,8 +34,9 @@ class MySQLDialect(Dialect):
         # JSON_ARRAYAGG takes no ORDER BY). Bounded by group_concat_max_len (1 MB on MariaDB).
         return fmt(
             "(SELECT CONCAT('[', GROUP_CONCAT(JSON_EXTRACT(JSON_ARRAY({}), '$[0]')"
-            f"{self._order(order)} SEPARATOR ','), ']'){{}})",
+            "{} SEPARATOR ','), ']'){})",
             value,
+            self._order(order),
             self._not_null(value, source),
         )
 
@@ -44,8 +45,9 @@ class MySQLDialect(Dialect):
     ) -> Frag:
         sep = separator.replace("'", "''")
         return fmt(
-            f"(SELECT GROUP_CONCAT({{}}{self._order(order)} SEPARATOR '{sep}'){{}})",
+            f"(SELECT GROUP_CONCAT({{}}{{}} SEPARATOR '{sep}'){{}})",
             value,
+            self._order(order),
             source,
         )
 

@@ -27,8 +27,9 @@ class PostgresDialect(Dialect):
     def json_list(self, value: Frag, source: Frag, order: tuple[str, ...]) -> Frag:
         # As text, like the other databases' (json LIKE does not exist; the reader decodes it).
         return fmt(
-            f"(SELECT CAST(json_agg({{}}{self._order(order)}) AS text){{}})",
+            "(SELECT CAST(json_agg({}{}) AS text){})",
             value,
+            self._order(order),
             self._not_null(value, source),
         )
 
@@ -37,8 +38,9 @@ class PostgresDialect(Dialect):
     ) -> Frag:
         sep = separator.replace("'", "''")
         return fmt(
-            f"(SELECT string_agg(CAST({{}} AS text), '{sep}'{self._order(order)}){{}})",
+            f"(SELECT string_agg(CAST({{}} AS text), '{sep}'{{}}){{}})",
             value,
+            self._order(order),
             source,
         )
 

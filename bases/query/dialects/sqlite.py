@@ -30,9 +30,10 @@ class SQLiteDialect(Dialect):
         v = self.quote("noco_v")
         return fmt(
             f"(SELECT NULLIF(json_group_array({v}), '[]') FROM "
-            f"(SELECT {{}} AS {v}{{}}{self._order(order)}))",
+            f"(SELECT {{}} AS {v}{{}}{{}}))",
             value,
             self._not_null(value, source),
+            self._order(order),
         )
 
     def text_list(
@@ -40,10 +41,10 @@ class SQLiteDialect(Dialect):
     ) -> Frag:
         sep, v = separator.replace("'", "''"), self.quote("noco_v")
         return fmt(
-            f"(SELECT group_concat({v}, '{sep}') FROM "
-            f"(SELECT {{}} AS {v}{{}}{self._order(order)}))",
+            f"(SELECT group_concat({v}, '{sep}') FROM (SELECT {{}} AS {v}{{}}{{}}))",
             value,
             source,
+            self._order(order),
         )
 
     def like(self, col: str, value: str, p: Bind) -> str:

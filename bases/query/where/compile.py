@@ -11,6 +11,7 @@ text equality, value binding) is asked of the dialect (bases/query/dialects). Th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -46,12 +47,17 @@ from bases.query.where.values import (
 )
 from nocoplatform.errors import InvalidInput
 
+# `%s` placeholders of pieces with parameters (`%%` is a literal %), and the markers `p` writes.
+_PLACEHOLDER = re.compile(r"%%|%s")
+_MARKER = re.compile("\x00(\\d+)\x00")
+
 
 class _Compiler(ValueReader):
-    def __init__(self, resolve, dialect: Dialect, quote, today):
+    def __init__(self, resolve, dialect: Dialect, quote, today, own=None):
         self.resolve = resolve
         self.dialect = dialect
         self.quote = quote
+        self.own = own
         if today is None:
             today = dt.datetime.now(dt.UTC).date()
         elif isinstance(today, dt.datetime):
@@ -77,7 +83,7 @@ class _Compiler(ValueReader):
                 keyset_after(
                     d,
                     [
-                        (self.quote(f.column_name), desc, f.is_nullable and not f.is_pk)
+                        (self.column(f), desc, f.is_nullable and not f.is_pk)
                         for f, desc in node.order
                     ],
                     [
@@ -91,14 +97,42 @@ class _Compiler(ValueReader):
         raise TypeError(f"not a where node: {node!r}")
 
     def p(self, value: Any) -> str:
+        """A placeholder for `value`: a marker numbering it, turned into `%s` once the whole
+        condition is written, with the parameters in the order the markers appear. So a
+        column that carries its own parameters (a computed field's expression) may be
+        written any number of times, before or after the values it is compared with."""
         self.params.append(value)
-        return "%s"
+        return f"\x00{len(self.params) - 1}\x00"
 
     def fragment(self, piece: tuple[str, list]) -> str:
-        """A dialect's (sql, params) piece, its parameters kept in text order."""
+        """A (sql, params) piece with `%s` placeholders, its parameters kept in text order."""
         sql, params = piece
-        self.params += params
-        return sql
+        if not params:
+            return sql
+        values = iter(params)
+        return _PLACEHOLDER.sub(
+            lambda m: "%%" if m.group() == "%%" else self.p(next(values)), sql
+        )
+
+    def column(self, field) -> str:
+        """`field`'s value in the condition: its quoted column, or a computed field's
+        expression (bases/query/expressions.py)."""
+        if field_type_named(getattr(field, "uidt", "")).computed:
+            from bases.query.expressions import field_sql
+
+            frag = field_sql(self.dialect, field, self.own)
+            return self.fragment((frag.sql, list(frag.params)))
+        return self.quote(field.column_name)
+
+    def finish(self, sql: str) -> tuple[str, list]:
+        """The condition with `%s` placeholders and its parameters in text order."""
+        ordered: list = []
+
+        def take(match):
+            ordered.append(self.params[int(match.group(1))])
+            return "%s"
+
+        return _MARKER.sub(take, sql), ordered
 
     def linked_to(self, node: LinkedTo) -> str:
         """The related table's rows linked to one record (`node.value`: that record's own
@@ -138,15 +172,14 @@ class _Compiler(ValueReader):
 
     def condition(self, cond: Condition) -> str:
         field = self.resolve(cond.field)
-        if field_type_named(getattr(field, "uidt", "")).is_link or not getattr(
-            field, "column_name", ""
-        ):
+        ftype = field_type_named(getattr(field, "uidt", ""))
+        if ftype.is_link or not (getattr(field, "column_name", "") or ftype.computed):
             raise InvalidInput(
                 f"Filtering on '{field.title}' ({field.uidt}) is not supported yet.",
                 code="FILTER_NOT_SUPPORTED",
             )
         kind = self.kind_of(field)
-        col = self.quote(field.column_name)
+        col = self.column(field)
         op, value = cond.op, cond.value
         only = field_type_named(getattr(field, "uidt", "")).filter_ops_only(field)
         if only is not None and op not in only:
@@ -333,18 +366,19 @@ def compile_where(
     dialect: Dialect | None = None,
     quote: Callable[[str], str] | None = None,
     today: dt.date | None = None,
+    own: str | None = None,
 ) -> tuple[str, list]:
     """SQL (with %s placeholders) and its parameters for a `where` tree.
 
     `resolve(name)` returns the Field named (title first, then column name) or raises
     InvalidInput(code="FIELD_NOT_FOUND"); `dialect` (or a `vendor` name: "postgresql",
     "mysql" or "sqlite") says which SQL; `quote` quotes identifiers, by default the dialect's
-    own quoting; `today` (UTC by default) anchors the date sub-operators. No node compiles to
-    an always-true condition.
+    own quoting; `today` (UTC by default) anchors the date sub-operators; `own` is how the
+    statement reads the table, for computed fields (bases/query/expressions.py; by default the
+    quoted table name). No node compiles to an always-true condition.
     """
     if node is None:
         return "1 = 1", []
     dialect = dialect or dialect_for(vendor)
-    compiler = _Compiler(resolve, dialect, quote or dialect.quote, today)
-    sql = compiler.node(node)
-    return f"({sql})", compiler.params
+    compiler = _Compiler(resolve, dialect, quote or dialect.quote, today, own)
+    return compiler.finish(f"({compiler.node(node)})")

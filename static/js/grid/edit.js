@@ -98,7 +98,7 @@ export class Editing {
       return;
     }
     if (!col.edit) {
-      g.message(`'${col.title}' is read-only.`, "info");
+      g.message(col.computed ? `'${col.title}' is a ${col.computed}: its value is computed, not typed.` : `'${col.title}' is read-only.`, "info");
       return;
     }
     if (col.uidt === "Checkbox") {
