@@ -24,7 +24,9 @@ def fresh_layer():
     broadcast._local.clear()
 
 
-def test_a_linked_rows_write_refreshes_the_rollup_and_lookup_pages(demo, owner, user):
+def test_a_linked_rows_write_refreshes_the_rollup_and_lookup_pages(
+    demo, owner, user, web
+):
     clients = demo.tables.get(title="clients")
     projects = demo.tables.get(title="projects")
     tasks = demo.tables.get(title="tasks")
@@ -50,6 +52,12 @@ def test_a_linked_rows_write_refreshes_the_rollup_and_lookup_pages(demo, owner, 
             "fk_lookup_column_id": projects.fields.get(title="name").id,
         },
     )
+
+    # The grid shows them (a list lookup as chips) and does not offer to edit them.
+    rows = web.get(f"/bases/{demo.pk}/tables/{clients.pk}/grid/rows", {"limit": 5})
+    assert rows.status_code == 200
+    body = rows.content.decode()
+    assert body.count('class="chip"') > 5 and "Project " in body
 
     async def scenario():
         on_clients = await connect(clients, user, "clients-tab")
