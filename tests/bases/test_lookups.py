@@ -323,11 +323,24 @@ def test_meta_api_shapes_are_checked(api, shop):
         "fk_rollup_column_id": field(projects, "budget").id,
         "rollup_function": "sum",
     }
-    # Read-only: a write names the field.
-    r = api.post(
-        f"/api/v2/tables/{clients.pk}/records", {"sum budget": 3}, format="json"
+    # Renamed or given another function through PATCH; checked again.
+    r = api.patch(
+        f"/api/v2/meta/columns/{made['id']}",
+        {"title": "Budgets", "rollup_function": "max"},
+        format="json",
     )
-    assert r.status_code == 400 and "'sum budget' is read-only" in r.json()["message"]
+    assert r.status_code == 200, r.content
+    assert r.json()["colOptions"]["rollup_function"] == "max"
+    r = api.patch(
+        f"/api/v2/meta/columns/{made['id']}",
+        {"fk_rollup_column_id": field(projects, "name").id, "rollup_function": "avg"},
+        format="json",
+    )
+    assert r.status_code == 400 and r.json()["error"] == "INVALID_ROLLUP_FUNCTION"
+    # Read-only: a write names the field.
+    r = api.post(f"/api/v2/tables/{clients.pk}/records", {"Budgets": 3}, format="json")
+    assert r.status_code == 400 and "'Budgets'" in r.json()["message"]
+    assert r.json()["error"] == "READ_ONLY_FIELD"
 
 
 def test_deleting_a_link_or_a_target_deletes_what_reads_it(api, shop):
