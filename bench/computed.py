@@ -25,8 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.dataset import build  # noqa: E402
 from bench.load import get_json, median_of, wrk  # noqa: E402
-from bench.serving import manage, serve, setup  # noqa: E402
+from bench.serving import PG_URL, SCHEMA, manage, serve, var_dir  # noqa: E402
 
 PLAIN = ["id", "name", "status", "created_at", "budget"]
 LOOKUPS = ["Client name", "Client city", "Client total"]
@@ -134,6 +135,45 @@ def ensure_fields(url: str, token: str, tables: dict) -> list[str]:
     return made
 
 
+def setup_make_run() -> dict:
+    """bench/serving.py's setup("make-run") without re-creating the shared `inserts` table
+    (other benchmarks may be writing to it): the dataset only read, a base in this
+    checkout's own SQLite meta DB, its token and table ids."""
+    var = var_dir("make-run")
+    var.mkdir(parents=True, exist_ok=True)
+    build(PG_URL, SCHEMA)
+    manage("migrate", "--noinput", "-v0", profile="make-run")
+    manage("ensure_admin", profile="make-run")
+    state_file = var / "computed-state.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if not state.get("base"):
+        state["base"] = manage(
+            "connect_base",
+            "Bench",
+            f"{PG_URL}?schema={SCHEMA}",
+            "--owner",
+            "bench@example.com",
+            profile="make-run",
+        )
+        state["token"] = manage(
+            "create_api_token",
+            "bench@example.com",
+            "--name",
+            "bench",
+            profile="make-run",
+        )
+    ids = manage(
+        "shell",
+        "-c",
+        "import json; from bases.models import Table; "
+        f"print(json.dumps({{t.table_name: t.pk for t in Table.objects.filter(base_id='{state['base']}')}}))",
+        profile="make-run",
+    ).splitlines()[-1]
+    state["tables"] = json.loads(ids)
+    state_file.write_text(json.dumps(state))
+    return state
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -142,7 +182,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", default="1,8")
     args = parser.parse_args()
-    state = setup("make-run")
+    state = setup_make_run()
     token, tables = state["token"], state["tables"]
     srv = serve(1, "make-run")
     results = {
