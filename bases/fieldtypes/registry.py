@@ -13,6 +13,7 @@ from bases.fieldtypes.jsondata import JSONType
 from bases.fieldtypes.keys import ID, ForeignKey, SpecificDBType, UUIDType
 from bases.fieldtypes.link import LinkToAnotherRecord
 from bases.fieldtypes.number import Currency, Decimal, Duration, Number, Percent, Rating
+from bases.fieldtypes.rollup import Count, Lookup, Rollup
 from bases.fieldtypes.text import URL, Email, LongText, PhoneNumber, SingleLineText
 from nocoplatform.errors import InvalidInput
 
@@ -44,6 +45,9 @@ REGISTRY: dict[str, FieldType] = {
         SpecificDBType,
         LinkToAnotherRecord,
         Formula,
+        Lookup,
+        Rollup,
+        Count,
     )
 }
 # Types a user may give a new column.

@@ -9,7 +9,7 @@ import pytest
 
 from bases import fieldtypes as ft
 from bases.fieldtypes.base import FieldType
-from bases.models import Field
+from bases.models import Field, Table
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -122,6 +122,29 @@ DECLARED = {
             "description": "Formula (number)",
         },
     ),
+    # Computed through a link (bases/fieldtypes/rollup.py): here without one, as a field whose
+    # link is gone reads (NULL); their result type is their column type.
+    "Lookup": (
+        "text",
+        TEXT_OPS,
+        COUNT_AGGS,
+        True,
+        {"nullable": True, "readOnly": True},
+    ),
+    "Rollup": (
+        "bigint",
+        ORDERED_OPS,
+        NUMERIC_AGGS,
+        True,
+        {"type": "integer", "readOnly": True},
+    ),
+    "Count": (
+        "bigint",
+        ORDERED_OPS,
+        NUMERIC_AGGS,
+        True,
+        {"type": "integer", "readOnly": True},
+    ),
     "LinkToAnotherRecord": (
         "",
         [],
@@ -140,11 +163,13 @@ def field_of(uidt: str, column_type: str, **kw) -> Field:
     options = {"choices": [{"title": "a"}, {"title": "b"}]}
     if uidt == "LinkToAnotherRecord":  # noqa: PLR2004 - the test's own table
         options = {"relation": "hm"}
+    if ft.named(uidt).computed:  # no column: its expression names its table
+        kw.setdefault("table", Table(id="t1", table_name="t"))
     return Field(
         id="f1",
         title="x",
         uidt=uidt,
-        column_name="c" if column_type else "",
+        column_name="c" if column_type and not ft.named(uidt).computed else "",
         column_type=column_type,
         db_type="geometry",
         options=options,
@@ -184,7 +209,11 @@ def test_each_type_declares_operators_aggregates_grouping_and_schema(uidt):
 
 def test_one_read_only_set():
     read_only = {u for u, t in ft.REGISTRY.items() if t.read_only}
-    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord", "Formula"}
+    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord", "Formula"} | {
+        "Lookup",
+        "Rollup",
+        "Count",
+    }
     # Typed into a grid cell: everything writable but files (their own popup).
     typed = {u for u, t in ft.REGISTRY.items() if t.typed_in_cell and not t.read_only}
     assert typed == set(ft.REGISTRY) - read_only - {"Attachment"}
