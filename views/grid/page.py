@@ -49,6 +49,8 @@ def column_json(field, editable: bool) -> dict:
     o = field.options or {}
     ftype = field_type_for(field)
     out = {"id": field.id, "title": field.title, "uidt": field.uidt, "edit": editable}
+    if ftype.computed:  # a cell save draws its row again (static/js/grid/edit.js)
+        out["computed"] = True
     if ftype.holds_files:
         # Files are dropped or added from the cell's popup, never typed, pasted or cleared.
         out["edit"], out["files"] = False, editable
