@@ -30,7 +30,10 @@ def shop(external_db, make_table):
         ],
     )
     make_table.create(
-        external_db, "tags", "name VARCHAR(50)", rows=[{"name": "red"}, {"name": "blue"}]
+        external_db,
+        "tags",
+        "name VARCHAR(50)",
+        rows=[{"name": "red"}, {"name": "blue"}],
     )
     make_table.create(
         external_db,
