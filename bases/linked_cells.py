@@ -4,6 +4,7 @@ as a count, one query per link field."""
 
 from __future__ import annotations
 
+from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.query import select
 from bases.query.dialects import Dialect
@@ -98,6 +99,77 @@ def load_links(
                     counts = dict(cur.fetchall())
         for r in rows:
             r[link.title] = int(counts.get(r.get(ref.title), 0)) if ref else 0
+
+
+def load_labels(
+    conn,
+    d: Dialect,
+    meta: TableMeta,
+    links: list[Field],
+    rows: list[dict],
+    actor: Actor,
+    per_key: int,
+) -> dict[Field, list[tuple]]:
+    """The display values of the first `per_key` records each row's has-many / many-to-many
+    link reaches, as this actor sees them. One query per
+    link field for the whole page (`select.linked_labels`), never one per row. A linked table
+    whose display value is hidden from the actor gives no labels (its count still shows).
+    Answers {link: [the labels of rows[0], of rows[1], …]}."""
+    by_column = meta.internal.by_column
+    out: dict[Field, list[tuple]] = {}
+    for link in links:
+        o = link.options
+        ref = by_column.get(o.get("ref_column"))
+        related = related_meta(meta, link.related_table)
+        pv = related.for_actor(actor).pv
+        if ref is None or pv is None or not pv.column_name:
+            continue
+        keys = sorted(
+            {r.get(ref.title) for r in rows if r.get(ref.title) is not None}, key=str
+        )
+        if not keys:
+            continue
+        order = related.pk[0] if len(related.pk) == 1 else pv
+        if o.get("relation") == "hm":
+            statement = select.linked_labels(
+                d,
+                link.related_table.table_name,
+                o.get("fk_column"),
+                pv.column_name,
+                order.column_name,
+                keys,
+                per_key,
+            )
+        else:
+            junction = Table.objects.filter(pk=o.get("junction_table_id")).first()
+            other_ref = o.get("other_ref_column")
+            if junction is None or not other_ref:
+                continue
+            statement = select.linked_labels(
+                d,
+                link.related_table.table_name,
+                "",
+                pv.column_name,
+                order.column_name,
+                keys,
+                per_key,
+                junction=(
+                    junction.table_name,
+                    o.get("self_column"),
+                    o.get("other_column"),
+                    other_ref,
+                ),
+            )
+        ftype = field_type_for(pv)
+        labels: dict = {}
+        with conn.cursor() as cur:
+            cur.execute(*statement)
+            for key, value in cur.fetchall():
+                text = ftype.edit_text(pv, d.from_db(pv, value))
+                labels.setdefault(key, []).append(text)
+        # Keyed as load_links' counts are: by the value of the row's own key column.
+        out[link] = [tuple(labels.get(r.get(ref.title), ())) for r in rows]
+    return out
 
 
 def related_meta(meta: TableMeta, related: Table) -> TableMeta:

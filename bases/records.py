@@ -456,6 +456,34 @@ def list_linked(
     )
 
 
+def link_labels(
+    table: Table,
+    links: list[Field],
+    rows: list[dict],
+    *,
+    actor: Actor,
+    per_key: int = 3,
+) -> dict[Field, list[tuple]]:
+    """For the grid's link chips: the display values of the first `per_key` records that
+    each of `rows` (a page list_records returned) reaches through each has-many /
+    many-to-many link of `links`, one query per link field: {link: [labels of each row]}.
+    Belongs-to links need none (their cell holds the display value already)."""
+    meta = _reading(table, actor)
+    links = [
+        f
+        for f in links
+        if f.id in meta.resolve.by_id
+        and f.related_table is not None
+        and (f.options or {}).get("relation") in ("hm", "mm")
+    ]
+    if not links or not rows:
+        return {}
+    with user_db(table.source) as conn:
+        return linked_cells.load_labels(
+            conn, dialect_for(conn), meta, links, rows, actor, per_key
+        )
+
+
 # --- used by schema services and the demo ------------------------------------------------------
 
 

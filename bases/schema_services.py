@@ -298,6 +298,10 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
     require(actor, "fields.create", table)
     if ft.named(data.get("uidt")).is_link:
         return link_create(actor=actor, table=table, data=data)
+    if ft.named(data.get("uidt")).over_link:
+        from bases.lookup_services import lookup_field_create
+
+        return lookup_field_create(actor=actor, table=table, data=data)
     if ft.named(data.get("uidt")).computed:
         return computed_create(actor=actor, table=table, data=data)
     _check_editable(table)
@@ -456,6 +460,8 @@ def field_delete(*, actor: Actor, field: Field) -> None:
     if ft.named(field.uidt).computed:
         gone = Field(id=field.id, title=field.title, uidt=field.uidt)
         with transaction.atomic():
+            # Lookups, rollups and counts reading it go with it (bases/lookup_services.py).
+            meta_sync._removing_field(field, table.base_id)
             field.delete()  # (which empties its id)
             _follow(table, gone=gone)
             _bump(table.source)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from bases import fieldtypes as ft
@@ -377,19 +377,29 @@ def apply_columns(
 
 
 def _removing_field(field: Field, base_id) -> None:
-    """Before `field` is deleted: its table changes shape; a field rule on it goes too."""
+    """Before `field` is deleted: its table changes shape; a field rule on it goes too, and so
+    do the lookups, rollups and counts that read it (as NocoDB deletes them with their link)."""
+    from bases.lookup_services import remove_dependants
     from permissions.models import FieldRule
 
     meta_events.schema_changed(field.table_id)
+    remove_dependants([field.id])
     if FieldRule.objects.filter(field=field).exists():
         meta_events.access_changed(base_id)
 
 
 def _removing_table(table: Table) -> None:
-    """Before `table` is deleted with its fields, table roles and field rules."""
+    """Before `table` is deleted with its fields, table roles and field rules (and the
+    lookups, rollups and counts elsewhere that read its fields or links into it)."""
+    from bases.lookup_services import remove_dependants
     from permissions.models import FieldRule, TableRole
 
     meta_events.schema_changed(table.pk)
+    remove_dependants(
+        Field.objects.filter(Q(table=table) | Q(related_table=table)).values_list(
+            "id", flat=True
+        )
+    )
     if (
         TableRole.objects.filter(table=table).exists()
         or FieldRule.objects.filter(field__table=table).exists()

@@ -210,7 +210,12 @@ def group_rows(request: HtmxHttpRequest, base_id: str, view_id: str) -> HttpResp
     except DomainError as exc:
         return render(request, "views/error_partial.html", {"error": exc})
     rows = grid_rows(
-        meta, columns, page.rows, start=start, editable=writable(request, table)
+        meta,
+        columns,
+        page.rows,
+        start=start,
+        editable=writable(request, table),
+        actor=request.actor,
     )
     ctx = {
         "base": base,

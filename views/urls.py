@@ -12,6 +12,7 @@ from views import (
 )
 from views.grid import edit as grid_edit
 from views.grid import expand as grid_expand
+from views.grid import fields as grid_fields
 from views.grid import page as grid_page
 from views.realtime import rows as realtime_rows
 
@@ -91,6 +92,17 @@ urlpatterns = [
         "bases/<str:base_id>/tables/<str:table_id>/grid/links/<str:record_id>/<str:field_id>",
         grid_expand.link_picker,
         name="grid_link_picker",
+    ),
+    # The add-field / edit-field panel and a header menu's rename (views/grid/fields.py).
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/field-panel",
+        grid_fields.field_panel,
+        name="grid_field_panel",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/grid/fields/<str:field_id>",
+        grid_fields.field_edit,
+        name="grid_field_edit",
     ),
     path(
         "bases/<str:base_id>/tables/<str:table_id>/grid/options/<str:field_id>",

@@ -9,7 +9,7 @@ grouping, read-only-ness, OpenAPI schema and card covers: ask the type
     html.py      escaping for the HTML a type renders
     text.py, number.py, choice.py, date.py, boolean.py, jsondata.py, attachment.py,
     link.py, keys.py   one module per family
-    registry.py  REGISTRY, CREATABLE, DEFAULT_UIDT, get(uidt), field_type_for(field)
+    registry.py  REGISTRY, CREATABLE, DEFAULT_UIDT, get(uidt), field_type_for(field), addable()
 """
 
 from bases.fieldtypes.base import AGGREGATES, FieldType, Parser
@@ -41,6 +41,7 @@ from bases.fieldtypes.registry import (
     CREATABLE,
     DEFAULT_UIDT,
     REGISTRY,
+    addable,
     creatable,
     field_type_for,
     fields_changed,
@@ -76,6 +77,7 @@ __all__ = [
     "FieldType",
     "Parser",
     "UUIDColumn",
+    "addable",
     "choice_titles",
     "column_model_field",
     "creatable",

@@ -128,6 +128,14 @@ class FieldType:
         """(sql, params) statements to run before such a column is dropped."""
         return []
 
+    # The part of the grid's add-field panel that asks for this type's settings
+    # (templates/views/partials/field_panel.html): "choices", "link", "formula", "lookup",
+    # "rollup" or "count"; "" when a title is all it needs.
+    options_ui: ClassVar[str] = ""
+    # Computed through a link (Lookup, Rollup, Count: bases/fieldtypes/rollup.py), created by
+    # bases/lookup_services.py from NocoDB's fk_relation_column_id shapes.
+    over_link: ClassVar[bool] = False
+
     # ---- computed fields
 
     def sql(self, field, ctx):
@@ -204,6 +212,14 @@ class FieldType:
 
     def filterable(self, field) -> bool:
         return bool(field.column_name) or self.computed
+
+    def filter_column_type(self, field) -> str:
+        """The column type a filter on `field` compares as (a list lookup: its JSON text)."""
+        return getattr(field, "column_type", "")
+
+    def filter_ops_only(self, field) -> tuple[str, ...] | None:
+        """The only operators a filter on `field` may use (None: what its kind allows)."""
+        return None
 
     def filter_operators(self, field) -> list[str]:
         """The where-dialect operators `field` accepts (docs/where.md).

@@ -80,6 +80,7 @@ class SingleSelect(SingleLineText):
     icon = "▾"
     display_text = False
     has_choices = True
+    options_ui = "choices"
 
     def clean_options(self, options: dict, data: dict) -> dict:
         return clean_choice_options(options, data)
@@ -103,6 +104,7 @@ class MultiSelect(SingleLineText):
     icon = "▾"
     display_text = False
     has_choices = True
+    options_ui = "choices"
     multiple = True
     openapi = {"type": "string", "description": "comma-separated options"}
 

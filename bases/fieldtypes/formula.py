@@ -60,6 +60,7 @@ class Formula(FieldType):
     fillable = False
     icon = "ƒ"
     column_width = 160
+    options_ui = "formula"
 
     # ---- the value
 

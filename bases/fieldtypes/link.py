@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bases.fieldtypes.base import FieldType
 from bases.fieldtypes.html import chip, markdown_text
 
 LINK_COLOUR = "#e8ecf8"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedRecords:
+    """A has-many / many-to-many cell as the grid shows it: how many records it links to,
+    and the display values of the first few (bases/records.py `link_labels`)."""
+
+    count: int
+    labels: tuple = ()
 
 
 def linked_display(linked: dict):
@@ -19,6 +30,7 @@ class LinkToAnotherRecord(FieldType):
     icon = "⇄"
     read_only = True  # changed through the links endpoints and the picker
     is_link = True
+    options_ui = "link"
     searchable = False
 
     def filterable(self, field) -> bool:
@@ -57,11 +69,21 @@ class LinkToAnotherRecord(FieldType):
             return ""
         if isinstance(value, dict):
             return str(linked_display(value))
+        if isinstance(value, LinkedRecords):
+            return str(value.count)
         return str(value)
 
     def show(self, field, value, file_url=None) -> str:
         if isinstance(value, dict):
             return chip(linked_display(value), LINK_COLOUR)
+        if isinstance(value, LinkedRecords) and value.labels:
+            chips = "".join(chip(label, LINK_COLOUR) for label in value.labels)
+            more = value.count - len(value.labels)
+            return chips + (
+                f'<span class="muted small">+{more}</span>' if more > 0 else ""
+            )
+        if isinstance(value, LinkedRecords):
+            value = value.count
         count = int(value or 0)
         if not count:
             return ""

@@ -13,6 +13,7 @@ from bases.fieldtypes.jsondata import JSONType
 from bases.fieldtypes.keys import ID, ForeignKey, SpecificDBType, UUIDType
 from bases.fieldtypes.link import LinkToAnotherRecord
 from bases.fieldtypes.number import Currency, Decimal, Duration, Number, Percent, Rating
+from bases.fieldtypes.rollup import Count, Lookup, Rollup
 from bases.fieldtypes.system import (
     AutoNumber,
     CreatedBy,
@@ -58,6 +59,9 @@ REGISTRY: dict[str, FieldType] = {
         AutoNumber,
         User,
         Formula,
+        Lookup,
+        Rollup,
+        Count,
     )
 }
 # Types a user may give a new column.
@@ -135,6 +139,15 @@ def get(uidt: str) -> FieldType:
 def creatable(uidt: str) -> bool:
     """Whether a user may give a column this type (create or retype)."""
     return uidt in _CREATABLE
+
+
+def addable() -> list[FieldType]:
+    """The types the grid's add-field menu offers, in menu order: those a column may be
+    created with, then links and computed fields (which have no column of their own)."""
+    out = [REGISTRY[u] for u in CREATABLE if u in REGISTRY]
+    return out + [
+        t for t in REGISTRY.values() if (t.is_link or t.computed) and t not in out
+    ]
 
 
 def field_type_for(field) -> FieldType:

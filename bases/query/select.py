@@ -216,6 +216,45 @@ def link_pairs(
     )
 
 
+def linked_labels(
+    d: Dialect,
+    table_name: str,
+    key_column: str,
+    label_column: str,
+    order_column: str,
+    keys: list,
+    per_key: int,
+    junction: tuple[str, str, str, str] | None = None,
+) -> Statement:
+    """(key, label) of the first `per_key` records (by `order_column`) linked to each of
+    `keys`, in one statement for a page of rows: the rows of `table_name` whose `key_column`
+    holds a key (has-many), or with `junction` = (junction table, its column for the key, its
+    column for the other side, the column of `table_name` that one references), the records
+    the junction pairs with each key (many-to-many)."""
+    q = d.quote
+    r, t = q("noco_r"), q("noco_t")
+    label, order = f"{r}.{q(label_column)}", f"{r}.{q(order_column)}"
+    if junction is None:
+        key = f"{r}.{q(key_column)}"
+        source = f"{q(table_name)} {r}"
+    else:
+        jname, self_col, other_col, ref_col = junction
+        j = q("noco_j")
+        key = f"{j}.{q(self_col)}"
+        source = f"{q(jname)} {j} JOIN {q(table_name)} {r} ON {r}.{q(ref_col)} = {j}.{q(other_col)}"
+    in_sql, in_params = d.in_list(key, keys)
+    k, v, n = q("k"), q("v"), q("n")
+    inner = (
+        f"SELECT {key} AS {k}, {label} AS {v}, ROW_NUMBER() OVER "
+        f"(PARTITION BY {key} ORDER BY {order}) AS {n} FROM {source} WHERE {in_sql}"
+    )
+    return (
+        f"SELECT {t}.{k}, {t}.{v} FROM ({inner}) {t} WHERE {t}.{n} <= %s "
+        f"ORDER BY {t}.{k}, {t}.{n}",
+        [*in_params, per_key],
+    )
+
+
 def distinct_values(d: Dialect, table_name: str, column: str, limit: int) -> Statement:
     q = d.quote
     col = q(column)

@@ -1,4 +1,4 @@
-"""A formula added from the table page's add-field form in a real browser: a wrong formula is
+"""A formula added from the grid's add-field panel (the "+" in the header row) in a real browser: a wrong formula is
 refused with the typed text kept, a right one shows its values in the grid, and its cells say
 why they cannot be typed into."""
 
@@ -38,13 +38,21 @@ def ids(live_server_url):
     return json.loads(live_server_url.manage("shell", "-c", SETUP).splitlines()[-1])
 
 
-def add_field(page, title, formula):
-    page.locator("details.fields-panel").evaluate("d => d.open = true")
-    page.fill("#id_title", title)
-    page.select_option("#id_uidt", "Formula")
-    page.fill("#id_formula_raw", formula)
-    page.click("details.fields-panel button.primary")
-    page.wait_for_load_state("domcontentloaded")
+def add_field(page, title, formula, *, refused=False):
+    """The "+" at the end of the header row (unless its panel is open with a refusal)."""
+    if not page.locator("#field-dialog[open]").count():
+        page.click("th.th-add button[data-field-action=add]")
+        page.wait_for_selector("#field-dialog[open] [data-field-panel]")
+    page.fill("#fp-title", title)
+    page.click("#field-dialog label.fp-type:has-text('Formula')")
+    page.fill("#fp-formula", formula)
+    if refused:
+        page.click("#field-dialog button[type=submit]")
+        page.wait_for_selector("#field-dialog .fp-error")
+        return
+    with page.expect_navigation():
+        page.click("#field-dialog button[type=submit]")
+    wait_grid(page)
 
 
 def test_add_a_formula_from_the_table_page(page, live_server_url, ids):
@@ -53,16 +61,17 @@ def test_add_a_formula_from_the_table_page(page, live_server_url, ids):
     page.goto(url)
     wait_grid(page)
 
-    add_field(page, "Total", "{price} * {qty")
-    error = page.locator("details.fields-panel .error").inner_text()
+    add_field(page, "Total", "{price} * {qty", refused=True)
+    error = page.locator("#field-dialog .fp-error").inner_text()
     assert "not closed" in error and "character" in error
-    assert page.input_value("#id_formula_raw") == "{price} * {qty"
+    assert page.input_value("#fp-formula") == "{price} * {qty"
+    # The character the error names is marked under the text and selected in it.
+    assert page.locator("#field-dialog .fp-at mark").count() == 1
+    assert page.evaluate("document.activeElement.id") == "fp-formula"
     shot(page, "formula-error")
 
     add_field(page, "Total", "{price} * {qty}")
-    wait_grid(page)
     add_field(page, "Many", "{qty} > 2")
-    wait_grid(page)
     assert td(page, 1, "Total").inner_text().strip() == "6"
     assert td(page, 2, "Total").inner_text().strip() == "7.25"
     assert td(page, 1, "Many").locator(".cb.on").count() == 1

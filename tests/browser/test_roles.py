@@ -70,6 +70,13 @@ def expand_row(page, n: int):
 
 
 def no_add_or_delete(page):
+    # Nor any schema action: no "+" at the end of the header row, no header menus.
+    assert (
+        page.locator("[data-field-action], [data-field-menu], #field-dialog").count()
+        == 0
+    )
+    page.locator("#grid thead th[data-f]").first.click()
+    assert page.locator("#field-menu").count() == 0
     assert page.locator("[data-grid-action=add]").count() == 0
     assert page.locator("text=+ Add row").count() == 0
     assert page.locator(".grid-delete").count() == 0

@@ -965,6 +965,22 @@ CASES = [
         api=False,
     ),
     Case(
+        "grid_field_panel",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/grid/field-panel",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "grid_field_edit",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/grid/fields/{v['field'].pk}",
+        "creator",
+        body={"title": "renamed"},
+        victim=_victim_field,
+        api=False,
+    ),
+    Case(
         "field_delete",
         "POST",
         lambda w, v: f"/bases/{B(w, v)}/fields/{v['field'].pk}/delete",

@@ -23,7 +23,9 @@ def test_table_page_cells_line_up_with_headers(web, projects):
     page = web.get(f"/bases/{projects.base_id}/tables/{projects.pk}/").content.decode()
     header = page.split("<thead>")[1].split("</thead>")[0]
     first_row = page.split("<tbody>")[1].split("</tr>")[0]
-    assert header.count("<th") == first_row.count("<td")  # data cells + the row number
+    # Data cells + the row number; the header's last cell is the "+" that adds a field.
+    assert header.count('<th class="th-add"') == 1
+    assert header.count("<th") - 1 == first_row.count("<td")
     # The grid shows every field the records API returns: columns and link fields.
     assert (
         first_row.count('<td class="cell')

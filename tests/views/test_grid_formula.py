@@ -1,4 +1,4 @@
-"""Formula fields in the grid: added through the page's add-field form (errors shown with the
+"""Formula fields in the grid: added through the page's add-field panel (errors shown with the
 typed text kept), shown per result type, read-only, and `#ERROR` once a field they use is gone."""
 
 import pytest
@@ -19,7 +19,9 @@ def test_add_formula_from_the_grid_page(web, demo, projects, owner):
     assert bad.status_code == 200
     page = bad.content.decode()
     assert "There is no field named {budgte}. Did you mean {budget}?" in page
-    assert 'value="{budgte} * 2"' in page  # the typed text is kept
+    # The typed text is kept, in the add-field panel's formula box, marked where it is wrong.
+    assert ">{budgte} * 2</textarea>" in page
+    assert "<mark>{</mark>budgte} * 2" in page
     ok = web.post(
         url, {"title": "Gross", "uidt": "Formula", "formula_raw": "{budget} * 2"}
     )

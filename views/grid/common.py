@@ -14,6 +14,7 @@ from django.http import Http404
 from bases import records, selectors
 from bases.fieldtypes import field_type_for
 from bases.fieldtypes.attachment import files_url
+from bases.fieldtypes.link import LinkedRecords
 from bases.query.params import view_fields
 from bases.query.where import Condition
 from nocoplatform.errors import Forbidden, InvalidInput
@@ -80,9 +81,16 @@ def writable(
     )
 
 
-def grid_rows(meta, columns, rows, *, start: int = 0, editable: bool) -> list[GridRow]:
-    """Rows for views/partials/grid_row.html; `start` is the 0-based position of rows[0]."""
+def grid_rows(
+    meta, columns, rows, *, start: int = 0, editable: bool, actor=None
+) -> list[GridRow]:
+    """Rows for views/partials/grid_row.html; `start` is the 0-based position of rows[0].
+
+    With the `actor`, has-many / many-to-many link cells show the display values of their
+    first records as chips (one more query per such column for the whole window)."""
     pk = meta.pk
+    if actor is not None:
+        rows = with_link_labels(meta, columns, rows, actor)
     flags = [cell_flag(f, meta, table_writable=editable) for f in columns]
     files = [field_type_for(f).holds_files for f in columns]
     ids = [
@@ -103,6 +111,21 @@ def grid_rows(meta, columns, rows, *, start: int = 0, editable: bool) -> list[Gr
         out.append(
             GridRow(record_id, start + i + 1, cells, counts.get(str(record_id), 0))
         )
+    return out
+
+
+def with_link_labels(meta, columns, rows, actor) -> list:
+    """`rows` with each has-many / many-to-many count made a LinkedRecords (count + labels)."""
+    links = [f for f in columns if field_type_for(f).is_link]
+    labels = records.link_labels(meta.table, links, rows, actor=actor) if links else {}
+    if not labels:
+        return rows
+    out = []
+    for i, row in enumerate(rows):
+        row = dict(row)
+        for link, per_row in labels.items():
+            row[link.title] = LinkedRecords(int(row.get(link.title) or 0), per_row[i])
+        out.append(row)
     return out
 
 
@@ -220,5 +243,7 @@ def rendered_rows(request, table, meta, ids: list) -> dict:
             where=Condition(pk.id, "in", tuple(str(i) for i in chunk)),
         )
         found.extend(page.rows)
-    rendered = grid_rows(meta, columns, found, editable=writable(request, table))
+    rendered = grid_rows(
+        meta, columns, found, editable=writable(request, table), actor=request.actor
+    )
     return {str(r.id): render_rows(request, [r]) for r in rendered}

@@ -33,8 +33,10 @@ from views.grid.common import (
     field_of,
     grid_table,
     json_body,
+    read_fields,
     rendered_rows,
     save_rows,
+    with_link_labels,
     writable,
 )
 
@@ -72,8 +74,10 @@ def cell(
             body["message"] = _cell_message(exc.message, field)
             return JsonResponse(body, status=exc.status)
     row = records.get_record(
-        table, record_id, {"fields": field.id}, actor=request.actor
+        table, record_id, {"fields": read_fields(meta, [field])}, actor=request.actor
     )
+    if ftype.is_link:  # chips of the linked records' display values, as in the grid
+        row = with_link_labels(meta, [field], [row], request.actor)[0]
     c = grid_cell(
         field,
         row.get(field.title),

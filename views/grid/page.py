@@ -11,21 +11,19 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from bases import records, schema_services, user_cells
+from bases import records, user_cells
 from bases.fieldtypes import field_type_for
 from bases.fieldtypes.system import USER_CHIP
 from bases.pages import base_context
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import can, require
 from permissions.middleware import HtmxHttpRequest
-from views.forms import ColumnForm
 from views.grid.common import (
     MAX_WIDTH,
     MIN_WIDTH,
@@ -42,6 +40,7 @@ from views.grid.common import (
     search_text,
     writable,
 )
+from views.grid.fields import add_field
 from views.models import View
 from views.services import view_update
 from views.toolbar import group_by_of
@@ -55,6 +54,8 @@ def column_json(field, editable: bool) -> dict:
     o = field.options or {}
     ftype = field_type_for(field)
     out = {"id": field.id, "title": field.title, "uidt": field.uidt, "edit": editable}
+    if ftype.computed:  # a cell save draws its row again (static/js/grid/edit.js)
+        out["computed"] = True
     if ftype.holds_files:
         # Files are dropped or added from the cell's popup, never typed, pasted or cleared.
         out["edit"], out["files"] = False, editable
@@ -85,6 +86,21 @@ def column_json(field, editable: bool) -> dict:
     return out
 
 
+def field_info(field) -> str:
+    """What the header menu says about a field: its type, and its column or link."""
+    ftype = field_type_for(field)
+    parts = [ftype.label or field.uidt]
+    if ftype.is_link and field.related_table is not None:
+        relation = {"hm": "has many", "bt": "belongs to", "mm": "many to many"}
+        kind = relation.get((field.options or {}).get("relation"), "links to")
+        parts.append(f"{kind} {field.related_table.title}")
+    elif field.column_name:
+        parts.append(f"column {field.column_name}")
+        if field.db_type:
+            parts.append(field.db_type)
+    return " · ".join(parts)
+
+
 @login_required
 def table_page(
     request: HtmxHttpRequest, base_id: str, table_id: str, view_id: str | None = None
@@ -92,11 +108,10 @@ def table_page(
     ctx = base_context(request, base_id)
     table = grid_table(request, base_id, table_id)
     if request.method == "POST":
-        # The page's POST is the add-field form: 403 for anyone who may not add fields.
+        # The page's POST is the add-field panel (views/grid/fields.py): 403 for anyone who
+        # may not add fields.
         require(request.actor, "fields.create", table)
-    column_form = ColumnForm(request.POST or None)
-    if request.method == "POST" and column_form.is_valid():
-        response = _add_field(request, table, column_form)
+        response = add_field(request, table)
         if response is not None:
             return response
     view = current_view(request, table, view_id)
@@ -107,7 +122,9 @@ def table_page(
     rows, page_info, error = [], {"totalRows": 0}, None
     try:
         page = read_window(table, meta, view, columns, actor=request.actor, q=q)
-        rows = grid_rows(meta, columns, page.rows, editable=can_edit)
+        rows = grid_rows(
+            meta, columns, page.rows, editable=can_edit, actor=request.actor
+        )
         page_info = page.page_info
     except DomainError as exc:
         error = exc
@@ -119,13 +136,22 @@ def table_page(
             "width": layout["widths"][f.id],
             "editable": ok,
             "icon": field_type_for(f).icon,
+            "info": field_info(f),
+            "deletable": not f.is_pk and table.source.allow_schema_edit,
+            # A computed field whose definition no longer holds (a formula over a deleted
+            # field): said in its header.
+            "invalid": ((f.options or {}).get("error") or {}).get("message", "")
+            if isinstance((f.options or {}).get("error"), dict)
+            else "",
         }
         for f, ok in zip(columns, flags, strict=True)
     ]
-    # Field changes on this table (a table override may lower or raise the base role).
+    # Field changes on this table (a table override may lower or raise the base role): the
+    # header menus rename and edit; adding and deleting columns also need schema edits on.
     can_schema = (
         can(request.actor, "fields.create", table) and not table.read_only_reason
     )
+    can_add_field = can_schema and table.source.allow_schema_edit
     grid_config = {
         "rowsUrl": f"/bases/{base_id}/tables/{table.pk}/grid/rows",
         "base": f"/bases/{base_id}/tables/{table.pk}/",
@@ -172,8 +198,10 @@ def table_page(
             "layout": layout,
             "grid_config": grid_config,
             "group_by": group_by,
-            "column_form": column_form,
+            # A plain (not htmx) add-field post that failed: the panel, open, with its message.
+            "field_panel_html": getattr(request, "field_panel", None),
             "can_schema": can_schema,
+            "can_add_field": can_add_field,
             "can_edit": can_edit,
             "can_add": grid_config["canAdd"],
             "can_delete": grid_config["canDelete"],
@@ -186,23 +214,6 @@ def table_page(
         }
     )
     return render(request, "views/table.html", ctx)
-
-
-def _add_field(request, table, form) -> HttpResponse | None:
-    data = {"title": form.cleaned_data["title"], "uidt": form.cleaned_data["uidt"]}
-    if form.cleaned_data["choices"]:
-        data["choices"] = [
-            c.strip() for c in form.cleaned_data["choices"].split(",") if c.strip()
-        ]
-    if form.cleaned_data.get("formula_raw"):
-        data["formula_raw"] = form.cleaned_data["formula_raw"]
-    try:
-        schema_services.field_create(actor=request.actor, table=table, data=data)
-    except DomainError as exc:
-        form.add_error(None, exc.message)
-        return None
-    messages.success(request, f"Field '{data['title']}' added.")
-    return redirect("table", base_id=table.base_id, table_id=table.pk)
 
 
 @login_required
@@ -236,7 +247,12 @@ def rows_window(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpRe
         q=search_text(request),
     )
     rows = grid_rows(
-        meta, columns, page.rows, start=start, editable=writable(request, table)
+        meta,
+        columns,
+        page.rows,
+        start=start,
+        editable=writable(request, table),
+        actor=request.actor,
     )
     response = HttpResponse(render_rows(request, rows))
     info = page.page_info

@@ -111,6 +111,42 @@ def record_id(key: list) -> str:
 
 def records_changed(event) -> None:
     """The after-commit subscriber of record writes (records/dispatch.py, views/apps.py)."""
+    _rows_changed(event)
+    readers_changed(event)
+
+
+def readers_changed(event) -> None:
+    """Lookups, rollups and counts in other tables read the rows written (a client's rollup
+    of its projects' budgets): the pages showing them re-fetch their visible rows."""
+    if not anyone_listening():
+        return
+    from bases.lookup_services import readers_of
+
+    written = [event.table]
+    if event.op in ("link", "unlink") and event.related is not None:
+        written.append(event.related.table)
+    readers: dict[str, set] = {}
+    for table in written:
+        for table_id, field_ids in readers_of(table).items():
+            readers.setdefault(table_id, set()).update(field_ids)
+    for table_id, field_ids in readers.items():
+        if not listening(table_id):
+            continue
+        send(
+            table_group(table_id),
+            {
+                "type": "table.rows",
+                "event": KINDS["update"],
+                "table": table_id,
+                "ids": [],
+                "many": True,
+                "fields": sorted(field_ids),
+                "origin": "",
+            },
+        )
+
+
+def _rows_changed(event) -> None:
     keys = [list(k) for k in event.keys]
     if event.op in ("link", "unlink"):
         rows_changed(event.table, "update", keys, [event.link.id], event.client_id)

@@ -63,7 +63,13 @@ def live_rows(request: HtmxHttpRequest, base_id: str, table_id: str) -> JsonResp
         where=ids_node(meta, ids),
         **({"search": q} if q else {}),
     )
-    rows = grid_rows(meta, columns, page.rows, editable=writable(request, table))
+    rows = grid_rows(
+        meta,
+        columns,
+        page.rows,
+        editable=writable(request, table),
+        actor=request.actor,
+    )
     html = {str(r.id): str(r.html) for r in rows}
     return JsonResponse(
         {"rows": html, "gone": [i for i in ids if i not in html]},

@@ -156,20 +156,44 @@ def title_field(meta, view, visible: list):
 
 def card_fields(meta, view, visible: list, title, skip=()) -> list:
     """The fields printed on a card: the chosen ones that are shown in the view (the toolbar's
-    Fields panel hides them everywhere), else the first few shown fields."""
+    Fields panel hides them everywhere), else the first few shown fields. A foreign key shows
+    as its belongs-to link: the linked record's display value, not the key's number."""
     chosen = (view.options or {}).get("card_fields") or []
     by_id = {f.id: f for f in visible}
     if chosen:
-        return [by_id[i] for i in chosen if i in by_id]
-    return [
+        return _as_links(meta, [by_id[i] for i in chosen if i in by_id])
+    out = [
         f
-        for f in visible
+        for f in _as_links(meta, visible)
         if f is not title
         and f not in skip
         and f is not cover_field(meta, view)
         and not f.is_pk
-        and not field_type_for(f).is_link
-    ][:4]
+        and (not field_type_for(f).is_link or _single_link(f))
+    ]
+    return out[:4]
+
+
+def _single_link(field) -> bool:
+    """A link to one record (belongs-to): its cell is that record's display value."""
+    return (field.options or {}).get("relation") == "bt"
+
+
+def _as_links(meta, fields: list) -> list:
+    """`fields` with each foreign key replaced by the belongs-to link resting on it (when the
+    actor sees that link), each field once."""
+    links = {
+        (f.options or {}).get("fk_column"): f
+        for f in meta.fields
+        if field_type_for(f).is_link and _single_link(f)
+    }
+    out: list = []
+    for f in fields:
+        if field_type_for(f).holds_key and f.column_name in links:
+            f = links[f.column_name]
+        if f not in out:
+            out.append(f)
+    return out
 
 
 def cover_field(meta, view):

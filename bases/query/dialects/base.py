@@ -21,6 +21,7 @@ from django.db import DatabaseError
 from bases import fieldtypes as ft
 from bases.fieldtypes import field_type_for
 from bases.models import Field
+from bases.query.formula.compiler import Frag, fmt
 from bases.query.identifiers import quote_identifier
 
 # Binds one value and returns its placeholder ("%s"), keeping parameters in text order.
@@ -210,6 +211,28 @@ class Dialect:
 
     def bind_instant(self, moment: dt.datetime):
         return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+    # ---- lists of linked values (bases/query/linked.py)
+    def json_list(self, value: Frag, source: Frag, order: tuple[str, ...]) -> Frag:
+        """A scalar subquery: the non-NULL `value`s of the rows `source` (" FROM … WHERE …")
+        reads, as JSON array text in `order`; NULL when there are none."""
+        raise NotImplementedError
+
+    def text_list(
+        self, value: Frag, source: Frag, order: tuple[str, ...], separator: str
+    ) -> Frag:
+        """A scalar subquery: the rows' `value`s as text joined by `separator` (a constant
+        of the code, never user text) in `order`; NULL when there are none."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _order(order: tuple[str, ...]) -> Frag:
+        # A part, not template text: quoted names may hold "{}".
+        return Frag(f" ORDER BY {', '.join(order)}" if order else "")
+
+    @staticmethod
+    def _not_null(value: Frag, source: Frag) -> Frag:
+        return fmt("{} AND {} IS NOT NULL", source, value)
 
     # ---- aggregates and counts
     def estimate_rows(self, cur, select_sql: str, params: list) -> int | None:

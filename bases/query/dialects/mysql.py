@@ -7,6 +7,7 @@ import re
 
 from bases import fieldtypes as ft
 from bases.query.dialects.base import Bind, Dialect
+from bases.query.formula.compiler import Frag, fmt
 
 
 def _bytes(expr: str) -> str:
@@ -26,6 +27,28 @@ class MySQLDialect(Dialect):
         conn = self.conn
         return bool(getattr(conn, "mysql_is_mariadb", False)) and (
             conn.mysql_version >= (10, 5)
+        )
+
+    def json_list(self, value: Frag, source: Frag, order: tuple[str, ...]) -> Frag:
+        # GROUP_CONCAT of each value's JSON text: ordered on MySQL 8 as on MariaDB (MySQL's
+        # JSON_ARRAYAGG takes no ORDER BY). Bounded by group_concat_max_len (1 MB on MariaDB).
+        return fmt(
+            "(SELECT CONCAT('[', GROUP_CONCAT(JSON_EXTRACT(JSON_ARRAY({}), '$[0]')"
+            "{} SEPARATOR ','), ']'){})",
+            value,
+            self._order(order),
+            self._not_null(value, source),
+        )
+
+    def text_list(
+        self, value: Frag, source: Frag, order: tuple[str, ...], separator: str
+    ) -> Frag:
+        sep = separator.replace("'", "''")
+        return fmt(
+            f"(SELECT GROUP_CONCAT({{}}{{}} SEPARATOR '{sep}'){{}})",
+            value,
+            self._order(order),
+            source,
         )
 
     def text_eq(self, col: str, value: str, p: Bind) -> str:

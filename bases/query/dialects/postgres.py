@@ -8,6 +8,7 @@ import uuid
 
 from bases.models import Field
 from bases.query.dialects.base import Bind, Dialect
+from bases.query.formula.compiler import Frag, fmt
 
 
 class PostgresDialect(Dialect):
@@ -22,6 +23,26 @@ class PostgresDialect(Dialect):
         ("text", "longtext", "integer", "bigint", "decimal", "float", "boolean")
         + ("date", "uuid")
     )
+
+    def json_list(self, value: Frag, source: Frag, order: tuple[str, ...]) -> Frag:
+        # As text, like the other databases' (json LIKE does not exist; the reader decodes it).
+        return fmt(
+            "(SELECT CAST(json_agg({}{}) AS text){})",
+            value,
+            self._order(order),
+            self._not_null(value, source),
+        )
+
+    def text_list(
+        self, value: Frag, source: Frag, order: tuple[str, ...], separator: str
+    ) -> Frag:
+        sep = separator.replace("'", "''")
+        return fmt(
+            f"(SELECT string_agg(CAST({{}} AS text), '{sep}'{{}}){{}})",
+            value,
+            self._order(order),
+            source,
+        )
 
     def in_list(self, column_sql: str, values: list) -> tuple[str, list]:
         """One array parameter (`= ANY(%s)`) instead of N placeholders."""

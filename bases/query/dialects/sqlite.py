@@ -9,6 +9,7 @@ import sqlite3
 
 from bases import fieldtypes as ft
 from bases.query.dialects.base import Bind, Dialect
+from bases.query.formula.compiler import Frag, fmt
 from bases.query.identifiers import quote_identifier
 
 
@@ -22,6 +23,29 @@ class SQLiteDialect(Dialect):
 
     def decimal_to_db(self, value: decimal.Decimal):
         return str(value)
+
+    # SQLite (before 3.44) has no ORDER BY inside an aggregate: the rows come ordered from a
+    # subquery, which SQLite does not flatten into an aggregate query (so keeps its order).
+    def json_list(self, value: Frag, source: Frag, order: tuple[str, ...]) -> Frag:
+        v = self.quote("noco_v")
+        return fmt(
+            f"(SELECT NULLIF(json_group_array({v}), '[]') FROM "
+            f"(SELECT {{}} AS {v}{{}}{{}}))",
+            value,
+            self._not_null(value, source),
+            self._order(order),
+        )
+
+    def text_list(
+        self, value: Frag, source: Frag, order: tuple[str, ...], separator: str
+    ) -> Frag:
+        sep, v = separator.replace("'", "''"), self.quote("noco_v")
+        return fmt(
+            f"(SELECT group_concat({v}, '{sep}') FROM (SELECT {{}} AS {v}{{}}{{}}))",
+            value,
+            source,
+            self._order(order),
+        )
 
     def like(self, col: str, value: str, p: Bind) -> str:
         # SQLite's LIKE and lower() fold ASCII only: noco_like (registered on every user

@@ -157,9 +157,12 @@ class _Compiler(ValueReader):
 
     # ---- fields
     def kind_of(self, field) -> str:
-        if field_type_named(getattr(field, "uidt", "")).is_boolean:
+        ftype = field_type_named(getattr(field, "uidt", ""))
+        if ftype.is_boolean:
             return BOOL
-        return COLUMN_KINDS.get(getattr(field, "column_type", None) or "other", OTHER)
+        column_type = ftype.filter_column_type(field) if ftype.uidt else None
+        column_type = column_type or getattr(field, "column_type", None)
+        return COLUMN_KINDS.get(column_type or "other", OTHER)
 
     def unsupported(self, field, op: str, kind: str) -> InvalidInput:
         return InvalidInput(
@@ -179,6 +182,9 @@ class _Compiler(ValueReader):
         kind = self.kind_of(field)
         col = self.column(field)
         op, value = cond.op, cond.value
+        only = field_type_named(getattr(field, "uidt", "")).filter_ops_only(field)
+        if only is not None and op not in only:
+            raise self.unsupported(field, op, kind)
         if self.me is not None and field_type_named(field.uidt).holds_users:
             value = _swap_me(value, self.me)
 

@@ -358,7 +358,23 @@ export class Editing {
     }
     g.paint();
     g.countsChanged();
+    if (g.columns.some((c) => c.computed)) this.refreshRow(id);
     return { ok: true };
+  }
+
+  // A formula (or another computed column) of the row may read the saved cell: the row is
+  // drawn again as the server reads it now (`grid/live`, as a live update is).
+  async refreshRow(id) {
+    const g = this.grid;
+    const response = await fetch(g.url(`grid/live?ids=${encodeURIComponent(id)}`), { headers: g.headers() });
+    if (!response.ok) return;
+    const html = ((await response.json()).rows || {})[id];
+    const old = g.store.findById(id);
+    if (!html || !old || old.querySelector(".editing")) return;
+    const holder = document.createElement("tbody");
+    holder.innerHTML = html;
+    if (holder.firstElementChild) g.store.replaceRow(old, holder.firstElementChild);
+    g.paint();
   }
 
   // --- checkbox: one click ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from bases import fieldtypes as ft
 from bases.fieldtypes.base import FieldType
-from bases.models import Field
+from bases.models import Field, Table
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -122,6 +122,29 @@ DECLARED = {
             "description": "Formula (number)",
         },
     ),
+    # Computed through a link (bases/fieldtypes/rollup.py): here without one, as a field whose
+    # link is gone reads (NULL); their result type is their column type.
+    "Lookup": (
+        "text",
+        TEXT_OPS,
+        COUNT_AGGS,
+        True,
+        {"nullable": True, "readOnly": True},
+    ),
+    "Rollup": (
+        "bigint",
+        ORDERED_OPS,
+        NUMERIC_AGGS,
+        True,
+        {"type": "integer", "readOnly": True},
+    ),
+    "Count": (
+        "bigint",
+        ORDERED_OPS,
+        NUMERIC_AGGS,
+        True,
+        {"type": "integer", "readOnly": True},
+    ),
     "LinkToAnotherRecord": (
         "",
         [],
@@ -192,11 +215,13 @@ def field_of(uidt: str, column_type: str, **kw) -> Field:
     options = {"choices": [{"title": "a"}, {"title": "b"}]}
     if uidt == "LinkToAnotherRecord":  # noqa: PLR2004 - the test's own table
         options = {"relation": "hm"}
+    if ft.named(uidt).computed:  # no column: its expression names its table
+        kw.setdefault("table", Table(id="t1", table_name="t"))
     return Field(
         id="f1",
         title="x",
         uidt=uidt,
-        column_name="c" if column_type else "",
+        column_name="c" if column_type and not ft.named(uidt).computed else "",
         column_type=column_type,
         db_type="geometry",
         options=options,
@@ -240,6 +265,7 @@ def test_one_read_only_set():
     assert (
         read_only
         == {"ID", "SpecificDBType", "LinkToAnotherRecord", "AutoNumber", "Formula"}
+        | {"Lookup", "Rollup", "Count"}
         | kept
     )
     # The platform keeps exactly these (records.inputs.stamps), never a client.
