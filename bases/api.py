@@ -342,7 +342,9 @@ class ColumnListApi(APIView):
     @extend_schema(
         summary="Add a column or a link",
         description="`{title, uidt, column_name?, options?}`; links: `{title, uidt: "
-        "'LinkToAnotherRecord', relation: hm|bt|mm, related_table_id}`.",
+        "'LinkToAnotherRecord', relation: hm|bt|mm, related_table_id}`; formulas: "
+        "`{title, uidt: 'Formula', formula_raw: '{Budget} * 1.2'}` (400 FORMULA_* with "
+        "`details.position` when the formula is wrong).",
         request=dict,
         responses={201: dict, **ERRORS},
         tags=["Columns"],

@@ -230,7 +230,7 @@ def computed_create(*, actor: Actor, table: Table, data: dict) -> Field:
     against the table's fields by its type (`FieldType.define`), a 400 naming the problem."""
     require(actor, "fields.create", table)
     ftype = ft.get(data.get("uidt"))
-    title = _clean_title(data.get("title") or "")
+    title = _clean_title(str(data.get("title") or ""))
     if table.fields.filter(title__iexact=title).exists():
         raise Conflict(
             f"A field called '{title}' exists already.", code="DUPLICATE_TITLE"

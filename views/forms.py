@@ -13,3 +13,9 @@ class ColumnForm(forms.Form):
     choices = forms.CharField(
         required=False, label="Options (comma separated, for selects)"
     )
+    formula_raw = forms.CharField(
+        required=False,
+        max_length=10_000,
+        label="Formula (for formulas)",
+        widget=forms.TextInput(attrs={"placeholder": "{Budget} * 1.2"}),
+    )

@@ -99,7 +99,8 @@ def page_objects(context) -> tuple:
 
 def toolbar_context(context) -> dict:
     request, base, table, view = page_objects(context)
-    return _toolbar(request, base, table, view)
+    # In a whole page, a POST is another form's (add a field): the menus stay closed.
+    return {**_toolbar(request, base, table, view), "in_page": True}
 
 
 def _toolbar(request, base, table, view) -> dict:

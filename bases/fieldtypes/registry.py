@@ -8,6 +8,7 @@ from bases.fieldtypes.base import FieldType
 from bases.fieldtypes.boolean import Checkbox
 from bases.fieldtypes.choice import MultiSelect, SingleSelect
 from bases.fieldtypes.date import Date, DateTime, Time
+from bases.fieldtypes.formula import Formula
 from bases.fieldtypes.jsondata import JSONType
 from bases.fieldtypes.keys import ID, ForeignKey, SpecificDBType, UUIDType
 from bases.fieldtypes.link import LinkToAnotherRecord
@@ -46,6 +47,7 @@ REGISTRY: dict[str, FieldType] = {
         Lookup,
         Rollup,
         Count,
+        Formula,
     )
 }
 # Types a user may give a new column.

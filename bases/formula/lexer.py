@@ -106,3 +106,36 @@ def _quoted(text: str, start: int, close: str, what: str) -> tuple[str, int]:
     raise FormulaError(
         f"This {what} is not closed: add {closing}.", start, code="FORMULA_SYNTAX"
     )
+
+
+def field_refs(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each `{field}` reference in `text` (end exclusive)."""
+    out = []
+    for token in tokenize(text):
+        if token.kind == "FIELD":
+            _, end = _quoted(text, token.pos, "}", "field name")
+            out.append((token.pos, end, token.text))
+    return out
+
+
+def field_ref(name: str) -> str:
+    """`name` written as a reference: `{name}`, with `\\` and `}` escaped."""
+    return "{" + name.replace("\\", "\\\\").replace("}", "\\}") + "}"
+
+
+def rewrite_refs(text: str, rename) -> str:
+    """`text` with each reference `{name}` for which `rename(name)` gives a new name written
+    with that name instead (the rest of the text as it was). Text that does not tokenize is
+    returned unchanged."""
+    try:
+        refs = field_refs(text)
+    except FormulaError:
+        return text
+    pieces, last = [], 0
+    for start, end, name in refs:
+        new = rename(name)
+        if new is None:
+            continue
+        pieces += [text[last:start], field_ref(new)]
+        last = end
+    return "".join(pieces) + text[last:]

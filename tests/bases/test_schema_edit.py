@@ -328,8 +328,11 @@ def test_field_create_rejects_bad_input(ed, actor):
             actor=actor, table=table, data={"title": "TITLE", "uidt": "Number"}
         )
     with pytest.raises(InvalidInput) as info:
-        field_create(actor=actor, table=table, data={"title": "x", "uidt": "Formula"})
+        field_create(actor=actor, table=table, data={"title": "x", "uidt": "Barcode"})
     assert info.value.code == "UNKNOWN_FIELD_TYPE"
+    with pytest.raises(InvalidInput) as info:  # a formula needs its text
+        field_create(actor=actor, table=table, data={"title": "x", "uidt": "Formula"})
+    assert info.value.code == "FORMULA_SYNTAX"
     with pytest.raises(InvalidInput):
         field_create(
             actor=actor,

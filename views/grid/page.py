@@ -170,6 +170,8 @@ def _add_field(request, table, form) -> HttpResponse | None:
         data["choices"] = [
             c.strip() for c in form.cleaned_data["choices"].split(",") if c.strip()
         ]
+    if form.cleaned_data.get("formula_raw"):
+        data["formula_raw"] = form.cleaned_data["formula_raw"]
     try:
         schema_services.field_create(actor=request.actor, table=table, data=data)
     except DomainError as exc:

@@ -133,6 +133,18 @@ DECLARED = {
         True,
         {"type": "integer", "readOnly": True},
     ),
+    "Formula": (  # a number formula: by its result's type, read-only
+        "decimal",
+        ORDERED_OPS,
+        NUMERIC_AGGS,
+        True,
+        {
+            "type": "number",
+            "readOnly": True,
+            "nullable": True,
+            "description": "Formula (number)",
+        },
+    ),
     "LinkToAnotherRecord": (
         "",
         [],
@@ -197,7 +209,7 @@ def test_each_type_declares_operators_aggregates_grouping_and_schema(uidt):
 
 def test_one_read_only_set():
     read_only = {u for u, t in ft.REGISTRY.items() if t.read_only}
-    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord"} | {
+    assert read_only == {"ID", "SpecificDBType", "LinkToAnotherRecord", "Formula"} | {
         "Lookup",
         "Rollup",
         "Count",
