@@ -257,6 +257,23 @@ def test_nested_lookups_and_a_lookup_of_a_rollup(api, shop):
         [None, 0.0],
         [None, 0.0],
     ]
+    # Formulas over a rollup and a lookup; a lookup of a formula.
+    create(
+        api,
+        clients,
+        {"uidt": "Formula", "title": "double", "formula_raw": "{sum budget} * 2"},
+    )
+    create(
+        api,
+        projects,
+        {"uidt": "Formula", "title": "shout", "formula_raw": 'UPPER({name}) & "!"'},
+    )
+    lookup(api, clients, link(clients, projects), field(projects, "shout"), "shouts")
+    assert computed(clients, "double", "shouts") == [
+        [601.0, ["ALPHA!", "BETA!", "GAMMA!"]],
+        [None, None],
+        [10.0, ["ΔELTA!"]],
+    ]
     assert computed(projects, "client total") == [
         [300.5],
         [300.5],
