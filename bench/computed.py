@@ -7,7 +7,7 @@ The dataset's projects belong to clients (client_id): the page's computed fields
 lookups `Client name` and `Client city` (belongs-to) and `Client total`, a lookup of the clients'
 rollup `Total budget` (sum of their ~100 projects' budgets, over the has-many link), so each
 page row runs the rollup's aggregate; plus two formulas when the Formula type is registered
-(`Budget+20%`, `Label`). Served by `make run`'s command (one uvicorn process, SQLite meta DB
+(`Budget x1.2`, `Label`). Served by `make run`'s command (one uvicorn process, SQLite meta DB
 under bench/var/make-run/, no Redis: the lightest profile, the same query layer). Prints the
 requests/s of each page, the ratio, and PostgreSQL's plan for a filter and a sort by the rollup.
 """
@@ -22,6 +22,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,7 +32,7 @@ from bench.serving import PG_URL, SCHEMA, manage, serve, var_dir  # noqa: E402
 
 PLAIN = ["id", "name", "status", "created_at", "budget"]
 LOOKUPS = ["Client name", "Client city", "Client total"]
-FORMULAS = {"Budget+20%": "{budget} * 1.2", "Label": '{name} & " · " & {status}'}
+FORMULAS = {"Budget x1.2": "{budget} * 1.2", "Label": '{name} & " · " & {status}'}
 
 EXPLAIN = """
 import json
@@ -196,22 +197,19 @@ def main() -> None:
         rec = f"{srv.url}/api/v2/tables/{tables['projects']}/records"
         computed = PLAIN + LOOKUPS + formulas
         pages = {
-            "plain page of 25": f"{rec}?limit=25&fields={','.join(PLAIN)}",
-            "computed page of 25": f"{rec}?limit=25&fields={','.join(computed)}",
+            "plain page of 25": f"{rec}?limit=25&fields={quote(','.join(PLAIN))}",
+            "computed page of 25": f"{rec}?limit=25&fields={quote(','.join(computed))}",
         }
-        sample = get_json(pages["computed page of 25"].replace(" ", "%20"), token)
+        sample = get_json(pages["computed page of 25"], token)
         results["sample_row"] = sample["list"][0]
         print("a computed row:", json.dumps(sample["list"][0], default=str))
         for path in pages.values():
-            wrk(path.replace(" ", "%20"), token, 8, 2)  # warm
+            wrk(path, token, 8, 2)  # warm
         for conns in [int(c) for c in args.connections.split(",")]:
             got = {}
             for name, path in pages.items():
                 got[name] = median_of(
-                    [
-                        wrk(path.replace(" ", "%20"), token, conns, args.duration)
-                        for _ in range(args.runs)
-                    ]
+                    [wrk(path, token, conns, args.duration) for _ in range(args.runs)]
                 )
                 results["scenarios"][f"{name} @{conns}"] = got[name]
                 print(

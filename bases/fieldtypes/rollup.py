@@ -355,7 +355,10 @@ class Lookup(LinkedValue):
             return linked.value_list(
                 ctx, path.hops, _first_key(field, path, ctx), value
             )
-        return linked.scalar(ctx, path.hops, _first_key(field, path, ctx), value)
+        return ctx.dialect.typed_result(
+            linked.scalar(ctx, path.hops, _first_key(field, path, ctx), value),
+            field.column_type,
+        )
 
     def is_list(self, field) -> bool:
         return field.column_type == JSON
@@ -476,12 +479,15 @@ class Rollup(LinkedValue):
         path = self.path(field)
         if path is None:
             return NULL
-        return linked.aggregate(
-            ctx,
-            path.hops,
-            _first_key(field, path, ctx),
-            lambda c: c.column(path.target),
-            self.function(field),
+        return ctx.dialect.typed_result(
+            linked.aggregate(
+                ctx,
+                path.hops,
+                _first_key(field, path, ctx),
+                lambda c: c.column(path.target),
+                self.function(field),
+            ),
+            field.column_type,
         )
 
     def base_schema(self, field) -> dict:

@@ -225,6 +225,11 @@ class Dialect:
         of the code, never user text) in `order`; NULL when there are none."""
         raise NotImplementedError
 
+    def typed_result(self, value: Frag, column_type: str) -> Frag:
+        """A computed value of `column_type` as comparisons with bound values need it (the
+        keyset cursor binds decimals as the dialect stores them)."""
+        return value
+
     @staticmethod
     def _order(order: tuple[str, ...]) -> Frag:
         # A part, not template text: quoted names may hold "{}".

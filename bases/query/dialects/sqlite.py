@@ -24,6 +24,14 @@ class SQLiteDialect(Dialect):
     def decimal_to_db(self, value: decimal.Decimal):
         return str(value)
 
+    def typed_result(self, value: Frag, column_type: str) -> Frag:
+        # Decimals are bound as text (exact); a decimal column's NUMERIC affinity converts
+        # that text before comparing, an expression has none unless CAST gives it: without it
+        # every number compares below every text, and a keyset cursor repeats its row.
+        if column_type in ("decimal", "float"):
+            return fmt("CAST({} AS NUMERIC)", value)
+        return value
+
     # SQLite (before 3.44) has no ORDER BY inside an aggregate: the rows come ordered from a
     # subquery, which SQLite does not flatten into an aggregate query (so keeps its order).
     def json_list(self, value: Frag, source: Frag, order: tuple[str, ...]) -> Frag:
