@@ -286,7 +286,9 @@ def test_drag_a_view_tab_to_reorder(page, live_server_url):
     assert names.index(f"First {tag}") < names.index(f"Second {tag}")
     second = page.locator("#view-tabs li.tab", has_text=f"Second {tag}")
     first = page.locator("#view-tabs li.tab", has_text=f"First {tag}")
-    second.locator("a").drag_to(first.locator("a"), target_position={"x": 2, "y": 5})
+    second.locator(":scope > a").drag_to(
+        first.locator(":scope > a"), target_position={"x": 2, "y": 5}
+    )
     settle(page)
     page.reload()
     page.wait_for_selector("#view-tabs")
