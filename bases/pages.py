@@ -201,3 +201,11 @@ def swagger(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
     ctx = base_context(request, base_id)
     ctx["spec_url"] = f"/api/v2/meta/bases/{base_id}/swagger.json"
     return render(request, "bases/swagger.html", ctx)
+
+
+@login_required
+def graphiql(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
+    """GraphiQL on the base's GraphQL endpoint (assets from the npm packages, served here)."""
+    ctx = base_context(request, base_id)
+    ctx["endpoint"] = f"/api/v2/bases/{base_id}/graphql"
+    return render(request, "bases/graphiql.html", ctx)

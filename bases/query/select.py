@@ -161,6 +161,19 @@ def link_counts(d: Dialect, table_name: str, column: str, keys: list) -> Stateme
     )
 
 
+def link_pairs(
+    d: Dialect, table_name: str, self_column: str, other_column: str, keys: list
+) -> Statement:
+    """(own key, other key) rows of a many-to-many junction for each of `keys` (own keys)."""
+    q = d.quote
+    in_sql, in_params = d.in_list(q(self_column), keys)
+    return (
+        f"SELECT {q(self_column)}, {q(other_column)} FROM {q(table_name)} "
+        f"WHERE {in_sql}",
+        in_params,
+    )
+
+
 def distinct_values(d: Dialect, table_name: str, column: str, limit: int) -> Statement:
     q = d.quote
     col = q(column)
