@@ -25,6 +25,7 @@ from permissions.checks import Actor
 log = logging.getLogger(__name__)
 
 MAX_QUERY_LENGTH = 100_000
+MAX_TOKENS = 20_000  # graphql-core stops parsing past this many tokens
 WRITE_SUFFIXES = (
     "_create",
     "_create_many",
@@ -75,11 +76,16 @@ def _document(schema: GraphQLSchema, query: str):
             _documents.move_to_end(key)
             return hit[1], []
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=MAX_TOKENS)
+        errors = validate(schema, document)
     except GraphQLError as exc:
         exc.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
         return None, [exc]
-    errors = validate(schema, document)
+    except RecursionError:
+        # Thousands of nested brackets: deeper than any depth limit, refused as such.
+        return None, [
+            limits.LimitExceeded("The query nests too deep.", "QUERY_TOO_DEEP")
+        ]
     if errors:
         return None, errors
     with _lock:

@@ -315,3 +315,19 @@ def test_graphiql_page_serves_local_assets(as_owner, demo):
         "npm/react-dom/umd/react-dom.production.min.js",
     ):
         assert finders.find(path), path
+
+
+def test_pathological_nesting_is_400_not_500(as_owner, demo):
+    for query in (
+        "{ clients { list { " * 2000 + "}" * 6000,
+        "{ clients(where: " + "[" * 5000 + ") { list { name } } }",
+    ):
+        response = as_owner.post(
+            f"/api/v2/bases/{demo.pk}/graphql", {"query": query}, format="json"
+        )
+        assert response.status_code == 400, response.content[:300]
+        assert codes(response.json())[0] in (
+            "QUERY_TOO_DEEP",
+            "GRAPHQL_PARSE_FAILED",
+            "GRAPHQL_VALIDATION_FAILED",
+        )
