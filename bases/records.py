@@ -431,9 +431,9 @@ def link_key(table: Table, link: Field, *, actor: Actor):
     meta = _reading(table, actor)
     o = link.options
     if o.get("relation") == "bt":
-        ref = linked_cells.related_meta(meta, link.related_table).internal.by_column.get(
-            o.get("ref_column")
-        )
+        ref = linked_cells.related_meta(
+            meta, link.related_table
+        ).internal.by_column.get(o.get("ref_column"))
         title = ref.title if ref is not None else None
 
         def bt_key(row):
