@@ -46,6 +46,7 @@ from permissions.checks import Actor, can, role_of
 WRITES = ("records.create", "records.update", "records.delete")
 ROOT_SUFFIXES = ("", "_get", "_count", "_create", "_create_many", "_update")
 ROOT_SUFFIXES += ("_update_many", "_delete", "_delete_many")
+TYPE_SUFFIXES = ("Page", "Input", "Patch")
 
 
 @dataclass
@@ -158,8 +159,11 @@ def _build(visible) -> tuple[GraphQLSchema, dict[str, TableSpec]]:
         while any(root + s in roots.taken for s in ROOT_SUFFIXES[1:]):
             root = roots(table.title)
         roots.taken.update(root + s for s in ROOT_SUFFIXES)
-        name = type_names(table.title[:1].upper() + table.title[1:])
-        type_names.taken.update(name + s for s in ("Page", "Input", "Patch"))
+        title = table.title[:1].upper() + table.title[1:]
+        name = type_names(title)
+        while any(name + s in type_names.taken for s in TYPE_SUFFIXES):
+            name = type_names(title)
+        type_names.taken.update(name + s for s in TYPE_SUFFIXES)
         spec = TableSpec(table.pk, name, root, meta, writes)
         names = Names({"_id", "_display"})
         for f in meta.fields:
