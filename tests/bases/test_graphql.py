@@ -331,3 +331,37 @@ def test_pathological_nesting_is_400_not_500(as_owner, demo):
             "GRAPHQL_PARSE_FAILED",
             "GRAPHQL_VALIDATION_FAILED",
         )
+
+
+def test_hostile_titles_become_valid_unique_names(make_table, sqlite_db, user):
+    table = make_table(
+        sqlite_db,
+        "1-odd",
+        "we-ird TEXT",
+        "_id TEXT",
+        "__typename TEXT",
+        rows=[{"we-ird": "a", "_id": "b", "__typename": "c"}],
+    )
+    client = APIClient()
+    client.force_login(user)
+    base = table.base
+    answer = gql(
+        client,
+        base,
+        "{ __schema { queryType { fields { name type { ofType { name } } } } } }",
+    )
+    roots = answer["data"]["__schema"]["queryType"]["fields"]
+    names = {f["name"] for f in roots}
+    # The table "1-odd": a leading digit gets "_", the dash becomes "_".
+    root = "_1_odd"
+    assert {root, root + "_get", root + "_count"} <= names
+    page_type = next(f["type"]["ofType"]["name"] for f in roots if f["name"] == root)
+    record = page_type[: -len("Page")]
+    fields = gql(
+        client, base, f'{{ __type(name: "{record}") {{ fields {{ name }} }} }}'
+    )
+    got = [f["name"] for f in fields["data"]["__type"]["fields"]]
+    assert len(got) == len(set(got))
+    assert {"_id", "_display", "we_ird", "_id_2", "typename"} <= set(got)
+    row = gql(client, base, f"{{ {root} {{ list {{ we_ird _id_2 typename }} }} }}")
+    assert row["data"][root]["list"] == [{"we_ird": "a", "_id_2": "b", "typename": "c"}]
