@@ -101,7 +101,7 @@ def _format(error: GraphQLError) -> dict:
     if isinstance(original, DomainError):
         out["message"] = original.message
         out["extensions"] = {"code": original.code, **(original.details or {})}
-    elif original is not None:
+    elif original is not None and not isinstance(original, GraphQLError):
         log.error("GraphQL resolver failed", exc_info=original)
         out["message"] = "Internal error."
         out["extensions"] = {"code": "INTERNAL_ERROR"}

@@ -33,7 +33,7 @@ class LimitExceeded(GraphQLError):
 
 
 def _limit(node: FieldNode, variables: dict, default: int) -> int:
-    for arg in node.arguments:
+    for arg in node.arguments or ():
         if arg.name.value != "limit":
             continue
         value = arg.value

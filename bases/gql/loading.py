@@ -169,7 +169,8 @@ def display_value(spec):
     return resolve
 
 
-def linked(row, info: GraphQLResolveInfo):
+def linked(row, info: GraphQLResolveInfo, **_args):
+    """A link's records, loaded with the page (`_fill_links`; `limit` was applied there)."""
     return row.get(LINKS, {}).get(info.path.key)
 
 

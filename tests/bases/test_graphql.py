@@ -152,9 +152,9 @@ def test_mutations_write_history_and_webhook_outbox(as_editor, as_owner, demo, u
     one = gql(
         as_editor,
         demo,
-        'mutation { clients_update(data: {_id: "1", city: "Porto"}) { _id name city } }',
+        'mutation { clients_update(data: {_id: "1", city: "Berlin"}) { _id name city } }',
     )["data"]["clients_update"]
-    assert one["_id"] == "1" and one["city"] == "Porto" and one["name"]
+    assert one["_id"] == "1" and one["city"] == "Berlin" and one["name"]
     changed = gql(
         as_editor,
         demo,
@@ -235,9 +235,9 @@ def test_malformed_requests_are_400(as_owner, demo, body, code):
 @pytest.mark.parametrize(
     ("args", "code"),
     [
-        ('where: "(name,eq"', "INVALID_WHERE"),
+        ('where: "(name,eq"', "WHERE_SYNTAX"),
         ('sort: "nope"', "FIELD_NOT_FOUND"),
-        ("limit: 5000", "INVALID_LIMIT"),
+        ("limit: 5000", "INVALID_PARAMETER"),
         ('cursor: "garbage"', "INVALID_CURSOR"),
     ],
 )
@@ -264,14 +264,15 @@ def test_depth_and_cost_limits(as_owner, demo, settings):
 def test_nested_links_cost_one_query_per_link_field_whatever_the_page_size(
     as_owner, demo
 ):
-    """Never one query per row: pages of 10 and 40 run the same number of statements."""
+    """Never one query per row: pages of 10 and 30 run the same number of statements (both
+    pages have more after them, so both count their totalRows)."""
     clients = demo.tables.get(title="clients")
     q = """query($n: Int) {
       projects(limit: $n, sort: "name") { list { name clients { _display city } tasks { title done } } }
       clients(limit: $n) { list { name projects(limit: 2) { name tasks { title } } } } }"""
     gql(as_owner, demo, q, {"n": 5})  # warm the metadata and row-estimate caches
     counts = []
-    for n in (10, 40):
+    for n in (10, 30):
         with CaptureQueriesContext(connections[source_alias(clients.source)]) as ctx:
             data = gql(as_owner, demo, q, {"n": n})["data"]
         assert len(data["projects"]["list"]) == n
@@ -362,6 +363,7 @@ def test_hostile_titles_become_valid_unique_names(make_table, sqlite_db, user):
     )
     got = [f["name"] for f in fields["data"]["__type"]["fields"]]
     assert len(got) == len(set(got))
-    assert {"_id", "_display", "we_ird", "_id_2", "typename"} <= set(got)
-    row = gql(client, base, f"{{ {root} {{ list {{ we_ird _id_2 typename }} }} }}")
-    assert row["data"][root]["list"] == [{"we_ird": "a", "_id_2": "b", "typename": "c"}]
+    # Leading underscores go (GraphQL reserves "__"): "_id" meets the key "id" and gets "_2".
+    assert {"_id", "_display", "id", "we_ird", "id_2", "typename"} <= set(got)
+    row = gql(client, base, f"{{ {root} {{ list {{ we_ird id_2 typename }} }} }}")
+    assert row["data"][root]["list"] == [{"we_ird": "a", "id_2": "b", "typename": "c"}]
