@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from bases import netpolicy, schema_services, selectors, services
 from bases.forms import BaseForm, SourceSettingsForm, TableForm
 from bases.sources import config_of
+from nocoplatform import csp
 from nocoplatform.errors import DomainError, Forbidden
 from permissions.checks import can, role_of
 from permissions.middleware import HtmxHttpRequest
@@ -208,4 +209,7 @@ def graphiql(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
     """GraphiQL on the base's GraphQL endpoint (assets from the npm packages, served here)."""
     ctx = base_context(request, base_id)
     ctx["endpoint"] = f"/api/v2/bases/{base_id}/graphql"
-    return render(request, "bases/graphiql.html", ctx)
+    response = render(request, "bases/graphiql.html", ctx)
+    # GraphiQL's stylesheet embeds its fonts as data: URLs; this page alone allows them.
+    response[csp.HEADER] = csp.policy(request, allow={"font-src": ["data:"]})
+    return response
