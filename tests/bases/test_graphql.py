@@ -367,3 +367,72 @@ def test_hostile_titles_become_valid_unique_names(make_table, sqlite_db, user):
     assert {"_id", "_display", "id", "we_ird", "id_2", "typename"} <= set(got)
     row = gql(client, base, f"{{ {root} {{ list {{ we_ird id_2 typename }} }} }}")
     assert row["data"][root]["list"] == [{"we_ird": "a", "id_2": "b", "typename": "c"}]
+
+
+def test_many_to_many_and_belongs_to_links_on_an_external_database(
+    make_table, sqlite_db, user
+):
+    """orders n—1 clients and orders n—m tags (a junction table): nested records as REST's
+    links endpoint lists them, in a constant number of statements."""
+    from bases.gql.types import graphql_name
+
+    db, q = sqlite_db, sqlite_db.q
+    make_table.create(db, "clients", "name VARCHAR(100)")
+    make_table.create(
+        db,
+        "orders",
+        "label VARCHAR(100)",
+        f"client_id INTEGER REFERENCES {q('clients')}(id)",
+    )
+    make_table.create(db, "tags", "tag VARCHAR(50)")
+    make_table.create(
+        db,
+        "order_tags",
+        f"order_id INTEGER NOT NULL REFERENCES {q('orders')}(id)",
+        f"tag_id INTEGER NOT NULL REFERENCES {q('tags')}(id)",
+        "PRIMARY KEY (order_id, tag_id)",
+        pk=None,
+    )
+    make_table.insert(db, "clients", [{"name": f"c{i}"} for i in range(1, 4)])
+    make_table.insert(db, "tags", [{"tag": f"t{i}"} for i in range(1, 5)])
+    make_table.insert(
+        db,
+        "orders",
+        [{"label": f"o{i}", "client_id": i % 3 + 1} for i in range(1, 13)],
+    )
+    make_table.insert(
+        db,
+        "order_tags",
+        [
+            {"order_id": o, "tag_id": t}
+            for o in range(1, 13)
+            for t in range(1, 5)
+            if (o + t) % 3
+        ],
+    )
+    tables = make_table.connect(db, title="Shop")
+    orders = tables["orders"]
+    links = {
+        f.options["relation"]: f
+        for f in orders.fields.filter(uidt="LinkToAnotherRecord")
+    }
+    bt, mm = graphql_name(links["bt"].title), graphql_name(links["mm"].title)
+    client = APIClient()
+    client.force_login(user)
+    query = f"""query($n: Int) {{ orders(limit: $n) {{ list {{
+        _id label {bt} {{ name }} {mm}(limit: 10) {{ _id tag }} }} }} }}"""
+    counts = []
+    for n in (3, 9):
+        alias = source_alias(orders.source)
+        with CaptureQueriesContext(connections[alias]) as ctx:
+            rows = gql(client, orders.base, query, {"n": n})["data"]["orders"]["list"]
+        counts.append(len(ctx.captured_queries))
+        assert len(rows) == n
+    assert counts[0] == counts[1], counts
+    for row in rows:
+        assert row[bt]["name"] == f"c{int(row['_id']) % 3 + 1}"
+        rest = client.get(
+            f"/api/v2/tables/{orders.pk}/links/{links['mm'].pk}/records/{row['_id']}"
+        ).json()["list"]
+        assert sorted(r["tag"] for r in rest) == sorted(t["tag"] for t in row[mm])
+        assert row[mm], row
