@@ -1,8 +1,8 @@
 """GraphQL per base: POST /api/v2/bases/{baseId}/graphql (docs/graphql.md).
 
-A thin view like the REST ones: the same authentication (session, API token, bearer JWT),
-the base authorised through the selectors (404 for a base the caller cannot see), the body
-handed to bases/gql/execute.py.
+A thin view like the REST ones: the same authentication (session, API token, bearer JWT);
+bases/gql/ authorises the base (404 for a base the caller cannot see, as the selectors do)
+and runs the body.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bases import selectors
 from bases.gql import execute
 from nocoplatform.api import ERRORS, OrjsonParser
 from permissions.checks import actor_from_request
@@ -42,7 +41,5 @@ class GraphqlApi(APIView):
         tags=["GraphQL"],
     )
     def post(self, request: Request, base_id: str) -> Response:
-        actor = actor_from_request(request)
-        base = selectors.base_get(actor=actor, base_id=base_id)
-        status, body = execute.run(base, actor, request.data)
+        status, body = execute.run(base_id, actor_from_request(request), request.data)
         return Response(body, status=status)

@@ -18,7 +18,6 @@ from graphql import (
 
 from bases.gql import limits
 from bases.gql.schema import schema_for
-from bases.models import Base
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import Actor
 
@@ -141,12 +140,12 @@ def _refused_write(schema, specs, query: str, operation: str | None) -> str | No
     return None
 
 
-def run(base: Base, actor: Actor, data) -> tuple[int, dict]:
+def run(base_id: str, actor: Actor, data) -> tuple[int, dict]:
     """(HTTP status, response body) for one request body. Request errors (syntax, unknown
     fields, limits) are 400 with `errors` and no `data`; errors while resolving leave the
     other fields' data, with status 200, as GraphQL over HTTP says."""
+    schema, context = schema_for(base_id, actor)
     query, variables, operation = _body(data)
-    schema, context = schema_for(base, actor)
     document, errors = _document(schema, query)
     if errors:
         refused = _refused_write(schema, context["specs"], query, operation)

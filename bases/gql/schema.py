@@ -29,7 +29,7 @@ from graphql import (
     GraphQLString,
 )
 
-from bases import metacache
+from bases import metacache, selectors
 from bases.fieldtypes import field_type_for
 from bases.gql import loading
 from bases.gql.types import (
@@ -39,8 +39,9 @@ from bases.gql.types import (
     output,
     scalar_for,
 )
-from bases.models import Base, Field, Table
+from bases.models import Field
 from bases.table_meta import TableMeta
+from nocoplatform.errors import NotFound
 from permissions.checks import Actor, can, role_of
 
 WRITES = ("records.create", "records.update", "records.delete")
@@ -70,27 +71,48 @@ class TableSpec:
     inputs: dict[str, Field] = field(default_factory=dict)  # input name -> field
 
 
-def _visible(base: Base, actor: Actor) -> list[tuple[Table, TableMeta, frozenset]]:
-    """The base's tables the actor may see, each with their view of it and allowed writes.
+def _visible(base_id: str, actor: Actor):
+    """(the base, [(table, the actor's view of it, allowed writes)]) for the tables the
+    actor may see; NotFound (BASE_NOT_FOUND) when the base does not exist for them.
 
-    One query for the tables and their versions; the tables themselves come from the metadata
-    cache (bases/metacache.py) when their version has not moved."""
-    rows = list(
-        base.tables.filter(is_junction=False).values_list("id", "source__meta_version")
-    )
-    out = []
-    for table_id, version in rows:
+    One meta query on the hot path: every table of the base with its metadata version, the
+    actor's base role and their override for it (remembered for this request, as
+    bases/metacache.py does for one table); the tables themselves come from the metadata
+    cache when their version has not moved."""
+    from permissions.checks import perm_cache, require
+
+    uid = actor.user.pk if actor.is_authenticated else None
+    rows = metacache.base_tables(base_id, uid)
+    if not rows:  # a base without tables, or none at all
+        return selectors.base_get(actor=actor, base_id=base_id), []
+    if uid is not None:
+        cache = perm_cache(actor.user)
+        cache.roles[base_id] = rows[0][3]
+        cache.table_roles.update({r[0]: r[4] for r in rows})
+        cache.overrides_known.add(base_id)
+    out, base = [], None
+    for table_id, version, is_junction, _, _ in rows:
         table = metacache.cached(table_id, version) or metacache.get_table(
             table_id, actor.user
         )
-        if table is None or role_of(actor, table) is None:
+        if table is None:
+            continue
+        if base is None:
+            base = table.base
+            try:
+                require(actor, "base.read", base)
+            except NotFound:
+                raise NotFound("Base not found.", code="BASE_NOT_FOUND")
+        if is_junction or role_of(actor, table) is None:
             continue
         meta = TableMeta.of(table, actor=actor)
         writes = frozenset(op for op in WRITES if can(actor, op, table))
         if table.read_only_reason or not meta.pk:
             writes = frozenset()
         out.append((table, meta, writes))
-    return out
+    if base is None:
+        return selectors.base_get(actor=actor, base_id=base_id), []
+    return base, out
 
 
 _lock = threading.Lock()
@@ -98,9 +120,9 @@ _schemas: OrderedDict = OrderedDict()
 MAX_SCHEMAS = 200
 
 
-def schema_for(base: Base, actor: Actor) -> tuple[GraphQLSchema, dict]:
-    """The caller's schema and the resolvers' context (tables by id, specs, actor)."""
-    visible = _visible(base, actor)
+def schema_for(base_id: str, actor: Actor) -> tuple[GraphQLSchema, dict]:
+    """The caller's schema and the resolvers' context (base, tables by id, specs, actor)."""
+    base, visible = _visible(base_id, actor)
     key = (
         base.pk,
         tuple(
@@ -126,6 +148,7 @@ def schema_for(base: Base, actor: Actor) -> tuple[GraphQLSchema, dict]:
                 _schemas.popitem(last=False)
     schema, specs = hit
     context = {
+        "base": base,
         "actor": actor,
         "tables": {t.pk: t for t, _, _ in visible},
         "specs": specs,
