@@ -52,6 +52,23 @@ def _current_version(table_id: str, user_id):
         return cur.fetchone()
 
 
+def base_tables(base_id: str, user_id) -> list[tuple]:
+    """(table id, meta_version, is_junction, the user's base role, their override for the
+    table) for every table of a base, in the base's order, in one query (GraphQL, which
+    needs all of a base's tables per request, bases/gql/schema.py)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT t.id, s.meta_version, t.is_junction, m.role, r.role "
+            "FROM bases_table t "
+            "JOIN bases_datasource s ON s.id = t.source_id "
+            "LEFT JOIN permissions_membership m ON m.base_id = t.base_id AND m.user_id = %s "
+            "LEFT JOIN permissions_tablerole r ON r.table_id = t.id AND r.user_id = %s "
+            'WHERE t.base_id = %s ORDER BY t."order", t.title',
+            [user_id, user_id, base_id],
+        )
+        return cur.fetchall()
+
+
 def get_table(table_id: str, user=None) -> Table | None:
     """The table with `.base`, `.source` and its TableMeta preloaded, or None if missing.
 

@@ -524,6 +524,44 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                     },
                 },
             }
+    paths[f"/api/v2/bases/{base.pk}/graphql"] = {
+        "post": {
+            "tags": ["GraphQL"],
+            "summary": "GraphQL over this base's records",
+            "description": "The same records, rules and side effects as the paths above, "
+            "as GraphQL: the schema is the base as you see it (introspect it, or open the "
+            "base's GraphiQL page). Answers `{data, errors}`; each error has "
+            "`extensions.code`. Schema shape and limits: docs/graphql.md.",
+            "operationId": "graphql",
+            "requestBody": _json_body(
+                {
+                    "type": "object",
+                    "required": ["query"],
+                    "properties": {
+                        "query": {"type": "string", "example": "{ __typename }"},
+                        "variables": {"type": "object", "nullable": True},
+                        "operationName": {"type": "string", "nullable": True},
+                    },
+                }
+            ),
+            "responses": {
+                **_ok(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "data": {"type": "object", "nullable": True},
+                            "errors": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                ),
+                "400": {
+                    "description": "Syntax, unknown fields, limits: `{errors}`; a body "
+                    "that is not `{query}`: `{error, message}`"
+                },
+                **_errors(401, 403, 404),
+            },
+        }
+    }
     return {
         "openapi": "3.0.3",
         "info": {

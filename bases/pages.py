@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from bases import erd, netpolicy, schema_services, selectors, services
 from bases.forms import BaseForm, SourceSettingsForm, TableForm
 from bases.sources import config_of
+from nocoplatform import csp
 from nocoplatform.errors import DomainError, Forbidden
 from permissions.checks import can, role_of
 from permissions.middleware import HtmxHttpRequest
@@ -231,3 +232,14 @@ def erd_page(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
         box["url"] = reverse("table", args=[base_id, box["id"]])
     ctx["diagram"] = diagram
     return render(request, "bases/erd.html", ctx)
+
+
+@login_required
+def graphiql(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
+    """GraphiQL on the base's GraphQL endpoint (assets from the npm packages, served here)."""
+    ctx = base_context(request, base_id)
+    ctx["endpoint"] = f"/api/v2/bases/{base_id}/graphql"
+    response = render(request, "bases/graphiql.html", ctx)
+    # GraphiQL's stylesheet embeds its fonts as data: URLs; this page alone allows them.
+    response[csp.HEADER] = csp.policy(request, allow={"font-src": ["data:"]})
+    return response

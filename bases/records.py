@@ -28,7 +28,7 @@ from bases.query.dialects import Dialect, dialect_for
 from bases.query.expressions import field_sql, is_computed
 from bases.query.formula import Frag
 from bases.query.params import ListQuery, parse_list_query
-from bases.query.where import LinkedTo, WhereNode, compile_where
+from bases.query.where import KeysIn, LinkedTo, WhereNode, compile_where
 from bases.sources import user_db
 from bases.table_meta import PK_SEPARATOR, TableMeta  # noqa: F401 - re-exported
 from nocoplatform.errors import InvalidInput, NotFound
@@ -482,6 +482,115 @@ def link_labels(
         return linked_cells.load_labels(
             conn, dialect_for(conn), meta, links, rows, actor, per_key
         )
+
+
+# Linked rows read for a whole page at once (GraphQL's nested link selections) stop here: past
+# it the caller pages the link itself (REST's links endpoint, or a narrower page).
+LINKED_ROWS_LIMIT = 1000
+
+
+def link_key(table: Table, link: Field, *, actor: Actor):
+    """(the field title a page of `table` must be read with, row -> its key for `link`): what
+    `linked_rows` takes as `keys`. Belongs-to reads the key from the link's own cell."""
+    meta = _reading(table, actor)
+    o = link.options
+    if o.get("relation") == "bt":
+        ref = linked_cells.related_meta(
+            meta, link.related_table
+        ).internal.by_column.get(o.get("ref_column"))
+        title = ref.title if ref is not None else None
+
+        def bt_key(row):
+            cell = row.get(link.title)
+            return cell.get(title) if isinstance(cell, dict) else None
+
+        return link.title, bt_key
+    own = meta.resolve.by_column.get(o.get("ref_column"))
+    if own is None:
+        raise InvalidInput(
+            f"'{link.title}' cannot be expanded: its key on '{table.title}' is hidden.",
+            code="LINK_NOT_EXPANDABLE",
+        )
+    return own.title, lambda row: row.get(own.title)
+
+
+def linked_rows(
+    table: Table, link: Field, keys: list, *, actor: Actor, fields: list[Field]
+) -> tuple[dict[str, list[dict]], str]:
+    """The related records linked to a page of `table`'s records, for every record at once.
+
+    `keys` are the page's own key values for the link (for belongs-to, the foreign keys the
+    page holds; otherwise the column the related rows or the junction point at). Answers
+    ({str(key): [related row, …]}, the related field title the rows were matched on); the
+    rows hold `fields` (the related table's Field objects, as `actor` sees them) and that
+    matched field. One list_records call on the related table (its fields `actor` may see,
+    as always; its default order), plus,
+    for many-to-many, one read of the junction's pairs: never one query per record.
+    """
+    meta = _reading(table, actor)
+    if link.id not in meta.resolve.by_id:
+        raise NotFound("Link field not found.", code="FIELD_NOT_FOUND")
+    related = link.related_table
+    rel_meta = _reading(related, actor)
+    o = link.options
+    relation = o.get("relation")
+    keys = list({str(k): k for k in keys if k is not None}.values())
+    pairs = None
+    if relation == "bt":
+        match_column = o.get("ref_column")
+    elif relation == "hm":
+        match_column = o.get("fk_column")
+    else:
+        match_column = o.get("other_ref_column")
+        junction = Table.objects.filter(pk=o.get("junction_table_id")).first()
+        pairs = []
+        if junction is not None and keys:
+            with user_db(table.source) as conn:
+                d = dialect_for(conn)
+                with conn.cursor() as cur:
+                    cur.execute(
+                        *select.link_pairs(
+                            d,
+                            junction.table_name,
+                            o.get("self_column"),
+                            o.get("other_column"),
+                            keys,
+                        )
+                    )
+                    pairs = cur.fetchall()
+    match = rel_meta.resolve.by_column.get(match_column)
+    if match is None:
+        raise InvalidInput(
+            f"'{link.title}' cannot be expanded: its key on '{related.title}' is hidden.",
+            code="LINK_NOT_EXPANDABLE",
+        )
+    wanted = keys if pairs is None else list({str(p[1]): p[1] for p in pairs}.values())
+    if not wanted:
+        return {}, match.title
+    _, query = query_for(related, actor=actor)
+    query.fields = list(dict.fromkeys([*fields, match]))
+    query.limit = LINKED_ROWS_LIMIT
+    page = list_records(
+        related,
+        actor=actor,
+        query=query,
+        where=KeysIn((match,), tuple((k,) for k in wanted)),
+    )
+    if not page.page_info["isLastPage"]:
+        raise InvalidInput(
+            f"More than {LINKED_ROWS_LIMIT} records of '{related.title}' are linked to "
+            f"this page through '{link.title}': ask for a smaller page.",
+            code="TOO_MANY_LINKED_RECORDS",
+        )
+    by_match: dict[str, list[dict]] = {}
+    for row in page.rows:
+        by_match.setdefault(str(row.get(match.title)), []).append(row)
+    if pairs is None:
+        return by_match, match.title
+    out: dict[str, list[dict]] = {}
+    for own, other in pairs:
+        out.setdefault(str(own), []).extend(by_match.get(str(other), []))
+    return out, match.title
 
 
 # --- used by schema services and the demo ------------------------------------------------------

@@ -15,6 +15,7 @@ urlpatterns = [
     path("bases/<str:base_id>/sync/", pages.sync_diff, name="sync_diff"),
     path("bases/<str:base_id>/api/", pages.swagger, name="swagger"),
     path("bases/<str:base_id>/diagram/", pages.erd_page, name="erd"),
+    path("bases/<str:base_id>/graphql/", pages.graphiql, name="graphiql"),
     path(
         "bases/<str:base_id>/fields/<str:field_id>/delete",
         pages.field_delete,

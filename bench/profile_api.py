@@ -84,6 +84,18 @@ def main() -> None:
             ),
         ),
     }
+    # S1's page through GraphQL (issue 20: within 1.5x of REST's S1).
+    scenarios["GQL_S1"] = (
+        "POST",
+        f"/api/v2/bases/{state['base']}/graphql",
+        orjson.dumps(
+            {
+                "query": '{ projects(where: "(status,eq,active)", sort: "-created_at", '
+                "limit: 25) { list { id name status created_at } "
+                "pageInfo { totalRows next } } }"
+            }
+        ),
+    )
     inserts = state["tables"]["inserts"]
     bulk = orjson.dumps(
         [

@@ -18,8 +18,13 @@ from django.http import HttpRequest, HttpResponse
 HEADER = "Content-Security-Policy"
 
 
-def policy(request: HttpRequest) -> str:
+def policy(request: HttpRequest, *, allow: dict | None = None) -> str:
+    """The policy; `allow` adds sources to some directives for one page (a directive not
+    set starts from `default-src`'s sources, as browsers would)."""
     directives = {k: list(v) for k, v in settings.SECURE_CSP.items()}
+    for name, sources in (allow or {}).items():
+        start = directives.get(name, directives.get("default-src", []))
+        directives[name] = list(dict.fromkeys([*start, *sources]))
     # CSP 3 lets 'self' cover ws:/wss: of the page's host, older browsers do not: name this
     # host's sockets (views/realtime/) once Django has accepted the Host.
     try:

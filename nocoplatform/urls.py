@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularJSONAPIView
 
 from audit import api as audit_api
 from bases import api as bases_api
-from bases import records_api
+from bases import graphql_api, records_api
 from history import api as history_api
 from imports import api as imports_api
 from nocoplatform.limits import accepts_uploads
@@ -194,6 +194,11 @@ urlpatterns = [
         "api/v2/tables/<str:table_id>/links/<str:link_field_id>/records/<str:record_id>",
         records_api.LinksApi.as_view(),
         name="api-links",
+    ),
+    path(
+        "api/v2/bases/<str:base_id>/graphql",
+        graphql_api.GraphqlApi.as_view(),
+        name="api-graphql",
     ),
     path(
         "api/v2/auth/providers",

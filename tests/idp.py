@@ -56,6 +56,12 @@ class FakeIdP:
         self.hang = 0.0  # seconds to wait before answering
         self.codes: dict[str, dict] = {}  # code -> what /token gives for it
         self.client_id, self.client_secret = "noco-client", "noco-secret"
+        # A public client (no secret: a single-page app) gets a JWT access token for the API.
+        self.public_client_id = "noco-spa"
+        # Files served under /spa/ (a single-page app on the provider's origin) and the
+        # config.js written for it.
+        self.spa_dir = None
+        self.spa_config: dict = {}
         # Who signs in on the provider's own page (/authorize), for browser tests.
         self.login_claims: dict = {}
         self.server = _QuietServer(("127.0.0.1", 0), self._handler())
@@ -128,11 +134,21 @@ class FakeIdP:
             return 400, {"error": "invalid_grant", "error_description": "PKCE"}
         if form.get("redirect_uri") != params.get("redirect_uri"):
             return 400, {"error": "invalid_grant", "error_description": "redirect_uri"}
-        if (form.get("client_id"), form.get("client_secret")) != (
+        public = form.get("client_id") == self.public_client_id and not form.get(
+            "client_secret"
+        )
+        if not public and (form.get("client_id"), form.get("client_secret")) != (
             self.client_id,
             self.client_secret,
         ):
             return 401, {"error": "invalid_client"}
+        if public:  # a single-page app: an access token for the API, signed
+            access = (entry["key"] or self.key).sign(self.claims(**entry["claims"]))
+            return 200, {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": 600,
+            }
         claims = self.claims(
             **{"aud": self.client_id, "nonce": params.get("nonce"), **entry["claims"]}
         )
@@ -178,6 +194,23 @@ class FakeIdP:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _spa(self, name: str):
+                if name == "config.js":
+                    data = f"window.APP_CONFIG = {json.dumps(idp.spa_config)};".encode()
+                else:
+                    files = {p.name: p for p in idp.spa_dir.iterdir()}
+                    if (name or "index.html") not in files:
+                        return self._answer(404, {"error": "not found"})
+                    data = files[name or "index.html"].read_bytes()
+                kind = {"js": "text/javascript", "css": "text/css"}.get(
+                    name.rpartition(".")[2], "text/html; charset=utf-8"
+                )
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_GET(self):
                 if not self._common():
                     return
@@ -196,6 +229,8 @@ class FakeIdP:
                         f"{params['redirect_uri']}?code={code}&state={params['state']}"
                     )
                     return self._html(302, "", location=back)
+                if path.startswith("/spa/") and idp.spa_dir is not None:
+                    return self._spa(path[len("/spa/") :])
                 if path == "/jwks":
                     return self._answer(200, idp.jwks())
                 if path == "/realms/test/.well-known/openid-configuration":

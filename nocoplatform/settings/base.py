@@ -147,7 +147,16 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 # Only the npm packages the pages load are served (as static/npm/<package>/...), not all of
 # node_modules: nothing else from there is public, and whitenoise indexes far fewer files.
-NPM_STATIC_PACKAGES = ["htmx.org", "swagger-ui-dist", "@dagrejs/dagre"]
+# GraphiQL (the base's GraphQL page) needs React and ReactDOM as globals: their UMD builds;
+# dagre lays out the ERD page.
+NPM_STATIC_PACKAGES = [
+    "htmx.org",
+    "swagger-ui-dist",
+    "graphiql",
+    "react",
+    "react-dom",
+    "@dagrejs/dagre",
+]
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     *[
@@ -503,3 +512,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": NOCO_WEBHOOKS_SWEEP_INTERVAL,
     },
 }
+
+# GraphQL per base (docs/graphql.md): queries nesting deeper, or able to read more values
+# (each list multiplies its fields by its limit), are refused before they run.
+NOCO_GRAPHQL_MAX_DEPTH = env.get_int("NOCO_GRAPHQL_MAX_DEPTH", 10)
+NOCO_GRAPHQL_MAX_COST = env.get_int("NOCO_GRAPHQL_MAX_COST", 50_000)

@@ -171,6 +171,19 @@ def test_main_pages_need_nothing_the_policy_forbids(watched, live_server_url, id
     page.locator("#swagger .opblock-summary").first.click()
     page.wait_for_selector("#swagger .opblock-body")
     shot(page, "csp-swagger")
+    # GraphiQL (React, CodeMirror) from the npm packages: a query typed and run, under the
+    # same policy (the session's CSRF header is sent by static/js/graphiql.js).
+    visit(page, f"{url}/bases/{b}/graphql/", "#graphiql .graphiql-container")
+    page.evaluate(
+        "document.querySelector('#graphiql .graphiql-query-editor .CodeMirror')"
+        ".CodeMirror.setValue('{ clients(limit: 2) { list { _id name } } }')"
+    )
+    page.locator("#graphiql .graphiql-execute-button").click()
+    page.wait_for_function(
+        "document.querySelector('#graphiql .result-window')"
+        " && document.querySelector('#graphiql .result-window').innerText.includes('_id')"
+    )
+    shot(page, "csp-graphiql")
     t = ids["tasks"]
     visit(page, f"{url}/bases/{b}/tables/{t}/webhooks/")
     visit(page, f"{url}/bases/{b}/tables/{t}/webhooks/{ids['hook']}/")

@@ -127,3 +127,52 @@ def test_a_page_on_another_origin_calls_the_api_with_a_jwt(page, server, idp):
         [server + "/api/v2/auth/me", token],
     )
     assert failed == "blocked"
+
+
+SPA_SETUP = """
+from django.contrib.auth import get_user_model
+from bases.demo import create_demo_base
+from permissions.models import ExternalIdentity
+from permissions.services import membership_create
+User = get_user_model()
+owner = User.objects.create_user(username="spa-owner@corp.example", email="spa-owner@corp.example")
+reader = User.objects.create_user(username="reader@corp.example", email="reader@corp.example")
+base = create_demo_base(owner, title="SPA demo")
+membership_create(base=base, user=reader, role="viewer")
+ExternalIdentity.objects.create(issuer="{issuer}", subject="spa-reader", user=reader)
+print(base.pk)
+"""
+
+
+def test_the_worked_example_spa_signs_in_and_reads_by_graphql(page, server, idp):
+    """docs/examples/graphql-spa/ as docs/integration.md runs it: served from another origin,
+    it signs in at the provider (authorization code + PKCE, a public client), then lists
+    projects through GraphQL with the provider's access token (CORS preflight included)."""
+    from pathlib import Path
+
+    base_id = server.manage(
+        "shell", "-c", SPA_SETUP.format(issuer=idp.issuer)
+    ).splitlines()[-1]
+    idp.spa_dir = Path(LIVE_ROOT) / "docs" / "examples" / "graphql-spa"
+    idp.spa_config = {
+        "issuer": idp.issuer,
+        "clientId": idp.public_client_id,
+        "audience": "noco-api",
+        "scope": "openid email",
+        "nocoUrl": str(server),
+        "baseId": base_id,
+    }
+    idp.login_claims = {"sub": "spa-reader", "email": "reader@corp.example"}
+    page.goto(idp.url + "/spa/")
+    page.click("#sign-in")
+    page.wait_for_url(idp.url + "/authorize?*")
+    page.click("#approve")
+    page.wait_for_selector("#rows tbody tr")
+    assert page.locator("#rows tbody tr").count() == 10
+    assert page.locator("#who").inner_text() == "reader@corp.example"
+    first = page.locator("#rows tbody tr").first.locator("td").all_inner_texts()
+    assert first[0].startswith("Project ") and first[3]  # name, and the client's name
+    page.click("#more")
+    page.wait_for_function("document.querySelectorAll('#rows tbody tr').length === 20")
+    assert "of" in page.locator("#status").inner_text()
+    shot(page, "graphql-spa-example")
