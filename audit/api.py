@@ -15,7 +15,9 @@ MAX_LIMIT = 500
 
 FILTERS = [
     OpenApiParameter(
-        "kind", str, description="schema, access, shares or webhooks (default: all)."
+        "kind",
+        str,
+        description="schema, access, shares, webhooks or imports (default: all).",
     ),
     OpenApiParameter(
         "who", str, description="Part of the acting user's email or name."

@@ -53,12 +53,15 @@ ACTIONS = {
     "webhook.update": "changed a webhook",
     "webhook.delete": "deleted a webhook",
     "webhook.rotate_secret": "renewed a webhook's secret",
+    "import.done": "imported a file",
+    "import.failed": "tried to import a file",
 }
 FAMILIES = {
     "schema": ("base.", "source.", "table.", "field.", "link."),
     "access": ("member.", "table_role.", "field_rule.", "token."),
     "shares": ("share.",),
     "webhooks": ("webhook.",),
+    "imports": ("import.",),
 }
 PRUNE_EVERY = 3600.0
 _last_prune = [0.0]

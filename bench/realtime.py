@@ -7,7 +7,9 @@ steady rate; edit-to-client latency (from the moment the PATCH is sent until eac
 
 Embedded (default): one uvicorn process, in-memory channel layer — the `make run` setup.
 `--redis`: two uvicorn processes on Redis (channels_redis): the clients connect to process B,
-the edits go to process A, so every message crosses Redis.
+the edits go to process A, so every message crosses Redis. `--spread` (with `--redis`): clients
+and edits alternate between the two processes, as behind a load balancer. The servers' resident
+memory is read before and after the sockets connect (memory per socket).
 
 Server: the local profile (SQLite meta DB, demo base in the built-in store) in a temp folder.
 Edits rotate over 100 rows, so a row is edited again only every 2 s at 50/s, far above any
@@ -140,7 +142,18 @@ def start_servers(var: str, redis: bool, pg: str | None = None):
     return info, procs, ports
 
 
-async def run(info, write_port, read_port, clients, rate, seconds, warmup) -> dict:
+def _rss_kib(pid: int) -> int:
+    """A process's resident memory (Linux /proc), KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def run(
+    info, write_ports, read_ports, clients, rate, seconds, warmup, pids=()
+) -> dict:
     from websockets.asyncio.client import connect
 
     sent: dict[
@@ -152,16 +165,18 @@ async def run(info, write_port, read_port, clients, rate, seconds, warmup) -> di
     received = 0
     ready = asyncio.Event()
     stop = asyncio.Event()
-    headers = {
-        "Cookie": f"sessionid={info['session']}",
-        "Origin": f"http://127.0.0.1:{read_port}",
-    }
-    url = f"ws://127.0.0.1:{read_port}/ws/tables/{info['table']}/"
 
     async def client(i):
         nonlocal received
+        # Clients spread over the reading processes in turn.
+        port = read_ports[i % len(read_ports)]
+        headers = {
+            "Cookie": f"sessionid={info['session']}",
+            "Origin": f"http://127.0.0.1:{port}",
+        }
+        url = f"ws://127.0.0.1:{port}/ws/tables/{info['table']}/"
         async with connect(
-            f"{url}?client=bench{i}", additional_headers=headers, open_timeout=30
+            f"{url}?client=bench{i}", additional_headers=headers, open_timeout=60
         ) as ws:
             await ws.recv()  # hello
             opened.append(i)
@@ -183,15 +198,27 @@ async def run(info, write_port, read_port, clients, rate, seconds, warmup) -> di
                             arrivals.setdefault(n, []).append(now)
 
     opened: list[int] = []
-    tasks = [asyncio.create_task(client(i)) for i in range(clients)]
-    await asyncio.wait_for(ready.wait(), 60)
+    rss_before = sum(_rss_kib(pid) for pid in pids)
+    tasks = []
+    for i in range(
+        clients
+    ):  # 50 at a time: a burst of 1,000 handshakes is not the point
+        tasks.append(asyncio.create_task(client(i)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.2)
+    await asyncio.wait_for(ready.wait(), 120)
     await asyncio.sleep(3.0)  # presence chatter of the joins settles
+    rss_after = sum(_rss_kib(pid) for pid in pids)
 
     pool = ThreadPoolExecutor(8)
     loop = asyncio.get_running_loop()
-    api = f"http://127.0.0.1:{write_port}/api/v2/tables/{info['table']}/records"
+    apis = [
+        f"http://127.0.0.1:{port}/api/v2/tables/{info['table']}/records"
+        for port in write_ports
+    ]
 
     def patch(rid: int, n: int) -> float:
+        api = apis[n % len(apis)]  # edits spread over the writing processes in turn
         body = json.dumps({"Id": rid, "name": f"edit {n}"}).encode()
         req = urllib.request.Request(
             api,
@@ -265,6 +292,13 @@ async def run(info, write_port, read_port, clients, rate, seconds, warmup) -> di
             "p50": round(pct(0.50, spread), 1),
             "p95": round(pct(0.95, spread), 1),
         },
+        "server_rss_mib": {
+            "before_sockets": round(rss_before / 1024, 1),
+            "with_sockets": round(rss_after / 1024, 1),
+            "per_socket_kib": round((rss_after - rss_before) / clients, 1)
+            if pids
+            else None,
+        },
     }
 
 
@@ -274,6 +308,12 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=50)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--redis", action="store_true")
+    ap.add_argument(
+        "--spread",
+        action="store_true",
+        help="with --redis: clients and edits spread over both processes (not edits to A, "
+        "clients on B)",
+    )
     ap.add_argument(
         "--warmup", type=int, default=10, help="edits made first, not measured"
     )
@@ -287,16 +327,20 @@ def main() -> None:
     var = tempfile.mkdtemp(prefix="noco-bench-rt-")
     info, procs, ports = start_servers(var, args.redis, args.pg)
     try:
-        write_port, read_port = ports[0], ports[-1]
+        if args.spread:
+            write_ports = read_ports = ports
+        else:
+            write_ports, read_ports = ports[:1], ports[-1:]
         result = asyncio.run(
             run(
                 info,
-                write_port,
-                read_port,
+                write_ports,
+                read_ports,
                 args.clients,
                 args.rate,
                 args.seconds,
                 args.warmup,
+                [p.pid for p in procs],
             )
         )
     finally:
@@ -308,9 +352,11 @@ def main() -> None:
             except subprocess.TimeoutExpired:  # open websockets can hold a shutdown up
                 p.kill()
                 p.wait(10)
-    result["mode"] = ("redis, 2 processes" if args.redis else "embedded, 1 process") + (
-        ", PostgreSQL" if args.pg else ", SQLite"
-    )
+    result["mode"] = (
+        ("redis, 2 processes" + (", spread" if args.spread else ""))
+        if args.redis
+        else "embedded, 1 process"
+    ) + (", PostgreSQL" if args.pg else ", SQLite")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%S%z")
     out = ROOT / "bench" / "results" / f"realtime-{stamp}.json"
     out.parent.mkdir(exist_ok=True)

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit import log as audit
 from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.sources import user_db
@@ -214,6 +215,16 @@ def _finish(job: ImportJob, status: str, error: str) -> None:
     job.status, job.error, job.finished_at = status, error[:2000], timezone.now()
     job.save(
         update_fields=["status", "error", "errors", "finished_at", "done", "total"]
+    )
+    table = job.table
+    audit.record(
+        Actor(user=job.user),
+        table.base_id,
+        "import.done" if status == ImportJob.Status.DONE else "import.failed",
+        target=f"{table.title} ← {job.file_name}",
+        target_id=job.pk,
+        rows=job.done,
+        error=error[:300],
     )
 
 

@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from audit.models import Activity
 from bases import records
 from imports import csvfile, services, tasks
 from imports.models import ImportJob
@@ -81,6 +82,9 @@ def test_import_all_rows_with_progress(items, actor, inline):
     assert rows(items)[0] == ("item 0", 0)
     last = records.list_records(items, {"sort": "-id", "limit": "1"}, actor=SYSTEM)
     assert (last[0]["name"], last[0]["qty"]) == ("=HYPERLINK(1)", 7)  # stays text
+    # The base's activity log says who imported what (audit/).
+    entry = Activity.objects.get(base_id=items.base_id, action="import.done")
+    assert entry.user == actor.user and entry.details["rows"] == 2501
 
 
 def test_refused_rows_listed_and_nothing_imported(items, actor, inline):
@@ -93,6 +97,8 @@ def test_refused_rows_listed_and_nothing_imported(items, actor, inline):
     assert [e["line"] for e in job.errors] == [27, 28]
     assert all("qty" in e["message"] for e in job.errors)
     assert rows(items) == []
+    failed = Activity.objects.get(base_id=items.base_id, action="import.failed")
+    assert failed.details["error"].startswith("2 rows refused")
 
 
 def test_a_row_the_database_refuses_rolls_back_every_batch(
