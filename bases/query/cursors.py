@@ -23,9 +23,8 @@ def keyset_after(dialect: Dialect, keys: list[tuple], values: list) -> tuple[str
 
     A column is quoted SQL text or a Frag (a computed field's expression with its parameters,
     repeated wherever the column is: parameters stay in text order).
-    Whether NULLs come first depends on the dialect and direction (`nulls_first_ascending`):
-    first ascending on MySQL and SQLite (last on PostgreSQL), the reverse descending, as their
-    plain indexes hold them. For one key c and last value v:
+    NULLs come first ascending and last descending on every database (the dialect's
+    `nulls_first_ascending`; PostgreSQL is told so in its ORDER BY). For one key c and last value v:
       NULLs come first, v NULL:     after: c IS NOT NULL         tie: c IS NULL
       NULLs come first, v not NULL: after: c beyond v            tie: c = v
       NULLs come last,  v NULL:     after: nothing               tie: c IS NULL

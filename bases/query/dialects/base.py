@@ -30,10 +30,10 @@ Bind = Callable[[object], str]
 
 class Dialect:
     vendor = ""
-    # Each database's own NULL order, so ORDER BY matches plain indexes (PostgreSQL sorts NULLs
-    # as largest; MySQL and SQLite as smallest): telling PostgreSQL `NULLS FIRST` ascending
-    # would make every sort on a nullable indexed column a full sort of the matching rows. The
-    # keyset predicate (bases/query/cursors.py) follows the same rule.
+    # NULLs sort as the smallest value on every database (NocoDB's order): first ascending,
+    # last descending. MySQL and SQLite do so natively; PostgreSQL is told so, for nullable
+    # columns only (`order_term`), so NOT NULL columns keep their plain indexes. The keyset
+    # predicate (bases/query/cursors.py) follows the same rule.
     nulls_first_ascending = True
     # `SELECT … FOR UPDATE` where the database has row locks (SQLite locks the whole file).
     lock_suffix = ""

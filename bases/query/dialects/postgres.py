@@ -13,7 +13,6 @@ from bases.query.formula.compiler import Frag, fmt
 
 class PostgresDialect(Dialect):
     vendor = "postgresql"
-    nulls_first_ascending = False
     lock_suffix = " FOR UPDATE"
     length_function = "char_length"
     typed_bulk_insert = True
@@ -23,6 +22,14 @@ class PostgresDialect(Dialect):
         ("text", "longtext", "integer", "bigint", "decimal", "float", "boolean")
         + ("date", "uuid")
     )
+
+    def order_term(
+        self, column_sql: str, descending: bool, nullable: bool = True
+    ) -> str:
+        """NULLs smallest, as MySQL and SQLite sort them (PostgreSQL's own order is largest)."""
+        if not nullable:
+            return super().order_term(column_sql, descending)
+        return f"{column_sql} {'DESC NULLS LAST' if descending else 'ASC NULLS FIRST'}"
 
     def json_list(self, value: Frag, source: Frag, order: tuple[str, ...]) -> Frag:
         # As text, like the other databases' (json LIKE does not exist; the reader decodes it).
