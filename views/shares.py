@@ -39,6 +39,18 @@ MAX_PASSWORD = 200
 # Managing links (members with views.share)
 
 
+def _activity(actor: Actor, view: View, action: str, **details) -> None:
+    """The base's activity log: a change to `view`'s public link."""
+    audit.record(
+        actor,
+        view.table.base_id,
+        action,
+        target=f"{view.table.title} › {view.title}",
+        target_id=view.pk,
+        **details,
+    )
+
+
 def share_enable(*, actor: Actor, view: View) -> ViewShare:
     """The view's link, created on first call (without password, no CSV)."""
     require(actor, "views.share", view.table)
@@ -49,13 +61,7 @@ def share_enable(*, actor: Actor, view: View) -> ViewShare:
         )
         if created:
             notices.share_changed(share)
-            audit.record(
-                actor,
-                view.table.base_id,
-                "share.enable",
-                target=f"{view.table.title} › {view.title}",
-                target_id=view.pk,
-            )
+            _activity(actor, view, "share.enable")
     return share
 
 
@@ -84,12 +90,10 @@ def share_update(
     share.created_by = actor.user
     share.save()
     notices.share_changed(share)
-    audit.record(
+    _activity(
         actor,
-        share.view.table.base_id,
+        share.view,
         "share.update",
-        target=f"{share.view.table.title} › {share.view.title}",
-        target_id=share.view_id,
         password="set" if password else "removed" if clear_password else "unchanged",
         allow_csv=share.allow_csv,
     )
@@ -103,13 +107,7 @@ def share_regenerate(*, actor: Actor, share: ViewShare) -> ViewShare:
     share.created_by = actor.user
     share.save(update_fields=["token", "created_by", "updated_at"])
     notices.share_changed(share)
-    audit.record(
-        actor,
-        share.view.table.base_id,
-        "share.regenerate",
-        target=f"{share.view.table.title} › {share.view.title}",
-        target_id=share.view_id,
-    )
+    _activity(actor, share.view, "share.regenerate")
     return share
 
 
@@ -118,13 +116,7 @@ def share_revoke(*, actor: Actor, share: ViewShare) -> None:
     with transaction.atomic():
         share.delete()
         notices.share_changed(share)
-        audit.record(
-            actor,
-            share.view.table.base_id,
-            "share.revoke",
-            target=f"{share.view.table.title} › {share.view.title}",
-            target_id=share.view_id,
-        )
+        _activity(actor, share.view, "share.revoke")
 
 
 # --------------------------------------------------------------------------------------------
