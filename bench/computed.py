@@ -40,21 +40,25 @@ from bases.models import Field, Table
 from bases.query.dialects import dialect_for
 from bases.query.expressions import field_sql
 from bases.sources import user_db
-clients = Table.objects.get(pk=%(clients)r)
-total = Field.objects.get(table=clients, title="Total budget")
-with user_db(clients.source) as conn:
-    d = dialect_for(conn)
-    own = d.quote(clients.table_name)
-    expr = field_sql(d, total, own)
-    out = {}
-    for name, sql in (
-        ("filter", f"SELECT {own}.id FROM {own} WHERE {expr.sql} > %%s LIMIT 25"),
-        ("sort", f"SELECT {own}.id FROM {own} ORDER BY {expr.sql} DESC LIMIT 25"),
-    ):
-        with conn.cursor() as cur:
-            params = [*expr.params, 5000000] if name == "filter" else list(expr.params)
-            cur.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
-            out[name] = [r[0] for r in cur.fetchall()]
+out = {}
+for table_id, title, limit, label in (
+    (%(clients)r, "Total budget", 5000000, "rollup"),
+    (%(projects)r, "Budget x1.2", 60000, "formula"),
+):
+    table = Table.objects.get(pk=table_id)
+    field = Field.objects.get(table=table, title=title)
+    with user_db(table.source) as conn:
+        d = dialect_for(conn)
+        own = d.quote(table.table_name)
+        expr = field_sql(d, field, own)
+        for name, sql in (
+            ("filter", f"SELECT {own}.id FROM {own} WHERE {expr.sql} > %%s LIMIT 25"),
+            ("sort", f"SELECT {own}.id FROM {own} ORDER BY {expr.sql} DESC LIMIT 25"),
+        ):
+            with conn.cursor() as cur:
+                params = [*expr.params, limit] if name == "filter" else list(expr.params)
+                cur.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+                out[f"{name} by the {label}"] = [r[0] for r in cur.fetchall()]
 print(json.dumps(out))
 """
 
@@ -221,11 +225,14 @@ def main() -> None:
             results["scenarios"][f"cost ratio @{conns}"] = ratio
             print(f"{'computed / plain cost':>22} @{conns}: {ratio:.2f}×", flush=True)
         plans = manage(
-            "shell", "-c", EXPLAIN % {"clients": tables["clients"]}, profile="make-run"
+            "shell",
+            "-c",
+            EXPLAIN % {"clients": tables["clients"], "projects": tables["projects"]},
+            profile="make-run",
         ).splitlines()[-1]
         results["explain"] = json.loads(plans)
         for name, lines in results["explain"].items():
-            print(f"\nEXPLAIN {name} by the rollup:\n  " + "\n  ".join(lines))
+            print(f"\nEXPLAIN {name}:\n  " + "\n  ".join(lines))
     finally:
         srv.stop()
     out_dir = ROOT / "bench" / "results"
