@@ -33,6 +33,19 @@ LIVE_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def stop_processes(procs, timeout: float = 10) -> None:
+    """Stop a test's server processes: SIGTERM to all, then SIGKILL to any still running after
+    `timeout` seconds (open websockets can hold a graceful shutdown up)."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout)
+
+
 def service_missing(name: str, exc: Exception):
     message = (
         f"{name} is not reachable ({exc}); start it or see README 'Running the tests'."

@@ -24,7 +24,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from tests.conftest import LIVE_ROOT, prepare_site, service_missing
+from tests.conftest import LIVE_ROOT, prepare_site, service_missing, stop_processes
 from tests.views.test_realtime_redis import SETUP, _free_port
 
 SETUP_TASKS = SETUP.replace(
@@ -197,14 +197,7 @@ def production(tmp_path):
         }
     finally:
         monitor.close()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
+        stop_processes(procs)
 
 
 def patch(p, table: int, record_id: int, field: str, value: str) -> None:

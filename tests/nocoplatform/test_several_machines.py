@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from tests.conftest import LIVE_ROOT, prepare_site, service_missing
+from tests.conftest import LIVE_ROOT, prepare_site, service_missing, stop_processes
 from tests.redis_process import RedisProcess
 from tests.views.test_realtime_redis import _free_port
 from tests.webhooks.receiver import start_receiver
@@ -162,14 +162,7 @@ def machines(tmp_path_factory):
             time.sleep(0.1)
         yield {**info, "ports": ports, "receiver": receiver}
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
+        stop_processes(procs)
         receiver_server.shutdown()
         redis.kill()
         admin_conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')

@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from tests.conftest import LIVE_ROOT, prepare_site, service_missing
+from tests.conftest import LIVE_ROOT, prepare_site, service_missing, stop_processes
 
 SETUP = """
 import json
@@ -101,14 +101,7 @@ def two_processes(tmp_path):
             _wait_port(port)
         yield info, ports
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:  # open websockets can hold a shutdown up
-                p.kill()
-                p.wait(10)
+        stop_processes(procs)
 
 
 def test_edit_through_process_a_reaches_a_socket_on_process_b(two_processes):
