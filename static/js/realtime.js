@@ -270,25 +270,38 @@ function socketUrl() {
 }
 
 // --- presence --------------------------------------------------------------------------------
+// The server names the first few people on the table (join/leave/focus, or all at once in
+// `here`) and counts everyone (`count`, this tab included): those not named are "+N".
 const others = new Map(); // client id -> {who, focus}
+let everyone = 0; // tabs on the table, this one included (0: not told yet)
+const AVATARS = 8; // avatars shown at most; the rest is "+N"
 
 function renderAvatars() {
   const box = document.getElementById("presence");
   if (!box) return;
   const people = new Map(); // one avatar per user, however many tabs
   for (const { who } of others.values()) people.set(who.user, who);
-  box.replaceChildren(
-    ...Array.from(people.values()).map((who) => {
-      const span = document.createElement("span");
-      span.className = "avatar";
-      span.style.background = who.color;
-      span.textContent = who.initials;
-      span.title = `${who.name} is viewing this table`;
-      span.dataset.user = who.user;
-      return span;
-    }),
-  );
-  box.hidden = people.size === 0;
+  const named = Array.from(people.values());
+  const avatars = named.slice(0, AVATARS).map((who) => {
+    const span = document.createElement("span");
+    span.className = "avatar";
+    span.style.background = who.color;
+    span.textContent = who.initials;
+    span.title = `${who.name} is viewing this table`;
+    span.dataset.user = who.user;
+    return span;
+  });
+  // Tabs not named by the server, and people named but past the avatars' room.
+  const more = Math.max(0, everyone - 1 - others.size) + Math.max(0, named.length - AVATARS);
+  if (more > 0) {
+    const span = document.createElement("span");
+    span.className = "avatar avatar-more";
+    span.textContent = `+${more}`;
+    span.title = `${more} more ${more === 1 ? "person is" : "people are"} viewing this table`;
+    avatars.push(span);
+  }
+  box.replaceChildren(...avatars);
+  box.hidden = avatars.length === 0;
 }
 
 function paintFocus() {
@@ -311,10 +324,17 @@ function paintFocus() {
 }
 
 function presence(msg) {
-  const id = msg.who.client;
-  if (msg.action === "leave") others.delete(id);
-  else {
+  if (msg.action === "here") {
+    for (const { who, focus } of msg.people) others.set(who.client, { who, focus });
+    everyone = msg.count;
+  } else if (msg.action === "count") {
+    everyone = msg.count;
+  } else if (msg.action === "leave") {
+    if (others.delete(msg.who.client) && everyone) everyone -= 1;
+  } else {
+    const id = msg.who.client;
     const known = others.get(id);
+    if (msg.action === "join" && !known && !msg.promoted && everyone) everyone += 1;
     others.set(id, { who: msg.who, focus: msg.action === "focus" ? msg.focus : known ? known.focus : null });
   }
   renderAvatars();
@@ -367,6 +387,7 @@ function connect() {
   socket.addEventListener("close", (event) => {
     document.documentElement.dataset.realtime = "closed";
     others.clear();
+    everyone = 0;
     renderAvatars();
     paintFocus();
     if (stopped) return; // paused

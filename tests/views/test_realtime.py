@@ -57,6 +57,14 @@ async def next_of(comm, kind, timeout=2.0, prefix=False):
             return msg
 
 
+async def next_presence(comm, action, timeout=3.0):
+    """The next presence message with this action (others in between are skipped)."""
+    while True:
+        msg = await next_of(comm, "presence", timeout=timeout)
+        if msg["action"] == action:
+            return msg
+
+
 async def nothing_of(comm, kind, wait=0.3):
     """No message of this type arrives within `wait` seconds."""
     # receive_nothing, not a timed-out receive: a timeout would cancel the consumer.
@@ -264,24 +272,66 @@ def test_presence_join_focus_and_leave(projects, user, editor):
     async def scenario():
         own = await connect(projects, user, "owner")
         ed = await connect(projects, editor, "editor")
-        join = await next_of(own, "presence")
-        assert join["action"] == "join" and join["who"]["user"] == editor.pk
-        here = await next_of(ed, "presence")
-        assert here["action"] == "here" and here["who"]["client"] == "owner"
+        join = await next_presence(own, "join")
+        assert join["who"]["user"] == editor.pk and "promoted" not in join
+        here = await next_presence(ed, "here")
+        assert [p["who"]["client"] for p in here["people"]] == ["owner"]
+        assert here["count"] == 2
         await own.send_json_to(
             {"type": "focus", "row": "4", "field": name, "editing": True}
         )
-        focus = await next_of(ed, "presence")
+        focus = await next_presence(ed, "focus")
         assert focus["focus"] == {"row": "4", "field": name, "editing": True}
         # A cell of a field hidden from the editor shows no outline there.
         await own.send_json_to({"type": "focus", "row": "4", "field": budget})
-        assert (await next_of(ed, "presence"))["focus"] is None
+        assert (await next_presence(ed, "focus"))["focus"] is None
         await ed.send_json_to({"type": "ping"})
         assert (await next_of(ed, "pong"))["type"] == "pong"
         await own.disconnect()
-        leave = await next_of(ed, "presence")
-        assert leave["action"] == "leave" and leave["who"]["client"] == "owner"
+        leave = await next_presence(ed, "leave")
+        assert leave["who"]["client"] == "owner"
+        assert (await next_presence(ed, "count"))["count"] == 1
         await ed.disconnect()
+
+    run(scenario)
+
+
+def test_a_crowd_is_named_up_to_a_cap_then_counted(projects, user, monkeypatch):
+    """Only the first SHOWN people are named (join/leave/focus); the rest are a count sent
+    at most once per COUNT_EVERY; a newcomer gets the state in one message; when a named
+    person leaves, the next in line is named (`promoted`: not one more person)."""
+    from views.realtime import hub
+
+    monkeypatch.setattr(hub, "SHOWN", 2)
+    monkeypatch.setattr(hub, "COUNT_EVERY", 0.2)
+    name = fid(projects, "name")
+
+    async def scenario():
+        a = await connect(projects, user, "a")
+        b = await connect(projects, user, "b")
+        assert (await next_presence(a, "join"))["who"]["client"] == "b"
+        c = await connect(projects, user, "c")
+        here = await next_presence(c, "here")
+        assert [p["who"]["client"] for p in here["people"]] == ["a", "b"]
+        assert here["count"] == 3
+        # c is past the cap: a hears no join of it, only the count; nor c's focus.
+        assert (await next_presence(a, "count"))["count"] == 3
+        await c.send_json_to({"type": "focus", "row": "1", "field": name})
+        await nothing_of(a, "presence")
+        d = await connect(projects, user, "d")
+        here = await next_presence(d, "here")
+        assert [p["who"]["client"] for p in here["people"]] == ["a", "b"]
+        assert here["count"] == 4
+        # b leaves: a is told, and c (the next in line, with its focus) is named now.
+        await b.disconnect()
+        assert (await next_presence(a, "leave"))["who"]["client"] == "b"
+        promoted = await next_presence(a, "join")
+        assert promoted["who"]["client"] == "c" and promoted["promoted"] is True
+        focus = await next_presence(a, "focus")
+        assert focus["who"]["client"] == "c" and focus["focus"]["row"] == "1"
+        assert (await next_presence(a, "count"))["count"] == 3
+        for comm in (a, c, d):
+            await comm.disconnect()
 
     run(scenario)
 

@@ -150,3 +150,43 @@ def test_edit_through_process_a_reaches_a_socket_on_process_b(two_processes):
             timeout=10,
         ) as response:
             assert json.loads(response.read())["name"] == "via process A"
+
+
+def test_presence_across_processes(two_processes):
+    """A process new on a table learns who is on the others (one roster message from each),
+    and every process follows every join and leave: a newcomer gets them in one `here`."""
+    from websockets.sync.client import connect
+
+    info, (port_a, port_b) = two_processes
+
+    def open_socket(port, client):
+        ws = connect(
+            f"ws://127.0.0.1:{port}/ws/tables/{info['table']}/?client={client}",
+            additional_headers={
+                "Cookie": f"sessionid={info['session']}",
+                "Origin": f"http://127.0.0.1:{port}",
+            },
+            open_timeout=5,
+        )
+        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+        return ws
+
+    def presence(ws, action):
+        while True:
+            msg = json.loads(ws.recv(timeout=5))
+            if msg["type"] == "presence" and msg["action"] == action:
+                return msg
+
+    b1 = open_socket(port_b, "b1")
+    a1 = open_socket(port_a, "a1")  # process A was on no socket of this table
+    assert presence(a1, "join")["who"]["client"] == "b1"  # from B's roster
+    assert presence(b1, "join")["who"]["client"] == "a1"
+    a2 = open_socket(port_a, "a2")
+    here = presence(a2, "here")
+    assert sorted(p["who"]["client"] for p in here["people"]) == ["a1", "b1"]
+    assert here["count"] == 3
+    b1.close()
+    assert presence(a1, "leave")["who"]["client"] == "b1"
+    assert presence(a2, "leave")["who"]["client"] == "b1"
+    a1.close()
+    a2.close()

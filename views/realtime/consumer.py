@@ -44,7 +44,7 @@ from channels.utils import await_many_dispatch
 
 from views.realtime import broadcast, live, registry
 from views.realtime.broadcast import access_group, table_group
-from views.realtime.hub import hub, stopping
+from views.realtime.hub import hub
 
 # Seconds between permission re-checks without an access event (a safety net: membership,
 # table-role and field-rule changes re-check at once). Spread per socket so 100 sockets do not
@@ -115,35 +115,22 @@ def _visible_fields(table_id: str, actor) -> tuple[str, set[str]] | None:
 
 class TableConsumer(AsyncJsonWebsocketConsumer):
     async def __call__(self, scope, receive, send):
-        """Channels' AsyncConsumer.__call__, except that a failing receive on this socket's
-        channel (Redis restarting) is retried instead of ending the socket, and that the
-        socket leaves the hub however it ends (a handler's exception, a cancelled task): a
-        dead socket must not hold its table's group membership in this process."""
+        """Channels' AsyncConsumer.__call__, except that the socket does not read a channel
+        of its own (everything reaches it through the process's hub: one reader per process,
+        not one per socket), and that it leaves the hub however it ends (a handler's
+        exception, a cancelled task): a dead socket must not hold its table's group
+        membership in this process."""
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
-        sources = [receive]
         if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = self._layer_receive
-            sources.append(self._layer_receive)
+            self.channel_name = await self.channel_layer.new_channel()  # a name, no I/O
         try:
-            await await_many_dispatch(sources, self.dispatch)
+            await await_many_dispatch([receive], self.dispatch)
         except StopConsumer:
             pass
         finally:
             self._leave()
-
-    async def _layer_receive(self):
-        """The next message on this socket's own channel (presence replies)."""
-        while True:
-            try:
-                return await self.channel_layer.receive(self.channel_name)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the hub logs the outage and restores the groups
-                stopping()
-                await asyncio.sleep(1.0)
 
     async def connect(self):
         self.table_id = str(self.scope["url_route"]["kwargs"]["table_id"])
@@ -167,19 +154,28 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
             self.watch = await database_sync_to_async(live.watch_view)(
                 self.table_id, params["view"][:40], self.actor, params.get("q", "")
             )
-        # Group messages reach this socket through the process's hub (views/realtime/hub.py);
-        # the socket's own channel only gets direct replies (presence.roster).
+        # Group messages reach this socket through the process's hub (views/realtime/hub.py).
         self.groups_joined = [table_group(self.table_id), access_group(self.base_id)]
         self.hub = await hub()
-        await self.hub.add(self, self.groups_joined)
+        new = await self.hub.add(self, self.groups_joined)
         broadcast.joined(self.table_id)
         await self.accept()
         hello = {"type": "hello", "table": self.table_id, "you": self.me}
         if registry.supported(self.channel_layer):
             hello["catchup"] = CATCHUP
         await self.send_json(hello)
+        # Who is here, in one message, from this process's hub (which follows every
+        # process's joins); a process new on the table asks the others (`fresh`).
+        people, count = self.hub.snapshot(table_group(self.table_id), self.client)
+        if people or count > 1:
+            await self.presence_here(people, count)
         await self._to_table(
-            {"type": "presence.join", "who": self.me, "reply_to": self.channel_name}
+            {
+                "type": "presence.join",
+                "who": self.me,
+                "reply_to": self.hub.channel,
+                "fresh": table_group(self.table_id) in new,
+            }
         )
 
     async def _to_table(self, message: dict) -> None:
@@ -359,28 +355,29 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
         who = event["who"]
         if who["client"] == self.client or not self.fields:
             return
-        await self.send_json({"type": "presence", "action": "join", "who": who})
-        # The newcomer learns who is here from each process's hub (presence.roster).
+        message = {"type": "presence", "action": "join", "who": who}
+        if event.get("promoted"):  # was there, not named: not one more person
+            message["promoted"] = True
+        await self.send_json(message)
 
-    async def presence_roster(self, event):
-        if not self.fields:
-            return
-        for person in event["people"]:
+    async def presence_here(self, people: list[dict], count: int) -> None:
+        """Everyone named on the table (their focus where this user sees the field) and how
+        many people are there in all (this tab included), in one message."""
+        here = []
+        for person in people:
             focus = person.get("focus")
             if focus is not None and focus["field"] not in self.fields:
                 focus = None
+            here.append({"who": person["who"], "focus": focus})
+        await self.send_json(
+            {"type": "presence", "action": "here", "people": here, "count": count}
+        )
+
+    async def presence_count(self, event):
+        if self.fields:
             await self.send_json(
-                {"type": "presence", "action": "here", "who": person["who"]}
+                {"type": "presence", "action": "count", "count": event["count"]}
             )
-            if focus is not None:
-                await self.send_json(
-                    {
-                        "type": "presence",
-                        "action": "focus",
-                        "who": person["who"],
-                        "focus": focus,
-                    }
-                )
 
     async def presence_leave(self, event):
         if event["who"]["client"] != self.client and self.fields:
@@ -484,7 +481,7 @@ class ShareConsumer(TableConsumer):
     async def presence_join(self, event):
         return
 
-    async def presence_roster(self, event):
+    async def presence_count(self, event):
         return
 
     async def presence_leave(self, event):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from itertools import islice
 
 from channels.layers import get_channel_layer
 
@@ -36,6 +37,10 @@ REJOIN = 3600.0  # re-add the hub's memberships hourly (channel-layer groups exp
 KEEP_EVERY = 1.0  # seconds between the keeper's checks that Redis still holds our state
 TIMEOUT = 2.0  # seconds one of the hub's calls to Redis may take
 REJOIN_TIMEOUT = 10.0  # seconds joining every group again may take
+SHOWN = (
+    25  # people named to a table's sockets; beyond, only their number (see _presence)
+)
+COUNT_EVERY = 1.0  # seconds between two `count` messages of a table
 
 _hubs: dict[int, Hub] = {}
 
@@ -55,6 +60,8 @@ class Hub:
         self.dirty = False  # a call failed: memberships may be missing in the layer
         self.marked = False  # our mark was set in Redis at least once
         self.background: set[asyncio.Task] = set()
+        self.people: dict[str, dict[str, dict]] = {}  # group -> client -> {who, focus}
+        self.counting: set[str] = set()  # groups with a `count` message due
 
     async def start(self):
         # The default prefix: channels_redis pops all of a process's channels from ONE Redis
@@ -65,7 +72,9 @@ class Hub:
         self.keeper = loop.create_task(self._keep())
 
     # --- membership ---------------------------------------------------------------------
-    async def add(self, consumer, groups: list[str]) -> None:
+    async def add(self, consumer, groups: list[str]) -> list[str]:
+        """Hand the groups' messages to `consumer` from now on; the groups this process was
+        not on before (it then asks the others who is there: presence)."""
         new = []
         for group in groups:
             members = self.groups.setdefault(group, set())
@@ -73,10 +82,10 @@ class Hub:
                 new.append(group)
             members.add(consumer)
         if not new:
-            return
+            return new
         if not self.healthy:
             self.dirty = True  # the keeper joins them once Redis answers
-            return
+            return new
         try:
             async with self.lock:
                 await asyncio.wait_for(self._join(new), TIMEOUT)
@@ -84,6 +93,7 @@ class Hub:
             raise
         except Exception as exc:
             self._broken("join", exc)
+        return new
 
     def remove(self, consumer, groups: list[str]) -> None:
         """Forget the consumer now (no await: safe in any `finally`); groups left empty are
@@ -96,6 +106,7 @@ class Hub:
             members.discard(consumer)
             if not members:
                 del self.groups[group]
+                self.people.pop(group, None)  # no longer told: forget
                 empty.append(group)
         if empty:
             self._spawn(self._leave(empty))
@@ -138,9 +149,14 @@ class Hub:
                 await self._deliver(message, members)
 
     async def _deliver(self, message: dict, members: set) -> None:
+        if message["type"].startswith("presence."):
+            for event in self._presence(message, members):
+                await self._hand(event, members)
+            return
+        await self._hand(message, members)
+
+    async def _hand(self, message: dict, members: set) -> None:
         handler_name = message["type"].replace(".", "_")
-        if message["type"] == "presence.join":
-            await self._roster(message, members)
         for consumer in list(members):
             handler = getattr(consumer, handler_name, None)
             if handler is None:
@@ -150,12 +166,106 @@ class Hub:
             except Exception:
                 log.exception("realtime hub: %s failed", handler_name)
 
+    # --- presence -----------------------------------------------------------------------
+    # The hub keeps who is on each of its tables (all processes' people: every join, leave
+    # and focus reaches every process through the table's group). Only the first SHOWN of
+    # them are named to the sockets (join, leave, focus, one at a time); the others are a
+    # number (`count` of everyone, at most one per COUNT_EVERY seconds per table). A newcomer
+    # gets the state in ONE message (`here`). Without the cap 1,000 sockets joining a table would make
+    # 500,000 messages; with it, at most SHOWN per join.
+
+    def snapshot(self, group: str, client: str) -> tuple[list[dict], int]:
+        """(the first SHOWN people on the group's table but `client`, how many in all with
+        `client`)."""
+        people = self.people.get(group, {})
+        shown = [p for c, p in islice(people.items(), SHOWN) if c != client]
+        return shown, len(people) - (client in people) + 1
+
+    def _presence(self, message: dict, members: set) -> list[dict]:
+        """Apply a presence message to the table's state; the messages its sockets get."""
+        group = message["group"]
+        people = self.people.setdefault(group, {})
+        kind = message["type"]
+        if (
+            kind == "presence.roster"
+        ):  # other processes' people, for a new hub on the table
+            out = []
+            for person in message["people"]:
+                out += self._presence(
+                    {"type": "presence.join", "group": group, **person}, members
+                )
+            return out
+        client = message["who"]["client"]
+        if kind == "presence.join":
+            if message.get("fresh") and message.get("reply_to") != self.channel:
+                self._spawn(self._roster(message, members))
+            if client in people:
+                return []
+            people[client] = {"who": message["who"], "focus": message.get("focus")}
+            self._count_later(group)
+            if len(people) > SHOWN:
+                return []
+            return [message] + self._focus_of(group, client)
+        if kind == "presence.leave":
+            if client not in people:
+                return []
+            was_shown = _position(people, client) < SHOWN
+            del people[client]
+            self._count_later(group)
+            if not was_shown:
+                return []
+            out = [message]
+            if len(people) >= SHOWN:  # the next one in line is named now
+                promoted = next(islice(people, SHOWN - 1, None))
+                who = people[promoted]["who"]
+                out += [
+                    {"type": "presence.join", "group": group, "who": who, "promoted": 1}
+                ]
+                out += self._focus_of(group, promoted)
+            return out
+        if kind == "presence.focus":
+            person = people.get(client)
+            if person is None:
+                return []
+            person["focus"] = message.get("focus")
+            return [message] if _position(people, client) < SHOWN else []
+        return [message]
+
+    def _focus_of(self, group: str, client: str) -> list[dict]:
+        person = self.people[group][client]
+        if person["focus"] is None:
+            return []
+        return [
+            {
+                "type": "presence.focus",
+                "group": group,
+                "who": person["who"],
+                "focus": person["focus"],
+            }
+        ]
+
+    def _count_later(self, group: str) -> None:
+        """How many are on the table (the page shows "+N" for those not named), sent at most
+        once per COUNT_EVERY seconds whatever the joins and leaves meanwhile."""
+        if group not in self.counting:
+            self.counting.add(group)
+            self._spawn(self._count(group))
+
+    async def _count(self, group: str) -> None:
+        await asyncio.sleep(COUNT_EVERY)
+        self.counting.discard(group)
+        members = self.groups.get(group)
+        if members:
+            count = len(self.people.get(group, {}))
+            await self._hand(
+                {"type": "presence.count", "group": group, "count": count}, members
+            )
+
     async def _roster(self, join: dict, members: set) -> None:
-        """Answer a newcomer with everyone of this process on the table, in ONE message (not
-        one per socket: 100 sockets joining would otherwise make 10,000 messages)."""
+        """Answer a process new on the table with this process's people, in ONE message."""
         who = [
             {"who": c.me, "focus": c.focus}
-            for c in members
+            for c in list(members)
             if c.me is not None  # a shared view's visitor: not shown
             and c.me["client"] != join["who"]["client"]
         ]
@@ -164,7 +274,8 @@ class Hub:
         try:
             await asyncio.wait_for(
                 self.layer.send(
-                    join["reply_to"], {"type": "presence.roster", "people": who}
+                    join["reply_to"],
+                    {"type": "presence.roster", "group": join["group"], "people": who},
                 ),
                 TIMEOUT,
             )
@@ -241,6 +352,14 @@ def stopping() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+def _position(people: dict, client: str) -> int:
+    """Where `client` stands in the table's join order (only the first SHOWN matter)."""
+    for i, c in enumerate(islice(people, SHOWN)):
+        if c == client:
+            return i
+    return SHOWN
 
 
 def _tables(groups) -> list[str]:
