@@ -3,7 +3,10 @@ steady rate; edit-to-client latency (from the moment the PATCH is sent until eac
 `rows.updated` message for it).
 
     .venv/bin/python bench/realtime.py [--clients 100] [--rate 50] [--seconds 5] [--redis] [--pg]
-        [--warmup 10]
+        [--warmup 10] [--spread] [--client-procs 2]
+
+The clients run in `--client-procs` processes of their own (arrival times on CLOCK_MONOTONIC,
+the same clock in every process); the edits are sent from this one.
 
 Embedded (default): one uvicorn process, in-memory channel layer — the `make run` setup.
 `--redis`: two uvicorn processes on Redis (channels_redis): the clients connect to process B,
@@ -151,67 +154,108 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-async def run(
-    info, write_ports, read_ports, clients, rate, seconds, warmup, pids=()
-) -> dict:
+async def _clients_child(cfg: dict) -> None:
+    """One client process (`--child`): opens its sockets, prints "ready", records when each
+    `rows.updated` arrives (row id, CLOCK_MONOTONIC: the same clock in every process), and on
+    "stop" from stdin prints the arrivals as JSON."""
     from websockets.asyncio.client import connect
 
-    sent: dict[
-        str, tuple
-    ] = {}  # row id -> (when its latest edit was sent, edit number)
-    latencies: list[float] = []
-    sent_at: dict[int, float] = {}  # edit number -> when it was sent
-    arrivals: dict[int, list[float]] = {}  # edit number -> arrival times at the clients
-    received = 0
+    info, read_ports = cfg["info"], cfg["read_ports"]
+    arrivals: list[tuple[str, float]] = []
+    counts = {"received": 0, "presence": 0, "other": 0}
+    opened = 0
     ready = asyncio.Event()
     stop = asyncio.Event()
 
     async def client(i):
-        nonlocal received
-        # Clients spread over the reading processes in turn.
-        port = read_ports[i % len(read_ports)]
+        nonlocal opened
+        port = read_ports[
+            i % len(read_ports)
+        ]  # spread over the reading processes in turn
         headers = {
             "Cookie": f"sessionid={info['session']}",
             "Origin": f"http://127.0.0.1:{port}",
         }
-        url = f"ws://127.0.0.1:{port}/ws/tables/{info['table']}/"
-        async with connect(
-            f"{url}?client=bench{i}", additional_headers=headers, open_timeout=60
-        ) as ws:
+        url = f"ws://127.0.0.1:{port}/ws/tables/{info['table']}/?client=bench{i}"
+        async with connect(url, additional_headers=headers, open_timeout=120) as ws:
             await ws.recv()  # hello
-            opened.append(i)
-            if len(opened) == clients:
+            opened += 1
+            if opened == len(cfg["clients"]):
                 ready.set()
             while not stop.is_set():
                 try:
                     raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
                 except TimeoutError:
                     continue
-                now = time.perf_counter()
+                now = time.monotonic()
                 msg = json.loads(raw)
                 if msg["type"] == "rows.updated":
-                    received += 1
-                    for rid in msg["ids"]:
-                        if rid in sent:
-                            t, n = sent[rid]
-                            latencies.append(now - t)
-                            arrivals.setdefault(n, []).append(now)
+                    counts["received"] += 1
+                    arrivals.extend((rid, now) for rid in msg["ids"])
+                elif msg["type"] == "presence":
+                    counts["presence"] += 1
+                else:
+                    counts["other"] += 1
 
-    opened: list[int] = []
-    rss_before = sum(_rss_kib(pid) for pid in pids)
     tasks = []
-    for i in range(
-        clients
-    ):  # 50 at a time: a burst of 1,000 handshakes is not the point
+    for k, i in enumerate(
+        cfg["clients"]
+    ):  # 25 at a time: a burst of handshakes is not the point
         tasks.append(asyncio.create_task(client(i)))
-        if i % 50 == 49:
+        if k % 25 == 24:
             await asyncio.sleep(0.2)
-    await asyncio.wait_for(ready.wait(), 120)
+    await asyncio.wait_for(ready.wait(), 300)
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    print(json.dumps({"arrivals": arrivals, **counts}), flush=True)
+
+
+async def run(
+    info,
+    write_ports,
+    read_ports,
+    clients,
+    rate,
+    seconds,
+    warmup,
+    pids=(),
+    client_procs=1,
+) -> dict:
+    """Clients in `client_procs` processes of their own (the server's CPU is then not shared
+    with one Python process parsing every client's messages); edits from this one."""
+    sent_at: dict[int, float] = {}  # edit number -> when it was sent (monotonic)
+    edits_of: dict[str, list[tuple[float, int]]] = {}  # row id -> [(sent, edit number)]
+    measuring = False
+
+    rss_before = sum(_rss_kib(pid) for pid in pids)
+    children = []
+    for c in range(client_procs):
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        cfg = {
+            "info": info,
+            "read_ports": read_ports,
+            "clients": list(range(c, clients, client_procs)),
+        }
+        child.stdin.write(json.dumps(cfg) + "\n")
+        child.stdin.flush()
+        children.append(child)
+    loop = asyncio.get_running_loop()
+    for child in children:
+        line = await loop.run_in_executor(None, child.stdout.readline)
+        if line.strip() != "ready":
+            raise RuntimeError(f"a client process failed: {line!r}")
     await asyncio.sleep(3.0)  # presence chatter of the joins settles
     rss_after = sum(_rss_kib(pid) for pid in pids)
 
     pool = ThreadPoolExecutor(8)
-    loop = asyncio.get_running_loop()
     apis = [
         f"http://127.0.0.1:{port}/api/v2/tables/{info['table']}/records"
         for port in write_ports
@@ -226,40 +270,61 @@ async def run(
             method="PATCH",
             headers={"xc-token": info["token"], "Content-Type": "application/json"},
         )
-        t = time.perf_counter()
-        sent[str(rid)] = (t, n)
-        sent_at[n] = t
+        t = time.monotonic()
+        if measuring:
+            sent_at[n] = t
+            edits_of.setdefault(str(rid), []).append((t, n))
         with urllib.request.urlopen(req, timeout=10) as r:
             r.read()
-        return time.perf_counter() - t
+        return time.monotonic() - t
 
     # The first writes of a fresh server are slow (metadata loads, imports, connections: up to
     # ~190 ms here); a deployed server is warm, so they are made first and not measured.
     for n in range(warmup):
         await loop.run_in_executor(pool, patch, n % ROWS + 1, -1 - n)
     await asyncio.sleep(1.0)
-    sent.clear()
-    sent_at.clear()
-    arrivals.clear()
-    latencies.clear()
-    received = 0
+    measuring = True
+    measured_from = time.monotonic()
 
     edits = int(rate * seconds)
-    start = time.perf_counter()
+    start = time.monotonic()
     futures = []
     for n in range(edits):
         due = start + n / rate
-        delay = due - time.perf_counter()
+        delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         futures.append(loop.run_in_executor(pool, patch, n % ROWS + 1, n))
     api_times = await asyncio.gather(*futures)
-    elapsed = time.perf_counter() - start
+    elapsed = time.monotonic() - start
     await asyncio.sleep(2.0)  # let the last messages arrive
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    results = []
+    for child in children:
+        child.stdin.write("stop\n")
+        child.stdin.flush()
+    for child in children:
+        out = await loop.run_in_executor(None, child.stdout.read)
+        child.wait(30)
+        results.append(json.loads(out.strip().splitlines()[-1]))
     pool.shutdown()
+
+    # Each arrival belongs to the latest edit of its row sent before it (a row is edited
+    # again only every ROWS / rate seconds, far above any latency measured).
+    latencies: list[float] = []
+    arrivals: dict[int, list[float]] = {}  # edit number -> arrival times at the clients
+    for result in results:
+        for rid, when in result["arrivals"]:
+            if when < measured_from:
+                continue  # a warm-up edit's
+            best = None
+            for t, n in edits_of.get(rid, ()):
+                if t <= when:
+                    best = (t, n)
+            if best is not None:
+                latencies.append(when - best[0])
+                arrivals.setdefault(best[1], []).append(when)
     latencies.sort()
+    received = sum(r["received"] for r in results)
 
     def pct(p, values=latencies):
         return values[min(len(values) - 1, int(p * len(values)))] * 1000
@@ -273,11 +338,14 @@ async def run(
 
     return {
         "clients": clients,
+        "client_processes": client_procs,
         "edits": edits,
         "warmup_edits": warmup,
         "edit_rate_achieved": round(edits / elapsed, 1),
         "messages_expected": edits * clients,
         "messages_received": received,
+        "edits_received": len(latencies),
+        "presence_messages": sum(r["presence"] for r in results),
         "latency_ms": {
             "p50": round(pct(0.50), 1),
             "p95": round(pct(0.95), 1),
@@ -323,7 +391,18 @@ def main() -> None:
         const="postgresql://postgres@127.0.0.1:5432/test",
         help="meta DB and built-in store on PostgreSQL (default: SQLite files)",
     )
+    ap.add_argument(
+        "--client-procs",
+        type=int,
+        default=2,
+        help="processes the clients run in (one Python process cannot parse 50,000 "
+        "messages a second)",
+    )
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        asyncio.run(_clients_child(json.loads(sys.stdin.readline())))
+        return
     var = tempfile.mkdtemp(prefix="noco-bench-rt-")
     info, procs, ports = start_servers(var, args.redis, args.pg)
     try:
@@ -341,6 +420,7 @@ def main() -> None:
                 args.seconds,
                 args.warmup,
                 [p.pid for p in procs],
+                args.client_procs,
             )
         )
     finally:
@@ -365,7 +445,7 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     print(
         f"| {result['mode']} | {args.clients} | {result['edit_rate_achieved']} | "
-        f"{result['messages_received']:,} / {result['messages_expected']:,} | "
+        f"{result['edits_received']:,} / {result['messages_expected']:,} | "
         f"{lat['p50']} | **{lat['p95']}** | {lat['p99']} | {lat['max']} | "
         f"{result['api_patch_ms_median']} | {result['fanout_spread_ms']['p50']} |"
     )
