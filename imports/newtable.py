@@ -343,7 +343,7 @@ def _check(job: NewTableJob, db: str, kept, spool: str | None) -> dict[int, list
     planned = {
         i: coltypes.planned_field(c, db=db) for i, c in kept
     }  # selects without choices: any text, collected below
-    converters = [(i, coltypes.Converter(planned[i], c, db=db)) for i, c in kept]
+    converters = [(i, coltypes.converter(planned[i], c, db=db)) for i, c in kept]
     selects = [(n, choices[i]) for n, (i, _) in enumerate(converters) if i in choices]
     total, errors = 0, []
     out = open(spool, "w", encoding="utf-8", newline="") if spool else None
@@ -370,7 +370,7 @@ def _check(job: NewTableJob, db: str, kept, spool: str | None) -> dict[int, list
                 if value and value not in seen:
                     if len(seen) >= coltypes.MAX_CHOICES:
                         raise InvalidInput(
-                            f"Column '{converters[n][1].field.title}' has more than "
+                            f"Column '{planned[converters[n][0]].title}' has more than "
                             f"{coltypes.MAX_CHOICES} different values: import it as text. "
                             "Nothing was imported.",
                             code="IMPORT_TOO_MANY_OPTIONS",
@@ -411,7 +411,7 @@ def _insert(job: NewTableJob, table: Table, actor: Actor, kept) -> None:
     db = table.source.kind
     fields = {f.title: f for f in table.fields.all()}
     converters = [
-        (i, c["title"], coltypes.Converter(fields[c["title"]], c, db=db))
+        (i, c["title"], coltypes.converter(fields[c["title"]], c, db=db))
         for i, c in kept
     ]
     rows = csvfile.read_rows(job.path, csvfile.CsvInfo(job.encoding, job.delimiter))

@@ -279,3 +279,83 @@ def test_bad_file_refused(store, actor):
         )
     assert exc.value.code == "IMPORT_BAD_FILE"
     assert NewTableJob.objects.count() == before
+
+
+def test_pages(store, web, inline):
+    url = f"/bases/{store.pk}/import"
+    assert f'href="{url}"'.encode() in web.get(f"/bases/{store.pk}/").content
+    assert web.get(url).status_code == 200
+    r = web.post(url, {"file": upload(PEOPLE)})
+    assert r.status_code == 302
+    page = web.get(r["Location"])
+    assert page.status_code == 200 and b"Ann" in page.content
+    assert b'name="type-2"' in page.content
+    job = NewTableJob.objects.get()
+    form = {"table_title": "From page"}
+    for i, c in enumerate(job.columns):
+        form[f"title-{i}"], form[f"type-{i}"] = c["title"], c["type"]
+    form["type-1"] = "skip"
+    r = web.post(r["Location"], form)
+    assert r.status_code == 302
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    table = store.tables.get(title="From page")
+    assert "Age" not in {f.title for f in table.fields.all()}
+    done = web.get(r["Location"])
+    assert b"Open From page" in done.content
+    r = web.post(url, {"file": upload(b"\x00\x01\x02binary")})
+    assert r.status_code == 400 and b"binary" in r.content
+
+
+def test_api_flow(store, api, inline):
+    base = f"/api/v2/meta/bases/{store.pk}/import"
+    r = api.post(base, {"file": upload(PEOPLE)}, format="multipart")
+    assert r.status_code == 201, r.content
+    job = r.json()
+    assert job["status"] == "new" and job["title"] == "people"
+    assert job["rows"][0][0] == "Ann" and job["columns"][1]["type"] == "number"
+    columns = job["columns"]
+    columns[5]["type"] = "text"
+    r = api.post(
+        f"{base}/{job['id']}/start",
+        {"title": "Via API", "columns": columns},
+        format="json",
+    )
+    assert r.status_code == 202, r.content
+    r = api.get(f"{base}/{job['id']}")
+    body = r.json()
+    assert body["status"] == "done" and body["done"] == 6 and "rows" not in body
+    table = store.tables.get(pk=body["tableId"])
+    assert table.title == "Via API"
+    assert table.fields.get(title="Team").uidt == "SingleLineText"
+    # Started already; a bad type; a missing job; a binary file.
+    r = api.post(f"{base}/{job['id']}/start", {}, format="json")
+    assert r.status_code == 400 and r.json()["error"] == "IMPORT_STARTED"
+    r = api.post(base, {"file": upload(PEOPLE)}, format="multipart")
+    r = api.post(
+        f"{base}/{r.json()['id']}/start",
+        {"columns": [{"title": "x", "type": "nope"}] * 9},
+        format="json",
+    )
+    assert r.status_code == 400 and r.json()["error"] == "INVALID_COLUMNS"
+    assert api.get(f"{base}/not-a-job").status_code == 404
+    r = api.post(base, {"file": upload(b"\x00\x01binary")}, format="multipart")
+    assert r.status_code == 400 and r.json()["error"] == "IMPORT_BAD_FILE"
+
+
+def test_api_sheet_switch(store, api):
+    data = _xlsx({"A": [["a"], ["1"]], "B": [["b", "c"], ["x", "2"]]})
+    base = f"/api/v2/meta/bases/{store.pk}/import"
+    r = api.post(base, {"file": upload(data, "w.xlsx")}, format="multipart")
+    assert r.status_code == 201 and r.json()["sheets"] == ["A", "B"]
+    r = api.patch(f"{base}/{r.json()['id']}", {"sheet": "B"}, format="json")
+    assert r.status_code == 200 and r.json()["header"] == ["b", "c"]
+    r = api.patch(f"{base}/{r.json()['id']}", {"sheet": "C"}, format="json")
+    assert r.status_code == 400
+
+
+def test_in_openapi(api):
+    doc = api.get("/api/v2/meta/openapi.json")
+    paths = doc.json()["paths"]
+    assert "/api/v2/meta/bases/{base_id}/import" in paths
+    assert "/api/v2/meta/bases/{base_id}/import/{job_id}/start" in paths
