@@ -84,7 +84,17 @@ def test_types_guessed_from_the_values():
     assert coltypes.detect(["x" * 300])["type"] == "longtext"
 
 
-def test_new_table_from_csv(store, actor, inline):
+def test_new_table_from_csv(store, actor, inline, monkeypatch):
+    loads = []
+    for name, module in (("load", newtable.copyload), ("_insert", newtable)):
+        real = getattr(module, name)
+        monkeypatch.setattr(
+            module,
+            name,
+            lambda *a, _real=real, _name=name, **kw: (
+                loads.append(_name) or _real(*a, **kw)
+            ),
+        )
     job = newtable.job_create(actor=actor, base=store, upload=upload(PEOPLE))
     assert job.title == "people" and job.delimiter == ";"
     assert [c["type"] for c in job.columns] == [
@@ -103,6 +113,8 @@ def test_new_table_from_csv(store, actor, inline):
     job.refresh_from_db()
     assert job.status == "done", job.error
     assert (job.done, job.total) == (6, 6)
+    pg = store.sources.get().kind == "pg"
+    assert loads == (["load"] if pg else ["_insert"])  # COPY on the PostgreSQL store
     table = store.tables.get(pk=job.table_id)
     assert table.title == "people"
     fields = {f.title: f for f in table.fields.all()}
@@ -359,3 +371,27 @@ def test_in_openapi(api):
     paths = doc.json()["paths"]
     assert "/api/v2/meta/bases/{base_id}/import" in paths
     assert "/api/v2/meta/bases/{base_id}/import/{job_id}/start" in paths
+
+
+def test_new_table_in_a_connected_database(external_db, make_table, actor, inline):
+    """PostgreSQL, MariaDB and SQLite connected as bases: the insert path, same result."""
+    seed = make_table(external_db, "seed", "name VARCHAR(20)", allow_schema_edit=True)
+    base = seed.base
+    job = newtable.job_create(actor=actor, base=base, upload=upload(PEOPLE))
+    newtable.job_start(actor=actor, job=job, title="People")
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    table = base.tables.get(title="People")
+    rows = all_rows(table)
+    assert [r["Name"] for r in rows] == ["Ann", "Bob", "Cid", "Dee", "Eve", "Fay"]
+    assert rows[0]["Age"] == 31 and rows[0]["Active"] in (True, 1)
+    assert str(rows[0]["Born"])[:10] == "1990-12-24" and rows[0]["Team"] == "red"
+    # A refused row: nothing created there either.
+    bad = newtable.job_create(
+        actor=actor, base=base, upload=upload("Qty\n1\nlots\n", "bad.csv")
+    )
+    columns = [dict(bad.columns[0], type="number")]
+    newtable.job_start(actor=actor, job=bad, columns=columns)
+    bad.refresh_from_db()
+    assert bad.status == "failed" and [e["line"] for e in bad.errors] == [3]
+    assert not base.tables.filter(title="bad").exists()
