@@ -49,7 +49,7 @@ TYPES = {
 }
 SKIP = "skip"
 
-_NUMBER = re.compile(r"^[-+]?\d+$")
+_NUMBER = re.compile(r"^[-+]?\d{1,18}$")  # longer: an id or a code, kept as text
 _DECIMAL = re.compile(r"^[-+]?(\d+([.,]\d+)?|[.,]\d+)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://\S+$", re.I)
@@ -74,8 +74,12 @@ def detect(values: list[str]) -> dict:
     ):
         comma = any("," in v for v in filled) and not any("." in v for v in filled)
         sep = "," if comma else "."
-        scale = max((len(v.split(sep)[1]) for v in filled if sep in v), default=2)
-        return {**out, "type": "decimal", "decimalSep": sep, "precision": min(scale, 8)}
+        scale = min(
+            max((len(v.split(sep)[1]) for v in filled if sep in v), default=2), 8
+        )
+        # The column is numeric(20, scale): more whole digits are an id or a code.
+        if all(len(v.lstrip("+-").split(sep)[0]) <= 20 - scale for v in filled):
+            return {**out, "type": "decimal", "decimalSep": sep, "precision": scale}
     if all(_ISO_MIDNIGHT.match(v) for v in filled):
         return {**out, "type": "date"}
     if all(TYPED_DATE.fullmatch(v) for v in filled):

@@ -395,3 +395,8 @@ def test_new_table_in_a_connected_database(external_db, make_table, actor, inlin
     bad.refresh_from_db()
     assert bad.status == "failed" and [e["line"] for e in bad.errors] == [3]
     assert not base.tables.filter(title="bad").exists()
+
+
+def test_long_digit_strings_stay_text():
+    assert coltypes.detect(["12345678901234567890", "1"])["type"] == "text"
+    assert coltypes.detect(["123456789012345678"])["type"] == "number"
