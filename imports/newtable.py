@@ -315,8 +315,14 @@ def _run(job: NewTableJob, spool: str) -> None:
             copyload.load(table, fields, spool, lambda n: _progress(job, n))
         else:
             _insert(job, table, actor, kept)
-    except BaseException:
-        _drop(actor, table)
+    except BaseException as exc:
+        job.done = 0  # the load's transaction rolled back
+        if not _drop(actor, table):
+            raise InvalidInput(
+                f"The import failed ({exc}), and the new table “{table.title}” could not "
+                "be removed: delete it from the base page.",
+                code="IMPORT_FAILED",
+            ) from exc
         job.table_id = ""
         raise
 
@@ -326,12 +332,20 @@ def _progress(job: NewTableJob, done: int) -> None:
     NewTableJob.objects.filter(pk=job.pk).update(done=done)
 
 
-def _drop(actor: Actor, table: Table) -> None:
-    """The table of a failed load, deleted through the schema service (logged)."""
+def _drop(actor: Actor, table: Table) -> bool:
+    """The table of a failed load, deleted through the schema service (logged); False when
+    that failed too (the database is gone: the job says so)."""
     try:
-        schema_services.table_delete(actor=actor, table=table)
-    except Forbidden:  # the role changed meanwhile: the server cleans up after itself
-        schema_services.table_delete(actor=SYSTEM, table=table)
+        try:
+            schema_services.table_delete(actor=actor, table=table)
+        except (
+            Forbidden
+        ):  # the role changed meanwhile: the server cleans up after itself
+            schema_services.table_delete(actor=SYSTEM, table=table)
+    except Exception:
+        log.exception("import: could not remove the new table %s", table.pk)
+        return False
+    return True
 
 
 def _check(job: NewTableJob, db: str, kept, spool: str | None) -> dict[int, list]:

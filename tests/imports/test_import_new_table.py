@@ -400,3 +400,17 @@ def test_new_table_in_a_connected_database(external_db, make_table, actor, inlin
 def test_long_digit_strings_stay_text():
     assert coltypes.detect(["12345678901234567890", "1"])["type"] == "text"
     assert coltypes.detect(["123456789012345678"])["type"] == "number"
+
+
+def test_a_table_that_cannot_be_removed_is_named(store, actor, inline, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(newtable.copyload, "load", broken)
+    monkeypatch.setattr(newtable, "_insert", broken)
+    monkeypatch.setattr(newtable.schema_services, "table_delete", broken)
+    job = newtable.job_create(actor=actor, base=store, upload=upload(PEOPLE))
+    newtable.job_start(actor=actor, job=job)
+    job.refresh_from_db()
+    assert job.status == "failed" and "could not be removed" in job.error
+    assert job.table_id and job.done == 0
