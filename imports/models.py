@@ -39,3 +39,42 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.status})"
+
+
+class NewTableJob(models.Model):
+    """An import of one CSV (or Excel sheet) into a NEW table of a base (imports/newtable.py):
+    the file, the table's name and each column's type as the user chose them, its progress."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    base = models.ForeignKey(
+        "bases.Base", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    path = models.CharField(max_length=500)  # the CSV read, under VAR_DIR/imports/
+    # An Excel upload is kept until the job starts, to switch sheets (blank for a CSV).
+    workbook_path = models.CharField(max_length=500, blank=True, default="")
+    sheets = models.JSONField(default=list, blank=True)
+    sheet = models.CharField(max_length=255, blank=True, default="")
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    header = models.JSONField(default=list)
+    title = models.CharField(max_length=255)  # the new table's name
+    # One per file column, in order: {"title", "type", "detected", "dateOrder",
+    # "decimalSep", "precision"}; type "skip" leaves the column out.
+    columns = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=8, choices=ImportJob.Status.choices, default=ImportJob.Status.NEW
+    )
+    total = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    errors = models.JSONField(default=list, blank=True)
+    table_id = models.CharField(max_length=64, blank=True, default="")  # once created
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"new-table import {self.pk} ({self.status})"

@@ -35,3 +35,27 @@ def start(job_id: str) -> None:
     threading.Thread(
         target=run, args=(job_id,), name=f"import-{job_id}", daemon=True
     ).start()
+
+
+@shared_task(name="imports.tasks.run_new_table", ignore_result=True)
+def run_new_table(job_id: str) -> None:
+    """An import into a new table (imports/newtable.py)."""
+    from imports.newtable import run_new_table as run_job
+
+    try:
+        run_job(job_id)
+    finally:
+        close_old_connections()
+
+
+def start_new_table(job_id: str) -> None:
+    """Like `start`, for an import into a new table."""
+    if settings.NOCO_WEBHOOKS_RUNNER == "celery":
+        try:
+            run_new_table.delay(job_id)
+            return
+        except Exception:  # the broker is down: run it here rather than never
+            log.exception("imports: could not queue %s; running it in-process", job_id)
+    threading.Thread(
+        target=run_new_table, args=(job_id,), name=f"import-{job_id}", daemon=True
+    ).start()

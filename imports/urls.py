@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imports import pages
+from imports import newtable_pages, pages
 
 urlpatterns = [
     path(
@@ -12,5 +12,11 @@ urlpatterns = [
         "bases/<str:base_id>/tables/<str:table_id>/import/<str:job_id>",
         pages.import_job,
         name="import_job",
+    ),
+    path("bases/<str:base_id>/import", newtable_pages.base_import, name="base_import"),
+    path(
+        "bases/<str:base_id>/import/<str:job_id>",
+        newtable_pages.base_import_job,
+        name="base_import_job",
     ),
 ]

@@ -93,3 +93,19 @@ def to_csv(path: str, out_path: str, sheet: str | None = None) -> None:
     finally:
         workbook.close()
         source.close()
+
+
+def sheet_names(path: str) -> list[str]:
+    """The workbook's sheet names, in order (the archive checked first; read-only mode)."""
+    from openpyxl import load_workbook
+
+    check_archive(path)
+    with open(path, "rb") as source:
+        try:
+            workbook = load_workbook(source, read_only=True, data_only=False)
+        except Exception:  # openpyxl raises many kinds for a broken workbook
+            raise bad_file("This Excel file cannot be read.")
+        try:
+            return list(workbook.sheetnames)
+        finally:
+            workbook.close()

@@ -7,6 +7,7 @@ from bases import api as bases_api
 from bases import graphql_api, records_api
 from history import api as history_api
 from imports import api as imports_api
+from imports import newtable_api
 from nocoplatform.limits import accepts_uploads
 from permissions import api as tokens_api
 from permissions import auth_api
@@ -40,6 +41,21 @@ meta = [
         "bases/<str:base_id>/tables",
         bases_api.TableListApi.as_view(),
         name="api-tables",
+    ),
+    path(
+        "bases/<str:base_id>/import",
+        accepts_uploads(newtable_api.NewTableImportApi.as_view()),
+        name="api-base-import",
+    ),
+    path(
+        "bases/<str:base_id>/import/<str:job_id>",
+        newtable_api.NewTableImportJobApi.as_view(),
+        name="api-base-import-job",
+    ),
+    path(
+        "bases/<str:base_id>/import/<str:job_id>/start",
+        newtable_api.NewTableImportStartApi.as_view(),
+        name="api-base-import-start",
     ),
     path("tables/<str:table_id>", bases_api.TableDetailApi.as_view(), name="api-table"),
     path(

@@ -108,6 +108,18 @@ def insert_by_copy(
     )
 
 
+def copy_from_stdin(
+    d: Dialect, schema: str, table_name: str, fields: list[Field]
+) -> str:
+    """PostgreSQL: COPY text-format rows straight into a table (a new table's first load,
+    imports/copyload.py), schema-qualified when a schema is given. Sent unparsed, so its
+    `%%` are undone here."""
+    target = d.quote(table_name)
+    if schema:
+        target = f"{d.quote(schema)}.{target}"
+    return unescape_percent(f"COPY {target} ({_columns(d, fields)}) FROM STDIN")
+
+
 # --- UPDATE and DELETE --------------------------------------------------------------------------
 
 

@@ -133,6 +133,30 @@ def _victim_import(w, who):
     return {"job": job}
 
 
+def _victim_new_table_import(w, who):
+    """A CSV uploaded to become a new table, waiting to start, of the acting user."""
+    import os
+
+    from imports.models import NewTableJob
+    from imports.services import _dir
+
+    path = os.path.join(_dir(), f"matrix-new-{_n()}.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("name\nimported\n")
+    job = NewTableJob.objects.create(
+        base=w.base,
+        user=who or w.users["owner"],
+        file_name="m.csv",
+        path=path,
+        encoding="utf-8",
+        delimiter=",",
+        header=["name"],
+        title=f"imported {_n()}",
+        columns=[{"title": "name", "type": "text", "detected": "text"}],
+    )
+    return {"job": job}
+
+
 def _victim_kanban(w, who):
     """A kanban view of clients (stacks by city) and a row to move in it."""
     view = view_create(
@@ -635,6 +659,37 @@ CASES = [
         "creator",
         victim=_victim_import,
         write=True,  # a job is part of an import (records.create)
+    ),
+    Case(
+        "api-base-import",
+        "POST",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/import",
+        "creator",
+        body={},
+    ),
+    Case(
+        "api-base-import-job",
+        "GET",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_new_table_import,
+        write=True,  # a job is part of an import (table.create)
+    ),
+    Case(
+        "api-base-import-job",
+        "PATCH",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/import/{v['job'].pk}",
+        "creator",
+        body={"sheet": "Sheet1"},  # a CSV has no sheets: 400 for those allowed
+        victim=_victim_new_table_import,
+    ),
+    Case(
+        "api-base-import-start",
+        "POST",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/import/{v['job'].pk}/start",
+        "creator",
+        victim=_victim_new_table_import,
+        vbody=lambda w, v: {"title": f"started {_n()}"},
     ),
     # The trash belongs to restoring (records.restore): no read-only token lists it.
     Case(
@@ -1507,6 +1562,37 @@ GRID_CASES = [
         "creator",
         victim=_victim_import,
         vbody=lambda w, v: {"col-0": v["job"].mapping["0"]},
+        api=False,
+    ),
+    Case(
+        "base_import",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/import",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "base_import",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/import",
+        "creator",
+        api=False,
+    ),
+    Case(
+        "base_import_job",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_new_table_import,
+        api=False,
+    ),
+    Case(
+        "base_import_job",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/import/{v['job'].pk}",
+        "creator",
+        victim=_victim_new_table_import,
+        vbody=lambda w, v: {"table_title": f"page {_n()}", "type-0": "text"},
         api=False,
     ),
     Case(

@@ -1,0 +1,120 @@
+"""The base's "Import a file as a new table" pages: upload, preview with the table's name, a
+type per column and the Excel sheet picker, then the progress (imports/newtable.py)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from bases import selectors
+from imports import coltypes, newtable, services
+from imports.models import ImportJob
+from nocoplatform.errors import DomainError
+from nocoplatform.limits import accepts_uploads
+from permissions.checks import require
+from permissions.middleware import HtmxHttpRequest
+
+
+def _base(request, base_id: str):
+    base = selectors.base_get(actor=request.actor, base_id=base_id)
+    require(request.actor, "table.create", base)
+    return base
+
+
+@accepts_uploads
+@login_required
+def base_import(request: HtmxHttpRequest, base_id: str) -> HttpResponse:
+    """GET: the upload form; POST: the file, checked and saved → its preview."""
+    base = _base(request, base_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            job = newtable.job_create(
+                actor=request.actor,
+                base=base,
+                upload=request.FILES.get("file"),
+                sheet=request.POST.get("sheet"),
+            )
+        except DomainError as exc:
+            error = exc.message
+        else:
+            return redirect("base_import_job", base.pk, job.pk)
+    return render(
+        request,
+        "imports/new_table_upload.html",
+        {
+            "base": base,
+            "error": error,
+            "max_mb": services.max_size() // (1024 * 1024),
+        },
+        status=400 if error else 200,
+    )
+
+
+def _posted_columns(request, job) -> list[dict]:
+    out = []
+    for i, old in enumerate(job.columns):
+        col = {
+            "title": request.POST.get(f"title-{i}", old.get("title", "")),
+            "type": request.POST.get(f"type-{i}", old.get("type", "")),
+        }
+        for key in ("dateOrder", "decimalSep"):
+            value = request.POST.get(f"{key}-{i}")
+            if value:
+                col[key] = value
+        out.append(col)
+    return out
+
+
+@login_required
+def base_import_job(
+    request: HtmxHttpRequest, base_id: str, job_id: str
+) -> HttpResponse:
+    """A job: its preview (POST `sheet` reads another sheet; POST starts it), then its
+    progress, polled by htmx while it runs."""
+    base = _base(request, base_id)
+    job = newtable.job_get(actor=request.actor, base=base, job_id=job_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "sheet":
+                newtable.job_choose_sheet(
+                    actor=request.actor, job=job, sheet=request.POST.get("sheet", "")
+                )
+            else:
+                newtable.job_start(
+                    actor=request.actor,
+                    job=job,
+                    title=request.POST.get("table_title", job.title),
+                    columns=_posted_columns(request, job),
+                )
+        except DomainError as exc:
+            error = exc.message
+        else:
+            return redirect("base_import_job", base.pk, job.pk)
+    ctx = {
+        "base": base,
+        "job": job,
+        "error": error,
+        "types": [(t.name, t.label) for t in coltypes.TYPES.values()],
+    }
+    if job.status == ImportJob.Status.NEW:
+        try:
+            rows = newtable.preview(job)["rows"]
+        except DomainError as exc:
+            ctx["error"], rows = exc.message, []
+        ctx["rows"] = rows
+        ctx["columns"] = [
+            {"index": i, "name": name, **job.columns[i]}
+            for i, name in enumerate(job.header)
+        ]
+    else:
+        table = base.tables.filter(pk=job.table_id).first() if job.table_id else None
+        ctx["table"] = table
+    template = (
+        "imports/new_table_job.html#progress"
+        if request.htmx and job.status != ImportJob.Status.NEW
+        else "imports/new_table_job.html"
+    )
+    return render(request, template, ctx, status=400 if error else 200)

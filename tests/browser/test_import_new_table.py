@@ -1,0 +1,102 @@
+"""Import a file as a new table in a real browser (docs/import-export.md): a CSV with its
+preview, a type changed, the progress page, the new table's grid; an Excel workbook's sheet
+picked on the preview page."""
+
+import io
+import uuid
+
+import pytest
+
+from tests.browser.conftest import shot
+from tests.browser.test_first_visit import login
+
+pytestmark = pytest.mark.browser
+
+CSV = (
+    "Name,Qty,Price,Since,Paid,Team\n"
+    "Pens,3,1.50,2026-01-02,yes,red\n"
+    "Ink,5,2.25,2026-02-03,no,blue\n"
+    "Paper,7,3.00,2026-03-04,yes,red\n"
+    "Clips,9,0.75,2026-04-05,no,red\n"
+    "Tape,11,1.10,2026-05-06,yes,blue\n"
+    "Glue,13,2.40,2026-06-07,no,red\n"
+)
+
+
+def open_import(page, url):
+    login(page, url)
+    page.click("text=Demo CRM")
+    page.click("aside >> text=Import a file…")
+    page.wait_for_selector("#import-file")
+
+
+def grid_texts(page, column: str) -> list[str]:
+    page.wait_for_selector("#grid tbody tr.grid-row:not(.loading)")
+    titles = page.eval_on_selector_all(
+        "#grid thead th[data-f]", "ths => ths.map(th => th.title.split(' · ')[0])"
+    )
+    i = titles.index(column)
+    return page.eval_on_selector_all(
+        "#grid tbody tr.grid-row:not(.loading)",
+        f"trs => trs.map(tr => tr.querySelectorAll('td[data-f]')[{i}].dataset.v)",
+    )
+
+
+def test_csv_into_a_new_table(page, live_server_url):
+    open_import(page, live_server_url)
+    name = f"Stock {uuid.uuid4().hex[:4]}"
+    page.set_input_files(
+        "#import-file",
+        {"name": "stock.csv", "mimeType": "text/csv", "buffer": CSV.encode()},
+    )
+    page.click("text=Upload and preview")
+    page.wait_for_selector("table.import-preview")
+    assert page.input_value("#import-table-title").startswith("stock")
+    types = page.eval_on_selector_all(
+        "select[name^=type-]", "ss => ss.map(s => s.value)"
+    )
+    assert types == ["text", "number", "decimal", "date", "checkbox", "select"]
+    page.fill("#import-table-title", name)
+    page.select_option("select[name=type-1]", "text")  # Qty as text
+    shot(page, "import-new-table-preview")
+    page.click("text=Create the table and import")
+    page.wait_for_selector("text=Imported 6 rows", timeout=30_000)
+    shot(page, "import-new-table-done")
+    page.click(f"text=Open {name}")
+    assert grid_texts(page, "Name") == ["Pens", "Ink", "Paper", "Clips", "Tape", "Glue"]
+    assert grid_texts(page, "Qty")[:2] == ["3", "5"]
+    assert page.locator(f"aside >> text={name}").count() == 1
+
+
+def test_xlsx_sheet_picker(page, live_server_url):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Cover"
+    wb.active.append(["About"])
+    wb.active.append(["nothing here"])
+    orders = wb.create_sheet("Orders")
+    for row in (["Item", "Qty"], ["pen", 3], ["ink", 5]):
+        orders.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    open_import(page, live_server_url)
+    page.set_input_files(
+        "#import-file",
+        {
+            "name": "book.xlsx",
+            "mimeType": "application/octet-stream",
+            "buffer": buf.getvalue(),
+        },
+    )
+    page.click("text=Upload and preview")
+    page.wait_for_selector("#import-sheet")
+    assert page.input_value("#import-sheet") == "Cover"
+    page.select_option("#import-sheet", "Orders")
+    page.click("text=Show this sheet")
+    page.wait_for_selector("table.import-preview >> text=pen")
+    assert page.input_value("#import-sheet") == "Orders"
+    shot(page, "import-new-table-sheet")
+    page.fill("#import-table-title", f"Orders {uuid.uuid4().hex[:4]}")
+    page.click("text=Create the table and import")
+    page.wait_for_selector("text=Imported 2 rows", timeout=30_000)
