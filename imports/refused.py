@@ -32,12 +32,14 @@ class Refusals:
         self.job = job
         self.job.errors = []
         self.job.refused = 0
+        self.lines: set[int] = set()
         self._file = None
         self._writer = None
 
     def add(self, line: int, message: str, cells: list[str] | None) -> None:
         job = self.job
         job.refused += 1
+        self.lines.add(line)
         if len(job.errors) < MAX_ERRORS:
             job.errors.append({"line": line, "message": message})
         if self._writer is None:

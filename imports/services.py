@@ -124,6 +124,12 @@ def job_create(
     )
 
 
+def job_discard(job: ImportJob) -> None:
+    """Forget an upload the API could not start (a bad mapping): its file and its job."""
+    _remove(job.path)
+    job.delete()
+
+
 def _remove(path: str) -> None:
     try:
         os.remove(path)
@@ -395,7 +401,7 @@ def _write_rows(job, table, actor, plan: _Plan, info, refusals) -> None:
     with user_db(table.source) as conn, transaction.atomic(using=conn.alias):
         batch: list[tuple[int, list[str]]] = []
         for line, cells in rows:
-            if not any(c.strip() for c in cells):
+            if not any(c.strip() for c in cells) or line in refusals.lines:
                 continue
             batch.append((line, cells))
             if len(batch) >= BATCH:
@@ -418,6 +424,7 @@ def _row(cells: list[str], columns) -> dict:
 
 
 def _refused_error(job: ImportJob) -> None:
+    job.errors.sort(key=lambda e: e["line"])  # the check's refusals, then the matches'
     n = job.refused
     first = job.errors[0]
     more = f" (the first {MAX_ERRORS} are listed)" if n > MAX_ERRORS else ""
@@ -474,8 +481,10 @@ def _check_rows(
                 line, f"the key '{plan.key_cell(cells)}' is on line {seen} too.", cells
             )
     job.total = job.checked = total
-    if refusals:
+    if refusals and plan.key is None:
         _refused_error(job)
+    # An upsert goes on to match its keys (writing nothing after a refusal): every line
+    # that cannot be written is listed at once, those without a row too.
 
 
 def _write_batch(conn, meta, table, actor, plan: _Plan, batch, job, refusals) -> None:

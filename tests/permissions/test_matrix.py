@@ -621,20 +621,36 @@ CASES = [
         lambda w, v: f"{API}/tables/{T(w)}/records/count",
         "viewer",
     ),
+    # Editors may import too, updating rows by a key column only (imports/services.py).
     Case(
         "api-import",
         "POST",
         lambda w, v: f"{API}/tables/{T(w)}/import",
-        "creator",
+        "editor",
         body={},
     ),
     Case(
         "api-import-job",
         "GET",
         lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}",
-        "creator",
+        "editor",
         victim=_victim_import,
-        write=True,  # a job is part of an import (records.create)
+        write=True,  # a job is part of an import (records.update)
+    ),
+    Case(
+        "api-import-job-cancel",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}/cancel",
+        "editor",
+        victim=_victim_import,
+    ),
+    Case(
+        "api-import-job-refused",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}/refused.csv",
+        "editor",
+        victim=_victim_import,
+        write=True,  # part of an import
     ),
     # The trash belongs to restoring (records.restore): no read-only token lists it.
     Case(
@@ -1482,21 +1498,37 @@ GRID_CASES = [
         "table_import",
         "GET",
         lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import",
-        "creator",
+        "editor",
         api=False,
     ),
     Case(
         "table_import",
         "POST",
         lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import",
-        "creator",
+        "editor",
         api=False,
     ),
     Case(
         "import_job",
         "GET",
         lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import/{v['job'].pk}",
-        "creator",
+        "editor",
+        victim=_victim_import,
+        api=False,
+    ),
+    Case(
+        "import_job_cancel",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import/{v['job'].pk}/cancel",
+        "editor",
+        victim=_victim_import,
+        api=False,
+    ),
+    Case(
+        "import_job_refused",
+        "GET",
+        lambda w, v: f"/bases/{B(w, v)}/tables/{T(w)}/import/{v['job'].pk}/refused.csv",
+        "editor",
         victim=_victim_import,
         api=False,
     ),
