@@ -290,3 +290,81 @@ def test_api_upsert_cancel_and_refused(items, api, user, inline):
     paths = api.get("/api/v2/meta/openapi.json").json()["paths"]
     assert any(p.endswith("/import/{job_id}/cancel") for p in paths)
     assert any(p.endswith("/import/{job_id}/refused.csv") for p in paths)
+
+
+def test_cancel_during_the_check_pass(items, actor, inline, monkeypatch):
+    monkeypatch.setattr(services, "BATCH", 10)
+    real = services.csvfile.read_rows
+
+    def cancelled_while_read(path, info):
+        for i, row in enumerate(real(path, info)):
+            if i == 15:  # the user cancels while the file is being checked
+                ImportJob.objects.filter(status="running").update(cancel_requested=True)
+            yield row
+
+    monkeypatch.setattr(services.csvfile, "read_rows", cancelled_while_read)
+    body = "name,qty\n" + "".join(f"n{i},{i}\n" for i in range(45))
+    job = run(actor, items, body)
+    assert job.status == "cancelled" and job.total is None
+    assert len(rows(items)) == 2
+
+
+def test_editor_pages_offer_update_only(items, editor, other_user, client, inline):
+    client.force_login(other_user)
+    base = items.base_id
+    table_page = client.get(f"/bases/{base}/tables/{items.pk}/")
+    assert b"Import CSV" in table_page.content
+    r = client.post(
+        f"/bases/{base}/tables/{items.pk}/import",
+        {"file": upload("name,qty,note\napple,5,\nplum,1,x\n")},
+    )
+    assert r.status_code == 302
+    page = client.get(r["Location"])
+    assert b"you may update existing rows, not add rows" in page.content
+    assert b'type="hidden" name="upsert"' in page.content
+    job = ImportJob.objects.get(user=other_user)
+    body = {f"col-{c}": f for c, f in job.mapping.items()}
+    # Without the upsert the start is refused (403), and nothing is queued.
+    refused = client.post(r["Location"], body)
+    assert refused.status_code == 403
+    job.refresh_from_db()
+    assert job.status == "new"
+    r2 = client.post(r["Location"], {**body, "upsert": "1", "key_column": "0"})
+    assert r2.status_code == 302
+    job.refresh_from_db()
+    # plum matches no row: refused, and apple's update rolled back with it.
+    assert job.status == "failed" and [e["line"] for e in job.errors] == [3]
+    assert rows(items)[0][2] == 1
+    # A key left empty in a nullable key field: no row to update for an editor.
+    r = client.post(
+        f"/bases/{base}/tables/{items.pk}/import",
+        {"file": upload("note,qty\n,5\n")},
+    )
+    job = ImportJob.objects.filter(user=other_user).order_by("-created_at").first()
+    client.post(
+        r["Location"],
+        {
+            "col-0": job.mapping["0"],
+            "col-1": job.mapping["1"],
+            "upsert": "1",
+            "key_column": "0",
+        },
+    )
+    job.refresh_from_db()
+    assert job.status == "failed" and "is empty" in job.errors[0]["message"]
+
+
+def test_cancel_button_swaps_the_progress_in_place(items, actor, web, monkeypatch):
+    monkeypatch.setattr(tasks, "start", lambda job_id: None)  # queued, never run
+    monkeypatch.setattr(
+        "django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn()
+    )
+    job = run(actor, items, "name,qty\nplum,1\n")
+    url = f"/bases/{items.base_id}/tables/{items.pk}/import/{job.pk}"
+    page = web.get(url)
+    assert b"Cancel import" in page.content and b"Waiting to start" in page.content
+    r = web.post(f"{url}/cancel", HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and b'id="import-progress"' in r.content
+    assert b"Cancelled: nothing was imported." in r.content
+    assert b"hx-get" not in r.content  # no more polling
+    assert web.get(f"{url}/cancel").status_code == 405
