@@ -51,6 +51,7 @@ def table_import(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpR
             "table": table,
             "error": error,
             "max_mb": services.max_size() // (1024 * 1024),
+            "may_insert": can(request.actor, "records.create", table),
         },
         status=400 if error else 200,
     )

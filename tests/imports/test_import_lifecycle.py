@@ -314,6 +314,8 @@ def test_editor_pages_offer_update_only(items, editor, other_user, client, inlin
     base = items.base_id
     table_page = client.get(f"/bases/{base}/tables/{items.pk}/")
     assert b"Import CSV" in table_page.content
+    form = client.get(f"/bases/{base}/tables/{items.pk}/import")
+    assert b"As an editor you may update existing rows" in form.content
     r = client.post(
         f"/bases/{base}/tables/{items.pk}/import",
         {"file": upload("name,qty,note\napple,5,\nplum,1,x\n")},
