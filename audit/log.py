@@ -55,6 +55,7 @@ ACTIONS = {
     "webhook.rotate_secret": "renewed a webhook's secret",
     "import.done": "imported a file",
     "import.failed": "tried to import a file",
+    "import.cancelled": "cancelled an import",
 }
 FAMILIES = {
     "schema": ("base.", "source.", "table.", "field.", "link."),

@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from imports import services
+from bases.export import _Streaming, content_disposition, file_name
+from imports import refused, services
 from imports.models import ImportJob
 from nocoplatform.api import ERRORS
-from nocoplatform.errors import InvalidInput
-from permissions.checks import require
+from nocoplatform.errors import DomainError, InvalidInput
 
 
 def job_json(job: ImportJob) -> dict:
@@ -25,10 +25,17 @@ def job_json(job: ImportJob) -> dict:
         "fileName": job.file_name,
         "header": job.header,
         "mapping": job.mapping,
+        "keyColumn": job.key_column,
+        "checked": job.checked,
         "total": job.total,
         "done": job.done,
+        "inserted": job.inserted,
+        "updated": job.updated,
+        "rate": round(rate, 1) if (rate := job.rate()) is not None else None,
+        "secondsLeft": job.seconds_left(),
         "error": job.error or None,
         "errors": job.errors,
+        "refused": job.refused,
     }
 
 
@@ -47,8 +54,13 @@ class ImportApi(APIView):
             "Multipart `file` (CSV: delimiter and encoding detected; or .xlsx, with an "
             "optional `sheet` name) and optional `mapping`, "
             'a JSON object {"column index": "field id"}; without it, columns are mapped to '
-            "fields of the same name. Answers 202 with the job; poll "
-            "GET …/import/{jobId} for `done`/`total` and `status`."
+            "fields of the same name. Optional `keyColumn` (a column's index or name, "
+            "mapped to a text, number or date field): upsert — rows whose key matches "
+            "one row update it, the others are inserted; editors may import only so, and "
+            "only update (a row without a match is refused). Answers 202 with the job; "
+            "poll GET …/import/{jobId} for `done`/`total`, `rate` (rows/s), "
+            "`secondsLeft`, `inserted`/`updated` and `status` (pending, running, done, "
+            "failed, cancelled)."
         ),
         request={"multipart/form-data": dict},
         responses={202: dict, **ERRORS},
@@ -56,7 +68,7 @@ class ImportApi(APIView):
     )
     def post(self, request: Request, table_id: str) -> Response:
         table = _table(request, table_id)
-        require(request.actor, "records.create", table)  # before the body is parsed
+        services.may_import(request.actor, table)  # before the body is parsed
         job = services.job_create(
             actor=request.actor,
             table=table,
@@ -71,7 +83,16 @@ class ImportApi(APIView):
                 raise InvalidInput("`mapping` must be a JSON object.")
             if not isinstance(mapping, dict):
                 raise InvalidInput("`mapping` must be a JSON object.")
-        job = services.job_start(actor=request.actor, job=job, mapping=mapping)
+        try:
+            job = services.job_start(
+                actor=request.actor,
+                job=job,
+                mapping=mapping,
+                key_column=request.data.get("keyColumn"),
+            )
+        except DomainError:
+            services.job_discard(job)
+            raise
         return Response(job_json(job), status=202)
 
 
@@ -85,3 +106,52 @@ class ImportJobApi(APIView):
         table = _table(request, table_id)
         job = services.job_get(actor=request.actor, table=table, job_id=job_id)
         return Response(job_json(job))
+
+
+class ImportJobCancelApi(APIView):
+    @extend_schema(
+        summary="Cancel an import job",
+        description=(
+            "A job not started yet is cancelled at once; a running one stops at its next "
+            "batch of 1000 rows and rolls back: nothing of it stays in the table "
+            "(`status` becomes `cancelled`; poll the job). A finished job: 409 "
+            "IMPORT_FINISHED."
+        ),
+        request=None,
+        responses={200: dict, **ERRORS},
+        tags=["Records"],
+    )
+    def post(self, request: Request, table_id: str, job_id: str) -> Response:
+        table = _table(request, table_id)
+        job = services.job_get(actor=request.actor, table=table, job_id=job_id)
+        job = services.job_cancel(actor=request.actor, job=job)
+        return Response(job_json(job))
+
+
+class ImportJobRefusedApi(APIView):
+    @extend_schema(
+        summary="An import job's refused rows as CSV",
+        description=(
+            "Every row the job refused: `Line` (in the uploaded file), `Reason`, then the "
+            "row's own cells under the file's header, so it can be fixed and imported "
+            "again. Text that a spreadsheet would run as a formula gets a leading `'`."
+        ),
+        responses={(200, "text/csv"): str, **ERRORS},
+        tags=["Records"],
+    )
+    def get(self, request: Request, table_id: str, job_id: str):
+        table = _table(request, table_id)
+        job = services.job_get(actor=request.actor, table=table, job_id=job_id)
+        return refused_response(job, table.title)
+
+
+def refused_response(job: ImportJob, table_title: str) -> _Streaming:
+    # bases/export's streaming response: streamed under ASGI too (a big file stays on disk).
+    response = _Streaming(
+        refused.csv_chunks(job), content_type="text/csv; charset=utf-8"
+    )
+    name = file_name(table_title, f"{job.file_name} refused rows", ext="csv")
+    response["Content-Disposition"] = content_disposition(name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ImportJob(models.Model):
@@ -13,6 +14,7 @@ class ImportJob(models.Model):
         RUNNING = "running", "running"
         DONE = "done", "done"
         FAILED = "failed", "failed"
+        CANCELLED = "cancelled", "cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     table = models.ForeignKey(
@@ -28,17 +30,48 @@ class ImportJob(models.Model):
     header = models.JSONField(default=list)
     # Column index (as text) → field id; unmapped columns are skipped.
     mapping = models.JSONField(default=dict)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.NEW)
+    # Upsert: the column (index) whose field matches existing rows; None inserts every row.
+    key_column = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    # Rows read by the check pass so far (before `total` is known).
+    checked = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(null=True, blank=True)
     done = models.PositiveIntegerField(default=0)
+    inserted = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    # How many rows were refused in all (`errors` lists the first 100; the CSV, all).
+    refused = models.PositiveIntegerField(default=0)
+    # Set by job_cancel; the runner stops at its next batch and rolls back.
+    cancel_requested = models.BooleanField(default=False)
     error = models.TextField(blank=True, default="")
     # The rows refused by the check before any write: [{"line": n, "message": "…"}] (≤ 100).
     errors = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the writing started (after the check pass): the rate's origin.
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)
+
+    def rate(self) -> float | None:
+        """Rows written per second since the writing started (None before)."""
+        if self.started_at is None or not self.done:
+            return None
+        end = self.finished_at or timezone.now()
+        seconds = (end - self.started_at).total_seconds()
+        return self.done / seconds if seconds > 0 else None
+
+    def seconds_left(self) -> int | None:
+        """Time left at the current rate (None when unknown or finished)."""
+        rate = self.rate()
+        if not self.active or rate is None or self.total is None:
+            return None
+        return max(0, round((self.total - self.done) / rate))
 
 
 class NewTableJob(models.Model):
@@ -66,7 +99,7 @@ class NewTableJob(models.Model):
     # "decimalSep", "precision"}; type "skip" leaves the column out.
     columns = models.JSONField(default=list)
     status = models.CharField(
-        max_length=8, choices=ImportJob.Status.choices, default=ImportJob.Status.NEW
+        max_length=10, choices=ImportJob.Status.choices, default=ImportJob.Status.NEW
     )
     total = models.PositiveIntegerField(null=True, blank=True)
     done = models.PositiveIntegerField(default=0)

@@ -25,15 +25,16 @@ from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.sources import user_db
 from bases.table_meta import TableMeta
-from imports import csvfile, xlsxfile
+from imports import csvfile, refused, upsert, xlsxfile
 from imports.models import ImportJob
-from nocoplatform.errors import DomainError, InvalidInput, NotFound
-from permissions.checks import Actor, require
+from nocoplatform.errors import Conflict, DomainError, InvalidInput, NotFound
+from permissions.checks import Actor, can, require
 
 log = logging.getLogger(__name__)
 BATCH = 1000
-MAX_ERRORS = 100
+MAX_ERRORS = refused.MAX_ERRORS
 CHUNK = 64 * 1024
+CANCELLED = "Cancelled: nothing was imported."
 
 
 def _dir() -> str:
@@ -77,7 +78,7 @@ def job_create(
     """Save the uploaded file, check it and read its header (400 IMPORT_BAD_FILE).
     An Excel workbook (.xlsx) becomes CSV first (imports/xlsxfile.py; `sheet`, else the
     first one)."""
-    require(actor, "records.create", table)
+    may_import(actor, table)
     if upload is None:
         raise InvalidInput("Choose a CSV file to import.", code="IMPORT_BAD_FILE")
     name = os.path.basename(str(upload.name or "import.csv"))[:255]
@@ -123,6 +124,12 @@ def job_create(
     )
 
 
+def job_discard(job: ImportJob) -> None:
+    """Forget an upload the API could not start (a bad mapping): its file and its job."""
+    _remove(job.path)
+    job.delete()
+
+
 def _remove(path: str) -> None:
     try:
         os.remove(path)
@@ -130,14 +137,47 @@ def _remove(path: str) -> None:
         pass
 
 
+def may_import(actor: Actor, table: Table) -> None:
+    """Who may upload and follow an import into this table: editors and up (an editor's
+    import may only update rows by key: job_start), else 403 / 404 as for any table."""
+    require(actor, "records.update", table)
+
+
 def job_get(*, actor: Actor, table: Table, job_id) -> ImportJob:
-    require(actor, "records.create", table)
+    may_import(actor, table)
     try:
         job = ImportJob.objects.filter(pk=job_id, table=table, user=actor.user).first()
     except (ValueError, ValidationError):  # not a UUID
         job = None
     if job is None:
         raise NotFound("Import not found.", code="IMPORT_NOT_FOUND")
+    return job
+
+
+def job_cancel(*, actor: Actor, job: ImportJob) -> ImportJob:
+    """Cancel a job: at once when it has not started; a running one stops at its next batch
+    and rolls back (the runner sees `cancel_requested`). A finished job: 409."""
+    may_import(actor, job.table)
+    waiting = [ImportJob.Status.NEW, ImportJob.Status.PENDING]
+    if ImportJob.objects.filter(pk=job.pk, status__in=waiting).update(
+        status=ImportJob.Status.CANCELLED,
+        error=CANCELLED,
+        finished_at=timezone.now(),
+    ):
+        _remove(job.path)
+        job.refresh_from_db()
+        _audit(job, CANCELLED)
+        return job
+    ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+        cancel_requested=True
+    )
+    job.refresh_from_db()
+    if job.status != ImportJob.Status.RUNNING:
+        raise Conflict(
+            f"This import has finished ({job.get_status_display()}): there is nothing "
+            "to cancel.",
+            code="IMPORT_FINISHED",
+        )
     return job
 
 
@@ -152,12 +192,41 @@ def preview(job: ImportJob) -> dict:
     return {"header": header, "rows": rows, "types": types}
 
 
-def job_start(*, actor: Actor, job: ImportJob, mapping: dict) -> ImportJob:
-    """Check the mapping ({column index: field id or ""}) and queue the job."""
-    require(actor, "records.create", job.table)
+def key_fields(fields: list[Field]) -> list[Field]:
+    """The fields an upsert may match rows by: stored scalar columns (text, numbers, dates…)."""
+    from records.bulk import scalar_column
+
+    return [f for f in fields if f.column_name and scalar_column(f)]
+
+
+def _key_column(job: ImportJob, key_column) -> int | None:
+    """The key column as its index: given as an index or as the column's name."""
+    if key_column is None or key_column == "":
+        return None
+    text = str(key_column)
+    if re.fullmatch(r"\d+", text) and int(text) < len(job.header):
+        return int(text)
+    if text in job.header:
+        return job.header.index(text)
+    raise InvalidInput(f"Unknown key column '{text[:100]}'.", code="INVALID_MAPPING")
+
+
+def job_start(
+    *, actor: Actor, job: ImportJob, mapping: dict, key_column=None
+) -> ImportJob:
+    """Check the mapping ({column index: field id or ""}) and queue the job. `key_column`
+    (a column's index or name) makes it an upsert: rows whose key matches are updated, the
+    others inserted. Inserting needs `records.create` (creators); an editor's import must
+    name a key and may only update."""
+    table = job.table
+    key = _key_column(job, key_column)
+    if key is None:
+        require(actor, "records.create", table)
+    else:
+        require(actor, "records.update", table)
     if job.status != ImportJob.Status.NEW:
         raise InvalidInput("This import has started already.", code="IMPORT_STARTED")
-    fields = {f.id: f for f in target_fields(job.table, actor)}
+    fields = {f.id: f for f in target_fields(table, actor)}
     clean: dict[str, str] = {}
     for column, field_id in (mapping or {}).items():
         if not field_id:
@@ -179,9 +248,29 @@ def job_start(*, actor: Actor, job: ImportJob, mapping: dict) -> ImportJob:
         raise InvalidInput(
             "Map at least one column to a field.", code="INVALID_MAPPING"
         )
+    if key is not None:
+        name = job.header[key]
+        if str(key) not in clean:
+            raise InvalidInput(
+                f"The key column '{name}' must be mapped to a field.",
+                code="INVALID_MAPPING",
+            )
+        key_field = fields[clean[str(key)]]
+        if key_field not in key_fields([key_field]):
+            raise InvalidInput(
+                f"'{key_field.title}' cannot match rows (choose a text, number or "
+                "date field).",
+                code="INVALID_MAPPING",
+            )
+        if not TableMeta.of(table, actor=actor).pk:
+            raise InvalidInput(
+                f"'{table.title}' has no primary key: its rows cannot be updated.",
+                code="INVALID_MAPPING",
+            )
     job.mapping = clean
+    job.key_column = key
     job.status = ImportJob.Status.PENDING
-    job.save(update_fields=["mapping", "status"])
+    job.save(update_fields=["mapping", "key_column", "status"])
     from imports import tasks
 
     transaction.on_commit(lambda: tasks.start(str(job.pk)))
@@ -191,15 +280,23 @@ def job_start(*, actor: Actor, job: ImportJob, mapping: dict) -> ImportJob:
 _ROW = re.compile(r"^row (\d+): ")
 
 
+class _Cancelled(Exception):
+    """The job was cancelled: leave its transaction (rolled back)."""
+
+
 def run_import(job_id: str) -> None:
     """Run a queued job to its end (the runner's entry point)."""
+    # Claimed atomically: a cancel of the pending job and the runner cannot both win.
+    claimed = ImportJob.objects.filter(
+        pk=job_id, status=ImportJob.Status.PENDING
+    ).update(status=ImportJob.Status.RUNNING)
     job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None or job.status != ImportJob.Status.PENDING:
+    if not claimed or job is None:
         return
-    job.status = ImportJob.Status.RUNNING
-    job.save(update_fields=["status"])
     try:
         _run(job)
+    except _Cancelled:
+        _finish(job, ImportJob.Status.CANCELLED, CANCELLED)
     except DomainError as exc:
         _finish(job, ImportJob.Status.FAILED, exc.message)
     except Exception as exc:  # reported on the job, and logged with its traceback
@@ -212,50 +309,111 @@ def run_import(job_id: str) -> None:
 
 
 def _finish(job: ImportJob, status: str, error: str) -> None:
+    if status != ImportJob.Status.DONE:  # rolled back: nothing was written
+        job.done = job.inserted = job.updated = 0
     job.status, job.error, job.finished_at = status, error[:2000], timezone.now()
     job.save(
-        update_fields=["status", "error", "errors", "finished_at", "done", "total"]
+        update_fields=[
+            "status",
+            "error",
+            "errors",
+            "refused",
+            "finished_at",
+            "done",
+            "total",
+            "inserted",
+            "updated",
+        ]
     )
+    _audit(job, error)
+
+
+def _audit(job: ImportJob, error: str) -> None:
     table = job.table
+    action = {
+        ImportJob.Status.DONE: "import.done",
+        ImportJob.Status.CANCELLED: "import.cancelled",
+    }.get(job.status, "import.failed")
     audit.record(
         Actor(user=job.user),
         table.base_id,
-        "import.done" if status == ImportJob.Status.DONE else "import.failed",
+        action,
         target=f"{table.title} ← {job.file_name}",
         target_id=job.pk,
         rows=job.done,
+        inserted=job.inserted,
+        updated=job.updated,
         error=error[:300],
     )
 
 
-def _run(job: ImportJob) -> None:
-    from records.writes import insert_rows
+def _check_cancel(job: ImportJob) -> None:
+    if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+        raise _Cancelled
 
+
+class _Plan:
+    """What a run writes: the mapped columns, the upsert's key, whether it may insert."""
+
+    def __init__(self, job: ImportJob, table: Table, actor: Actor):
+        upserting = job.key_column is not None
+        require(actor, "records.update" if upserting else "records.create", table)
+        fields = {
+            f.id: f for f in target_fields(table, actor)
+        }  # the role may have changed
+        self.columns = [
+            (int(c), fields[fid]) for c, fid in job.mapping.items() if fid in fields
+        ]
+        if not self.columns:
+            raise InvalidInput("None of the mapped fields can be filled any more.")
+        self.key: Field | None = None
+        self.key_index = job.key_column
+        if upserting:
+            self.key = fields.get(job.mapping.get(str(job.key_column), ""))
+            if self.key is None:
+                raise InvalidInput("The key column's field cannot be filled any more.")
+        self.may_insert = not upserting or can(actor, "records.create", table)
+
+    def key_cell(self, cells: list[str]) -> str:
+        i = self.key_index
+        return cells[i] if i is not None and i < len(cells) else ""
+
+
+def _run(job: ImportJob) -> None:
     actor = Actor(user=job.user)
     table = Table.objects.select_related("source", "base").get(pk=job.table_id)
-    require(actor, "records.create", table)  # the role may have changed since
-    fields = {f.id: f for f in target_fields(table, actor)}
-    columns = [(int(c), fields[fid]) for c, fid in job.mapping.items() if fid in fields]
-    if not columns:
-        raise InvalidInput("None of the mapped fields can be filled any more.")
+    plan = _Plan(job, table, actor)
     info = csvfile.CsvInfo(job.encoding, job.delimiter)
-    _check_rows(job, table, actor, columns, info)
-    job.save(update_fields=["total"])
+    refusals = refused.Refusals(job)
+    try:
+        _check_rows(job, table, actor, plan, info, refusals)
+        job.started_at = timezone.now()
+        job.save(update_fields=["total", "started_at", "checked"])
+        _write_rows(job, table, actor, plan, info, refusals)
+    finally:
+        refusals.close()
+
+
+def _write_rows(job, table, actor, plan: _Plan, info, refusals) -> None:
     rows = csvfile.read_rows(job.path, info)
     next(rows, None)  # the header
+    meta = TableMeta.of(table, actor=actor)
     with user_db(table.source) as conn, transaction.atomic(using=conn.alias):
-        batch: list[dict] = []
-        lines: list[int] = []
+        batch: list[tuple[int, list[str]]] = []
         for line, cells in rows:
-            if not any(c.strip() for c in cells):
+            if not any(c.strip() for c in cells) or line in refusals.lines:
                 continue
-            batch.append(_row(cells, columns))
-            lines.append(line)
+            batch.append((line, cells))
             if len(batch) >= BATCH:
-                _insert(insert_rows, table, batch, lines, actor, job)
-                batch, lines = [], []
+                _check_cancel(job)
+                _write_batch(conn, meta, table, actor, plan, batch, job, refusals)
+                batch = []
         if batch:
-            _insert(insert_rows, table, batch, lines, actor, job)
+            _check_cancel(job)
+            _write_batch(conn, meta, table, actor, plan, batch, job, refusals)
+        if refusals:
+            _refused_error(job)
+        _check_cancel(job)  # the last chance before the commit
 
 
 def _row(cells: list[str], columns) -> dict:
@@ -265,52 +423,164 @@ def _row(cells: list[str], columns) -> dict:
     }
 
 
-def _check_rows(job: ImportJob, table, actor: Actor, columns, info) -> None:
+def _refused_error(job: ImportJob) -> None:
+    job.errors.sort(key=lambda e: e["line"])  # the check's refusals, then the matches'
+    n = job.refused
+    first = job.errors[0]
+    more = f" (the first {MAX_ERRORS} are listed)" if n > MAX_ERRORS else ""
+    raise InvalidInput(
+        f"{n} row{'s' if n != 1 else ''} refused{more}: "
+        f"line {first['line']}: {first['message']} Nothing was imported.",
+        code="IMPORT_ROWS_REFUSED",
+    )
+
+
+def _check_rows(
+    job: ImportJob, table, actor: Actor, plan: _Plan, info, refusals
+) -> None:
     """First pass, before any write: every row parsed by its fields' types (the file read
-    to its end once). Refused rows, up to MAX_ERRORS, fail the job with their lines."""
+    to its end once); for an upsert, keys seen twice in the file (and, for an editor, rows
+    without a key) refused. Refused rows fail the job with their lines."""
     from records import inputs
 
     meta = TableMeta.of(table, actor=actor)
     cache: dict = {}
-    total, errors = 0, []
+    total = 0
+    keys: dict = {}
     rows = csvfile.read_rows(job.path, info)
     next(rows, None)
     for line, cells in rows:
         if not any(c.strip() for c in cells):
             continue
         total += 1
-        if len(errors) < MAX_ERRORS:
-            try:
-                inputs.values(
-                    meta, _row(cells, columns), None, for_update=False, columns=cache
+        if total % BATCH == 0:
+            _check_cancel(job)
+            ImportJob.objects.filter(pk=job.pk).update(checked=total)
+        try:
+            values = inputs.values(
+                meta, _row(cells, plan.columns), None, for_update=False, columns=cache
+            )
+        except DomainError as exc:
+            refusals.add(line, exc.message, cells)
+            continue
+        if plan.key is None:
+            continue
+        value = values.get(plan.key)
+        if value is None:
+            if not plan.may_insert:
+                refusals.add(
+                    line,
+                    f"the key '{plan.key.title}' is empty: you may update rows, not "
+                    "add them.",
+                    cells,
                 )
-            except DomainError as exc:
-                errors.append({"line": line, "message": exc.message})
-    job.total = total
-    if errors:
-        job.errors = errors
-        more = " (the first 100 are listed)" if len(errors) >= MAX_ERRORS else ""
-        raise InvalidInput(
-            f"{len(errors)} row{'s' if len(errors) != 1 else ''} refused{more}: "
-            f"line {errors[0]['line']}: {errors[0]['message']} Nothing was imported.",
-            code="IMPORT_ROWS_REFUSED",
+            continue
+        seen = keys.setdefault(value, line)
+        if seen != line:
+            refusals.add(
+                line, f"the key '{plan.key_cell(cells)}' is on line {seen} too.", cells
+            )
+    job.total = job.checked = total
+    if refusals and plan.key is None:
+        _refused_error(job)
+    # An upsert goes on to match its keys (writing nothing after a refusal): every line
+    # that cannot be written is listed at once, those without a row too.
+
+
+def _write_batch(conn, meta, table, actor, plan: _Plan, batch, job, refusals) -> None:
+    """Write one batch (insert, or match keys then update and insert). After a refused
+    row nothing more is written: the rest is only matched, to list every refusal."""
+    from records.writes import insert_rows, update_rows
+
+    if plan.key is None:
+        inserts, updates = batch, []
+    else:
+        inserts, updates = _match_batch(conn, meta, table, plan, batch, refusals)
+    if refusals:
+        return
+    if updates:
+        _write(
+            update_rows,
+            table,
+            [row for _, _, row in updates],
+            [(line, cells) for line, cells, _ in updates],
+            actor,
+            refusals,
         )
+        job.updated += len(updates)
+    if inserts:
+        _write(
+            insert_rows,
+            table,
+            [_row(cells, plan.columns) for _, cells in inserts],
+            inserts,
+            actor,
+            refusals,
+        )
+        job.inserted += len(inserts)
+    job.done += len(batch)
+    ImportJob.objects.filter(pk=job.pk).update(
+        done=job.done, total=job.total, inserted=job.inserted, updated=job.updated
+    )
 
 
-def _insert(insert_rows, table, batch, lines, actor, job) -> None:
+def _match_batch(conn, meta, table, plan: _Plan, batch, refusals):
+    """Split a batch into rows to insert and rows to update ({title: value} with the
+    matched row's primary key), one SELECT for the batch's keys."""
+    from records import inputs
+
+    field, parse = inputs.column_for(meta, plan.key.title, "", False)
+    keyed = []
+    for line, cells in batch:
+        text = plan.key_cell(cells)
+        keyed.append((line, cells, parse(text, field.options) if text != "" else None))
+    wanted = [k for _, _, k in keyed if k is not None]
+    found = upsert.match(conn, table, meta.pk, plan.key, wanted) if wanted else {}
+    inserts, updates = [], []
+    for line, cells, value in keyed:
+        rows = found.get(value) if value is not None else None
+        if not rows:
+            if plan.may_insert:
+                inserts.append((line, cells))
+            else:
+                refusals.add(
+                    line,
+                    f"no row has '{plan.key.title}' = '{plan.key_cell(cells)}': you may "
+                    "update rows, not add them.",
+                    cells,
+                )
+        elif len(rows) > 1:
+            refusals.add(
+                line,
+                f"{len(rows)} rows have '{plan.key.title}' = "
+                f"'{plan.key_cell(cells)}': the key must name one row.",
+                cells,
+            )
+        else:
+            row = _row(cells, plan.columns)
+            if not plan.key.is_pk:
+                row.pop(plan.key.title, None)  # matched on it: nothing to change
+            for f, v in zip(meta.pk, rows[0], strict=True):
+                row[f.title] = v
+            updates.append((line, cells, row))
+    return inserts, updates
+
+
+def _write(writer, table, rows, lines_cells, actor, refusals) -> None:
+    """Insert or update the rows; a row the database refuses fails the job with its line."""
     try:
-        insert_rows(table, batch, actor=actor, max_rows=None)
+        writer(table, rows, actor=actor, max_rows=None)
     except DomainError as exc:
+        lines = [line for line, _ in lines_cells]
         match = _ROW.match(exc.message)
         if match and int(match.group(1)) < len(lines):
-            line = lines[int(match.group(1))]
+            line, cells = lines_cells[int(match.group(1))]
+            message = exc.message[match.end() :]
+            refusals.add(line, message, cells)
             raise type(exc)(
-                f"Line {line}: {exc.message[match.end() :]} Nothing was imported.",
-                code=exc.code,
+                f"Line {line}: {message} Nothing was imported.", code=exc.code
             )
         where = (
             f"Line {lines[0]}" if len(lines) == 1 else f"Lines {lines[0]}–{lines[-1]}"
         )
         raise type(exc)(f"{where}: {exc.message} Nothing was imported.", code=exc.code)
-    job.done += len(batch)
-    ImportJob.objects.filter(pk=job.pk).update(done=job.done, total=job.total)

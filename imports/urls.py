@@ -19,4 +19,14 @@ urlpatterns = [
         newtable_pages.base_import_job,
         name="base_import_job",
     ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/import/<str:job_id>/cancel",
+        pages.import_job_cancel,
+        name="import_job_cancel",
+    ),
+    path(
+        "bases/<str:base_id>/tables/<str:table_id>/import/<str:job_id>/refused.csv",
+        pages.import_job_refused,
+        name="import_job_refused",
+    ),
 ]

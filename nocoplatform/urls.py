@@ -197,6 +197,16 @@ urlpatterns = [
         name="api-import-job",
     ),
     path(
+        "api/v2/tables/<str:table_id>/import/<str:job_id>/cancel",
+        imports_api.ImportJobCancelApi.as_view(),
+        name="api-import-job-cancel",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/import/<str:job_id>/refused.csv",
+        imports_api.ImportJobRefusedApi.as_view(),
+        name="api-import-job-refused",
+    ),
+    path(
         "api/v2/tables/<str:table_id>/trash",
         history_api.TrashApi.as_view(),
         name="api-trash",

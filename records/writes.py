@@ -294,6 +294,9 @@ def _update_in_transaction(
             if written
             else {}
         )
+        if bulk and if_match is None and _update_many(cur, conn, d, table, meta, plan):
+            emit(state)
+            return
         for i, (pk_values, values) in enumerate(plan):
             key = [d.to_db(f, v) for f, v in zip(meta.pk, pk_values, strict=True)]
             if if_match is not None:
@@ -319,6 +322,40 @@ def _update_in_transaction(
                     code="RECORD_NOT_FOUND",
                 )
         emit(state)
+
+
+def _update_many(cur, conn, d, table, meta, plan) -> bool:
+    """A bulk update's rows as one statement run with many parameter sets (executemany:
+    one round trip in psycopg's pipeline, one prepared statement in SQLite), rows grouped by
+    the fields they write. False — nothing kept, its savepoint rolled back — when it cannot
+    say that every row was found (MySQL counts changed rows only; a row writing nothing) or
+    the database refuses a row: the caller then goes row by row to name that row."""
+    if not d.update_counts_matched or len(plan) < 2 or not all(v for _, v in plan):
+        return False
+    groups: dict[tuple, list[int]] = {}
+    for i, (_, values) in enumerate(plan):
+        groups.setdefault(tuple(map(id, values)), []).append(i)
+    try:
+        with transaction.atomic(using=conn.alias):
+            for indexes in groups.values():
+                fields = list(plan[indexes[0]][1])
+                params = [
+                    [d.to_db(f, plan[i][1][f]) for f in fields]
+                    + [d.to_db(f, v) for f, v in zip(meta.pk, plan[i][0], strict=True)]
+                    for i in indexes
+                ]
+                cur.executemany(
+                    dml.update_by_key(d, table.table_name, meta.pk, fields), params
+                )
+                if cur.rowcount != len(indexes):
+                    raise _RowByRow
+    except (_RowByRow, DatabaseError):
+        return False
+    return True
+
+
+class _RowByRow(Exception):
+    """Leave _update_many's savepoint: the rows go one by one instead."""
 
 
 def _check_version(cur, d, table, meta, key, pk_values, expected: str) -> None:
