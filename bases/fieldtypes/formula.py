@@ -104,6 +104,12 @@ class Formula(FieldType):
         stand_in.uidt, stand_in.column_name = shown.uidt, "value"
         return shown.filter_operators(stand_in)
 
+    def stacks_cards(self, field) -> bool:
+        return field.column_type == TEXT
+
+    def on_calendar(self, field) -> bool:
+        return field.column_type in (DATE, DATETIME)
+
     def aggregates(self, field) -> list[str]:
         if field.column_type == BOOLEAN:
             return ["empty", "filled"]
