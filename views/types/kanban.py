@@ -290,6 +290,7 @@ class Kanban(ViewType):
             "rows_error": error,
             "draggable": can_drag(ctx, field),
             "computed_stacks": kept_elsewhere(field) if field is not None else "",
+            "open_stacks": field is not None and not fixed_stacks(field),
             "show_cover": cover_field(meta, view) is not None,
             "visible": visible,
             "select_fields": [f for f in meta.fields if is_stack_type(f)],
@@ -340,8 +341,6 @@ class Kanban(ViewType):
             for rid, row in placed.rows:
                 key = stack_key(field, row.get(field.title))
                 stack = stacks.get(key)
-                if stack is None and not fixed_stacks(field):
-                    return {"refresh": True}  # a value the page has no stack for yet
                 if stack is None or stack["hidden"] or stack["collapsed"]:
                     continue  # not drawn on the page: the card only leaves where it was
                 found.add(rid)
