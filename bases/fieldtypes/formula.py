@@ -71,8 +71,13 @@ class Formula(FieldType):
             typed = checked(field)
         except FormulaError:
             return Frag("NULL")
-        return compile_formula(
-            typed, ctx.dialect.vendor, lambda spec: ctx.column(spec.key)
+        # Typed as its result (SQLite: a decimal gets NUMERIC affinity, as a keyset cursor
+        # binds decimals as text and compares them with the expression).
+        return ctx.dialect.typed_result(
+            compile_formula(
+                typed, ctx.dialect.vendor, lambda spec: ctx.column(spec.key)
+            ),
+            field.column_type,
         )
 
     def formula_type(self, field):
