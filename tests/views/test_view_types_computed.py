@@ -242,6 +242,52 @@ def test_calendar_by_a_lookup_of_a_date(web, user, trips):
     ]
 
 
+def test_rollups_stack_and_date_a_kanban_and_a_calendar(web, user, api, trips):
+    """On the linked table: a `max` of the trips' days dates a calendar, a `concat` of their
+    names stacks a kanban (one stack per distinct text)."""
+    clients = Field.objects.get(table=trips, uidt="LinkToAnotherRecord").related_table
+    link = Field.objects.get(
+        table=clients, uidt="LinkToAnotherRecord", related_table=trips
+    )
+    for title, target, fn in (
+        ("Last trip", "day", "max"),
+        ("Trip names", "name", "concat"),
+    ):
+        r = api.post(
+            f"/api/v2/meta/tables/{clients.pk}/columns",
+            {
+                "uidt": "Rollup",
+                "title": title,
+                "fk_relation_column_id": link.id,
+                "fk_rollup_column_id": trips.fields.get(column_name=target).id,
+                "rollup_function": fn,
+            },
+            format="json",
+        )
+        assert r.status_code == 201, r.content
+    actor = Actor(user=user)
+    cal = view_create(actor=actor, table=clients, title="C", type="calendar")
+    view_options_update(
+        actor=actor, view=cal, options={"date_field": fid(clients, "Last trip")}
+    )
+    page = web.get(page_url(cal, "?date=2026-03-15")).content.decode()
+    assert dated_chips(page) == 3
+    for day, name in (
+        ("2026-03-12", "Ärzte"),
+        ("2026-03-09", "Bob"),
+        ("2026-03-10", "Cy"),
+    ):
+        assert re.findall(r">\s*([^\W\d]+)<", day_of(page, day)) == [name]
+    kanban = kanban_by(user, clients, "Trip names")
+    stacks = stacks_of(web.get(page_url(kanban)).content.decode())
+    assert stacks == {
+        "": [],
+        "trip 1, trip 5, trip 9": ["Bob"],
+        "trip 2, trip 6, trip 10": ["Cy"],
+        "trip 4, trip 8, trip 12": ["Ärzte"],
+    }
+
+
 def test_fields_that_cannot_stack_or_date_are_refused(user, trips):
     actor = Actor(user=user)
     kanban = view_create(actor=actor, table=trips, title="K", type="kanban")
