@@ -37,6 +37,7 @@ if base is None:
     for title, formula in (
         ("Size", 'IF({hours} >= 30, "Large", IF({hours} >= 15, "Medium", "Small"))'),
         ("Follow-up", 'DATEADD({start}, 7, "day")'),
+        ("Initial", "UPPER(LEFT({name}, 1))"),
     ):
         schema_services.field_create(actor=actor, table=t, data={
             "title": title, "uidt": "Formula", "formula_raw": formula})
@@ -44,12 +45,21 @@ if base is None:
     k = view_create(actor=actor, table=t, title="By size", type="kanban")
     view_options_update(actor=actor, view=k, options={
         "stack_field": t.fields.get(title="Size").pk})
+    i = view_create(actor=actor, table=t, title="By initial", type="kanban")
+    view_options_update(actor=actor, view=i, options={
+        "stack_field": t.fields.get(title="Initial").pk})
     c = view_create(actor=actor, table=t, title="Follow-ups", type="calendar")
     view_options_update(actor=actor, view=c, options={
         "date_field": t.fields.get(title="Follow-up").pk})
 t = base.tables.get(title="jobs")
-print(json.dumps({"base": base.pk, "table": t.pk,
-                  **{v.type: v.pk for v in t.views.all()}}))
+from permissions.models import ApiToken
+from permissions.services import api_token_create
+ApiToken.objects.filter(user=actor.user, name="computed views").delete()
+_, token = api_token_create(user=actor.user, name="computed views")
+print(json.dumps({"base": base.pk, "table": t.pk, "token": token,
+                  "kanban": t.views.get(title="By size").pk,
+                  "initials": t.views.get(title="By initial").pk,
+                  "calendar": t.views.get(type="calendar").pk}))
 """
 
 
@@ -135,3 +145,55 @@ def test_calendar_dated_by_a_formula(page, live_server_url, ids):
     assert page.locator(".cal-add").count() == 0
     assert "computed" in page.locator(".computed-date").inner_text()
     shot(page, "view-calendar-by-formula")
+
+
+def test_formula_stacks_follow_changes_live(browser, live_server_url, ids):
+    """Another tab changes what a formula reads: the card moves to its new value's stack;
+    a value the page has no stack for yet offers a refresh, which shows that stack."""
+    from tests.browser.test_realtime import login as login_as
+
+    url = live_server_url
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = ctx.new_page()
+    try:
+        login_as(page, url, "admin@example.com", "browser-pass-123")
+        page.goto(
+            f"{url}/bases/{ids['base']}/tables/{ids['table']}/views/{ids['kanban']}/"
+        )
+        page.wait_for_selector(".kanban .vcard")
+        page.wait_for_function("document.documentElement.dataset.realtime === 'open'")
+
+        def patch(body):
+            r = ctx.request.fetch(
+                f"{url}/api/v2/tables/{ids['table']}/records",
+                method="PATCH",
+                headers={"xc-token": ids["token"], "Content-Type": "application/json"},
+                data=json.dumps(body),
+            )
+            assert r.ok, r.text()
+
+        large = '.stack[data-stack="Large"] .vcard:has-text("Job 1")'
+        patch({"Id": 1, "hours": 50})  # Small -> Large
+        page.wait_for_selector(large, timeout=2000)
+        assert (
+            page.locator('.stack[data-stack="Small"] .vcard:has-text("Job 1")').count()
+            == 0
+        )
+        assert page.locator(f"{large}[draggable=true]").count() == 0
+        assert page.locator("#rt-notice").count() == 0
+        shot(page, "view-kanban-by-formula-live")
+        patch({"Id": 1, "hours": 5})
+
+        page.goto(
+            f"{url}/bases/{ids['base']}/tables/{ids['table']}/views/{ids['initials']}/"
+        )
+        page.wait_for_selector(".kanban .vcard")
+        page.wait_for_function("document.documentElement.dataset.realtime === 'open'")
+        assert page.locator('.stack[data-stack="Z"]').count() == 0
+        patch({"Id": 2, "name": "Zed 2"})  # "J" -> "Z": a stack this page lacks
+        page.wait_for_selector("#rt-notice", timeout=2000)
+        shot(page, "view-kanban-by-formula-new-value")
+        page.reload()
+        page.wait_for_selector('.stack[data-stack="Z"] .vcard:has-text("Zed 2")')
+    finally:
+        ctx.close()
