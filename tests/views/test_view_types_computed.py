@@ -427,3 +427,36 @@ def test_calendar_by_created_time(web, user, tasks):
     response = web.post(vurl(view, "move"), {"record": 3, "date": "2026-01-01"})
     assert response.status_code == 400
     assert "'Created' is a created time field" in response.json()["message"]
+
+
+def test_stacks_by_values_that_differ_only_in_case(
+    web, user, external_db, make_table, api
+):
+    """ "Big" and "big" are two stacks, each with its own cards and count, on every database
+    (MySQL's collation would fold them into one group whose cards are only one of them)."""
+    table = make_table(
+        external_db,
+        "labels",
+        "word VARCHAR(20)",
+        rows=[{"word": w} for w in ("Big", "big", "big", "Éclair", "eclair", "x ")],
+    )
+    r = api.post(
+        f"/api/v2/meta/tables/{table.pk}/columns",
+        {"title": "Same", "uidt": "Formula", "formula_raw": "{word}"},
+        format="json",
+    )
+    assert r.status_code == 201, r.content
+    view = kanban_by(user, table, "Same")
+    page = web.get(page_url(view)).content.decode()
+    stacks = stacks_of(page)
+    assert {k: len(v) for k, v in stacks.items()} == {
+        "": 0,
+        "Big": 1,
+        "big": 2,
+        "Éclair": 1,
+        "eclair": 1,
+        "x ": 1,
+    }
+    for key, n in (("Big", 1), ("big", 2)):
+        section = page.split(f'<section class="stack" data-stack="{key}"')[1]
+        assert f">{n}</span>" in section.split("</section>")[0]
