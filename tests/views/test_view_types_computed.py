@@ -460,3 +460,21 @@ def test_stacks_by_values_that_differ_only_in_case(
     for key, n in (("Big", 1), ("big", 2)):
         section = page.split(f'<section class="stack" data-stack="{key}"')[1]
         assert f">{n}</span>" in section.split("</section>")[0]
+
+
+def test_stack_values_are_escaped(web, user, sqlite_db, make_table, api):
+    table = make_table(sqlite_db, "notes", "word VARCHAR(40)", rows=[{"word": "x"}])
+    r = api.post(
+        f"/api/v2/meta/tables/{table.pk}/columns",
+        {
+            "title": "Html",
+            "uidt": "Formula",
+            "formula_raw": '"<img src=x onerror=alert(1)>\'" & {word}',
+        },
+        format="json",
+    )
+    assert r.status_code == 201, r.content
+    view = kanban_by(user, table, "Html")
+    page = web.get(page_url(view)).content.decode()
+    assert "<img src=x" not in page
+    assert 'data-stack="&lt;img src=x onerror=alert(1)&gt;&#x27;x"' in page
