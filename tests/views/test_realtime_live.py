@@ -336,6 +336,44 @@ def test_calendar_chip_moves_day_and_to_the_undated_list(projects, owner, user):
     run(scenario)
 
 
+def test_calendar_by_a_formula_date_moves_its_chip_live(projects, owner, user, api):
+    made = api.post(
+        f"/api/v2/meta/tables/{projects.pk}/columns",
+        {
+            "title": "Review",
+            "uidt": "Formula",
+            "formula_raw": 'DATEADD({due date}, 7, "day")',
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    view = view_create(actor=owner, table=projects, title="C", type="calendar")
+    from views.services import view_options_update
+
+    view_options_update(
+        actor=owner, view=view, options={"date_field": fid(projects, "Review")}
+    )
+    view.refresh_from_db()
+
+    async def scenario():
+        page = await watch(view, user)
+        await sync_to_async(update_rows)(
+            projects, {"Id": 11, "due date": "2026-12-24"}, actor=owner
+        )
+        msg = await next_of(page, "cards")
+        (chip,) = msg["chips"]
+        assert chip["id"] == "11" and chip["days"] == ["2026-12-31"]
+        assert "draggable" not in chip["html"]
+        await sync_to_async(update_rows)(
+            projects, {"Id": 11, "due date": None}, actor=owner
+        )
+        msg = await next_of(page, "cards")
+        assert msg["chips"][0]["days"] == []  # the "no date" list
+        await page.disconnect()
+
+    run(scenario)
+
+
 def test_grid_pages_still_get_row_messages(projects, owner, user):
     from views.services import default_view
 
