@@ -161,6 +161,8 @@ def test_kanban_stacks_by_a_text_formula(web, user, trips):
     # Computed: no handles, no "add a card", and the page says why.
     assert not re.search(r'<article class="vcard"[^>]*draggable', page)
     assert "stack-add" not in page and 'class="computed-stacks"' in page
+    # The settings say which choices are computed.
+    assert ">Size (computed: no dragging)</option>" in page
     # "Show more" of one stack reads it by the formula's value.
     more = web.get(vurl(view, "cards") + "?stack=mid").content.decode()
     assert sorted(card_titles(more)) == ["trip 4", "trip 5", "trip 6"]

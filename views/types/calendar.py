@@ -229,6 +229,7 @@ class Calendar(ViewType):
                 "draggable": can_drag(ctx, date_f),
                 "computed_date": kept_elsewhere(date_f) if date_f is not None else "",
                 "date_choices": [f for f in meta.fields if is_date_type(f)],
+                "kept_ids": {f.id for f in meta.fields if kept_elsewhere(f)},
                 "visible": visible,
             }
         )

@@ -294,6 +294,7 @@ class Kanban(ViewType):
             "show_cover": cover_field(meta, view) is not None,
             "visible": visible,
             "select_fields": [f for f in meta.fields if is_stack_type(f)],
+            "kept_ids": {f.id for f in meta.fields if kept_elsewhere(f)},
             "cover_choices": [f for f in meta.fields if cover_capable(f)],
             "chosen_cards": [
                 f.id
