@@ -338,6 +338,37 @@ class FieldType:
         """A value as an HTML form's input holds it (to tell what the user changed)."""
         return self.edit_text(field, value)
 
+    # ---- kanban stacks and calendar days (views/types/)
+
+    def stacks_cards(self, field) -> bool:
+        """Whether a kanban may stack records by `field`: one short text per record (a
+        select's option, a member, a computed text), grouped in SQL."""
+        return self.has_choices and not self.multiple
+
+    def stack_choices(self, field) -> list[dict]:
+        """The stacks a kanban by `field` shows before any row is read, in order, each
+        `{title, color}` (a select's options). Without (`[]`), the stacks are the distinct
+        values the rows hold."""
+        if not self.has_choices:
+            return []
+        return [
+            c
+            for c in (field.options or {}).get("choices", [])
+            if isinstance(c, dict) and c.get("title")
+        ]
+
+    def stack_key(self, field, value) -> str:
+        """The stack a record whose `field` reads `value` is in ("": Uncategorized)."""
+        return "" if value in (None, "") else str(value)
+
+    def stack_titles(self, field, keys: list[str]) -> dict[str, str]:
+        """Headers for stack keys that are not shown as they are (member ids: their names)."""
+        return {}
+
+    def on_calendar(self, field) -> bool:
+        """Whether a calendar may place records by `field`: a date or date-time value."""
+        return self.calendar_date
+
     # ---- cards
 
     def cover_url(self, field, value, table=None, record_id=None) -> str | None:

@@ -71,8 +71,13 @@ class Formula(FieldType):
             typed = checked(field)
         except FormulaError:
             return Frag("NULL")
-        return compile_formula(
-            typed, ctx.dialect.vendor, lambda spec: ctx.column(spec.key)
+        # Typed as its result (SQLite: a decimal gets NUMERIC affinity, as a keyset cursor
+        # binds decimals as text and compares them with the expression).
+        return ctx.dialect.typed_result(
+            compile_formula(
+                typed, ctx.dialect.vendor, lambda spec: ctx.column(spec.key)
+            ),
+            field.column_type,
         )
 
     def formula_type(self, field):
@@ -103,6 +108,12 @@ class Formula(FieldType):
         stand_in = copy.copy(field)
         stand_in.uidt, stand_in.column_name = shown.uidt, "value"
         return shown.filter_operators(stand_in)
+
+    def stacks_cards(self, field) -> bool:
+        return field.column_type == TEXT
+
+    def on_calendar(self, field) -> bool:
+        return field.column_type in (DATE, DATETIME)
 
     def aggregates(self, field) -> list[str]:
         if field.column_type == BOOLEAN:

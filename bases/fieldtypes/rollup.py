@@ -314,6 +314,12 @@ class LinkedValue(FieldType):
             out += ["min", "max"]
         return out + ["empty", "filled"]
 
+    def stacks_cards(self, field) -> bool:
+        return field.column_type == TEXT
+
+    def on_calendar(self, field) -> bool:
+        return field.column_type in (DATE, DATETIME)
+
     def base_schema(self, field) -> dict:
         return {"type": "number"}
 
@@ -383,6 +389,29 @@ class Lookup(LinkedValue):
     def _target(self, field):
         path = self.path(field)
         return path.target if path is not None else None
+
+    # A lookup of one value stacks like its target: a select's options, members' names.
+    def stacks_cards(self, field) -> bool:
+        target = None if self.is_list(field) else self._target(field)
+        if target is None:
+            return False
+        return field.column_type == TEXT or _target_type(target).stacks_cards(target)
+
+    def stack_choices(self, field) -> list[dict]:
+        target = self._target(field)
+        return [] if target is None else _target_type(target).stack_choices(target)
+
+    def stack_key(self, field, value) -> str:
+        target = self._target(field)
+        if target is None:
+            return super().stack_key(field, value)
+        return _target_type(target).stack_key(target, value)
+
+    def stack_titles(self, field, keys: list[str]) -> dict[str, str]:
+        target = self._target(field)
+        if target is None:
+            return {}
+        return _target_type(target).stack_titles(target, keys)
 
     def base_schema(self, field) -> dict:
         target = self._target(field)

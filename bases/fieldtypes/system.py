@@ -89,6 +89,20 @@ class _UserHolding(FieldType):
                 out += [chip(p, USER_CHIP) for p in str(person).split(",") if p]
         return "".join(out)
 
+    def stacks_cards(self, field) -> bool:
+        return not self.multiple or not (field.options or {}).get("is_multi")
+
+    def stack_key(self, field, value) -> str:
+        from bases.user_cells import stored
+
+        key = stored(value)
+        return "" if key in (None, "", "None") else str(key)
+
+    def stack_titles(self, field, keys: list[str]) -> dict[str, str]:
+        from bases.user_cells import names
+
+        return names(keys)
+
     def edit_text(self, field, value) -> str:
         people = value if isinstance(value, list) else [value]
         texts = []

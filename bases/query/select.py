@@ -8,6 +8,7 @@ none; every name goes through the dialect's quoting and every value is a paramet
 
 from __future__ import annotations
 
+from bases.fieldtypes.columns import TEXTUAL
 from bases.models import Field
 from bases.query.dialects import Dialect
 from bases.query.expressions import ExprContext, as_frag, field_sql, is_computed
@@ -304,6 +305,16 @@ def groups(
     """The first `limit` distinct values of `field` among the matching rows, each with its count
     when `counts` (without, one cheap pass: the caller estimates each value's count)."""
     col = field_sql(d, field)
+    exact = d.text_group(col.sql) if field.column_type in TEXTUAL else None
+    if exact is not None:
+        # Grouped by the exact text (a group is what `eq` on its value finds); each group's
+        # values are that one text, so MIN gives it. Ordered by it (position 1).
+        head = f"SELECT MIN({col.sql})" + (", COUNT(*)" if counts else "")
+        return (
+            f"{head} FROM {d.quote(table_name)}{_where(where)} GROUP BY {exact} "
+            f"ORDER BY {d.order_term('1', descending)} LIMIT %s",
+            [*col.params, *params, *col.params, limit],
+        )
     # An expression with parameters is named by its position: PostgreSQL would not see
     # `GROUP BY $3` as the `$1` of the select list.
     key = "1" if col.params else col.sql

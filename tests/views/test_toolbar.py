@@ -239,6 +239,35 @@ def test_footer_counts_and_aggregates(web, projects, view):
     assert b"does not apply" in bad.content
 
 
+def test_footer_aggregates_over_formulas(web, api, projects, view):
+    """A footer sums a number formula and counts a text formula's filled cells, computed in
+    SQL over the view's rows (its filter applies); a sum of a text formula is refused."""
+    for title, formula in (("Half", "{budget} / 2"), ("Tag", "UPPER(LEFT({name}, 1))")):
+        made = api.post(
+            f"/api/v2/meta/tables/{projects.pk}/columns",
+            {"title": title, "uidt": "Formula", "formula_raw": formula},
+            format="json",
+        )
+        assert made.status_code == 201, made.content
+    services.view_update(actor=SYSTEM, view=view, data={"where": "(budget,gt,10000)"})
+    half, tag = field(projects, "Half"), field(projects, "Tag")
+    web.post(url(view, "footer"), {"field": half.pk, "fn": "sum"}, **HX)
+    body = web.post(url(view, "footer"), {"field": tag.pk, "fn": "filled"}, **HX)
+    body = body.content.decode()
+    view.refresh_from_db()
+    assert view.options["aggregates"] == {half.pk: "sum", tag.pk: "filled"}
+    rows = records.list_records(
+        projects, {"limit": "1000", "where": "(budget,gt,10000)"}, actor=SYSTEM
+    ).rows
+    expected = sum(r["budget"] for r in rows) / 2
+    assert "Sum of Half" in body
+    assert f"{expected:,.2f}".rstrip("0").rstrip(".") in body.replace("\u202f", ",")
+    filled = body.split("Filled of Tag</span>")[1].split("</strong>")[0]
+    assert filled.strip() == f"<strong>{len(rows)}"
+    bad = web.post(url(view, "footer"), {"field": tag.pk, "fn": "sum"}, **HX)
+    assert b"does not apply" in bad.content
+
+
 def test_search_is_temporary_and_narrows_count(web, projects, view):
     body = web.get(url(view, "footer"), {"q": "active"}).content.decode()
     n = records.count_records(projects, search="active", actor=SYSTEM)

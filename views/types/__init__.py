@@ -15,8 +15,7 @@ from dataclasses import field as dc_field
 
 from django.utils.safestring import SafeString
 
-from bases import fieldtypes
-from bases.fieldtypes import FieldType, field_type_for
+from bases.fieldtypes import field_type_for
 from bases.query.params import view_fields
 from nocoplatform.errors import InvalidInput
 
@@ -69,17 +68,32 @@ def cover_url(field, value, table=None, record_id=None) -> str | None:
     return field_type_for(field).cover_url(field, value, table, record_id)
 
 
-def is_cover_type(ftype: FieldType) -> bool:
-    return ftype.has_cover
+def is_cover_type(field) -> bool:
+    return field_type_for(field).has_cover
 
 
-def is_stack_type(ftype: FieldType) -> bool:
-    """One option per record: a kanban stack."""
-    return ftype.has_choices and not ftype.multiple
+def is_stack_type(field) -> bool:
+    """One short text per record: a kanban stack (a select's option, a member, a computed
+    text)."""
+    return field_type_for(field).stacks_cards(field)
 
 
-def is_date_type(ftype: FieldType) -> bool:
-    return ftype.calendar_date
+def is_date_type(field) -> bool:
+    """A date or date-time value (stored, or computed: a formula, a lookup, a created time)."""
+    return field_type_for(field).on_calendar(field)
+
+
+# What each predicate asks for, in the 400 refusing another field.
+WANTS = {
+    is_cover_type: "a URL or Attachment field",
+    is_stack_type: (
+        "a SingleSelect or User field, or a Formula or Lookup giving one text a record"
+    ),
+    is_date_type: (
+        "a Date or DateTime field (or CreatedTime, LastModifiedTime, or a Formula or "
+        "Lookup giving a date)"
+    ),
+}
 
 
 # ---- option helpers shared by the types
@@ -90,8 +104,8 @@ def table_fields(table) -> dict:
 
 
 def opt_field(fields: dict, options: dict, key: str, *, accepts=None, required=False):
-    """The field id under `key`, checked to exist (and, with `accepts`, a predicate on its
-    FieldType, to be of a fitting type); None when unset."""
+    """The field id under `key`, checked to exist (and, with `accepts`, a predicate on the
+    field, to be of a fitting type); None when unset."""
     fid = options.get(key)
     if fid in (None, ""):
         if required:
@@ -101,11 +115,10 @@ def opt_field(fields: dict, options: dict, key: str, *, accepts=None, required=F
         raise InvalidInput(
             f"`{key}`: no field '{fid}' in this table.", code="FIELD_NOT_FOUND"
         )
-    if accepts and not accepts(field_type_for(fields[fid])):
-        kinds = [u for u, ftype in fieldtypes.REGISTRY.items() if accepts(ftype)]
+    if accepts and not accepts(fields[fid]):
         raise InvalidInput(
             f"`{key}`: '{fields[fid].title}' is a {fields[fid].uidt} field; "
-            f"choose a {' or '.join(kinds)} field."
+            f"choose {WANTS.get(accepts, 'another field')}."
         )
     return fid
 
@@ -249,6 +262,17 @@ def key_row(meta, record_id) -> dict:
     return {f.title: v for f, v in zip(meta.require_pk(), values, strict=True)}
 
 
+def kept_elsewhere(field) -> str:
+    """Why nobody moves records by changing `field` ("": they may): its value is computed
+    (formula, lookup, rollup) or kept by the platform (created time, created by…)."""
+    ftype = field_type_for(field)
+    if ftype.computed:
+        return f"a {ftype.label.lower()}: its value is computed from other fields"
+    if ftype.read_only:
+        return f"a {ftype.label.lower()} field: the platform keeps its value"
+    return ""
+
+
 def can_drag(ctx: dict, field) -> bool:
     """Whether the actor may move records by changing `field` (drag handles shown)."""
     meta = ctx["meta"]
@@ -259,12 +283,20 @@ def can_drag(ctx: dict, field) -> bool:
         and field.id not in meta.read_only
         and bool(field.column_name)
         and not field.is_pk
+        and not kept_elsewhere(field)
     )
 
 
-def require_drag(ctx: dict, field) -> None:
+def require_drag(ctx: dict, field, moving: str = "records cannot be moved") -> None:
+    """A refusal naming why, unless the actor may move records by changing `field`."""
     from nocoplatform.errors import Forbidden
 
+    why = kept_elsewhere(field) if field is not None else ""
+    if why:
+        raise InvalidInput(
+            f"'{field.title}' is {why}, so {moving}.",
+            code="READ_ONLY_FIELD",
+        )
     if not can_drag(ctx, field):
         raise Forbidden(
             "You may not change this field here, so records cannot be moved.",

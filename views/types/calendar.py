@@ -1,11 +1,14 @@
-"""Calendar: records as chips on a month or week grid, by a Date or DateTime field.
+"""Calendar: records as chips on a month or week grid, by a date or date-time field.
 
-Settings (View.options): date_field (Date or DateTime), end_field (optional: a record spans from
+Settings (View.options): date_field (FieldType.on_calendar: Date, DateTime, a created or
+modified time, a formula or lookup giving a date), end_field (optional: a record spans from
 its date to its end), mode "month" or "week" (the page's ?mode= switches for the visit). Only
 the visible range is read — a where on the date field ANDed with the view's filter — capped at
 MAX_CHIPS; records without a date are listed beside the grid. Dropping a chip on another day
 writes the date (the time of day and the span's length are kept) through records/writes.py.
-Days on DateTime fields are UTC days, as in the where dialect (docs/where.md).
+Days on DateTime fields are UTC days, as in the where dialect (docs/where.md). A computed
+date (formula, lookup, created time) is read, filtered and sorted in SQL like a stored one;
+nobody moves its chips (no handles; a move is refused with a 400 saying why).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from views.types import (
     ViewType,
     can_drag,
     is_date_type,
+    kept_elsewhere,
     key_row,
     opt_choice,
     opt_field,
@@ -108,9 +112,9 @@ class Calendar(ViewType):
     icon = "▦"
 
     def default_options(self, table) -> dict:
-        field = next(
-            (f for f in table.fields.all() if field_type_for(f).calendar_date), None
-        )
+        dated = [f for f in table.fields.all() if is_date_type(f)]
+        dated.sort(key=lambda f: bool(kept_elsewhere(f)))  # a date people set first
+        field = dated[0] if dated else None
         if field is None:
             raise InvalidInput(
                 "A calendar view needs a date or date-time field; add one first."
@@ -223,9 +227,9 @@ class Calendar(ViewType):
                 "date_field": date_f,
                 "end_field": end_f,
                 "draggable": can_drag(ctx, date_f),
-                "date_choices": [
-                    f for f in meta.fields if field_type_for(f).calendar_date
-                ],
+                "computed_date": kept_elsewhere(date_f) if date_f is not None else "",
+                "date_choices": [f for f in meta.fields if is_date_type(f)],
+                "kept_ids": {f.id for f in meta.fields if kept_elsewhere(f)},
                 "visible": visible,
             }
         )
@@ -337,7 +341,7 @@ class Calendar(ViewType):
         """POST record and date (YYYY-MM-DD): the record moves to that day, keeping its time
         of day and, with an end field, its length."""
         date_f, end_f = _fields(ctx)
-        require_drag(ctx, date_f)
+        require_drag(ctx, date_f, "its records cannot be moved to another day")
         meta, table = ctx["meta"], ctx["table"]
         record_id = request.POST.get("record", "")
         target = _posted_day(request)
@@ -364,7 +368,7 @@ class Calendar(ViewType):
     def add(self, request, ctx: dict):
         """POST date (and a title, from htmx's prompt): a new record on that day."""
         date_f, _ = _fields(ctx)
-        require_drag(ctx, date_f)
+        require_drag(ctx, date_f, "records cannot be added on a day")
         meta, view = ctx["meta"], ctx["view"]
         day = _posted_day(request)
         values = {date_f.title: _moved(date_f, None, day)}

@@ -1,12 +1,17 @@
-"""Kanban: a stack per option of a single-select field, plus "Uncategorized".
+"""Kanban: a stack per option of a single-select field, plus "Uncategorized"; or, by a field
+without options (a text formula, a lookup, a user field), a stack per value the rows hold.
 
-Settings (View.options): stack_field (SingleSelect), stack_order (option titles, "" for
+Settings (View.options): stack_field (FieldType.stacks_cards), stack_order (stack keys, "" for
 Uncategorized), hidden_stacks, collapsed_stacks, card_order ({stack: [record ids]}, the order
 people dragged cards into, per view), card_fields, title_field, cover_field. Each stack loads
 PER_STACK cards (keyset "show more" after); counts per stack come from one GROUP BY
 (bases/aggregates.group_buckets: exact, or the planner's estimate on huge tables, flagged).
+Stacks by a field without options are its distinct values among the view's rows, from the
+same GROUP BY (at most MAX_GROUPS; the page says when there are more).
 Dragging a card to another stack writes the field through records/writes.py (webhooks fire);
-people who may not change the field get no drag handles and the server refuses the move.
+people who may not change the field get no drag handles and the server refuses the move. A
+computed stack field (formula, lookup, created by…) is nobody's to change: no handles, and a
+move is refused with a 400 saying why.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from bases import records
-from bases.aggregates import group_buckets
+from bases.aggregates import MAX_GROUPS, group_buckets
 from bases.fieldtypes import field_type_for
 from bases.query.where import Condition, render_where
 from nocoplatform.errors import DomainError, InvalidInput
@@ -33,6 +38,7 @@ from views.types import (
     cover_field,
     is_cover_type,
     is_stack_type,
+    kept_elsewhere,
     key_row,
     make_cards,
     new_card,
@@ -67,11 +73,17 @@ def stack_field(ctx: dict):
 
 
 def choices(field) -> list[dict]:
-    return [
-        c
-        for c in (field.options or {}).get("choices", [])
-        if isinstance(c, dict) and c.get("title")
-    ]
+    """The stacks the field's options give (a select's, a looked-up select's)."""
+    return field_type_for(field).stack_choices(field)
+
+
+def fixed_stacks(field) -> bool:
+    """Only the options are stacks (a select); otherwise every value the rows hold is."""
+    return field_type_for(field).has_choices
+
+
+def stack_key(field, value) -> str:
+    return field_type_for(field).stack_key(field, value)
 
 
 def stack_condition(field, key: str) -> Condition:
@@ -85,13 +97,21 @@ def stack_where(field, key: str) -> str:
     return render_where(stack_condition(field, key))
 
 
-def ordered_stacks(field, options: dict) -> list[dict]:
-    """Every stack (Uncategorized first unless reordered), with its colour and flags."""
+def ordered_stacks(field, options: dict, counts: dict | None = None) -> list[dict]:
+    """Every stack (Uncategorized first unless reordered), with its colour and flags. By a
+    field without fixed options, the values in `counts` (_counts) are stacks too."""
     stacks = [{"key": UNCATEGORIZED, "title": "Uncategorized", "color": "#eef0f3"}]
     stacks += [
         {"key": c["title"], "title": c["title"], "color": c.get("color") or "#eef0f3"}
         for c in choices(field)
     ]
+    if counts and not fixed_stacks(field):
+        known = {s["key"] for s in stacks}
+        found = [k for k in counts if k not in known]
+        titles = field_type_for(field).stack_titles(field, found) if found else {}
+        stacks += [
+            {"key": k, "title": titles.get(k) or k, "color": "#eef0f3"} for k in found
+        ]
     order = {k: i for i, k in enumerate(options.get("stack_order") or [])}
     stacks.sort(key=lambda s: order.get(s["key"], len(order)))
     hidden = set(options.get("hidden_stacks") or [])
@@ -126,8 +146,10 @@ def read_stack(ctx: dict, field, key: str, *, cursor: str | None = None):
     return cards, page.page_info.get("next")
 
 
-def _counts(ctx: dict, field) -> dict:
-    buckets, _more = group_buckets(
+def _counts(ctx: dict, field) -> tuple[dict, bool]:
+    """{stack key: (count, estimated)} from one GROUP BY, in the field's value order; and
+    whether the field holds more than MAX_GROUPS values (the rest are not stacks)."""
+    buckets, more = group_buckets(
         ctx["table"],
         field,
         actor=ctx["actor"],
@@ -139,7 +161,7 @@ def _counts(ctx: dict, field) -> dict:
         key = UNCATEGORIZED if b.value in (None, "") else str(b.value)
         n, est = out.get(key, (0, False))
         out[key] = (n + b.count, est or b.estimated)
-    return out
+    return out, more
 
 
 def card_order_save(*, actor, view: View, stack: str, order: list) -> None:
@@ -176,12 +198,13 @@ class Kanban(ViewType):
     icon = "▥"
 
     def default_options(self, table) -> dict:
-        field = next(
-            (f for f in table.fields.all() if is_stack_type(field_type_for(f))), None
-        )
+        stackable = [f for f in table.fields.all() if is_stack_type(f)]
+        stackable.sort(key=lambda f: not fixed_stacks(f))  # a select's options first
+        field = stackable[0] if stackable else None
         if field is None:
             raise InvalidInput(
-                "A kanban view needs a single-select field for its stacks; add one first."
+                "A kanban view needs a single-select field (or a user field, or a text "
+                "formula) for its stacks; add one first."
             )
         return {"stack_field": field.id}
 
@@ -234,7 +257,7 @@ class Kanban(ViewType):
 
     def page(self, request, ctx: dict):
         field = stack_field(ctx)
-        stacks, error = [], None
+        stacks, error, more = [], None, False
         if field is None:
             error = InvalidInput(
                 "This kanban's stack field is missing or hidden from you; "
@@ -242,8 +265,8 @@ class Kanban(ViewType):
             )
         else:
             try:
-                counts = _counts(ctx, field)
-                for s in ordered_stacks(field, ctx["view"].options or {}):
+                counts, more = _counts(ctx, field)
+                for s in ordered_stacks(field, ctx["view"].options or {}, counts):
                     s["count"], s["estimated"] = counts.get(s["key"], (0, False))
                     s["cards"], s["next"] = (
                         ([], None)
@@ -254,6 +277,7 @@ class Kanban(ViewType):
             except DomainError as exc:
                 error = exc
         ctx.update(self._context(ctx, field, stacks, error))
+        ctx.update({"more_stacks": more, "max_stacks": MAX_GROUPS})
         return render(request, "views/types/kanban.html", ctx)
 
     def _context(self, ctx, field, stacks, error) -> dict:
@@ -265,11 +289,12 @@ class Kanban(ViewType):
             "hidden_stacks": [s for s in stacks if s["hidden"]],
             "rows_error": error,
             "draggable": can_drag(ctx, field),
+            "computed_stacks": kept_elsewhere(field) if field is not None else "",
+            "open_stacks": field is not None and not fixed_stacks(field),
             "show_cover": cover_field(meta, view) is not None,
             "visible": visible,
-            "select_fields": [
-                f for f in meta.fields if is_stack_type(field_type_for(f))
-            ],
+            "select_fields": [f for f in meta.fields if is_stack_type(f)],
+            "kept_ids": {f.id for f in meta.fields if kept_elsewhere(f)},
             "cover_choices": [f for f in meta.fields if cover_capable(f)],
             "chosen_cards": [
                 f.id
@@ -289,7 +314,10 @@ class Kanban(ViewType):
         if field is None:
             return {"refresh": True}
         meta, view, table, actor = ctx["meta"], ctx["view"], ctx["table"], ctx["actor"]
-        stacks = {s["key"]: s for s in ordered_stacks(field, view.options or {})}
+        counts, _more = _counts(ctx, field)
+        stacks = {
+            s["key"]: s for s in ordered_stacks(field, view.options or {}, counts)
+        }
         cards = []
         found: set[str] = set()
         if not deleted:
@@ -312,8 +340,8 @@ class Kanban(ViewType):
                 "draggable": can_drag(ctx, field),
             }
             for rid, row in placed.rows:
-                key = row.get(field.title) or UNCATEGORIZED
-                stack = stacks.get(str(key))
+                key = stack_key(field, row.get(field.title))
+                stack = stacks.get(key)
                 if stack is None or stack["hidden"] or stack["collapsed"]:
                     continue  # not drawn on the page: the card only leaves where it was
                 found.add(rid)
@@ -342,7 +370,6 @@ class Kanban(ViewType):
                     "views/types/card.html", {**draw, "card": card}
                 ).strip()
                 cards.append({"id": rid, "html": html, "stack": key, "after": after})
-        counts = _counts(ctx, field)
         return {
             "cards": cards,
             "gone": [i for i in ids if i not in found],
@@ -367,16 +394,15 @@ class Kanban(ViewType):
         """POST record, stack ("" = Uncategorized) and optionally order (the target stack's
         card ids after the drop)."""
         field = stack_field(ctx)
-        require_drag(ctx, field)
+        require_drag(ctx, field, "cards cannot be moved between its stacks")
         meta, table = ctx["meta"], ctx["table"]
         record_id = request.POST.get("record", "")
         stack = request.POST.get("stack", "")
-        if stack != UNCATEGORIZED and stack not in {c["title"] for c in choices(field)}:
-            raise InvalidInput(f"'{field.title}' has no option '{stack}'.")
+        _check_stack(field, stack)
         row = records.get_record(
             table, record_id, {"fields": field.id}, actor=ctx["actor"]
         )
-        current = row.get(field.title) or UNCATEGORIZED
+        current = stack_key(field, row.get(field.title))
         if current != stack:
             update_rows(
                 table,
@@ -395,11 +421,10 @@ class Kanban(ViewType):
     def add(self, request, ctx: dict):
         """POST stack and title: a new record in that stack, answered as its card."""
         field = stack_field(ctx)
-        require_drag(ctx, field)
+        require_drag(ctx, field, "cards cannot be added to its stacks")
         meta, view = ctx["meta"], ctx["view"]
         stack = request.POST.get("stack", "")
-        if stack != UNCATEGORIZED and stack not in {c["title"] for c in choices(field)}:
-            raise InvalidInput(f"'{field.title}' has no option '{stack}'.")
+        _check_stack(field, stack)
         visible = shown_fields(meta, view)
         title = title_field(meta, view, visible)
         values = {field.title: stack or None}
@@ -423,3 +448,14 @@ class Kanban(ViewType):
             }
         )
         return render(request, "views/types/card.html", ctx)
+
+
+def _check_stack(field, stack: str) -> None:
+    """A 400 for a stack a select does not offer (other fields' values are checked by the
+    write itself: a user field takes base members only)."""
+    if (
+        fixed_stacks(field)
+        and stack != UNCATEGORIZED
+        and stack not in {c["title"] for c in choices(field)}
+    ):
+        raise InvalidInput(f"'{field.title}' has no option '{stack}'.")

@@ -180,6 +180,11 @@ class Dialect:
     # Whether text `IN (…)` compares like `text_eq` (not on MySQL, whose collation folds).
     text_in_list = True
 
+    def text_group(self, value: str) -> str | None:
+        """What GROUP BY groups text `value` by so that a group holds one exact text, as
+        `text_eq` finds it (None: the value itself)."""
+        return None
+
     @staticmethod
     def like_pattern(value: str) -> str:
         """`value`'s `%` kept as wildcards, `_` and the escape character `!` made literal."""

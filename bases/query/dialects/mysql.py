@@ -56,6 +56,10 @@ class MySQLDialect(Dialect):
         # a collation-aware test an index can serve.
         return f"{col} = {p(value)} AND {_bytes(col)} = {_bytes(p(value))}"
 
+    def text_group(self, value: str) -> str | None:
+        # The collation would put "Big" and "big" (and "x", "x ") in one group.
+        return _bytes(value)
+
     def like(self, col: str, value: str, p: Bind) -> str:
         pattern = p(self.like_pattern(value))
         return (

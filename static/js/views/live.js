@@ -121,7 +121,12 @@ function kanban(root, msg) {
     for (const el of root.querySelectorAll(`.vcard${byAttr("data-id", card.id)}`)) {
       if (el.parentElement !== list && !el.classList.contains("dragging")) el.remove();
     }
-    if (!list) continue; // its stack is collapsed or hidden here
+    if (!list) {
+      // Its stack is collapsed or hidden here; or, stacked by values, one this page lacks.
+      const known = `.stack${byAttr("data-stack", card.stack)}, .hidden-stack${byAttr("data-stack", card.stack)}`;
+      if (root.dataset.openStacks && !root.querySelector(known)) unknown = true;
+      continue;
+    }
     const showMore = list.querySelector(":scope > .show-more");
     const result = place(list, fresh, card.id, card.after, {
       attr: "data-id",
