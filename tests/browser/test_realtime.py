@@ -190,3 +190,66 @@ def test_two_people_see_each_other_live(browser, live_server_url, ids):
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+CROWD = """
+import json
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from bases.models import Base
+from permissions.models import Membership
+from permissions.services import membership_create
+User = get_user_model()
+base = Base.objects.get(title="Realtime")
+sessions = []
+for i in range(30):
+    email = f"crowd{i}.rt@example.com"
+    user = User.objects.filter(email=email).first() or User.objects.create_user(
+        username=email, email=email, password="crowd-pass-12345",
+        first_name=f"Crowd{i}", last_name="Person")
+    if not Membership.objects.filter(base=base, user=user).exists():
+        membership_create(base=base, user=user, role="viewer")
+    s = SessionStore()
+    s["_auth_user_id"] = str(user.pk)
+    s["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    s["_auth_user_hash"] = user.get_session_auth_hash()
+    s.create()
+    sessions.append(s.session_key)
+print(json.dumps(sessions))
+"""
+
+
+def test_a_crowd_shows_eight_avatars_and_a_count(browser, live_server_url, ids):
+    """30 other people on the table: 8 avatars and "+22" (the server names the first 25 and
+    counts everyone; the page shows 8 of those it knows by name)."""
+    from websockets.sync.client import connect
+
+    url = live_server_url
+    sessions = json.loads(live_server_url.manage("shell", "-c", CROWD).splitlines()[-1])
+    ctx = browser.new_context(viewport={"width": 1200, "height": 700})
+    page = ctx.new_page()
+    host = url.split("://", 1)[1]
+    sockets = []
+    try:
+        login(page, url, "admin@example.com", "browser-pass-123")
+        open_table(page, url, ids)
+        for i, key in enumerate(sessions):
+            ws = connect(
+                f"ws://{host}/ws/tables/{ids['table']}/?client=crowd{i}",
+                additional_headers={"Cookie": f"sessionid={key}", "Origin": url},
+                open_timeout=10,
+                max_queue=None,  # unread presence messages must not stop its reads
+            )
+            assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+            sockets.append(ws)
+        page.wait_for_selector("#presence .avatar-more:has-text('+22')", timeout=5000)
+        assert page.locator("#presence .avatar:not(.avatar-more)").count() == 8
+        shot(page, "realtime-crowd")
+        for ws in sockets[:10]:
+            ws.close()
+        page.wait_for_selector("#presence .avatar-more:has-text('+12')", timeout=5000)
+        assert page.locator("#presence .avatar:not(.avatar-more)").count() == 8
+    finally:
+        for ws in sockets:
+            ws.close()
+        ctx.close()
