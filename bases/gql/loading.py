@@ -148,25 +148,30 @@ def _read(ctx: dict, spec, nodes, info, params=None, where=None):
 
 
 def record_id(spec):
+    """row -> the record's id (schema.py makes it the `_id` field)."""
     pk = [f.title for f in spec.meta.pk]
+    if len(pk) == 1:
+        title = pk[0]
+        return lambda row: row.get(title)
 
-    def resolve(row, info):
+    def read(row):
         return spec.meta.record_id([row.get(t) for t in pk])
 
-    return resolve
+    return read
 
 
 def display_value(spec):
+    """row -> the record's display value (the `_display` field)."""
     pv = spec.meta.pv
-    resolve_id = record_id(spec)
+    read_id = record_id(spec)
 
-    def resolve(row, info):
+    def read(row):
         if pv is None:
-            return str(resolve_id(row, info))
+            return str(read_id(row))
         value = row.get(pv.title)
         return None if value is None else str(value)
 
-    return resolve
+    return read
 
 
 def linked(row, info: GraphQLResolveInfo, **_args):

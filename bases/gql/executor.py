@@ -1,0 +1,81 @@
+"""graphql-core's executor with a short path for the values of a record.
+
+A page of 25 records and 4 fields is 100 scalar values; graphql-core resolves each one as a
+field of its own (a resolve info, a path, argument values, completion, coercion), and that
+machinery cost as much as the whole REST request (bench/RESULTS.md). A record field the
+schema marks as a plain value (`extensions["noco_value"]`: row -> value, schema.py) is read
+here straight from the row and coerced by its scalar, with the result graphql-core would give.
+Anything else, and any value that would be an error (null for a non-null field, a value its
+scalar refuses), goes through graphql-core's own path, so errors, their paths and null
+propagation are graphql-core's.
+"""
+
+from __future__ import annotations
+
+from graphql import GraphQLNonNull, GraphQLObjectType
+from graphql.execution.incremental.incremental_executor import IncrementalExecutor
+from graphql.pyutils import Path, Undefined
+
+VALUE = "noco_value"  # GraphQLField.extensions key: (row -> output value)
+
+
+def _plain_values(parent_type: GraphQLObjectType) -> dict:
+    """Field name -> (read, coerce, non-null) of the type's plain value fields, remembered on
+    the type (types are immutable once built; a schema change builds new ones)."""
+    found = parent_type.__dict__.get("_noco_values")
+    if found is None:
+        found = {}
+        for name, f in parent_type.fields.items():
+            read = (f.extensions or {}).get(VALUE)
+            if read is None:
+                continue
+            non_null = isinstance(f.type, GraphQLNonNull)
+            scalar = f.type.of_type if non_null else f.type
+            found[name] = (read, scalar.coerce_output_value, non_null)
+        parent_type._noco_values = found
+    return found
+
+
+class RecordExecutor(IncrementalExecutor):
+    def execute_fields(
+        self, parent_type, source_value, path, grouped_field_set, position_context
+    ):
+        values = (
+            _plain_values(parent_type)
+            if (parent_type.extensions or {}).get(VALUE) and self.middleware_manager is None
+            else None
+        )
+        if not values:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results = {}
+        for response_name, details in grouped_field_set.items():
+            plain = values.get(details[0].node.name.value)
+            if plain is not None:
+                read, coerce, non_null = plain
+                try:
+                    raw = read(source_value)
+                    if raw is None:
+                        if not non_null:
+                            results[response_name] = None
+                            continue
+                    else:
+                        value = coerce(raw)
+                        if value is not None and value is not Undefined:
+                            results[response_name] = value
+                            continue
+                except Exception:
+                    pass  # graphql-core's path below reports it, located
+            # Links, __typename, and values that are errors: graphql-core's own path.
+            # Every resolver of this schema is synchronous (execute.py runs execute_sync).
+            result = self.execute_field(
+                parent_type,
+                source_value,
+                details,
+                Path(path, response_name, parent_type.name),
+                position_context,
+            )
+            if result is not Undefined:
+                results[response_name] = result
+        return results
