@@ -36,13 +36,30 @@ def _plain_values(parent_type: GraphQLObjectType) -> dict:
     return found
 
 
+_SLOW = object()  # a value for graphql-core's own path
+
+
+def _read(plain, row):
+    """The completed value, or _SLOW when it is an error graphql-core must report."""
+    read, coerce, non_null = plain
+    try:
+        raw = read(row)
+        if raw is None:
+            return _SLOW if non_null else None
+        value = coerce(raw)
+    except Exception:  # reported, located, by graphql-core's path
+        return _SLOW
+    return _SLOW if value is None or value is Undefined else value
+
+
 class RecordExecutor(IncrementalExecutor):
     def execute_fields(
         self, parent_type, source_value, path, grouped_field_set, position_context
     ):
         values = (
             _plain_values(parent_type)
-            if (parent_type.extensions or {}).get(VALUE) and self.middleware_manager is None
+            if (parent_type.extensions or {}).get(VALUE)
+            and self.middleware_manager is None
             else None
         )
         if not values:
@@ -52,21 +69,10 @@ class RecordExecutor(IncrementalExecutor):
         results = {}
         for response_name, details in grouped_field_set.items():
             plain = values.get(details[0].node.name.value)
-            if plain is not None:
-                read, coerce, non_null = plain
-                try:
-                    raw = read(source_value)
-                    if raw is None:
-                        if not non_null:
-                            results[response_name] = None
-                            continue
-                    else:
-                        value = coerce(raw)
-                        if value is not None and value is not Undefined:
-                            results[response_name] = value
-                            continue
-                except Exception:
-                    pass  # graphql-core's path below reports it, located
+            value = _SLOW if plain is None else _read(plain, source_value)
+            if value is not _SLOW:
+                results[response_name] = value
+                continue
             # Links, __typename, and values that are errors: graphql-core's own path.
             # Every resolver of this schema is synchronous (execute.py runs execute_sync).
             result = self.execute_field(
