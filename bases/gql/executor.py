@@ -85,3 +85,54 @@ class RecordExecutor(IncrementalExecutor):
             if result is not Undefined:
                 results[response_name] = result
         return results
+
+    def complete_list_value(
+        self, return_type, field_details_list, info, path, result, position_context
+    ):
+        """A list of records whose selection is plain values only (a page's `list`, a
+        nested link list without links below): each record's values read in one loop."""
+        rows = self._plain_records(
+            return_type.of_type, field_details_list, path, result
+        )
+        if rows is not None:
+            return rows
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _plain_records(self, item_type, field_details_list, path, result):
+        record = (
+            item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        )
+        if (
+            not isinstance(record, GraphQLObjectType)
+            or not (record.extensions or {}).get(VALUE)
+            or not isinstance(result, list)
+            or self.middleware_manager is not None
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return None
+        grouped, defers, _ = self.collect_subfields(record, field_details_list)
+        if defers:
+            return None
+        values = _plain_values(record)
+        plan = [
+            (name, values.get(details[0].node.name.value))
+            for name, details in grouped.items()
+        ]
+        if any(plain is None for _, plain in plan):
+            return None  # links or __typename: field by field (execute_fields)
+        out = []
+        for row in result:
+            if row is None:
+                return None
+            obj = {}
+            for name, plain in plan:
+                value = _read(plain, row)
+                if value is _SLOW:
+                    return (
+                        None  # an error to report: graphql-core's path, from the start
+                    )
+                obj[name] = value
+            out.append(obj)
+        return out
