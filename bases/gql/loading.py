@@ -58,6 +58,7 @@ class LinkPlan:
     key: str  # response key
     spec: object  # schema.FieldSpec
     limit: int | None
+    params: dict  # REST's where / sort for the linked records
     own_key: object  # row -> own key value (records.link_key)
     nested: Plan
 
@@ -107,6 +108,7 @@ def _plan(ctx: dict, spec, nodes, info: GraphQLResolveInfo) -> Plan:
                 key,
                 fs,
                 (limit if limit is not None else NESTED_LIMIT) if fs.many else None,
+                _list_params({k: args.get(k) for k in ("where", "sort")}),
                 own_key,
                 _plan(ctx, related, field_nodes, info),
             )
@@ -123,7 +125,12 @@ def _fill_links(ctx: dict, plan: Plan, rows: list[dict]) -> None:
     for link in plan.links:
         keys = [link.own_key(r) for r in rows]
         by_key, _ = records.linked_rows(
-            table, link.spec.field, keys, actor=ctx["actor"], fields=link.nested.fields
+            table,
+            link.spec.field,
+            keys,
+            actor=ctx["actor"],
+            fields=link.nested.fields,
+            params=link.params,
         )
         unique = {id(r): r for rs in by_key.values() for r in rs}
         _fill_links(ctx, link.nested, list(unique.values()))
@@ -175,7 +182,8 @@ def display_value(spec):
 
 
 def linked(row, info: GraphQLResolveInfo, **_args):
-    """A link's records, loaded with the page (`_fill_links`; `limit` was applied there)."""
+    """A link's records, loaded with the page (`_fill_links`: where, sort and limit were
+    applied there)."""
     return row.get(LINKS, {}).get(info.path.key)
 
 

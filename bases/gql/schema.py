@@ -250,11 +250,21 @@ def _build(visible) -> tuple[GraphQLSchema, dict[str, TableSpec]]:
                         out[n] = GraphQLField(
                             GraphQLNonNull(GraphQLList(GraphQLNonNull(related))),
                             args={
+                                "where": GraphQLArgument(
+                                    GraphQLString,
+                                    description="Filter the linked records, as REST's "
+                                    "`where` (docs/where.md)",
+                                ),
+                                "sort": GraphQLArgument(
+                                    GraphQLString,
+                                    description="Order of each record's linked records: "
+                                    "comma list of fields, `-` for descending",
+                                ),
                                 "limit": GraphQLArgument(
                                     GraphQLInt,
                                     description="At most this many per record "
                                     f"(default {loading.NESTED_LIMIT})",
-                                )
+                                ),
                             },
                             description=f.description or None,
                             resolve=loading.linked,
