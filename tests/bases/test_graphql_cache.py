@@ -41,6 +41,7 @@ from permissions.services import (
     member_update,
     membership_create,
 )
+from tests.conftest import service_missing
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +51,7 @@ def tables_cache(request, monkeypatch):
     """None, or a listening permissions.authcache installed as this process's cache."""
     if request.param == "no cache":
         monkeypatch.setattr(authcache, "enabled", lambda: False)
+        monkeypatch.setattr(authcache, "_cache", None)
         yield None
         return
     import psycopg
@@ -64,7 +66,7 @@ def tables_cache(request, monkeypatch):
     try:
         psycopg.connect(**info, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable: {exc}")
+        service_missing("PostgreSQL", exc)
     cache = authcache.AuthCache(info)
     deadline = time.monotonic() + 5
     while not cache.listening and time.monotonic() < deadline:
