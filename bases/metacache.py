@@ -59,8 +59,9 @@ def base_tables(base_id: str, user_id) -> list[tuple]:
 
     One query, or none: on a PostgreSQL meta DB the answer is kept in this process's
     permissions.authcache, whose NOTIFY triggers fire on every change it reads (a table added,
-    removed or moved, a meta_version bump, a membership or table override changed) and which
-    this process empties itself when its own metadata change commits (`forget_on_commit`)."""
+    removed or moved to another base or source, a meta_version bump — renames and sync's
+    junction changes make one —, a membership or table override changed) and which this
+    process empties itself when its own metadata change commits (`forget_on_commit`)."""
     from permissions import authcache
 
     cache = authcache.current()

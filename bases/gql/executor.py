@@ -129,10 +129,9 @@ class RecordExecutor(IncrementalExecutor):
             obj = {}
             for name, plain in plan:
                 value = _read(plain, row)
+                # An error to report: graphql-core's path, from the start.
                 if value is _SLOW:
-                    return (
-                        None  # an error to report: graphql-core's path, from the start
-                    )
+                    return None
                 obj[name] = value
             out.append(obj)
         return out
