@@ -54,8 +54,29 @@ def _current_version(table_id: str, user_id):
 
 def base_tables(base_id: str, user_id) -> list[tuple]:
     """(table id, meta_version, is_junction, the user's base role, their override for the
-    table) for every table of a base, in the base's order, in one query (GraphQL, which
-    needs all of a base's tables per request, bases/gql/schema.py)."""
+    table) for every table of a base, in the base's order (GraphQL, which needs all of a
+    base's tables per request, bases/gql/schema.py).
+
+    One query, or none: on a PostgreSQL meta DB the answer is kept in this process's
+    permissions.authcache, whose NOTIFY triggers fire on every change it reads (a table added,
+    removed or moved to another base or source, a meta_version bump — renames and sync's
+    junction changes make one —, a membership or table override changed) and which this
+    process empties itself when its own metadata change commits (`forget_on_commit`)."""
+    from permissions import authcache
+
+    cache = authcache.current()
+    key = ("base_tables", base_id, user_id)
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        return hit
+    generation = cache.generation() if cache is not None else None
+    rows = _base_tables(base_id, user_id)
+    if cache is not None and rows:
+        cache.put(key, rows, generation)
+    return rows
+
+
+def _base_tables(base_id: str, user_id) -> list[tuple]:
     with connection.cursor() as cur:
         cur.execute(
             "SELECT t.id, s.meta_version, t.is_junction, m.role, r.role "
@@ -66,7 +87,8 @@ def base_tables(base_id: str, user_id) -> list[tuple]:
             'WHERE t.base_id = %s ORDER BY t."order", t.title',
             [user_id, user_id, base_id],
         )
-        return cur.fetchall()
+        # SQLite answers is_junction as 0/1; tuples: the cached answer is shared.
+        return [(r[0], r[1], bool(r[2]), r[3], r[4]) for r in cur.fetchall()]
 
 
 def get_table(table_id: str, user=None) -> Table | None:

@@ -515,7 +515,13 @@ def link_key(table: Table, link: Field, *, actor: Actor):
 
 
 def linked_rows(
-    table: Table, link: Field, keys: list, *, actor: Actor, fields: list[Field]
+    table: Table,
+    link: Field,
+    keys: list,
+    *,
+    actor: Actor,
+    fields: list[Field],
+    params: dict | None = None,
 ) -> tuple[dict[str, list[dict]], str]:
     """The related records linked to a page of `table`'s records, for every record at once.
 
@@ -524,8 +530,10 @@ def linked_rows(
     ({str(key): [related row, …]}, the related field title the rows were matched on); the
     rows hold `fields` (the related table's Field objects, as `actor` sees them) and that
     matched field. One list_records call on the related table (its fields `actor` may see,
-    as always; its default order), plus,
-    for many-to-many, one read of the junction's pairs: never one query per record.
+    as always), plus, for many-to-many, one read of the junction's pairs: never one query
+    per record. `params` may hold REST's `where` and `sort` for the related records (parsed
+    and checked as REST's list parses them, ANDed with the link): each record's list is in
+    that order (else the related table's default order).
     """
     meta = _reading(table, actor)
     if link.id not in meta.resolve.by_id:
@@ -567,7 +575,7 @@ def linked_rows(
     wanted = keys if pairs is None else list({str(p[1]): p[1] for p in pairs}.values())
     if not wanted:
         return {}, match.title
-    _, query = query_for(related, actor=actor)
+    _, query = query_for(related, params, actor=actor)
     query.fields = list(dict.fromkeys([*fields, match]))
     query.limit = LINKED_ROWS_LIMIT
     page = list_records(
@@ -587,9 +595,14 @@ def linked_rows(
         by_match.setdefault(str(row.get(match.title)), []).append(row)
     if pairs is None:
         return by_match, match.title
-    out: dict[str, list[dict]] = {}
+    # Each own record's list in the related rows' order (the sort), not the junction's.
+    owners: dict[str, list[str]] = {}
     for own, other in pairs:
-        out.setdefault(str(own), []).extend(by_match.get(str(other), []))
+        owners.setdefault(str(other), []).append(str(own))
+    out: dict[str, list[dict]] = {}
+    for row in page.rows:
+        for own in owners.get(str(row.get(match.title)), ()):
+            out.setdefault(own, []).append(row)
     return out, match.title
 
 

@@ -16,7 +16,7 @@ from bases.models import Base, DataSource, Field, Table
 from bases.query.dialects import dialect_for
 from bases.sources import source_alias, user_db
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput
-from permissions import object_perms
+from permissions import authcache, object_perms
 from permissions.checks import Actor, require
 from records import meta_events
 
@@ -52,6 +52,9 @@ def _check_editable(table: Table) -> None:
 
 def _bump(source: DataSource) -> None:
     DataSource.objects.filter(pk=source.pk).update(meta_version=F("meta_version") + 1)
+    # This process forgets cached answers holding the old version as the change commits
+    # (other processes on the meta DB's NOTIFY): GraphQL's next schema is the new one.
+    authcache.forget_on_commit()
     replicas.note_schema_change(source)  # replicas may not have the new schema yet
 
 

@@ -21,6 +21,7 @@ from bases.sources import (
     store_config,
 )
 from nocoplatform.errors import Forbidden, InvalidInput
+from permissions import authcache
 from permissions.checks import Actor, require
 from permissions.services import membership_create
 from records import meta_events
@@ -135,6 +136,7 @@ def source_update(
         source.allow_schema_edit = bool(allow_schema_edit)
     source.meta_version += 1
     source.save()
+    authcache.forget_on_commit()  # as schema_services._bump
     changed = [
         name
         for name, value in (

@@ -18,6 +18,7 @@ from bases import fieldtypes as ft
 from bases.fieldtypes import field_type_for
 from bases.introspection import ColumnInfo, TableInfo, introspect, junction_columns
 from bases.models import DataSource, Field, Table
+from permissions import authcache
 from records import meta_events
 
 
@@ -64,6 +65,7 @@ def sync(source: DataSource, snapshot: list[TableInfo] | None = None) -> list[Ch
         DataSource.objects.filter(pk=source.pk).update(
             meta_version=F("meta_version") + 1, last_synced_at=timezone.now()
         )
+        authcache.forget_on_commit()  # as schema_services._bump
     source.refresh_from_db(fields=["meta_version", "last_synced_at"])
     return plan.changes
 
@@ -427,6 +429,7 @@ def refresh_table(table: Table, renames: dict | None = None) -> dict[str, Field]
         DataSource.objects.filter(pk=table.source_id).update(
             meta_version=F("meta_version") + 1
         )
+        authcache.forget_on_commit()  # as schema_services._bump
     return result
 
 

@@ -1,11 +1,13 @@
 """Server time per request, in process: the WSGI app called directly, no HTTP, no load generator.
 
-    .venv/bin/python bench/profile_api.py [--n 2000] [--only S1,S4] [--profile S1]
+    .venv/bin/python bench/profile_api.py [--n 2000] [--only S1,S4] [--profile S1] [--rounds 10]
 
 Uses the dataset and bench base that bench/run.py sets up. Prints the median and p90 of the time
 the app spends on each scenario's request (the part of a request our code controls) and the
 median CPU time of this process per request (steadier on a busy machine), and with
---profile the top functions by cumulative time. wrk figures (bench/run.py) add HTTP parsing, the
+--profile the top functions by cumulative time. --rounds R alternates the scenarios: each runs its
+n requests in R slices taken in turn (S1, GQL_S1, S1, …), so that a shared machine's changing
+load falls on all of them alike. wrk figures (bench/run.py) add HTTP parsing, the
 server's worker model and the load generator sharing the cores.
 """
 
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--only", default="")
     parser.add_argument("--profile", default="")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     state = setup()
     os.environ.update(env())
@@ -125,32 +128,37 @@ def main() -> None:
         if not status[0].startswith("200"):
             raise SystemExit(f"{p}: {status[0]} {data[:300]!r}")
 
-    for name, (method, path, body) in scenarios.items():
-        if only and name not in only:
-            continue
+    chosen = {n: v for n, v in scenarios.items() if not only or n in only}
+    for method, path, body in chosen.values():
         for i in range(50):
             call(method, path, body, i)
-        times, cpu = [], []
-        prof = cProfile.Profile() if name == args.profile else None
-        for i in range(args.n):
-            t0, c0 = time.perf_counter(), time.thread_time()
-            if prof:
-                prof.enable()
-            call(method, path, body, i)
-            if prof:
-                prof.disable()
-            times.append((time.perf_counter() - t0) * 1000)
-            cpu.append((time.thread_time() - c0) * 1000)
-        times.sort()
+    times = {name: [] for name in chosen}
+    cpu = {name: [] for name in chosen}
+    profs = {name: cProfile.Profile() for name in chosen if name == args.profile}
+    rounds = max(args.rounds, 1)
+    for r in range(rounds):
+        for name, (method, path, body) in chosen.items():
+            prof = profs.get(name)
+            for i in range(r * args.n // rounds, (r + 1) * args.n // rounds):
+                t0, c0 = time.perf_counter(), time.thread_time()
+                if prof:
+                    prof.enable()
+                call(method, path, body, i)
+                if prof:
+                    prof.disable()
+                times[name].append((time.perf_counter() - t0) * 1000)
+                cpu[name].append((time.thread_time() - c0) * 1000)
+    for name in chosen:
+        t, c = sorted(times[name]), sorted(cpu[name])
         # Wall time includes waiting for the database; CPU time is this process's own work,
         # steadier on a busy machine; its 10th percentile is steadier still (others' load only adds).
         print(
-            f"{name:>6}: median {statistics.median(times):.3f} ms, p90 {times[int(len(times) * 0.9)]:.3f} ms,"
-            f" CPU median {statistics.median(cpu):.3f} ms, CPU p10 {sorted(cpu)[len(cpu) // 10]:.3f} ms"
+            f"{name:>6}: median {statistics.median(t):.3f} ms, p90 {t[int(len(t) * 0.9)]:.3f} ms,"
+            f" CPU median {statistics.median(c):.3f} ms, CPU p10 {c[len(c) // 10]:.3f} ms"
         )
-        if prof:
+        if name in profs:
             s = io.StringIO()
-            pstats.Stats(prof, stream=s).sort_stats(
+            pstats.Stats(profs[name], stream=s).sort_stats(
                 os.environ.get("PROFILE_SORT", "cumulative")
             ).print_stats(45)
             print(s.getvalue())

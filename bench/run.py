@@ -120,6 +120,13 @@ def main() -> None:
     )
     parser.add_argument("--connections", default="1,8")
     parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="run the chosen scenarios' wrk runs in turn (S1, GQL S1, S1, …) rather than "
+        "one scenario's runs after another: on a shared machine, load that comes and goes "
+        "then falls on all of them alike (for comparing two scenarios)",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="scenario prefixes, plus `bulk`, `writes` (the write matrix) and `make-run` "
@@ -210,23 +217,35 @@ def main() -> None:
             ),
         }
         only = {s.strip() for s in args.only.split(",") if s.strip()}
-        for name, (path, script, sql, params_fn) in scenarios.items():
-            if only and not any(name.startswith(o) for o in only):
-                continue
-            for conns in [int(c) for c in args.connections.split(",")]:
-                api_runs = [
-                    wrk(path, token, conns, args.duration, script)
-                    for _ in range(args.runs)
-                ]
+        chosen = {
+            name: v
+            for name, v in scenarios.items()
+            if not only or any(name.startswith(o) for o in only)
+        }
+        for conns in [int(c) for c in args.connections.split(",")]:
+            api_runs: dict[str, list] = {name: [] for name in chosen}
+            if args.interleave:
+                for _ in range(args.runs):
+                    for name, (path, script, _sql, _params) in chosen.items():
+                        api_runs[name].append(
+                            wrk(path, token, conns, args.duration, script)
+                        )
+            for name, (path, script, sql, params_fn) in chosen.items():
+                if not args.interleave:
+                    api_runs[name] = [
+                        wrk(path, token, conns, args.duration, script)
+                        for _ in range(args.runs)
+                    ]
                 base_runs = [
                     psycopg_baseline(sql, params_fn, conns, min(args.duration, 5))
                     for _ in range(args.runs)
                 ]
-                api, base = median_of(api_runs), median_of(base_runs)
+                api, base = median_of(api_runs[name]), median_of(base_runs)
                 results["scenarios"][f"{name} @{conns}"] = {
                     "api": api,
                     "psycopg": base,
                     "ratio_rps": api["rps"] / base["rps"],
+                    "api_runs_rps": [round(r["rps"]) for r in api_runs[name]],
                 }
                 print(
                     f"{name:>20} @{conns}: {api['rps']:8.0f} req/s p99 {api['p99_ms']:6.1f} ms | psycopg {base['rps']:8.0f} q/s p99 {base['p99_ms']:5.2f} ms",

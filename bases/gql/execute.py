@@ -17,6 +17,7 @@ from graphql import (
 )
 
 from bases.gql import limits
+from bases.gql.executor import RecordExecutor
 from bases.gql.schema import schema_for
 from nocoplatform.errors import DomainError, InvalidInput
 from permissions.checks import Actor
@@ -162,6 +163,7 @@ def run(base_id: str, actor: Actor, data) -> tuple[int, dict]:
         context_value=context,
         variable_values=variables,
         operation_name=operation,
+        executor_class=RecordExecutor,
     )
     body: dict = {}
     if result.errors:

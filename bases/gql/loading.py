@@ -58,6 +58,7 @@ class LinkPlan:
     key: str  # response key
     spec: object  # schema.FieldSpec
     limit: int | None
+    params: dict  # REST's where / sort for the linked records
     own_key: object  # row -> own key value (records.link_key)
     nested: Plan
 
@@ -107,6 +108,7 @@ def _plan(ctx: dict, spec, nodes, info: GraphQLResolveInfo) -> Plan:
                 key,
                 fs,
                 (limit if limit is not None else NESTED_LIMIT) if fs.many else None,
+                _list_params({k: args.get(k) for k in ("where", "sort")}),
                 own_key,
                 _plan(ctx, related, field_nodes, info),
             )
@@ -123,7 +125,12 @@ def _fill_links(ctx: dict, plan: Plan, rows: list[dict]) -> None:
     for link in plan.links:
         keys = [link.own_key(r) for r in rows]
         by_key, _ = records.linked_rows(
-            table, link.spec.field, keys, actor=ctx["actor"], fields=link.nested.fields
+            table,
+            link.spec.field,
+            keys,
+            actor=ctx["actor"],
+            fields=link.nested.fields,
+            params=link.params,
         )
         unique = {id(r): r for rs in by_key.values() for r in rs}
         _fill_links(ctx, link.nested, list(unique.values()))
@@ -148,29 +155,35 @@ def _read(ctx: dict, spec, nodes, info, params=None, where=None):
 
 
 def record_id(spec):
+    """row -> the record's id (schema.py makes it the `_id` field)."""
     pk = [f.title for f in spec.meta.pk]
+    if len(pk) == 1:
+        title = pk[0]
+        return lambda row: row.get(title)
 
-    def resolve(row, info):
+    def read(row):
         return spec.meta.record_id([row.get(t) for t in pk])
 
-    return resolve
+    return read
 
 
 def display_value(spec):
+    """row -> the record's display value (the `_display` field)."""
     pv = spec.meta.pv
-    resolve_id = record_id(spec)
+    read_id = record_id(spec)
 
-    def resolve(row, info):
+    def read(row):
         if pv is None:
-            return str(resolve_id(row, info))
+            return str(read_id(row))
         value = row.get(pv.title)
         return None if value is None else str(value)
 
-    return resolve
+    return read
 
 
 def linked(row, info: GraphQLResolveInfo, **_args):
-    """A link's records, loaded with the page (`_fill_links`; `limit` was applied there)."""
+    """A link's records, loaded with the page (`_fill_links`: where, sort and limit were
+    applied there)."""
     return row.get(LINKS, {}).get(info.path.key)
 
 

@@ -32,6 +32,7 @@ from graphql import (
 from bases import metacache, selectors
 from bases.fieldtypes import field_type_for
 from bases.gql import loading
+from bases.gql.executor import VALUE
 from bases.gql.types import (
     RESERVED_TYPES,
     BigInt,
@@ -230,15 +231,15 @@ def _build(visible) -> tuple[GraphQLSchema, dict[str, TableSpec]]:
     def record_type(spec: TableSpec) -> GraphQLObjectType:
         def fields():
             out = {
-                "_id": GraphQLField(
+                "_id": _plain(
                     GraphQLNonNull(GraphQLID),
-                    description="The record id, as in the REST API's URLs",
-                    resolve=loading.record_id(spec),
+                    loading.record_id(spec),
+                    "The record id, as in the REST API's URLs",
                 ),
-                "_display": GraphQLField(
+                "_display": _plain(
                     GraphQLString,
-                    description="The record's display value (its primary value)",
-                    resolve=loading.display_value(spec),
+                    loading.display_value(spec),
+                    "The record's display value (its primary value)",
                 ),
             }
             for n, fs in spec.fields.items():
@@ -249,11 +250,21 @@ def _build(visible) -> tuple[GraphQLSchema, dict[str, TableSpec]]:
                         out[n] = GraphQLField(
                             GraphQLNonNull(GraphQLList(GraphQLNonNull(related))),
                             args={
+                                "where": GraphQLArgument(
+                                    GraphQLString,
+                                    description="Filter the linked records, as REST's "
+                                    "`where` (docs/where.md)",
+                                ),
+                                "sort": GraphQLArgument(
+                                    GraphQLString,
+                                    description="Order of each record's linked records: "
+                                    "comma list of fields, `-` for descending",
+                                ),
                                 "limit": GraphQLArgument(
                                     GraphQLInt,
                                     description="At most this many per record "
                                     f"(default {loading.NESTED_LIMIT})",
-                                )
+                                ),
                             },
                             description=f.description or None,
                             resolve=loading.linked,
@@ -266,15 +277,16 @@ def _build(visible) -> tuple[GraphQLSchema, dict[str, TableSpec]]:
                         )
                     continue
                 schema = field_type_for(f).schema(f)
-                out[n] = GraphQLField(
-                    scalar_for(schema),
-                    description=f.description or None,
-                    resolve=_value(f.title),
+                out[n] = _plain(
+                    scalar_for(schema), _value(f.title), f.description or None
                 )
             return out
 
         return GraphQLObjectType(
-            spec.type_name, fields, description=f"A record of '{spec.meta.table.title}'"
+            spec.type_name,
+            fields,
+            description=f"A record of '{spec.meta.table.title}'",
+            extensions={VALUE: True},  # has plain value fields (executor.py)
         )
 
     for spec in specs.values():
@@ -392,7 +404,18 @@ def _build(visible) -> tuple[GraphQLSchema, dict[str, TableSpec]]:
 
 
 def _value(title: str):
-    def resolve(row, info):
+    def read(row):
         return output(row.get(title))
 
-    return resolve
+    return read
+
+
+def _plain(type_, read, description) -> GraphQLField:
+    """A field whose value is `read(row)`: executor.RecordExecutor reads it without a
+    resolver call; the resolver is graphql-core's way to the same value (errors, tools)."""
+    return GraphQLField(
+        type_,
+        description=description,
+        resolve=lambda row, info: read(row),
+        extensions={VALUE: read},
+    )

@@ -302,6 +302,91 @@ def test_nested_links_match_rest(as_owner, demo):
         )
 
 
+def test_nested_lists_take_rest_where_and_sort(as_owner, demo):
+    """A nested link list filters and orders its records with REST's grammar: each
+    client's projects are those REST's links endpoint lists with the same where and sort,
+    in the same order."""
+    clients = demo.tables.get(title="clients")
+    link = clients.fields.get(title="projects")
+    where, sort = "(status,neq,done)", "-budget,name"
+    data = gql(
+        as_owner,
+        demo,
+        """query($w: String) { clients(limit: 6) { list { _id
+            projects(where: $w, sort: "-budget,name", limit: 100) { _id status budget }
+            first: projects(sort: "name", limit: 1) { name } } } }""",
+        {"w": where},
+    )["data"]["clients"]["list"]
+    assert any(len(c["projects"]) > 1 for c in data)
+    for c in data:
+        rest = as_owner.get(
+            f"/api/v2/tables/{clients.pk}/links/{link.pk}/records/{c['_id']}",
+            {"where": where, "sort": sort, "limit": 100},
+        ).json()["list"]
+        assert [str(r["Id"]) for r in rest] == [p["_id"] for p in c["projects"]]
+        assert all(p["status"] != "done" for p in c["projects"])
+        every = as_owner.get(
+            f"/api/v2/tables/{clients.pk}/links/{link.pk}/records/{c['_id']}",
+            {"sort": "name", "limit": 1},
+        ).json()["list"]
+        assert [r["name"] for r in every] == [p["name"] for p in c["first"]]
+
+
+def test_nested_where_and_sort_keep_one_query_per_link_field(as_owner, demo):
+    clients = demo.tables.get(title="clients")
+    q = """query($n: Int) { clients(limit: $n, sort: "name") { list { name
+        projects(where: "(status,eq,active)", sort: "-budget", limit: 3) {
+          name tasks(where: "(done,eq,false)", sort: "title") { title } } } } }"""
+    gql(as_owner, demo, q, {"n": 5})  # warm the caches
+    counts = []
+    for n in (10, 30):
+        with CaptureQueriesContext(connections[source_alias(clients.source)]) as ctx:
+            data = gql(as_owner, demo, q, {"n": n})["data"]["clients"]["list"]
+        assert len(data) == n
+        assert any(c["projects"] for c in data)
+        for c in data:
+            tasks = [t["title"] for p in c["projects"] for t in p["tasks"]]
+            assert len(c["projects"]) <= 3
+            for p in c["projects"]:
+                titles = [t["title"] for t in p["tasks"]]
+                assert titles == sorted(titles), tasks
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ('where: "(name,eq"', "WHERE_SYNTAX"),
+        ('where: "(nope,eq,1)"', "FIELD_NOT_FOUND"),
+        ('sort: "nope"', "FIELD_NOT_FOUND"),
+    ],
+)
+def test_bad_nested_list_arguments_are_graphql_errors(as_owner, demo, args, code):
+    answer = gql(
+        as_owner,
+        demo,
+        f"{{ clients(limit: 2) {{ list {{ projects({args}) {{ name }} }} }} }}",
+    )
+    assert answer["data"] is None and codes(answer) == [code], answer
+
+
+def test_nested_where_cannot_name_a_hidden_field(as_viewer, demo, user):
+    projects = demo.tables.get(title="projects")
+    field_rule_set(
+        actor=Actor(user=user),
+        field=projects.fields.get(title="budget"),
+        hidden_below="editor",
+    )
+    for args in ('where: "(budget,gt,0)"', 'sort: "-budget"'):
+        answer = gql(
+            as_viewer,
+            demo,
+            f"{{ clients(limit: 2) {{ list {{ projects({args}) {{ name }} }} }} }}",
+        )
+        assert answer["data"] is None and codes(answer) == ["FIELD_NOT_FOUND"], args
+
+
 def test_graphiql_page_serves_local_assets(as_owner, demo):
     from django.contrib.staticfiles import finders
 
@@ -436,3 +521,19 @@ def test_many_to_many_and_belongs_to_links_on_an_external_database(
         ).json()["list"]
         assert sorted(r["tag"] for r in rest) == sorted(t["tag"] for t in row[mm])
         assert row[mm], row
+    # Sorted and filtered: each order's tags in REST's order, with the same statements.
+    query = f"""query($n: Int) {{ orders(limit: $n) {{ list {{
+        _id {mm}(where: "(tag,neq,t2)", sort: "-tag") {{ tag }} }} }} }}"""
+    sorted_counts = []
+    for n in (3, 9):
+        with CaptureQueriesContext(connections[alias]) as ctx:
+            rows = gql(client, orders.base, query, {"n": n})["data"]["orders"]["list"]
+        sorted_counts.append(len(ctx.captured_queries))
+    assert sorted_counts[0] == sorted_counts[1], sorted_counts
+    for row in rows:
+        rest = client.get(
+            f"/api/v2/tables/{orders.pk}/links/{links['mm'].pk}/records/{row['_id']}",
+            {"where": "(tag,neq,t2)", "sort": "-tag"},
+        ).json()["list"]
+        assert [r["tag"] for r in rest] == [t["tag"] for t in row[mm]]
+        assert "t2" not in [t["tag"] for t in row[mm]]
