@@ -93,22 +93,37 @@ def read_sheet(workbook: str, sheet: str) -> tuple[str, csvfile.CsvInfo, list[st
 
 def read(path: str, name: str, sheet: str | None = None) -> Upload:
     """Check the saved upload (400 IMPORT_BAD_FILE; then nothing is kept): a CSV as it is,
-    an Excel workbook (.xlsx) through its sheet — `sheet`, else the first one."""
+    an Excel workbook (.xlsx) through its sheet — `sheet`, else the first one that reads."""
     try:
         if name.lower().endswith(".xlsx") or xlsxfile.is_xlsx(path):
             sheets = xlsxfile.sheet_names(path)
             chosen = (sheet or "").strip()
             if chosen and chosen not in sheets:
                 raise csvfile.bad_file(f"There is no sheet called '{chosen[:100]}'.")
-            chosen = chosen or (sheets[0] if sheets else "")
-            csv_path, info, header = read_sheet(path, chosen)
-            return Upload(csv_path, info, header, path, sheets, chosen)
+            if chosen:
+                csv_path, info, header = read_sheet(path, chosen)
+                return Upload(csv_path, info, header, path, sheets, chosen)
+            return _first_readable(path, sheets)
         info = csvfile.sniff(path)
         header, _ = csvfile.header_and_preview(path, info)
         return Upload(path, info, header)
     except DomainError:
         remove(path)
         raise
+
+
+def _first_readable(workbook: str, sheets: list[str]) -> Upload:
+    """The first sheet that reads (a blank cover sheet is skipped: the picker still lists
+    it); when none does, the first sheet's reason."""
+    first: DomainError | None = None
+    for sheet in sheets or [""]:
+        try:
+            path, info, header = read_sheet(workbook, sheet)
+        except DomainError as exc:
+            first = first or exc
+            continue
+        return Upload(path, info, header, workbook, sheets, sheet)
+    raise first
 
 
 def switch_sheet(job, sheet: str) -> tuple[csvfile.CsvInfo, list[str]]:

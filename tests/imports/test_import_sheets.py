@@ -93,6 +93,24 @@ def test_switch_sheet_then_import(items, actor, inline):
     assert exc.value.code == "IMPORT_STARTED"
 
 
+def test_a_blank_first_sheet_is_skipped(items, actor):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Cover"
+    wb.create_sheet("Stock").append(["name", "qty"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    job = services.job_create(actor=actor, table=items, upload=upload(buf.getvalue()))
+    assert job.sheets == ["Cover", "Stock"] and job.sheet == "Stock"
+    assert job.header == ["name", "qty"]
+    with pytest.raises(InvalidInput, match="empty") as exc:
+        services.job_choose_sheet(actor=actor, job=job, sheet="Cover")
+    assert exc.value.code == "IMPORT_BAD_FILE"
+    job.refresh_from_db()
+    assert job.sheet == "Stock" and os.path.exists(job.path)  # unchanged
+
+
 def test_a_csv_has_no_sheets(items, actor):
     job = services.job_create(
         actor=actor, table=items, upload=upload(b"name\nx\n", "a.csv")
