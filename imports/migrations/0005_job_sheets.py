@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('imports', '0004_alter_newtablejob_status'),
+        ("imports", "0004_alter_newtablejob_status"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='sheet',
-            field=models.CharField(blank=True, default='', max_length=255),
+            model_name="importjob",
+            name="sheet",
+            field=models.CharField(blank=True, default="", max_length=255),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='sheets',
+            model_name="importjob",
+            name="sheets",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='workbook_path',
-            field=models.CharField(blank=True, default='', max_length=500),
+            model_name="importjob",
+            name="workbook_path",
+            field=models.CharField(blank=True, default="", max_length=500),
         ),
     ]
