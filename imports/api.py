@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,10 +19,12 @@ from nocoplatform.errors import DomainError, InvalidInput
 
 
 def job_json(job: ImportJob) -> dict:
-    return {
+    out = {
         "id": str(job.pk),
         "status": job.status,
         "fileName": job.file_name,
+        "sheets": job.sheets,
+        "sheet": job.sheet or None,
         "header": job.header,
         "mapping": job.mapping,
         "keyColumn": job.key_column,
@@ -37,6 +39,13 @@ def job_json(job: ImportJob) -> dict:
         "errors": job.errors,
         "refused": job.refused,
     }
+    if job.status == ImportJob.Status.NEW:  # the preview, until the job starts
+        try:
+            preview = services.preview(job)
+        except DomainError:
+            preview = {"rows": [], "types": []}
+        out["rows"], out["types"] = preview["rows"], preview["types"]
+    return out
 
 
 def _table(request, table_id):
@@ -52,7 +61,7 @@ class ImportApi(APIView):
         summary="Import a CSV file into the table (background job; all rows or none)",
         description=(
             "Multipart `file` (CSV: delimiter and encoding detected; or .xlsx, with an "
-            "optional `sheet` name) and optional `mapping`, "
+            "optional `sheet` name, else its first sheet) and optional `mapping`, "
             'a JSON object {"column index": "field id"}; without it, columns are mapped to '
             "fields of the same name. Optional `keyColumn` (a column's index or name, "
             "mapped to a text, number or date field): upsert — rows whose key matches "
@@ -60,10 +69,13 @@ class ImportApi(APIView):
             "only update (a row without a match is refused). Answers 202 with the job; "
             "poll GET …/import/{jobId} for `done`/`total`, `rate` (rows/s), "
             "`secondsLeft`, `inserted`/`updated` and `status` (pending, running, done, "
-            "failed, cancelled)."
+            "failed, cancelled). With `start=false` the job is only uploaded: 201 with "
+            "status `new`, the first `rows`, each column's `types` and the workbook's "
+            "`sheets`; PATCH …/import/{jobId} reads another sheet, POST "
+            "…/import/{jobId}/start starts it."
         ),
         request={"multipart/form-data": dict},
-        responses={202: dict, **ERRORS},
+        responses={201: dict, 202: dict, **ERRORS},
         tags=["Records"],
     )
     def post(self, request: Request, table_id: str) -> Response:
@@ -75,6 +87,9 @@ class ImportApi(APIView):
             upload=request.FILES.get("file"),
             sheet=request.data.get("sheet"),
         )
+        start = str(request.data.get("start", "true")).strip().lower()
+        if start in ("false", "0", "no"):
+            return Response(job_json(job), status=201)
         mapping = job.mapping
         if request.data.get("mapping"):
             try:
@@ -106,6 +121,58 @@ class ImportJobApi(APIView):
         table = _table(request, table_id)
         job = services.job_get(actor=request.actor, table=table, job_id=job_id)
         return Response(job_json(job))
+
+    @extend_schema(
+        summary="Read another sheet of the uploaded Excel file",
+        description=(
+            '{"sheet": "<name>"}, for a job uploaded with `start=false` and not started: '
+            "that sheet's `header`, `rows`, `types` and a `mapping` by name again "
+            "(`keyColumn` cleared)."
+        ),
+        request={"application/json": dict},
+        responses={200: dict, **ERRORS},
+        tags=["Records"],
+    )
+    def patch(self, request: Request, table_id: str, job_id: str) -> Response:
+        table = _table(request, table_id)
+        job = services.job_get(actor=request.actor, table=table, job_id=job_id)
+        sheet = request.data.get("sheet") if isinstance(request.data, dict) else None
+        if not isinstance(sheet, str) or not sheet:
+            raise InvalidInput("`sheet` names one of the workbook's sheets.")
+        job = services.job_choose_sheet(actor=request.actor, job=job, sheet=sheet)
+        return Response(job_json(job))
+
+
+class ImportJobStartApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        summary="Start an uploaded import job (background job; all rows or none)",
+        description=(
+            'For a job uploaded with `start=false`: {"mapping": {"column index": '
+            '"field id"}, "keyColumn": <column index or name>}, both optional (the '
+            "job's own mapping by name; no key: insert every row). Answers 202 with the "
+            "job; poll GET …/import/{jobId}. A refused mapping is 400 and the job stays "
+            "as it was, to start again."
+        ),
+        request={"application/json": dict},
+        responses={202: dict, **ERRORS},
+        tags=["Records"],
+    )
+    def post(self, request: Request, table_id: str, job_id: str) -> Response:
+        table = _table(request, table_id)
+        job = services.job_get(actor=request.actor, table=table, job_id=job_id)
+        data = request.data if isinstance(request.data, dict) else {}
+        mapping = data.get("mapping", job.mapping)
+        if not isinstance(mapping, dict):
+            raise InvalidInput("`mapping` must be a JSON object.")
+        key = data.get("keyColumn")
+        if key is not None and not isinstance(key, (int, str)):
+            raise InvalidInput("`keyColumn` is a column's index or name.")
+        job = services.job_start(
+            actor=request.actor, job=job, mapping=mapping, key_column=key
+        )
+        return Response(job_json(job), status=202)
 
 
 class ImportJobCancelApi(APIView):

@@ -24,7 +24,12 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     file_name = models.CharField(max_length=255)
-    path = models.CharField(max_length=500)  # the upload, under VAR_DIR/imports/
+    path = models.CharField(max_length=500)  # the CSV read, under VAR_DIR/imports/
+    # An Excel upload is kept until the job starts, to switch sheets (imports/uploads.py;
+    # blank for a CSV).
+    workbook_path = models.CharField(max_length=500, blank=True, default="")
+    sheets = models.JSONField(default=list, blank=True)
+    sheet = models.CharField(max_length=255, blank=True, default="")
     encoding = models.CharField(max_length=20)
     delimiter = models.CharField(max_length=1)
     header = models.JSONField(default=list)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -36,9 +35,9 @@ from audit import log as audit
 from bases import schema_services
 from bases.models import Base, Table
 from bases.sources import user_db
-from imports import coltypes, copyload, csvfile, xlsxfile
+from imports import coltypes, copyload, csvfile, uploads
 from imports.models import ImportJob, NewTableJob
-from imports.services import BATCH, CHUNK, MAX_ERRORS, _dir, _remove, max_size
+from imports.services import BATCH, MAX_ERRORS, _remove
 from nocoplatform.errors import (
     Conflict,
     DomainError,
@@ -68,44 +67,6 @@ def _source(base: Base):
 def uses_copy(source) -> bool:
     """COPY for the PostgreSQL built-in store; the insert path everywhere else."""
     return source.is_builtin and source.kind == "pg"
-
-
-def _save(upload) -> tuple[str, str]:
-    """The upload saved under VAR_DIR/imports/ (at most max_size() bytes): (name, path)."""
-    if upload is None:
-        raise InvalidInput(
-            "Choose a CSV or Excel file to import.", code="IMPORT_BAD_FILE"
-        )
-    name = os.path.basename(str(upload.name or "import.csv"))[:255]
-    too_big = f"The file is larger than {max_size() // (1024 * 1024)} MB."
-    if upload.size is not None and upload.size > max_size():
-        raise csvfile.bad_file(too_big)
-    path = os.path.join(_dir(), f"{uuid.uuid4().hex}.upload")
-    size = 0
-    try:
-        with open(path, "wb") as out:
-            for chunk in upload.chunks(CHUNK):
-                size += len(chunk)
-                if size > max_size():
-                    raise csvfile.bad_file(too_big)
-                out.write(chunk)
-    except DomainError:
-        _remove(path)
-        raise
-    return name, path
-
-
-def _read_sheet(workbook: str, sheet: str) -> tuple[str, csvfile.CsvInfo, list[str]]:
-    """The sheet as CSV next to the workbook: (path, info, header)."""
-    path = f"{workbook}.{uuid.uuid4().hex[:8]}.csv"
-    try:
-        xlsxfile.to_csv(workbook, path, sheet=sheet or None)
-        info = csvfile.sniff(path)
-        header, _ = csvfile.header_and_preview(path, info)
-    except DomainError:
-        _remove(path)
-        raise
-    return path, info, header
 
 
 def _guess(job: NewTableJob, info: csvfile.CsvInfo, header: list[str]) -> None:
@@ -141,26 +102,21 @@ def job_create(
     """Save and check the file (400 IMPORT_BAD_FILE), guess its columns' types."""
     require(actor, "table.create", base)
     _source(base)
-    name, path = _save(upload)
-    job = NewTableJob(base=base, user=actor.user, file_name=name)
+    name, path = uploads.save(upload)
+    file = uploads.read(path, name, sheet)
+    job = NewTableJob(
+        base=base,
+        user=actor.user,
+        file_name=name,
+        path=file.path,
+        workbook_path=file.workbook_path,
+        sheets=file.sheets,
+        sheet=file.sheet,
+    )
     try:
-        if name.lower().endswith(".xlsx") or xlsxfile.is_xlsx(path):
-            job.workbook_path = path
-            job.sheets = xlsxfile.sheet_names(path)
-            sheet = (sheet or "").strip()
-            if sheet and sheet not in job.sheets:
-                raise csvfile.bad_file(f"There is no sheet called '{sheet}'.")
-            job.sheet = sheet or (job.sheets[0] if job.sheets else "")
-            job.path, info, header = _read_sheet(path, job.sheet)
-        else:
-            job.path = path
-            info = csvfile.sniff(path)
-            header, _ = csvfile.header_and_preview(path, info)
-        _guess(job, info, header)
+        _guess(job, file.info, file.header)
     except DomainError:
-        _remove(path)
-        if job.path:
-            _remove(job.path)
+        uploads.discard(job)
         raise
     job.title = default_title(base, name)
     job.save()
@@ -181,17 +137,7 @@ def job_get(*, actor: Actor, base: Base, job_id) -> NewTableJob:
 def job_choose_sheet(*, actor: Actor, job: NewTableJob, sheet: str) -> NewTableJob:
     """Read another sheet of the uploaded workbook (types guessed again)."""
     require(actor, "table.create", job.base)
-    if job.status != Status.NEW:
-        raise InvalidInput("This import has started already.", code="IMPORT_STARTED")
-    if not job.workbook_path:
-        raise InvalidInput("Only an Excel file has sheets.", code="IMPORT_BAD_FILE")
-    if sheet not in job.sheets:
-        raise InvalidInput(
-            f"There is no sheet called '{sheet}'.", code="IMPORT_BAD_FILE"
-        )
-    path, info, header = _read_sheet(job.workbook_path, sheet)
-    _remove(job.path)
-    job.path, job.sheet = path, sheet
+    info, header = uploads.switch_sheet(job, sheet)
     _guess(job, info, header)
     job.save()
     return job
@@ -237,8 +183,7 @@ def job_start(
     job.title, job.columns = title, chosen
     job.status = Status.PENDING
     job.save(update_fields=["title", "columns", "status"])
-    if job.workbook_path:
-        _remove(job.workbook_path)  # the sheet is chosen
+    uploads.forget_workbook(job)  # the sheet is chosen
     from imports import tasks
 
     transaction.on_commit(lambda: tasks.start_new_table(str(job.pk)))

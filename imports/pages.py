@@ -61,7 +61,8 @@ def table_import(request: HtmxHttpRequest, base_id: str, table_id: str) -> HttpR
 def import_job(
     request: HtmxHttpRequest, base_id: str, table_id: str, job_id: str
 ) -> HttpResponse:
-    """A job: its preview and mapping (POST starts it), then its progress (polled)."""
+    """A job: its preview and mapping (POST `sheet` reads another Excel sheet; POST starts
+    it), then its progress (polled)."""
     table = _table(request, base_id, table_id)
     job = services.job_get(actor=request.actor, table=table, job_id=job_id)
     error, status = "", 200
@@ -71,9 +72,14 @@ def import_job(
         }
         key = request.POST.get("key_column", "") if request.POST.get("upsert") else ""
         try:
-            services.job_start(
-                actor=request.actor, job=job, mapping=mapping, key_column=key
-            )
+            if request.POST.get("action") == "sheet":
+                services.job_choose_sheet(
+                    actor=request.actor, job=job, sheet=request.POST.get("sheet", "")
+                )
+            else:
+                services.job_start(
+                    actor=request.actor, job=job, mapping=mapping, key_column=key
+                )
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:

@@ -11,11 +11,8 @@ else a background thread of the web process (imports/tasks.py).
 from __future__ import annotations
 
 import logging
-import os
 import re
-import uuid
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +22,7 @@ from bases.fieldtypes import field_type_for
 from bases.models import Field, Table
 from bases.sources import user_db
 from bases.table_meta import TableMeta
-from imports import csvfile, refused, upsert, xlsxfile
+from imports import csvfile, refused, uploads, upsert
 from imports.models import ImportJob
 from nocoplatform.errors import Conflict, DomainError, InvalidInput, NotFound
 from permissions.checks import Actor, can, require
@@ -33,18 +30,13 @@ from permissions.checks import Actor, can, require
 log = logging.getLogger(__name__)
 BATCH = 1000
 MAX_ERRORS = refused.MAX_ERRORS
-CHUNK = 64 * 1024
 CANCELLED = "Cancelled: nothing was imported."
 
 
-def _dir() -> str:
-    path = os.path.join(str(settings.VAR_DIR), "imports")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def max_size() -> int:
-    return settings.NOCO_IMPORT_MAX_SIZE
+# The upload's files (imports/uploads.py), under the names the rest of the app uses.
+_dir = uploads.imports_dir
+_remove = uploads.remove
+max_size = uploads.max_size
 
 
 def target_fields(table: Table, actor: Actor) -> list[Field]:
@@ -75,66 +67,43 @@ def auto_mapping(header: list[str], fields: list[Field]) -> dict[str, str]:
 def job_create(
     *, actor: Actor, table: Table, upload, sheet: str | None = None
 ) -> ImportJob:
-    """Save the uploaded file, check it and read its header (400 IMPORT_BAD_FILE).
-    An Excel workbook (.xlsx) becomes CSV first (imports/xlsxfile.py; `sheet`, else the
-    first one)."""
+    """Save the uploaded file, check it and read its header (400 IMPORT_BAD_FILE). An
+    Excel workbook (.xlsx) is read through a sheet (`sheet`, else the first one) and kept
+    until the job starts, so `job_choose_sheet` can read another one."""
     may_import(actor, table)
-    if upload is None:
-        raise InvalidInput("Choose a CSV file to import.", code="IMPORT_BAD_FILE")
-    name = os.path.basename(str(upload.name or "import.csv"))[:255]
-    if upload.size is not None and upload.size > max_size():
-        raise csvfile.bad_file(
-            f"The file is larger than {max_size() // (1024 * 1024)} MB."
-        )
-    path = os.path.join(_dir(), f"{uuid.uuid4().hex}.csv")
-    size = 0
-    try:
-        with open(path, "wb") as out:
-            for chunk in upload.chunks(CHUNK):
-                size += len(chunk)
-                if size > max_size():
-                    raise csvfile.bad_file(
-                        f"The file is larger than {max_size() // (1024 * 1024)} MB."
-                    )
-                out.write(chunk)
-        if name.lower().endswith(".xlsx") or xlsxfile.is_xlsx(path):
-            converted = path[: -len(".csv")] + ".sheet.csv"
-            try:
-                xlsxfile.to_csv(path, converted, sheet=(sheet or "").strip() or None)
-            except DomainError:
-                _remove(converted)
-                raise
-            _remove(path)
-            path = converted
-        info = csvfile.sniff(path)
-        header, _ = csvfile.header_and_preview(path, info)
-    except DomainError:
-        _remove(path)
-        raise
-    fields = target_fields(table, actor)
+    name, path = uploads.save(upload)
+    file = uploads.read(path, name, sheet)
     return ImportJob.objects.create(
         table=table,
         user=actor.user,
         file_name=name,
-        path=path,
-        encoding=info.encoding,
-        delimiter=info.delimiter,
-        header=header,
-        mapping=auto_mapping(header, fields),
+        path=file.path,
+        workbook_path=file.workbook_path,
+        sheets=file.sheets,
+        sheet=file.sheet,
+        encoding=file.info.encoding,
+        delimiter=file.info.delimiter,
+        header=file.header,
+        mapping=auto_mapping(file.header, target_fields(table, actor)),
     )
 
 
+def job_choose_sheet(*, actor: Actor, job: ImportJob, sheet: str) -> ImportJob:
+    """Read another sheet of the uploaded workbook: its header, preview and mapping (by
+    name again; the key column is chosen again)."""
+    may_import(actor, job.table)
+    info, header = uploads.switch_sheet(job, sheet)
+    job.encoding, job.delimiter, job.header = info.encoding, info.delimiter, header
+    job.mapping = auto_mapping(header, target_fields(job.table, actor))
+    job.key_column = None
+    job.save()
+    return job
+
+
 def job_discard(job: ImportJob) -> None:
-    """Forget an upload the API could not start (a bad mapping): its file and its job."""
-    _remove(job.path)
+    """Forget an upload the API could not start (a bad mapping): its files and its job."""
+    uploads.discard(job)
     job.delete()
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def may_import(actor: Actor, table: Table) -> None:
@@ -164,7 +133,7 @@ def job_cancel(*, actor: Actor, job: ImportJob) -> ImportJob:
         error=CANCELLED,
         finished_at=timezone.now(),
     ):
-        _remove(job.path)
+        uploads.discard(job)
         job.refresh_from_db()
         _audit(job, CANCELLED)
         return job
@@ -233,7 +202,7 @@ def job_start(
             continue
         if not re.fullmatch(r"\d+", str(column)) or int(column) >= len(job.header):
             raise InvalidInput(f"Unknown column {column}.", code="INVALID_MAPPING")
-        if field_id not in fields:
+        if not isinstance(field_id, str) or field_id not in fields:
             raise InvalidInput(
                 f"Column '{job.header[int(column)]}' is mapped to a field you cannot "
                 "fill.",
@@ -271,6 +240,7 @@ def job_start(
     job.key_column = key
     job.status = ImportJob.Status.PENDING
     job.save(update_fields=["mapping", "key_column", "status"])
+    uploads.forget_workbook(job)  # the sheet is chosen
     from imports import tasks
 
     transaction.on_commit(lambda: tasks.start(str(job.pk)))

@@ -197,6 +197,11 @@ urlpatterns = [
         name="api-import-job",
     ),
     path(
+        "api/v2/tables/<str:table_id>/import/<str:job_id>/start",
+        imports_api.ImportJobStartApi.as_view(),
+        name="api-import-job-start",
+    ),
+    path(
         "api/v2/tables/<str:table_id>/import/<str:job_id>/cancel",
         imports_api.ImportJobCancelApi.as_view(),
         name="api-import-job-cancel",

@@ -61,6 +61,7 @@ def _loop() -> None:
                 last_prune = time.monotonic()
                 delivery.prune_logs()
                 prune_history()
+                prune_imports()
             wait = IDLE_POLL if not ids else 0.0
             if not ids:
                 wait = min(wait, _seconds_to_next())
@@ -81,6 +82,16 @@ def prune_history() -> None:
         prune()
     except Exception:
         log.exception("record history: pruning failed")
+
+
+def prune_imports() -> None:
+    """Import jobs and their files (NOCO_IMPORT_KEEP_DAYS) ride on the same hourly pass."""
+    from imports.prune import prune_imports as prune
+
+    try:
+        prune()
+    except Exception:
+        log.exception("imports: pruning failed")
 
 
 def _deliver(event_id) -> None:

@@ -59,6 +59,7 @@ def sweep_logs() -> None:
     if time.monotonic() - _last_prune[0] > 3600:
         _last_prune[0] = time.monotonic()
         delivery.prune_logs()
-        from webhooks.dispatcher import prune_history
+        from webhooks.dispatcher import prune_history, prune_imports
 
         prune_history()  # the record history's retention, on the same hourly beat
+        prune_imports()  # import jobs and their files (imports/prune.py)

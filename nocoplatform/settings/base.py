@@ -361,6 +361,9 @@ NOCO_HISTORY_DAYS = env.get_int("NOCO_HISTORY_DAYS", 90)
 NOCO_TRASH_DAYS = env.get_int("NOCO_TRASH_DAYS", 30)
 # Largest CSV file an import takes, bytes (bounded by the upload limit, nocoplatform/limits.py).
 NOCO_IMPORT_MAX_SIZE = env.get_int("NOCO_IMPORT_MAX_SIZE", 50 * 1024 * 1024)
+# Import jobs (imports/prune.py): finished or never-started jobs, their uploads and refused-row
+# CSVs are deleted after this many days, hourly and by `manage.py prune_imports`; 0 keeps them.
+NOCO_IMPORT_KEEP_DAYS = env.get_int("NOCO_IMPORT_KEEP_DAYS", 7)
 # How often the sweeper (Celery beat) queues the events no message will bring to a worker:
 # retries come due, a killed worker's, those Redis could not take. Bounds retry precision and
 # the recovery time after a worker dies (README, "Webhooks").

@@ -126,11 +126,16 @@ def test_import_csv_and_xlsx_with_preview_mapping_and_progress(page, live_server
     assert rows[0][1:3] == ["apple", "1"]  # after the id
     assert rows[2][1:4] == ["item 0", "0", "2026-01-01"]
 
-    # An Excel workbook: the same preview, then its rows in the grid.
+    # An Excel workbook: its first sheet previewed, another picked, then its rows in the
+    # grid.
     from openpyxl import Workbook
 
     wb = Workbook()
-    ws = wb.active
+    notes = wb.active
+    notes.title = "Notes"
+    notes.append(["note"])
+    notes.append(["read me first"])
+    ws = wb.create_sheet("Data")
     ws.append(["name", "qty"])
     ws.append(["from excel", 42])
     ws.append(["=1+1", 7])
@@ -142,7 +147,14 @@ def test_import_csv_and_xlsx_with_preview_mapping_and_progress(page, live_server
         buf.getvalue(),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    assert "from excel" in page.locator("table.import-preview").inner_text()
+    assert "read me first" in page.locator("table.import-preview").inner_text()
+    assert page.locator("#import-sheet").input_value() == "Notes"
+    page.select_option("#import-sheet", "Data")
+    page.click("text=Show this sheet")
+    page.wait_for_selector("table.import-preview >> text=from excel")
+    assert page.locator("#import-sheet").input_value() == "Data"
+    assert page.locator("select[name=col-1]").input_value() != ""  # qty, by name
+    shot(page, "import-xlsx-sheet")
     page.click("button:text('Import')")
     assert "Imported 2 rows from book.xlsx" in wait_finished(page)
     page.click(f"text=Open {t['title']}")

@@ -662,6 +662,22 @@ CASES = [
         write=True,  # a job is part of an import (records.update)
     ),
     Case(
+        "api-import-job",
+        "PATCH",
+        lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}",
+        "editor",
+        body={"sheet": "Sheet1"},  # a CSV has no sheets: 400 for those allowed
+        victim=_victim_import,
+    ),
+    Case(
+        "api-import-job-start",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}/start",
+        "creator",  # inserting rows; an editor's start needs a key column
+        victim=_victim_import,
+        body={},
+    ),
+    Case(
         "api-import-job-cancel",
         "POST",
         lambda w, v: f"{API}/tables/{T(w)}/import/{v['job'].pk}/cancel",
