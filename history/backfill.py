@@ -66,7 +66,7 @@ def kept_column(field: Field | None) -> bool:
     return (
         field is not None
         and bool(field.column_name)
-        and field_type_for(field).stamped_on is not None
+        and bool(field_type_for(field).stamped_on)
     )
 
 

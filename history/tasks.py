@@ -23,17 +23,16 @@ def fill_kept_field(field_id: str, after: str | None = None) -> None:
         run(field_id, after)
     except Exception:
         # Nothing is lost: what was filled stays; `manage.py fill_kept_field` continues.
-        log.exception("history: filling field %s from the record history failed", field_id)
-        raise
+        log.exception(
+            "history: filling field %s from the record history failed", field_id
+        )
     finally:
         close_old_connections()
 
 
 def _in_thread(field_id: str, after: str | None) -> None:
     try:
-        fill_kept_field(field_id, after)
-    except Exception:
-        pass  # logged above; a thread has nobody to tell
+        fill_kept_field(field_id, after)  # logs its own failure
     finally:
         connections.close_all()  # this thread's own connections
 

@@ -4,6 +4,8 @@ external PostgreSQL, MariaDB and SQLite tables and on the built-in store."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
@@ -63,7 +65,9 @@ def orders(request, make_table, actor, settings):
 
 
 def _rows(table) -> dict[str, dict]:
-    return {r["label"]: r for r in records.list_records(table, {"limit": "100"}, actor=SYSTEM)
+    return {
+        r["label"]: r
+        for r in records.list_records(table, {"limit": "100"}, actor=SYSTEM)
     }
 
 
@@ -233,3 +237,23 @@ def test_link_changes_are_not_modifications(
         assert row["Modified"] == _entry(tasks_t, t, "insert").created_at
     finally:
         base_delete(actor=actor, base=base)
+
+
+def test_an_interrupted_fill_is_continued_by_the_command(orders, user):
+    from django.core.management import CommandError, call_command
+
+    ((a,),) = insert_rows(orders, {"label": "a"}, actor=Actor(user=user))
+    # Created without its on-commit work (as if the process stopped before the fill).
+    field = field_create(
+        actor=Actor(user=user), table=orders, data={"title": "By", "uidt": "CreatedBy"}
+    )
+    assert _rows(orders)["a"]["By"] is None
+    out = io.StringIO()
+    call_command("fill_kept_field", field.pk, stdout=out)
+    assert out.getvalue().strip() == "1"
+    assert _rows(orders)["a"]["By"]["id"] == user.pk
+    call_command("fill_kept_field", field.pk, stdout=out)  # again: nothing to do
+    assert out.getvalue().split() == ["1", "0"]
+    label = orders.fields.get(title="label")
+    with pytest.raises(CommandError, match="has the id"):
+        call_command("fill_kept_field", label.pk)

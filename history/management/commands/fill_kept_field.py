@@ -15,7 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("field_id", help="the field's id")
 
     def handle(self, *args, field_id, **options):
-        field = Field.objects.select_related("table__source").filter(pk=field_id).first()
+        field = (
+            Field.objects.select_related("table__source").filter(pk=field_id).first()
+        )
         if not backfill.kept_column(field):
             raise CommandError(
                 f"No CreatedTime, LastModifiedTime, CreatedBy or LastModifiedBy field "
