@@ -17,8 +17,8 @@ database), such a field gets those values:
 Set-based and bounded: the history is read a chunk of record ids at a time, ONE meta-DB query
 per chunk (grouped by record id on the history's (table, record id) index, returning one line
 per row), and written with a few UPDATEs per chunk through the dialect (bases/query/dml.py:
-rows sharing a value in one `SET c = %s`, else one CASE), each under the source's statement
-timeout. Only columns still NULL are set, so a write made while this runs keeps its own
+rows sharing a value in one `SET c = %s`, else one CASE — on PostgreSQL a join to arrays of
+keys and values), each under the source's statement timeout. Only columns still NULL are set, so a write made while this runs keeps its own
 value. These UPDATEs are not record writes: no history entry, webhook or realtime row event;
 one schema notice at the end lets open grids reload.
 
@@ -36,7 +36,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from django.db import connections, router
+import psycopg
+from django.db import DatabaseError, connections, router, transaction
 from django.utils.dateparse import parse_datetime
 
 from bases.fieldtypes import field_type_for
@@ -47,6 +48,7 @@ from bases.sources import user_db
 from bases.table_meta import TableMeta
 from history.models import RecordChange
 from nocoplatform.errors import InvalidInput, NotFound
+from records import bulk as pg_bulk
 from records import meta_events
 
 log = logging.getLogger(__name__)
@@ -212,11 +214,43 @@ def _write(table, field: Field, pk: list[Field], groups: dict) -> int:
                     batch, size = {}, 0
         if batch:
             statements.append(batch)
+        unnest = (
+            d.typed_bulk_insert
+            and len(groups) > 1
+            and all(f.db_type and pg_bulk.scalar_column(f) for f in [*pk, field])
+        )
         with conn.cursor() as cur:
             for part in statements:
-                cur.execute(*dml.fill_nulls(d, table.table_name, field, pk, part))
-                filled += max(cur.rowcount, 0)
+                done = (
+                    _write_unnest(conn, d, table, field, pk, part) if unnest else None
+                )
+                if done is None:
+                    cur.execute(*dml.fill_nulls(d, table.table_name, field, pk, part))
+                    done = max(cur.rowcount, 0)
+                filled += done
     return filled
+
+
+def _write_unnest(conn, d, table, field: Field, pk: list[Field], part: dict):
+    """PostgreSQL, rows with values of their own: one UPDATE joined to arrays of keys and
+    values (bases/query/dml.fill_nulls_unnest), sent in psycopg's binary format. None when
+    psycopg cannot send a column as one array: the caller writes the CASE form instead."""
+    pairs = [(key, value) for value, keys in part.items() for key in keys]
+    columns = [[d.to_db(f, key[i]) for key, _ in pairs] for i, f in enumerate(pk)] + [
+        [d.to_db(field, value) for _, value in pairs]
+    ]
+    try:
+        with transaction.atomic(using=conn.alias):
+            raw = conn.connection.cursor()
+            try:
+                raw.execute(
+                    dml.fill_nulls_unnest(d, table.table_name, field, pk), columns
+                )
+                return max(raw.rowcount, 0)
+            finally:
+                raw.close()
+    except (DatabaseError, psycopg.Error):
+        return None  # the savepoint has been rolled back
 
 
 def _rows_per_statement(conn, key_columns: int) -> int:

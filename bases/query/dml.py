@@ -195,6 +195,29 @@ def fill_nulls(
     )
 
 
+def fill_nulls_unnest(
+    d: Dialect, table_name: str, field: Field, pk: list[Field]
+) -> str:
+    """PostgreSQL: fill_nulls for rows that each have their own value, joined to one binary
+    array parameter per key column and one of values (bound in that order) — where a CASE
+    would test every branch for every row."""
+    q = d.quote
+    names = [f"k{i}" for i in range(len(pk))]
+    arrays = ", ".join(
+        f"%b::{_type_sql(_array_type(f.db_type))}[]" for f in [*pk, field]
+    )
+    column = q(field.column_name)
+    join = " AND ".join(
+        f"noco_t.{q(f.column_name)} = noco_v.{n}"
+        for f, n in zip(pk, names, strict=True)
+    )
+    return (
+        f"UPDATE {q(table_name)} AS noco_t SET {column} = noco_v.v "
+        f"FROM unnest({arrays}) AS noco_v({', '.join(names)}, v) "
+        f"WHERE {join} AND noco_t.{column} IS NULL"
+    )
+
+
 # --- links ----------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from bases import records
+from bases.query import dml
 from bases.schema_services import field_create, link_create, table_create
 from bases.services import base_create, base_delete
 from bases.sources import source_alias
@@ -181,11 +182,19 @@ def test_the_fill_is_chunked_with_a_bounded_number_of_statements(
         backfill.run(field_id, after)
 
     monkeypatch.setattr(tasks, "start_fill", start_fill)
+    # Every UPDATE the fill sends is built by one of these (PostgreSQL's goes through the
+    # driver's own cursor, unseen by Django's query log).
+    updates = []
+    for name in ("fill_nulls", "fill_nulls_unnest"):
+        builder = getattr(dml, name)
+        monkeypatch.setattr(
+            dml,
+            name,
+            lambda *a, _b=builder, _n=name: updates.append(_n) or _b(*a),
+        )
     meta = connections["default"]
-    data = connections[source_alias(orders.source)]
     with (
         CaptureQueriesContext(meta) as meta_q,
-        CaptureQueriesContext(data) as data_q,
         django_capture_on_commit_callbacks(execute=True),
     ):
         field_create(
@@ -201,14 +210,11 @@ def test_the_fill_is_chunked_with_a_bounded_number_of_statements(
     history_reads = [
         q for q in meta_q.captured_queries if "history_recordchange" in q["sql"]
     ]
-    updates = [
-        q
-        for q in data_q.captured_queries
-        if q["sql"].startswith("UPDATE") and "IS NULL" in q["sql"]
-    ]
-    # 30 rows, 12 record ids a chunk: 3 reads and 3 UPDATEs, not one per row.
+    # 30 rows, 12 record ids a chunk: 3 reads and 3 UPDATEs, not one per row (on
+    # PostgreSQL, joined to arrays; elsewhere a CASE).
     assert len(history_reads) == 3
-    assert len(updates) == 3
+    kind = orders.source.kind
+    assert updates == ["fill_nulls_unnest" if kind == "pg" else "fill_nulls"] * 3
 
 
 def test_link_changes_are_not_modifications(
