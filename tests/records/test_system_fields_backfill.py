@@ -273,3 +273,21 @@ def test_an_interrupted_fill_is_continued_by_the_command(orders, user):
     label = orders.fields.get(title="label")
     with pytest.raises(CommandError, match="has the id"):
         call_command("fill_kept_field", label.pk)
+
+
+def test_rows_from_a_form_or_the_server_get_a_time_and_no_author(
+    orders, actor, django_capture_on_commit_callbacks
+):
+    from views.services import view_create
+    from views.shares import share_actor, share_enable
+
+    form = view_create(actor=actor, table=orders, title="Ask", type="form")
+    visitor = share_actor(share_enable(actor=actor, view=form))
+    insert_rows(orders, {"label": "from a form"}, actor=visitor)
+    insert_rows(orders, {"label": "demo"}, actor=SYSTEM)
+    _add_kept_fields(orders, actor, django_capture_on_commit_callbacks)
+    rows = _rows(orders)
+    for label in ("from a form", "demo"):
+        assert rows[label]["Creator"] is None and rows[label]["Editor"] is None
+        assert rows[label]["Created"] is not None
+        assert rows[label]["Modified"] == rows[label]["Created"]
