@@ -347,6 +347,8 @@ def field_create(*, actor: Actor, table: Table, data: dict) -> Field:
             new.save()
             _follow(table)  # a formula may name a field missing until now
             meta_events.schema_changed(table.pk)
+            # A kept field (CreatedBy…) is filled from the record history once this commits.
+            meta_events.column_added(new.pk)
     return new
 
 

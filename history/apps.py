@@ -7,8 +7,8 @@ class HistoryConfig(AppConfig):
 
     def ready(self):
         # Every record write's entries, tied to the write's transaction (records/dispatch.py).
-        from history import services, trash
-        from records import dispatch
+        from history import backfill, services, trash
+        from records import dispatch, meta_events
 
         dispatch.subscribe(
             "history", services.records_changed, phase=dispatch.IN_TRANSACTION
@@ -20,3 +20,5 @@ class HistoryConfig(AppConfig):
             phase=dispatch.IN_TRANSACTION,
             prepare=trash.prepare,
         )
+        # A new CreatedBy, LastModifiedTime… column: filled from the entries (history/backfill.py).
+        meta_events.subscribe("history", column=backfill.column_added)

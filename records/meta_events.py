@@ -6,9 +6,10 @@
     # in a service, after (or while) it writes, inside its transaction:
     meta_events.schema_changed(table.pk)    # a Field of the table added, changed or removed
     meta_events.access_changed(base.pk)     # a Membership, TableRole or FieldRule of the base
+    meta_events.column_added(field.pk)      # a field with a new column of its own was added
 
 bases/ and permissions/ write fields and roles but must not import views/ (realtime), so they
-call these two functions and the listeners subscribe here, as record writes go through
+call these functions and the listeners subscribe here, as record writes go through
 records/dispatch.py. Each announcement reaches the subscribers once the meta DB commits, never
 for a rolled-back change (nor one undone by a savepoint rollback); however many times one
 transaction announces the same table (a schema sync saves many fields) or base, the
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "schema"
 ACCESS = "access"
+COLUMN = "column"
 
 _subscribers: dict[str, dict[str, Callable[[str], None]]] = {}
 
@@ -37,10 +39,14 @@ def subscribe(
     *,
     schema: Callable[[str], None] | None = None,
     access: Callable[[str], None] | None = None,
+    column: Callable[[str], None] | None = None,
 ) -> None:
-    """Register (or replace) `name`: `schema(table_id)` and/or `access(base_id)`."""
+    """Register (or replace) `name`: `schema(table_id)`, `access(base_id)` and/or
+    `column(field_id)`."""
     _subscribers[name] = {
-        kind: fn for kind, fn in ((SCHEMA, schema), (ACCESS, access)) if fn
+        kind: fn
+        for kind, fn in ((SCHEMA, schema), (ACCESS, access), (COLUMN, column))
+        if fn
     }
 
 
@@ -58,6 +64,13 @@ def access_changed(base_id) -> None:
     """Who may do what in `base_id` changed (member, table role or field rule)."""
     if base_id:
         _announce(ACCESS, base_id)
+
+
+def column_added(field_id) -> None:
+    """A field of a new column was added to its table (the record history fills a kept
+    field's column from its entries: history/backfill.py)."""
+    if field_id:
+        _announce(COLUMN, field_id)
 
 
 def _announce(kind: str, target) -> None:

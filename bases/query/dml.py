@@ -167,6 +167,57 @@ def select_by_key(
     )
 
 
+def fill_nulls(
+    d: Dialect, table_name: str, field: Field, pk: list[Field], groups: dict
+) -> tuple[str, list]:
+    """Set `field`'s column of the rows given by key, where it is still NULL (a value a write
+    put there since is never replaced). `groups`: value → the keys (lists of values in `pk`
+    order) of the rows that get it. One statement: `SET c = %s` when one value fits them all
+    (the rows of one bulk write share their time and author), else a CASE over the groups.
+    Returns the SQL and its parameters."""
+    column = d.quote(field.column_name)
+    params: list = []
+    if len(groups) == 1:
+        value_sql = "%s"
+        params.append(d.to_db(field, next(iter(groups))))
+    else:
+        whens = []
+        for value, keys in groups.items():
+            condition, key_params = d.keys_in(pk, keys)
+            whens.append(f"WHEN {condition} THEN %s")
+            params += [*key_params, d.to_db(field, value)]
+        value_sql = f"CASE {' '.join(whens)} END"
+    condition, key_params = d.keys_in(pk, [k for keys in groups.values() for k in keys])
+    return (
+        f"UPDATE {d.quote(table_name)} SET {column} = {value_sql} "
+        f"WHERE ({condition}) AND {column} IS NULL",
+        params + key_params,
+    )
+
+
+def fill_nulls_unnest(
+    d: Dialect, table_name: str, field: Field, pk: list[Field]
+) -> str:
+    """PostgreSQL: fill_nulls for rows that each have their own value, joined to one binary
+    array parameter per key column and one of values (bound in that order) — where a CASE
+    would test every branch for every row."""
+    q = d.quote
+    names = [f"k{i}" for i in range(len(pk))]
+    arrays = ", ".join(
+        f"%b::{_type_sql(_array_type(f.db_type))}[]" for f in [*pk, field]
+    )
+    column = q(field.column_name)
+    join = " AND ".join(
+        f"noco_t.{q(f.column_name)} = noco_v.{n}"
+        for f, n in zip(pk, names, strict=True)
+    )
+    return (
+        f"UPDATE {q(table_name)} AS noco_t SET {column} = noco_v.v "
+        f"FROM unnest({arrays}) AS noco_v({', '.join(names)}, v) "
+        f"WHERE {join} AND noco_t.{column} IS NULL"
+    )
+
+
 # --- links ----------------------------------------------------------------------------------------
 
 

@@ -78,7 +78,9 @@ def test_system_columns_are_kept_on_insert_bulk_insert_and_update(
     tasks, user, other_user, store
 ):
     old = _rows(tasks)
-    # Rows that predate the fields: numbered in creation order, times unknown.
+    # Rows that predate the fields: numbered in creation order, times not stamped (their
+    # fill from the record history runs once the field's creation commits, which this test's
+    # transaction never does: tests/records/test_system_fields_backfill.py).
     assert [(r["Name"], r["No"], r["Created"]) for r in old] == [
         ("old 1", 1, None),
         ("old 2", 2, None),

@@ -1,0 +1,268 @@
+"""A new CreatedTime, LastModifiedTime, CreatedBy or LastModifiedBy column, filled from the
+record history (docs/fields.md, "Filled from the record history").
+
+The record services stamp these columns on every write from the moment the field exists
+(records.inputs.stamps); the rows written before then through the platform have history
+entries that say who wrote them and when. Added as a new column (built-in store or external
+database), such a field gets those values:
+
+- CreatedTime / CreatedBy: the row's insert entry (the latest one: a row restored from the
+  trash, or an id used again, counts from its last insert);
+- LastModifiedTime / LastModifiedBy: its latest insert or update entry (link and unlink
+  entries are not modifications; updates that changed nothing left no entry);
+- a row whose latest entry is a delete (the id now belongs to a row written outside the
+  platform) and rows without entries keep NULL, as do entries by a public form or share
+  visitor, or by a user since deleted, for the "by" fields.
+
+Set-based and bounded: the history is read a chunk of record ids at a time, ONE meta-DB query
+per chunk (grouped by record id on the history's (table, record id) index, returning one line
+per row), and written with a few UPDATEs per chunk through the dialect (bases/query/dml.py:
+rows sharing a value in one `SET c = %s`, else one CASE — on PostgreSQL a join to arrays of
+keys and values), each under the source's statement timeout. Only columns still NULL are set, so a write made while this runs keeps its own
+value. These UPDATEs are not record writes: no history entry, webhook or realtime row event;
+one schema notice at the end lets open grids reload.
+
+The first chunk runs when the field's creation commits (a table whose history names at most
+CHUNK rows is complete before the response); the rest runs in the background
+(history/tasks.py), and until it reaches a row, the row reads NULL. Running it again
+(`manage.py fill_kept_field`) is harmless: filled columns are not NULL any more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+
+import psycopg
+from django.db import DatabaseError, connections, router, transaction
+from django.utils.dateparse import parse_datetime
+
+from bases.fieldtypes import field_type_for
+from bases.models import Field
+from bases.query import dml
+from bases.query.dialects import dialect_for
+from bases.sources import user_db
+from bases.table_meta import TableMeta
+from history.models import RecordChange
+from nocoplatform.errors import InvalidInput, NotFound
+from records import bulk as pg_bulk
+from records import meta_events
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1000  # record ids per meta-DB query, and at most that many rows per UPDATE
+
+
+@dataclass
+class Progress:
+    filled: int = 0  # rows whose column was set
+    after: str | None = None  # the last record id read; the next chunk starts after it
+    done: bool = False
+
+
+def kept_column(field: Field | None) -> bool:
+    """A field the record services stamp, with a column of its own."""
+    return (
+        field is not None
+        and bool(field.column_name)
+        and bool(field_type_for(field).stamped_on)
+    )
+
+
+def column_added(field_id) -> None:
+    """The meta_events subscriber (history/apps.py): the first chunk now, the rest queued."""
+    field = Field.objects.select_related("table__source").filter(pk=field_id).first()
+    if not kept_column(field):
+        return
+    progress = fill(field, chunks=1)
+    if not progress.done:
+        from history import tasks
+
+        tasks.start_fill(field.pk, progress.after)
+    elif progress.filled:
+        meta_events.schema_changed(field.table_id)
+
+
+def run(field_id, after: str | None = None) -> Progress:
+    """The rest of a field's fill, from the record id after `after` (the background job)."""
+    field = Field.objects.select_related("table__source").filter(pk=field_id).first()
+    if not kept_column(field):  # deleted (or retyped) meanwhile
+        return Progress(done=True)
+    started = time.monotonic()
+    progress = fill(field, after=after)
+    log.info(
+        "history: %s rows of field %s filled from the record history in %.1f s",
+        progress.filled,
+        field.pk,
+        time.monotonic() - started,
+    )
+    meta_events.schema_changed(field.table_id)
+    return progress
+
+
+def fill(
+    field: Field, *, after: str | None = None, chunks: int | None = None
+) -> Progress:
+    """Fill `field`'s NULL cells from the history, CHUNK record ids at a time; stop after
+    `chunks` chunks (None: to the end)."""
+    table = field.table
+    meta = TableMeta.unrestricted(table)
+    pk = meta.pk
+    progress = Progress(after=after)
+    if not pk:
+        progress.done = True
+        return progress
+    ftype = field_type_for(field)
+    created = ftype.stamped_on == "insert"
+    count = 0
+    while chunks is None or count < chunks:
+        count += 1
+        lines = _history_chunk(table.pk, progress.after, CHUNK)
+        if not lines:
+            progress.done = True
+            break
+        progress.after = lines[-1][0]
+        groups: dict = {}
+        for record_id, c_user, c_at, m_user, m_at in lines:
+            user_id, at = (c_user, c_at) if created else (m_user, m_at)
+            if at is None:  # no such entry, or the row was deleted after it
+                continue
+            value = ftype.stamp(
+                now=_aware(at), user_id=None if user_id is None else str(user_id)
+            )
+            if value is None:
+                continue
+            try:
+                key = meta.parse_record_id(record_id)
+            except (InvalidInput, NotFound):  # an id the key's type no longer reads
+                continue
+            groups.setdefault(value, []).append(key)
+        if groups:
+            progress.filled += _write(table, field, pk, groups)
+        if len(lines) < CHUNK:
+            progress.done = True
+            break
+    return progress
+
+
+def _history_chunk(table_id, after: str | None, limit: int) -> list[tuple]:
+    """(record id, insert's user id, insert's time, last modification's user id, its time)
+    for the next `limit` record ids of the table after `after`, in record id order; the
+    entries' columns are NULL where there is none, or a delete came after it."""
+    conn = connections[router.db_for_read(RecordChange)]
+    q = conn.ops.quote_name
+    t = q(RecordChange._meta.db_table)
+    rid, kind, pk = q("record_id"), q("kind"), q("id")
+    ins, upd, dele = (
+        RecordChange.Kind.INSERT,
+        RecordChange.Kind.UPDATE,
+        RecordChange.Kind.DELETE,
+    )
+    params: list = [ins, ins, upd, dele, table_id, ins, upd, dele]
+    after_sql = ""
+    if after is not None:
+        after_sql = f" AND {rid} > %s"
+        params.append(after)
+    params.append(limit)
+    # Per record id: its latest insert, latest insert-or-update and latest delete entry;
+    # then the first two's author and time, unless the delete is the later one.
+    sql = (
+        f"SELECT g.{rid}, c.{q('user_id')}, c.{q('created_at')}, "
+        f"m.{q('user_id')}, m.{q('created_at')} FROM ("
+        f"SELECT {rid}, MAX(CASE WHEN {kind} = %s THEN {pk} END) AS noco_c, "
+        f"MAX(CASE WHEN {kind} IN (%s, %s) THEN {pk} END) AS noco_m, "
+        f"MAX(CASE WHEN {kind} = %s THEN {pk} END) AS noco_d "
+        f"FROM {t} WHERE {q('table_id')} = %s AND {kind} IN (%s, %s, %s){after_sql} "
+        f"GROUP BY {rid} ORDER BY {rid} LIMIT %s) g "
+        f"LEFT JOIN {t} c ON c.{pk} = g.noco_c "
+        "AND (g.noco_d IS NULL OR g.noco_c > g.noco_d) "
+        f"LEFT JOIN {t} m ON m.{pk} = g.noco_m "
+        "AND (g.noco_d IS NULL OR g.noco_m > g.noco_d) "
+        f"ORDER BY g.{rid}"
+    )
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def _aware(value) -> dt.datetime:
+    """A history time as the meta DB returns it to a raw cursor (SQLite: text; naive UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _write(table, field: Field, pk: list[Field], groups: dict) -> int:
+    """One chunk's values into the user table: as few UPDATEs as the database's limit of
+    bound parameters allows (one, usually). Autocommit: each statement stands alone."""
+    filled = 0
+    with user_db(table.source) as conn:
+        d = dialect_for(conn)
+        per_statement = _rows_per_statement(conn, len(pk))
+        batch: dict = {}
+        size = 0
+        statements = []
+        for value, keys in groups.items():
+            for key in keys:
+                batch.setdefault(value, []).append(key)
+                size += 1
+                if size == per_statement:
+                    statements.append(batch)
+                    batch, size = {}, 0
+        if batch:
+            statements.append(batch)
+        unnest = (
+            d.typed_bulk_insert
+            and len(groups) > 1
+            and all(f.db_type and pg_bulk.scalar_column(f) for f in [*pk, field])
+        )
+        with conn.cursor() as cur:
+            for part in statements:
+                done = (
+                    _write_unnest(conn, d, table, field, pk, part) if unnest else None
+                )
+                if done is None:
+                    cur.execute(*dml.fill_nulls(d, table.table_name, field, pk, part))
+                    done = max(cur.rowcount, 0)
+                filled += done
+    return filled
+
+
+def _write_unnest(conn, d, table, field: Field, pk: list[Field], part: dict):
+    """PostgreSQL, rows with values of their own: one UPDATE joined to arrays of keys and
+    values (bases/query/dml.fill_nulls_unnest), sent in psycopg's binary format. None when
+    psycopg cannot send a column as one array: the caller writes the CASE form instead."""
+    pairs = [(key, value) for value, keys in part.items() for key in keys]
+    columns = [[d.to_db(f, key[i]) for key, _ in pairs] for i, f in enumerate(pk)] + [
+        [d.to_db(field, value) for _, value in pairs]
+    ]
+    try:
+        with transaction.atomic(using=conn.alias):
+            raw = conn.connection.cursor()
+            try:
+                raw.execute(
+                    dml.fill_nulls_unnest(d, table.table_name, field, pk), columns
+                )
+                return max(raw.rowcount, 0)
+            finally:
+                raw.close()
+    except (DatabaseError, psycopg.Error):
+        return None  # the savepoint has been rolled back
+
+
+def _rows_per_statement(conn, key_columns: int) -> int:
+    """Rows one fill_nulls statement may name: each key is bound twice (its CASE branch and
+    the WHERE), plus a value per row at most."""
+    limit = 65535
+    if conn.vendor == "sqlite":
+        conn.ensure_connection()
+        getlimit = getattr(conn.connection, "getlimit", None)
+        limit = (
+            getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            if getlimit is not None
+            else 999
+        )
+    return max(1, min(CHUNK, (limit - 1) // (2 * key_columns + 1)))
