@@ -14,9 +14,9 @@ database), such a field gets those values:
   platform) and rows without entries keep NULL, as do entries by a public form or share
   visitor, or by a user since deleted, for the "by" fields.
 
-Set-based and bounded: the history is read a chunk of record ids at a time, ONE meta-DB query
-per chunk (grouped by record id on the history's (table, record id) index, returning one line
-per row), and written with a few UPDATEs per chunk through the dialect (bases/query/dml.py:
+Set-based and bounded: the history is read a chunk of record ids at a time, TWO meta-DB queries
+per chunk through the ORM (the latest entries' ids grouped by record id on the history's
+(table, record id) index, then those entries), and written with a few UPDATEs per chunk through the dialect (bases/query/dml.py:
 rows sharing a value in one `SET c = %s`, else one CASE — on PostgreSQL a join to arrays of
 keys and values), each under the source's statement timeout. Only columns still NULL are set, so a write made while this runs keeps its own
 value. These UPDATEs are not record writes: no history entry, webhook or realtime row event;
@@ -30,15 +30,13 @@ CHUNK rows is complete before the response); the rest runs in the background
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 
 import psycopg
-from django.db import DatabaseError, connections, router, transaction
-from django.utils.dateparse import parse_datetime
+from django.db import DatabaseError, transaction
+from django.db.models import Max, Q
 
 from bases.fieldtypes import field_type_for
 from bases.models import Field
@@ -53,7 +51,7 @@ from records import meta_events
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1000  # record ids per meta-DB query, and at most that many rows per UPDATE
+CHUNK = 1000  # record ids per history read, and at most that many rows per UPDATE
 
 
 @dataclass
@@ -131,7 +129,7 @@ def fill(
             if at is None:  # no such entry, or the row was deleted after it
                 continue
             value = ftype.stamp(
-                now=_aware(at), user_id=None if user_id is None else str(user_id)
+                now=at, user_id=None if user_id is None else str(user_id)
             )
             if value is None:
                 continue
@@ -151,48 +149,54 @@ def fill(
 def _history_chunk(table_id, after: str | None, limit: int) -> list[tuple]:
     """(record id, insert's user id, insert's time, last modification's user id, its time)
     for the next `limit` record ids of the table after `after`, in record id order; the
-    entries' columns are NULL where there is none, or a delete came after it."""
-    conn = connections[router.db_for_read(RecordChange)]
-    q = conn.ops.quote_name
-    t = q(RecordChange._meta.db_table)
-    rid, kind, pk = q("record_id"), q("kind"), q("id")
-    ins, upd, dele = (
-        RecordChange.Kind.INSERT,
-        RecordChange.Kind.UPDATE,
-        RecordChange.Kind.DELETE,
+    entries' columns are None where there is none, or a delete came after it.
+
+    Two meta-DB queries whatever the chunk's size: per record id the ids of its latest
+    insert, insert-or-update and delete entries; then those entries' authors and times."""
+    kinds = RecordChange.Kind
+    entries = RecordChange.objects.filter(
+        table_id=table_id, kind__in=[kinds.INSERT, kinds.UPDATE, kinds.DELETE]
     )
-    params: list = [ins, ins, upd, dele, table_id, ins, upd, dele]
-    after_sql = ""
     if after is not None:
-        after_sql = f" AND {rid} > %s"
-        params.append(after)
-    params.append(limit)
-    # Per record id: its latest insert, latest insert-or-update and latest delete entry;
-    # then the first two's author and time, unless the delete is the later one.
-    sql = (
-        f"SELECT g.{rid}, c.{q('user_id')}, c.{q('created_at')}, "
-        f"m.{q('user_id')}, m.{q('created_at')} FROM ("
-        f"SELECT {rid}, MAX(CASE WHEN {kind} = %s THEN {pk} END) AS noco_c, "
-        f"MAX(CASE WHEN {kind} IN (%s, %s) THEN {pk} END) AS noco_m, "
-        f"MAX(CASE WHEN {kind} = %s THEN {pk} END) AS noco_d "
-        f"FROM {t} WHERE {q('table_id')} = %s AND {kind} IN (%s, %s, %s){after_sql} "
-        f"GROUP BY {rid} ORDER BY {rid} LIMIT %s) g "
-        f"LEFT JOIN {t} c ON c.{pk} = g.noco_c "
-        "AND (g.noco_d IS NULL OR g.noco_c > g.noco_d) "
-        f"LEFT JOIN {t} m ON m.{pk} = g.noco_m "
-        "AND (g.noco_d IS NULL OR g.noco_m > g.noco_d) "
-        f"ORDER BY g.{rid}"
+        entries = entries.filter(record_id__gt=after)
+    latest = list(
+        entries.values("record_id")
+        .annotate(
+            created=Max("id", filter=Q(kind=kinds.INSERT)),
+            modified=Max("id", filter=Q(kind__in=[kinds.INSERT, kinds.UPDATE])),
+            deleted=Max("id", filter=Q(kind=kinds.DELETE)),
+        )
+        .order_by("record_id")[:limit]
     )
-    with conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
+    def live(
+        entry_id, deleted
+    ):  # an entry before the row's latest delete is not its own
+        return (
+            entry_id if entry_id and (deleted is None or entry_id > deleted) else None
+        )
 
-def _aware(value) -> dt.datetime:
-    """A history time as the meta DB returns it to a raw cursor (SQLite: text; naive UTC)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    wanted = {
+        e
+        for g in latest
+        for e in (live(g["created"], g["deleted"]), live(g["modified"], g["deleted"]))
+        if e
+    }
+    found = {
+        pk: (user_id, at)
+        for pk, user_id, at in RecordChange.objects.filter(pk__in=wanted).values_list(
+            "id", "user_id", "created_at"
+        )
+    }
+    none = (None, None)
+    return [
+        (
+            g["record_id"],
+            *found.get(live(g["created"], g["deleted"]), none),
+            *found.get(live(g["modified"], g["deleted"]), none),
+        )
+        for g in latest
+    ]
 
 
 def _write(table, field: Field, pk: list[Field], groups: dict) -> int:
@@ -201,7 +205,7 @@ def _write(table, field: Field, pk: list[Field], groups: dict) -> int:
     filled = 0
     with user_db(table.source) as conn:
         d = dialect_for(conn)
-        per_statement = _rows_per_statement(conn, len(pk))
+        per_statement = _rows_per_statement(d, len(pk))
         batch: dict = {}
         size = 0
         statements = []
@@ -253,16 +257,7 @@ def _write_unnest(conn, d, table, field: Field, pk: list[Field], part: dict):
         return None  # the savepoint has been rolled back
 
 
-def _rows_per_statement(conn, key_columns: int) -> int:
+def _rows_per_statement(d, key_columns: int) -> int:
     """Rows one fill_nulls statement may name: each key is bound twice (its CASE branch and
     the WHERE), plus a value per row at most."""
-    limit = 65535
-    if conn.vendor == "sqlite":
-        conn.ensure_connection()
-        getlimit = getattr(conn.connection, "getlimit", None)
-        limit = (
-            getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-            if getlimit is not None
-            else 999
-        )
-    return max(1, min(CHUNK, (limit - 1) // (2 * key_columns + 1)))
+    return max(1, min(CHUNK, (d.parameter_limit() - 1) // (2 * key_columns + 1)))

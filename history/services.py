@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 from datetime import timedelta
 
 import orjson
@@ -29,6 +28,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from bases.query.dialects import dialect_for
 from history.models import RecordChange
 
 log = logging.getLogger(__name__)
@@ -195,13 +195,7 @@ def _dumps(value) -> str:
 
 
 def _parameter_limit(conn) -> int:
-    if conn.vendor == "sqlite":
-        conn.ensure_connection()
-        getlimit = getattr(conn.connection, "getlimit", None)  # Python 3.11+
-        if getlimit is not None:
-            return getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        return 999
-    return conn.features.max_query_params or 65_535
+    return dialect_for(conn).parameter_limit()
 
 
 def prune_history(*, days: int | None = None) -> int:

@@ -60,6 +60,10 @@ class Dialect:
     def quote(self, name: str) -> str:
         return quote_identifier(self.vendor, name)
 
+    def parameter_limit(self) -> int:
+        """How many values one statement on this connection may bind."""
+        return getattr(self.conn.features, "max_query_params", None) or 65_535
+
     @property
     def supports_returning(self) -> bool:
         return True

@@ -21,6 +21,14 @@ class SQLiteDialect(Dialect):
     def supports_returning(self) -> bool:
         return sqlite3.sqlite_version_info >= (3, 35)
 
+    def parameter_limit(self) -> int:
+        # The library's compiled-in limit (32,766 since 3.32, 999 before), read at run time.
+        self.conn.ensure_connection()
+        getlimit = getattr(self.conn.connection, "getlimit", None)  # Python 3.11+
+        if getlimit is not None:
+            return getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return 999
+
     def decimal_to_db(self, value: decimal.Decimal):
         return str(value)
 
