@@ -98,7 +98,7 @@ def import_job(
         try:
             ctx["preview"] = services.preview(job)
         except DomainError as exc:  # the upload is gone (pruned): 404 and why
-            ctx["error"] = exc.message
+            ctx["error"], ctx["gone"] = exc.message, True
             ctx["preview"] = None
             status = max(status, exc.status)
         fields = services.target_fields(table, request.actor)

@@ -137,13 +137,12 @@ def cancel_job(job) -> bool:
     cancelled at once (its files removed; True, the caller logs it); a running one gets
     `cancel_requested`, which its runner re-reads between batches (`check_cancel`) and
     then rolls back. 409 IMPORT_FINISHED when it has finished."""
-    model, Status = type(job), ImportJob.Status
+    model, Status, now = type(job), ImportJob.Status, timezone.now()
     if model.objects.filter(pk=job.pk, status__in=[Status.NEW, Status.PENDING]).update(
-        status=Status.CANCELLED, error=CANCELLED, finished_at=timezone.now()
+        status=Status.CANCELLED, error=CANCELLED, finished_at=now
     ):
         uploads.discard(job)
-        job.status, job.error = Status.CANCELLED, CANCELLED
-        job.finished_at = timezone.now()
+        job.status, job.error, job.finished_at = Status.CANCELLED, CANCELLED, now
         return True
     model.objects.filter(pk=job.pk, status=Status.RUNNING).update(cancel_requested=True)
     current = model.objects.filter(pk=job.pk).values_list("status", flat=True).first()

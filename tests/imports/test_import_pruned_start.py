@@ -144,6 +144,7 @@ def test_pages_say_so(items, actor, web):
     r = web.get(url)
     assert r.status_code == 404 and b"upload the file again" in r.content
     assert f'href="/bases/{base.pk}/import"'.encode() in r.content
+    assert b'name="type-0"' not in r.content
     r = web.post(url, {"table_title": "Late", "type-0": "text", "type-1": "text"})
     assert r.status_code == 404 and b"upload the file again" in r.content
     NewTableJob.objects.filter(pk=job.pk).delete()
@@ -154,5 +155,7 @@ def test_pages_say_so(items, actor, web):
     url = f"/bases/{base.pk}/tables/{items.pk}/import/{job.pk}"
     r = web.get(url)
     assert r.status_code == 404 and b"upload the file again" in r.content
+    assert f'href="{url.rsplit("/", 1)[0]}"'.encode() in r.content
+    assert b'name="col-0"' not in r.content  # no form to start what is gone
     r = web.post(url, {"col-0": job.mapping.get("0", "")})
     assert r.status_code == 404 and b"upload the file again" in r.content
