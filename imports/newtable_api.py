@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from imports import coltypes, newtable
+from imports import coltypes, newtable, uploads
 from imports.models import ImportJob, NewTableJob
 from nocoplatform.api import ERRORS
 from nocoplatform.errors import DomainError, InvalidInput
@@ -95,6 +95,8 @@ class NewTableImportJobApi(APIView):
     def get(self, request: Request, base_id: str, job_id: str) -> Response:
         base = _base(request, base_id)
         job = newtable.job_get(actor=request.actor, base=base, job_id=job_id)
+        if job.status == ImportJob.Status.NEW:  # its upload pruned: 404 as for the job
+            uploads.require_file(job)
         return Response(job_json(job))
 
     @extend_schema(

@@ -116,6 +116,8 @@ def test_api_answers_404(items, api):
     r = api.post(f"{url}/{job['id']}/start", {}, format="json")
     assert r.status_code == 404 and r.json()["error"] == "IMPORT_NOT_FOUND"
     assert "upload the file again" in r.json()["message"]
+    r = api.get(f"{url}/{job['id']}")
+    assert r.status_code == 404 and r.json()["error"] == "IMPORT_NOT_FOUND"
     NewTableJob.objects.filter(pk=job["id"]).delete()
     for r in (
         api.post(f"{url}/{job['id']}/start", {}, format="json"),
@@ -131,6 +133,7 @@ def test_api_answers_404(items, api):
     os.remove(ImportJob.objects.get(pk=job["id"]).path)
     r = api.post(f"{url}/{job['id']}/start", {}, format="json")
     assert r.status_code == 404 and r.json()["error"] == "IMPORT_NOT_FOUND"
+    assert api.get(f"{url}/{job['id']}").status_code == 404
     ImportJob.objects.filter(pk=job["id"]).delete()
     r = api.post(f"{url}/{job['id']}/start", {}, format="json")
     assert r.status_code == 404 and r.json()["error"] == "IMPORT_NOT_FOUND"
