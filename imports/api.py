@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from bases import selectors
 from bases.export import _Streaming, content_disposition, file_name
-from imports import refused, services
+from imports import refused, services, uploads
 from imports.models import ImportJob
 from nocoplatform.api import ERRORS
 from nocoplatform.errors import DomainError, InvalidInput
@@ -114,12 +114,18 @@ class ImportApi(APIView):
 class ImportJobApi(APIView):
     @extend_schema(
         summary="An import job: status, rows done and total, error",
+        description=(
+            "404 IMPORT_NOT_FOUND once the job, or the upload of a job not started, is "
+            "gone (pruned after NOCO_IMPORT_KEEP_DAYS)."
+        ),
         responses={200: dict, **ERRORS},
         tags=["Records"],
     )
     def get(self, request: Request, table_id: str, job_id: str) -> Response:
         table = _table(request, table_id)
         job = services.job_get(actor=request.actor, table=table, job_id=job_id)
+        if job.status == ImportJob.Status.NEW:  # its upload pruned: 404 as for the job
+            uploads.require_file(job)
         return Response(job_json(job))
 
     @extend_schema(
@@ -153,7 +159,8 @@ class ImportJobStartApi(APIView):
             '"field id"}, "keyColumn": <column index or name>}, both optional (the '
             "job's own mapping by name; no key: insert every row). Answers 202 with the "
             "job; poll GET …/import/{jobId}. A refused mapping is 400 and the job stays "
-            "as it was, to start again."
+            "as it was, to start again. 404 IMPORT_NOT_FOUND when the upload was pruned "
+            "meanwhile."
         ),
         request={"application/json": dict},
         responses={202: dict, **ERRORS},

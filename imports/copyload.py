@@ -51,10 +51,16 @@ def copy_line(values: list) -> str:
 
 
 def load(
-    table: Table, fields: list, spool_path: str, progress: Callable[[int], None]
+    table: Table,
+    fields: list,
+    spool_path: str,
+    progress: Callable[[int], None],
+    check: Callable[[], None] = lambda: None,
 ) -> int:
     """COPY the spool's rows into `fields` of `table`, all in one transaction; `progress`
-    gets the rows sent so far after each chunk. The number of rows sent."""
+    gets the rows sent so far after each chunk, `check` is called before each chunk and
+    once more before the commit (the cancel: an exception it raises ends the COPY and
+    rolls the transaction back). The number of rows sent."""
     from bases.connections import timeouts
 
     source = table.source
@@ -68,7 +74,9 @@ def load(
             with conn.connection.cursor() as raw, raw.copy(statement) as copy:
                 with open(spool_path, "rb") as spool:
                     while chunk := spool.read(CHUNK):
+                        check()
                         copy.write(chunk)
                         sent += chunk.count(b"\n")  # one line per row: newlines escaped
                         progress(sent)
+                check()  # the last chance before the commit
     return sent

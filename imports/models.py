@@ -111,6 +111,9 @@ class NewTableJob(models.Model):
     error = models.TextField(blank=True, default="")
     errors = models.JSONField(default=list, blank=True)
     table_id = models.CharField(max_length=64, blank=True, default="")  # once created
+    # Set by the cancel (imports/services.py::cancel_job); the runner stops at its next
+    # chunk, rolls back and deletes the table it created.
+    cancel_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

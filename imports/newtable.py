@@ -15,6 +15,11 @@
    insert path in batches, inside one transaction. Should the load still fail (the database
    goes away, a timeout), the new table is deleted again through `table_delete`: nothing is
    left behind either way.
+4. `job_cancel` (imports/services.py::cancel_job, the same as an import into an existing
+   table): a job not started is cancelled at once; a running one gets `cancel_requested`,
+   re-read every BATCH rows of the check pass, between COPY's chunks (and once more before
+   its commit) or the insert path's batches. The load's transaction rolls back and the
+   table it created is deleted like a failed load's.
 
 Why check first rather than create the table and drop it on a refused row: a refused row is
 the common failure (a spreadsheet's typo); checking first means no table appears in the base
@@ -37,7 +42,16 @@ from bases.models import Base, Table
 from bases.sources import user_db
 from imports import coltypes, copyload, csvfile, uploads
 from imports.models import ImportJob, NewTableJob
-from imports.services import BATCH, MAX_ERRORS, _remove
+from imports.services import (
+    BATCH,
+    CANCELLED,
+    MAX_ERRORS,
+    Cancelled,
+    _remove,
+    cancel_job,
+    check_cancel,
+    claim_start,
+)
 from nocoplatform.errors import (
     Conflict,
     DomainError,
@@ -145,6 +159,7 @@ def job_choose_sheet(*, actor: Actor, job: NewTableJob, sheet: str) -> NewTableJ
 
 def preview(job: NewTableJob) -> dict:
     """The first rows as they are in the file."""
+    uploads.require_file(job)
     _, rows = csvfile.header_and_preview(
         job.path, csvfile.CsvInfo(job.encoding, job.delimiter)
     )
@@ -181,12 +196,20 @@ def job_start(
                 new[key] = old[key]
         new["detected"] = old.get("detected", "")
     job.title, job.columns = title, chosen
-    job.status = Status.PENDING
-    job.save(update_fields=["title", "columns", "status"])
+    claim_start(job, ["title", "columns"])
     uploads.forget_workbook(job)  # the sheet is chosen
     from imports import tasks
 
     transaction.on_commit(lambda: tasks.start_new_table(str(job.pk)))
+    return job
+
+
+def job_cancel(*, actor: Actor, job: NewTableJob) -> NewTableJob:
+    """Cancel the job: at once when not started; a running one stops at its next chunk,
+    rolls back and deletes the table it created. A finished job: 409 IMPORT_FINISHED."""
+    require(actor, "table.create", job.base)
+    if cancel_job(job):
+        _audit(job, CANCELLED)
     return job
 
 
@@ -195,14 +218,18 @@ def job_start(
 
 def run_new_table(job_id: str) -> None:
     """Run a queued job to its end (the runner's entry point)."""
+    # Claimed atomically: a cancel of the pending job and the runner cannot both win.
+    claimed = NewTableJob.objects.filter(pk=job_id, status=Status.PENDING).update(
+        status=Status.RUNNING
+    )
     job = NewTableJob.objects.filter(pk=job_id).first()
-    if job is None or job.status != Status.PENDING:
+    if not claimed or job is None:
         return
-    job.status = Status.RUNNING
-    job.save(update_fields=["status"])
     spool = f"{job.path}.copy"
     try:
         _run(job, spool)
+    except Cancelled:
+        _finish(job, Status.CANCELLED, CANCELLED)
     except DomainError as exc:
         _finish(job, Status.FAILED, exc.message)
     except Exception as exc:  # reported on the job, and logged with its traceback
@@ -228,10 +255,18 @@ def _finish(job: NewTableJob, status: str, error: str) -> None:
             "table_id",
         ]
     )
+    _audit(job, error)
+
+
+def _audit(job: NewTableJob, error: str) -> None:
+    action = {
+        Status.DONE: "import.done",
+        Status.CANCELLED: "import.cancelled",
+    }.get(job.status, "import.failed")
     audit.record(
         Actor(user=job.user),
         job.base_id,
-        "import.done" if status == Status.DONE else "import.failed",
+        action,
         target=f"{job.title} (new table) ← {job.file_name}",
         target_id=job.table_id or job.pk,
         rows=job.done,
@@ -257,14 +292,21 @@ def _run(job: NewTableJob, spool: str) -> None:
         by_title = {f.title: f for f in table.fields.all()}
         fields = [by_title[c["title"]] for _, c in kept]
         if copy:
-            copyload.load(table, fields, spool, lambda n: _progress(job, n))
+            copyload.load(
+                table,
+                fields,
+                spool,
+                lambda n: _progress(job, n),
+                check=lambda: check_cancel(job),
+            )
         else:
             _insert(job, table, actor, kept)
     except BaseException as exc:
         job.done = 0  # the load's transaction rolled back
         if not _drop(actor, table):
+            why = "was cancelled" if isinstance(exc, Cancelled) else f"failed ({exc})"
             raise InvalidInput(
-                f"The import failed ({exc}), and the new table “{table.title}” could not "
+                f"The import {why}, and the new table “{table.title}” could not "
                 "be removed: delete it from the base page.",
                 code="IMPORT_FAILED",
             ) from exc
@@ -314,6 +356,8 @@ def _check(job: NewTableJob, db: str, kept, spool: str | None) -> dict[int, list
             if not any(c.strip() for c in cells):
                 continue
             total += 1
+            if total % BATCH == 0:
+                check_cancel(job)
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
             try:
@@ -385,9 +429,12 @@ def _insert(job: NewTableJob, table: Table, actor: Actor, kept) -> None:
                 cells = cells + [""] * (width - len(cells))
             batch.append({title: convert(cells[i]) for i, title, convert in converters})
             if len(batch) >= BATCH:
+                check_cancel(job)
                 insert_rows(table, batch, actor=actor, max_rows=None)
                 _progress(job, job.done + len(batch))
                 batch = []
         if batch:
+            check_cancel(job)
             insert_rows(table, batch, actor=actor, max_rows=None)
             _progress(job, job.done + len(batch))
+        check_cancel(job)  # the last chance before the commit

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
-from imports import coltypes, newtable
+from imports import coltypes, newtable, uploads
 from imports.models import ImportJob, NewTableJob
 from nocoplatform.api import ERRORS
 from nocoplatform.errors import DomainError, InvalidInput
@@ -84,8 +84,10 @@ class NewTableImportJobApi(APIView):
         summary="An import into a new table: its preview, then its progress",
         description=(
             "`status` new (the preview: `rows`, `columns`), pending, running, done "
-            "(`tableId`: the new table) or failed (`error`; `errors`: the refused rows' "
-            "`line` and `message`, at most 100 — nothing was created)."
+            "(`tableId`: the new table), failed (`error`; `errors`: the refused rows' "
+            "`line` and `message`, at most 100 — nothing was created) or cancelled "
+            "(nothing was created). 404 IMPORT_NOT_FOUND once the job or its upload "
+            "is gone (uploads not started are pruned after NOCO_IMPORT_KEEP_DAYS)."
         ),
         responses={200: dict, **ERRORS},
         tags=["Meta"],
@@ -93,6 +95,8 @@ class NewTableImportJobApi(APIView):
     def get(self, request: Request, base_id: str, job_id: str) -> Response:
         base = _base(request, base_id)
         job = newtable.job_get(actor=request.actor, base=base, job_id=job_id)
+        if job.status == ImportJob.Status.NEW:  # its upload pruned: 404 as for the job
+            uploads.require_file(job)
         return Response(job_json(job))
 
     @extend_schema(
@@ -123,7 +127,9 @@ class NewTableImportStartApi(APIView):
             "the job's own). Per column, `dateOrder` (dmy|mdy) and `decimalSep` (. or ,) "
             "say how dates and decimals are written. Answers 202; poll "
             "GET …/import/{jobId}. Every row is checked before the table is created: a "
-            "refused row fails the job and nothing is created."
+            "refused row fails the job and nothing is created. 404 IMPORT_NOT_FOUND when "
+            "the upload was pruned meanwhile; 400 IMPORT_STARTED when it has started; "
+            "POST …/import/{jobId}/cancel cancels it."
         ),
         request={"application/json": dict},
         responses={202: dict, **ERRORS},
@@ -140,3 +146,25 @@ class NewTableImportStartApi(APIView):
             actor=request.actor, job=job, title=title, columns=data.get("columns")
         )
         return Response(job_json(job), status=202)
+
+
+class NewTableImportCancelApi(APIView):
+    @extend_schema(
+        summary="Cancel an import into a new table",
+        description=(
+            "A job not started yet is cancelled at once (its upload removed). A running "
+            "one stops at its next chunk — while its rows are checked, or while they are "
+            "loaded (COPY's 1 MB pieces on the PostgreSQL built-in store, batches of 1000 "
+            "rows elsewhere) — and rolls back: the table it created is deleted again "
+            "(`status` becomes `cancelled`; poll the job). A finished job: 409 "
+            "IMPORT_FINISHED."
+        ),
+        request=None,
+        responses={200: dict, **ERRORS},
+        tags=["Meta"],
+    )
+    def post(self, request: Request, base_id: str, job_id: str) -> Response:
+        base = _base(request, base_id)
+        job = newtable.job_get(actor=request.actor, base=base, job_id=job_id)
+        job = newtable.job_cancel(actor=request.actor, job=job)
+        return Response(job_json(job))

@@ -4,12 +4,12 @@ type per column and the Excel sheet picker, then the progress (imports/newtable.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from bases import selectors
 from imports import coltypes, newtable, services
-from imports.models import ImportJob
+from imports.models import ImportJob, NewTableJob
 from nocoplatform.errors import DomainError
 from nocoplatform.limits import accepts_uploads
 from permissions.checks import require
@@ -75,7 +75,7 @@ def base_import_job(
     progress, polled by htmx while it runs."""
     base = _base(request, base_id)
     job = newtable.job_get(actor=request.actor, base=base, job_id=job_id)
-    error = ""
+    error, status = "", 200
     if request.method == "POST":
         try:
             if request.POST.get("action") == "sheet":
@@ -89,8 +89,8 @@ def base_import_job(
                     title=request.POST.get("table_title", job.title),
                     columns=_posted_columns(request, job),
                 )
-        except DomainError as exc:
-            error = exc.message
+        except DomainError as exc:  # 404 when the prune took the upload meanwhile
+            error, status = exc.message, exc.status
         else:
             return redirect("base_import_job", base.pk, job.pk)
     ctx = {
@@ -102,19 +102,44 @@ def base_import_job(
     if job.status == ImportJob.Status.NEW:
         try:
             rows = newtable.preview(job)["rows"]
-        except DomainError as exc:
-            ctx["error"], rows = exc.message, []
+        except DomainError as exc:  # the upload is gone (pruned): say so, 404
+            ctx["error"], rows, ctx["gone"] = exc.message, [], True
+            status = max(status, exc.status)
         ctx["rows"] = rows
         ctx["columns"] = [
             {"index": i, "name": name, **job.columns[i]}
             for i, name in enumerate(job.header)
         ]
     else:
-        table = base.tables.filter(pk=job.table_id).first() if job.table_id else None
-        ctx["table"] = table
+        ctx["table"] = _table(base, job)
     template = (
         "imports/new_table_job.html#progress"
         if request.htmx and job.status != ImportJob.Status.NEW
         else "imports/new_table_job.html"
     )
-    return render(request, template, ctx, status=400 if error else 200)
+    return render(request, template, ctx, status=status)
+
+
+def _table(base, job):
+    return base.tables.filter(pk=job.table_id).first() if job.table_id else None
+
+
+@login_required
+def base_import_job_cancel(
+    request: HtmxHttpRequest, base_id: str, job_id: str
+) -> HttpResponse:
+    """POST: cancel the job (a running one stops at its next chunk, rolls back and
+    deletes the table it created); htmx swaps the progress in place."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    base = _base(request, base_id)
+    job = newtable.job_get(actor=request.actor, base=base, job_id=job_id)
+    try:
+        job = newtable.job_cancel(actor=request.actor, job=job)
+    except DomainError:  # finished (or pruned) meanwhile: its page says how
+        pass
+    if request.htmx:
+        job = NewTableJob.objects.filter(pk=job.pk).first() or job
+        ctx = {"base": base, "job": job, "table": _table(base, job)}
+        return render(request, "imports/new_table_job.html#progress", ctx)
+    return redirect("base_import_job", base.pk, job.pk)

@@ -97,9 +97,10 @@ def import_job(
     if job.status == ImportJob.Status.NEW:
         try:
             ctx["preview"] = services.preview(job)
-        except DomainError as exc:
-            ctx["error"] = exc.message
+        except DomainError as exc:  # the upload is gone (pruned): 404 and why
+            ctx["error"], ctx["gone"] = exc.message, True
             ctx["preview"] = None
+            status = max(status, exc.status)
         fields = services.target_fields(table, request.actor)
         ctx["fields"] = fields
         ctx["key_fields"] = {f.id for f in services.key_fields(fields)}

@@ -127,31 +127,57 @@ def job_cancel(*, actor: Actor, job: ImportJob) -> ImportJob:
     """Cancel a job: at once when it has not started; a running one stops at its next batch
     and rolls back (the runner sees `cancel_requested`). A finished job: 409."""
     may_import(actor, job.table)
-    waiting = [ImportJob.Status.NEW, ImportJob.Status.PENDING]
-    if ImportJob.objects.filter(pk=job.pk, status__in=waiting).update(
-        status=ImportJob.Status.CANCELLED,
-        error=CANCELLED,
-        finished_at=timezone.now(),
+    if cancel_job(job):
+        _audit(job, CANCELLED)
+    return job
+
+
+def cancel_job(job) -> bool:
+    """The cancel of both imports (ImportJob, NewTableJob): a job not started yet is
+    cancelled at once (its files removed; True, the caller logs it); a running one gets
+    `cancel_requested`, which its runner re-reads between batches (`check_cancel`) and
+    then rolls back. 409 IMPORT_FINISHED when it has finished."""
+    model, Status, now = type(job), ImportJob.Status, timezone.now()
+    if model.objects.filter(pk=job.pk, status__in=[Status.NEW, Status.PENDING]).update(
+        status=Status.CANCELLED, error=CANCELLED, finished_at=now
     ):
         uploads.discard(job)
-        job.refresh_from_db()
-        _audit(job, CANCELLED)
-        return job
-    ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-        cancel_requested=True
-    )
+        job.status, job.error, job.finished_at = Status.CANCELLED, CANCELLED, now
+        return True
+    model.objects.filter(pk=job.pk, status=Status.RUNNING).update(cancel_requested=True)
+    current = model.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+    if current is None:  # pruned meanwhile
+        raise NotFound("Import not found.", code="IMPORT_NOT_FOUND")
     job.refresh_from_db()
-    if job.status != ImportJob.Status.RUNNING:
+    if job.status != Status.RUNNING:
         raise Conflict(
             f"This import has finished ({job.get_status_display()}): there is nothing "
             "to cancel.",
             code="IMPORT_FINISHED",
         )
-    return job
+    return False
+
+
+def claim_start(job, fields: list[str]) -> None:
+    """Save a job's start (status pending and `fields`) only while it is still uploaded,
+    in one UPDATE: the prune (imports/prune.py) may have deleted it, or its file, since
+    the page was read (404), or another start won (400)."""
+    uploads.require_file(job)
+    model = type(job)
+    values = {name: getattr(job, name) for name in fields}
+    if model.objects.filter(pk=job.pk, status=ImportJob.Status.NEW).update(
+        status=ImportJob.Status.PENDING, **values
+    ):
+        job.status = ImportJob.Status.PENDING
+        return
+    if model.objects.filter(pk=job.pk).exists():
+        raise InvalidInput("This import has started already.", code="IMPORT_STARTED")
+    raise NotFound(uploads.GONE, code="IMPORT_NOT_FOUND")
 
 
 def preview(job: ImportJob) -> dict:
     """The first rows and, per column, the detected type and the mapped field."""
+    uploads.require_file(job)
     info = csvfile.CsvInfo(job.encoding, job.delimiter)
     header, rows = csvfile.header_and_preview(job.path, info)
     types = [
@@ -238,8 +264,7 @@ def job_start(
             )
     job.mapping = clean
     job.key_column = key
-    job.status = ImportJob.Status.PENDING
-    job.save(update_fields=["mapping", "key_column", "status"])
+    claim_start(job, ["mapping", "key_column"])
     uploads.forget_workbook(job)  # the sheet is chosen
     from imports import tasks
 
@@ -250,7 +275,7 @@ def job_start(
 _ROW = re.compile(r"^row (\d+): ")
 
 
-class _Cancelled(Exception):
+class Cancelled(Exception):
     """The job was cancelled: leave its transaction (rolled back)."""
 
 
@@ -265,7 +290,7 @@ def run_import(job_id: str) -> None:
         return
     try:
         _run(job)
-    except _Cancelled:
+    except Cancelled:
         _finish(job, ImportJob.Status.CANCELLED, CANCELLED)
     except DomainError as exc:
         _finish(job, ImportJob.Status.FAILED, exc.message)
@@ -317,9 +342,10 @@ def _audit(job: ImportJob, error: str) -> None:
     )
 
 
-def _check_cancel(job: ImportJob) -> None:
-    if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-        raise _Cancelled
+def check_cancel(job) -> None:
+    """Between batches (either import): leave with `Cancelled` when a cancel was asked."""
+    if type(job).objects.filter(pk=job.pk, cancel_requested=True).exists():
+        raise Cancelled
 
 
 class _Plan:
@@ -375,15 +401,15 @@ def _write_rows(job, table, actor, plan: _Plan, info, refusals) -> None:
                 continue
             batch.append((line, cells))
             if len(batch) >= BATCH:
-                _check_cancel(job)
+                check_cancel(job)
                 _write_batch(conn, meta, table, actor, plan, batch, job, refusals)
                 batch = []
         if batch:
-            _check_cancel(job)
+            check_cancel(job)
             _write_batch(conn, meta, table, actor, plan, batch, job, refusals)
         if refusals:
             _refused_error(job)
-        _check_cancel(job)  # the last chance before the commit
+        check_cancel(job)  # the last chance before the commit
 
 
 def _row(cells: list[str], columns) -> dict:
@@ -424,7 +450,7 @@ def _check_rows(
             continue
         total += 1
         if total % BATCH == 0:
-            _check_cancel(job)
+            check_cancel(job)
             ImportJob.objects.filter(pk=job.pk).update(checked=total)
         try:
             values = inputs.values(

@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from imports import csvfile, xlsxfile
-from nocoplatform.errors import DomainError, InvalidInput
+from nocoplatform.errors import DomainError, InvalidInput, NotFound
 
 CHUNK = 64 * 1024
+GONE = (
+    "This upload is no longer here (uploads that were not started are deleted after a "
+    "while): upload the file again."
+)
 
 
 def imports_dir() -> str:
@@ -139,10 +143,18 @@ def switch_sheet(job, sheet: str) -> tuple[csvfile.CsvInfo, list[str]]:
         raise InvalidInput(
             f"There is no sheet called '{sheet[:100]}'.", code="IMPORT_BAD_FILE"
         )
+    if not os.path.isfile(job.workbook_path):
+        raise NotFound(GONE, code="IMPORT_NOT_FOUND")
     path, info, header = read_sheet(job.workbook_path, sheet)
     remove(job.path)
     job.path, job.sheet = path, sheet
     return info, header
+
+
+def require_file(job) -> None:
+    """404 IMPORT_NOT_FOUND when the job's file was removed (the prune, imports/prune.py)."""
+    if not job.path or not os.path.isfile(job.path):
+        raise NotFound(GONE, code="IMPORT_NOT_FOUND")
 
 
 def forget_workbook(job) -> None:

@@ -20,6 +20,11 @@ urlpatterns = [
         name="base_import_job",
     ),
     path(
+        "bases/<str:base_id>/import/<str:job_id>/cancel",
+        newtable_pages.base_import_job_cancel,
+        name="base_import_job_cancel",
+    ),
+    path(
         "bases/<str:base_id>/tables/<str:table_id>/import/<str:job_id>/cancel",
         pages.import_job_cancel,
         name="import_job_cancel",

@@ -57,6 +57,11 @@ meta = [
         newtable_api.NewTableImportStartApi.as_view(),
         name="api-base-import-start",
     ),
+    path(
+        "bases/<str:base_id>/import/<str:job_id>/cancel",
+        newtable_api.NewTableImportCancelApi.as_view(),
+        name="api-base-import-cancel",
+    ),
     path("tables/<str:table_id>", bases_api.TableDetailApi.as_view(), name="api-table"),
     path(
         "tables/<str:table_id>/columns",

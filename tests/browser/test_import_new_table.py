@@ -125,3 +125,33 @@ def test_xlsx_sheet_picker(page, live_server_url, base_id):
     page.fill("#import-table-title", f"Orders {uuid.uuid4().hex[:4]}")
     page.click("text=Create the table and import")
     page.wait_for_selector("text=Imported 2 rows", timeout=30_000)
+
+
+def test_cancel_while_the_new_table_loads(page, live_server_url, base_id):
+    """Cancelled while the rows are loaded (after the check pass created the table): the
+    load rolls back and the new table is deleted again."""
+    open_import(page, live_server_url, base_id)
+    name = f"Big {uuid.uuid4().hex[:4]}"
+    n = 300_000
+    body = "Name,Qty\n" + "".join(f"row {i},{i}\n" for i in range(n))
+    page.set_input_files(
+        "#import-file",
+        {"name": "big.csv", "mimeType": "text/csv", "buffer": body.encode()},
+    )
+    page.click("text=Upload and preview")
+    page.wait_for_selector("table.import-preview")
+    page.fill("#import-table-title", name)
+    page.click("text=Create the table and import")
+    page.wait_for_selector("#import-progress button:text('Cancel import')")
+    # Past the check pass: the table exists and its rows are being written.
+    page.wait_for_selector("#import-progress >> text=Importing…", timeout=120_000)
+    shot(page, "import-new-table-running")
+    page.click("#import-progress button:text('Cancel import')")
+    page.wait_for_selector("#import-progress .notice", timeout=60_000)
+    text = page.locator("#import-progress").inner_text()
+    assert "Cancelled: nothing was imported." in text and "No table was kept" in text
+    assert page.locator("#import-progress button").count() == 0
+    shot(page, "import-new-table-cancelled")
+    page.goto(f"{live_server_url}/bases/{base_id}/")
+    page.wait_for_selector("aside >> text=Import a file…")
+    assert page.locator(f"aside >> text={name}").count() == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import io
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -414,3 +415,169 @@ def test_a_table_that_cannot_be_removed_is_named(store, actor, inline, monkeypat
     job.refresh_from_db()
     assert job.status == "failed" and "could not be removed" in job.error
     assert job.table_id and job.done == 0
+
+
+# --- cancel ------------------------------------------------------------------------------
+
+
+def _db_tables(base) -> set[str]:
+    """The tables really in the base's database (not the metadata)."""
+    from bases.introspection import introspect
+    from bases.sources import source_alias
+
+    return {t.name for t in introspect(source_alias(base.sources.get()))}
+
+
+def _many(n: int) -> str:
+    return "Name,Qty\n" + "".join(f"row {i},{i}\n" for i in range(n))
+
+
+def test_cancel_before_the_run(store, actor, monkeypatch):
+    queued = []
+    monkeypatch.setattr(tasks, "start_new_table", queued.append)
+    monkeypatch.setattr(
+        "django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn()
+    )
+    # Uploaded, never started: cancelled at once, its file removed.
+    new = newtable.job_create(actor=actor, base=store, upload=upload(PEOPLE))
+    path = new.path
+    newtable.job_cancel(actor=actor, job=new)
+    new.refresh_from_db()
+    assert new.status == "cancelled" and new.error.startswith("Cancelled")
+    assert not os.path.exists(path)
+    # Queued: cancelled at once; the queued run then finds it cancelled.
+    job = newtable.job_create(actor=actor, base=store, upload=upload(PEOPLE))
+    newtable.job_start(actor=actor, job=job, title="Queued")
+    assert queued == [str(job.pk)]
+    newtable.job_cancel(actor=actor, job=job)
+    assert not os.path.exists(job.path)
+    newtable.run_new_table(queued[0])
+    job.refresh_from_db()
+    assert job.status == "cancelled" and not job.table_id
+    assert not store.tables.filter(title="Queued").exists()
+    cancelled = Activity.objects.filter(base_id=store.pk, action="import.cancelled")
+    assert cancelled.count() == 2
+    assert not Activity.objects.filter(base_id=store.pk, action="table.create").exists()
+    with pytest.raises(Conflict) as exc:
+        newtable.job_cancel(actor=actor, job=job)
+    assert exc.value.code == "IMPORT_FINISHED"
+
+
+def test_cancel_during_the_load_drops_the_table(store, actor, inline, monkeypatch):
+    """The PostgreSQL store: between COPY's chunks; SQLite: between insert batches. The
+    real database, cancelled by the user while the rows are loading."""
+    monkeypatch.setattr(newtable.copyload, "CHUNK", 256)  # many chunks of a small file
+    monkeypatch.setattr(newtable, "BATCH", 20)
+    real = newtable._progress
+    seen = []
+
+    def progress_then_cancel(job, done):
+        real(job, done)
+        seen.append(done)
+        if len(seen) == 2:  # the user presses Cancel while the third piece waits
+            newtable.job_cancel(actor=actor, job=NewTableJob.objects.get(pk=job.pk))
+
+    monkeypatch.setattr(newtable, "_progress", progress_then_cancel)
+    before = _db_tables(store)
+    job = newtable.job_create(actor=actor, base=store, upload=upload(_many(200)))
+    newtable.job_start(actor=actor, job=job, title="Halfway")
+    job.refresh_from_db()
+    assert job.status == "cancelled", job.error
+    assert len(seen) == 2 and 0 < seen[-1] < 200  # it stopped part-way
+    assert job.done == 0 and job.total == 200 and not job.table_id
+    assert not store.tables.filter(title="Halfway").exists()
+    assert _db_tables(store) == before  # created, then dropped in the database too
+    actions = list(
+        Activity.objects.filter(base_id=store.pk).values_list("action", flat=True)
+    )
+    assert "table.create" in actions and "table.delete" in actions
+    assert actions.count("import.cancelled") == 1
+    assert not os.path.exists(job.path) and not os.path.exists(f"{job.path}.copy")
+
+
+def test_cancel_before_the_copy_commits(store, actor, inline, monkeypatch):
+    """A cancel that lands after the last chunk is sent still rolls back (checked once
+    more before the commit)."""
+    real = newtable._progress
+
+    def progress_then_cancel(job, done):
+        real(job, done)
+        if done == 6:  # every row sent (one chunk), the commit not yet made
+            NewTableJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+    monkeypatch.setattr(newtable, "_progress", progress_then_cancel)
+    job = newtable.job_create(actor=actor, base=store, upload=upload(PEOPLE))
+    newtable.job_start(actor=actor, job=job)
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.done == 0
+    assert not store.tables.filter(title="people").exists()
+
+
+def test_cancel_during_the_check_pass(store, actor, inline, monkeypatch):
+    monkeypatch.setattr(newtable, "BATCH", 10)
+    real = newtable.csvfile.read_rows
+
+    def cancelled_while_read(path, info):
+        for i, row in enumerate(real(path, info)):
+            if i == 15:  # the user cancels while the file is being checked
+                NewTableJob.objects.filter(status="running").update(
+                    cancel_requested=True
+                )
+            yield row
+
+    monkeypatch.setattr(newtable.csvfile, "read_rows", cancelled_while_read)
+    job = newtable.job_create(actor=actor, base=store, upload=upload(_many(45)))
+    newtable.job_start(actor=actor, job=job, title="Checked")
+    job.refresh_from_db()
+    assert job.status == "cancelled" and not job.table_id
+    assert not Activity.objects.filter(base_id=store.pk, action="table.create").exists()
+    assert Activity.objects.filter(base_id=store.pk, action="import.cancelled").exists()
+
+
+def test_api_cancel(store, api, monkeypatch):
+    monkeypatch.setattr(tasks, "start_new_table", lambda job_id: None)  # never run
+    monkeypatch.setattr(
+        "django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn()
+    )
+    base = f"/api/v2/meta/bases/{store.pk}/import"
+    job = api.post(base, {"file": upload(PEOPLE)}, format="multipart").json()
+    r = api.post(f"{base}/{job['id']}/start", {}, format="json")
+    assert r.status_code == 202 and r.json()["status"] == "pending"
+    r = api.post(f"{base}/{job['id']}/cancel")
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == "cancelled" and r.json()["tableId"] is None
+    r = api.post(f"{base}/{job['id']}/cancel")
+    assert r.status_code == 409 and r.json()["error"] == "IMPORT_FINISHED"
+    assert api.get(f"{base}/{job['id']}").json()["status"] == "cancelled"
+    missing = f"{base}/00000000-0000-0000-0000-000000000000/cancel"
+    assert api.post(missing).status_code == 404
+    paths = api.get("/api/v2/meta/openapi.json").json()["paths"]
+    assert "/api/v2/meta/bases/{base_id}/import/{job_id}/cancel" in paths
+
+
+def test_api_cancel_a_finished_job(store, api, inline):
+    base = f"/api/v2/meta/bases/{store.pk}/import"
+    job = api.post(base, {"file": upload(PEOPLE)}, format="multipart").json()
+    assert api.post(f"{base}/{job['id']}/start", {}, format="json").status_code == 202
+    r = api.post(f"{base}/{job['id']}/cancel")
+    assert r.status_code == 409 and r.json()["error"] == "IMPORT_FINISHED"
+    assert store.tables.filter(title="people").exists()  # done: it stays
+
+
+def test_cancel_button_swaps_the_progress_in_place(store, actor, web, monkeypatch):
+    monkeypatch.setattr(tasks, "start_new_table", lambda job_id: None)  # never run
+    monkeypatch.setattr(
+        "django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn()
+    )
+    job = newtable.job_create(actor=actor, base=store, upload=upload(PEOPLE))
+    newtable.job_start(actor=actor, job=job)
+    url = f"/bases/{store.pk}/import/{job.pk}"
+    page = web.get(url)
+    assert b"Cancel import" in page.content and b"Waiting to start" in page.content
+    assert f'hx-post="{url}/cancel"'.encode() in page.content
+    r = web.post(f"{url}/cancel", HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and b'id="import-progress"' in r.content
+    assert b"Cancelled: nothing was imported." in r.content
+    assert b"hx-get" not in r.content and b"Cancel import" not in r.content
+    assert web.get(f"{url}/cancel").status_code == 405
+    assert web.post(f"{url}/cancel").status_code == 302  # finished: its page says so

@@ -723,6 +723,13 @@ CASES = [
         victim=_victim_new_table_import,
         vbody=lambda w, v: {"title": f"started {_n()}"},
     ),
+    Case(
+        "api-base-import-cancel",
+        "POST",
+        lambda w, v: f"{API}/meta/bases/{B(w, v)}/import/{v['job'].pk}/cancel",
+        "creator",
+        victim=_victim_new_table_import,
+    ),
     # The trash belongs to restoring (records.restore): no read-only token lists it.
     Case(
         "api-trash",
@@ -1641,6 +1648,14 @@ GRID_CASES = [
         "creator",
         victim=_victim_new_table_import,
         vbody=lambda w, v: {"table_title": f"page {_n()}", "type-0": "text"},
+        api=False,
+    ),
+    Case(
+        "base_import_job_cancel",
+        "POST",
+        lambda w, v: f"/bases/{B(w, v)}/import/{v['job'].pk}/cancel",
+        "creator",
+        victim=_victim_new_table_import,
         api=False,
     ),
     Case(
