@@ -121,7 +121,7 @@ def test_procfile_starts_the_production_processes_and_stops_them_gracefully(tmp_
         # Until the new worker has loaded the app (a worker stopped while it loads is not what
         # the graceful stop below is about).
         while (tmp_path / "honcho.log").read_text().count("Started worker") < 3:
-            assert time.monotonic() < deadline + 30, "the new worker never started"
+            assert time.monotonic() < deadline + 60, "the new worker never started"
             time.sleep(0.2)
         t0 = time.monotonic()
         honcho.send_signal(signal.SIGTERM)
