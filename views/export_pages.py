@@ -30,19 +30,20 @@ def view_export(request: HtmxHttpRequest, base_id: str, view_id: str):
         raise Http404("A form view has no rows to export.")
     fmt = export.export_format(request.GET.get("format"))
     search = search_text(request)[:200]
+    # The count first (bounded: an estimate past NOCO_EXACT_COUNT_LIMIT); a bad filter or a
+    # missing permission is the request's 4xx either way.
+    count = exports.view_count(table, actor=request.actor, view=view, search=search)
+    if exports.needs_job(count):
+        job = exports.job_start(
+            actor=request.actor,
+            table=table,
+            view=view,
+            fmt=fmt,
+            search=search,
+            total=count,
+        )
+        return redirect("view_export_job", base_id, view.pk, job.pk)
     rows = export.view_rows(table, actor=request.actor, view=view, search=search)
-    if rows.fields:
-        count = exports.view_count(table, actor=request.actor, view=view, search=search)
-        if exports.needs_job(count):
-            job = exports.job_start(
-                actor=request.actor,
-                table=table,
-                view=view,
-                fmt=fmt,
-                search=search,
-                total=count,
-            )
-            return redirect("view_export_job", base_id, view.pk, job.pk)
     return export.response(rows, fmt, table.title, view.title)
 
 
