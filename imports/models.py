@@ -119,3 +119,52 @@ class NewTableJob(models.Model):
 
     def __str__(self) -> str:
         return f"new-table import {self.pk} ({self.status})"
+
+
+class ExportJob(models.Model):
+    """A large view's export to CSV or XLSX run in the background (imports/exports.py), its
+    progress shown to the member who asked, its file under VAR_DIR/imports/ readable by them
+    only. Kept and pruned like imports (imports/prune.py, NOCO_IMPORT_KEEP_DAYS)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    table = models.ForeignKey(
+        "bases.Table", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    view_id = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    format = models.CharField(max_length=4)  # csv or xlsx
+    search = models.CharField(
+        max_length=200, blank=True, default=""
+    )  # the toolbar's ?q=
+    file_name = models.CharField(max_length=255)  # the download's name (table - view)
+    path = models.CharField(max_length=500, blank=True, default="")  # once written
+    status = models.CharField(
+        max_length=10,
+        choices=ImportJob.Status.choices,
+        default=ImportJob.Status.PENDING,
+    )
+    total = models.PositiveIntegerField(
+        null=True, blank=True
+    )  # the view's count at start
+    done = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    Status = ImportJob.Status
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.status})"
+
+    active = ImportJob.active
+    rate = ImportJob.rate
+
+    def seconds_left(self) -> int | None:
+        rate = self.rate()
+        if not self.active or rate is None or self.total is None:
+            return None
+        return max(0, round(max(0, self.total - self.done) / rate))

@@ -1,6 +1,7 @@
 """Retention of imports: jobs and their files older than NOCO_IMPORT_KEEP_DAYS are deleted.
 
-What piles up in VAR_DIR/imports/ otherwise: uploads (and Excel workbooks) of jobs that were
+Exports of large views (imports/exports.py: ExportJob, `<job id>.export.csv|xlsx`) are kept
+and pruned the same way. What piles up in VAR_DIR/imports/ otherwise: uploads (and Excel workbooks) of jobs that were
 never started, the CSV a sheet was converted to, refused-row CSVs, and files left behind by
 a process that died. Run hourly next to the record history's prune (webhooks/dispatcher.py
 in the embedded runner, the Celery beat's sweep in webhooks/tasks.py) and by
@@ -21,13 +22,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from imports import refused, uploads
-from imports.models import ImportJob, NewTableJob
+from imports.models import ExportJob, ImportJob, NewTableJob
 
 log = logging.getLogger(__name__)
 ACTIVE = (ImportJob.Status.PENDING, ImportJob.Status.RUNNING)
 
 
 def _files(job) -> list[str]:
+    if isinstance(job, ExportJob):
+        return [p for p in (job.path, f"{job.path}.part" if job.path else "") if p]
     paths = [job.path, job.workbook_path, f"{job.path}.copy" if job.path else ""]
     if isinstance(job, ImportJob):
         paths.append(refused.path(job))
@@ -48,9 +51,12 @@ def prune_imports(*, days: int | None = None) -> dict[str, int]:
     if days <= 0:
         return counts
     cutoff = timezone.now() - timedelta(days=days)
-    for model in (ImportJob, NewTableJob):
+    for model in (ImportJob, NewTableJob, ExportJob):
         old = model.objects.filter(created_at__lt=cutoff).exclude(status__in=ACTIVE)
-        for job in list(old.only("pk", "path", "workbook_path")):
+        columns = (
+            ("pk", "path") if model is ExportJob else ("pk", "path", "workbook_path")
+        )
+        for job in list(old.only(*columns)):
             # Deleted only while still not queued: a start at this instant wins.
             deleted, _ = (
                 model.objects.filter(pk=job.pk).exclude(status__in=ACTIVE).delete()
@@ -75,6 +81,10 @@ def _prune_orphans(days: int) -> int:
         ).iterator():
             kept.add(str(pk))
             kept.update(_stem(os.path.basename(p)) for p in (path, workbook) if p)
+    # An export's file is named by its job's id (imports/exports.py::export_path).
+    kept.update(
+        str(pk) for pk in ExportJob.objects.values_list("pk", flat=True).iterator()
+    )
     limit = time.time() - days * 86400
     removed = 0
     with os.scandir(uploads.imports_dir()) as entries:

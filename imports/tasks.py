@@ -59,3 +59,27 @@ def start_new_table(job_id: str) -> None:
     threading.Thread(
         target=run_new_table, args=(job_id,), name=f"import-{job_id}", daemon=True
     ).start()
+
+
+@shared_task(name="imports.tasks.run_export", ignore_result=True)
+def run_export(job_id: str) -> None:
+    """A view's export to a file (imports/exports.py)."""
+    from imports.exports import run_export as run_job
+
+    try:
+        run_job(job_id)
+    finally:
+        close_old_connections()
+
+
+def start_export(job_id: str) -> None:
+    """Like `start`, for an export."""
+    if settings.NOCO_WEBHOOKS_RUNNER == "celery":
+        try:
+            run_export.delay(job_id)
+            return
+        except Exception:  # the broker is down: run it here rather than never
+            log.exception("exports: could not queue %s; running it in-process", job_id)
+    threading.Thread(
+        target=run_export, args=(job_id,), name=f"export-{job_id}", daemon=True
+    ).start()

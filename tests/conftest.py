@@ -222,6 +222,9 @@ def live_server_url(tmp_path_factory):
         "NOCO_VAR_DIR": str(var),
         "NOCO_ADMIN_EMAIL": "admin@example.com",
         "NOCO_ADMIN_PASSWORD": "browser-pass-123",
+        # A view of more rows than this exports from its menu as a job with a progress page
+        # (tests/browser/test_data_io.py: the 400 tasks do, the filtered projects do not).
+        "NOCO_EXPORT_JOB_ROWS": "150",
     }
     prepare_site(env)
     py = sys.executable

@@ -49,6 +49,21 @@ urlpatterns = [
         name="view_export",
     ),
     path(
+        "bases/<str:base_id>/views/<str:view_id>/export/<str:job_id>",
+        export_pages.export_job,
+        name="view_export_job",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/export/<str:job_id>/file",
+        export_pages.export_job_file,
+        name="view_export_job_file",
+    ),
+    path(
+        "bases/<str:base_id>/views/<str:view_id>/export/<str:job_id>/cancel",
+        export_pages.export_job_cancel,
+        name="view_export_job_cancel",
+    ),
+    path(
         "bases/<str:base_id>/views/<str:view_id>/settings",
         view_pages.view_settings,
         name="view_settings",

@@ -364,6 +364,10 @@ NOCO_IMPORT_MAX_SIZE = env.get_int("NOCO_IMPORT_MAX_SIZE", 50 * 1024 * 1024)
 # Import jobs (imports/prune.py): finished or never-started jobs, their uploads and refused-row
 # CSVs are deleted after this many days, hourly and by `manage.py prune_imports`; 0 keeps them.
 NOCO_IMPORT_KEEP_DAYS = env.get_int("NOCO_IMPORT_KEEP_DAYS", 7)
+# A view export from the page (views/export_pages.py) of more rows than this (the view's count,
+# or its estimate past NOCO_EXACT_COUNT_LIMIT) runs as a background job with progress
+# (imports/exports.py); smaller ones download directly. 0: always a job.
+NOCO_EXPORT_JOB_ROWS = env.get_int("NOCO_EXPORT_JOB_ROWS", 10_000)
 # How often the sweeper (Celery beat) queues the events no message will bring to a worker:
 # retries come due, a killed worker's, those Redis could not take. Bounds retry precision and
 # the recovery time after a worker dies (README, "Webhooks").

@@ -119,3 +119,72 @@ def test_export_filtered_view_then_delete_and_restore(page, live_server_url):
     assert page.evaluate("window.grid.store.total") == total
     for record_id in ids:
         assert page.locator(f'#grid tr.grid-row[data-id="{record_id}"]').count() == 1
+
+
+def all_grid_rows(page, total: int) -> list[list[str]]:
+    """Every row of the grid, scrolling it window by window (it renders the rows near the
+    viewport only), in row order."""
+    seen: dict[int, list[str]] = {}
+    top = 0
+    while len(seen) < total:
+        page.evaluate(f"window.grid.wrap.scrollTop = {top}")
+        page.wait_for_timeout(150)
+        page.wait_for_function(
+            "() => !document.querySelector('#grid tbody tr.grid-row.loading')"
+        )
+        for n, cells in page.eval_on_selector_all(
+            "#grid tbody tr.grid-row:not(.loading)",
+            "trs => trs.map(tr => [Number(tr.dataset.n), [...tr.querySelectorAll("
+            "'td[data-f]')].map(td => td.dataset.v)])",
+        ):
+            seen[n] = cells
+        height = page.evaluate("window.grid.wrap.scrollHeight")
+        assert top <= height, f"{len(seen)} of {total} rows seen"
+        top += 1000
+    return [seen[n] for n in sorted(seen)]
+
+
+def test_large_view_exports_as_a_job_with_progress(page, live_server_url):
+    """Past NOCO_EXPORT_JOB_ROWS (150 for the test server) the menu's download opens the
+    export's progress page, which downloads the file by itself: the grid's rows exactly."""
+    page.set_viewport_size({"width": 1280, "height": 1600})
+    open_projects(page, live_server_url)
+    page.click("aside >> text=tasks")
+    page.wait_for_selector("#grid tbody tr.grid-row:not(.loading)")
+    title = f"Big {uuid.uuid4().hex[:4]}"
+    new_view(page, title)
+    total = footer_count(page)
+    assert total > 150
+    titles, _ = grid_table(page)
+    grid_rows = all_grid_rows(page, total)
+    assert len(grid_rows) == total
+
+    tab = page.locator("#view-tabs li.tab.active")
+    tab.locator("summary").click()
+    with page.expect_download(timeout=60_000) as info:
+        tab.locator("text=Download CSV").click()
+        page.wait_for_selector("#export-progress")
+        assert "/export/" in page.url
+        text = page.locator("#export-progress").inner_text()
+        assert "Exporting" in text or "Waiting" in text or "Exported" in text
+        assert f"{total:,} rows" in text  # of …, to export, or exported
+        shot(page, "export-job-progress")
+    download = info.value
+    assert download.suggested_filename == f"tasks - {title}.csv"
+    body = open(download.path(), encoding="utf-8-sig").read()
+    table = list(csv.reader(io.StringIO(body)))
+    assert table[0] == titles
+    assert table[1:] == grid_rows
+    # Done: the count, and the link in case the browser blocked the download.
+    page.wait_for_selector("#export-progress .export-download")
+    assert f"Exported {total:,} rows" in page.locator("#export-progress").inner_text()
+    shot(page, "export-job-done")
+    href = page.locator("#export-progress .export-download").get_attribute("href")
+    assert href.endswith("/file")
+    # A reload does not download again (once per job and tab).
+    downloads = []
+    page.on("download", lambda d: downloads.append(d))
+    page.reload()
+    page.wait_for_selector("#export-progress .export-download")
+    page.wait_for_timeout(500)
+    assert not downloads

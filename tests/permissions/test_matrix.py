@@ -133,6 +133,29 @@ def _victim_import(w, who):
     return {"job": job}
 
 
+def _victim_export(w, who):
+    """A finished export (imports/exports.py) of a clients view, made by the acting user."""
+    from imports.exports import export_path
+    from imports.models import ExportJob
+
+    view = _victim_view(w, who)["view"]
+    job = ExportJob.objects.create(
+        table=w.table("clients"),
+        view_id=view.pk,
+        user=who or w.users["owner"],
+        format="csv",
+        file_name="clients.csv",
+        status="done",
+        total=1,
+        done=1,
+    )
+    job.path = export_path(job)
+    with open(job.path, "w", encoding="utf-8") as f:
+        f.write("name\nx\n")
+    job.save(update_fields=["path"])
+    return {"view": view, "job": job}
+
+
 def _victim_new_table_import(w, who):
     """A CSV uploaded to become a new table, waiting to start, of the acting user."""
     import os
@@ -1690,6 +1713,32 @@ GRID_CASES = [
         lambda w, v: VW(w, v, "export") + "?format=csv",
         "viewer",
         victim=_victim_view,
+        api=False,
+    ),
+    # A large view's export job: only the member who started it sees it (others: 404,
+    # tests/views/test_export_jobs.py); each caller here acts on their own job.
+    Case(
+        "view_export_job",
+        "GET",
+        lambda w, v: VW(w, v, f"export/{v['job'].pk}"),
+        "viewer",
+        victim=_victim_export,
+        api=False,
+    ),
+    Case(
+        "view_export_job_file",
+        "GET",
+        lambda w, v: VW(w, v, f"export/{v['job'].pk}/file"),
+        "viewer",
+        victim=_victim_export,
+        api=False,
+    ),
+    Case(
+        "view_export_job_cancel",
+        "POST",
+        lambda w, v: VW(w, v, f"export/{v['job'].pk}/cancel"),
+        "viewer",
+        victim=_victim_export,
         api=False,
     ),
     Case(
