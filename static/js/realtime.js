@@ -123,9 +123,23 @@ async function quietReload(k) {
   if (store.epoch !== epoch || grid() !== g) {
     return; // the grid reset meanwhile (a toolbar change): it loads what it needs itself
   }
+  // A row with an open editor (a cell being typed in, a link or files popup) keeps its element,
+  // editor and typed text included, at its new place: the editor brings its cell up to date
+  // when it closes. Replacing it would throw the editor away (and a link picker would then
+  // write into a cell no longer on the page).
+  const editing = new Map();
+  for (const [key, block] of store.blocks)
+    if (key >= k) for (const tr of block.rows) if (tr.querySelector(".editing")) editing.set(tr.dataset.id, tr);
   for (const key of Array.from(store.blocks.keys())) if (key >= k) store.blocks.delete(key);
   for (const key of Array.from(store.cursors.keys())) if (key > k) store.cursors.delete(key);
-  const rows = Array.from(holder.children);
+  const rows = Array.from(holder.children).map((fresh) => {
+    const kept = editing.get(fresh.dataset.id);
+    if (!kept) return fresh;
+    kept.dataset.n = fresh.dataset.n;
+    const n = kept.querySelector(".rownum .n");
+    if (n) n.textContent = fresh.dataset.n;
+    return kept;
+  });
   const h = response.headers;
   if (rows.length === 0 && k > 0) store.setTotal(k * store.window, false);
   else store.adopt(k, rows, h.get("X-Grid-Next"), h.get("X-Grid-Last") === "1");

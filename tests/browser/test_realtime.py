@@ -253,3 +253,44 @@ def test_a_crowd_shows_eight_avatars_and_a_count(browser, live_server_url, ids):
         for ws in sockets:
             ws.close()
         ctx.close()
+
+
+def test_an_open_editor_survives_a_row_added_by_someone_else(
+    browser, live_server_url, ids
+):
+    """B is typing in a cell when A adds a row: B's page re-fetches its rows (the new one lands
+    where the sort puts it) but keeps the row being edited, editor and typed text included."""
+    url = live_server_url
+    ctx_a = browser.new_context(viewport={"width": 1200, "height": 700})
+    ctx_b = browser.new_context(viewport={"width": 1200, "height": 700})
+    a, b = ctx_a.new_page(), ctx_b.new_page()
+    try:
+        login(a, url, "admin@example.com", "browser-pass-123")
+        login(b, url, "bob.rt@example.com", "bob-pass-12345")
+        open_table(a, url, ids)
+        open_table(b, url, ids)
+        fid = name_field(b)
+        target = row_ids(b)[1]
+        cell = f'#grid tr.grid-row[data-id="{target}"] td[data-f="{fid}"]'
+        b.click(cell)
+        b.keyboard.press("Enter")
+        b.wait_for_selector(f"{cell}.editing")
+        b.keyboard.type(" still typing")
+        before = len(row_ids(b))
+        a.click("button.grid-add")
+        b.wait_for_function(
+            "n => document.querySelectorAll('#grid tr.grid-row[data-id]').length === n",
+            arg=before + 1,
+            timeout=3000,
+        )
+        assert b.locator(f"{cell}.editing").count() == 1
+        b.keyboard.press("Enter")
+        a.wait_for_function(
+            "s => { const el = document.querySelector(s); return el && el.innerText.includes('still typing'); }",
+            arg=cell,
+            timeout=3000,
+        )
+        shot(b, "realtime-editor-kept")
+    finally:
+        ctx_a.close()
+        ctx_b.close()
