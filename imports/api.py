@@ -142,9 +142,7 @@ class ImportJobApi(APIView):
     def patch(self, request: Request, table_id: str, job_id: str) -> Response:
         table = _table(request, table_id)
         job = services.job_get(actor=request.actor, table=table, job_id=job_id)
-        sheet = request.data.get("sheet") if isinstance(request.data, dict) else None
-        if not isinstance(sheet, str) or not sheet:
-            raise InvalidInput("`sheet` names one of the workbook's sheets.")
+        sheet = uploads.requested_sheet(request.data)
         job = services.job_choose_sheet(actor=request.actor, job=job, sheet=sheet)
         return Response(job_json(job))
 

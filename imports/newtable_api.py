@@ -109,9 +109,7 @@ class NewTableImportJobApi(APIView):
     def patch(self, request: Request, base_id: str, job_id: str) -> Response:
         base = _base(request, base_id)
         job = newtable.job_get(actor=request.actor, base=base, job_id=job_id)
-        sheet = request.data.get("sheet") if isinstance(request.data, dict) else None
-        if not isinstance(sheet, str) or not sheet:
-            raise InvalidInput("`sheet` names one of the workbook's sheets.")
+        sheet = uploads.requested_sheet(request.data)
         job = newtable.job_choose_sheet(actor=request.actor, job=job, sheet=sheet)
         return Response(job_json(job))
 

@@ -151,6 +151,14 @@ def switch_sheet(job, sheet: str) -> tuple[csvfile.CsvInfo, list[str]]:
     return info, header
 
 
+def requested_sheet(data) -> str:
+    """The sheet a `PATCH …/import/{jobId}` body names (both imports' APIs)."""
+    sheet = data.get("sheet") if isinstance(data, dict) else None
+    if not isinstance(sheet, str) or not sheet:
+        raise InvalidInput("`sheet` names one of the workbook's sheets.")
+    return sheet
+
+
 def require_file(job) -> None:
     """404 IMPORT_NOT_FOUND when the job's file was removed (the prune, imports/prune.py)."""
     if not job.path or not os.path.isfile(job.path):
