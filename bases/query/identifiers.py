@@ -140,6 +140,7 @@ def prepare_connection(wrapper) -> None:
     wrapper.make_debug_cursor = lambda cursor: _ParamsDebugCursor(cursor, wrapper)
     wrapper.SchemaEditorClass = _schema_editor_class(type(wrapper).SchemaEditorClass)
     if vendor == "sqlite":
+        _tolerate_collation_parsing(wrapper.introspection)
         connect = wrapper.get_new_connection
 
         def get_new_connection(conn_params):
@@ -148,3 +149,19 @@ def prepare_connection(wrapper) -> None:
             return connection
 
         wrapper.get_new_connection = get_new_connection
+
+
+def _tolerate_collation_parsing(introspection) -> None:
+    """Django's SQLite introspection reads column collations by splitting the table's CREATE
+    TABLE text on ", " — a user's file defeats it (`PRIMARY KEY (a, b)` raises IndexError), and
+    every column read fails with it. The collation is only informative here: a table whose text
+    cannot be parsed this way is read without collations rather than not at all."""
+    parse = introspection._get_column_collations
+
+    def column_collations(cursor, table_name):
+        try:
+            return parse(cursor, table_name)
+        except (IndexError, ValueError):
+            return {}
+
+    introspection._get_column_collations = column_collations

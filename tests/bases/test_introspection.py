@@ -263,6 +263,25 @@ def test_non_auto_primary_keys_are_not_ids(external_db, actor):
 
 
 @pytest.mark.django_db
+def test_composite_keys_with_one_letter_columns(external_db, actor):
+    # Django's SQLite introspection parses CREATE TABLE text for collations and failed with an
+    # IndexError on `PRIMARY KEY (a, b)` (a one-character last column): connecting such a file
+    # was a 500. Collations are read tolerantly (bases/query/identifiers.py).
+    q = external_db.q
+    external_db.execute(
+        f"CREATE TABLE {q('pairs')} (a INTEGER NOT NULL, b VARCHAR(10) NOT NULL, "
+        f"note TEXT, PRIMARY KEY (a, b))",
+        f"INSERT INTO {q('pairs')} (a, b, note) VALUES (1, 'x', 'one')",
+    )
+    base, tables = _connect(external_db, actor)
+    fields = _fields(tables["pairs"])
+    assert fields["a"].is_pk and fields["b"].is_pk and not fields["note"].is_pk
+    (info,) = introspect(source_alias(base.sources.get()), only={"pairs"})
+    assert [c.name for c in info.columns] == ["a", "b", "note"]
+    assert info.pk_columns == ["a", "b"]
+
+
+@pytest.mark.django_db
 def test_enum_becomes_single_select_with_choices(external_db, actor):
     if external_db.kind == "sqlite":
         pytest.skip("SQLite has no enum type")
