@@ -60,7 +60,7 @@ _CHECKBOX = {"true", "false", "yes", "no", "x", "✓", "☑", "checked", "unchec
 
 def detect(values: list[str]) -> dict:
     """A column's guessed type and how its cells are written: {"type", "dateOrder",
-    "decimalSep", "precision"}."""
+    "decimalSep", "precision"} (and "yearFirst" for dates written year first)."""
     filled = [v.strip() for v in values if v.strip()]
     out = {"type": "text", "dateOrder": "dmy", "decimalSep": ".", "precision": 2}
     if not filled:
@@ -81,11 +81,13 @@ def detect(values: list[str]) -> dict:
         if all(len(v.lstrip("+-").split(sep)[0]) <= 20 - scale for v in filled):
             return {**out, "type": "decimal", "decimalSep": sep, "precision": scale}
     if all(_ISO_MIDNIGHT.match(v) for v in filled):
-        return {**out, "type": "date"}
+        return {**out, "type": "date", "yearFirst": True}
     if all(TYPED_DATE.fullmatch(v) for v in filled):
         order = _date_order(filled)
         if all(typed_date(v, order) for v in filled):
-            return {**out, "type": "date", "dateOrder": order}
+            # Year first (2026-01-02) reads one way only: no day/month order to choose.
+            year_first = all(len(TYPED_DATE.fullmatch(v)[1]) == 4 for v in filled)
+            return {**out, "type": "date", "dateOrder": order, "yearFirst": year_first}
     if all(v.lower() in _CHECKBOX or v in ("0", "1") for v in filled):
         return {**out, "type": "checkbox"}
     if all(_EMAIL.match(v) for v in filled):

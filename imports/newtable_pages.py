@@ -76,6 +76,7 @@ def base_import_job(
     base = _base(request, base_id)
     job = newtable.job_get(actor=request.actor, base=base, job_id=job_id)
     error, status = "", 200
+    title, posted = job.title, None
     if request.method == "POST":
         try:
             if request.POST.get("action") == "sheet":
@@ -83,11 +84,10 @@ def base_import_job(
                     actor=request.actor, job=job, sheet=request.POST.get("sheet", "")
                 )
             else:
+                title = request.POST.get("table_title", job.title)
+                posted = _posted_columns(request, job)
                 newtable.job_start(
-                    actor=request.actor,
-                    job=job,
-                    title=request.POST.get("table_title", job.title),
-                    columns=_posted_columns(request, job),
+                    actor=request.actor, job=job, title=title, columns=posted
                 )
         except DomainError as exc:  # 404 when the prune took the upload meanwhile
             error, status = exc.message, exc.status
@@ -106,8 +106,15 @@ def base_import_job(
             ctx["error"], rows, ctx["gone"] = exc.message, [], True
             status = max(status, exc.status)
         ctx["rows"] = rows
+        # A refused start shows what the person chose, not the guesses again.
+        ctx["title"] = title
         ctx["columns"] = [
-            {"index": i, "name": name, **job.columns[i]}
+            {
+                "index": i,
+                "name": name,
+                **job.columns[i],
+                **(posted[i] if posted else {}),
+            }
             for i, name in enumerate(job.header)
         ]
     else:

@@ -66,6 +66,9 @@ def import_job(
     table = _table(request, base_id, table_id)
     job = services.job_get(actor=request.actor, table=table, job_id=job_id)
     error, status = "", 200
+    mapping = (
+        job.mapping
+    )  # a refused start shows the person's mapping, not the stored one
     if request.method == "POST":
         mapping = {
             str(i): request.POST.get(f"col-{i}", "") for i in range(len(job.header))
@@ -113,7 +116,7 @@ def import_job(
                 "index": i,
                 "name": name,
                 "type": p["types"][i] if i < len(p["types"]) else "",
-                "field": job.mapping.get(str(i), ""),
+                "field": mapping.get(str(i), ""),
             }
             for i, name in enumerate(header)
         ]

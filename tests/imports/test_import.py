@@ -158,6 +158,19 @@ def test_mapping_checked(items, actor):
     assert exc.value.code == "INVALID_MAPPING"
 
 
+def test_a_refused_start_keeps_the_chosen_mapping(items, web):
+    url = f"/bases/{items.base.pk}/tables/{items.pk}/import"
+    r = web.post(url, {"file": upload(b"name,qty\npage,5\n")})
+    job = ImportJob.objects.get()
+    name = job.mapping["0"]
+    page = web.post(r["Location"], {"col-0": name, "col-1": name})
+    assert page.status_code == 400 and b"mapped twice" in page.content
+    # Both selects show the person's choice (the guess mapped qty to its own field).
+    assert page.content.decode().count(f'value="{name}" selected') == 2
+    job.refresh_from_db()
+    assert job.status == "new"
+
+
 def test_pages_and_api(items, web, api, inline):
     base = items.base
     url = f"/bases/{base.pk}/tables/{items.pk}/import"

@@ -320,6 +320,34 @@ def test_pages(store, web, inline):
     assert r.status_code == 400 and b"binary" in r.content
 
 
+def test_a_refused_start_keeps_what_was_typed(store, web, actor):
+    from bases.schema_services import table_create
+
+    existing = table_create(actor=actor, base=store, title="Taken").title
+    r = web.post(f"/bases/{store.pk}/import", {"file": upload(PEOPLE)})
+    job = NewTableJob.objects.get()
+    form = {"table_title": existing}
+    for i, c in enumerate(job.columns):
+        form[f"title-{i}"], form[f"type-{i}"] = c["title"], c["type"]
+    form["title-0"], form["type-1"], form["dateOrder-3"] = "Full name", "skip", "mdy"
+    page = web.post(r["Location"], form)
+    assert page.status_code == 409 and b"exists already" in page.content
+    html = page.content.decode()
+    assert f'name="table_title" value="{existing}"' in html
+    assert 'name="title-0" value="Full name"' in html
+    assert '<option value="skip" selected>' in html
+    assert '<option value="mdy" selected>month/day/year' in html
+    job.refresh_from_db()
+    assert job.status == "new" and job.columns[0]["title"] == "Name"
+
+
+def test_year_first_dates_need_no_order():
+    iso = coltypes.detect(["2026-01-02", "2026-02-03"])
+    assert iso["type"] == "date" and iso["yearFirst"] is True
+    assert coltypes.detect(["2026-01-02 00:00", "2026-02-03T00:00:00"])["yearFirst"]
+    assert coltypes.detect(["01/02/2026", "24/12/2026"])["yearFirst"] is False
+
+
 def test_api_flow(store, api, inline):
     base = f"/api/v2/meta/bases/{store.pk}/import"
     r = api.post(base, {"file": upload(PEOPLE)}, format="multipart")
