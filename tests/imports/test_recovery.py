@@ -284,3 +284,16 @@ def test_an_export_stalled_twice_fails(items, actor, started):
     assert recovery.recover_jobs()["failed"] == 1
     job.refresh_from_db()
     assert (job.status, job.error) == (Status.FAILED, recovery.STOPPED_EXPORT)
+
+
+def test_the_job_page_shows_the_recovered_job(items, actor, started, web):
+    job = _queued_import(actor, items)
+    url = f"/bases/{items.base_id}/tables/{items.pk}/import/{job.pk}"
+    _stall(job)
+    recovery.recover_jobs()
+    page = web.get(url).content.decode()
+    assert "Waiting to start" in page and "hx-get" in page  # queued again, still polled
+    _stall(job)
+    recovery.recover_jobs()
+    page = web.get(url).content.decode()
+    assert "process running it ended" in page and "Waiting to start" not in page
