@@ -52,6 +52,7 @@ STOPPED_EXPORT = (
     "Start it again."
 )
 MAX_REQUEUES = 1
+CANCELLED = "Cancelled: nothing was imported."  # imports/services.py's
 
 
 def stale_seconds() -> float:
@@ -147,7 +148,7 @@ def take_over(model, pk, cutoff, *, dispatch: bool = True) -> str | None:
         return _export(job, dispatch)
     error = _drop_table(job) if model is NewTableJob else ""
     if job.cancel_requested:
-        return _end(job, Status.CANCELLED, _cancelled_text(job))
+        return _end(job, Status.CANCELLED, CANCELLED)
     if (
         not error
         and job.recoveries <= MAX_REQUEUES
@@ -161,14 +162,8 @@ def take_over(model, pk, cutoff, *, dispatch: bool = True) -> str | None:
             reset.update(table_id="")
         if _requeue(job, reset, dispatch):
             return "requeued"
-        return _end(job, Status.CANCELLED, _cancelled_text(job))
+        return _end(job, Status.CANCELLED, CANCELLED)
     return _end(job, Status.FAILED, error or STOPPED)
-
-
-def _cancelled_text(job) -> str:
-    from imports.services import CANCELLED
-
-    return CANCELLED
 
 
 def _requeue(job, reset: dict, dispatch: bool) -> bool:

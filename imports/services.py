@@ -24,14 +24,13 @@ from bases.sources import user_db
 from bases.table_meta import TableMeta
 from imports import csvfile, refused, uploads, upsert
 from imports.models import ImportJob
-from imports.recovery import Pulse
+from imports.recovery import CANCELLED, Pulse
 from nocoplatform.errors import Conflict, DomainError, InvalidInput, NotFound
 from permissions.checks import Actor, can, require
 
 log = logging.getLogger(__name__)
 BATCH = 1000
 MAX_ERRORS = refused.MAX_ERRORS
-CANCELLED = "Cancelled: nothing was imported."
 
 
 # The upload's files (imports/uploads.py), under the names the rest of the app uses.

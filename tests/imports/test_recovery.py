@@ -297,3 +297,10 @@ def test_the_job_page_shows_the_recovered_job(items, actor, started, web):
     recovery.recover_jobs()
     page = web.get(url).content.decode()
     assert "process running it ended" in page and "Waiting to start" not in page
+
+
+def test_the_beat_sweeps_with_a_task_not_acknowledged_late(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["imports-recover"]
+    assert entry["task"] == tasks.recover.name
+    assert tasks.recover.acks_late is False
+    assert 1 <= entry["schedule"] <= 30
