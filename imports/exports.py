@@ -25,6 +25,7 @@ from bases import export, records
 from bases.models import Table
 from imports import uploads
 from imports.models import ExportJob, ImportJob
+from imports.recovery import Pulse
 from nocoplatform.errors import Conflict, DomainError, NotFound
 from permissions.checks import Actor, require
 
@@ -75,6 +76,7 @@ def job_start(
         search=search[:200],
         file_name=export.file_name(table.title, view.title, ext=fmt),
         total=total,
+        heartbeat_at=timezone.now(),
     )
     transaction.on_commit(lambda: tasks.start_export(str(job.pk)))
     return job
@@ -130,7 +132,7 @@ def _counted(job: ExportJob, pages):
     for page in pages:
         yield page
         job.done += len(page)
-        ExportJob.objects.filter(pk=job.pk).update(done=job.done)
+        job.pulse(done=job.done)  # with the heartbeat (imports/recovery.py)
         if ExportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
             raise Cancelled
 
@@ -140,11 +142,12 @@ def run_export(job_id: str) -> None:
     from views.models import View
 
     claimed = ExportJob.objects.filter(pk=job_id, status=Status.PENDING).update(
-        status=Status.RUNNING, started_at=timezone.now()
+        status=Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
     if not claimed:
         return  # cancelled before it started, or run already
     job = ExportJob.objects.select_related("table", "user").get(pk=job_id)
+    job.pulse = Pulse(job)
     path = export_path(job)
     partial = path + ".part"
     try:

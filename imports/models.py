@@ -51,6 +51,11 @@ class ImportJob(models.Model):
     error = models.TextField(blank=True, default="")
     # The rows refused by the check before any write: [{"line": n, "message": "…"}] (≤ 100).
     errors = models.JSONField(default=list, blank=True)
+    # Refreshed every few seconds while queued or running (imports/recovery.py): a running
+    # job whose heartbeat is older than NOCO_JOB_STALE_SECONDS lost its process.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # How many times the recovery took the job over from a process that ended mid-run.
+    recoveries = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # When the writing started (after the check pass): the rate's origin.
     started_at = models.DateTimeField(null=True, blank=True)
@@ -114,6 +119,11 @@ class NewTableJob(models.Model):
     # Set by the cancel (imports/services.py::cancel_job); the runner stops at its next
     # chunk, rolls back and deletes the table it created.
     cancel_requested = models.BooleanField(default=False)
+    # Refreshed every few seconds while queued or running (imports/recovery.py): a running
+    # job whose heartbeat is older than NOCO_JOB_STALE_SECONDS lost its process.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # How many times the recovery took the job over from a process that ended mid-run.
+    recoveries = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -151,6 +161,11 @@ class ExportJob(models.Model):
     done = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     error = models.TextField(blank=True, default="")
+    # Refreshed every few seconds while queued or running (imports/recovery.py): a running
+    # job whose heartbeat is older than NOCO_JOB_STALE_SECONDS lost its process.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # How many times the recovery took the job over from a process that ended mid-run.
+    recoveries = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

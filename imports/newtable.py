@@ -42,6 +42,7 @@ from bases.models import Base, Table
 from bases.sources import user_db
 from imports import coltypes, copyload, csvfile, uploads
 from imports.models import ImportJob, NewTableJob
+from imports.recovery import Pulse
 from imports.services import (
     BATCH,
     CANCELLED,
@@ -220,7 +221,7 @@ def run_new_table(job_id: str) -> None:
     """Run a queued job to its end (the runner's entry point)."""
     # Claimed atomically: a cancel of the pending job and the runner cannot both win.
     claimed = NewTableJob.objects.filter(pk=job_id, status=Status.PENDING).update(
-        status=Status.RUNNING
+        status=Status.RUNNING, heartbeat_at=timezone.now()
     )
     job = NewTableJob.objects.filter(pk=job_id).first()
     if not claimed or job is None:
@@ -281,13 +282,18 @@ def _run(job: NewTableJob, spool: str) -> None:
     source = _source(base)
     kept = [(i, c) for i, c in enumerate(job.columns) if c["type"] != coltypes.SKIP]
     copy = uses_copy(source)
+    pulse = job.pulse = Pulse(job)  # the heartbeat (imports/recovery.py)
     choices = _check(job, source.kind, kept, spool if copy else None)
     specs = [coltypes.field_spec(c, choices.get(i)) for i, c in kept]
-    table = schema_services.table_create(
-        actor=actor, base=base, title=job.title, columns=specs
-    )
-    job.table_id = table.pk
-    NewTableJob.objects.filter(pk=job.pk).update(table_id=table.pk, total=job.total)
+    pulse(total=job.total)
+    # The table and the job's note of it commit together in the meta DB: a process killed
+    # in between leaves no table the recovery (imports/recovery.py) could not find.
+    with transaction.atomic():
+        table = schema_services.table_create(
+            actor=actor, base=base, title=job.title, columns=specs
+        )
+        job.table_id = table.pk
+        pulse(table_id=table.pk, total=job.total)
     try:
         by_title = {f.title: f for f in table.fields.all()}
         fields = [by_title[c["title"]] for _, c in kept]
@@ -297,7 +303,7 @@ def _run(job: NewTableJob, spool: str) -> None:
                 fields,
                 spool,
                 lambda n: _progress(job, n),
-                check=lambda: check_cancel(job),
+                check=lambda: (pulse(), check_cancel(job)),
             )
         else:
             _insert(job, table, actor, kept)
@@ -316,7 +322,7 @@ def _run(job: NewTableJob, spool: str) -> None:
 
 def _progress(job: NewTableJob, done: int) -> None:
     job.done = done
-    NewTableJob.objects.filter(pk=job.pk).update(done=done)
+    job.pulse(done=done)
 
 
 def _drop(actor: Actor, table: Table) -> bool:
@@ -353,6 +359,7 @@ def _check(job: NewTableJob, db: str, kept, spool: str | None) -> dict[int, list
         next(rows, None)  # the header
         width = len(job.header)
         for line, cells in rows:
+            job.pulse()
             if not any(c.strip() for c in cells):
                 continue
             total += 1

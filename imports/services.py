@@ -24,13 +24,13 @@ from bases.sources import user_db
 from bases.table_meta import TableMeta
 from imports import csvfile, refused, uploads, upsert
 from imports.models import ImportJob
+from imports.recovery import CANCELLED, Pulse
 from nocoplatform.errors import Conflict, DomainError, InvalidInput, NotFound
 from permissions.checks import Actor, can, require
 
 log = logging.getLogger(__name__)
 BATCH = 1000
 MAX_ERRORS = refused.MAX_ERRORS
-CANCELLED = "Cancelled: nothing was imported."
 
 
 # The upload's files (imports/uploads.py), under the names the rest of the app uses.
@@ -166,7 +166,7 @@ def claim_start(job, fields: list[str]) -> None:
     model = type(job)
     values = {name: getattr(job, name) for name in fields}
     if model.objects.filter(pk=job.pk, status=ImportJob.Status.NEW).update(
-        status=ImportJob.Status.PENDING, **values
+        status=ImportJob.Status.PENDING, heartbeat_at=timezone.now(), **values
     ):
         job.status = ImportJob.Status.PENDING
         return
@@ -284,7 +284,7 @@ def run_import(job_id: str) -> None:
     # Claimed atomically: a cancel of the pending job and the runner cannot both win.
     claimed = ImportJob.objects.filter(
         pk=job_id, status=ImportJob.Status.PENDING
-    ).update(status=ImportJob.Status.RUNNING)
+    ).update(status=ImportJob.Status.RUNNING, heartbeat_at=timezone.now())
     job = ImportJob.objects.filter(pk=job_id).first()
     if not claimed or job is None:
         return
@@ -381,10 +381,11 @@ def _run(job: ImportJob) -> None:
     plan = _Plan(job, table, actor)
     info = csvfile.CsvInfo(job.encoding, job.delimiter)
     refusals = refused.Refusals(job)
+    pulse = job.pulse = Pulse(job)  # the heartbeat (imports/recovery.py)
     try:
         _check_rows(job, table, actor, plan, info, refusals)
         job.started_at = timezone.now()
-        job.save(update_fields=["total", "started_at", "checked"])
+        pulse(total=job.total, started_at=job.started_at, checked=job.checked)
         _write_rows(job, table, actor, plan, info, refusals)
     finally:
         refusals.close()
@@ -397,6 +398,7 @@ def _write_rows(job, table, actor, plan: _Plan, info, refusals) -> None:
     with user_db(table.source) as conn, transaction.atomic(using=conn.alias):
         batch: list[tuple[int, list[str]]] = []
         for line, cells in rows:
+            job.pulse()
             if not any(c.strip() for c in cells) or line in refusals.lines:
                 continue
             batch.append((line, cells))
@@ -446,12 +448,13 @@ def _check_rows(
     rows = csvfile.read_rows(job.path, info)
     next(rows, None)
     for line, cells in rows:
+        job.pulse()
         if not any(c.strip() for c in cells):
             continue
         total += 1
         if total % BATCH == 0:
             check_cancel(job)
-            ImportJob.objects.filter(pk=job.pk).update(checked=total)
+            job.pulse(checked=total)
         try:
             values = inputs.values(
                 meta, _row(cells, plan.columns), None, for_update=False, columns=cache
@@ -515,7 +518,7 @@ def _write_batch(conn, meta, table, actor, plan: _Plan, batch, job, refusals) ->
         )
         job.inserted += len(inserts)
     job.done += len(batch)
-    ImportJob.objects.filter(pk=job.pk).update(
+    job.pulse(
         done=job.done, total=job.total, inserted=job.inserted, updated=job.updated
     )
 

@@ -83,3 +83,14 @@ def start_export(job_id: str) -> None:
     threading.Thread(
         target=run_export, args=(job_id,), name=f"export-{job_id}", daemon=True
     ).start()
+
+
+@shared_task(name="imports.tasks.recover", ignore_result=True, acks_late=False)
+def recover() -> dict:
+    """The beat's sweep of jobs whose process ended mid-run (imports/recovery.py)."""
+    from imports.recovery import recover_jobs
+
+    try:
+        return recover_jobs()
+    finally:
+        close_old_connections()

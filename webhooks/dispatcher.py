@@ -50,7 +50,7 @@ def _loop() -> None:
     from webhooks import delivery
 
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="webhooks-send")
-    last_prune = 0.0
+    last_prune = last_recover = 0.0
     while True:
         _wake.clear()
         try:
@@ -62,6 +62,9 @@ def _loop() -> None:
                 delivery.prune_logs()
                 prune_history()
                 prune_imports()
+            if time.monotonic() - last_recover > recover_interval():
+                last_recover = time.monotonic()
+                recover_jobs()
             wait = IDLE_POLL if not ids else 0.0
             if not ids:
                 wait = min(wait, _seconds_to_next())
@@ -92,6 +95,24 @@ def prune_imports() -> None:
         prune()
     except Exception:
         log.exception("imports: pruning failed")
+
+
+def recover_interval() -> float:
+    from imports.recovery import recover_interval as interval
+
+    return interval()
+
+
+def recover_jobs() -> None:
+    """Imports and exports whose process ended mid-run (imports/recovery.py): this
+    process's loop is where the embedded runner's jobs are looked after, at its start
+    (the first pass) and every few seconds after."""
+    from imports.recovery import recover_jobs as recover
+
+    try:
+        recover()
+    except Exception:
+        log.exception("imports: recovering jobs failed")
 
 
 def _deliver(event_id) -> None:

@@ -368,6 +368,11 @@ NOCO_IMPORT_KEEP_DAYS = env.get_int("NOCO_IMPORT_KEEP_DAYS", 7)
 # or its estimate past NOCO_EXACT_COUNT_LIMIT) runs as a background job with progress
 # (imports/exports.py); smaller ones download directly. 0: always a job.
 NOCO_EXPORT_JOB_ROWS = env.get_int("NOCO_EXPORT_JOB_ROWS", 10_000)
+# A running import or export refreshes its heartbeat every few seconds; one silent for longer
+# than this lost its process (a restart, a crash, a killed worker) and is taken over by the
+# recovery sweep (imports/recovery.py, docs/import-export.md): cleaned up, queued again once,
+# else failed. Queued jobs no runner took for this long are started again.
+NOCO_JOB_STALE_SECONDS = env.get_int("NOCO_JOB_STALE_SECONDS", 120)
 # How often the sweeper (Celery beat) queues the events no message will bring to a worker:
 # retries come due, a killed worker's, those Redis could not take. Bounds retry precision and
 # the recovery time after a worker dies (README, "Webhooks").
@@ -517,6 +522,11 @@ CELERY_BEAT_SCHEDULE = {
         # No expiry: behind a backlog a sweep runs late, but it runs (sweeps queued while no
         # worker ran are cheap: the first re-queues, the rest find nothing to do).
         "schedule": NOCO_WEBHOOKS_SWEEP_INTERVAL,
+    },
+    # Imports and exports whose process ended mid-run (imports/recovery.py).
+    "imports-recover": {
+        "task": "imports.tasks.recover",
+        "schedule": max(1.0, min(30.0, NOCO_JOB_STALE_SECONDS / 4)),
     },
 }
 
