@@ -32,11 +32,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import psycopg
+from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
+from django.utils import timezone
 
 from bases.fieldtypes import field_type_for
 from bases.models import Field
@@ -44,7 +48,7 @@ from bases.query import dml
 from bases.query.dialects import dialect_for
 from bases.sources import user_db
 from bases.table_meta import TableMeta
-from history.models import RecordChange
+from history.models import KeptFieldFill, RecordChange
 from nocoplatform.errors import InvalidInput, NotFound
 from records import bulk as pg_bulk
 from records import meta_events
@@ -79,6 +83,10 @@ def column_added(field_id) -> None:
     if not progress.done:
         from history import tasks
 
+        KeptFieldFill.objects.update_or_create(
+            field=field,
+            defaults={"after": progress.after or "", "heartbeat_at": timezone.now()},
+        )
         tasks.start_fill(field.pk, progress.after)
     elif progress.filled:
         meta_events.schema_changed(field.table_id)
@@ -87,10 +95,17 @@ def column_added(field_id) -> None:
 def run(field_id, after: str | None = None) -> Progress:
     """The rest of a field's fill, from the record id after `after` (the background job)."""
     field = Field.objects.select_related("table__source").filter(pk=field_id).first()
+    marker = KeptFieldFill.objects.filter(field_id=field_id)
     if not kept_column(field):  # deleted (or retyped) meanwhile
+        marker.delete()
         return Progress(done=True)
     started = time.monotonic()
-    progress = fill(field, after=after)
+
+    def reached(progress: Progress) -> None:  # where a stalled fill continues from
+        marker.update(after=progress.after or "", heartbeat_at=timezone.now())
+
+    progress = fill(field, after=after, on_chunk=reached)
+    marker.delete()
     log.info(
         "history: %s rows of field %s filled from the record history in %.1f s",
         progress.filled,
@@ -101,11 +116,58 @@ def run(field_id, after: str | None = None) -> Progress:
     return progress
 
 
+RESUMES = (
+    3  # a fill that stalls more often than this is left to `manage.py fill_kept_field`
+)
+
+
+def resume_stalled(*, dispatch: bool = True) -> int:
+    """Continue the fills whose process ended (no chunk for NOCO_JOB_STALE_SECONDS): each is
+    taken over by one conditional UPDATE (two sweepers never both continue it) and started
+    again from its last chunk. `dispatch=False` (a command with the embedded runner, whose
+    threads would die with it) leaves them to the web process's sweep. How many it started."""
+    if not dispatch:
+        return 0
+    from history import tasks
+
+    cutoff = timezone.now() - timedelta(seconds=float(settings.NOCO_JOB_STALE_SECONDS))
+    started = 0
+    stale = KeptFieldFill.objects.filter(heartbeat_at__lt=cutoff)
+    for fill_row in list(stale):
+        claimed = KeptFieldFill.objects.filter(
+            pk=fill_row.pk, heartbeat_at__lt=cutoff
+        ).update(heartbeat_at=timezone.now(), resumed=F("resumed") + 1)
+        if not claimed:
+            continue
+        if fill_row.resumed >= RESUMES:
+            log.error(
+                "history: the fill of field %s stalled %s times; run "
+                "`manage.py fill_kept_field %s` to finish it",
+                fill_row.field_id,
+                fill_row.resumed + 1,
+                fill_row.field_id,
+            )
+            KeptFieldFill.objects.filter(pk=fill_row.pk).delete()
+            continue
+        log.warning(
+            "history: continuing the fill of field %s after record %r",
+            fill_row.field_id,
+            fill_row.after,
+        )
+        tasks.start_fill(fill_row.field_id, fill_row.after or None)
+        started += 1
+    return started
+
+
 def fill(
-    field: Field, *, after: str | None = None, chunks: int | None = None
+    field: Field,
+    *,
+    after: str | None = None,
+    chunks: int | None = None,
+    on_chunk: Callable[[Progress], None] | None = None,
 ) -> Progress:
     """Fill `field`'s NULL cells from the history, CHUNK record ids at a time; stop after
-    `chunks` chunks (None: to the end)."""
+    `chunks` chunks (None: to the end). `on_chunk` hears of each chunk written."""
     table = field.table
     meta = TableMeta.unrestricted(table)
     pk = meta.pk
@@ -140,6 +202,8 @@ def fill(
             groups.setdefault(value, []).append(key)
         if groups:
             progress.filled += _write(table, field, pk, groups)
+        if on_chunk is not None:
+            on_chunk(progress)
         if len(lines) < CHUNK:
             progress.done = True
             break

@@ -116,3 +116,24 @@ class DeletedRow(models.Model):
 
     def __str__(self) -> str:
         return f"deleted {self.table_id}/{self.record_id}"
+
+
+class KeptFieldFill(models.Model):
+    """A kept field's fill from the record history that continues in the background
+    (history/backfill.py): how far it got and when it last said so. A fill whose process
+    ended (a restart, a killed worker) goes stale and the recovery sweep continues it from
+    `after` (history/backfill.py::resume_stalled); the row goes when the fill is complete."""
+
+    field = models.OneToOneField(
+        "bases.Field",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+    )
+    after = models.TextField(blank=True, default="")  # the last record id filled
+    heartbeat_at = models.DateTimeField()
+    resumed = models.PositiveSmallIntegerField(default=0)  # times a sweep continued it
+
+    def __str__(self) -> str:
+        return f"fill of {self.field_id} after {self.after!r}"

@@ -125,6 +125,10 @@ def recover_jobs(*, dispatch: bool = True) -> dict[str, int]:
                     log.warning("imports: starting queued %s %s again", model, pk)
                     _start(model, str(pk))
                     counts["restarted"] += 1
+    # A kept field's fill from the record history is a background job too (history/backfill.py).
+    from history.backfill import resume_stalled
+
+    counts["fills continued"] = resume_stalled(dispatch=dispatch)
     return counts
 
 

@@ -292,3 +292,73 @@ def test_rows_from_a_form_or_the_server_get_a_time_and_no_author(
         assert rows[label]["Creator"] is None and rows[label]["Editor"] is None
         assert rows[label]["Created"] is not None
         assert rows[label]["Modified"] == rows[label]["Created"]
+
+
+def test_a_fill_whose_process_ended_is_continued_by_the_sweep(
+    orders, user, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from history.models import KeptFieldFill
+    from imports import recovery
+
+    for i in range(5):
+        insert_rows(orders, {"label": f"r{i}"}, actor=Actor(user=user))
+    monkeypatch.setattr(backfill, "CHUNK", 2)
+    started = []
+    # The background part never runs: the process "ended" after the first chunk.
+    monkeypatch.setattr(tasks, "start_fill", lambda *a: started.append(a))
+    with django_capture_on_commit_callbacks(execute=True):
+        field = field_create(
+            actor=Actor(user=user),
+            table=orders,
+            data={"title": "Created", "uidt": "CreatedTime"},
+        )
+    (marker,) = KeptFieldFill.objects.filter(field=field)
+    assert started == [(field.pk, marker.after)] and marker.after
+    rows = _rows(orders)
+    assert sum(rows[f"r{i}"]["Created"] is None for i in range(5)) == 3
+    # Fresh: a sweep leaves it to its runner.
+    assert recovery.recover_jobs()["fills continued"] == 0
+    settings.NOCO_JOB_STALE_SECONDS = 60
+    KeptFieldFill.objects.filter(pk=field.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=61)
+    )
+    assert recovery.recover_jobs(dispatch=False)["fills continued"] == 0
+    assert recovery.recover_jobs()["fills continued"] == 1
+    assert started[-1] == (field.pk, marker.after)
+    assert (
+        recovery.recover_jobs()["fills continued"] == 0
+    )  # taken: its heartbeat is fresh
+    backfill.run(*started[-1])  # what the runner does with it
+    rows = _rows(orders)
+    assert all(rows[f"r{i}"]["Created"] is not None for i in range(5))
+    assert not KeptFieldFill.objects.filter(pk=field.pk).exists()
+
+
+def test_a_fill_that_keeps_stalling_is_left_to_the_command(
+    orders, user, settings, monkeypatch
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from history.models import KeptFieldFill
+
+    field = field_create(
+        actor=Actor(user=user), table=orders, data={"title": "By", "uidt": "CreatedBy"}
+    )
+    started = []
+    monkeypatch.setattr(tasks, "start_fill", lambda *a: started.append(a))
+    old = timezone.now() - dt.timedelta(seconds=settings.NOCO_JOB_STALE_SECONDS + 1)
+    KeptFieldFill.objects.create(
+        field=field, after="7", heartbeat_at=old, resumed=backfill.RESUMES
+    )
+    assert backfill.resume_stalled() == 0 and started == []
+    assert not KeptFieldFill.objects.filter(pk=field.pk).exists()
+    # A deleted field takes its marker with it.
+    KeptFieldFill.objects.create(field=field, after="7", heartbeat_at=old)
+    field.delete()
+    assert not KeptFieldFill.objects.exists()

@@ -8,7 +8,8 @@ class Command(BaseCommand):
     help = (
         "Take over imports and exports whose process ended mid-run (no heartbeat for "
         "NOCO_JOB_STALE_SECONDS): clean up, queue each again once, else mark it failed; "
-        "start queued jobs no runner took. With the embedded runner the web process starts "
+        "start queued jobs no runner took; continue kept-field fills from the record history "
+        "that stalled. With the embedded runner the web process starts "
         "the queued ones (this command's threads would end with it)."
     )
 
