@@ -155,7 +155,9 @@ def token_revoked_before(job: ExportJob, moment) -> bool:
     if job.api_token_id is None:
         return False
     found = list(
-        ApiToken.objects.filter(pk=job.api_token_id).values_list("revoked_at", flat=True)
+        ApiToken.objects.filter(pk=job.api_token_id).values_list(
+            "revoked_at", flat=True
+        )
     )
     if not found:
         return True  # deleted: when is unknown

@@ -7,8 +7,7 @@ from bases import api as bases_api
 from bases import graphql_api, records_api
 from history import api as history_api
 from imports import api as imports_api
-from imports import export_api
-from imports import newtable_api
+from imports import export_api, newtable_api
 from nocoplatform.limits import accepts_uploads
 from permissions import api as tokens_api
 from permissions import auth_api

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('imports', '0007_export_job'),
+        ("imports", "0007_export_job"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exportjob',
-            name='api_token_id',
+            model_name="exportjob",
+            name="api_token_id",
             field=models.BigIntegerField(blank=True, null=True),
         ),
     ]

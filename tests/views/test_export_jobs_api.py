@@ -116,7 +116,9 @@ def test_csv_job_create_poll_download_is_the_direct_exports_bytes(
     assert seen[:2] == [0, 2]  # the API's progress, page by page
 
     polled = api.get(f"{_jobs(projects)}/{job['id']}").json()
-    assert polled["status"] == "done" and polled["done"] == polled["total"] == job["total"]
+    assert (
+        polled["status"] == "done" and polled["done"] == polled["total"] == job["total"]
+    )
     assert polled["error"] is None and polled["secondsLeft"] is None
     assert polled["finishedAt"] and polled["startedAt"]
     assert polled["downloadUrl"] == (
@@ -238,7 +240,10 @@ def test_only_its_maker_sees_it(user, other_user, demo, projects, view, queued):
     # Another table's URL, an unknown or malformed id: 404 too.
     clients = demo.tables.exclude(pk=projects.pk).first()
     assert api.get(f"{_jobs(clients)}/{job['id']}").status_code == 404
-    assert api.get(f"{_jobs(projects)}/00000000-0000-0000-0000-000000000000").status_code == 404
+    assert (
+        api.get(f"{_jobs(projects)}/00000000-0000-0000-0000-000000000000").status_code
+        == 404
+    )
     assert api.get(f"{_jobs(projects)}/nope").status_code == 404
     assert APIClient().get(url).status_code == 401
 
@@ -407,3 +412,17 @@ def test_in_the_openapi_document(user):
     }
     file_ok = paths[base + "/{job_id}/file"]["get"]["responses"]["200"]["content"]
     assert {"text/csv", export.FORMATS["xlsx"]} <= set(file_ok)
+
+
+def test_in_the_base_document(user, demo, projects):
+    from openapi_spec_validator import validate
+
+    doc = _session(user).get(f"/api/v2/meta/bases/{demo.pk}/swagger.json").json()
+    validate(doc)
+    jobs = f"/api/v2/tables/{projects.pk}/export/jobs"
+    paths = doc["paths"]
+    assert "post" in paths[jobs] and {"get", "delete"} <= set(paths[jobs + "/{jobId}"])
+    assert "post" in paths[jobs + "/{jobId}/cancel"]
+    assert "get" in paths[jobs + "/{jobId}/file"]
+    assert "202" in paths[jobs]["post"]["responses"]
+    assert "downloadUrl" in doc["components"]["schemas"]["ExportJob"]["properties"]
