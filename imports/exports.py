@@ -8,7 +8,7 @@ VAR_DIR/imports/<job id>.export.<csv|xlsx>: memory stays flat in the server and 
 browser, which downloads a finished file. The job runs where imports run (imports/tasks.py),
 is cancelled between pages, and is pruned with imports (imports/prune.py).
 
-A job made through the API (imports/api.py: ExportJobsApi) with an API token runs through that
+A job made through the API (imports/export_api.py) with an API token runs through that
 token (`ExportJob.api_token_id`): the run's Actor is the request's — its user narrowed to the
 token's base and to reads — rebuilt from the token as it is when the job runs. A token revoked
 (or deleted) before the file is complete fails the job (TOKEN_REVOKED), checked at every
@@ -59,8 +59,10 @@ def run_actor(job: ExportJob) -> Actor:
     token = ApiToken.objects.filter(
         pk=job.api_token_id, user_id=job.user_id, revoked_at__isnull=True
     ).first()
-    if token is None or not job.user.is_active:
+    if token is None:
         raise Forbidden(TOKEN_REVOKED, code="TOKEN_REVOKED")
+    if not job.user.is_active:  # as the token's authentication would refuse it
+        raise Forbidden("The account that started this export is deactivated.")
     return Actor(user=job.user, token=token)
 
 
