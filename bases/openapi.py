@@ -256,6 +256,126 @@ def _ok(schema: dict) -> dict:
     }
 
 
+# An export job (imports/export_api.py::job_json; docs/import-export.md).
+EXPORT_JOB = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "status": {
+            "type": "string",
+            "enum": ["pending", "running", "done", "failed", "cancelled"],
+        },
+        "tableId": {"type": "string"},
+        "viewId": {"type": "string", "nullable": True},
+        "format": {"type": "string", "enum": ["csv", "xlsx"]},
+        "fileName": {"type": "string"},
+        "total": {"type": "integer", "nullable": True},
+        "done": {"type": "integer"},
+        "rate": {"type": "number", "nullable": True, "description": "rows/s"},
+        "secondsLeft": {"type": "integer", "nullable": True},
+        "error": {"type": "string", "nullable": True},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "startedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "finishedAt": {"type": "string", "format": "date-time", "nullable": True},
+        "downloadUrl": {"type": "string", "format": "uri", "nullable": True},
+    },
+}
+
+
+def _export_job_paths(table: Table, name: str, tag: list) -> dict:
+    """The export as a background job (imports/export_api.py): start, poll, file, cancel."""
+    jobs = f"/api/v2/tables/{table.pk}/export/jobs"
+    job_id = {
+        "name": "jobId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "format": "uuid"},
+    }
+    job = {"$ref": "#/components/schemas/ExportJob"}
+    accepted = {
+        "description": "The job",
+        "content": {"application/json": {"schema": job}},
+    }
+    return {
+        jobs: {
+            "post": {
+                "tags": tag,
+                "summary": f"Export {table.title} as a background job",
+                "description": "The export's parameters, in a JSON body (or the query "
+                "string); the file is the direct export's, written as you (through your "
+                "token, with its limits). Poll the job for `done`/`total`, `rate`, "
+                "`secondsLeft`; GET its `downloadUrl` once `status` is done "
+                "(docs/import-export.md).",
+                "operationId": f"{name}_export_job_create",
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "viewId": {"type": "string"},
+                                    "format": {
+                                        "type": "string",
+                                        "enum": ["csv", "xlsx"],
+                                        "default": "csv",
+                                    },
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {"202": accepted, **_errors(400, 401, 404, 503)},
+            }
+        },
+        f"{jobs}/{{jobId}}": {
+            "get": {
+                "tags": tag,
+                "summary": f"An export job of {table.title}: status and progress",
+                "operationId": f"{name}_export_job_read",
+                "parameters": [job_id],
+                "responses": {**_ok(job), **_errors(401, 404)},
+            },
+            "delete": {
+                "tags": tag,
+                "summary": f"Cancel an export job of {table.title}",
+                "operationId": f"{name}_export_job_delete",
+                "parameters": [job_id],
+                "responses": {**_ok(job), **_errors(401, 404, 409)},
+            },
+        },
+        f"{jobs}/{{jobId}}/cancel": {
+            "post": {
+                "tags": tag,
+                "summary": f"Cancel an export job of {table.title}",
+                "operationId": f"{name}_export_job_cancel",
+                "parameters": [job_id],
+                "responses": {**_ok(job), **_errors(401, 404, 409)},
+            }
+        },
+        f"{jobs}/{{jobId}}/file": {
+            "get": {
+                "tags": tag,
+                "summary": f"An export job's file of {table.title}",
+                "operationId": f"{name}_export_job_file",
+                "parameters": [job_id],
+                "responses": {
+                    "200": {
+                        "description": "The file, as an attachment",
+                        "content": {
+                            "text/csv": {"schema": {"type": "string"}},
+                            FORMATS["xlsx"]: {
+                                "schema": {"type": "string", "format": "binary"}
+                            },
+                        },
+                    },
+                    **_errors(401, 404),
+                },
+            }
+        },
+    }
+
+
 def base_document(base: Base, *, actor: Actor) -> dict:
     """The document as `actor` sees the base: only their tables and visible fields; fields
     read-only for them are left out of the request bodies."""
@@ -270,6 +390,7 @@ def base_document(base: Base, *, actor: Actor) -> dict:
         },
         "PageInfo": PAGE_INFO,
         "HistoryPage": HISTORY_PAGE,
+        "ExportJob": EXPORT_JOB,
     }
     paths: dict = {}
     tables = base.tables.filter(is_junction=False).select_related("source")
@@ -428,6 +549,7 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                 },
             }
         }
+        paths.update(_export_job_paths(table, name, tag))
         if meta.pk:
             paths[f"{base_path}/{{recordId}}"] = {
                 "get": {

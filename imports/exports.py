@@ -7,6 +7,12 @@ which is when it starts: a field hidden from them is never read), page by page i
 VAR_DIR/imports/<job id>.export.<csv|xlsx>: memory stays flat in the server and in the
 browser, which downloads a finished file. The job runs where imports run (imports/tasks.py),
 is cancelled between pages, and is pruned with imports (imports/prune.py).
+
+A job made through the API (imports/export_api.py) with an API token runs through that
+token (`ExportJob.api_token_id`): the run's Actor is the request's — its user narrowed to the
+token's base and to reads — rebuilt from the token as it is when the job runs. A token revoked
+(or deleted) before the file is complete fails the job (TOKEN_REVOKED), checked at every
+page, and a file whose token was revoked before it was finished is never served.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from bases.models import Table
 from imports import uploads
 from imports.models import ExportJob, ImportJob
 from imports.recovery import Pulse
-from nocoplatform.errors import Conflict, DomainError, NotFound
+from nocoplatform.errors import Conflict, DomainError, Forbidden, NotFound
 from permissions.checks import Actor, require
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,35 @@ Status = ImportJob.Status
 
 class Cancelled(Exception):
     pass
+
+
+TOKEN_REVOKED = (
+    "The API token this export was started with was revoked before it finished; "
+    "start it again with a valid token."
+)
+
+
+def run_actor(job: ExportJob) -> Actor:
+    """The Actor the job reads as: its user, through its API token when it was made with one
+    (the same narrowing as the request: base, read-only). Raises TOKEN_REVOKED when that
+    token was revoked or deleted."""
+    from permissions.models import ApiToken
+
+    if job.api_token_id is None:
+        return Actor(user=job.user)
+    token = ApiToken.objects.filter(
+        pk=job.api_token_id, user_id=job.user_id, revoked_at__isnull=True
+    ).first()
+    if token is None:
+        raise Forbidden(TOKEN_REVOKED, code="TOKEN_REVOKED")
+    if not job.user.is_active:  # as the token's authentication would refuse it
+        raise Forbidden("The account that started this export is deactivated.")
+    return Actor(user=job.user, token=token)
+
+
+def _token_alive(job: ExportJob) -> None:
+    if job.api_token_id is not None and token_revoked_before(job, None):
+        raise Forbidden(TOKEN_REVOKED, code="TOKEN_REVOKED")
 
 
 def view_count(table: Table, *, actor: Actor, view, search: str = "") -> int:
@@ -63,18 +98,21 @@ def export_path(job: ExportJob) -> str:
 def job_start(
     *, actor: Actor, table: Table, view, fmt: str, search: str = "", total: int
 ) -> ExportJob:
-    """Queue the export of `view` as `actor` sees it (run on commit)."""
+    """Queue the export of `view` (None: the whole table, as the direct API export without
+    `viewId`) as `actor` sees it (run on commit; through `actor.token` when it has one)."""
     from imports import tasks
 
     require(actor, "records.read", table)
     fmt = export.export_format(fmt)
+    names = [table.title] + ([view.title] if view is not None else [])
     job = ExportJob.objects.create(
         table=table,
-        view_id=view.pk,
+        view_id=view.pk if view is not None else "",
         user=actor.user,
+        api_token_id=actor.token.pk if actor.token is not None else None,
         format=fmt,
         search=search[:200],
-        file_name=export.file_name(table.title, view.title, ext=fmt),
+        file_name=export.file_name(*names, ext=fmt),
         total=total,
         heartbeat_at=timezone.now(),
     )
@@ -113,9 +151,29 @@ def job_cancel(job: ExportJob) -> ExportJob:
     return job
 
 
+def token_revoked_before(job: ExportJob, moment) -> bool:
+    """The job was made with an API token that is gone or was revoked before `moment`
+    (None: at all)."""
+    from permissions.models import ApiToken
+
+    if job.api_token_id is None:
+        return False
+    found = list(
+        ApiToken.objects.filter(pk=job.api_token_id).values_list(
+            "revoked_at", flat=True
+        )
+    )
+    if not found:
+        return True  # deleted: when is unknown
+    revoked_at = found[0]
+    return revoked_at is not None and (moment is None or revoked_at <= moment)
+
+
 def file_response(job: ExportJob) -> FileResponse:
     if job.status != Status.DONE or not job.path or not os.path.exists(job.path):
         raise NotFound("The export's file is not there.", code="EXPORT_NOT_FOUND")
+    if token_revoked_before(job, job.finished_at):
+        raise NotFound(TOKEN_REVOKED, code="EXPORT_NOT_FOUND")
     out = FileResponse(open(job.path, "rb"), content_type=export.FORMATS[job.format])
     out["Content-Disposition"] = export.content_disposition(job.file_name)
     out["X-Content-Type-Options"] = "nosniff"
@@ -135,6 +193,7 @@ def _counted(job: ExportJob, pages):
         job.pulse(done=job.done)  # with the heartbeat (imports/recovery.py)
         if ExportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
             raise Cancelled
+        _token_alive(job)  # revoked meanwhile: no more pages read through it
 
 
 def run_export(job_id: str) -> None:
@@ -151,17 +210,22 @@ def run_export(job_id: str) -> None:
     path = export_path(job)
     partial = path + ".part"
     try:
-        view = View.objects.filter(pk=job.view_id, table=job.table).first()
-        if view is None:
-            raise NotFound("The view was deleted.", code="VIEW_NOT_FOUND")
-        view.table = job.table
+        view = None
+        if job.view_id:  # blank: the whole table (an API job without viewId)
+            view = View.objects.filter(pk=job.view_id, table=job.table).first()
+            if view is None:
+                raise NotFound("The view was deleted.", code="VIEW_NOT_FOUND")
+            view.table = job.table
         rows = export.view_rows(
-            job.table, actor=Actor(user=job.user), view=view, search=job.search
+            job.table, actor=run_actor(job), view=view, search=job.search
         )
         rows.pages = _counted(job, rows.pages)
         if job.format == "xlsx":
+            # The sheet's name as the direct export's (bases/export.response): the view's,
+            # else the table's.
+            sheet = view.title if view is not None else job.table.title
             with (
-                export.xlsx_file(rows, sheet=view.title) as tmp,
+                export.xlsx_file(rows, sheet=sheet) as tmp,
                 open(partial, "wb") as out,
             ):
                 shutil.copyfileobj(tmp, out)
@@ -169,6 +233,7 @@ def run_export(job_id: str) -> None:
             with open(partial, "wb") as out:
                 for chunk in export.csv_chunks(rows):
                     out.write(chunk.encode("utf-8"))
+        _token_alive(job)  # revoked while the last page was written
         os.replace(partial, path)
     except Cancelled:
         uploads.remove(partial)

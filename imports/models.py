@@ -144,6 +144,10 @@ class ExportJob(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
+    # The API token (permissions.models.ApiToken's id) the job was made with, if any: the run
+    # acts through it, narrowed as the request was; revoked or deleted, the job fails. A plain
+    # id, not a foreign key, so a deleted token still tells a token-made job from a user's.
+    api_token_id = models.BigIntegerField(null=True, blank=True)
     format = models.CharField(max_length=4)  # csv or xlsx
     search = models.CharField(
         max_length=200, blank=True, default=""

@@ -7,7 +7,7 @@ from bases import api as bases_api
 from bases import graphql_api, records_api
 from history import api as history_api
 from imports import api as imports_api
-from imports import newtable_api
+from imports import export_api, newtable_api
 from nocoplatform.limits import accepts_uploads
 from permissions import api as tokens_api
 from permissions import auth_api
@@ -175,6 +175,27 @@ urlpatterns = [
         "api/v2/tables/<str:table_id>/export",
         records_api.RecordsExportApi.as_view(),
         name="api-records-export",
+    ),
+    # The same export as a background job with progress (imports/export_api.py).
+    path(
+        "api/v2/tables/<str:table_id>/export/jobs",
+        export_api.ExportJobsApi.as_view(),
+        name="api-export-jobs",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/export/jobs/<str:job_id>",
+        export_api.ExportJobApi.as_view(),
+        name="api-export-job",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/export/jobs/<str:job_id>/cancel",
+        export_api.ExportJobCancelApi.as_view(),
+        name="api-export-job-cancel",
+    ),
+    path(
+        "api/v2/tables/<str:table_id>/export/jobs/<str:job_id>/file",
+        export_api.ExportJobFileApi.as_view(),
+        name="api-export-job-file",
     ),
     path(
         "api/v2/tables/<str:table_id>/records/<str:record_id>",

@@ -775,6 +775,47 @@ CASES = [
         lambda w, v: f"{API}/tables/{T(w)}/export?format=xlsx",
         "viewer",
     ),
+    # The same export as a background job (imports/export_api.py): reading, so viewers and
+    # read-only tokens may start, poll, download and cancel their own jobs (each caller here
+    # acts on a job of theirs; another user's: 404, tests/views/test_export_jobs_api.py).
+    Case(
+        "api-export-jobs",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/export/jobs",
+        "viewer",
+        body={"format": "csv"},
+        write=False,
+    ),
+    Case(
+        "api-export-job",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/export/jobs/{v['job'].pk}",
+        "viewer",
+        victim=_victim_export,
+    ),
+    Case(
+        "api-export-job",
+        "DELETE",
+        lambda w, v: f"{API}/tables/{T(w)}/export/jobs/{v['job'].pk}",
+        "viewer",
+        victim=_victim_export,
+        write=False,
+    ),
+    Case(
+        "api-export-job-cancel",
+        "POST",
+        lambda w, v: f"{API}/tables/{T(w)}/export/jobs/{v['job'].pk}/cancel",
+        "viewer",
+        victim=_victim_export,
+        write=False,
+    ),
+    Case(
+        "api-export-job-file",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/export/jobs/{v['job'].pk}/file",
+        "viewer",
+        victim=_victim_export,
+    ),
     Case("api-record", "GET", lambda w, v: f"{API}/tables/{T(w)}/records/1", "viewer"),
     Case(
         "api-comments",
