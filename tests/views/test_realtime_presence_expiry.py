@@ -76,7 +76,7 @@ def test_people_of_a_silent_process_expire_and_beats_keep_them(projects, user):
         # Beats keep the person however long: expiry counts from the last one.
         for _ in range(4):
             tick(expire - 2)
-            await from_other(projects, "presence.beat")
+            await from_other(projects, "hub.beat")
             await nothing_of(watcher, "presence", wait=0.1)
         # Any presence message of the process counts as one too.
         tick(expire - 2)
@@ -113,7 +113,7 @@ def test_a_tab_that_moved_to_another_process_stays(projects, user):
         for _ in range(int(h.expire) - 1):
             clock.now += 1
             h.sweep()
-            await from_other(projects, "presence.beat", THIRD)
+            await from_other(projects, "hub.beat", THIRD)
         clock.now += 2
         h.sweep()
         await nothing_of(watcher, "presence", wait=0.3)
@@ -158,9 +158,9 @@ def test_a_beat_of_a_process_we_hold_nobody_of_asks_for_its_roster(projects, use
         h = await hub()
         layer = get_channel_layer()
         other = await layer.new_channel()
-        await from_other(projects, "presence.beat", other)
+        await from_other(projects, "hub.beat", other)
         ask = await layer.receive(other)
-        assert ask["type"] == "presence.ask" and ask["reply_to"] == h.channel
+        assert ask["type"] == "hub.ask" and ask["reply_to"] == h.channel
         group = table_group(projects.pk)
         await layer.send(
             ask["reply_to"],
@@ -173,7 +173,7 @@ def test_a_beat_of_a_process_we_hold_nobody_of_asks_for_its_roster(projects, use
         )
         assert (await next_presence(watcher, "join"))["who"]["client"] == "back"
         # A known process's beat asks nothing.
-        await from_other(projects, "presence.beat", other)
+        await from_other(projects, "hub.beat", other)
         await nothing_of(watcher, "presence", wait=0.2)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(layer.receive(other), 0.2)
@@ -193,7 +193,7 @@ def test_this_process_beats_each_table_it_has_people_on(projects, user):
         h.tick()
         while True:
             msg = await layer.receive(listener)
-            if msg["type"] == "presence.beat":
+            if msg["type"] == "hub.beat":
                 break
         assert msg["hub"] == h.channel and msg["group"] == table_group(projects.pk)
         await watcher.disconnect()

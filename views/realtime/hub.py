@@ -208,7 +208,9 @@ class Hub:
                 await asyncio.sleep(min(GATHER, took * GATHER_FACTOR))
 
     async def _deliver(self, message: dict, members: set) -> None:
-        if message["type"].startswith("presence."):
+        # `hub.*`: liveness between hubs, never handed to a socket. Not `presence.*`: a hub of
+        # the previous release (a rolling deploy) would take it for a person's message.
+        if message["type"].startswith(("presence.", "hub.")):
             for event in self._presence(message, members):
                 await self._hand(event, members)
             return
@@ -249,12 +251,12 @@ class Hub:
         if origin not in (None, self.channel) and not message.get("expired"):
             known = origin in self.heard.get(group, ())
             self.heard.setdefault(group, {})[origin] = self.clock()
-            if kind == "presence.beat" and not known:
+            if kind == "hub.beat" and not known:
                 # A live process we hold nobody of (its people expired while it or Redis
                 # was slow, or its roster was lost): ask it who is there.
                 self._spawn(self._ask(group, origin))
-        if kind in ("presence.beat", "presence.ask"):
-            if kind == "presence.ask":
+        if kind in ("hub.beat", "hub.ask"):
+            if kind == "hub.ask":
                 self._spawn(self._roster(group, message["reply_to"], members))
             return []
         if (
@@ -371,7 +373,7 @@ class Hub:
             log.warning("realtime hub: roster not sent", exc_info=True)
 
     async def _ask(self, group: str, origin: str) -> None:
-        message = {"type": "presence.ask", "group": group, "reply_to": self.channel}
+        message = {"type": "hub.ask", "group": group, "reply_to": self.channel}
         try:
             await asyncio.wait_for(self.layer.send(origin, message), TIMEOUT)
         except Exception:
@@ -380,7 +382,7 @@ class Hub:
     # --- liveness: people of a process that died expire -------------------------------
     # A process killed without its sockets' leaves (SIGKILL, OOM, a lost machine) would stay
     # present in the others' hubs. So every hub with people on a table sends that table ONE
-    # `presence.beat` {hub} every `expire / 3` seconds — per process and table, not per
+    # `hub.beat` {hub} every `expire / 3` seconds — per process and table, not per
     # socket: 1,000 sockets of one table over two processes make 2 beats per 5 s — and each
     # hub drops the people of a process it has not heard from on a table for `expire`
     # seconds (settings.NOCO_PRESENCE_EXPIRE, 15 s: three missed beats), telling its
@@ -440,7 +442,7 @@ class Hub:
                 await asyncio.wait_for(
                     self.layer.group_send(
                         group,
-                        {"type": "presence.beat", "group": group, "hub": self.channel},
+                        {"type": "hub.beat", "group": group, "hub": self.channel},
                     ),
                     TIMEOUT,
                 )
