@@ -209,6 +209,11 @@ if env.get("REDIS_URL"):
         }
     }
 
+# Seconds after which the people on a table of a web process that stopped answering (killed,
+# its machine lost) leave the other processes' presence; each process sends a heartbeat per
+# table every third of it (views/realtime/hub.py, "liveness"; docs/realtime.md).
+NOCO_PRESENCE_EXPIRE = env.get_int("NOCO_PRESENCE_EXPIRE", 15)
+
 CELERY_BROKER_URL = env.get("REDIS_URL") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
 

@@ -7,6 +7,7 @@ of its own so runs never hear each other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -55,8 +56,9 @@ def _wait_port(port: int) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
-@pytest.fixture
-def two_processes(tmp_path):
+@contextlib.contextmanager
+def _two_processes(tmp_path, **extra_env):
+    """Two uvicorn processes on one meta DB and one Redis: (site info, ports, processes)."""
     import redis
 
     url = settings.TEST_REDIS_URL
@@ -73,6 +75,7 @@ def two_processes(tmp_path):
         "REDIS_URL": url,
         "NOCO_CHANNELS_PREFIX": "noco-test-" + secrets.token_hex(4),
         "NOCO_WEBHOOKS_RUNNER": "embedded",
+        **extra_env,
     }
     info = prepare_site(env, SETUP)
     py = sys.executable
@@ -99,9 +102,15 @@ def two_processes(tmp_path):
     try:
         for port in ports:
             _wait_port(port)
-        yield info, ports
+        yield info, ports, procs
     finally:
         stop_processes(procs)
+
+
+@pytest.fixture
+def two_processes(tmp_path):
+    with _two_processes(tmp_path) as (info, ports, _):
+        yield info, ports
 
 
 def test_edit_through_process_a_reaches_a_socket_on_process_b(two_processes):
@@ -190,3 +199,66 @@ def test_presence_across_processes(two_processes):
     assert presence(a2, "leave")["who"]["client"] == "b1"
     a1.close()
     a2.close()
+
+
+EXPIRE = 3  # NOCO_PRESENCE_EXPIRE of the processes below: a beat every second
+
+
+def test_presence_of_a_killed_process_expires(tmp_path):
+    """A process killed with people on a table (SIGKILL: no leave is ever sent) stops
+    beating; the other process drops its people within NOCO_PRESENCE_EXPIRE and tells its
+    sockets. A live process's people stay however long (its beats)."""
+    from websockets.sync.client import connect
+
+    with _two_processes(tmp_path, NOCO_PRESENCE_EXPIRE=str(EXPIRE)) as (
+        info,
+        (port_a, port_b),
+        (proc_a, _),
+    ):
+
+        def open_socket(port, client):
+            ws = connect(
+                f"ws://127.0.0.1:{port}/ws/tables/{info['table']}/?client={client}",
+                additional_headers={
+                    "Cookie": f"sessionid={info['session']}",
+                    "Origin": f"http://127.0.0.1:{port}",
+                },
+                open_timeout=5,
+            )
+            assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+            return ws
+
+        def presence_messages(ws, seconds):
+            """Every presence message within `seconds`."""
+            out, end = [], time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    msg = json.loads(ws.recv(timeout=left))
+                except TimeoutError:
+                    break
+                if msg["type"] == "presence":
+                    out.append((time.monotonic(), msg))
+            return out
+
+        b1 = open_socket(port_b, "b1")
+        a1 = open_socket(port_a, "a1")
+        joins = presence_messages(b1, 2)
+        assert [m["who"]["client"] for _, m in joins if m["action"] == "join"] == ["a1"]
+        # Alive: three expiry periods and a1 is still there.
+        quiet = presence_messages(b1, 3 * EXPIRE)
+        assert [m for _, m in quiet if m["action"] == "leave"] == []
+        proc_a.kill()  # SIGKILL: a1's socket never says goodbye
+        proc_a.wait(10)
+        killed = time.monotonic()
+        after = presence_messages(b1, EXPIRE + 4)
+        leaves = [(t, m) for t, m in after if m["action"] == "leave"]
+        assert [m["who"]["client"] for _, m in leaves] == ["a1"]
+        # Within the expiry and a sweep (the keeper ticks every second) of the last beat.
+        assert leaves[0][0] - killed <= EXPIRE + 2
+        counts = [m["count"] for _, m in after if m["action"] == "count"]
+        assert counts[-1:] == [1]
+        b1.close()
+        try:
+            a1.close()
+        except Exception:  # noqa: S110 - its process is gone
+            pass

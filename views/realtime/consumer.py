@@ -180,11 +180,13 @@ class TableConsumer(AsyncJsonWebsocketConsumer):
 
     async def _to_table(self, message: dict) -> None:
         """Presence to the table's group: bounded, and lost rather than hold the socket up
-        while Redis is away."""
+        while Redis is away. `hub` names this process (its people expire with it)."""
         group = table_group(self.table_id)
         try:
             await asyncio.wait_for(
-                self.channel_layer.group_send(group, {**message, "group": group}),
+                self.channel_layer.group_send(
+                    group, {**message, "group": group, "hub": self.hub.channel}
+                ),
                 LAYER_TIMEOUT,
             )
         except Exception as exc:

@@ -17,6 +17,9 @@ flushed) or be away for a while:
 - each call to Redis is bounded (TIMEOUT); while Redis is known to be away, sockets still
   connect (their groups are joined by the keeper when it answers again).
 A socket's consumer leaves the hub in every path, exceptions included (consumer.py).
+
+Presence of a process that died without saying goodbye (SIGKILL, a lost machine) expires: see
+"liveness" below.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import time
 from itertools import islice
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from views.realtime import registry
 from views.realtime.broadcast import MAX_IDS, table_of
@@ -45,13 +49,18 @@ GATHER_FACTOR = 4
 # People named to a table's sockets; beyond, only their number (see _presence).
 SHOWN = 25
 COUNT_EVERY = 1.0  # seconds between two `count` messages of a table
+# Another process's people on a table are dropped after this many seconds without a word from
+# it (settings.NOCO_PRESENCE_EXPIRE); each process beats three times per period (_beat).
+EXPIRE = 15.0
+BEATS_PER_EXPIRY = 3
 
 _hubs: dict[int, Hub] = {}
 
 
 class Hub:
-    def __init__(self, layer):
+    def __init__(self, layer, clock=time.monotonic):
         self.layer = layer
+        self.clock = clock  # presence liveness only (tests set their own)
         self.channel: str | None = None
         self.groups: dict[str, set] = {}
         self.joined_at = time.monotonic()
@@ -64,7 +73,15 @@ class Hub:
         self.dirty = False  # a call failed: memberships may be missing in the layer
         self.marked = False  # our mark was set in Redis at least once
         self.background: set[asyncio.Task] = set()
-        self.people: dict[str, dict[str, dict]] = {}  # group -> client -> {who, focus}
+        # group -> client -> {who, focus, hub: the hub channel of the process holding it}
+        self.people: dict[str, dict[str, dict]] = {}
+        # group -> hub channel of another process -> when we last heard from it there
+        self.heard: dict[str, dict[str, float]] = {}
+        self.expire = float(getattr(settings, "NOCO_PRESENCE_EXPIRE", EXPIRE))
+        self.beat_every = self.expire / BEATS_PER_EXPIRY
+        self.beat_at = 0.0
+        self.beating: asyncio.Task | None = None
+        self.swept_at = clock()
         self.counting: set[str] = set()  # groups with a `count` message due
         self.outbox: dict[str, list[dict]] = {}  # group -> messages waiting (_send_out)
 
@@ -112,6 +129,7 @@ class Hub:
             if not members:
                 del self.groups[group]
                 self.people.pop(group, None)  # no longer told: forget
+                self.heard.pop(group, None)
                 empty.append(group)
         if empty:
             self._spawn(self._leave(empty))
@@ -190,7 +208,9 @@ class Hub:
                 await asyncio.sleep(min(GATHER, took * GATHER_FACTOR))
 
     async def _deliver(self, message: dict, members: set) -> None:
-        if message["type"].startswith("presence."):
+        # `hub.*`: liveness between hubs, never handed to a socket. Not `presence.*`: a hub of
+        # the previous release (a rolling deploy) would take it for a person's message.
+        if message["type"].startswith(("presence.", "hub.")):
             for event in self._presence(message, members):
                 await self._hand(event, members)
             return
@@ -227,29 +247,55 @@ class Hub:
         group = message["group"]
         people = self.people.setdefault(group, {})
         kind = message["type"]
+        origin = message.get("hub")
+        if origin not in (None, self.channel) and not message.get("expired"):
+            known = origin in self.heard.get(group, ())
+            self.heard.setdefault(group, {})[origin] = self.clock()
+            if kind == "hub.beat" and not known:
+                # A live process we hold nobody of (its people expired while it or Redis
+                # was slow, or its roster was lost): ask it who is there.
+                self._spawn(self._ask(group, origin))
+        if kind in ("hub.beat", "hub.ask"):
+            if kind == "hub.ask":
+                self._spawn(self._roster(group, message["reply_to"], members))
+            return []
         if (
             kind == "presence.roster"
         ):  # other processes' people, for a new hub on the table
             out = []
             for person in message["people"]:
                 out += self._presence(
-                    {"type": "presence.join", "group": group, **person}, members
+                    {"type": "presence.join", "group": group, "hub": origin, **person},
+                    members,
                 )
             return out
         client = message["who"]["client"]
         if kind == "presence.join":
             if message.get("fresh") and message.get("reply_to") != self.channel:
-                self._spawn(self._roster(message, members))
-            if client in people:
+                self._spawn(
+                    self._roster(group, message["reply_to"], members, but=client)
+                )
+            person = people.get(client)
+            if person is not None:
+                # The same tab again, maybe through another process (it reconnected after
+                # its process died): its entry lives as long as that process now.
+                person["hub"] = origin or person["hub"]
                 return []
-            people[client] = {"who": message["who"], "focus": message.get("focus")}
+            people[client] = {
+                "who": message["who"],
+                "focus": message.get("focus"),
+                "hub": origin,
+            }
             self._count_later(group)
             if len(people) > SHOWN:
                 return []
             return [message] + self._focus_of(group, client)
         if kind == "presence.leave":
-            if client not in people:
+            person = people.get(client)
+            if person is None:
                 return []
+            if origin is not None and person["hub"] not in (None, origin):
+                return []  # the tab is on another process now: its old socket's leave
             was_shown = _position(people, client) < SHOWN
             del people[client]
             self._count_later(group)
@@ -302,31 +348,118 @@ class Hub:
                 {"type": "presence.count", "group": group, "count": count}, members
             )
 
-    async def _roster(self, join: dict, members: set) -> None:
-        """Answer a process new on the table with this process's people, in ONE message."""
+    async def _roster(
+        self, group: str, reply_to: str, members: set, but: str | None = None
+    ) -> None:
+        """Answer a process new on the table (or one that lost our people) with this
+        process's people but `but`, in ONE message."""
         who = [
             {"who": c.me, "focus": c.focus}
             for c in list(members)
             if c.me is not None  # a shared view's visitor: not shown
-            and c.me["client"] != join["who"]["client"]
+            and c.me["client"] != but
         ]
         if not who:
             return
+        message = {
+            "type": "presence.roster",
+            "group": group,
+            "hub": self.channel,
+            "people": who,
+        }
         try:
-            await asyncio.wait_for(
-                self.layer.send(
-                    join["reply_to"],
-                    {"type": "presence.roster", "group": join["group"], "people": who},
-                ),
-                TIMEOUT,
-            )
+            await asyncio.wait_for(self.layer.send(reply_to, message), TIMEOUT)
         except Exception:
             log.warning("realtime hub: roster not sent", exc_info=True)
+
+    async def _ask(self, group: str, origin: str) -> None:
+        message = {"type": "hub.ask", "group": group, "reply_to": self.channel}
+        try:
+            await asyncio.wait_for(self.layer.send(origin, message), TIMEOUT)
+        except Exception:
+            log.warning("realtime hub: roster not asked", exc_info=True)
+
+    # --- liveness: people of a process that died expire -------------------------------
+    # A process killed without its sockets' leaves (SIGKILL, OOM, a lost machine) would stay
+    # present in the others' hubs. So every hub with people on a table sends that table ONE
+    # `hub.beat` {hub} every `expire / 3` seconds — per process and table, not per
+    # socket: 1,000 sockets of one table over two processes make 2 beats per 5 s — and each
+    # hub drops the people of a process it has not heard from on a table for `expire`
+    # seconds (settings.NOCO_PRESENCE_EXPIRE, 15 s: three missed beats), telling its
+    # sockets as for a leave (`leave`, then `count`). Any presence message of a process
+    # counts as a beat. A beat from a process whose people were dropped (it was only slow)
+    # makes the hub ask it for its roster again. A graceful stop still sends each socket's
+    # leave at once (consumer.disconnect).
+
+    def tick(self) -> None:
+        """The keeper's presence work: expire silent processes' people, beat when due."""
+        self.sweep()
+        now = self.clock()
+        if now - self.beat_at >= self.beat_every and self.healthy:
+            if self.beating is None or self.beating.done():
+                self.beat_at = now
+                self.beating = asyncio.get_running_loop().create_task(self._beat())
+
+    def sweep(self) -> None:
+        """Drop the people of processes silent on a table for `expire` seconds."""
+        now = self.clock()
+        late = now - self.swept_at - 2 * KEEP_EVERY
+        self.swept_at = now
+        if late > 0 or not self.healthy:
+            # This process was stalled or deaf (Redis away): the others' silence is not
+            # theirs. Count it from now.
+            for heard in self.heard.values():
+                for origin, at in heard.items():
+                    heard[origin] = max(at, now - self.expire / 2)
+            return
+        for group, heard in list(self.heard.items()):
+            silent = {o for o, at in heard.items() if now - at > self.expire}
+            if not silent:
+                continue
+            for origin in silent:
+                del heard[origin]
+            for client, person in list(self.people.get(group, {}).items()):
+                if person["hub"] in silent:
+                    log.info("realtime hub: %s expired (process silent)", client)
+                    self._enqueue(
+                        group,
+                        {
+                            "type": "presence.leave",
+                            "group": group,
+                            "who": person["who"],
+                            "hub": person["hub"],
+                            "expired": True,
+                        },
+                    )
+
+    async def _beat(self) -> None:
+        for group, members in list(self.groups.items()):
+            if table_of(group) is None or not any(
+                getattr(c, "me", None) is not None for c in list(members)
+            ):
+                continue
+            try:
+                await asyncio.wait_for(
+                    self.layer.group_send(
+                        group,
+                        {"type": "hub.beat", "group": group, "hub": self.channel},
+                    ),
+                    TIMEOUT,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._broken("presence beat", exc)
+                return
 
     # --- keeping our state in the layer -------------------------------------------------
     async def _keep(self):
         while True:
             await asyncio.sleep(KEEP_EVERY)
+            try:
+                self.tick()
+            except Exception:
+                log.exception("realtime hub: presence liveness failed")
             try:
                 await self.check()
             except asyncio.CancelledError:
