@@ -36,6 +36,10 @@ def _children(pid: int) -> list[int]:
     return sorted(out)
 
 
+def log_text(tmp_path) -> str:
+    return (tmp_path / "honcho.log").read_text()
+
+
 def test_procfile_starts_the_production_processes_and_stops_them_gracefully(tmp_path):
     import redis
 
@@ -142,7 +146,14 @@ def test_procfile_starts_the_production_processes_and_stops_them_gracefully(tmp_
         took = time.monotonic() - t0
     finally:
         if honcho.poll() is None:
-            os.killpg(honcho.pid, signal.SIGKILL)
+            # honcho starts each process in a session of its own: a failed test kills their
+            # groups too, or they outlive it (and weigh on every later test and benchmark).
+            started = re.findall(r"started \(pid=(\d+)\)", log_text(tmp_path))
+            for pid in [int(p) for p in started] + [honcho.pid]:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             honcho.wait(10)
         log.close()
     text = (tmp_path / "honcho.log").read_text()
