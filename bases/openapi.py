@@ -206,6 +206,17 @@ def _params(*names: str) -> list[dict]:
     return [known[n] for n in names]
 
 
+def _export_file_response() -> dict:
+    """The 200 of an endpoint that hands over an exported CSV or XLSX file."""
+    return {
+        "description": "The file, as an attachment",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            FORMATS["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+
+
 def _errors(*codes: int) -> dict:
     text = {
         400: "Invalid input",
@@ -360,15 +371,7 @@ def _export_job_paths(table: Table, name: str, tag: list) -> dict:
                 "operationId": f"{name}_export_job_file",
                 "parameters": [job_id],
                 "responses": {
-                    "200": {
-                        "description": "The file, as an attachment",
-                        "content": {
-                            "text/csv": {"schema": {"type": "string"}},
-                            FORMATS["xlsx"]: {
-                                "schema": {"type": "string", "format": "binary"}
-                            },
-                        },
-                    },
+                    "200": _export_file_response(),
                     **_errors(401, 404),
                 },
             }
@@ -536,15 +539,7 @@ def base_document(base: Base, *, actor: Actor) -> dict:
                     },
                 ],
                 "responses": {
-                    "200": {
-                        "description": "The file, as an attachment",
-                        "content": {
-                            "text/csv": {"schema": {"type": "string"}},
-                            FORMATS["xlsx"]: {
-                                "schema": {"type": "string", "format": "binary"}
-                            },
-                        },
-                    },
+                    "200": _export_file_response(),
                     **_errors(400, 401, 404, 503),
                 },
             }

@@ -15,36 +15,13 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from bases import export
-from imports import exports, tasks
+from imports import exports
 from imports.models import ExportJob
 from imports.prune import prune_imports
 from permissions.checks import Actor
 from permissions.services import field_rule_set, membership_create
-from views.services import view_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def view(projects, owner):
-    status = projects.fields.get(title="status")
-    return view_create(
-        actor=owner,
-        table=projects,
-        title="Active",
-        data={"where": f"({status.pk},eq,active)"},
-    )
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """Jobs started are recorded, not run (the test runs them)."""
-    started: list[str] = []
-    monkeypatch.setattr(tasks, "start_export", started.append)
-    monkeypatch.setattr(
-        "django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn()
-    )
-    return started
 
 
 def _url(demo, view, fmt="csv"):

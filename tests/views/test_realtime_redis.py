@@ -107,6 +107,22 @@ def _two_processes(tmp_path, **extra_env):
         stop_processes(procs)
 
 
+def _open_socket(info, port, client):
+    """A socket on the table as the prepared user, past its `hello`."""
+    from websockets.sync.client import connect
+
+    ws = connect(
+        f"ws://127.0.0.1:{port}/ws/tables/{info['table']}/?client={client}",
+        additional_headers={
+            "Cookie": f"sessionid={info['session']}",
+            "Origin": f"http://127.0.0.1:{port}",
+        },
+        open_timeout=5,
+    )
+    assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+    return ws
+
+
 @pytest.fixture
 def two_processes(tmp_path):
     with _two_processes(tmp_path) as (info, ports, _):
@@ -164,21 +180,7 @@ def test_edit_through_process_a_reaches_a_socket_on_process_b(two_processes):
 def test_presence_across_processes(two_processes):
     """A process new on a table learns who is on the others (one roster message from each),
     and every process follows every join and leave: a newcomer gets them in one `here`."""
-    from websockets.sync.client import connect
-
     info, (port_a, port_b) = two_processes
-
-    def open_socket(port, client):
-        ws = connect(
-            f"ws://127.0.0.1:{port}/ws/tables/{info['table']}/?client={client}",
-            additional_headers={
-                "Cookie": f"sessionid={info['session']}",
-                "Origin": f"http://127.0.0.1:{port}",
-            },
-            open_timeout=5,
-        )
-        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
-        return ws
 
     def presence(ws, action):
         while True:
@@ -186,11 +188,11 @@ def test_presence_across_processes(two_processes):
             if msg["type"] == "presence" and msg["action"] == action:
                 return msg
 
-    b1 = open_socket(port_b, "b1")
-    a1 = open_socket(port_a, "a1")  # process A was on no socket of this table
+    b1 = _open_socket(info, port_b, "b1")
+    a1 = _open_socket(info, port_a, "a1")  # process A was on no socket of this table
     assert presence(a1, "join")["who"]["client"] == "b1"  # from B's roster
     assert presence(b1, "join")["who"]["client"] == "a1"
-    a2 = open_socket(port_a, "a2")
+    a2 = _open_socket(info, port_a, "a2")
     here = presence(a2, "here")
     assert sorted(p["who"]["client"] for p in here["people"]) == ["a1", "b1"]
     assert here["count"] == 3
@@ -208,25 +210,11 @@ def test_presence_of_a_killed_process_expires(tmp_path):
     """A process killed with people on a table (SIGKILL: no leave is ever sent) stops
     beating; the other process drops its people within NOCO_PRESENCE_EXPIRE and tells its
     sockets. A live process's people stay however long (its beats)."""
-    from websockets.sync.client import connect
-
     with _two_processes(tmp_path, NOCO_PRESENCE_EXPIRE=str(EXPIRE)) as (
         info,
         (port_a, port_b),
         (proc_a, _),
     ):
-
-        def open_socket(port, client):
-            ws = connect(
-                f"ws://127.0.0.1:{port}/ws/tables/{info['table']}/?client={client}",
-                additional_headers={
-                    "Cookie": f"sessionid={info['session']}",
-                    "Origin": f"http://127.0.0.1:{port}",
-                },
-                open_timeout=5,
-            )
-            assert json.loads(ws.recv(timeout=5))["type"] == "hello"
-            return ws
 
         def presence_messages(ws, seconds):
             """Every presence message within `seconds`."""
@@ -240,8 +228,8 @@ def test_presence_of_a_killed_process_expires(tmp_path):
                     out.append((time.monotonic(), msg))
             return out
 
-        b1 = open_socket(port_b, "b1")
-        a1 = open_socket(port_a, "a1")
+        b1 = _open_socket(info, port_b, "b1")
+        a1 = _open_socket(info, port_a, "a1")
         joins = presence_messages(b1, 2)
         assert [m["who"]["client"] for _, m in joins if m["action"] == "join"] == ["a1"]
         # Alive: three expiry periods and a1 is still there.
