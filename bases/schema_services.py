@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 
 from django.db import DatabaseError, models, transaction
@@ -14,6 +15,7 @@ from bases import sync as meta_sync
 from bases.connections import replicas
 from bases.models import Base, DataSource, Field, Table
 from bases.query.dialects import dialect_for
+from bases.query.identifiers import quote_identifier
 from bases.sources import source_alias, user_db
 from nocoplatform.errors import Conflict, Forbidden, InvalidInput
 from permissions import authcache, object_perms
@@ -83,8 +85,13 @@ def table_create(
     title: str,
     columns: list[dict] | None = None,
     table_name: str = "",
+    before_ddl: Callable[[DataSource, str], None] | None = None,
 ) -> Table:
-    """Create a table with an auto-numbered `id` and the given columns ({title, uidt, options})."""
+    """Create a table with an auto-numbered `id` and the given columns ({title, uidt, options}).
+
+    `before_ddl(source, name)` hears where the table goes just before the DDL: the DDL commits on the
+    user database before the metadata commits on the meta DB, and a caller that must clean
+    up after a process killed in between (imports/newtable.py) notes it there."""
     source = _schema_source(actor, base, "table.create")
     title = _clean_title(title, "A table")
     if base.tables.filter(title__iexact=title).exists():
@@ -120,6 +127,8 @@ def table_create(
             "Meta", (), {"app_label": "noco_dynamic", "db_table": name, "apps": Apps()}
         )
         model = type("NewTable", (models.Model,), attrs)
+        if before_ddl is not None:
+            before_ddl(source, name)
         try:
             with schema.editor(alias) as ed:
                 ed.create_model(model)
@@ -210,6 +219,33 @@ def table_delete(*, actor: Actor, table: Table) -> None:
             raise schema_ddl.ddl_error(exc)
     with user_db(source):
         meta_sync.sync(source)
+
+
+def table_drop_unlisted(*, source: DataSource, table_name: str) -> bool:
+    """Drop `source`'s physical table `table_name` when no metadata lists it and it holds no
+    row: what a process killed between table_create's DDL and its metadata left (the
+    recovery of a new-table import, imports/recovery.py). False, leaving it, when it is
+    listed or holds rows (then it is not that leftover); True when it is gone."""
+    if source.tables.filter(table_name=table_name).exists():
+        return False
+    alias = source_alias(source)
+    with user_db(source) as conn:
+        if table_name not in conn.introspection.table_names():
+            return True
+        d = dialect_for(conn)
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT 1 FROM {d.quote(table_name)} LIMIT 1", [])
+            if cur.fetchone() is not None:
+                return False
+        try:
+            with schema.editor(alias) as ed:
+                ed.execute(
+                    "DROP TABLE IF EXISTS "
+                    + quote_identifier(conn.vendor, table_name, ddl=True)
+                )
+        except DatabaseError as exc:
+            raise schema_ddl.ddl_error(exc)
+    return True
 
 
 # --- fields ----------------------------------------------------------------------------------

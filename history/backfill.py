@@ -25,7 +25,10 @@ one schema notice at the end lets open grids reload.
 The first chunk runs when the field's creation commits (a table whose history names at most
 CHUNK rows is complete before the response); the rest runs in the background
 (history/tasks.py), and until it reaches a row, the row reads NULL. Running it again
-(`manage.py fill_kept_field`) is harmless: filled columns are not NULL any more.
+(`manage.py fill_kept_field`) is harmless: filled columns are not NULL any more. While the
+background part runs, a thread of its process refreshes its note's heartbeat
+(nocoplatform/heartbeat.py), so one slow chunk (a statement near its timeout) does not make a
+live fill look stalled to `resume_stalled`, which would start a second one beside it.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from bases.sources import user_db
 from bases.table_meta import TableMeta
 from history.models import KeptFieldFill, RecordChange
 from nocoplatform.errors import InvalidInput, NotFound
+from nocoplatform.heartbeat import beating
 from records import bulk as pg_bulk
 from records import meta_events
 
@@ -104,7 +108,13 @@ def run(field_id, after: str | None = None) -> Progress:
     def reached(progress: Progress) -> None:  # where a stalled fill continues from
         marker.update(after=progress.after or "", heartbeat_at=timezone.now())
 
-    progress = fill(field, after=after, on_chunk=reached)
+    def beat() -> None:  # alive, even in a chunk slower than NOCO_JOB_STALE_SECONDS
+        KeptFieldFill.objects.filter(field_id=field_id).update(
+            heartbeat_at=timezone.now()
+        )
+
+    with beating(beat, name=f"heartbeat-fill-{field_id}"):
+        progress = fill(field, after=after, on_chunk=reached)
     marker.delete()
     log.info(
         "history: %s rows of field %s filled from the record history in %.1f s",
@@ -122,7 +132,8 @@ RESUMES = (
 
 
 def resume_stalled(*, dispatch: bool = True) -> int:
-    """Continue the fills whose process ended (no chunk for NOCO_JOB_STALE_SECONDS): each is
+    """Continue the fills whose process ended (no heartbeat for NOCO_JOB_STALE_SECONDS: a
+    running fill's thread refreshes it, nocoplatform/heartbeat.py): each is
     taken over by one conditional UPDATE (two sweepers never both continue it) and started
     again from its last chunk. `dispatch=False` (a command with the embedded runner, whose
     threads would die with it) leaves them to the web process's sweep. How many it started."""

@@ -31,7 +31,7 @@ from bases import export, records
 from bases.models import Table
 from imports import uploads
 from imports.models import ExportJob, ImportJob
-from imports.recovery import Pulse
+from imports.recovery import Pulse, alive
 from nocoplatform.errors import Conflict, DomainError, Forbidden, NotFound
 from permissions.checks import Actor, require
 
@@ -198,14 +198,20 @@ def _counted(job: ExportJob, pages):
 
 def run_export(job_id: str) -> None:
     """Write the job's file (called by imports/tasks.py)."""
-    from views.models import View
-
     claimed = ExportJob.objects.filter(pk=job_id, status=Status.PENDING).update(
         status=Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
     if not claimed:
         return  # cancelled before it started, or run already
     job = ExportJob.objects.select_related("table", "user").get(pk=job_id)
+    with alive(job):  # the heartbeat, through the XLSX packing (imports/recovery.py)
+        _run(job)
+
+
+def _run(job: ExportJob) -> None:
+    from views.models import View
+
+    job_id = str(job.pk)
     job.pulse = Pulse(job)
     path = export_path(job)
     partial = path + ".part"

@@ -116,6 +116,11 @@ class NewTableJob(models.Model):
     error = models.TextField(blank=True, default="")
     errors = models.JSONField(default=list, blank=True)
     table_id = models.CharField(max_length=64, blank=True, default="")  # once created
+    # The new table's physical name and data source, noted (committed) just before its DDL:
+    # a process killed between the DDL and the metadata's commit leaves a table that only
+    # these name, which the recovery drops (imports/recovery.py).
+    table_name = models.CharField(max_length=255, blank=True, default="")
+    source_id = models.CharField(max_length=64, blank=True, default="")
     # Set by the cancel (imports/services.py::cancel_job); the runner stops at its next
     # chunk, rolls back and deletes the table it created.
     cancel_requested = models.BooleanField(default=False)

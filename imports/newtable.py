@@ -42,7 +42,7 @@ from bases.models import Base, Table
 from bases.sources import user_db
 from imports import coltypes, copyload, csvfile, uploads
 from imports.models import ImportJob, NewTableJob
-from imports.recovery import Pulse
+from imports.recovery import Pulse, alive
 from imports.services import (
     BATCH,
     CANCELLED,
@@ -227,20 +227,21 @@ def run_new_table(job_id: str) -> None:
     if not claimed or job is None:
         return
     spool = f"{job.path}.copy"
-    try:
-        _run(job, spool)
-    except Cancelled:
-        _finish(job, Status.CANCELLED, CANCELLED)
-    except DomainError as exc:
-        _finish(job, Status.FAILED, exc.message)
-    except Exception as exc:  # reported on the job, and logged with its traceback
-        log.exception("import %s failed", job.pk)
-        _finish(job, Status.FAILED, f"The import failed: {exc}")
-    else:
-        _finish(job, Status.DONE, "")
-    finally:
-        _remove(job.path)
-        _remove(spool)
+    with alive(job):  # the heartbeat, through DDL and COMMIT (imports/recovery.py)
+        try:
+            _run(job, spool)
+        except Cancelled:
+            _finish(job, Status.CANCELLED, CANCELLED)
+        except DomainError as exc:
+            _finish(job, Status.FAILED, exc.message)
+        except Exception as exc:  # reported on the job, and logged with its traceback
+            log.exception("import %s failed", job.pk)
+            _finish(job, Status.FAILED, f"The import failed: {exc}")
+        else:
+            _finish(job, Status.DONE, "")
+        finally:
+            _remove(job.path)
+            _remove(spool)
 
 
 def _finish(job: NewTableJob, status: str, error: str) -> None:
@@ -286,14 +287,23 @@ def _run(job: NewTableJob, spool: str) -> None:
     choices = _check(job, source.kind, kept, spool if copy else None)
     specs = [coltypes.field_spec(c, choices.get(i)) for i, c in kept]
     pulse(total=job.total)
-    # The table and the job's note of it commit together in the meta DB: a process killed
-    # in between leaves no table the recovery (imports/recovery.py) could not find.
-    with transaction.atomic():
-        table = schema_services.table_create(
-            actor=actor, base=base, title=job.title, columns=specs
+
+    def noted(where, name: str) -> None:
+        # Committed before the DDL (which commits on the user database before the table's
+        # metadata does on the meta DB): a process killed in between leaves a table that
+        # only this names, and the recovery (imports/recovery.py) drops it.
+        job.table_name, job.source_id = name, where.pk
+        NewTableJob.objects.filter(pk=job.pk).update(
+            table_name=name, source_id=where.pk
         )
-        job.table_id = table.pk
-        pulse(table_id=table.pk, total=job.total)
+
+    # The job's note of the table lands after the metadata: killed in between, the
+    # recovery finds the table by the name noted above.
+    table = schema_services.table_create(
+        actor=actor, base=base, title=job.title, columns=specs, before_ddl=noted
+    )
+    job.table_id = table.pk
+    pulse(table_id=table.pk, total=job.total)
     try:
         by_title = {f.title: f for f in table.fields.all()}
         fields = [by_title[c["title"]] for _, c in kept]

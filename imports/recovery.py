@@ -1,16 +1,26 @@
-"""Jobs whose process ended mid-run (docs/import-export.md, "When the server restarts").
+"""Jobs whose process ended mid-run (docs/import-export.md, "When the process running a job ends").
 
-A running import or export refreshes its `heartbeat_at` every few seconds (`Pulse`, called
-from its loops: the check pass, each batch, each COPY chunk, each export page). When the
-process running it is killed or restarted, nothing finishes the job: `recover_jobs` finds
-running jobs whose heartbeat is older than NOCO_JOB_STALE_SECONDS and takes each over with
-one conditional UPDATE (a fresh heartbeat, `recoveries` + 1), so of two sweepers only one
-wins. The winner cleans up what the dead run left, as a cancel would:
+While an import or export runs, a daemon thread of the process running it refreshes its
+`heartbeat_at` every few seconds (`alive`, nocoplatform/heartbeat.py), whatever the job is
+doing: the heartbeat means "the process running it is alive". The job's own loops write its
+progress (`Pulse`: the check pass, each batch, each COPY chunk, each export page), with a
+heartbeat too, but those stop during one long step — the COMMIT of a million-row
+transaction, an index build, a slow statement, packing an XLSX file — which alone would make
+a live job look dead. When the process is killed or restarted the thread dies with it:
+`recover_jobs` finds running jobs whose heartbeat is older than NOCO_JOB_STALE_SECONDS and
+takes each over with one conditional UPDATE (a fresh heartbeat, `recoveries` + 1), so of two
+sweepers only one wins, and the old run's thread (it beats only while `recoveries` is what
+it was) no longer keeps it alive. The winner cleans up what the dead run left, as a cancel
+would:
 
 - ImportJob: nothing (its rows were written in ONE transaction on the user database, which
   the database rolled back when the connection died);
 - NewTableJob: the table it created is deleted through the schema service
-  (imports/newtable.py::_drop), and its COPY spool removed;
+  (imports/newtable.py::_drop), and its COPY spool removed. The table's DDL commits on the
+  user database before its metadata commits on the meta DB: the run notes the physical
+  name (and data source) on the job just before the DDL, so a table whose metadata never
+  committed is found by that name and dropped from the user database (when no metadata
+  lists it and it holds no row);
 - ExportJob: its `.part` file removed.
 
 Then the job is queued again once, if its file is still there (all three are safe to run
@@ -32,14 +42,17 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
 from imports import uploads
 from imports.models import ExportJob, ImportJob, NewTableJob
+from nocoplatform.heartbeat import beating, stale_seconds
+from nocoplatform.heartbeat import interval as heartbeat_interval
 
 log = logging.getLogger(__name__)
 Status = ImportJob.Status
@@ -55,23 +68,32 @@ MAX_REQUEUES = 1
 CANCELLED = "Cancelled: nothing was imported."  # imports/services.py's
 
 
-def stale_seconds() -> float:
-    return float(settings.NOCO_JOB_STALE_SECONDS)
-
-
-def heartbeat_interval() -> float:
-    """How often a running job says it is alive: well inside the stale threshold."""
-    return max(0.2, min(5.0, stale_seconds() / 4))
-
-
 def recover_interval() -> float:
     """How often the embedded runner sweeps."""
     return max(1.0, min(30.0, stale_seconds() / 4))
 
 
+@contextmanager
+def alive(job) -> Iterator[None]:
+    """While the block runs, a thread of this process refreshes the running job's heartbeat
+    (nocoplatform/heartbeat.py), whatever the job is doing: a long COMMIT or XLSX packing
+    does not make it look dead. Only while it is RUNNING and this run's: a run the sweep took
+    over (`recoveries` moved on) is not kept alive by its old process."""
+    model, pk, recoveries = type(job), job.pk, job.recoveries
+
+    def beat() -> None:
+        model.objects.filter(
+            pk=pk, status=Status.RUNNING, recoveries=recoveries
+        ).update(heartbeat_at=timezone.now())
+
+    with beating(beat, name=f"heartbeat-{model.__name__}-{pk}"):
+        yield
+
+
 class Pulse:
-    """A running job's heartbeat: `pulse()` writes it when the interval has passed (cheap
-    to call per row), `pulse(done=…)` writes progress with a fresh heartbeat at once."""
+    """A running job's progress: `pulse()` writes the heartbeat when the interval has passed
+    (cheap to call per row), `pulse(done=…)` writes progress with a fresh heartbeat at once.
+    Liveness itself is `alive`'s thread; these writes carry the progress."""
 
     def __init__(self, job):
         self.model, self.pk = type(job), job.pk
@@ -163,7 +185,7 @@ def take_over(model, pk, cutoff, *, dispatch: bool = True) -> str | None:
         if model is ImportJob:
             reset.update(checked=0, inserted=0, updated=0, refused=0, started_at=None)
         else:
-            reset.update(table_id="")
+            reset.update(table_id="", table_name="", source_id="")
         if _requeue(job, reset, dispatch):
             return "requeued"
         return _end(job, Status.CANCELLED, CANCELLED)
@@ -188,13 +210,28 @@ def _requeue(job, reset: dict, dispatch: bool) -> bool:
 
 def _drop_table(job: NewTableJob) -> str:
     """The table a killed new-table import created, deleted as a cancel does; the job's
-    error when that failed (the table stays, named)."""
+    error when that failed (the table stays, named).
+
+    Found by `table_id` once the job noted it; else by the physical name the run noted just
+    before the DDL: the process may have died after the metadata committed (a Table names
+    it: deleted through the schema service) or before (only the user database has it:
+    dropped there, if it is empty as such a table is)."""
     from bases.models import Table
     from imports.newtable import _drop
     from permissions.checks import Actor
 
     uploads.remove(f"{job.path}.copy")
     table = Table.objects.filter(pk=job.table_id).first() if job.table_id else None
+    if table is None and job.table_name:
+        # While the physical table exists no other can take its name: a Table naming it,
+        # made since the job, is the one the dead run created.
+        table = Table.objects.filter(
+            source_id=job.source_id,
+            table_name=job.table_name,
+            created_at__gte=job.created_at,
+        ).first()
+        if table is None:
+            return _drop_unlisted(job)
     if table is None:
         return ""
     if not _drop(Actor(user=job.user), table):
@@ -205,6 +242,31 @@ def _drop_table(job: NewTableJob) -> str:
         )
     NewTableJob.objects.filter(pk=job.pk).update(table_id="")
     job.table_id = ""
+    return ""
+
+
+def _drop_unlisted(job: NewTableJob) -> str:
+    """The physical table of a run killed before its metadata committed, dropped from the
+    user database (bases/schema_services.py::table_drop_unlisted); the job's error when
+    that failed."""
+    from bases.models import DataSource
+    from bases.schema_services import table_drop_unlisted
+
+    source = DataSource.objects.filter(pk=job.source_id).first()
+    if source is not None:
+        try:
+            dropped = table_drop_unlisted(source=source, table_name=job.table_name)
+        except Exception:
+            log.exception("imports: could not drop the table %r", job.table_name)
+            return (
+                "The import stopped because the process running it ended (a restart or "
+                f"crash), and the table it had begun to create (“{job.table_name}” in "
+                "the database) could not be removed: drop it there."
+            )
+        if not dropped:  # rows or metadata: not the leftover it looked for
+            log.warning("imports: left the table %r alone (in use)", job.table_name)
+    NewTableJob.objects.filter(pk=job.pk).update(table_name="", source_id="")
+    job.table_name = job.source_id = ""
     return ""
 
 

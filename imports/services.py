@@ -24,7 +24,7 @@ from bases.sources import user_db
 from bases.table_meta import TableMeta
 from imports import csvfile, refused, uploads, upsert
 from imports.models import ImportJob
-from imports.recovery import CANCELLED, Pulse
+from imports.recovery import CANCELLED, Pulse, alive
 from nocoplatform.errors import Conflict, DomainError, InvalidInput, NotFound
 from permissions.checks import Actor, can, require
 
@@ -288,19 +288,20 @@ def run_import(job_id: str) -> None:
     job = ImportJob.objects.filter(pk=job_id).first()
     if not claimed or job is None:
         return
-    try:
-        _run(job)
-    except Cancelled:
-        _finish(job, ImportJob.Status.CANCELLED, CANCELLED)
-    except DomainError as exc:
-        _finish(job, ImportJob.Status.FAILED, exc.message)
-    except Exception as exc:  # reported on the job, and logged with its traceback
-        log.exception("import %s failed", job.pk)
-        _finish(job, ImportJob.Status.FAILED, f"The import failed: {exc}")
-    else:
-        _finish(job, ImportJob.Status.DONE, "")
-    finally:
-        _remove(job.path)
+    with alive(job):  # the heartbeat, through the final COMMIT (imports/recovery.py)
+        try:
+            _run(job)
+        except Cancelled:
+            _finish(job, ImportJob.Status.CANCELLED, CANCELLED)
+        except DomainError as exc:
+            _finish(job, ImportJob.Status.FAILED, exc.message)
+        except Exception as exc:  # reported on the job, and logged with its traceback
+            log.exception("import %s failed", job.pk)
+            _finish(job, ImportJob.Status.FAILED, f"The import failed: {exc}")
+        else:
+            _finish(job, ImportJob.Status.DONE, "")
+        finally:
+            _remove(job.path)
 
 
 def _finish(job: ImportJob, status: str, error: str) -> None:
