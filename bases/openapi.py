@@ -294,7 +294,8 @@ EXPORT_JOB = {
 
 
 def _export_job_paths(table: Table, name: str, tag: list) -> dict:
-    """The export as a background job (imports/export_api.py): start, poll, file, cancel."""
+    """The export as a background job (imports/export_api.py): start, list, poll, file,
+    cancel."""
     jobs = f"/api/v2/tables/{table.pk}/export/jobs"
     job_id = {
         "name": "jobId",
@@ -307,8 +308,41 @@ def _export_job_paths(table: Table, name: str, tag: list) -> dict:
         "description": "The job",
         "content": {"application/json": {"schema": job}},
     }
+    # GET …/export/jobs (imports/export_api.py, imports/joblist_api.py).
+    job_list = {
+        "type": "object",
+        "properties": {
+            "list": {"type": "array", "items": job, "description": "Newest first"},
+            "pageInfo": {"$ref": "#/components/schemas/PageInfo"},
+        },
+    }
+    statuses = EXPORT_JOB["properties"]["status"]["enum"]
+    list_params = [
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+        },
+        _params("offset")[0],
+        {
+            "name": "status",
+            "in": "query",
+            "schema": {"type": "string", "enum": statuses},
+            "description": "Only the jobs in this status",
+        },
+    ]
     return {
         jobs: {
+            "get": {
+                "tags": tag,
+                "summary": f"Your export jobs of {table.title}, newest first",
+                "description": "The jobs you started (with any of your credentials), "
+                "each as its own GET shows it; a bad `limit`, `offset` or `status` is "
+                "400 INVALID_PARAMETER (docs/import-export.md).",
+                "operationId": f"{name}_export_job_list",
+                "parameters": list_params,
+                "responses": {**_ok(job_list), **_errors(400, 401, 404)},
+            },
             "post": {
                 "tags": tag,
                 "summary": f"Export {table.title} as a background job",
@@ -337,7 +371,7 @@ def _export_job_paths(table: Table, name: str, tag: list) -> dict:
                     }
                 },
                 "responses": {"202": accepted, **_errors(400, 401, 404, 503)},
-            }
+            },
         },
         f"{jobs}/{{jobId}}": {
             "get": {

@@ -105,7 +105,20 @@ def table_json(
     return data
 
 
-def page_info(total: int, page_size: int, page: int = 1) -> dict:
+def page_info(
+    total: int, page_size: int, page: int = 1, *, offset: int | None = None
+) -> dict:
+    """NocoDB's `pageInfo`. With `offset` (a list read by limit and offset, which need not
+    be a multiple of the limit): the page that offset falls in, first when nothing lies
+    before it, last when nothing lies after it."""
+    if offset is not None:
+        return {
+            "totalRows": total,
+            "page": offset // page_size + 1,
+            "pageSize": page_size,
+            "isFirstPage": offset == 0,
+            "isLastPage": offset + page_size >= total,
+        }
     return {
         "totalRows": total,
         "page": page,

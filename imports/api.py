@@ -1,10 +1,12 @@
-"""POST a CSV into a table (a background job), then poll the job (docs/import-export.md)."""
+"""POST a CSV into a table (a background job), then poll the job; list your jobs
+(docs/import-export.md)."""
 
 from __future__ import annotations
 
 import json
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,9 +15,21 @@ from rest_framework.views import APIView
 from bases import selectors
 from bases.export import _Streaming, content_disposition, file_name
 from imports import refused, services, uploads
+from imports import selectors as job_selectors
+from imports.joblist_api import JobPageInfoOut, job_list_parameters, job_list_query
 from imports.models import ImportJob
 from nocoplatform.api import ERRORS
 from nocoplatform.errors import DomainError, InvalidInput
+
+
+class ImportJobPage(serializers.Serializer):
+    """A page of the caller's import jobs (OpenAPI only)."""
+
+    list = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Newest first; each as GET …/import/{jobId} shows it.",
+    )
+    pageInfo = JobPageInfoOut()
 
 
 def job_json(job: ImportJob) -> dict:
@@ -56,6 +70,36 @@ def _table(request, table_id):
 
 class ImportApi(APIView):
     parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="Your import jobs into the table, newest first",
+        description=(
+            "The imports into this table that you started (with any of your "
+            "credentials; nobody else's), each as `GET …/import/{jobId}` shows it, to "
+            "find a job whose id was lost. As for one job, editors and up (no read-only "
+            "token). `limit` 1–100 (default 25), `offset`, and `status` to keep one "
+            "status (`new`: uploaded with `start=false`, not started); a bad value is "
+            "400 INVALID_PARAMETER naming it. Jobs are kept NOCO_IMPORT_KEEP_DAYS."
+        ),
+        parameters=job_list_parameters(ImportJob.Status.values),
+        responses={200: ImportJobPage, **ERRORS},
+        tags=["Records"],
+        operation_id="tables_import_list",
+    )
+    def get(self, request: Request, table_id: str) -> Response:
+        table = _table(request, table_id)
+        services.may_import(request.actor, table)  # a 403 before any 400
+        query = job_list_query(request, ImportJob.Status.values)
+        page = job_selectors.import_job_list(
+            actor=request.actor,
+            table=table,
+            status=query.status,
+            limit=query.limit,
+            offset=query.offset,
+        )
+        return Response(
+            {"list": [job_json(job) for job in page.jobs], "pageInfo": page.page_info}
+        )
 
     @extend_schema(
         summary="Import a CSV file into the table (background job; all rows or none)",

@@ -5,8 +5,8 @@ The same job as the view menu's large export (imports/exports.py): the file is w
 direct export's code (bases/export.py), so it is the direct API export's
 (`GET /api/v2/tables/{tableId}/export`) for the same parameters. The job reads as the caller
 did — through their API token when they used one (its base, read-only) — and only its maker
-(the same user, with any of their credentials) sees, downloads or cancels it: 404 for anyone
-else, as for a job that does not exist.
+(the same user, with any of their credentials) sees, lists, downloads or cancels it: 404 for
+anyone else, as for a job that does not exist.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from rest_framework.views import APIView
 
 from bases import export, records_api, selectors
 from imports import exports
+from imports import selectors as job_selectors
+from imports.joblist_api import JobPageInfoOut, job_list_parameters, job_list_query
 from imports.models import ExportJob
 from nocoplatform.api import ERRORS
 from nocoplatform.errors import InvalidInput, NotFound
@@ -27,6 +29,8 @@ from permissions.checks import actor_from_request
 # The direct export's parameters (bases/records_api.py::RecordsExportApi), no more: a job's
 # file is that export's.
 PARAMS = ("viewId", "format")
+# What a list may filter on: every status an export job can be in (never `new`).
+STATUSES = [s for s in ExportJob.Status.values if s != ExportJob.Status.NEW]
 
 
 class ExportJobCreate(serializers.Serializer):
@@ -71,6 +75,13 @@ class ExportJobOut(serializers.Serializer):
     downloadUrl = serializers.URLField(
         allow_null=True, help_text="Once `status` is `done`: GET it for the file."
     )
+
+
+class ExportJobPage(serializers.Serializer):
+    """A page of the caller's export jobs (OpenAPI only)."""
+
+    list = ExportJobOut(many=True, help_text="Newest first.")
+    pageInfo = JobPageInfoOut()
 
 
 def _iso(moment) -> str | None:
@@ -149,6 +160,40 @@ JOB_ID = OpenApiParameter("job_id", str, location=OpenApiParameter.PATH)
 
 
 class ExportJobsApi(_ExportApi):
+    @extend_schema(
+        summary="Your export jobs of the table, newest first",
+        description=(
+            "The export jobs you started on this table (with any of your credentials "
+            "that can read it; nobody else's), each as `GET …/export/jobs/{jobId}` shows "
+            "it, to find a job whose id was lost. `limit` 1–100 (default 25), `offset`, "
+            "and `status` to keep one status; a bad value is 400 INVALID_PARAMETER "
+            "naming it. Jobs are kept NOCO_IMPORT_KEEP_DAYS. See docs/import-export.md."
+        ),
+        parameters=job_list_parameters(STATUSES),
+        responses={200: ExportJobPage, **ERRORS},
+        tags=["Records"],
+        operation_id="tables_export_jobs_list",
+    )
+    def get(self, request: Request, table_id: str) -> Response:
+        actor = actor_from_request(request)
+        table = selectors.table_get(
+            actor=actor, table_id=table_id, operation="records.read"
+        )
+        query = job_list_query(request, STATUSES)
+        page = job_selectors.export_job_list(
+            actor=actor,
+            table=table,
+            status=query.status,
+            limit=query.limit,
+            offset=query.offset,
+        )
+        return Response(
+            {
+                "list": [job_json(request, job) for job in page.jobs],
+                "pageInfo": page.page_info,
+            }
+        )
+
     @extend_schema(
         summary="Start an export of records as CSV or XLSX (background job)",
         description=(

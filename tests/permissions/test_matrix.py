@@ -676,6 +676,15 @@ CASES = [
         "editor",
         body={},
     ),
+    # Listing one's import jobs: as reading one (each caller lists a job of theirs).
+    Case(
+        "api-import",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/import",
+        "editor",
+        victim=_victim_import,
+        write=True,  # a job is part of an import (records.update)
+    ),
     Case(
         "api-import-job",
         "GET",
@@ -785,6 +794,13 @@ CASES = [
         "viewer",
         body={"format": "csv"},
         write=False,
+    ),
+    Case(
+        "api-export-jobs",
+        "GET",
+        lambda w, v: f"{API}/tables/{T(w)}/export/jobs",
+        "viewer",
+        victim=_victim_export,  # a job of the caller's to list
     ),
     Case(
         "api-export-job",

@@ -390,6 +390,28 @@ def test_in_the_openapi_document(user):
     file_ok = paths[base + "/{job_id}/file"]["get"]["responses"]["200"]["content"]
     assert {"text/csv", export.FORMATS["xlsx"]} <= set(file_ok)
 
+    listing = paths[base]["get"]
+    params = {p["name"]: p for p in listing["parameters"]}
+    assert params["limit"]["schema"]["maximum"] == 100
+    assert set(params["status"]["schema"]["enum"]) == {
+        "pending",
+        "running",
+        "done",
+        "failed",
+        "cancelled",
+    }
+    assert {"200", "400", "404"} <= set(listing["responses"])
+    ref = listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    assert (
+        page["list"]["items"]["$ref"]
+        == post["responses"]["202"]["content"]["application/json"]["schema"]["$ref"]
+    )
+    info = doc["components"]["schemas"][page["pageInfo"]["$ref"].rsplit("/", 1)[1]]
+    assert {"totalRows", "page", "pageSize", "isFirstPage", "isLastPage"} <= set(
+        info["properties"]
+    )
+
 
 def test_in_the_base_document(user, demo, projects):
     from openapi_spec_validator import validate
@@ -403,3 +425,174 @@ def test_in_the_base_document(user, demo, projects):
     assert "get" in paths[jobs + "/{jobId}/file"]
     assert "202" in paths[jobs]["post"]["responses"]
     assert "downloadUrl" in doc["components"]["schemas"]["ExportJob"]["properties"]
+    listing = paths[jobs]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"limit", "offset", "status"}
+    assert {"200", "400", "404"} <= set(listing["responses"])
+    page = listing["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page["properties"]["list"]["items"] == {
+        "$ref": "#/components/schemas/ExportJob"
+    }
+
+
+# The list of one's jobs (GET …/export/jobs): to find a job whose id was lost.
+
+
+def _made(table, user, *, minutes_ago: int, status="done", **fields) -> ExportJob:
+    """An export job as its run leaves it, made `minutes_ago`."""
+    job = ExportJob.objects.create(
+        table=table,
+        view_id="",
+        user=user,
+        format="csv",
+        file_name=f"{table.title}.csv",
+        status=status,
+        **fields,
+    )
+    ExportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(minutes=minutes_ago)
+    )
+    return job
+
+
+def _ids(body) -> list[str]:
+    return [j["id"] for j in body["list"]]
+
+
+def test_list_shows_the_callers_jobs_newest_first_as_their_get(
+    user, other_user, demo, projects, view, queued
+):
+    api, _ = _token_client(user)
+    first = _start(api, projects, {"viewId": view.pk}, queued)
+    exports.run_export(first["id"])
+    second = _start(_session(user), projects, {"format": "xlsx"}, queued)
+    ExportJob.objects.filter(pk=first["id"]).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+    membership_create(base=demo, user=other_user, role="owner")  # even an owner's
+    theirs = _start(_session(other_user), projects, {}, queued)
+    clients = demo.tables.exclude(pk=projects.pk).first()
+    elsewhere = _start(api, clients, {}, queued)  # another table's
+
+    r = api.get(_jobs(projects))
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert _ids(body) == [second["id"], first["id"]]
+    for listed in body["list"]:  # each exactly as its own GET shows it
+        assert listed == api.get(f"{_jobs(projects)}/{listed['id']}").json()
+    assert body["list"][1]["status"] == "done" and body["list"][1]["downloadUrl"]
+    assert body["pageInfo"] == {
+        "totalRows": 2,
+        "page": 1,
+        "pageSize": 25,
+        "isFirstPage": True,
+        "isLastPage": True,
+    }
+    # The same user with another credential lists the same jobs; the other user, theirs.
+    assert _ids(_session(user).get(_jobs(projects)).json()) == _ids(body)
+    assert _ids(_session(other_user).get(_jobs(projects)).json()) == [theirs["id"]]
+    assert _ids(api.get(_jobs(clients)).json()) == [elsewhere["id"]]
+
+
+def test_list_pages_by_limit_and_offset(user, projects):
+    jobs = [_made(projects, user, minutes_ago=m) for m in range(5)]  # newest first
+    api, _ = _token_client(user)
+    want = [str(j.pk) for j in jobs]
+
+    def page(query):
+        r = api.get(f"{_jobs(projects)}?{query}")
+        assert r.status_code == 200, r.content
+        return r.json()
+
+    first = page("limit=2")
+    assert _ids(first) == want[:2]
+    assert first["pageInfo"] == {
+        "totalRows": 5,
+        "page": 1,
+        "pageSize": 2,
+        "isFirstPage": True,
+        "isLastPage": False,
+    }
+    second = page("limit=2&offset=2")
+    assert _ids(second) == want[2:4]
+    assert second["pageInfo"]["page"] == 2
+    assert not second["pageInfo"]["isFirstPage"]
+    assert not second["pageInfo"]["isLastPage"]
+    last = page("limit=2&offset=4")
+    assert _ids(last) == want[4:]
+    assert last["pageInfo"]["page"] == 3 and last["pageInfo"]["isLastPage"]
+    # An offset between pages: the rows after it, the page it falls in.
+    odd = page("limit=2&offset=3")
+    assert _ids(odd) == want[3:5]
+    assert odd["pageInfo"]["page"] == 2 and odd["pageInfo"]["isLastPage"]
+    assert not odd["pageInfo"]["isFirstPage"]
+    past = page("offset=10")
+    assert past["list"] == [] and past["pageInfo"]["totalRows"] == 5
+    assert past["pageInfo"]["isLastPage"]
+    assert _ids(page("limit=100")) == want
+
+
+def test_list_filters_by_status(user, projects):
+    done = _made(projects, user, minutes_ago=3)
+    failed = _made(projects, user, minutes_ago=2, status="failed", error="boom")
+    running = _made(projects, user, minutes_ago=1, status="running", done=5)
+    api, _ = _token_client(user)
+    for status, want in (
+        ("done", [done]),
+        ("failed", [failed]),
+        ("running", [running]),
+        ("pending", []),
+        ("cancelled", []),
+    ):
+        body = api.get(f"{_jobs(projects)}?status={status}").json()
+        assert _ids(body) == [str(j.pk) for j in want], status
+        assert body["pageInfo"]["totalRows"] == len(want)
+        assert all(j["status"] == status for j in body["list"])
+    assert len(api.get(f"{_jobs(projects)}?status=").json()["list"]) == 3
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        ("limit=0", "`limit`"),
+        ("limit=101", "`limit`"),
+        ("limit=ten", "`limit`"),
+        ("limit=2.5", "`limit`"),
+        ("offset=-1", "`offset`"),
+        ("offset=x", "`offset`"),
+        ("status=finished", "`status`"),
+        ("status=new", "`status`"),  # an import's status: no export job has it
+        ("status=DONE", "`status`"),
+    ],
+)
+def test_list_bad_parameters_are_400_naming_them(user, projects, query, name):
+    _made(projects, user, minutes_ago=1)
+    api, _ = _token_client(user)
+    r = api.get(f"{_jobs(projects)}?{query}")
+    assert r.status_code == 400, r.content
+    assert r.json()["error"] == "INVALID_PARAMETER" and name in r.json()["message"]
+
+
+def test_list_is_refused_as_one_job_is(user, other_user, demo, projects, queued):
+    """Who may not read one job may not list: a stranger, a token of another base (404, as
+    for the table), no credentials (401). Viewers and read-only tokens list their own."""
+    mine = _made(projects, user, minutes_ago=1)
+    one = f"{_jobs(projects)}/{mine.pk}"
+    # A token of the user's own other base: the table is outside it.
+    other_base = create_demo_base(user, title="other demo")
+    narrow, _ = _token_client(user, base=other_base)
+    stranger = _session(other_user)
+    for client in (narrow, stranger):
+        assert client.get(one).status_code == 404
+        r = client.get(_jobs(projects))
+        assert r.status_code == 404 and r.json()["error"] == "TABLE_NOT_FOUND"
+    assert APIClient().get(_jobs(projects)).status_code == 401
+    # The token of the right base lists them.
+    wide, _ = _token_client(user, base=demo)
+    assert _ids(wide.get(_jobs(projects)).json()) == [str(mine.pk)]
+
+    membership_create(base=demo, user=other_user, role="viewer")
+    for client in (stranger, _token_client(other_user, read_only=True)[0]):
+        assert client.get(_jobs(projects)).json()["list"] == []  # not the owner's
+    theirs = _start(stranger, projects, {}, queued)
+    reader, _ = _token_client(other_user, read_only=True)
+    assert _ids(reader.get(_jobs(projects)).json()) == [theirs["id"]]
