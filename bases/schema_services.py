@@ -14,6 +14,7 @@ from bases import schema, schema_ddl
 from bases import sync as meta_sync
 from bases.connections import replicas
 from bases.models import Base, DataSource, Field, Table
+from bases.query import select
 from bases.query.dialects import dialect_for
 from bases.query.identifiers import quote_identifier
 from bases.sources import source_alias, user_db
@@ -234,8 +235,8 @@ def table_drop_unlisted(*, source: DataSource, table_name: str) -> bool:
             return True
         d = dialect_for(conn)
         with conn.cursor() as cur:
-            cur.execute(f"SELECT 1 FROM {d.quote(table_name)} LIMIT 1", [])
-            if cur.fetchone() is not None:
+            cur.execute(*select.bounded_count(d, table_name, "", [], 1))
+            if cur.fetchone()[0]:
                 return False
         try:
             with schema.editor(alias) as ed:
