@@ -22,7 +22,7 @@ from django.db import connections
 
 from nocoplatform.routing import websocket_urlpatterns
 from tests.redis_process import RedisProcess
-from views.realtime import broadcast, publisher
+from views.realtime import broadcast, publisher, registry
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]
 
@@ -295,6 +295,36 @@ def test_no_redis_traffic_for_a_table_nobody_watches(
     run(scenario)
 
 
+def test_a_new_publisher_sends_nothing_for_an_unwatched_table(
+    redis_layer, projects, tasks, user, api
+):
+    """Until its first read of the registry a publisher counts every table as watched (a
+    process that just started loses nothing), but what it queued meanwhile is looked at again
+    after that read: a new process's first write to a table nobody watches reaches no Redis
+    (seen in the production-profile test: a granian worker's first PATCH was published)."""
+    unwatched = patcher(api, tasks, "title")
+    watched = patcher(api, projects)
+
+    async def scenario():
+        watcher = await connect(projects, user, "watcher")
+        publisher.shutdown()  # the next write starts a publisher that has read nothing
+        status, _ = await unwatched(1, "a new publisher's first write")
+        assert status == 200
+        pub = publisher.for_layer(channel_layers["default"])
+        assert await asyncio.to_thread(pub.flush, 5)
+        assert pub.watched is not None, "the publisher never read the registry"
+        assert str(tasks.pk) not in pub.watched
+        assert (pub.sent, pub.dropped) == (0, 0), "a publish for an unwatched table"
+        # The watched table's writes still go out, from the same new publisher.
+        status, _ = await watched(1, "seen")
+        assert status == 200
+        assert await heard(watcher, "rows.updated", 5)
+        assert pub.sent >= 1
+        await watcher.disconnect()
+
+    run(scenario)
+
+
 def test_a_socket_that_dies_leaves_the_hub(projects, user):
     """However a socket ends (here its task is cancelled, as a crashed or killed connection's
     is), it leaves this process's hub and socket count: a dead member would keep the process
@@ -343,6 +373,9 @@ def test_a_process_that_exits_sends_its_last_messages_first(redis_layer, tmp_pat
     async def scenario():
         channel = await layer.new_channel()
         await layer.group_add("table.exit1", channel)
+        # As a socket's hub does when it joins: the table is registered as watched, so
+        # the command's publisher (which reads the registry first) sends to it.
+        await registry.register(layer, ["exit1"])
         env = {
             "PATH": "/usr/bin:/bin",
             "DJANGO_SETTINGS_MODULE": "nocoplatform.settings.local",

@@ -67,12 +67,17 @@ def left(table_id) -> None:
             _local.pop(str(table_id), None)
 
 
+def watched_here(table_id) -> bool:
+    """Whether a socket of this process is on the table."""
+    return str(table_id) in _local
+
+
 def listening(table_id) -> bool:
     """False when no socket anywhere watches the table (as far as this process knows)."""
     layer = get_channel_layer()
     if layer is None:
         return False
-    if str(table_id) in _local:
+    if watched_here(table_id):
         return True
     if isinstance(layer, InMemoryChannelLayer):
         return False

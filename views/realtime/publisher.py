@@ -17,7 +17,10 @@ Realtime is best-effort; pages catch up by re-fetching (docs/realtime.md, "Guara
 
 It also reads which tables are watched (registry.py) every READ_EVERY seconds, so `watches()`,
 asked on the request thread, is a dict look-up. Until the first read answers it says yes
-(publish everything), so a process that just started loses nothing.
+(publish everything), so a process that just started loses nothing; a table's message queued
+meanwhile is looked at again when its turn comes, after that read, and not sent if no socket
+watches the table (a new process's first writes to an unwatched table cost no Redis traffic
+either; a socket that registers later catches up by its re-fetch, consumer.CATCHUP).
 """
 
 from __future__ import annotations
@@ -87,7 +90,9 @@ class Publisher:
             if len(self.queue) >= CAPACITY or time.monotonic() < self.down_until:
                 self._drop(group, message)
                 return
-            self.queue.append((group, message))
+            # Queued before the first registry read: `watches()` said yes without knowing.
+            blind = self.uses_registry and self.watched is None
+            self.queue.append((group, message, blind))
             first = len(self.queue) == 1
         if first:
             self._wake()
@@ -169,6 +174,15 @@ class Publisher:
             except TimeoutError:
                 pass
 
+    def _still_watched(self, group: str) -> bool:
+        """Whether a message queued before the first registry read is worth a send, now that
+        the read has answered: a table's group only while a socket watches the table (in the
+        registry, or one of this process's own); any other group always."""
+        from views.realtime import broadcast  # it imports this module
+
+        table = broadcast.table_of(group)
+        return table is None or self.watches(table) or broadcast.watched_here(table)
+
     def _up(self) -> bool:
         return time.monotonic() >= self.down_until
 
@@ -193,10 +207,12 @@ class Publisher:
                 if not self.queue:
                     self.sending = False
                     return
-                group, message = self.queue.popleft()
+                group, message, blind = self.queue.popleft()
                 if not self._up():
                     self._drop(group, message)
                     continue
+                if blind and not self._still_watched(group):
+                    continue  # queued before the first registry read; nobody to tell
                 self.sending = True
             try:
                 await self._call(self.layer.group_send(group, message))
