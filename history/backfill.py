@@ -83,16 +83,21 @@ def column_added(field_id) -> None:
     field = Field.objects.select_related("table__source").filter(pk=field_id).first()
     if not kept_column(field):
         return
-    progress = fill(field, chunks=1)
+    # Noted before the first chunk: a process that dies during it (the field committed, its
+    # column empty) leaves a fill the recovery sweep continues from the start.
+    marker = KeptFieldFill.objects.filter(field_id=field.pk)
+    KeptFieldFill.objects.update_or_create(
+        field=field, defaults={"after": "", "heartbeat_at": timezone.now()}
+    )
+    progress = fill(field, chunks=1)  # one chunk: well inside NOCO_JOB_STALE_SECONDS
     if not progress.done:
         from history import tasks
 
-        KeptFieldFill.objects.update_or_create(
-            field=field,
-            defaults={"after": progress.after or "", "heartbeat_at": timezone.now()},
-        )
+        marker.update(after=progress.after or "", heartbeat_at=timezone.now())
         tasks.start_fill(field.pk, progress.after)
-    elif progress.filled:
+        return
+    marker.delete()
+    if progress.filled:
         meta_events.schema_changed(field.table_id)
 
 

@@ -338,6 +338,53 @@ def test_a_fill_whose_process_ended_is_continued_by_the_sweep(
     assert not KeptFieldFill.objects.filter(pk=field.pk).exists()
 
 
+def test_a_process_that_dies_in_the_first_chunk_leaves_a_fill_the_sweep_continues(
+    orders, user, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The field committed, then its process died while filling the first chunk (in the
+    request): the fill was noted before that chunk, so the sweep continues it from the start."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from history.models import KeptFieldFill
+    from imports import recovery
+
+    for i in range(3):
+        insert_rows(orders, {"label": f"r{i}"}, actor=Actor(user=user))
+
+    class Died(BaseException):  # not an Exception: nothing on the way catches it
+        pass
+
+    def dies(*args, **kwargs):
+        raise Died
+
+    monkeypatch.setattr(backfill, "fill", dies)
+    with pytest.raises(Died), django_capture_on_commit_callbacks(execute=True):
+        field = field_create(
+            actor=Actor(user=user),
+            table=orders,
+            data={"title": "Created", "uidt": "CreatedTime"},
+        )
+    monkeypatch.undo()
+    field = orders.fields.get(title="Created")  # committed before the fill began
+    (marker,) = KeptFieldFill.objects.filter(field=field)
+    assert marker.after == ""
+    assert all(row["Created"] is None for row in _rows(orders).values())
+    started = []
+    monkeypatch.setattr(tasks, "start_fill", lambda *a: started.append(a))
+    settings.NOCO_JOB_STALE_SECONDS = 60
+    KeptFieldFill.objects.filter(pk=field.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=61)
+    )
+    assert recovery.recover_jobs()["fills continued"] == 1
+    assert started == [(field.pk, None)]
+    assert backfill.run(*started[-1]).done  # what the runner does with it
+    rows = _rows(orders)
+    assert all(rows[f"r{i}"]["Created"] is not None for i in range(3))
+    assert not KeptFieldFill.objects.filter(pk=field.pk).exists()
+
+
 def test_a_fill_that_keeps_stalling_is_left_to_the_command(
     orders, user, settings, monkeypatch
 ):
