@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 
 from audit import log
 from bases import selectors
+from bases.query.params import int_param
 from nocoplatform.api import ERRORS
-from nocoplatform.errors import InvalidInput
 
 MAX_LIMIT = 500
 
@@ -25,18 +25,6 @@ FILTERS = [
     OpenApiParameter("from", str, description="First day (YYYY-MM-DD, UTC)."),
     OpenApiParameter("to", str, description="Last day, inclusive (YYYY-MM-DD, UTC)."),
 ]
-
-
-def _int(value, name: str, default: int, high: int) -> int:
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"`{name}` must be a whole number.") from None
-    if not 0 <= number <= high:
-        raise InvalidInput(f"`{name}` must be between 0 and {high}.")
-    return number
 
 
 class ActivityApi(APIView):
@@ -67,8 +55,8 @@ class ActivityApi(APIView):
         entries = log.entries(base, **log.parse_filters(q))
         if q.get("format") == "csv":
             return csv_response(entries, base)
-        limit = _int(q.get("limit"), "limit", 100, MAX_LIMIT) or 1
-        offset = _int(q.get("offset"), "offset", 0, 10_000_000)
+        limit = int_param(q, ("limit",), 100, low=0, high=MAX_LIMIT) or 1
+        offset = int_param(q, ("offset",), 0, low=0, high=10_000_000)
         rows = list(entries[offset : offset + limit + 1])
         return Response(
             {

@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from bases.query.params import int_param
 from nocoplatform.errors import InvalidInput
 
 DEFAULT_LIMIT = 25
@@ -34,28 +35,10 @@ def job_list_query(request: Request, statuses: list[str]) -> JobListQuery:
             code="INVALID_PARAMETER",
         )
     return JobListQuery(
-        limit=_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=_int(params, "offset", 0, 0, 10**9),
+        limit=int_param(params, ("limit",), DEFAULT_LIMIT, low=1, high=MAX_LIMIT),
+        offset=int_param(params, ("offset",), 0, low=0, high=10**9),
         status=status,
     )
-
-
-def _int(params, name: str, default: int, low: int, high: int) -> int:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"`{name}` must be a whole number, not '{raw[:50]}'.",
-            code="INVALID_PARAMETER",
-        )
-    if not low <= value <= high:
-        raise InvalidInput(
-            f"`{name}` must be from {low} to {high}.", code="INVALID_PARAMETER"
-        )
-    return value
 
 
 def job_list_parameters(statuses: list[str]) -> list[OpenApiParameter]:

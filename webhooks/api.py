@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bases import selectors
+from bases.query.params import int_param
 from nocoplatform.api import ERRORS, json_body
 from nocoplatform.errors import InvalidInput
 from webhooks import services
@@ -245,8 +246,8 @@ class HookLogsApi(APIView):
     )
     def get(self, request: Request, hook_id: str) -> Response:
         hook = _hook(request, hook_id)
-        limit = _int(request, "limit", 50, 1, 200)
-        offset = _int(request, "offset", 0, 0, 10**9)
+        limit = int_param(request.query_params, ("limit",), 50, low=1, high=200)
+        offset = int_param(request.query_params, ("offset",), 0, low=0, high=10**9)
         entries = services.delivery_list(
             actor=request.actor, webhook=hook, limit=limit, offset=offset
         )
@@ -292,16 +293,3 @@ class HookTriggerApi(APIView):
             record_id=data["rowId"],
         )
         return Response({"event_id": str(event.pk), "status": event.status})
-
-
-def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"`{name}` must be a whole number.")
-    if not low <= value <= high:
-        raise InvalidInput(f"`{name}` must be between {low} and {high}.")
-    return value

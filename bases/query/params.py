@@ -65,7 +65,12 @@ def _param(params, *names: str) -> str | None:
     return None
 
 
-def _int(params, names: tuple[str, ...], default: int, *, low: int, high: int) -> int:
+def int_param(
+    params, names: tuple[str, ...], default: int, *, low: int, high: int
+) -> int:
+    """A whole-number query parameter (the first of `names` given; `default` when absent or
+    empty) from `low` to `high`; else a 400 (INVALID_PARAMETER) naming it. Every list of the
+    API pages with it."""
     raw = _param(params, *names)
     if raw is None or raw == "":
         return default
@@ -73,9 +78,9 @@ def _int(params, names: tuple[str, ...], default: int, *, low: int, high: int) -
         value = int(str(raw).strip())
     except ValueError:
         raise InvalidInput(
-            f"`{names[0]}` must be a whole number, not '{raw}'.",
+            f"`{names[0]}` must be a whole number, not '{str(raw)[:50]}'.",
             code="INVALID_PARAMETER",
-        )
+        ) from None
     if not low <= value <= high:
         raise InvalidInput(
             f"`{names[0]}` must be from {low} to {high}.", code="INVALID_PARAMETER"
@@ -177,13 +182,13 @@ def parse_list_query(
         query.view_where = parse_where(view_where) if view_where else None
         query._resolve = resolve
         query._view_resolve = view_resolve
-    query.limit = _int(
+    query.limit = int_param(
         params, ("limit", "l", "pageSize"), DEFAULT_LIMIT, low=1, high=max_limit
     )
-    offset = _int(params, ("offset", "o"), 0, low=0, high=10**12)
+    offset = int_param(params, ("offset", "o"), 0, low=0, high=10**12)
     page = _param(params, "page")
     if page not in (None, "") and not offset:
-        offset = (_int(params, ("page",), 1, low=1, high=10**9) - 1) * query.limit
+        offset = (int_param(params, ("page",), 1, low=1, high=10**9) - 1) * query.limit
     query.offset = offset
     cursor = _param(params, "cursor")
     if cursor:

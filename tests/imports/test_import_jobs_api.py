@@ -16,6 +16,7 @@ from bases.demo import create_demo_base
 from imports import tasks
 from imports.models import ImportJob
 from permissions.services import api_token_create, membership_create
+from tests.job_lists import check_paging, ids
 
 pytestmark = pytest.mark.django_db
 
@@ -83,10 +84,6 @@ def _made(table, user, *, minutes_ago: int, status="done") -> ImportJob:
     return job
 
 
-def _ids(body) -> list[str]:
-    return [j["id"] for j in body["list"]]
-
-
 def test_list_shows_the_callers_jobs_newest_first_as_their_get(
     items, make_table, user, other_user, api
 ):
@@ -103,7 +100,7 @@ def test_list_shows_the_callers_jobs_newest_first_as_their_get(
     r = api.get(_url(items))
     assert r.status_code == 200, r.content
     body = r.json()
-    assert _ids(body) == [uploaded["id"], started["id"]]
+    assert ids(body) == [uploaded["id"], started["id"]]
     for listed in body["list"]:  # each exactly as its own GET shows it
         assert listed == api.get(f"{_url(items)}/{listed['id']}").json()
     assert [j["status"] for j in body["list"]] == ["new", "pending"]
@@ -116,9 +113,9 @@ def test_list_shows_the_callers_jobs_newest_first_as_their_get(
         "isLastPage": True,
     }
     # The same user with another credential lists the same jobs; the other user, theirs.
-    assert _ids(_session(user).get(_url(items)).json()) == _ids(body)
-    assert _ids(_session(other_user).get(_url(items)).json()) == [theirs["id"]]
-    assert _ids(api.get(_url(others)).json()) == [elsewhere["id"]]
+    assert ids(_session(user).get(_url(items)).json()) == ids(body)
+    assert ids(_session(other_user).get(_url(items)).json()) == [theirs["id"]]
+    assert ids(api.get(_url(others)).json()) == [elsewhere["id"]]
 
 
 def test_list_pages_by_limit_and_offset(items, user, api):
@@ -129,24 +126,7 @@ def test_list_pages_by_limit_and_offset(items, user, api):
         assert r.status_code == 200, r.content
         return r.json()
 
-    first = page("limit=2")
-    assert _ids(first) == want[:2]
-    assert first["pageInfo"] == {
-        "totalRows": 5,
-        "page": 1,
-        "pageSize": 2,
-        "isFirstPage": True,
-        "isLastPage": False,
-    }
-    second = page("limit=2&offset=2")
-    assert _ids(second) == want[2:4] and second["pageInfo"]["page"] == 2
-    assert not (second["pageInfo"]["isFirstPage"] or second["pageInfo"]["isLastPage"])
-    last = page("offset=4&limit=2")
-    assert _ids(last) == want[4:]
-    assert last["pageInfo"]["page"] == 3 and last["pageInfo"]["isLastPage"]
-    past = page("offset=7")
-    assert past["list"] == [] and past["pageInfo"]["totalRows"] == 5
-    assert _ids(page("limit=100")) == want
+    check_paging(page, want)
 
 
 def test_list_filters_by_status(items, user, api):
@@ -162,7 +142,7 @@ def test_list_filters_by_status(items, user, api):
         ("running", []),
     ):
         body = api.get(f"{_url(items)}?status={status}").json()
-        assert _ids(body) == want, status
+        assert ids(body) == want, status
         assert body["pageInfo"]["totalRows"] == len(want)
     assert len(api.get(_url(items)).json()["list"]) == 4
 
@@ -202,7 +182,7 @@ def test_list_is_refused_as_one_job_is(items, user, other_user):
     assert read_only.get(one).status_code == 403
     assert read_only.get(_url(items)).status_code == 403
     assert APIClient().get(_url(items)).status_code == 401
-    assert _ids(_token(user, base=items.base).get(_url(items)).json()) == [str(mine.pk)]
+    assert ids(_token(user, base=items.base).get(_url(items)).json()) == [str(mine.pk)]
 
     membership_create(base=items.base, user=other_user, role="viewer")
     assert stranger.get(_url(items)).status_code == 403
@@ -211,7 +191,7 @@ def test_list_is_refused_as_one_job_is(items, user, other_user):
     membership_create(base=items.base, user=other_user, role="editor")
     assert stranger.get(_url(items)).json()["list"] == []  # not the owner's
     theirs = _made(items, other_user, minutes_ago=0, status="failed")
-    assert _ids(stranger.get(_url(items)).json()) == [str(theirs.pk)]
+    assert ids(stranger.get(_url(items)).json()) == [str(theirs.pk)]
 
 
 def test_in_the_openapi_document(api):

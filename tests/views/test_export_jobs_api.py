@@ -26,6 +26,7 @@ from permissions.services import (
     field_rule_set,
     membership_create,
 )
+from tests.job_lists import check_paging, ids
 
 pytestmark = pytest.mark.django_db
 
@@ -454,10 +455,6 @@ def _made(table, user, *, minutes_ago: int, status="done", **fields) -> ExportJo
     return job
 
 
-def _ids(body) -> list[str]:
-    return [j["id"] for j in body["list"]]
-
-
 def test_list_shows_the_callers_jobs_newest_first_as_their_get(
     user, other_user, demo, projects, view, queued
 ):
@@ -476,7 +473,7 @@ def test_list_shows_the_callers_jobs_newest_first_as_their_get(
     r = api.get(_jobs(projects))
     assert r.status_code == 200, r.content
     body = r.json()
-    assert _ids(body) == [second["id"], first["id"]]
+    assert ids(body) == [second["id"], first["id"]]
     for listed in body["list"]:  # each exactly as its own GET shows it
         assert listed == api.get(f"{_jobs(projects)}/{listed['id']}").json()
     assert body["list"][1]["status"] == "done" and body["list"][1]["downloadUrl"]
@@ -488,9 +485,9 @@ def test_list_shows_the_callers_jobs_newest_first_as_their_get(
         "isLastPage": True,
     }
     # The same user with another credential lists the same jobs; the other user, theirs.
-    assert _ids(_session(user).get(_jobs(projects)).json()) == _ids(body)
-    assert _ids(_session(other_user).get(_jobs(projects)).json()) == [theirs["id"]]
-    assert _ids(api.get(_jobs(clients)).json()) == [elsewhere["id"]]
+    assert ids(_session(user).get(_jobs(projects)).json()) == ids(body)
+    assert ids(_session(other_user).get(_jobs(projects)).json()) == [theirs["id"]]
+    assert ids(api.get(_jobs(clients)).json()) == [elsewhere["id"]]
 
 
 def test_list_pages_by_limit_and_offset(user, projects):
@@ -503,32 +500,7 @@ def test_list_pages_by_limit_and_offset(user, projects):
         assert r.status_code == 200, r.content
         return r.json()
 
-    first = page("limit=2")
-    assert _ids(first) == want[:2]
-    assert first["pageInfo"] == {
-        "totalRows": 5,
-        "page": 1,
-        "pageSize": 2,
-        "isFirstPage": True,
-        "isLastPage": False,
-    }
-    second = page("limit=2&offset=2")
-    assert _ids(second) == want[2:4]
-    assert second["pageInfo"]["page"] == 2
-    assert not second["pageInfo"]["isFirstPage"]
-    assert not second["pageInfo"]["isLastPage"]
-    last = page("limit=2&offset=4")
-    assert _ids(last) == want[4:]
-    assert last["pageInfo"]["page"] == 3 and last["pageInfo"]["isLastPage"]
-    # An offset between pages: the rows after it, the page it falls in.
-    odd = page("limit=2&offset=3")
-    assert _ids(odd) == want[3:5]
-    assert odd["pageInfo"]["page"] == 2 and odd["pageInfo"]["isLastPage"]
-    assert not odd["pageInfo"]["isFirstPage"]
-    past = page("offset=10")
-    assert past["list"] == [] and past["pageInfo"]["totalRows"] == 5
-    assert past["pageInfo"]["isLastPage"]
-    assert _ids(page("limit=100")) == want
+    check_paging(page, want)
 
 
 def test_list_filters_by_status(user, projects):
@@ -544,7 +516,7 @@ def test_list_filters_by_status(user, projects):
         ("cancelled", []),
     ):
         body = api.get(f"{_jobs(projects)}?status={status}").json()
-        assert _ids(body) == [str(j.pk) for j in want], status
+        assert ids(body) == [str(j.pk) for j in want], status
         assert body["pageInfo"]["totalRows"] == len(want)
         assert all(j["status"] == status for j in body["list"])
     assert len(api.get(f"{_jobs(projects)}?status=").json()["list"]) == 3
@@ -588,11 +560,11 @@ def test_list_is_refused_as_one_job_is(user, other_user, demo, projects, queued)
     assert APIClient().get(_jobs(projects)).status_code == 401
     # The token of the right base lists them.
     wide, _ = _token_client(user, base=demo)
-    assert _ids(wide.get(_jobs(projects)).json()) == [str(mine.pk)]
+    assert ids(wide.get(_jobs(projects)).json()) == [str(mine.pk)]
 
     membership_create(base=demo, user=other_user, role="viewer")
     for client in (stranger, _token_client(other_user, read_only=True)[0]):
         assert client.get(_jobs(projects)).json()["list"] == []  # not the owner's
     theirs = _start(stranger, projects, {}, queued)
     reader, _ = _token_client(other_user, read_only=True)
-    assert _ids(reader.get(_jobs(projects)).json()) == [theirs["id"]]
+    assert ids(reader.get(_jobs(projects)).json()) == [theirs["id"]]
