@@ -145,6 +145,7 @@ def test_the_thread_ends_with_a_failed_run(
     items,  # noqa: F811 - the fixture
     actor,
     settings,
+    started,  # noqa: F811 - the fixture: no runner thread races the test's own run
     monkeypatch,
 ):
     settings.NOCO_JOB_STALE_SECONDS = STALE
@@ -166,6 +167,7 @@ def test_the_thread_only_keeps_its_own_running_run_alive(
     items,  # noqa: F811 - the fixture
     actor,
     settings,
+    started,  # noqa: F811 - the fixture: no runner thread races the test's own run
 ):
     settings.NOCO_JOB_STALE_SECONDS = STALE
     job = _queued_import(actor, items)
