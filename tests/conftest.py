@@ -28,6 +28,8 @@ from permissions.services import api_token_create
 
 # `make_table`: a user table on each database, connected as a base (docs/testing.md).
 pytest_plugins = ["tests.fixtures.builder"]
+# Shared checks outside test modules still report their failing values.
+pytest.register_assert_rewrite("tests.job_lists")
 
 LIVE_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -40,3 +40,17 @@ def check_paging(page: Callable[[str], dict], want: list[str]) -> None:
     assert past["list"] == [] and past["pageInfo"]["totalRows"] == 5
     assert past["pageInfo"]["isLastPage"]
     assert ids(page("limit=100")) == want
+
+
+def check_whole_page(api, url: str, body: dict, total: int) -> None:
+    """A list that fits one default page: each job exactly as its own GET (`url`/id) shows
+    it, and the pageInfo of a single page of `total` jobs."""
+    for listed in body["list"]:
+        assert listed == api.get(f"{url}/{listed['id']}").json()
+    assert body["pageInfo"] == {
+        "totalRows": total,
+        "page": 1,
+        "pageSize": 25,
+        "isFirstPage": True,
+        "isLastPage": True,
+    }
