@@ -17,6 +17,7 @@ from imports import tasks
 from imports.models import ImportJob
 from permissions.services import api_token_create, membership_create
 from tests.job_lists import check_paging, check_whole_page, ids
+from tests.permissions.conftest import session_client
 
 pytestmark = pytest.mark.django_db
 
@@ -48,12 +49,6 @@ def _token(user, **kwargs) -> APIClient:
     _, raw = api_token_create(user=user, name="imports", **kwargs)
     c = APIClient()
     c.credentials(HTTP_XC_TOKEN=raw)
-    return c
-
-
-def _session(user) -> APIClient:
-    c = APIClient()
-    c.force_login(user)
     return c
 
 
@@ -91,9 +86,11 @@ def test_list_shows_the_callers_jobs_newest_first_as_their_get(
     ImportJob.objects.filter(pk=started["id"]).update(
         created_at=timezone.now() - timedelta(minutes=5)
     )
-    uploaded = _upload(_session(user), items, start=False)  # not started: a preview
+    uploaded = _upload(
+        session_client(user), items, start=False
+    )  # not started: a preview
     membership_create(base=items.base, user=other_user, role="owner")  # even an owner's
-    theirs = _upload(_session(other_user), items)
+    theirs = _upload(session_client(other_user), items)
     others = make_table("sqlite", "others", "name VARCHAR(50)", title="Others")
     elsewhere = _upload(api, others)  # another table's
 
@@ -105,8 +102,8 @@ def test_list_shows_the_callers_jobs_newest_first_as_their_get(
     assert [j["status"] for j in body["list"]] == ["new", "pending"]
     assert body["list"][0]["rows"] == [["fig", "2"]]
     # The same user with another credential lists the same jobs; the other user, theirs.
-    assert ids(_session(user).get(_url(items)).json()) == ids(body)
-    assert ids(_session(other_user).get(_url(items)).json()) == [theirs["id"]]
+    assert ids(session_client(user).get(_url(items)).json()) == ids(body)
+    assert ids(session_client(other_user).get(_url(items)).json()) == [theirs["id"]]
     assert ids(api.get(_url(others)).json()) == [elsewhere["id"]]
 
 
@@ -165,7 +162,7 @@ def test_list_is_refused_as_one_job_is(items, user, other_user):
     mine = _made(items, user, minutes_ago=1)
     one = f"{_url(items)}/{mine.pk}"
     other_base = create_demo_base(user, title="other demo")
-    stranger = _session(other_user)
+    stranger = session_client(other_user)
     for client in (_token(user, base=other_base), stranger):
         assert client.get(one).status_code == 404
         r = client.get(_url(items))

@@ -27,6 +27,7 @@ from permissions.services import (
     membership_create,
 )
 from tests.job_lists import check_paging, check_whole_page, ids
+from tests.permissions.conftest import session_client
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +37,6 @@ def _token_client(user, **kwargs) -> tuple[APIClient, ApiToken]:
     c = APIClient()
     c.credentials(HTTP_XC_TOKEN=raw)
     return c, token
-
-
-def _session(user) -> APIClient:
-    c = APIClient()
-    c.force_login(user)
-    return c
 
 
 def _jobs(table) -> str:
@@ -201,12 +196,12 @@ def test_only_its_maker_sees_it(user, other_user, demo, projects, view, queued):
     exports.run_export(job["id"])
     url = f"{_jobs(projects)}/{job['id']}"
     # The same user with their session (or another token): theirs.
-    me = _session(user)
+    me = session_client(user)
     assert me.get(url).json()["status"] == "done"
     assert _file(me, projects, job["id"]).status_code == 200
 
     membership_create(base=demo, user=other_user, role="owner")  # even an owner
-    for other in (_session(other_user), _token_client(other_user)[0]):
+    for other in (session_client(other_user), _token_client(other_user)[0]):
         for r in (
             other.get(url),
             other.get(url + "/file"),
@@ -232,7 +227,7 @@ def test_viewer_and_read_only_token_may_export(
     """Exporting is reading: as the direct export, viewers and read-only tokens may."""
     membership_create(base=demo, user=other_user, role="viewer")
     for client in (
-        _session(other_user),
+        session_client(other_user),
         _token_client(other_user, read_only=True)[0],
     ):
         assert client.get(f"/api/v2/tables/{projects.pk}/export").status_code == 200
@@ -282,7 +277,7 @@ def test_the_run_keeps_the_tokens_limits(
     outside.refresh_from_db()
     assert outside.status == "failed" and outside.error == "Table not found."
     assert not os.path.exists(exports.export_path(outside))
-    mine = _session(other_user)
+    mine = session_client(other_user)
     assert _file(mine, elsewhere, outside.pk).status_code == 404
     ExportJob.objects.filter(pk=outside.pk).update(status="pending", api_token_id=None)
     exports.run_export(str(outside.pk))
@@ -308,7 +303,7 @@ def test_token_revoked_mid_run_fails_the_job(user, projects, view, queued, monke
     assert "revoked" in stored.error and not stored.path
     assert not os.path.exists(exports.export_path(stored))
     assert not os.path.exists(exports.export_path(stored) + ".part")
-    me = _session(user)  # the token is gone; the user's session sees why
+    me = session_client(user)  # the token is gone; the user's session sees why
     got = me.get(f"{_jobs(projects)}/{job['id']}").json()
     assert got["status"] == "failed" and got["error"] == exports.TOKEN_REVOKED
     assert got["downloadUrl"] is None
@@ -333,7 +328,7 @@ def test_token_revoked_before_the_run_or_before_it_finished(
     job = _start(api, projects, {"viewId": view.pk}, queued)
     exports.run_export(job["id"])
     stored = ExportJob.objects.get(pk=job["id"])
-    me = _session(user)
+    me = session_client(user)
     ApiToken.objects.filter(pk=token.pk).update(revoked_at=stored.finished_at)
     assert _file(me, projects, job["id"]).status_code == 404
     ApiToken.objects.filter(pk=token.pk).update(
@@ -369,7 +364,7 @@ def test_bad_parameters_are_400_naming_them(user, projects, view, queued):
 
 
 def test_in_the_openapi_document(user):
-    doc = _session(user).get("/api/v2/meta/openapi.json").json()
+    doc = session_client(user).get("/api/v2/meta/openapi.json").json()
     paths = doc["paths"]
     base = "/api/v2/tables/{table_id}/export/jobs"
     assert set(paths[base]) >= {"post"}
@@ -417,7 +412,7 @@ def test_in_the_openapi_document(user):
 def test_in_the_base_document(user, demo, projects):
     from openapi_spec_validator import validate
 
-    doc = _session(user).get(f"/api/v2/meta/bases/{demo.pk}/swagger.json").json()
+    doc = session_client(user).get(f"/api/v2/meta/bases/{demo.pk}/swagger.json").json()
     validate(doc)
     jobs = f"/api/v2/tables/{projects.pk}/export/jobs"
     paths = doc["paths"]
@@ -461,12 +456,12 @@ def test_list_shows_the_callers_jobs_newest_first_as_their_get(
     api, _ = _token_client(user)
     first = _start(api, projects, {"viewId": view.pk}, queued)
     exports.run_export(first["id"])
-    second = _start(_session(user), projects, {"format": "xlsx"}, queued)
+    second = _start(session_client(user), projects, {"format": "xlsx"}, queued)
     ExportJob.objects.filter(pk=first["id"]).update(
         created_at=timezone.now() - timedelta(minutes=5)
     )
     membership_create(base=demo, user=other_user, role="owner")  # even an owner's
-    theirs = _start(_session(other_user), projects, {}, queued)
+    theirs = _start(session_client(other_user), projects, {}, queued)
     clients = demo.tables.exclude(pk=projects.pk).first()
     elsewhere = _start(api, clients, {}, queued)  # another table's
 
@@ -477,8 +472,8 @@ def test_list_shows_the_callers_jobs_newest_first_as_their_get(
     check_whole_page(api, _jobs(projects), body, total=2)
     assert body["list"][1]["status"] == "done" and body["list"][1]["downloadUrl"]
     # The same user with another credential lists the same jobs; the other user, theirs.
-    assert ids(_session(user).get(_jobs(projects)).json()) == ids(body)
-    assert ids(_session(other_user).get(_jobs(projects)).json()) == [theirs["id"]]
+    assert ids(session_client(user).get(_jobs(projects)).json()) == ids(body)
+    assert ids(session_client(other_user).get(_jobs(projects)).json()) == [theirs["id"]]
     assert ids(api.get(_jobs(clients)).json()) == [elsewhere["id"]]
 
 
@@ -544,7 +539,7 @@ def test_list_is_refused_as_one_job_is(user, other_user, demo, projects, queued)
     # A token of the user's own other base: the table is outside it.
     other_base = create_demo_base(user, title="other demo")
     narrow, _ = _token_client(user, base=other_base)
-    stranger = _session(other_user)
+    stranger = session_client(other_user)
     for client in (narrow, stranger):
         assert client.get(one).status_code == 404
         r = client.get(_jobs(projects))
